@@ -1,0 +1,1 @@
+"""The Gradio app: one thin module per tab over the core. Only this package imports gradio."""

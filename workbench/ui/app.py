@@ -1,0 +1,66 @@
+"""Build and launch the Workbench Blocks app from its tab modules."""
+
+from __future__ import annotations
+
+import importlib
+
+import gradio as gr
+
+from workbench import paths
+from workbench.store import Store
+from workbench.ui.context import UIContext
+
+# (tab id, title, module): each module has build(ctx) and may define HEAD (html/js) and CSS strings.
+TABS = [
+    ("datasets", "Datasets", "workbench.ui.datasets_tab"),
+    ("label", "Label", "workbench.ui.label_tab"),
+    ("experiments", "Experiments", "workbench.ui.experiments_tab"),
+    ("evaluate", "Evaluate", "workbench.ui.evaluate_tab"),
+]
+
+BASE_CSS = """
+.pixelated img, img.pixelated { image-rendering: pixelated; image-rendering: crisp-edges; }
+"""
+
+
+def _tab_modules():
+    out = []
+    for tab_id, title, name in TABS:
+        try:
+            out.append((tab_id, title, importlib.import_module(name)))
+        except ModuleNotFoundError as e:
+            if e.name != name:  # a real missing dependency, not a tab not written yet
+                raise
+    return out
+
+
+def build_app(store: Store | None = None) -> tuple[gr.Blocks, dict]:
+    """The Blocks app and the launch() keyword arguments its tabs need (css, head)."""
+    store = store or Store()
+    modules = _tab_modules()
+    with gr.Blocks(title="Workbench") as demo:
+        ctx = UIContext(store=store, goto=gr.State(None))
+        with gr.Tabs() as tabs:
+            ctx.tabs = tabs
+            for tab_id, title, module in modules:
+                with gr.Tab(title, id=tab_id):
+                    module.build(ctx)
+    launch_kwargs = {
+        "css": BASE_CSS + "".join(getattr(m, "CSS", "") for _, _, m in modules),
+        "head": "".join(getattr(m, "HEAD", "") for _, _, m in modules),
+        "allowed_paths": [str(paths.home())],
+    }
+    return demo, launch_kwargs
+
+
+def launch(host: str = "127.0.0.1", port: int | None = None, auth: list[tuple[str, str]] | None = None,
+           demo_sets: bool = True, **kwargs) -> None:
+    """Start the app; by default on 127.0.0.1 with the bundled demo sets imported."""
+    store = Store()
+    if demo_sets:
+        from workbench.data.demo import ensure_demos
+
+        ensure_demos(store)
+    demo, launch_kwargs = build_app(store)
+    demo.queue(default_concurrency_limit=4)
+    demo.launch(server_name=host, server_port=port, auth=auth, **launch_kwargs, **kwargs)
