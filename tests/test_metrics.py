@@ -1,0 +1,96 @@
+"""Every metric agrees with scikit-learn computed independently on the same predictions."""
+
+import math
+
+import numpy as np
+import pytest
+from sklearn.metrics import accuracy_score, f1_score, log_loss, precision_score, recall_score, roc_auc_score, roc_curve
+
+from workbench.metrics import classification_metrics, eer
+
+
+def _probs(rng, n, c, y, signal=1.5):
+    logits = rng.normal(size=(n, c))
+    logits[np.arange(n), y] += signal
+    e = np.exp(logits)
+    return e / e.sum(axis=1, keepdims=True)
+
+
+def _eer_by_scan(y, s):
+    """EER by brute force over thresholds: the independent reference."""
+    best = (2.0, None)
+    for t in np.unique(s):
+        far = np.mean(s[y == 0] >= t)
+        frr = np.mean(s[y == 1] < t)
+        if abs(far - frr) < best[0]:
+            best = (abs(far - frr), (far + frr) / 2)
+    return best[1]
+
+
+def test_binary_metrics_match_sklearn():
+    rng = np.random.default_rng(0)
+    y = rng.integers(0, 2, 300)
+    p = _probs(rng, 300, 2, y)
+    m = classification_metrics(y, p)
+    pred = p.argmax(1)
+    assert m["accuracy"] == pytest.approx(accuracy_score(y, pred))
+    assert m["precision"] == pytest.approx(precision_score(y, pred, average="macro"))
+    assert m["recall"] == pytest.approx(recall_score(y, pred, average="macro"))
+    assert m["f1"] == pytest.approx(f1_score(y, pred, average="macro"))
+    assert m["roc_auc"] == pytest.approx(roc_auc_score(y, p[:, 1]))
+    assert m["loss"] == pytest.approx(log_loss(y, p), rel=1e-6)
+    assert m["eer"] == pytest.approx(_eer_by_scan(y, p[:, 1]), abs=0.01)
+    assert 0.0 < m["eer"] < 0.5
+    # the threshold separates about as well as the EER says
+    t = m["eer_threshold"]
+    far, frr = np.mean(p[y == 0, 1] >= t), np.mean(p[y == 1, 1] < t)
+    assert abs(far - frr) < 0.02
+
+
+def test_multiclass_metrics_match_sklearn():
+    rng = np.random.default_rng(1)
+    y = rng.integers(0, 5, 400)
+    p = _probs(rng, 400, 5, y)
+    m = classification_metrics(y, p, classes=list("abcde"))
+    pred = p.argmax(1)
+    assert m["f1"] == pytest.approx(f1_score(y, pred, average="macro"))
+    assert m["roc_auc"] == pytest.approx(roc_auc_score(y, p, multi_class="ovr", average="macro"))
+    assert m["loss"] == pytest.approx(log_loss(y, p), rel=1e-6)
+    want = np.mean([_eer_by_scan((y == c).astype(int), p[:, c]) for c in range(5)])
+    assert m["eer"] == pytest.approx(want, abs=0.01)
+    assert m["eer_threshold"] is None
+
+
+def test_eer_perfect_and_inverted_scores():
+    y = np.array([0, 0, 0, 1, 1, 1])
+    assert eer(y, [0.1, 0.2, 0.3, 0.7, 0.8, 0.9])[0] == 0.0
+    assert eer(y, [0.9, 0.8, 0.7, 0.3, 0.2, 0.1])[0] == 1.0
+    fpr, tpr, _ = roc_curve(y, [0.1, 0.6, 0.3, 0.7, 0.2, 0.9])
+    assert 0 < eer(y, [0.1, 0.6, 0.3, 0.7, 0.2, 0.9])[0] < 1
+
+
+def test_single_class_present_gives_nan_not_crash():
+    y = np.zeros(10, dtype=int)
+    p = np.tile([0.8, 0.2], (10, 1))
+    m = classification_metrics(y, p)
+    assert m["accuracy"] == 1.0
+    assert math.isnan(m["roc_auc"]) and math.isnan(m["eer"])
+
+
+@pytest.mark.parametrize("y,p,msg", [
+    ([0, 1], [[0.5, 0.5]], "2 labels but 1 rows"),
+    ([0, 3], [[0.5, 0.5], [0.5, 0.5]], "outside 0..1"),
+    ([0, 1], [[np.nan, 0.5], [0.5, 0.5]], "NaN"),
+    ([], np.zeros((0, 2)), "No samples"),
+    ([0, 1], [0.5, 0.5], r"\(N, C\)"),
+])
+def test_bad_input_is_named(y, p, msg):
+    with pytest.raises(ValueError, match=msg):
+        classification_metrics(np.asarray(y), p)
+
+
+def test_eer_rejects_non_binary_labels():
+    with pytest.raises(ValueError, match="binary"):
+        eer([0, 1, 2], [0.1, 0.2, 0.3])
+    with pytest.raises(ValueError, match="both classes"):
+        eer([1, 1], [0.1, 0.2])

@@ -1,0 +1,1 @@
+"""Image data: safe reading, quality statistics, importers and the bundled demo sets."""

@@ -1,0 +1,64 @@
+"""Importers: each format a function ending in the same all-or-nothing ingest; `import_path` picks by what it sees."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Sequence
+
+from workbench.data.importers.arrays import import_arrays, import_numpy
+from workbench.data.importers.common import ImportResult, Progress, no_progress
+from workbench.data.importers.folder import import_folder, import_zip, list_images
+from workbench.data.importers.imagefolder import class_folders, import_imagefolder
+from workbench.data.importers.table import import_table
+from workbench.errors import WorkbenchError
+from workbench.store import Store
+
+FORMATS = {
+    "folder": "a folder of unlabeled images (searched recursively)",
+    "zip": "a .zip of unlabeled images (entries escaping the folder are refused)",
+    "imagefolder": "a labelled tree root/<class>/<image>",
+    "table": "a .csv or .xlsx of filename,label next to a folder of images (--images to point elsewhere)",
+    "numpy": "X.npy images (N,H,W[,C]) with optional --labels y.npy (indices or one-hot) and --classes",
+}
+
+
+def detect_format(path: Path) -> str:
+    """Guess the format of `path` the way a user would describe it."""
+    suffix = path.suffix.lower()
+    if suffix == ".zip":
+        return "zip"
+    if suffix in (".csv", ".xlsx", ".xlsm"):
+        return "table"
+    if suffix == ".npy":
+        return "numpy"
+    if path.is_dir():
+        has_top_images = any(p.is_file() for p in list_images(path) if p.parent == path)
+        return "imagefolder" if class_folders(path) and not has_top_images else "folder"
+    if not path.exists():
+        raise WorkbenchError(f"{path}: no such file or folder")
+    raise WorkbenchError(f"{path}: cannot tell its format; give a folder, .zip, .csv, .xlsx or X.npy")
+
+
+def import_path(store: Store, path: str | Path, fmt: str = "auto", name: str | None = None,
+                labels: str | Path | None = None, classes: Sequence[str] | str | None = None,
+                images: str | Path | None = None, skip_bad: bool = False,
+                progress: Progress = no_progress) -> ImportResult:
+    """Import any supported format; `fmt="auto"` detects it from the path."""
+    path = Path(path)
+    fmt = detect_format(path) if fmt == "auto" else fmt
+    class_list = [c.strip() for c in classes.split(",") if c.strip()] if isinstance(classes, str) else list(classes or [])
+    if fmt == "folder":
+        return import_folder(store, path, name, class_list, skip_bad, progress)
+    if fmt == "zip":
+        return import_zip(store, path, name, class_list, skip_bad, progress)
+    if fmt == "imagefolder":
+        return import_imagefolder(store, path, name, skip_bad, progress)
+    if fmt == "table":
+        return import_table(store, path, images, name, class_list, skip_bad, progress)
+    if fmt == "numpy":
+        return import_numpy(store, path, labels, classes, name, progress)
+    raise WorkbenchError(f"Unknown format {fmt!r}; choose one of: {', '.join(FORMATS)}")
+
+
+__all__ = ["FORMATS", "ImportResult", "Progress", "detect_format", "import_arrays", "import_folder",
+           "import_imagefolder", "import_numpy", "import_path", "import_table", "import_zip", "no_progress"]

@@ -1,0 +1,109 @@
+"""Classification metrics: pure functions, arrays in, numbers out; scikit-learn does the computing.
+
+Shared by training (per-epoch curves) and evaluation (test metrics). Inputs are validated here, at the
+edge, so callers get one clear message instead of a deep sklearn traceback.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from sklearn.metrics import accuracy_score, log_loss, precision_recall_fscore_support, roc_auc_score, roc_curve
+
+METRICS = ("loss", "accuracy", "precision", "recall", "f1", "roc_auc", "eer")
+
+
+def eer(y_true_binary, scores) -> tuple[float, float]:
+    """Equal error rate and its threshold from sklearn's ROC curve: where false accepts equal false rejects.
+
+    Between the two ROC points that bracket FPR == FNR the rate is the mean of the two (the usual
+    convention); the threshold is that of the closest point.
+    """
+    y = np.asarray(y_true_binary).ravel()
+    s = np.asarray(scores, dtype=float).ravel()
+    if y.shape != s.shape:
+        raise ValueError(f"eer: {len(y)} labels but {len(s)} scores.")
+    if not np.isfinite(s).all():
+        raise ValueError("eer: scores contain NaN or inf.")
+    values = set(np.unique(y).tolist())
+    if not values <= {0, 1, True, False}:
+        raise ValueError(f"eer: labels must be binary 0/1, got {sorted(values)[:5]}.")
+    if len(values) < 2:
+        raise ValueError("eer: needs both classes among the labels.")
+    fpr, tpr, thresholds = roc_curve(y, s)
+    fnr = 1.0 - tpr
+    i = int(np.nanargmin(np.abs(fnr - fpr)))
+    return float((fpr[i] + fnr[i]) / 2.0), float(thresholds[i])
+
+
+def classification_metrics(y_true, probs, classes=None) -> dict:
+    """Accuracy, macro precision/recall/F1, ROC AUC, EER and log loss of class probabilities.
+
+    Binary: ROC AUC and EER on P(class 1). Multi-class: one-vs-rest, averaged over the classes present
+    (ROC AUC then equals sklearn's `multi_class="ovr"` macro average). Metrics that are undefined
+    for the given labels (e.g. only one class present) are NaN rather than an exception.
+    """
+    y, p = _validate(y_true, probs, classes)
+    n_classes = p.shape[1]
+    labels = list(range(n_classes))
+    pred = p.argmax(axis=1)
+    precision, recall, f1, _ = precision_recall_fscore_support(
+        y, pred, labels=labels, average="macro", zero_division=0)
+    out = {
+        "n": int(len(y)),
+        "accuracy": float(accuracy_score(y, pred)),
+        "precision": float(precision),
+        "recall": float(recall),
+        "f1": float(f1),
+        "roc_auc": math.nan,
+        "eer": math.nan,
+        "eer_threshold": None,
+        "loss": float(log_loss(y, _renormalise(p), labels=labels)),
+    }
+    present = set(np.unique(y).tolist())
+    if n_classes == 2:
+        if len(present) == 2:
+            out["roc_auc"] = float(roc_auc_score(y, p[:, 1]))
+            out["eer"], out["eer_threshold"] = eer(y, p[:, 1])
+    else:
+        # one-vs-rest over classes that have both positives and negatives here
+        ovr = [c for c in labels if c in present and len(present) > 1]
+        if ovr:
+            out["roc_auc"] = float(np.mean([roc_auc_score(y == c, p[:, c]) for c in ovr]))
+            out["eer"] = float(np.mean([eer(y == c, p[:, c])[0] for c in ovr]))
+    return out
+
+
+def _validate(y_true, probs, classes) -> tuple[np.ndarray, np.ndarray]:
+    y = np.asarray(y_true)
+    p = np.asarray(probs, dtype=float)
+    if y.ndim != 1:
+        raise ValueError(f"y_true must be 1-D class indices, got shape {y.shape}.")
+    if p.ndim != 2:
+        raise ValueError(f"probs must be (N, C) class probabilities, got shape {p.shape}.")
+    if len(y) != len(p):
+        raise ValueError(f"{len(y)} labels but {len(p)} rows of probabilities.")
+    if len(y) == 0:
+        raise ValueError("No samples to score.")
+    if p.shape[1] < 2:
+        raise ValueError("probs needs at least 2 columns (one per class).")
+    if classes is not None and len(classes) != p.shape[1]:
+        raise ValueError(f"{len(classes)} class names but {p.shape[1]} probability columns.")
+    if not np.isfinite(p).all():
+        raise ValueError("probs contain NaN or inf.")
+    if not np.issubdtype(y.dtype, np.integer):
+        if np.issubdtype(y.dtype, np.floating) and np.all(y == np.round(y)):
+            y = y.astype(int)
+        else:
+            raise ValueError("y_true must be integer class indices.")
+    if y.min() < 0 or y.max() >= p.shape[1]:
+        raise ValueError(f"y_true has class index {int(y.max() if y.max() >= p.shape[1] else y.min())}"
+                         f" outside 0..{p.shape[1] - 1}.")
+    return y, p
+
+
+def _renormalise(p: np.ndarray) -> np.ndarray:
+    # softmax outputs in float32 can miss 1.0 by ~1e-7, which makes sklearn's log_loss warn
+    p = np.clip(p, 0.0, None)
+    return p / p.sum(axis=1, keepdims=True).clip(1e-12)
