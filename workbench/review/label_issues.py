@@ -1,0 +1,74 @@
+"""Suspected label errors: confident learning (cleanlab) on out-of-fold probabilities of a quick head.
+
+The out-of-fold probabilities come from a logistic regression on the run's backbone embeddings,
+cross-validated so no image is scored by a head that saw its own (possibly wrong) label.
+"""
+
+from __future__ import annotations
+
+from typing import Sequence
+
+import numpy as np
+import pandas as pd
+from cleanlab.filter import find_label_issues
+from sklearn.linear_model import LogisticRegression
+from sklearn.model_selection import StratifiedKFold, cross_val_predict
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import StandardScaler
+
+from workbench.errors import WorkbenchError
+
+COLUMNS = ["rank", "image_id", "path", "given", "suggested", "p_given", "p_suggested"]
+
+
+def out_of_fold_probs(features: np.ndarray, y: np.ndarray, n_classes: int, folds: int = 5,
+                      seed: int = 0) -> np.ndarray:
+    """(N, n_classes) probabilities, each row from a head trained on the other folds."""
+    counts = np.bincount(y, minlength=n_classes)
+    folds = int(min(folds, counts[counts > 0].min()))
+    if folds < 2:
+        raise WorkbenchError("Each class needs at least 2 labelled images to look for label errors.")
+    clf = make_pipeline(StandardScaler(), LogisticRegression(max_iter=2000, C=0.5))
+    cv = StratifiedKFold(folds, shuffle=True, random_state=seed)
+    present = np.flatnonzero(counts)
+    probs = np.zeros((len(y), n_classes))
+    probs[:, present] = cross_val_predict(clf, features, y, cv=cv, method="predict_proba")
+    return probs
+
+
+def find_suspects(features: np.ndarray, y: Sequence[int], classes: Sequence[str], image_ids: Sequence[int],
+                  paths: Sequence[str] | None = None, folds: int = 5, seed: int = 0) -> pd.DataFrame:
+    """Images whose given label the out-of-fold head contradicts, most certain first (cleanlab ranking)."""
+    y = np.asarray(y, dtype=int)
+    features = np.asarray(features, dtype=np.float32)
+    if len(features) != len(y) or len(image_ids) != len(y):
+        raise WorkbenchError(f"{len(features)} embeddings, {len(y)} labels and {len(image_ids)} image ids differ.")
+    if len(np.unique(y)) < 2:
+        raise WorkbenchError("Label errors need at least two classes among the labelled images.")
+    probs = out_of_fold_probs(features, y, len(classes), folds, seed)
+    ranked = find_label_issues(y, probs, return_indices_ranked_by="self_confidence",
+                               min_examples_per_class=1)
+    names = np.asarray(list(classes), dtype=object)
+    suggested = probs.argmax(axis=1)
+    rows = pd.DataFrame({
+        "rank": np.arange(1, len(ranked) + 1),
+        "image_id": np.asarray(image_ids)[ranked].astype(int),
+        "path": np.asarray(paths if paths is not None else [""] * len(y), dtype=object)[ranked],
+        "given": names[y[ranked]],
+        "suggested": names[suggested[ranked]],
+        "p_given": probs[ranked, y[ranked]],
+        "p_suggested": probs[ranked, suggested[ranked]],
+    })
+    return rows[COLUMNS]
+
+
+def suspected_label_errors(loaded, store, folds: int = 5) -> pd.DataFrame:
+    """Suspects among all labelled images of a run's dataset, with the run's class grouping applied."""
+    from workbench.review.embeddings import embed
+
+    labels = loaded.task_labels(store)
+    if labels.empty:
+        raise WorkbenchError("The run's dataset has no labelled images.")
+    features = embed(loaded, labels["path"].tolist())
+    return find_suspects(features, labels["y"].to_numpy(), loaded.classes, labels["image_id"].tolist(),
+                         labels["path"].tolist(), folds=folds, seed=int(getattr(loaded.config, "seed", 0)))
