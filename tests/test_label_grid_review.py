@@ -1,0 +1,63 @@
+"""Grid-mode bulk labelling and the Review view's agreement numbers."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from sklearn.metrics import cohen_kappa_score
+
+from workbench.errors import WorkbenchError
+from workbench.labeling import bulk_label, bulk_tag, disagreements, grid_page, pairwise_kappa, settle
+
+
+def test_grid_pages_and_bulk_label(faces):
+    ids = list(faces.images("faces")["image_id"])
+    p = grid_page(faces, "faces", "ann", page=1, size=64)
+    assert (p.page, p.pages, p.total) == (1, 4, 200) and list(p.items["image_id"]) == ids[64:128]
+    assert p.items["label"].isna().all()
+    assert bulk_label(faces, "faces", ids[64:70], "not face", "ann") == 6
+    assert bulk_label(faces, "faces", ids[64:72], "not face", "ann") == 2  # unchanged ones are not re-recorded
+    p = grid_page(faces, "faces", "ann", page=1, size=64)
+    assert list(p.items["label"][:8]) == ["not face"] * 8
+    last = grid_page(faces, "faces", "ann", page=99, size=64)  # past the end: the last page
+    assert last.page == 3 and len(last.items) == 8
+    unl = grid_page(faces, "faces", "ann", order="unlabeled", size=500)
+    assert unl.total == 192
+
+
+def test_bulk_tag_all_or_nothing(faces):
+    ids = list(faces.images("faces")["image_id"])
+    assert bulk_tag(faces, "faces", ids[:5], "dark", "ann") == 5
+    bulk_tag(faces, "faces", ids[:2], "dark", "ann", on=False)
+    assert sorted(faces.image_tags("faces", "ann")["image_id"]) == ids[2:5]
+    with pytest.raises(WorkbenchError, match="no tag"):
+        bulk_tag(faces, "faces", ids[:5], "shiny", "ann")
+    with pytest.raises(WorkbenchError, match="Select at least one"):
+        bulk_label(faces, "faces", [], "face", "ann")
+    with pytest.raises(WorkbenchError, match="not in dataset"):
+        bulk_label(faces, "faces", [ids[0], 99999], "face", "ann")
+    with pytest.raises(WorkbenchError, match="annotator name"):
+        bulk_label(faces, "faces", ids[:1], "face", "")
+    assert faces.latest_labels("faces").empty
+
+
+def test_kappa_matches_sklearn_and_disagreements_listed(faces_labelled):
+    s = faces_labelled
+    truth = s.latest_labels("faces", "truth")
+    rng = np.random.default_rng(0)
+    flip = {"face": "not face", "not face": "face"}
+    noisy = [(i, flip[l] if rng.random() < 0.2 else l) for i, l in zip(truth.image_id, truth.label)]
+    s.add_labels("faces", noisy[:150], "bob")  # bob labelled only 150
+    k = pairwise_kappa(s, "faces")
+    assert list(k[["annotator_a", "annotator_b"]].iloc[0]) == ["bob", "truth"]
+    expected = cohen_kappa_score([l for _, l in noisy[:150]], list(truth.label[:150]))
+    assert k["kappa"].iloc[0] == pytest.approx(expected) and k["images"].iloc[0] == 150
+    assert 0.3 < expected < 0.9
+    d = disagreements(s, "faces")
+    differ = sorted(i for (i, l), t in zip(noisy[:150], truth.label[:150]) if l != t)
+    assert sorted(d["image_id"]) == differ and set(d.columns) >= {"name", "bob", "truth", "settled"}
+    first = int(d["image_id"].iloc[0])
+    settle(s, first, d.loc[d.image_id == first, "truth"].iloc[0])
+    assert s.resolved_labels("faces")[first] == d.loc[d.image_id == first, "truth"].iloc[0]
+    assert pairwise_kappa(s, "faces")["kappa"].iloc[0] == pytest.approx(expected)  # the reviewer is no annotator
+    assert disagreements(s, "faces").set_index("image_id").at[first, "settled"] is not None

@@ -1,0 +1,166 @@
+"""The labelling core: queue orders, next / skip / previous / undo, tags, progress, bad input."""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+
+from workbench.errors import WorkbenchError
+from workbench.labeling import (build_queue, goto, label, label_key, open_session, previous, skip, tag_keys,
+                                toggle_tag, undo, view)
+from workbench.labeling.keys import class_for_key
+
+
+def test_unlabeled_queue_is_file_order_and_skips_labelled(faces):
+    ids = list(faces.images("faces")["image_id"])
+    faces.add_label(ids[0], "face", "ann")
+    faces.add_label(ids[2], "face", "other")  # another annotator's label does not hide it from "ann"
+    assert build_queue(faces, "faces", "ann") == ids[1:]
+
+
+def test_random_queue_is_seeded_permutation_of_unlabeled(faces):
+    a = build_queue(faces, "faces", "ann", "random", seed=3)
+    b = build_queue(faces, "faces", "ann", "random", seed=3)
+    c = build_queue(faces, "faces", "ann", "random", seed=4)
+    assert a == b and a != c and sorted(a) == sorted(build_queue(faces, "faces", "ann"))
+
+
+def test_review_queues_only_tag_and_only_class(faces_labelled):
+    s = faces_labelled
+    ids = list(s.images("faces")["image_id"])
+    s.set_image_tag(ids[5], "dark", "ann")
+    s.set_image_tag(ids[150], "dark", "bob")
+    assert build_queue(s, "faces", "ann", "tag", "dark") == [ids[5], ids[150]]
+    assert build_queue(s, "faces", "ann", "class", "not face") == ids[100:]
+    with pytest.raises(WorkbenchError, match="no tag"):
+        build_queue(s, "faces", "ann", "tag", "nope")
+    with pytest.raises(WorkbenchError, match="Unknown queue order"):
+        build_queue(s, "faces", "ann", "sideways")
+
+
+def test_label_commits_and_moves_on_with_progress(faces):
+    ids = list(faces.images("faces")["image_id"])
+    s = open_session(faces, "faces", "ann")
+    assert s.image_id == ids[0]
+    label(faces, s, "face")
+    label_key(faces, s, "2")
+    assert s.image_id == ids[2]
+    cur = faces.latest_labels("faces", "ann")
+    assert dict(zip(cur.image_id, cur.label)) == {ids[0]: "face", ids[1]: "not face"}
+    v = view(faces, s)
+    assert (v.labelled, v.total, v.per_class) == (2, 200, {"face": 1, "not face": 1})
+    assert v.label is None and v.name == faces.image(ids[2])["name"]
+
+
+def test_skip_previous_undo(faces):
+    ids = list(faces.images("faces")["image_id"])
+    s = open_session(faces, "faces", "ann")
+    label(faces, s, "face")          # ids0
+    skip(faces, s)                   # ids1 stays unlabeled
+    label(faces, s, "not face")      # ids2
+    assert s.image_id == ids[3]
+    previous(faces, s)
+    previous(faces, s)
+    assert s.image_id == ids[1] and view(faces, s).label is None
+    previous(faces, s)
+    assert s.image_id == ids[0] and view(faces, s).label == "face"
+    label(faces, s, "not face")      # relabel from history, then forward through the trail
+    assert s.image_id == ids[1]
+    undo(faces, s)                   # takes back the relabel: ids0 is "face" again and on screen
+    assert s.image_id == ids[0] and view(faces, s).label == "face"
+    undo(faces, s)                   # takes back ids2
+    assert s.image_id == ids[2] and view(faces, s).label is None
+    undo(faces, s)
+    undo(faces, s)
+    assert "Nothing to undo" in s.message
+    assert faces.latest_labels("faces", "ann").empty
+
+
+def test_unknown_key_does_nothing(faces):
+    s = open_session(faces, "faces", "ann")
+    before = s.image_id
+    for key in ["3", "9", "0", "x", "Enter", ""]:
+        label_key(faces, s, key)
+    assert s.image_id == before and faces.latest_labels("faces", "ann").empty
+    assert class_for_key("1", ["a"]) == "a" and class_for_key("2", ["a"]) is None
+
+
+def test_tag_keys_skip_reserved_letters_and_stay_unique():
+    keys = tag_keys(["glasses", "dark", "odd angle", "inverted", "other", "sunglasses", "unknown"])
+    assert keys["g"] == "glasses" and keys["d"] == "dark" and keys["o"] == "odd angle"
+    assert keys["i"] == "inverted" and keys["t"] == "other"
+    assert not {"s", "u"} & set(keys) and len(set(keys.values())) == 7
+
+
+def test_toggle_tag_on_and_off(faces):
+    s = open_session(faces, "faces", "ann")
+    toggle_tag(faces, s, "glasses")
+    toggle_tag(faces, s, "dark")
+    assert view(faces, s).tags == ["dark", "glasses"]
+    toggle_tag(faces, s, "glasses")
+    assert view(faces, s).tags == ["dark"]
+    toggle_tag(faces, s, "nope")
+    assert "Unknown tag" in s.message
+
+
+def test_image_deleted_from_disk_gives_message_and_moves_on(faces):
+    ids = list(faces.images("faces")["image_id"])
+    s = open_session(faces, "faces", "ann")
+    os.remove(faces.image(ids[0])["path"])
+    os.remove(faces.image(ids[1])["path"])
+    label(faces, s, "face")
+    assert "missing on disk" in s.message and s.image_id == ids[2]
+    assert faces.latest_labels("faces", "ann").empty
+    s2 = open_session(faces, "faces", "bob")  # opening skips them too, saying so
+    assert s2.image_id == ids[2] and "2 image(s) missing" in s2.message
+
+
+def test_two_tabs_of_one_annotator_do_not_corrupt_each_other(faces):
+    ids = list(faces.images("faces")["image_id"])
+    a = open_session(faces, "faces", "ann")
+    b = open_session(faces, "faces", "ann")
+    label(faces, a, "face")            # ids0 in tab a
+    label(faces, a, "face")            # ids1 in tab a
+    assert b.image_id == ids[0]
+    label(faces, b, "not face")        # tab b still showed ids0: its label is the latest
+    assert b.image_id == ids[2]        # tab b does not show ids1: tab a labelled it meanwhile
+    undo(faces, a)                     # a's undo only takes back a's own label of ids1
+    cur = faces.latest_labels("faces", "ann")
+    assert dict(zip(cur.image_id, cur.label)) == {ids[0]: "not face"}
+
+
+def test_bad_session_input(faces):
+    with pytest.raises(WorkbenchError, match="annotator name"):
+        open_session(faces, "faces", "  ")
+    with pytest.raises(WorkbenchError, match="No dataset named"):
+        open_session(faces, "nope", "ann")
+
+
+def test_dataset_without_classes_prompts_to_add_them(store, home):
+    from PIL import Image
+
+    from workbench.store import ImageRecord
+
+    store.create_dataset("eyes")
+    p = home / "a.png"
+    Image.new("L", (24, 24)).save(p)
+    store.add_images("eyes", [ImageRecord("a.png", str(p), "x", 24, 24, "L", 0)])
+    s = open_session(store, "eyes", "ann")
+    assert "no classes yet" in s.message
+    label_key(store, s, "1")
+    assert store.latest_labels("eyes").empty
+    store.add_classes("eyes", ["open", "closed"])
+    label_key(store, s, "2")
+    assert list(store.latest_labels("eyes")["label"]) == ["closed"]
+
+
+def test_goto_opens_image_then_queue_continues(faces):
+    ids = list(faces.images("faces")["image_id"])
+    s = open_session(faces, "faces", "ann")
+    goto(faces, s, ids[150])
+    assert s.image_id == ids[150]
+    label(faces, s, "not face")
+    assert s.image_id == ids[1] or s.image_id == ids[0]
+    previous(faces, s)
+    assert s.image_id == ids[150]

@@ -1,0 +1,26 @@
+"""`workbench export DATASET OUT`: labels as CSV / .xlsx (filename,label,tags,annotator) or an ImageFolder tree."""
+
+from __future__ import annotations
+
+import argparse
+
+from workbench.labeling.export import FORMATS, write_export
+from workbench.store import Store
+
+
+def register(subparsers) -> None:
+    p = subparsers.add_parser("export", help="export labels (CSV, .xlsx or an ImageFolder tree)",
+                              description=__doc__)
+    p.add_argument("dataset")
+    p.add_argument("out", help="a .csv or .xlsx file, or a new folder for an ImageFolder tree")
+    p.add_argument("--format", choices=FORMATS, help="default: from the extension of OUT (none: imagefolder)")
+    p.add_argument("--annotator", help="only this annotator's labels")
+    p.add_argument("--resolved", action="store_true",
+                   help="one row per image with the majority label (CSV/.xlsx; ImageFolder always resolves)")
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    out = write_export(Store(), args.dataset, args.out, args.format, args.annotator, args.resolved)
+    print(f"Exported {args.dataset!r} to {out}")
+    return 0

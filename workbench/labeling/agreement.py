@@ -1,0 +1,54 @@
+"""Inter-annotator agreement (Cohen's kappa from scikit-learn) and the images annotators disagree on."""
+
+from __future__ import annotations
+
+from itertools import combinations
+
+import pandas as pd
+from sklearn.metrics import cohen_kappa_score
+
+from workbench.store import Store
+
+# settled labels are recorded under this name: as the latest vote it decides ties in resolved_labels
+REVIEWER = "review"
+
+
+def _wide(store: Store, dataset: str) -> pd.DataFrame:
+    """image_id x annotator table of current labels (reviewer votes left out)."""
+    cur = store.latest_labels(dataset)
+    cur = cur[cur["annotator"] != REVIEWER]
+    if cur.empty:
+        return pd.DataFrame()
+    return cur.pivot(index="image_id", columns="annotator", values="label")
+
+
+def pairwise_kappa(store: Store, dataset: str) -> pd.DataFrame:
+    """Cohen's kappa for each pair of annotators over the images both labelled."""
+    wide = _wide(store, dataset)
+    rows = []
+    for a, b in combinations(sorted(wide.columns), 2):
+        both = wide[[a, b]].dropna()
+        kappa = float(cohen_kappa_score(both[a], both[b])) if len(both) else float("nan")
+        rows.append({"annotator_a": a, "annotator_b": b, "images": len(both),
+                     "agree": int((both[a] == both[b]).sum()), "kappa": kappa})
+    return pd.DataFrame(rows, columns=["annotator_a", "annotator_b", "images", "agree", "kappa"])
+
+
+def disagreements(store: Store, dataset: str) -> pd.DataFrame:
+    """Images with more than one distinct label among annotators: image_id, name, path, one column per annotator,
+    and `settled` (the reviewer's label, if any)."""
+    wide = _wide(store, dataset)
+    cols = ["image_id", "name", "path", *wide.columns, "settled"]
+    if wide.empty:
+        return pd.DataFrame(columns=cols)
+    split = wide[wide.nunique(axis=1) > 1]
+    images = store.images(dataset).set_index("image_id")[["name", "path"]]
+    out = images.loc[split.index].join(split).reset_index()
+    review = store.latest_labels(dataset, REVIEWER)
+    out["settled"] = out["image_id"].map(dict(zip(review["image_id"], review["label"])))
+    return out[cols]
+
+
+def settle(store: Store, image_id: int, label: str) -> int:
+    """Record the reviewer's decision for a disputed image; returns the label id."""
+    return store.add_label(image_id, label, REVIEWER)

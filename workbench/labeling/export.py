@@ -1,0 +1,94 @@
+"""Export labels as a table (CSV / .xlsx: filename,label,tags,annotator) or an ImageFolder tree."""
+
+from __future__ import annotations
+
+import re
+import shutil
+from pathlib import Path
+
+import pandas as pd
+
+from workbench.errors import WorkbenchError
+from workbench.store import Store
+
+COLUMNS = ["filename", "label", "tags", "annotator"]
+FORMATS = ("csv", "xlsx", "imagefolder")
+
+
+def export_table(store: Store, dataset: str, annotator: str | None = None, resolved: bool = False) -> pd.DataFrame:
+    """One row per (image, annotator) with a label or tags; `resolved`: one row per labelled image, majority label."""
+    images = store.images(dataset).set_index("image_id")
+    tags = store.image_tags(dataset, annotator)
+    if resolved:
+        labels = store.resolved_labels(dataset)
+        cur = store.latest_labels(dataset)
+        who = cur[cur["label"] == cur["image_id"].map(labels)].groupby("image_id")["annotator"].agg(
+            lambda a: ";".join(sorted(a)))
+        joined = tags.groupby("image_id")["tag"].agg(lambda t: ";".join(sorted(set(t))))
+        out = pd.DataFrame({"image_id": labels.index, "label": labels.values})
+        out["tags"] = out["image_id"].map(joined).fillna("")
+        out["annotator"] = out["image_id"].map(who).fillna("")
+    else:
+        cur = store.latest_labels(dataset, annotator)[["image_id", "annotator", "label"]]
+        joined = (tags.groupby(["image_id", "annotator"])["tag"].agg(lambda t: ";".join(sorted(t)))
+                  .rename("tags").reset_index())
+        out = cur.merge(joined, on=["image_id", "annotator"], how="outer")
+        out["label"] = out["label"].fillna("")
+        out["tags"] = out["tags"].fillna("")
+    out["filename"] = [images.at[int(i), "name"] for i in out["image_id"]]
+    out["_pos"] = [images.at[int(i), "position"] for i in out["image_id"]]
+    return out.sort_values(["_pos", "annotator"])[COLUMNS].reset_index(drop=True)
+
+
+def write_export(store: Store, dataset: str, out: str | Path, fmt: str | None = None,
+                 annotator: str | None = None, resolved: bool = False) -> Path:
+    """Write the export; the format comes from `fmt` or the file extension (a folder means ImageFolder)."""
+    out = Path(out)
+    fmt = fmt or {".csv": "csv", ".xlsx": "xlsx"}.get(out.suffix.lower(), "imagefolder")
+    if fmt not in FORMATS:
+        raise WorkbenchError(f"Unknown export format {fmt!r}; choose one of {', '.join(FORMATS)}.")
+    if fmt == "imagefolder":
+        return write_imagefolder(store, dataset, out, annotator)
+    table = export_table(store, dataset, annotator, resolved)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = out.with_name(out.name + ".part")  # never leave a half-written file under the real name
+    if fmt == "csv":
+        table.to_csv(tmp, index=False)
+    else:
+        table.to_excel(tmp, index=False, engine="openpyxl")
+    tmp.replace(out)
+    return out
+
+
+def write_imagefolder(store: Store, dataset: str, out: Path, annotator: str | None = None) -> Path:
+    """Copy each labelled image to out/<class>/<file>: annotator's labels, or the resolved ones."""
+    out = Path(out)
+    if out.exists() and (not out.is_dir() or any(out.iterdir())):
+        raise WorkbenchError(f"{out} already exists and is not an empty folder; pick a new folder.")
+    if annotator:
+        cur = store.latest_labels(dataset, annotator)
+        labels = pd.Series(cur["label"].values, index=cur["image_id"])
+    else:
+        labels = store.resolved_labels(dataset)
+    if labels.empty:
+        raise WorkbenchError(f"Dataset {dataset!r} has no labels to export.")
+    images = store.images(dataset).set_index("image_id")
+    missing = [images.at[int(i), "name"] for i in labels.index if not Path(images.at[int(i), "path"]).is_file()]
+    if missing:
+        raise WorkbenchError(f"{len(missing)} labelled image(s) are missing on disk, e.g. {missing[:3]}; "
+                             "nothing was exported.")
+    for image_id, cls in labels.items():
+        src = Path(images.at[int(image_id), "path"])
+        # the stored name may contain folders: flatten it so every file lands directly in its class folder
+        flat = images.at[int(image_id), "name"].replace("\\", "/").replace("/", "__")
+        dest = out / _safe(cls) / flat
+        if dest.suffix.lower() != src.suffix.lower():
+            dest = dest.with_name(dest.name + src.suffix)
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(src, dest)
+    return out
+
+
+def _safe(name: str) -> str:
+    """A class name as a folder name: no path separators or leading dots."""
+    return re.sub(r"[\\/:*?\"<>|]", "_", name).strip().lstrip(".") or "_"

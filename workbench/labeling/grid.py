@@ -1,0 +1,67 @@
+"""Grid mode: a page of thumbnails, many selected, one class or tag assigned to all at once."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import pandas as pd
+
+from workbench.errors import WorkbenchError
+from workbench.labeling.queue import build_queue
+from workbench.store import Store
+
+
+@dataclass
+class GridPage:
+    page: int            # 0-based
+    pages: int
+    total: int
+    items: pd.DataFrame  # image_id, name, path, label (this annotator's current label or None)
+
+
+def grid_page(store: Store, dataset: str, annotator: str, page: int = 0, size: int = 100,
+              order: str = "all", only: str | None = None, seed: int = 0) -> GridPage:
+    """One page of images in queue order, with the annotator's current labels."""
+    if size < 1:
+        raise WorkbenchError("A grid page needs at least one image.")
+    ids = build_queue(store, dataset, annotator or "", order, only, seed)
+    pages = max(1, math.ceil(len(ids) / size))
+    page = min(max(0, int(page)), pages - 1)
+    chosen = ids[page * size:(page + 1) * size]
+    images = store.images(dataset).set_index("image_id")
+    items = images.loc[chosen, ["name", "path"]].reset_index()
+    mine = store.latest_labels(dataset, annotator) if annotator else pd.DataFrame(columns=["image_id", "label"])
+    current = dict(zip(mine["image_id"].astype(int), mine["label"]))
+    items["label"] = [current.get(int(i)) for i in items["image_id"]]
+    return GridPage(page=page, pages=pages, total=len(ids), items=items)
+
+
+def bulk_label(store: Store, dataset: str, image_ids: list[int], class_name: str, annotator: str) -> int:
+    """Give all selected images one class in a single transaction; returns how many labels changed."""
+    _check(store, dataset, image_ids, annotator)
+    if class_name not in store.classes(dataset):
+        raise WorkbenchError(f"Dataset {dataset!r} has no class {class_name!r}.")
+    return store.add_labels(dataset, [(int(i), class_name) for i in image_ids], annotator)
+
+
+def bulk_tag(store: Store, dataset: str, image_ids: list[int], tag: str, annotator: str, on: bool = True) -> int:
+    """Put one tag on (or take it off) all selected images in a single transaction."""
+    _check(store, dataset, image_ids, annotator)
+    if tag not in store.tags(dataset):
+        raise WorkbenchError(f"Dataset {dataset!r} has no tag {tag!r}.")
+    with store.transaction():  # set_image_tag joins this outer transaction: all or nothing
+        for i in image_ids:
+            store.set_image_tag(int(i), tag, annotator, on)
+    return len(image_ids)
+
+
+def _check(store: Store, dataset: str, image_ids: list[int], annotator: str) -> None:
+    if not (annotator or "").strip():
+        raise WorkbenchError("Give an annotator name before labelling.")
+    if not image_ids:
+        raise WorkbenchError("Select at least one image first.")
+    known = set(store.images(dataset)["image_id"].astype(int))
+    stray = [i for i in image_ids if int(i) not in known]
+    if stray:
+        raise WorkbenchError(f"Images {stray[:5]} are not in dataset {dataset!r}.")

@@ -1,0 +1,237 @@
+"""One annotator's labelling session: the image on screen, next / skip / previous / undo, tags.
+
+A session is a small plain dataclass (the UI keeps it in gr.State, one per browser tab). Everything
+the annotator does is written to the store, one committed transaction per label or tag, before the
+next image is chosen; the session itself only remembers where it is and what to undo.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pandas as pd
+
+from workbench.errors import WorkbenchError
+from workbench.labeling.keys import class_for_key
+from workbench.labeling.queue import build_queue
+from workbench.store import Store
+
+
+@dataclass
+class LabelSession:
+    dataset: str
+    annotator: str
+    order: str = "unlabeled"
+    only: str | None = None
+    seed: int = 0
+    queue: list[int] = field(default_factory=list)
+    qpos: int = 0                       # next queue index to take
+    trail: list[int] = field(default_factory=list)  # images shown, in order (for ←)
+    cursor: int = -1                    # index into trail of the image on screen; len(trail) = queue finished
+    done: list[tuple[int, int]] = field(default_factory=list)  # (image_id, label_id) given here, for undo
+    message: str = ""
+
+    @property
+    def image_id(self) -> int | None:
+        """The image on screen, or None when the queue is finished."""
+        return self.trail[self.cursor] if 0 <= self.cursor < len(self.trail) else None
+
+
+@dataclass
+class LabelView:
+    """What the Label tab shows: the image, its current label and tags, progress and a message."""
+
+    dataset: str
+    annotator: str
+    image_id: int | None
+    name: str = ""
+    path: str = ""
+    label: str | None = None
+    tags: list[str] = field(default_factory=list)
+    classes: list[str] = field(default_factory=list)
+    labelled: int = 0
+    total: int = 0
+    per_class: dict[str, int] = field(default_factory=dict)
+    message: str = ""
+
+
+def open_session(store: Store, dataset: str, annotator: str, order: str = "unlabeled",
+                 only: str | None = None, seed: int = 0) -> LabelSession:
+    """Start labelling `dataset` as `annotator`; the first image of the queue is on screen."""
+    annotator = (annotator or "").strip()
+    if not annotator:
+        raise WorkbenchError("Give an annotator name before labelling.")
+    if not dataset:
+        raise WorkbenchError("Pick a dataset to label.")
+    store.dataset_id(dataset)  # raises UnknownDataset with the known names
+    s = LabelSession(dataset=dataset, annotator=annotator, order=order, only=only or None, seed=int(seed or 0))
+    s.queue = build_queue(store, dataset, annotator, order, s.only, s.seed)
+    if not store.classes(dataset):
+        s.message = "This dataset has no classes yet: add them (e.g. open, closed) before labelling."
+    _advance(store, s)
+    if s.image_id is None and not s.message:
+        s.message = "Nothing to show in this order: every image is labelled, or none matches."
+    return s
+
+
+def label(store: Store, s: LabelSession, class_name: str) -> LabelSession:
+    """Label the image on screen (committed before returning) and move to the next one."""
+    image_id = s.image_id
+    if image_id is None:
+        s.message = "No image on screen: the queue is finished (← goes back)."
+        return s
+    if class_name not in store.classes(s.dataset):
+        s.message = f"Unknown class {class_name!r}: add it first."
+        return s
+    img = store.image(image_id)
+    if not Path(img["path"]).is_file():
+        s.message = f"{img['name']} is missing on disk and was not labelled; moved on."
+        _advance(store, s)
+        return s
+    label_id = store.add_label(image_id, class_name, s.annotator)
+    s.done.append((image_id, label_id))
+    s.message = f"{img['name']} → {class_name}"
+    _advance(store, s)
+    return s
+
+
+def label_key(store: Store, s: LabelSession, key: str) -> LabelSession:
+    """Digit key 1..9: label with that class; any other key does nothing."""
+    cls = class_for_key(key, store.classes(s.dataset))
+    return label(store, s, cls) if cls is not None else s
+
+
+def skip(store: Store, s: LabelSession) -> LabelSession:
+    """Leave the image unlabeled and move on (it comes back the next time the queue is opened)."""
+    if s.image_id is not None:
+        s.message = "Skipped."
+    _advance(store, s)
+    return s
+
+
+def previous(store: Store, s: LabelSession) -> LabelSession:
+    """Back to the image shown before this one (to check or change its label)."""
+    if s.cursor > 0:
+        s.cursor -= 1
+        s.message = ""
+    else:
+        s.message = "This is the first image of the session."
+    _show_existing(store, s)
+    return s
+
+
+def undo(store: Store, s: LabelSession) -> LabelSession:
+    """Take back the last label given in this session and show that image again."""
+    if not s.done:
+        s.message = "Nothing to undo in this session."
+        return s
+    image_id, label_id = s.done.pop()
+    store.remove_label(label_id)
+    s.cursor = len(s.trail) - 1 - s.trail[::-1].index(image_id)
+    s.message = f"Undid the label of {store.image(image_id)['name']}."
+    return s
+
+
+def toggle_tag(store: Store, s: LabelSession, tag: str) -> LabelSession:
+    """Put a tag on the image on screen, or take it off (committed at once); the image stays."""
+    if s.image_id is None:
+        s.message = "No image on screen to tag."
+        return s
+    if tag not in store.tags(s.dataset):
+        s.message = f"Unknown tag {tag!r}."
+        return s
+    tags = store.image_tags(s.dataset, s.annotator)
+    on = not ((tags["image_id"] == s.image_id) & (tags["tag"] == tag)).any()
+    store.set_image_tag(s.image_id, tag, s.annotator, on)
+    s.message = f"Tag {tag!r} {'on' if on else 'off'}."
+    return s
+
+
+def goto(store: Store, s: LabelSession, image_id: int) -> LabelSession:
+    """Show a given image now (sent from another tab to fix its label); ← and → keep working around it."""
+    img = store.image(image_id)
+    if img["dataset"] != s.dataset:
+        raise WorkbenchError(f"Image {image_id} belongs to {img['dataset']!r}, not {s.dataset!r}.")
+    pos = min(s.cursor + 1, len(s.trail))
+    s.trail.insert(pos, int(image_id))
+    s.cursor = pos
+    s.message = f"Opened {img['name']} to check its label."
+    return s
+
+
+def view(store: Store, s: LabelSession) -> LabelView:
+    """Everything the screen shows for this session, read fresh from the store."""
+    mine = store.latest_labels(s.dataset, s.annotator)
+    classes = store.classes(s.dataset)
+    counts = mine["label"].value_counts()
+    v = LabelView(dataset=s.dataset, annotator=s.annotator, image_id=s.image_id, classes=classes,
+                  labelled=len(mine), total=_count_images(store, s.dataset),
+                  per_class={c: int(counts.get(c, 0)) for c in classes}, message=s.message)
+    if s.image_id is not None:
+        img = store.image(s.image_id)
+        v.name, v.path = img["name"], img["path"]
+        cur = mine.loc[mine["image_id"] == s.image_id, "label"]
+        v.label = cur.iloc[-1] if len(cur) else None
+        tags = store.image_tags(s.dataset, s.annotator)
+        v.tags = sorted(tags.loc[tags["image_id"] == s.image_id, "tag"])
+    return v
+
+
+# -- moving through the queue ----------------------------------------------------------------
+def _advance(store: Store, s: LabelSession) -> None:
+    """Forward in the trail if the annotator went back; otherwise take the next image of the queue."""
+    if s.cursor < len(s.trail) - 1:
+        s.cursor += 1
+        _show_existing(store, s)
+        return
+    mine: set[int] | None = None
+    missing = []
+    while s.qpos < len(s.queue):
+        image_id = s.queue[s.qpos]
+        s.qpos += 1
+        if s.order in ("unlabeled", "random"):
+            if mine is None:  # labelled meanwhile in another tab of the same annotator: not shown again
+                mine = set(store.latest_labels(s.dataset, s.annotator)["image_id"].astype(int))
+            if image_id in mine:
+                continue
+        img = _image_or_none(store, image_id)
+        if img is None or not Path(img["path"]).is_file():
+            missing.append(img["name"] if img else str(image_id))
+            continue
+        s.trail.append(image_id)
+        s.cursor = len(s.trail) - 1
+        break
+    else:
+        s.cursor = len(s.trail)
+        s.message = (s.message + " " if s.message else "") + "End of the queue."
+    if missing:
+        s.message = (s.message + " " if s.message else "") + (
+            f"Skipped {len(missing)} image(s) missing on disk: {', '.join(missing[:5])}.")
+
+
+def _show_existing(store: Store, s: LabelSession) -> None:
+    """An image from the trail may have been deleted since; say so rather than fail."""
+    if s.image_id is not None:
+        img = _image_or_none(store, s.image_id)
+        if img is None or not Path(img["path"]).is_file():
+            s.message = "This image is missing on disk; labelling it is refused."
+
+
+def _image_or_none(store: Store, image_id: int) -> dict | None:
+    try:
+        return store.image(image_id)
+    except WorkbenchError:
+        return None
+
+
+def _count_images(store: Store, dataset: str) -> int:
+    return int(store.query("SELECT COUNT(*) AS n FROM images WHERE dataset_id=?",
+                           (store.dataset_id(dataset),))["n"].iloc[0])
+
+
+def labels_frame(store: Store, dataset: str, annotator: str) -> pd.DataFrame:
+    """This annotator's current labels with image names (for tables and tests)."""
+    mine = store.latest_labels(dataset, annotator)
+    names = store.images(dataset)[["image_id", "name"]]
+    return mine.merge(names, on="image_id")[["image_id", "name", "label"]]
