@@ -39,7 +39,7 @@ def build_app(store: Store | None = None) -> tuple[gr.Blocks, dict]:
     store = store or Store()
     modules = _tab_modules()
     with gr.Blocks(title="Workbench") as demo:
-        ctx = UIContext(store=store, goto=gr.State(None))
+        ctx = UIContext(store=store, demo=demo, goto=gr.State(None))
         with gr.Tabs() as tabs:
             ctx.tabs = tabs
             for tab_id, title, module in modules:

@@ -7,7 +7,7 @@ from typing import Sequence
 
 from workbench.data.importers.arrays import import_arrays, import_numpy
 from workbench.data.importers.common import ImportResult, Progress, no_progress
-from workbench.data.importers.folder import import_folder, import_zip, list_images
+from workbench.data.importers.folder import import_files, import_folder, import_zip, list_images
 from workbench.data.importers.imagefolder import class_folders, import_imagefolder
 from workbench.data.importers.table import import_table
 from workbench.errors import WorkbenchError
@@ -60,5 +60,5 @@ def import_path(store: Store, path: str | Path, fmt: str = "auto", name: str | N
     raise WorkbenchError(f"Unknown format {fmt!r}; choose one of: {', '.join(FORMATS)}")
 
 
-__all__ = ["FORMATS", "ImportResult", "Progress", "detect_format", "import_arrays", "import_folder",
+__all__ = ["FORMATS", "ImportResult", "Progress", "detect_format", "import_arrays", "import_files", "import_folder",
            "import_imagefolder", "import_numpy", "import_path", "import_table", "import_zip", "no_progress"]

@@ -65,3 +65,10 @@ def _escapes(name: str) -> bool:
 
 def _hidden(name: str) -> bool:
     return any(part.startswith(".") or part == "__MACOSX" for part in PurePosixPath(name).parts)
+
+
+def import_files(store: Store, files: Sequence[str | Path], name: str, classes: Sequence[str] = (),
+                 skip_bad: bool = False, progress: Progress = no_progress) -> ImportResult:
+    """Import uploaded image files (copied into datasets/<name>/images/), unlabeled."""
+    items = [Item(name=Path(f).name, data=Path(f).read_bytes()) for f in files]
+    return ingest(store, name, items, classes=classes, source="upload", skip_bad=skip_bad, progress=progress)

@@ -1,0 +1,40 @@
+"""`workbench app`: start the browser app (same as `python app.py`)."""
+
+from __future__ import annotations
+
+import argparse
+
+from workbench.errors import WorkbenchError
+
+
+def add_app_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1: this machine only)")
+    p.add_argument("--port", type=int, default=7860)
+    p.add_argument("--auth", action="append", metavar="USER:PASSWORD",
+                   help="require a login (repeat for several annotators); the user name names the annotator")
+    p.add_argument("--no-demo", action="store_true", help="do not import the bundled demo sets at start")
+
+
+def parse_auth(values: list[str] | None) -> list[tuple[str, str]] | None:
+    if not values:
+        return None
+    out = []
+    for v in values:
+        user, sep, pw = v.partition(":")
+        if not sep or not user or not pw:
+            raise WorkbenchError(f"--auth expects USER:PASSWORD, got {v!r}")
+        out.append((user, pw))
+    return out
+
+
+def register(sub) -> None:
+    p = sub.add_parser("app", help="start the browser app")
+    add_app_arguments(p)
+    p.set_defaults(func=run)
+
+
+def run(args) -> int:
+    from workbench.ui.app import launch
+
+    launch(host=args.host, port=args.port, auth=parse_auth(args.auth), demo_sets=not args.no_demo)
+    return 0

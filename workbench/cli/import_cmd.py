@@ -1,0 +1,36 @@
+"""`workbench import PATH`: import an image set in any supported format."""
+
+from __future__ import annotations
+
+import argparse
+
+from tqdm import tqdm
+
+from workbench.data.importers import FORMATS, import_path
+from workbench.store import Store
+
+
+def register(sub) -> None:
+    formats = "\n".join(f"  {k:12s} {v}" for k, v in FORMATS.items())
+    p = sub.add_parser("import", help="import an image set (folder, zip, ImageFolder, CSV/xlsx, numpy)",
+                       description="Import an image set into the label store. Formats:\n" + formats
+                       + "\nRe-importing the same set adds nothing twice.",
+                       formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("path", help="folder, .zip, .csv/.xlsx, or X.npy")
+    p.add_argument("--format", default="auto", choices=["auto", *FORMATS], help="default: detected from the path")
+    p.add_argument("--name", help="dataset name (default: from the path)")
+    p.add_argument("--labels", help="numpy: y.npy of class indices or one-hot rows")
+    p.add_argument("--classes", help="class names, comma-separated (numpy: in index order) or a .txt file")
+    p.add_argument("--images", help="table: folder the file names are relative to (default: the table's folder)")
+    p.add_argument("--skip-bad", action="store_true", help="import the readable images and list the bad ones")
+    p.set_defaults(func=run)
+
+
+def run(args) -> int:
+    def progress(it, total, desc):
+        return tqdm(it, total=total, desc=desc, unit="img")
+
+    result = import_path(Store(), args.path, fmt=args.format, name=args.name, labels=args.labels,
+                         classes=args.classes, images=args.images, skip_bad=args.skip_bad, progress=progress)
+    print(result)
+    return 0

@@ -1,0 +1,34 @@
+"""Tables that describe datasets at a glance: counts per class, per tag, per quality category."""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from workbench.data.quality import CATEGORIES, quality_categories
+from workbench.store import Store
+
+
+def overview(store: Store) -> pd.DataFrame:
+    """One row per dataset: images, labelled, classes with counts, tags with counts."""
+    rows = []
+    for name in store.datasets():
+        s = store.summary(name)
+        rows.append({
+            "dataset": name,
+            "images": s["images"],
+            "labelled": s["labelled"],
+            "classes": ", ".join(f"{c} ({n})" for c, n in s["per_class"].items()) or "(none yet)",
+            "tags": ", ".join(f"{t} ({n})" for t, n in s["per_tag"].items() if n) or "-",
+        })
+    return pd.DataFrame(rows, columns=["dataset", "images", "labelled", "classes", "tags"])
+
+
+def counts(store: Store, dataset: str) -> pd.DataFrame:
+    """Long table (kind, name, images) of counts per class, per tag and per automatic quality category."""
+    s = store.summary(dataset)
+    q = quality_categories(store.images(dataset))["category"].value_counts()
+    rows = ([("class", c, n) for c, n in s["per_class"].items()]
+            + [("class", "(unlabelled)", s["images"] - s["labelled"])]
+            + [("tag", t, n) for t, n in s["per_tag"].items()]
+            + [("quality", c, int(q.get(c, 0))) for c in CATEGORIES])
+    return pd.DataFrame(rows, columns=["kind", "name", "images"])
