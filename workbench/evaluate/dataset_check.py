@@ -1,0 +1,65 @@
+"""Has the dataset changed since a run was trained? Compares the store with checkpoints/<run>/dataset.json."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pandas as pd
+
+from workbench.errors import WorkbenchError
+
+
+class DatasetChanged(WorkbenchError):
+    """The run's test images or classes no longer match the dataset; the message lists what changed."""
+
+
+def recorded_images(run_dir: Path) -> tuple[list[str], pd.DataFrame]:
+    """(task classes, DataFrame image_id, sha256, split) as recorded when the run was trained."""
+    path = Path(run_dir) / "dataset.json"
+    if not path.exists():
+        raise WorkbenchError(f"Run {Path(run_dir).name!r} has no dataset.json: it did not finish saving, "
+                             "so it cannot be evaluated.")
+    data = json.loads(path.read_text())
+    images = data.get("images", [])
+    if isinstance(images, dict):  # column-oriented {"image_id": [...], ...}
+        images = pd.DataFrame(images)
+    else:
+        images = pd.DataFrame(list(images), columns=None if images else ["image_id", "sha256", "split"])
+    classes = list(data.get("classes") or data.get("task_classes") or [])
+    return classes, images
+
+
+def check_unchanged(run: str, classes_then: list[str], images_then: pd.DataFrame, classes_now: list[str],
+                    labelled_now: pd.DataFrame, split: str = "test") -> list[str]:
+    """Raise DatasetChanged if the run's `split` images were removed or replaced or its classes renamed;
+    otherwise return notes on harmless changes (e.g. labels corrected since training)."""
+    problems, notes = [], []
+    if classes_then and list(classes_then) != list(classes_now):
+        gone = [c for c in classes_then if c not in classes_now]
+        new = [c for c in classes_now if c not in classes_then]
+        if gone or new:
+            problems.append(f"classes changed: the run knows {classes_then}, the dataset now has {classes_now}"
+                            + (f" ({', '.join(gone)} gone; {', '.join(new)} new)" if gone or new else ""))
+        else:
+            problems.append(f"class order changed: {classes_then} → {classes_now}")
+    then = images_then[images_then["split"] == split]
+    now = labelled_now.set_index("image_id")
+    removed = then[~then["image_id"].isin(now.index)]
+    if len(removed):
+        ids = ", ".join(str(int(i)) for i in removed["image_id"][:10])
+        problems.append(f"{len(removed)} of its {len(then)} {split} images are gone or no longer labelled "
+                        f"(ids {ids}{', ...' if len(removed) > 10 else ''})")
+    kept = then[then["image_id"].isin(now.index)]
+    if "sha256" in kept and "sha256" in now:
+        replaced = kept[kept["sha256"].to_numpy() != now.loc[kept["image_id"], "sha256"].to_numpy()]
+        if len(replaced):
+            problems.append(f"{len(replaced)} {split} image file(s) were replaced by different content")
+    if problems:
+        raise DatasetChanged(f"The dataset changed since run {run!r} was trained: " + "; ".join(problems)
+                             + ". Train a new run on the current data (or restore the dataset) to evaluate.")
+    extra = labelled_now[(labelled_now["split"] == split) & ~labelled_now["image_id"].isin(then["image_id"])]
+    if len(extra):
+        notes.append(f"{len(extra)} {split} image(s) labelled after training are left out, "
+                     "so the run is scored on the test set it was trained against.")
+    return notes

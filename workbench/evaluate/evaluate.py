@@ -1,0 +1,159 @@
+"""Evaluate a run's checkpoint on its test split: metrics, confusion matrix, ROC; saved as JSON and plots."""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from sklearn.metrics import confusion_matrix, roc_auc_score, roc_curve
+
+from workbench import paths
+from workbench.errors import WorkbenchError
+from workbench.evaluate.dataset_check import DatasetChanged, check_unchanged, recorded_images
+from workbench.evaluate.plots import confusion_figure, roc_figure, save_figure
+from workbench.metrics import classification_metrics, eer
+
+
+@dataclass
+class Evaluation:
+    """What `workbench evaluate` reports and saves; `files` lists what was written."""
+
+    run: str
+    split: str
+    checkpoint: str
+    classes: list[str]
+    n: int
+    metrics: dict
+    confusion: list[list[int]]
+    roc: dict[str, dict]
+    notes: list[str] = field(default_factory=list)
+    files: list[str] = field(default_factory=list)
+
+    def to_dict(self) -> dict:
+        return _json_safe(asdict(self))
+
+
+def evaluation_path(run: str, split: str = "test") -> Path:
+    return paths.checkpoints_dir() / run / f"evaluation_{split}.json"
+
+
+def predictions_path(run: str, split: str = "test") -> Path:
+    return paths.checkpoints_dir() / run / f"predictions_{split}.csv"
+
+
+def split_images(loaded, store, split: str = "test") -> tuple[pd.DataFrame, list[str]]:
+    """The run's `split` images as recorded at training, with current labels; raises DatasetChanged if they moved on."""
+    from workbench.train.data import task_classes, task_labels
+
+    cfg = loaded.config
+    try:
+        classes_now = task_classes(store.classes(cfg.dataset), cfg.grouping)
+    except WorkbenchError as e:
+        raise DatasetChanged(f"The dataset changed since run {cfg.name!r} was trained: {e} "
+                             "Train a new run on the current data (or restore the dataset) to evaluate.") from None
+    classes_then, images_then = recorded_images(loaded.run_dir)
+    classes_then = classes_then or list(loaded.classes)
+    if list(classes_then) == list(classes_now):
+        labelled = task_labels(store, cfg.dataset, cfg.grouping, cfg.seed)[0]  # with sha256, to spot replaced files
+    else:  # let check_unchanged explain which classes changed
+        labelled = pd.DataFrame(columns=["image_id", "sha256", "split"])
+    notes = check_unchanged(cfg.name, classes_then, images_then, classes_now, labelled, split)
+    if images_then.empty:
+        part = labelled[labelled["split"] == split]
+    else:
+        wanted = images_then.loc[images_then["split"] == split, "image_id"]
+        part = labelled[labelled["image_id"].isin(wanted)]
+    if part.empty:
+        raise WorkbenchError(f"Run {cfg.name!r} has no {split} images to evaluate on.")
+    return part.sort_values("image_id").reset_index(drop=True), notes
+
+
+def predictions_table(part: pd.DataFrame, probs: np.ndarray) -> pd.DataFrame:
+    """image_id, path, y_true, y_pred, confidence, p_0..p_{C-1}: the table galleries and comparisons read."""
+    pred = probs.argmax(axis=1)
+    out = pd.DataFrame({"image_id": part["image_id"].astype(int).to_numpy(), "path": part["path"].to_numpy(),
+                        "y_true": part["y"].astype(int).to_numpy(), "y_pred": pred,
+                        "confidence": probs[np.arange(len(pred)), pred]})
+    for k in range(probs.shape[1]):
+        out[f"p_{k}"] = probs[:, k]
+    return out
+
+
+def probs_of(preds: pd.DataFrame) -> np.ndarray:
+    cols = sorted((c for c in preds.columns if c.startswith("p_")), key=lambda c: int(c[2:]))
+    return preds[cols].to_numpy(dtype=float)
+
+
+def roc_curves(y: np.ndarray, probs: np.ndarray, classes: list[str]) -> dict[str, dict]:
+    """Binary: one curve on P(class 1) with EER and threshold. Multi-class: one-vs-rest per class present."""
+    if probs.shape[1] == 2:
+        wanted = [(classes[1], y == 1, probs[:, 1], True)]
+    else:
+        wanted = [(c, y == k, probs[:, k], False) for k, c in enumerate(classes)]
+    curves = {}
+    for name, positive, score, with_threshold in wanted:
+        if positive.all() or not positive.any():
+            continue  # ROC undefined without both positives and negatives
+        fpr, tpr, _ = roc_curve(positive, score)
+        rate, threshold = eer(positive, score)
+        curves[name] = {"fpr": fpr.tolist(), "tpr": tpr.tolist(), "auc": float(roc_auc_score(positive, score)),
+                        "eer": rate, "eer_threshold": threshold if with_threshold else None}
+    return curves
+
+
+def evaluate_run(run: str, store=None, split: str = "test", which: str = "best") -> Evaluation:
+    """Score the run's `which` checkpoint on its `split` images; write JSON, predictions CSV and plots."""
+    from workbench.store import Store
+    from workbench.train.predict import predict
+    from workbench.train.runs import load_run
+
+    store = store or Store()
+    loaded = load_run(run, which)
+    part, notes = split_images(loaded, store, split)
+    probs = np.asarray(predict(loaded, part["path"].tolist()), dtype=float)
+    preds = predictions_table(part, probs)
+    classes = list(loaded.classes)
+    y = preds["y_true"].to_numpy()
+    result = Evaluation(
+        run=run, split=split, checkpoint=which, classes=classes, n=len(preds),
+        metrics=classification_metrics(y, probs, classes),
+        confusion=confusion_matrix(y, preds["y_pred"], labels=list(range(len(classes)))).tolist(),
+        roc=roc_curves(y, probs, classes), notes=notes)
+    preds.to_csv(predictions_path(run, split), index=False)
+    plot_dir = paths.plots_dir() / run
+    result.files += save_figure(confusion_figure(np.array(result.confusion), classes,
+                                                 f"{run}: confusion matrix ({split})"), plot_dir / f"confusion_{split}")
+    if result.roc:
+        result.files += save_figure(roc_figure(result.roc, f"{run}: ROC ({split})"), plot_dir / f"roc_{split}")
+    result.files += [str(predictions_path(run, split)), str(evaluation_path(run, split))]
+    evaluation_path(run, split).write_text(json.dumps(result.to_dict(), indent=2))
+    return result
+
+
+def load_evaluation(run: str, split: str = "test") -> Evaluation | None:
+    """The saved evaluation of a run, or None if it was never evaluated."""
+    path = evaluation_path(run, split)
+    if not path.exists():
+        return None
+    return Evaluation(**json.loads(path.read_text()))
+
+
+def load_predictions(run: str, split: str = "test") -> pd.DataFrame | None:
+    path = predictions_path(run, split)
+    return pd.read_csv(path) if path.exists() else None
+
+
+def _json_safe(obj):
+    if isinstance(obj, float) and not math.isfinite(obj):
+        return None
+    if isinstance(obj, dict):
+        return {k: _json_safe(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [_json_safe(v) for v in obj]
+    if isinstance(obj, np.generic):
+        return _json_safe(obj.item())
+    return obj
