@@ -8,11 +8,11 @@ from workbench.labeling.export import export_table, write_export
 from workbench.labeling.grid import GridPage, bulk_label, bulk_tag, grid_page
 from workbench.labeling.keys import RESERVED_KEYS, tag_keys
 from workbench.labeling.queue import ORDERS, build_queue
-from workbench.labeling.session import (LabelSession, LabelView, goto, label, label_key, open_session, previous,
-                                        skip, toggle_tag, undo, view)
+from workbench.labeling.session import (LabelSession, LabelView, apply_action, goto, label, label_key, open_session,
+                                        previous, skip, toggle_tag, undo, view)
 
 __all__ = [
-    "ORDERS", "RESERVED_KEYS", "GridPage", "LabelSession", "LabelView", "build_queue", "bulk_label", "bulk_tag",
-    "disagreements", "export_table", "goto", "grid_page", "label", "label_key", "open_session", "pairwise_kappa",
+    "ORDERS", "RESERVED_KEYS", "GridPage", "LabelSession", "LabelView", "apply_action", "build_queue", "bulk_label",
+    "bulk_tag", "disagreements", "export_table", "goto", "grid_page", "label", "label_key", "open_session", "pairwise_kappa",
     "previous", "settle", "skip", "tag_keys", "toggle_tag", "undo", "view", "write_export",
 ]

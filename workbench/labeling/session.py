@@ -235,3 +235,21 @@ def labels_frame(store: Store, dataset: str, annotator: str) -> pd.DataFrame:
     mine = store.latest_labels(dataset, annotator)
     names = store.images(dataset)[["image_id", "name"]]
     return mine.merge(names, on="image_id")[["image_id", "name", "label"]]
+
+
+def apply_action(store: Store, s: LabelSession, action: str) -> LabelSession:
+    """One user action by name: "1".."9", "label:<class>", "skip", "prev", "undo", "tag:<tag>".
+
+    The browser's keys and buttons and API clients all come through here; anything else does nothing.
+    """
+    if action in ("skip", "next"):
+        return skip(store, s)
+    if action == "prev":
+        return previous(store, s)
+    if action == "undo":
+        return undo(store, s)
+    if action.startswith("label:"):
+        return label(store, s, action[6:])
+    if action.startswith("tag:"):
+        return toggle_tag(store, s, action[4:])
+    return label_key(store, s, action)

@@ -1,0 +1,65 @@
+"""Start `python app.py` in a subprocess on a free port, for browser, durability and concurrency tests."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+                 "--disable-sync", "--no-first-run"]
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class AppProcess:
+    """The real app (`python app.py --no-demo`) serving WORKBENCH_HOME=home."""
+
+    def __init__(self, home: Path, port: int | None = None, auth: list[str] = ()):
+        self.home, self.port = Path(home), port or free_port()
+        self.url = f"http://127.0.0.1:{self.port}/"
+        env = {**os.environ, "WORKBENCH_HOME": str(home), "GRADIO_ANALYTICS_ENABLED": "False"}
+        args = [sys.executable, str(ROOT / "app.py"), "--port", str(self.port), "--no-demo"]
+        for a in auth:
+            args += ["--auth", a]
+        self.log = open(Path(home) / f"app-{self.port}.log", "w")
+        self.proc = subprocess.Popen(args, cwd=home, env=env, stdout=self.log, stderr=subprocess.STDOUT)
+        self._wait()
+
+    def _wait(self, timeout: float = 90) -> None:
+        end = time.time() + timeout
+        while time.time() < end:
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"app exited: {(self.home / f'app-{self.port}.log').read_text()[-3000:]}")
+            try:
+                urllib.request.urlopen(self.url + "config", timeout=2)
+                return
+            except OSError:
+                time.sleep(0.3)
+        raise TimeoutError(f"app did not start on {self.url}")
+
+    def kill(self) -> None:
+        """SIGKILL: no clean shutdown, exactly what a crash or power cut leaves."""
+        if self.proc.poll() is None:
+            os.kill(self.proc.pid, signal.SIGKILL)
+            self.proc.wait(10)
+        self.log.close()
+
+    def stop(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(10)
+            except subprocess.TimeoutExpired:
+                self.kill()
+        self.log.close()

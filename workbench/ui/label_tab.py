@@ -1,0 +1,414 @@
+"""Label tab: one image at a time at keyboard speed, a grid for bulk labelling, and a Review view of agreement.
+
+A thin layer over workbench.labeling: handlers call the core and shape its result for display. The
+session lives in gr.State (one per browser tab); every label and tag is in SQLite before the next
+image is rendered.
+"""
+
+from __future__ import annotations
+
+import base64
+import html
+import io
+import mimetypes
+import tempfile
+from pathlib import Path
+
+import gradio as gr
+from PIL import Image
+
+from workbench.errors import WorkbenchError
+from workbench.labeling import (ORDERS, apply_action, bulk_label, bulk_tag, disagreements, goto, grid_page,
+                                open_session, pairwise_kappa, settle, tag_keys, view, write_export)
+from workbench.labeling.keys import MAX_CLASS_KEYS
+from workbench.labeling.session import LabelSession, LabelView
+from workbench.ui.context import UIContext
+
+MAX_TAG_BUTTONS = 12
+INLINE_BYTES = 256 * 1024   # smaller image files go inline with the response: no second request per image
+PREVIEW_SIDE = 1024         # bigger ones are sent as a preview of at most this side
+PIXELATED_BELOW = 256       # images narrower than this are upscaled: keep their pixels sharp
+
+CSS = """
+#wb-label-view .wb-img { display: flex; justify-content: center; background: #111; border-radius: 6px; }
+#wb-label-view .wb-img img { height: min(55vh, 560px); max-width: 100%; object-fit: contain; }
+#wb-label-view img.pixelated { image-rendering: pixelated; }
+#wb-label-view .wb-meta { font-size: 1.1em; margin: .4em 0; }
+#wb-label-view .wb-chip { background: #e0e7ff; color: #1e1b4b; border-radius: 4px; padding: 0 .4em; margin-right: .3em; }
+#wb-label-view .wb-msg { color: #b45309; min-height: 1.3em; }
+#wb-label-view progress { width: 100%; }
+"""
+
+# Keys click the buttons by elem_id, so keyboard and mouse run the same listener. Keys typed into
+# text fields are left alone, and nothing happens unless the one-image panel is on screen.
+HEAD = """
+<script>
+(() => {
+  if (window.__wbLabelKeys) return;
+  window.__wbLabelKeys = true;
+  const shown = (el) => el && el.offsetParent !== null && !el.disabled;
+  const click = (id) => { const el = document.getElementById(id); if (shown(el)) { el.click(); return true; } return false; };
+  document.addEventListener('keydown', (e) => {
+    if (e.ctrlKey || e.metaKey || e.altKey || e.repeat) return;
+    const t = e.target, tag = t && t.tagName;
+    if (tag === 'INPUT' || tag === 'TEXTAREA' || tag === 'SELECT' || (t && t.isContentEditable)) return;
+    if (!shown(document.getElementById('wb-label-panel'))) return;
+    const k = e.key;
+    let done = false;
+    if (/^[1-9]$/.test(k)) done = click('wb-label-' + k);
+    else if (k === 's' || k === 'ArrowRight') done = click('wb-skip');
+    else if (k === 'ArrowLeft') done = click('wb-prev');
+    else if (k === 'Backspace' || k === 'u') done = click('wb-undo');
+    else if (/^[a-z]$/.test(k)) {
+      for (const b of document.querySelectorAll('button[id^="wb-tag-"]')) {
+        const m = b.textContent.trim().match(/^\\[([a-z])\\]/);
+        if (m && m[1] === k) { done = click(b.id); break; }
+      }
+    }
+    if (done) e.preventDefault();
+  });
+})();
+</script>
+"""
+
+
+# -- rendering ---------------------------------------------------------------------------------
+def image_src(path: str) -> tuple[str, int]:
+    """A data URI for the image (inline: shown as soon as the response arrives) and its width."""
+    p = Path(path)
+    raw = p.read_bytes()
+    with Image.open(io.BytesIO(raw)) as im:
+        width = im.width
+        mime = Image.MIME.get(im.format or "", "")
+        if len(raw) > INLINE_BYTES or mime not in ("image/png", "image/jpeg", "image/gif", "image/webp", "image/bmp"):
+            im = im.convert("RGB") if im.mode not in ("L", "RGB") else im
+            im.thumbnail((PREVIEW_SIDE, PREVIEW_SIDE))
+            buf = io.BytesIO()
+            im.save(buf, "PNG")
+            raw, mime = buf.getvalue(), "image/png"
+    return f"data:{mime or mimetypes.guess_type(p.name)[0]};base64,{base64.b64encode(raw).decode()}", width
+
+
+def render(v: LabelView | None, message: str = "") -> str:
+    """The viewer: image, file name, current label and tags, progress, last message."""
+    if v is None:
+        return (f"<div class='wb-view'><div class='wb-msg'>{html.escape(message)}</div>"
+                "<p>Pick a dataset, type your annotator name and press <b>Start</b>. Then: digit keys label, "
+                "<b>s</b> or <b>→</b> skips, <b>←</b> goes back, <b>Backspace</b> or <b>u</b> undoes.</p></div>")
+    pct = 100.0 * v.labelled / v.total if v.total else 0.0
+    counts = " · ".join(f"{html.escape(c)}: {n}" for c, n in v.per_class.items())
+    progress = (f"<div class='wb-progress'>labelled by {html.escape(v.annotator)}: <b id='wb-progress-count'>"
+                f"{v.labelled}</b> / {v.total} ({pct:.0f}%) · {counts}"
+                f"<progress max='{max(v.total, 1)}' value='{v.labelled}'></progress></div>")
+    msg = f"<div class='wb-msg' id='wb-message'>{html.escape(message or v.message)}</div>"
+    if v.image_id is None:
+        return f"<div class='wb-view' data-image-id=''>{progress}{msg}<p>Nothing on screen.</p></div>"
+    try:
+        src, width = image_src(v.path)
+        img = (f"<img src='{src}' alt='{html.escape(v.name)}'"
+               f"{' class=pixelated' if width < PIXELATED_BELOW else ''}>")
+    except (OSError, ValueError) as e:
+        img = f"<div class='wb-msg'>Cannot show {html.escape(v.name)}: {html.escape(str(e))}</div>"
+    chips = "".join(f"<span class='wb-chip'>{html.escape(t)}</span>" for t in v.tags) or "none"
+    label = html.escape(v.label) if v.label else "—"
+    return (f"<div class='wb-view' data-image-id='{v.image_id}'>"
+            f"<div class='wb-img'>{img}</div>"
+            f"<div class='wb-meta'><b id='wb-filename'>{html.escape(v.name)}</b> · label: "
+            f"<b id='wb-current-label'>{label}</b> · tags: {chips}</div>{progress}{msg}</div>")
+
+
+def class_buttons(classes: list[str]) -> list:
+    return [gr.Button(value=f"{i + 1} · {classes[i]}", visible=True) if i < len(classes)
+            else gr.Button(visible=False) for i in range(MAX_CLASS_KEYS)]
+
+
+def tag_buttons(tags: list[str]) -> list:
+    keys = {t: k for k, t in tag_keys(tags).items()}
+    return [gr.Button(value=f"[{keys[tags[i]]}] {tags[i]}" if tags[i] in keys else tags[i], visible=True)
+            if i < len(tags) else gr.Button(visible=False) for i in range(MAX_TAG_BUTTONS)]
+
+
+def _error(e: WorkbenchError):
+    raise gr.Error(str(e), print_exception=False)
+
+
+# -- the tab -----------------------------------------------------------------------------------
+def build(ctx: UIContext) -> None:
+    store = ctx.store
+    sess = gr.State(None)
+
+    with gr.Row():
+        dataset = gr.Dropdown(choices=store.datasets(), value=None, label="Dataset", scale=2, elem_id="wb-dataset")
+        annotator = gr.Textbox(label="Annotator", placeholder="your name", scale=2, elem_id="wb-annotator")
+        order = gr.Dropdown(choices=[(d, k) for k, d in ORDERS.items()], value="unlabeled", label="Order", scale=3)
+        only = gr.Dropdown(choices=[], value=None, label="Only this tag / class (review orders)", scale=2,
+                           allow_custom_value=True)
+        seed = gr.Number(value=0, precision=0, label="Seed (random order)", scale=1, minimum=0)
+        start = gr.Button("Start", variant="primary", scale=1, elem_id="wb-start")
+    mode = gr.Radio(["One image", "Grid", "Review"], value="One image", show_label=False, elem_id="wb-mode")
+
+    # one image at a time -----------------------------------------------------------------------
+    with gr.Column(elem_id="wb-label-panel") as single:
+        viewer = gr.HTML(render(None), elem_id="wb-label-view")
+        with gr.Row():
+            label_btns = [gr.Button(f"{i + 1}", visible=False, variant="primary", elem_id=f"wb-label-{i + 1}",
+                                    min_width=80) for i in range(MAX_CLASS_KEYS)]
+        with gr.Row():
+            prev_btn = gr.Button("← previous", elem_id="wb-prev")
+            skip_btn = gr.Button("skip (s / →)", elem_id="wb-skip")
+            undo_btn = gr.Button("undo (Backspace / u)", elem_id="wb-undo")
+        with gr.Row():
+            tag_btns = [gr.Button(visible=False, size="sm", elem_id=f"wb-tag-{i}", min_width=60)
+                        for i in range(MAX_TAG_BUTTONS)]
+        # API clients (and tests) send the same actions by name: "1".."9", skip, prev, undo, label:<c>, tag:<t>
+        action = gr.Textbox(visible=False)
+
+    # grid: select many, assign one class or tag ----------------------------------------------------
+    with gr.Column(visible=False) as grid:
+        with gr.Row():
+            page = gr.Number(value=1, precision=0, minimum=1, label="Page", scale=1)
+            size = gr.Number(value=100, precision=0, minimum=1, maximum=1000, label="Per page", scale=1)
+            show = gr.Button("Show page", scale=1)
+            page_info = gr.Markdown()
+        gallery = gr.Gallery(columns=10, height=520, object_fit="contain", allow_preview=False,
+                             elem_classes=["pixelated"], label="Click thumbnails to select them")
+        picked = gr.CheckboxGroup(choices=[], label="Selected", elem_id="wb-grid-selected")
+        with gr.Row():
+            all_btn = gr.Button("Select all", size="sm")
+            none_btn = gr.Button("Select none", size="sm")
+            grid_class = gr.Dropdown(choices=[], label="Class", scale=2)
+            assign = gr.Button("Label selected", variant="primary", scale=1)
+            grid_tag = gr.Dropdown(choices=[], label="Tag", scale=2)
+            tag_on = gr.Button("Tag selected", scale=1)
+            tag_off = gr.Button("Untag selected", scale=1)
+        grid_ids = gr.State([])
+
+    # review: agreement and disputed images ------------------------------------------------------
+    with gr.Column(visible=False) as review:
+        refresh = gr.Button("Refresh agreement")
+        kappa = gr.Dataframe(label="Cohen's kappa per pair of annotators (images both labelled)",
+                             interactive=False)
+        disputed = gr.Dataframe(label="Images where annotators disagree", interactive=False, wrap=True)
+        with gr.Row():
+            dispute = gr.Dropdown(choices=[], label="Disputed image", scale=3)
+            verdict = gr.Dropdown(choices=[], label="Settle as", scale=2)
+            settle_btn = gr.Button("Settle", variant="primary", scale=1)
+            open_btn = gr.Button("Open in labeller", scale=1)
+
+    with gr.Accordion("Classes, tags and export", open=False):
+        with gr.Row():
+            new_classes = gr.Textbox(label="Add classes (comma separated, e.g. open, closed)", scale=3,
+                                     elem_id="wb-new-classes")
+            add_classes = gr.Button("Add classes", scale=1, elem_id="wb-add-classes")
+            new_tag = gr.Textbox(label="Add tags (comma separated)", scale=3)
+            add_tag = gr.Button("Add tags", scale=1)
+            old_tag = gr.Dropdown(choices=[], label="Remove tag", scale=2)
+            del_tag = gr.Button("Remove tag", scale=1)
+        with gr.Row():
+            fmt = gr.Radio(["csv", "xlsx", "imagefolder"], value="csv", label="Export format")
+            scope = gr.Radio(["all annotators", "only me", "resolved (majority)"], value="all annotators",
+                             label="Labels")
+            export_btn = gr.Button("Export")
+            export_file = gr.File(label="Download", interactive=False)
+
+    # -- handlers: call the core, shape the result ----------------------------------------------------
+    def refresh_choices(ds):
+        return gr.Dropdown(choices=store.datasets(), value=ds)
+
+    def on_load(request: gr.Request):
+        user = getattr(request, "username", None)
+        name = gr.Textbox(value=user, interactive=False) if user else gr.Textbox()
+        return gr.Dropdown(choices=store.datasets()), name
+
+    def dataset_parts(ds: str | None):
+        classes = store.classes(ds) if ds else []
+        tags = store.tags(ds) if ds else []
+        return [*class_buttons(classes), *tag_buttons(tags), gr.Dropdown(choices=tags + classes),
+                gr.Dropdown(choices=classes), gr.Dropdown(choices=tags), gr.Dropdown(choices=tags),
+                gr.Dropdown(choices=classes)]
+
+    parts = [*label_btns, *tag_btns, only, grid_class, grid_tag, old_tag, verdict]
+
+    def on_start(ds, name, order_, only_, seed_):
+        try:
+            s = open_session(store, ds, name, order_, only_ if order_ in ("tag", "class") else None, seed_ or 0)
+        except WorkbenchError as e:
+            _error(e)
+        return [s, render(view(store, s)), *dataset_parts(ds)]
+
+    def on_action(s: LabelSession | None, evt: gr.EventData):
+        elem = getattr(evt.target, "elem_id", "") or ""
+        return act(s, _action_for(elem, s))
+
+    def _action_for(elem: str, s: LabelSession | None) -> str:
+        if elem.startswith("wb-label-"):
+            return elem.removeprefix("wb-label-")
+        if elem.startswith("wb-tag-") and s is not None:
+            tags = store.tags(s.dataset)
+            i = int(elem.removeprefix("wb-tag-"))
+            return f"tag:{tags[i]}" if i < len(tags) else ""
+        return {"wb-skip": "skip", "wb-prev": "prev", "wb-undo": "undo"}.get(elem, "")
+
+    def act(s: LabelSession | None, name: str):
+        if s is None:
+            return None, render(None, "Press Start first.")
+        try:
+            s = apply_action(store, s, name)
+        except WorkbenchError as e:
+            s.message = str(e)
+        return s, render(view(store, s))
+
+    gr.on([b.click for b in [*label_btns, prev_btn, skip_btn, undo_btn, *tag_btns]], on_action,
+          inputs=[sess], outputs=[sess, viewer], trigger_mode="once", show_progress="hidden",
+          api_visibility="private")
+    action.submit(act, inputs=[sess, action], outputs=[sess, viewer], api_name="label_action",
+                  show_progress="hidden")
+    start.click(on_start, inputs=[dataset, annotator, order, only, seed], outputs=[sess, viewer, *parts],
+                api_name="label_start")
+    dataset.focus(refresh_choices, inputs=[dataset], outputs=[dataset], show_progress="hidden",
+                  api_visibility="private")
+    dataset.change(lambda ds: dataset_parts(ds), inputs=[dataset], outputs=parts, api_visibility="private")
+    gr.on(None, on_load, outputs=[dataset, annotator], api_visibility="private")
+
+    def on_goto(target, s, ds, name):
+        if not target:
+            return gr.update(), gr.update(), gr.update(), *[gr.update()] * len(parts)
+        try:
+            if s is None or s.dataset != target["dataset"]:
+                s = open_session(store, target["dataset"], (s.annotator if s else name), "all")
+            s = goto(store, s, int(target["image_id"]))
+        except WorkbenchError as e:
+            _error(e)
+        return s, render(view(store, s)), gr.Dropdown(value=s.dataset), *dataset_parts(s.dataset)
+
+    if ctx.goto is not None:
+        ctx.goto.change(on_goto, inputs=[ctx.goto, sess, dataset, annotator],
+                        outputs=[sess, viewer, dataset, *parts], api_visibility="private").then(
+            lambda: (gr.Radio(value="One image"), gr.Column(visible=True), gr.Column(visible=False),
+                     gr.Column(visible=False)), outputs=[mode, single, grid, review], api_visibility="private")
+
+    def on_mode(m):
+        return gr.Column(visible=m == "One image"), gr.Column(visible=m == "Grid"), gr.Column(visible=m == "Review")
+
+    mode.change(on_mode, inputs=[mode], outputs=[single, grid, review], api_visibility="private")
+
+    # classes and tags
+    def on_add_classes(ds, text, s):
+        if not ds:
+            _error(WorkbenchError("Pick a dataset first."))
+        names = [n.strip() for n in (text or "").split(",") if n.strip()]
+        if not names:
+            _error(WorkbenchError("Type class names separated by commas."))
+        store.add_classes(ds, names)
+        if s is not None and s.dataset == ds:
+            s.message = f"Classes now: {', '.join(store.classes(ds))}."
+        return "", s, (render(view(store, s)) if s and s.dataset == ds else gr.update()), *dataset_parts(ds)
+
+    add_classes.click(on_add_classes, inputs=[dataset, new_classes, sess],
+                      outputs=[new_classes, sess, viewer, *parts], api_name="label_add_classes")
+
+    def on_add_tags(ds, text):
+        if not ds:
+            _error(WorkbenchError("Pick a dataset first."))
+        store.add_tags(ds, [n for n in (text or "").split(",")])
+        return "", *dataset_parts(ds)
+
+    def on_remove_tag(ds, tag):
+        if not ds or not tag:
+            _error(WorkbenchError("Pick a dataset and a tag first."))
+        store.remove_tag(ds, tag)
+        return dataset_parts(ds)
+
+    add_tag.click(on_add_tags, inputs=[dataset, new_tag], outputs=[new_tag, *parts], api_visibility="private")
+    del_tag.click(on_remove_tag, inputs=[dataset, old_tag], outputs=parts, api_visibility="private")
+
+    # grid
+    def on_show(s, ds, name, order_, only_, seed_, page_, size_):
+        if not ds:
+            _error(WorkbenchError("Pick a dataset first."))
+        try:
+            g = grid_page(store, ds, (s.annotator if s else name) or "", int(page_ or 1) - 1, int(size_ or 100),
+                          order_, only_ if order_ in ("tag", "class") else None, int(seed_ or 0))
+        except WorkbenchError as e:
+            _error(e)
+        items = g.items
+        pics = [(p, f"{n} · {lab or '—'}") for p, n, lab in zip(items["path"], items["name"], items["label"])]
+        choices = [(n, int(i)) for n, i in zip(items["name"], items["image_id"])]
+        info = f"Page {g.page + 1} of {g.pages} · {g.total} images in this order"
+        return pics, gr.CheckboxGroup(choices=choices, value=[]), info, list(items["image_id"].astype(int)), g.page + 1
+
+    grid_inputs = [sess, dataset, annotator, order, only, seed, page, size]
+    grid_outputs = [gallery, picked, page_info, grid_ids, page]
+    show.click(on_show, inputs=grid_inputs, outputs=grid_outputs, api_visibility="private")
+
+    def on_pick(ids, chosen, evt: gr.SelectData):
+        image_id = ids[evt.index]
+        chosen = list(chosen or [])
+        return [i for i in chosen if i != image_id] if image_id in chosen else chosen + [image_id]
+
+    gallery.select(on_pick, inputs=[grid_ids, picked], outputs=[picked], show_progress="hidden",
+                   api_visibility="private")
+    all_btn.click(lambda ids: ids, inputs=[grid_ids], outputs=[picked], api_visibility="private")
+    none_btn.click(lambda: [], outputs=[picked], api_visibility="private")
+
+    def on_bulk(kind, s, ds, name, chosen, cls, tag):
+        who = s.annotator if s else name
+        try:
+            if kind == "label":
+                n = bulk_label(store, ds, chosen or [], cls, who)
+                gr.Info(f"{n} label(s) recorded as {cls!r}.")
+            else:
+                bulk_tag(store, ds, chosen or [], tag, who, on=kind == "tag")
+                gr.Info(f"Tag {tag!r} {'on' if kind == 'tag' else 'off'} for {len(chosen)} image(s).")
+        except WorkbenchError as e:
+            _error(e)
+
+    for btn, kind in ((assign, "label"), (tag_on, "tag"), (tag_off, "untag")):
+        btn.click(lambda *a, k=kind: on_bulk(k, *a),
+                  inputs=[sess, dataset, annotator, picked, grid_class, grid_tag], api_visibility="private").then(
+            on_show, inputs=grid_inputs, outputs=grid_outputs, api_visibility="private")
+
+    # review
+    def on_refresh(ds):
+        if not ds:
+            _error(WorkbenchError("Pick a dataset first."))
+        k = pairwise_kappa(store, ds).round({"kappa": 3})
+        d = disagreements(store, ds)
+        table = d.drop(columns=["path"])
+        choices = [(n, int(i)) for n, i in zip(d["name"], d["image_id"])]
+        return k, table, gr.Dropdown(choices=choices, value=None)
+
+    refresh.click(on_refresh, inputs=[dataset], outputs=[kappa, disputed, dispute], api_name="label_review")
+
+    def on_settle(ds, image_id, cls):
+        if image_id is None or not cls:
+            _error(WorkbenchError("Pick a disputed image and the class to settle it as."))
+        settle(store, int(image_id), cls)
+        return on_refresh(ds)
+
+    settle_btn.click(on_settle, inputs=[dataset, dispute, verdict], outputs=[kappa, disputed, dispute],
+                     api_visibility="private")
+    if ctx.goto is not None:
+        open_btn.click(lambda ds, i: {"dataset": ds, "image_id": int(i)} if i is not None else None,
+                       inputs=[dataset, dispute], outputs=[ctx.goto], api_visibility="private")
+
+    # export
+    def on_export(ds, fmt_, scope_, s, name):
+        if not ds:
+            _error(WorkbenchError("Pick a dataset first."))
+        who = (s.annotator if s else name) if scope_ == "only me" else None
+        out_dir = Path(tempfile.mkdtemp(prefix="workbench-export-"))
+        try:
+            if fmt_ == "imagefolder":
+                import shutil
+
+                tree = write_export(store, ds, out_dir / ds, "imagefolder", who)
+                return shutil.make_archive(str(out_dir / f"{ds}-imagefolder"), "zip", tree)
+            return str(write_export(store, ds, out_dir / f"{ds}-labels.{fmt_}", fmt_, who,
+                                    resolved=scope_.startswith("resolved")))
+        except WorkbenchError as e:
+            _error(e)
+
+    export_btn.click(on_export, inputs=[dataset, fmt, scope, sess, annotator], outputs=[export_file],
+                     api_visibility="private")
+
