@@ -32,13 +32,11 @@ def db_path() -> Path:
     return datasets_dir() / "workbench.sqlite"
 
 
-def to_stored(path: Path) -> str:
-    """Store paths under home relative to it, so a moved project keeps working."""
-    path = Path(path).resolve()
-    try:
-        return path.relative_to(home()).as_posix()
-    except ValueError:
-        return str(path)
+def to_stored(path: Path, base: Path | None = None) -> str:
+    """Store paths under home relative to it, so a moved project keeps working (base: home, if known)."""
+    p = os.path.abspath(path)
+    root = str(base or home()) + os.sep
+    return Path(p[len(root):]).as_posix() if p.startswith(root) else p
 
 
 def from_stored(stored: str) -> Path:

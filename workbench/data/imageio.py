@@ -14,6 +14,8 @@ from workbench.errors import BadImage
 IMAGE_EXTENSIONS = {".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", ".tiff", ".webp", ".pgm", ".ppm", ".pbm"}
 # formats every browser shows as they are; anything else gets a PNG copy at import
 BROWSER_FORMATS = {"PNG", "JPEG", "GIF", "WEBP", "BMP"}
+SIGNATURES = {b"\x89PNG": "PNG", b"\xff\xd8\xff": "JPEG", b"GIF8": "GIF", b"BM": "BMP", b"II*\x00": "TIFF",
+              b"MM\x00*": "TIFF"}
 
 
 def is_image_name(name: str | Path) -> bool:
@@ -39,6 +41,9 @@ def decode(data: bytes, name: str) -> tuple[Image.Image, str, bool]:
         raise BadImage(f"{name}: refused as a possible decompression bomb "
                        f"(over PIL's limit of {Image.MAX_IMAGE_PIXELS:,} pixels): {e}") from None
     except UnidentifiedImageError:
+        kind = next((k for sig, k in SIGNATURES.items() if data.startswith(sig)), None)
+        if kind:
+            raise BadImage(f"{name}: corrupt or truncated image (starts like a {kind} but cannot be decoded)") from None
         raise BadImage(f"{name}: not an image file (its contents are not a format PIL can read)") from None
     except (OSError, SyntaxError, ValueError) as e:
         raise BadImage(f"{name}: corrupt or truncated image ({e})") from None

@@ -33,10 +33,12 @@ CATEGORIES = ("dark", "low contrast", "blurry", "inverted")
 def image_stats(im: Image.Image) -> tuple[float, float, float, np.ndarray]:
     """(brightness, contrast, blur, thumbnail) of one L or RGB image."""
     gray = im if im.mode == "L" else im.convert("L")
-    a = np.asarray(gray, dtype=np.float32) / 255.0
+    a = np.asarray(gray, dtype=np.float32) * (1 / 255.0)
+    mean = float(a.mean())
+    contrast = float(np.sqrt(np.mean(np.square(a - mean))))
     blur = float(ndimage.laplace(a).var()) if min(a.shape) >= 3 else 0.0
-    thumb = np.asarray(gray.resize((THUMB, THUMB), Image.BILINEAR), dtype=np.float32).ravel() / 255.0
-    return float(a.mean()), float(a.std()), blur, thumb
+    thumb = np.asarray(gray.resize((THUMB, THUMB), Image.BILINEAR), dtype=np.float32).ravel() * (1 / 255.0)
+    return mean, contrast, blur, thumb
 
 
 def inverted_scores(thumbs: np.ndarray) -> np.ndarray:

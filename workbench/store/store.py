@@ -321,7 +321,8 @@ class Store:
                 db.executemany("INSERT OR REPLACE INTO splits(dataset_id, seed, image_id, split) VALUES (?,?,?,?)",
                                [(ds, seed, int(i), s) for i, s in
                                 zip(imgs.loc[assigned.index, "image_id"], assigned)])
-        return imgs[["image_id", "label", "split"]].sort_values("image_id").reset_index(drop=True)
+        out = imgs[["image_id", "label", "split"]].astype({"split": str})
+        return out.sort_values("image_id").reset_index(drop=True)
 
     def labelled(self, dataset: str, seed: int = 0) -> pd.DataFrame:
         """Labelled images with path, label, class index, split and quality stats: what training reads."""

@@ -74,6 +74,7 @@ def ingest(store: Store, dataset: str, items: Sequence[Item], *, classes: Sequen
     records: list[ImageRecord] = []
     labels: list[tuple[str, str]] = []
     thumbs = []
+    home = paths.home()
     try:
         for item in progress(items, len(items), f"Importing {dataset}"):
             shown = str(item.path) if item.path is not None else item.name
@@ -98,7 +99,7 @@ def ingest(store: Store, dataset: str, items: Sequence[Item], *, classes: Sequen
                     im.save(file, format="PNG")
                 else:
                     file.write_bytes(data)
-            records.append(ImageRecord(name=item.name, path=paths.to_stored(file), source=src,
+            records.append(ImageRecord(name=item.name, path=paths.to_stored(file, home), source=src,
                                        sha256=hashlib.sha256(data).hexdigest(), width=im.width, height=im.height,
                                        mode=mode, position=len(records), brightness=b, contrast=c, blur=blur))
             thumbs.append(thumb)
