@@ -1,7 +1,10 @@
 """Suspected label errors: confident learning (cleanlab) on out-of-fold probabilities of a quick head.
 
 The out-of-fold probabilities come from a logistic regression on the run's backbone embeddings,
-cross-validated so no image is scored by a head that saw its own (possibly wrong) label.
+cross-validated so no image is scored by a head that saw its own (possibly wrong) label. Cleanlab's
+confident-learning filter is conservative on small sets (a few hundred images), so images where the
+out-of-fold head simply disagrees with the label are listed too; `confident_learning` says which are
+cleanlab's, and all are ranked by cleanlab's self-confidence score, most suspicious first.
 """
 
 from __future__ import annotations
@@ -11,6 +14,7 @@ from typing import Sequence
 import numpy as np
 import pandas as pd
 from cleanlab.filter import find_label_issues
+from cleanlab.rank import get_label_quality_scores
 from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import StratifiedKFold, cross_val_predict
 from sklearn.pipeline import make_pipeline
@@ -18,7 +22,7 @@ from sklearn.preprocessing import StandardScaler
 
 from workbench.errors import WorkbenchError
 
-COLUMNS = ["rank", "image_id", "path", "given", "suggested", "p_given", "p_suggested"]
+COLUMNS = ["rank", "image_id", "path", "given", "suggested", "p_given", "p_suggested", "confident_learning"]
 
 
 def out_of_fold_probs(features: np.ndarray, y: np.ndarray, n_classes: int, folds: int = 5,
@@ -46,8 +50,10 @@ def find_suspects(features: np.ndarray, y: Sequence[int], classes: Sequence[str]
     if len(np.unique(y)) < 2:
         raise WorkbenchError("Label errors need at least two classes among the labelled images.")
     probs = out_of_fold_probs(features, y, len(classes), folds, seed)
-    ranked = find_label_issues(y, probs, return_indices_ranked_by="self_confidence",
-                               min_examples_per_class=1)
+    confident = find_label_issues(y, probs, filter_by="prune_by_noise_rate", min_examples_per_class=1)
+    flagged = np.flatnonzero(confident | (probs.argmax(axis=1) != y))
+    quality = get_label_quality_scores(y, probs, method="self_confidence")
+    ranked = flagged[np.argsort(quality[flagged], kind="stable")]
     names = np.asarray(list(classes), dtype=object)
     suggested = probs.argmax(axis=1)
     rows = pd.DataFrame({
@@ -58,6 +64,7 @@ def find_suspects(features: np.ndarray, y: Sequence[int], classes: Sequence[str]
         "suggested": names[suggested[ranked]],
         "p_given": probs[ranked, y[ranked]],
         "p_suggested": probs[ranked, suggested[ranked]],
+        "confident_learning": confident[ranked],
     })
     return rows[COLUMNS]
 

@@ -1,0 +1,166 @@
+"""Evaluation and review on one short real training run (faces demo set), shared by the tests here.
+
+After training, six labels are flipped (three test, three train images): the model learned the true
+labels, so the flipped test images become its errors and all six should look like label errors.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+
+import numpy as np
+import pytest
+from sklearn.metrics import accuracy_score, confusion_matrix, log_loss, precision_recall_fscore_support, roc_auc_score
+
+from workbench.cli import main
+from workbench.data.demo import ensure_faces, faces_truth
+from workbench.data.imageio import load_image
+from workbench.evaluate import DatasetChanged, evaluate_run, load_predictions, probs_of
+from workbench.explain import METHODS, explain_images
+from workbench.review import categories, category_table, errors_in, gallery_page
+from workbench.review.label_issues import suspected_label_errors
+from workbench.store import Store
+from workbench.train.config import RunConfig
+from workbench.train.loop import train
+from workbench.train.predict import predict
+from workbench.train.runs import load_run
+
+RUN = "faces-fe"
+INPUT_SIZE = 96  # 25 px faces upscaled: lite0's last stage is 3x3, so CAMs have structure
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory):
+    home = tmp_path_factory.mktemp("review_home")
+    mp = pytest.MonkeyPatch()
+    mp.setenv("WORKBENCH_HOME", str(home))
+    mp.chdir(home)
+    store = Store()
+    ensure_faces(store)
+    truth = faces_truth(store)
+    store.add_labels("faces", list(truth.items()), "truth")
+    result = train(RunConfig(dataset="faces", method="feature_extract", input_size=INPUT_SIZE, epochs=2,
+                             batch_size=32, name=RUN), store)
+    assert result.status == "completed", result.message
+    split = store.splits("faces", seed=0).set_index("image_id")["split"]
+    other = {"face": "not face", "not face": "face"}
+    flipped = {s: [int(i) for i in split[split == s].index[:3]] for s in ("test", "train")}
+    for i in flipped["test"] + flipped["train"]:
+        store.add_label(i, other[truth[i]], "reviewer")  # 1:1 tie with "truth", latest wins
+    test_ids = [int(i) for i in split[split == "test"].index]
+    tagged = flipped["test"][:2] + [i for i in test_ids if i not in flipped["test"]][:3] + flipped["train"][:1]
+    for i in tagged:
+        store.set_image_tag(i, "glasses", "reviewer")
+    evaluation = evaluate_run(RUN, store)
+    yield {"home": home, "store": store, "flipped": flipped, "tagged": tagged, "evaluation": evaluation}
+    store.close()
+    mp.undo()
+
+
+def test_metrics_equal_sklearn_on_the_same_predictions(trained):
+    ev = trained["evaluation"]
+    preds = load_predictions(RUN)
+    probs = probs_of(preds)
+    loaded = load_run(RUN)
+    # the saved predictions are the model's on exactly the run's test images
+    recorded = json.loads((loaded.run_dir / "dataset.json").read_text())["images"]
+    assert sorted(preds.image_id) == sorted(r["image_id"] for r in recorded if r["split"] == "test")
+    np.testing.assert_allclose(probs, predict(loaded, preds.path.tolist()), atol=1e-6)
+    y, pred = preds.y_true.to_numpy(), probs.argmax(1)
+    p, r, f1, _ = precision_recall_fscore_support(y, pred, average="macro", zero_division=0)
+    m = ev.metrics
+    assert m["accuracy"] == pytest.approx(accuracy_score(y, pred))
+    assert (m["precision"], m["recall"], m["f1"]) == pytest.approx((p, r, f1))
+    assert m["roc_auc"] == pytest.approx(roc_auc_score(y, probs[:, 1]))
+    assert m["loss"] == pytest.approx(log_loss(y, probs / probs.sum(1, keepdims=True)), rel=1e-4)
+    assert ev.confusion == confusion_matrix(y, pred).tolist()
+    # flipped test labels count as errors: the model is scored against current labels
+    assert m["accuracy"] <= 1 - 3 / len(y) + 1e-9
+    assert 0 <= m["eer"] <= 0.5 and 0 <= m["eer_threshold"] <= 1
+    saved = json.loads((trained["home"] / "checkpoints" / RUN / "evaluation_test.json").read_text())
+    assert saved["metrics"]["f1"] == pytest.approx(f1)
+    plots = trained["home"] / "plots_checkpoints" / RUN
+    assert (plots / "confusion_test.html").stat().st_size > 1000 and (plots / "roc_test.html").exists()
+
+
+def test_cam_maps_have_the_input_size_and_are_not_constant(trained):
+    loaded = load_run(RUN)
+    preds = load_predictions(RUN)
+    images = [load_image(p) for p in preds.path[:6]]
+    for method in METHODS:
+        maps = explain_images(loaded, images, preds.y_pred[:6].tolist(), method)
+        assert maps.shape == (6, INPUT_SIZE, INPUT_SIZE), method
+        assert (maps.std(axis=(1, 2)) > 0.05).all(), method
+        assert 0 <= maps.min() and maps.max() <= 1
+        assert not np.allclose(maps[0], maps[1]), method
+
+
+def test_tag_gallery_holds_exactly_the_misclassified_images_with_that_tag(trained):
+    store, ev = trained["store"], trained["evaluation"]
+    preds = load_predictions(RUN)
+    cats = categories("tag", preds, ev.classes, store, "faces")
+    wrong = set(preds.loc[preds.y_true != preds.y_pred, "image_id"])
+    tagged = set(store.image_tags("faces").query("tag == 'glasses'").image_id)
+    expected = wrong & tagged
+    assert set(trained["flipped"]["test"][:2]) <= expected  # the case is not vacuous
+    page = gallery_page(errors_in(preds, cats, "glasses"), ev.classes, page=0, page_size=100)
+    assert set(page.image_ids) == expected and len(page.image_ids) == len(expected)
+    assert all("true:" in c and "pred:" in c for _, c in page.items)
+    table = category_table(preds, cats).set_index("category")
+    assert table.loc["glasses", "errors"] == len(expected)
+    assert table.loc["glasses", "images"] == len(tagged & set(preds.image_id))
+    # a category nobody tagged: an empty page, not an error
+    empty = gallery_page(errors_in(preds, cats, "odd angle"), ev.classes)
+    assert empty.empty and empty.items == [] and "No misclassified" in empty.label()
+
+
+def test_flipped_labels_are_among_the_suspected_label_errors(trained):
+    suspects = suspected_label_errors(load_run(RUN), trained["store"])
+    flipped = trained["flipped"]["test"] + trained["flipped"]["train"]
+    assert set(flipped) <= set(suspects.image_id)
+    # ranked: the flipped ones come first, ahead of the (few) genuine doubts
+    assert set(suspects.image_id[:len(flipped) + 3]) >= set(flipped)
+    row = suspects.set_index("image_id").loc[flipped[0]]
+    assert row.given != row.suggested and row.p_given < 0.5
+
+
+def test_cli_evaluate_prints_metrics_and_names_an_unknown_run(trained, capsys):
+    assert main(["evaluate", RUN, "--by", "tag"]) == 0
+    out = capsys.readouterr().out
+    assert "accuracy" in out and "glasses" in out and "evaluation_test.json" in out
+    assert main(["evaluate", "no-such-run"]) == 2
+    assert "No run named 'no-such-run'" in capsys.readouterr().err
+
+
+@pytest.fixture
+def changed_copy(trained, tmp_path, monkeypatch):
+    """A copy of the trained home that a test may change without touching the shared one."""
+    trained["store"].close()
+    home = tmp_path / "copy"
+    shutil.copytree(trained["home"], home)
+    monkeypatch.setenv("WORKBENCH_HOME", str(home))
+    monkeypatch.chdir(home)
+    store = Store()
+    yield home, store
+    store.close()
+
+
+def test_evaluating_after_test_images_were_removed_says_so_and_keeps_the_old_evaluation(changed_copy):
+    home, store = changed_copy
+    before = (home / "checkpoints" / RUN / "evaluation_test.json").read_text()
+    test_ids = store.splits("faces").query("split == 'test'").image_id[:2].tolist()
+    with store.transaction() as db:
+        db.executemany("DELETE FROM images WHERE id=?", [(int(i),) for i in test_ids])
+    with pytest.raises(DatasetChanged, match=r"2 of its 30 test images are gone"):
+        evaluate_run(RUN, store)
+    assert (home / "checkpoints" / RUN / "evaluation_test.json").read_text() == before
+    assert main(["evaluate", RUN]) == 2
+
+
+def test_evaluating_after_a_class_was_renamed_says_which(changed_copy):
+    _, store = changed_copy
+    with store.transaction() as db:
+        db.execute("UPDATE classes SET name='nonface' WHERE name='not face'")
+    with pytest.raises(DatasetChanged, match=r"not face.*gone.*nonface.*new"):
+        evaluate_run(RUN, store)
