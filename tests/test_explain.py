@@ -1,0 +1,94 @@
+"""Grad-CAM: target layers per architecture, method registry, batching, the small-input trap, overlays."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import timm
+import torch
+from PIL import Image
+
+from workbench.errors import WorkbenchError
+from workbench.explain import METHODS, compute_cams, overlay, target_layer
+
+
+@pytest.fixture(scope="module")
+def resnet():
+    torch.manual_seed(0)
+    return timm.create_model("resnet18", pretrained=False, num_classes=2).eval()
+
+
+@pytest.mark.parametrize("arch, layer", [("resnet18", "layer4.1"), ("efficientnet_lite0", "conv_head"),
+                                         ("mobilenetv2_100", "conv_head"), ("mobilenetv3_small_100", "blocks.5")])
+def test_default_target_layer_is_the_last_spatial_stage(arch, layer):
+    model = timm.create_model(arch, pretrained=False, num_classes=3).eval()
+    name, module = target_layer(model)
+    assert name == layer and module is dict(model.named_modules())[layer]
+    maps = compute_cams(model, torch.randn(2, 3, 96, 96), 1)
+    assert maps.shape == (2, 96, 96)
+
+
+def test_wrapped_backbone_is_found_and_named_with_its_prefix(resnet):
+    wrapper = torch.nn.Sequential()
+    wrapper.add_module("net", resnet)
+    assert target_layer(wrapper)[0] == "net.layer4.1"
+
+
+def test_unknown_layer_names_the_valid_ones(resnet):
+    with pytest.raises(WorkbenchError, match=r"No layer 'layer9'.*Valid layer names.*layer3.*layer4\.1"):
+        compute_cams(resnet, torch.randn(1, 3, 64, 64), 0, layer="layer9")
+    assert compute_cams(resnet, torch.randn(1, 3, 64, 64), 0, layer="layer3").shape == (1, 64, 64)
+
+
+def test_unknown_method_and_bad_class_are_refused(resnet):
+    with pytest.raises(WorkbenchError, match="gradcam, gradcam\\+\\+, eigencam"):
+        compute_cams(resnet, torch.randn(1, 3, 64, 64), 0, method="magic")
+    with pytest.raises(WorkbenchError, match="Class index 5 out of range: the model has 2 classes"):
+        compute_cams(resnet, torch.randn(1, 3, 64, 64), 5)
+
+
+def test_small_input_trap_is_reported_not_drawn_blank(resnet):
+    # 24x24 at stride 32: a 1x1 map, whose CAM normalises to all zeros
+    with pytest.raises(WorkbenchError, match="1x1 feature map at 24x24"):
+        compute_cams(resnet, torch.randn(2, 3, 24, 24), 0)
+    # the same crops upscaled, as a run's input_size does, give maps with structure
+    up = torch.nn.functional.interpolate(torch.randn(2, 3, 24, 24), size=96, mode="bilinear")
+    assert (compute_cams(resnet, up, 0).std(axis=(1, 2)) > 0.05).all()
+
+
+@pytest.mark.parametrize("method", list(METHODS))
+def test_batched_equals_one_at_a_time(resnet, method):
+    x = torch.randn(5, 3, 64, 64)
+    batched = compute_cams(resnet, x, [0, 1, 0, 1, 1], method, batch_size=5)
+    single = np.concatenate([compute_cams(resnet, x[i:i + 1], [c], method) for i, c in enumerate([0, 1, 0, 1, 1])])
+    np.testing.assert_allclose(batched, single, atol=1e-4)
+
+
+def test_frozen_backbone_under_no_grad_still_gets_gradients(resnet):
+    for p in resnet.parameters():
+        p.requires_grad_(False)
+    try:
+        with torch.no_grad():
+            maps = compute_cams(resnet, torch.randn(2, 3, 64, 64), 1)
+        assert (maps.std(axis=(1, 2)) > 0.05).all()
+    finally:
+        for p in resnet.parameters():
+            p.requires_grad_(True)
+
+
+def test_cam_hooks_are_released(resnet):
+    compute_cams(resnet, torch.randn(1, 3, 64, 64), 0)
+    assert not resnet.layer4[1]._forward_hooks
+
+
+def test_overlay_upscales_a_24px_crop_sharply():
+    crop = Image.fromarray(np.kron(np.eye(3, dtype=np.uint8) * 255, np.ones((8, 8), np.uint8)))  # 24x24 blocks
+    cam = np.zeros((96, 96), np.float32)
+    cam[:48] = 1.0
+    out = overlay(crop, cam, size=192)
+    assert out.size == (192, 192) and out.mode == "RGB"
+    a = np.asarray(out).astype(int)
+    # nearest-neighbour upscaling: each source pixel becomes an 8x8 block of one colour
+    assert (a[:8, :8] == a[0, 0]).all() and (a[-8:, -8:] == a[-1, -1]).all()
+    # hot half (top) and cold half (bottom) differ in colour
+    assert abs(a[:90, :, 0].mean() - a[100:, :, 0].mean()) > 30
