@@ -1,0 +1,280 @@
+"""The training run: one function, readable top to bottom.
+
+Fine-tuning trains the whole network on augmented batches; feature extraction embeds every image once
+with the frozen backbone and trains only the head on the cached embeddings (no augmentation there:
+an embedding is computed once, so there is nothing to augment).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+import pandas as pd
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from workbench import paths
+from workbench.errors import WorkbenchError
+from workbench.metrics import classification_metrics
+from workbench.store import Store
+from workbench.train import data as D
+from workbench.train.backbones import build_model, head_prefix, pick_device
+from workbench.train.config import RunConfig
+from workbench.train.weights import atomic_save
+
+HISTORY_COLUMNS = ["epoch", "split", "loss", "accuracy", "precision", "recall", "f1", "roc_auc", "eer", "lr", "seconds"]
+Progress = Callable[[float, str], None]
+
+
+class Cancelled(Exception):
+    pass
+
+
+@dataclass
+class RunResult:
+    """How a run ended. status: "completed", "cancelled" or "failed" (message says why)."""
+
+    run: str
+    run_dir: Path
+    status: str
+    message: str
+    best_epoch: int | None
+    best_val_loss: float | None
+    history: pd.DataFrame
+
+
+def loss_fn(logits: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+    return F.cross_entropy(logits, y)
+
+
+def train(cfg: RunConfig, store: Store | None = None, progress: Progress | None = None,
+          cancel=None) -> RunResult:
+    """Train one run to checkpoints/<run>/ (config, dataset, history, best.pt, last.pt, summary).
+
+    Bad configuration or data raises WorkbenchError before anything is written; a run that goes
+    NaN, or is cancelled, stops with its best checkpoint kept and says so in the result.
+    """
+    cfg.validate()
+    store = store or Store()
+    progress = progress or (lambda frac, msg: None)
+    df, classes = D.task_labels(store, cfg.dataset, cfg.grouping, cfg.seed)
+    D.check_trainable(df, classes)
+    torch.manual_seed(cfg.seed)
+    np.random.seed(cfg.seed)
+    model = build_model(cfg.backbone, len(classes), cfg.weights)
+    device = pick_device(cfg.device)
+    model.to(device)
+
+    run_dir = paths.checkpoints_dir() / cfg.name
+    if run_dir.exists():
+        raise WorkbenchError(f"A run named {cfg.name!r} exists already; choose another name.")
+    progress(0.0, "loading images")
+    splits = {}
+    for s in ("train", "val"):
+        part = df[df.split == s]
+        splits[s] = D.Split(D.load_images(part.path.tolist(), cfg.input_size),
+                            torch.tensor(part.y.to_numpy(dtype=np.int64)), part.image_id.to_numpy())
+    channels = max(sp.images.shape[1] for sp in splits.values())
+    for sp in splits.values():  # one colour image anywhere makes the whole run RGB
+        sp.images = sp.images.expand(-1, channels, -1, -1).contiguous() if sp.images.shape[1] < channels else sp.images
+    run_dir.mkdir(parents=True)
+    cfg.save(run_dir / "config.json")
+    _write_dataset_json(run_dir, cfg, store, df, classes, channels)
+
+    step = (_HeadOnly if cfg.method == "feature_extract" else _FineTune)(model, cfg, splits, device, progress)
+    opt = _optimizer(cfg, step.parameters())
+    sched = _scheduler(cfg, opt)
+    gen = torch.Generator().manual_seed(cfg.seed)
+
+    rows, best, status, message = [], (None, math.inf), "completed", ""
+    started = time.time()
+    try:
+        for epoch in range(1, cfg.epochs + 1):
+            t0 = time.time()
+            lr = opt.param_groups[0]["lr"]
+            train_probs, train_y = step.train_epoch(opt, gen, epoch, cancel)
+            val_probs = step.predict("val")
+            for split, y, p in (("train", train_y, train_probs), ("val", splits["val"].y.numpy(), val_probs)):
+                m = classification_metrics(y, p)
+                rows.append({"epoch": epoch, "split": split, **{k: m[k] for k in HISTORY_COLUMNS[2:9]},
+                             "lr": lr, "seconds": time.time() - t0})
+            history = pd.DataFrame(rows, columns=HISTORY_COLUMNS)
+            _atomic_csv(history, run_dir / "history.csv")
+            val_loss = rows[-1]["loss"]
+            if val_loss < best[1]:
+                best = (epoch, val_loss)
+                atomic_save(model.state_dict(), run_dir / "best.pt")
+            atomic_save(model.state_dict(), run_dir / "last.pt")
+            if cfg.schedule == "plateau":
+                sched.step(val_loss)
+            elif sched is not None:
+                sched.step()
+            progress(epoch / cfg.epochs, f"epoch {epoch}/{cfg.epochs}: val loss {val_loss:.4f}, "
+                                         f"val acc {rows[-1]['accuracy']:.3f}")
+    except Cancelled:
+        status, message = "cancelled", f"Cancelled after {len(rows) // 2} complete epoch(s)."
+    except _NonFinite as e:
+        status = "failed"
+        kept = f"best checkpoint from epoch {best[0]} kept" if best[0] else "no checkpoint was saved"
+        message = f"{e} Training stopped; {kept}. Try a lower learning rate."
+    history = pd.DataFrame(rows, columns=HISTORY_COLUMNS)
+    _atomic_csv(history, run_dir / "history.csv")
+    result = RunResult(cfg.name, run_dir, status, message or f"Completed {cfg.epochs} epochs.",
+                       best[0], None if best[0] is None else best[1], history)
+    _write_summary(result, device, started)
+    return result
+
+
+# -- the two methods: same interface, different work per epoch -----------------------------------------
+class _FineTune:
+    """End to end: augmented batches through backbone and head."""
+
+    def __init__(self, model: nn.Module, cfg: RunConfig, splits: dict, device, progress: Progress):
+        self.model, self.cfg, self.splits, self.device, self.progress = model, cfg, splits, device, progress
+
+    def parameters(self):
+        return self.model.parameters()
+
+    def train_epoch(self, opt, gen, epoch, cancel):
+        self.model.train()
+        data = self.splits["train"]
+        order = torch.randperm(len(data), generator=gen)
+        probs, ys = [], []
+        n_batches = math.ceil(len(order) / self.cfg.batch_size)
+        for b, idx in enumerate(order.split(self.cfg.batch_size)):
+            if cancel is not None and cancel.is_set():
+                raise Cancelled
+            x = D.to_input(data.images[idx].to(self.device), self.cfg.augment.normalize)
+            x = D.augment_batch(x, self.cfg.augment, gen)
+            y = data.y[idx].to(self.device)
+            logits = self.model(x)
+            loss = loss_fn(logits, y)
+            if not torch.isfinite(loss):
+                raise _NonFinite(f"Loss became {loss.item()} at epoch {epoch}, batch {b + 1}.")
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            opt.step()
+            probs.append(logits.detach().softmax(1).cpu())
+            ys.append(y.cpu())
+            self.progress((epoch - 1 + (b + 1) / n_batches) / self.cfg.epochs, f"epoch {epoch}: batch {b + 1}/{n_batches}")
+        return torch.cat(probs).double().numpy(), torch.cat(ys).numpy()
+
+    @torch.no_grad()
+    def predict(self, split: str) -> np.ndarray:
+        self.model.eval()
+        imgs = self.splits[split].images
+        out = [self.model(D.to_input(imgs[i:i + 256].to(self.device), self.cfg.augment.normalize)).softmax(1).cpu()
+               for i in range(0, len(imgs), 256)]
+        return torch.cat(out).double().numpy()
+
+
+class _HeadOnly:
+    """Frozen backbone: embed train and val once, then train the head on cached embeddings."""
+
+    def __init__(self, model: nn.Module, cfg: RunConfig, splits: dict, device, progress: Progress):
+        self.model, self.cfg, self.splits, self.device = model, cfg, splits, device
+        self.head = model.get_submodule(head_prefix(model))
+        model.eval()
+        for p in model.parameters():
+            p.requires_grad_(False)
+        for p in self.head.parameters():
+            p.requires_grad_(True)
+        progress(0.0, "computing embeddings")
+        self.emb = {s: embed(model, sp.images, device, cfg.augment.normalize) for s, sp in splits.items()}
+
+    def parameters(self):
+        return self.head.parameters()
+
+    def train_epoch(self, opt, gen, epoch, cancel):
+        if cancel is not None and cancel.is_set():
+            raise Cancelled
+        emb, y_all = self.emb["train"], self.splits["train"].y.to(self.device)
+        order = torch.randperm(len(emb), generator=gen).to(self.device)
+        probs, ys = [], []
+        for b, idx in enumerate(order.split(self.cfg.batch_size)):
+            logits = self.head(emb[idx])
+            y = y_all[idx]
+            loss = loss_fn(logits, y)
+            if not torch.isfinite(loss):
+                raise _NonFinite(f"Loss became {loss.item()} at epoch {epoch}, batch {b + 1}.")
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            opt.step()
+            probs.append(logits.detach().softmax(1).cpu())
+            ys.append(y.cpu())
+        return torch.cat(probs).double().numpy(), torch.cat(ys).numpy()
+
+    @torch.no_grad()
+    def predict(self, split: str) -> np.ndarray:
+        return self.head(self.emb[split]).softmax(1).double().cpu().numpy()
+
+
+@torch.no_grad()
+def embed(model: nn.Module, images_u8: torch.Tensor, device, normalize: bool = True, batch_size: int = 256) -> torch.Tensor:
+    """Pooled backbone features (what the head sees) for uint8 images, computed in eval mode."""
+    model.eval()
+    out = []
+    for i in range(0, len(images_u8), batch_size):
+        x = D.to_input(images_u8[i:i + batch_size].to(device), normalize)
+        out.append(model.forward_head(model.forward_features(x), pre_logits=True))
+    return torch.cat(out) if out else torch.zeros((0, model.num_features), device=device)
+
+
+class _NonFinite(Exception):
+    pass
+
+
+# -- helpers ----------------------------------------------------------------------------------------------
+def _optimizer(cfg: RunConfig, params) -> torch.optim.Optimizer:
+    params = [p for p in params if p.requires_grad]
+    if cfg.optimizer == "sgd":
+        return torch.optim.SGD(params, lr=cfg.lr, momentum=0.9, weight_decay=cfg.weight_decay, foreach=True)
+    if cfg.optimizer == "adam":
+        return torch.optim.Adam(params, lr=cfg.lr, weight_decay=cfg.weight_decay, foreach=True)
+    return torch.optim.AdamW(params, lr=cfg.lr, weight_decay=cfg.weight_decay, foreach=True)
+
+
+def _scheduler(cfg: RunConfig, opt):
+    if cfg.schedule == "cosine":
+        return torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=cfg.epochs)
+    if cfg.schedule == "plateau":
+        return torch.optim.lr_scheduler.ReduceLROnPlateau(opt, mode="min", factor=0.3, patience=2)
+    return None
+
+
+def _atomic_csv(df: pd.DataFrame, path: Path) -> None:
+    tmp = path.with_name(f".{path.name}.tmp")
+    df.to_csv(tmp, index=False)
+    tmp.replace(path)
+
+
+def _write_json(obj, path: Path) -> None:
+    tmp = path.with_name(f".{path.name}.tmp")
+    tmp.write_text(json.dumps(obj, indent=2, default=str))
+    tmp.replace(path)
+
+
+def _write_dataset_json(run_dir: Path, cfg: RunConfig, store: Store, df: pd.DataFrame, classes: list[str],
+                        channels: int) -> None:
+    """What the run was trained on, so evaluation can tell when the dataset changed since."""
+    _write_json({
+        "dataset": cfg.dataset, "classes": classes, "dataset_classes": store.classes(cfg.dataset),
+        "grouping": cfg.grouping, "channels": int(channels), "seed": cfg.seed,
+        "images": [{"image_id": int(r.image_id), "sha256": r.sha256, "split": r.split, "label": r.label}
+                   for r in df.itertuples()],
+    }, run_dir / "dataset.json")
+
+
+def _write_summary(result: RunResult, device, started: float) -> None:
+    _write_json({"run": result.run, "status": result.status, "message": result.message,
+                 "best_epoch": result.best_epoch, "best_val_loss": result.best_val_loss,
+                 "epochs_done": int(result.history.epoch.max()) if len(result.history) else 0,
+                 "device": str(device), "seconds": round(time.time() - started, 2),
+                 "finished_at": time.strftime("%Y-%m-%d %H:%M:%S")}, result.run_dir / "summary.json")

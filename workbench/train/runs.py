@@ -1,0 +1,115 @@
+"""Finished (and running) runs on disk: list them, reload one with its model for evaluation."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pandas as pd
+import torch
+from PIL import Image
+from torch import nn
+
+from workbench import paths
+from workbench.errors import WorkbenchError
+from workbench.store import Store
+from workbench.train import data as D
+from workbench.train.backbones import build_model, pick_device
+from workbench.train.config import RunConfig
+from workbench.train.weights import read_weights_file
+
+
+@dataclass
+class LoadedRun:
+    """A run's model (eval mode, full backbone + head) and what is needed to feed it."""
+
+    config: RunConfig
+    model: nn.Module
+    classes: list[str]
+    run_dir: Path
+    device: torch.device
+    channels: int = 3
+    dataset_info: dict = field(default_factory=dict)
+
+    def preprocess(self, images: list[Image.Image]) -> torch.Tensor:
+        """Eval transform, the same as training used: resize to input size, grayscale as 3 channels, normalise."""
+        if not images:
+            raise WorkbenchError("No images to preprocess.")
+        u8 = torch.stack([D.image_to_uint8(im, self.config.input_size, self.channels) for im in images])
+        return D.to_input(u8.to(self.device), self.config.augment.normalize)
+
+    def task_labels(self, store: Store) -> pd.DataFrame:
+        """The run's dataset now, with its grouping and split: image_id, path, label, y, split."""
+        df, classes = D.task_labels(store, self.config.dataset, self.config.grouping, self.config.seed)
+        if classes != self.classes:
+            raise WorkbenchError(f"Dataset {self.config.dataset!r} now gives classes {classes}, "
+                                 f"the run was trained on {self.classes}.")
+        return df[["image_id", "path", "label", "y", "split"]]
+
+    def history(self) -> pd.DataFrame:
+        return load_history(self.run_dir.name)
+
+    def changed_images(self, store: Store) -> list[int]:
+        """Image ids whose content, label or split differ from when the run was trained (empty: unchanged)."""
+        then = {d["image_id"]: (d["sha256"], d["split"], d["label"]) for d in self.dataset_info.get("images", [])}
+        df, _ = D.task_labels(store, self.config.dataset, self.config.grouping, self.config.seed)
+        now = {int(r.image_id): (r.sha256, r.split, r.label) for r in df.itertuples()}
+        return sorted(i for i in then.keys() | now.keys() if then.get(i) != now.get(i))
+
+
+def run_dir(run: str) -> Path:
+    d = paths.checkpoints_dir() / run
+    if not run or "/" in run or "\\" in run or run.startswith(".") or not (d / "config.json").is_file():
+        known = ", ".join(list_runs()[-10:]) or "none yet"
+        raise WorkbenchError(f"No run named {run!r} (recent runs: {known}).")
+    return d
+
+
+def list_runs() -> list[str]:
+    """Run names under checkpoints/, oldest first."""
+    root = paths.checkpoints_dir()
+    dirs = [d for d in root.iterdir() if d.is_dir() and (d / "config.json").is_file()]
+    return [d.name for d in sorted(dirs, key=lambda d: ((d / "config.json").stat().st_mtime, d.name))]
+
+
+def load_config(run: str) -> RunConfig:
+    return RunConfig.load(run_dir(run) / "config.json")
+
+
+def load_history(run: str) -> pd.DataFrame:
+    """Per-epoch metrics (epoch, split, loss, accuracy, ...); empty before the first epoch ends."""
+    f = run_dir(run) / "history.csv"
+    if not f.is_file():
+        from workbench.train.loop import HISTORY_COLUMNS
+
+        return pd.DataFrame(columns=HISTORY_COLUMNS)
+    return pd.read_csv(f)
+
+
+def load_summary(run: str) -> dict:
+    """How the run ended (status, message, best epoch); {"status": "running"} while it has not."""
+    f = run_dir(run) / "summary.json"
+    return json.loads(f.read_text()) if f.is_file() else {"run": run, "status": "running or interrupted"}
+
+
+def load_run(run: str, which: str = "best", device: str = "auto") -> LoadedRun:
+    """Rebuild the run's model and load best.pt or last.pt (weights_only=True)."""
+    d = run_dir(run)
+    if which not in ("best", "last"):
+        raise WorkbenchError(f"which must be 'best' or 'last', got {which!r}.")
+    cfg = RunConfig.load(d / "config.json")
+    info = json.loads((d / "dataset.json").read_text()) if (d / "dataset.json").is_file() else {}
+    ckpt = d / f"{which}.pt"
+    if not ckpt.is_file():
+        raise WorkbenchError(f"Run {run!r} has no {which}.pt (did it finish an epoch?).")
+    classes = info.get("classes") or []
+    model = build_model(cfg.backbone, len(classes), weights="none")
+    state = read_weights_file(ckpt)
+    try:
+        model.load_state_dict(state)
+    except RuntimeError as e:
+        raise WorkbenchError(f"{ckpt} does not fit {cfg.backbone}: {str(e).splitlines()[0]}")
+    dev = pick_device(device)
+    model.to(dev).eval()
+    return LoadedRun(cfg, model, classes, d, dev, int(info.get("channels", 3)), info)
