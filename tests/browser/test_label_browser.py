@@ -1,0 +1,89 @@
+"""Label in headless Chromium by keyboard only, reload, and find exactly what was typed in the store."""
+
+from __future__ import annotations
+
+import pytest
+
+from browser.appserver import CHROMIUM_ARGS, AppProcess
+
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
+sync_playwright = pytest.importorskip("playwright.sync_api").sync_playwright
+
+NAME = "#wb-filename"
+
+
+def _open(page, url, annotator):
+    page.goto(url)
+    page.get_by_role("tab", name="Label").click()
+    page.locator("#wb-dataset input").click()
+    page.get_by_role("option", name="faces").click()
+    page.locator("#wb-annotator input, #wb-annotator textarea").first.fill(annotator)
+    page.locator("#wb-start").click()
+    page.wait_for_selector(NAME)
+
+
+def _name(page) -> str:
+    return page.locator(NAME).inner_text()
+
+
+def _press_and_wait_move(page, key):
+    before = _name(page)
+    page.keyboard.press(key)
+    page.wait_for_function(f"document.querySelector('{NAME}')?.textContent !== {before!r}", timeout=10_000)
+    return before
+
+
+def test_keyboard_labelling_survives_reload(faces, home):
+    app = AppProcess(home)
+    try:
+        with sync_playwright() as p:
+            browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
+            page = browser.new_page()
+            _open(page, app.url, "alice")
+            expected_labels, expected_tags = {}, set()
+            for i in range(30):
+                if i in (2, 7):
+                    page.keyboard.press("g")          # glasses, shown on screen as [g]
+                    page.wait_for_selector(".wb-chip:text('glasses')")
+                    expected_tags.add((_name(page), "glasses"))
+                if i == 7:
+                    page.keyboard.press("d")
+                    page.wait_for_selector(".wb-chip:text('dark')")
+                    page.keyboard.press("d")          # toggled off again
+                    page.wait_for_selector(".wb-chip:text('dark')", state="detached")
+                if i == 5:                            # unknown keys and keys typed into a field do nothing
+                    for key in ("x", "0", "Enter"):
+                        page.keyboard.press(key)
+                    page.locator("#wb-label-view").click()
+                    seed = page.get_by_label("Seed (random order)")
+                    seed.click()
+                    seed.press("1")
+                    page.locator("#wb-label-view").click()
+                    page.wait_for_timeout(300)
+                    assert _name(page) == "00005.png"
+                key = "2" if i % 4 == 3 else "1"
+                name = _press_and_wait_move(page, key)
+                expected_labels[name] = "not face" if key == "2" else "face"
+            undone = _name(page)
+            page.keyboard.press("u")                  # undo the 30th label: that image is back on screen
+            page.wait_for_function(f"document.querySelector('{NAME}').textContent !== {undone!r}")
+            last = _name(page)
+            assert last == "00029.png" and page.locator("#wb-current-label").inner_text() == "—"
+            del expected_labels[last]
+            _press_and_wait_move(page, "ArrowRight")  # skip it: stays unlabeled
+            _press_and_wait_move(page, "ArrowLeft")   # back to it
+            assert _name(page) == last
+
+            page.reload()
+            _open(page, app.url, "alice")
+            assert page.locator("#wb-progress-count").inner_text() == "29"
+            assert _name(page) == "00029.png"         # the first unlabeled image, in file order
+            browser.close()
+    finally:
+        app.stop()
+    names = faces.images("faces").set_index("image_id")["name"]
+    got = faces.latest_labels("faces", "alice")
+    assert {names[i]: lab for i, lab in zip(got.image_id, got.label)} == expected_labels
+    assert len(got) == 29 and len(faces.latest_labels("faces")) == 29
+    tags = faces.image_tags("faces")
+    assert {(names[i], t) for i, t in zip(tags.image_id, tags.tag)} == expected_tags
