@@ -22,7 +22,7 @@ def build(ctx: UIContext) -> None:
     serve_dataset_files(store)
 
     gr.Markdown("### Datasets")
-    table = gr.Dataframe(value=overview(store), interactive=False, wrap=True)
+    table = gr.Dataframe(value=overview(store), interactive=False, wrap=True, elem_id="wb-datasets-table")
     with gr.Row():
         dataset = gr.Dropdown(choices=store.datasets(), label="Dataset", scale=2)
         page = gr.Number(value=1, label="Preview page", precision=0, minimum=1, scale=1)
@@ -30,7 +30,8 @@ def build(ctx: UIContext) -> None:
     with gr.Row():
         details = gr.Dataframe(label="Counts per class, tag and quality category", interactive=False, scale=1)
         gallery = gr.Gallery(label="Preview", columns=10, height=420, object_fit="contain",
-                             elem_classes=["pixelated"], scale=3, allow_preview=True)
+                             elem_classes=["pixelated"], scale=3, allow_preview=True,
+                             elem_id="wb-datasets-preview")
 
     with gr.Accordion("Import", open=not store.datasets()):
         gr.Markdown("Formats: " + "; ".join(f"**{k}**: {v}" for k, v in FORMATS.items()))

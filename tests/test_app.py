@@ -1,0 +1,79 @@
+"""The app starts on the bundled demo sets, binds to localhost, and the Datasets tab shows them."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from workbench.cli import build_parser
+from workbench.cli.app_cmd import parse_auth
+from workbench.errors import WorkbenchError
+
+ROOT = Path(__file__).resolve().parents[1]
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+                 "--disable-sync", "--no-first-run"]
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def test_app_binds_localhost_by_default_and_parses_auth():
+    args = build_parser().parse_args(["app"])
+    assert args.host == "127.0.0.1"
+    assert parse_auth(["alice:pw1", "bob:p:w"]) == [("alice", "pw1"), ("bob", "p:w")]
+    with pytest.raises(WorkbenchError, match="USER:PASSWORD"):
+        parse_auth(["alice"])
+
+
+@pytest.fixture
+def running_app(home):
+    port = free_port()
+    env = {**os.environ, "WORKBENCH_HOME": str(home)}
+    proc = subprocess.Popen([sys.executable, str(ROOT / "app.py"), "--port", str(port)], cwd=home, env=env,
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    deadline = time.time() + 120
+    out = []
+    while time.time() < deadline:
+        line = proc.stdout.readline()
+        out.append(line)
+        if "Running on local URL" in line:
+            break
+        if proc.poll() is not None:
+            pytest.fail("app exited:\n" + "".join(out))
+    else:
+        proc.kill()
+        pytest.fail("app did not start in 120 s:\n" + "".join(out))
+    yield port, "".join(out)
+    proc.kill()
+    proc.wait()
+
+
+@pytest.mark.browser
+def test_datasets_tab_lists_demo_sets_with_thumbnails(running_app):
+    from playwright.sync_api import sync_playwright
+
+    port, log = running_app
+    assert f"http://127.0.0.1:{port}" in log
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
+        page = browser.new_page()
+        page.goto(f"http://127.0.0.1:{port}/")
+        page.wait_for_function("() => (document.querySelector('#wb-datasets-table')?.innerText || '')"
+                               ".includes('digits')", timeout=60_000)
+        text = page.locator("#wb-datasets-table").inner_text()
+        assert "faces" in text and "face (0), not face (0)" in text and "1797" in text
+        # the preview gallery of the first dataset shows real, loaded thumbnails
+        page.wait_for_function(
+            "() => [...document.querySelectorAll('#wb-datasets-preview img')]"
+            ".filter(i => i.complete && i.naturalWidth === 25).length >= 20",
+            timeout=60_000)
+        browser.close()
