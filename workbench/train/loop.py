@@ -62,6 +62,9 @@ def train(cfg: RunConfig, store: Store | None = None, progress: Progress | None 
     NaN, or is cancelled, stops with its best checkpoint kept and says so in the result.
     """
     cfg.validate()
+    run_dir = paths.checkpoints_dir() / cfg.name
+    if run_dir.exists():
+        raise WorkbenchError(f"A run named {cfg.name!r} exists already; choose another name.")
     store = store or Store()
     progress = progress or (lambda frac, msg: None)
     df, classes = D.task_labels(store, cfg.dataset, cfg.grouping, cfg.seed)
@@ -72,9 +75,6 @@ def train(cfg: RunConfig, store: Store | None = None, progress: Progress | None 
     device = pick_device(cfg.device)
     model.to(device)
 
-    run_dir = paths.checkpoints_dir() / cfg.name
-    if run_dir.exists():
-        raise WorkbenchError(f"A run named {cfg.name!r} exists already; choose another name.")
     progress(0.0, "loading images")
     splits = {}
     for s in ("train", "val"):

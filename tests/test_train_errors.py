@@ -1,0 +1,93 @@
+"""Bad input to a training run: a clear message, nothing half-written, the best checkpoint kept."""
+
+import threading
+
+import pytest
+import torch
+
+from workbench import paths
+from workbench.errors import WorkbenchError
+from workbench.train import RunConfig, list_runs, load_run, train
+from workbench.train import loop
+from workbench.train.config import parse_grouping
+
+FAST = dict(method="feature_extract", input_size=32, epochs=2)
+
+
+def _no_run_written():
+    return list(paths.checkpoints_dir().iterdir()) == []
+
+
+def test_fewer_than_two_classes(faces_labelled):
+    cfg = RunConfig("faces", grouping={"face": "any", "not face": "any"}, **FAST)
+    with pytest.raises(WorkbenchError, match="at least 2 classes; this task has 1"):
+        train(cfg, faces_labelled)
+    assert _no_run_written()
+
+
+def test_class_without_training_images(faces_labelled):
+    faces_labelled.add_classes("faces", ["cat"])
+    with pytest.raises(WorkbenchError, match="No training image for class cat"):
+        train(RunConfig("faces", **FAST), faces_labelled)
+    assert _no_run_written()
+
+
+def test_too_few_images_for_the_split(faces):
+    truth = __import__("workbench.data.demo", fromlist=["faces_truth"]).faces_truth(faces)
+    one_each = truth.groupby(truth).head(1)
+    faces.add_labels("faces", list(one_each.items()), "ann")
+    with pytest.raises(WorkbenchError, match="Too few labelled images for a val split"):
+        train(RunConfig("faces", **FAST), faces)
+    assert _no_run_written()
+
+
+def test_unknown_backbone_and_bad_grouping(faces_labelled):
+    with pytest.raises(WorkbenchError, match="Unknown backbone 'efficientnet_lite9'"):
+        train(RunConfig("faces", backbone="efficientnet_lite9", **FAST), faces_labelled)
+    with pytest.raises(WorkbenchError, match="classes the dataset does not have: dog"):
+        train(RunConfig("faces", grouping={"dog": "x", "face": "x", "not face": "y"}, **FAST), faces_labelled)
+    with pytest.raises(WorkbenchError, match="without a group: not face"):
+        train(RunConfig("faces", grouping=parse_grouping("face=person"), **FAST), faces_labelled)
+    with pytest.raises(WorkbenchError, match="not 'class=group'"):
+        parse_grouping("face person")
+    with pytest.raises(WorkbenchError, match="Unknown method"):
+        train(RunConfig("faces", method="distill"), faces_labelled)
+    assert _no_run_written()
+
+
+def test_nan_loss_stops_the_run_and_keeps_the_best_checkpoint(faces_labelled, monkeypatch):
+    calls = {"n": 0}
+    real = loop.loss_fn
+
+    def goes_nan(logits, y):
+        calls["n"] += 1
+        loss = real(logits, y)
+        return loss * float("nan") if calls["n"] > 1 else loss
+
+    monkeypatch.setattr(loop, "loss_fn", goes_nan)
+    cfg = RunConfig("faces", batch_size=1000, name="nan-run", **{**FAST, "epochs": 3})
+    res = train(cfg, faces_labelled)
+    assert res.status == "failed"
+    assert "Loss became nan at epoch 2" in res.message and "best checkpoint from epoch 1 kept" in res.message
+    assert res.best_epoch == 1 and len(res.history) == 2
+    loaded = load_run("nan-run")
+    assert all(torch.isfinite(p).all() for p in loaded.model.parameters())
+
+
+def test_existing_run_name_is_refused(faces_labelled):
+    train(RunConfig("faces", name="dup", **{**FAST, "epochs": 1}), faces_labelled)
+    with pytest.raises(WorkbenchError, match="run named 'dup' exists already"):
+        train(RunConfig("faces", name="dup", **FAST), faces_labelled)
+    assert list_runs() == ["dup"]
+
+
+def test_cancel_stops_after_the_current_epoch_with_checkpoints(faces_labelled):
+    cancel = threading.Event()
+
+    def progress(frac, msg):
+        if msg.startswith("epoch 1/"):
+            cancel.set()
+
+    res = train(RunConfig("faces", name="c", **{**FAST, "epochs": 5}), faces_labelled, progress=progress, cancel=cancel)
+    assert res.status == "cancelled" and "after 1 complete epoch" in res.message
+    assert (res.run_dir / "best.pt").is_file() and len(res.history) == 2
