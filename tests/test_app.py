@@ -34,8 +34,15 @@ def test_app_binds_localhost_by_default_and_parses_auth():
         parse_auth(["alice"])
 
 
-@pytest.fixture
-def running_app(home):
+@pytest.fixture(scope="module")
+def app_home(tmp_path_factory):
+    return tmp_path_factory.mktemp("app_home")
+
+
+@pytest.fixture(scope="module")
+def running_app(app_home):
+    """One app process for this module's tests (starting one takes a while on 2 cores)."""
+    home = app_home
     port = free_port()
     env = {**os.environ, "WORKBENCH_HOME": str(home)}
     proc = subprocess.Popen([sys.executable, str(ROOT / "app.py"), "--port", str(port)], cwd=home, env=env,
@@ -77,3 +84,37 @@ def test_datasets_tab_lists_demo_sets_with_thumbnails(running_app):
             ".filter(i => i.complete && i.naturalWidth === 25).length >= 20",
             timeout=60_000)
         browser.close()
+
+
+def test_import_through_the_app_by_path_and_by_upload(running_app, app_home):
+    import zipfile
+
+    import numpy as np
+    from gradio_client import Client, handle_file
+    from PIL import Image
+    from skimage.data import lfw_subset
+
+    from workbench.store import Store
+
+    port, _ = running_app
+    home = app_home
+    folder = home / "crops"
+    folder.mkdir()
+    for i, a in enumerate((lfw_subset()[:12] * 255).astype(np.uint8)):
+        Image.fromarray(a).save(folder / f"c{i}.png")
+    with zipfile.ZipFile(home / "up.zip", "w") as z:
+        for f in sorted(folder.iterdir())[:4]:
+            z.write(f, f.name)
+    with zipfile.ZipFile(home / "evil.zip", "w") as z:
+        z.writestr("../x.png", (folder / "c0.png").read_bytes())
+
+    client = Client(f"http://127.0.0.1:{port}/", verbose=False)
+    status, *_ = client.predict(str(folder), "auto", "eyes", "open,closed", "", "", False, api_name="/import_path")
+    assert "12 images found" in status
+    status, *_ = client.predict([handle_file(str(home / "up.zip"))], "uploaded", "", False, api_name="/import_upload")
+    assert "4 images found" in status
+    with pytest.raises(Exception, match="zip-slip"):
+        client.predict([handle_file(str(home / "evil.zip"))], "evil", "", False, api_name="/import_upload")
+    store = Store(home / "datasets" / "workbench.sqlite")
+    assert store.classes("eyes") == ["open", "closed"] and len(store.images("eyes")) == 12
+    assert len(store.images("uploaded")) == 4 and "evil" not in store.datasets()

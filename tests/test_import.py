@@ -160,3 +160,12 @@ def test_cli_import_and_help(home, lfw, capsys):
     assert "8 images found, 8 new" in capsys.readouterr().out
     assert cli(["import", str(home / "nowhere")]) == 2
     assert "no such file or folder" in capsys.readouterr().err
+
+
+def test_reimport_of_a_labelled_tree_records_no_label_twice(store, home, lfw):
+    write_folder(home / "tree" / "face", lfw[:5])
+    write_folder(home / "tree" / "not face", lfw[100:103])
+    import_path(store, home / "tree")
+    again = import_path(store, home / "tree")
+    assert again.added == 0 and again.labelled == 0
+    assert store._conn().execute("SELECT COUNT(*) FROM labels").fetchone()[0] == 8

@@ -85,8 +85,8 @@ def build(ctx: UIContext) -> None:
         return after_import(f"Imported {r}", r.dataset)
 
     outputs = [status, table, dataset, details, gallery]
-    import_btn.click(do_import, [path, fmt, name, classes, labels, images, skip_bad], outputs)
-    upload_btn.click(do_upload, [upload, name, classes, skip_bad], outputs)
+    import_btn.click(do_import, [path, fmt, name, classes, labels, images, skip_bad], outputs, api_name="import_path")
+    upload_btn.click(do_upload, [upload, name, classes, skip_bad], outputs, api_name="import_upload")
     dataset.change(show, [dataset, page], [details, gallery])
     page.submit(show, [dataset, page], [details, gallery])
     def reload(ds, pg):
