@@ -76,9 +76,10 @@ def test_frozen_backbone_under_no_grad_still_gets_gradients(resnet):
             p.requires_grad_(True)
 
 
-def test_cam_hooks_are_released(resnet):
+def test_cam_hooks_are_released_and_weights_left_trainable(resnet):
     compute_cams(resnet, torch.randn(1, 3, 64, 64), 0)
     assert not resnet.layer4[1]._forward_hooks
+    assert all(p.requires_grad for p in resnet.parameters()) and resnet.fc.weight.grad is None
 
 
 def test_overlay_upscales_a_24px_crop_sharply():
