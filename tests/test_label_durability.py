@@ -53,7 +53,7 @@ def test_sigkill_loses_no_acknowledged_label(faces, home):
                 acked[got[0]] = got[1]
             i += 1
 
-    t = threading.Thread(target=annotate)
+    t = threading.Thread(target=annotate, daemon=True)
     t.start()
     try:
         while len(acked) < 25:
@@ -62,7 +62,7 @@ def test_sigkill_loses_no_acknowledged_label(faces, home):
         app.kill()  # mid-stream, while labels are being sent
     finally:
         stop.set()
-        t.join(30)
+        t.join(5)  # a client whose server vanished may hang on; what it had acknowledged is recorded
         app.kill()
     n_acked = len(acked)
     app = AppProcess(home)

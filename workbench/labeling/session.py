@@ -10,8 +10,6 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import pandas as pd
-
 from workbench.errors import WorkbenchError
 from workbench.labeling.keys import class_for_key
 from workbench.labeling.queue import build_queue
@@ -75,13 +73,13 @@ def open_session(store: Store, dataset: str, annotator: str, order: str = "unlab
     return s
 
 
-def label(store: Store, s: LabelSession, class_name: str) -> LabelSession:
+def label(store: Store, s: LabelSession, class_name: str, classes: list[str] | None = None) -> LabelSession:
     """Label the image on screen (committed before returning) and move to the next one."""
     image_id = s.image_id
     if image_id is None:
         s.message = "No image on screen: the queue is finished (← goes back)."
         return s
-    if class_name not in store.classes(s.dataset):
+    if class_name not in (classes if classes is not None else store.classes(s.dataset)):
         s.message = f"Unknown class {class_name!r}: add it first."
         return s
     img = store.image(image_id)
@@ -98,8 +96,9 @@ def label(store: Store, s: LabelSession, class_name: str) -> LabelSession:
 
 def label_key(store: Store, s: LabelSession, key: str) -> LabelSession:
     """Digit key 1..9: label with that class; any other key does nothing."""
-    cls = class_for_key(key, store.classes(s.dataset))
-    return label(store, s, cls) if cls is not None else s
+    classes = store.classes(s.dataset)
+    cls = class_for_key(key, classes)
+    return label(store, s, cls, classes) if cls is not None else s
 
 
 def skip(store: Store, s: LabelSession) -> LabelSession:
@@ -141,8 +140,7 @@ def toggle_tag(store: Store, s: LabelSession, tag: str) -> LabelSession:
     if tag not in store.tags(s.dataset):
         s.message = f"Unknown tag {tag!r}."
         return s
-    tags = store.image_tags(s.dataset, s.annotator)
-    on = not ((tags["image_id"] == s.image_id) & (tags["tag"] == tag)).any()
+    on = tag not in store.tags_of(s.image_id, s.annotator)
     store.set_image_tag(s.image_id, tag, s.annotator, on)
     s.message = f"Tag {tag!r} {'on' if on else 'off'}."
     return s
@@ -162,19 +160,16 @@ def goto(store: Store, s: LabelSession, image_id: int) -> LabelSession:
 
 def view(store: Store, s: LabelSession) -> LabelView:
     """Everything the screen shows for this session, read fresh from the store."""
-    mine = store.latest_labels(s.dataset, s.annotator)
     classes = store.classes(s.dataset)
-    counts = mine["label"].value_counts()
+    counts = store.label_counts(s.dataset, s.annotator)
     v = LabelView(dataset=s.dataset, annotator=s.annotator, image_id=s.image_id, classes=classes,
-                  labelled=len(mine), total=_count_images(store, s.dataset),
-                  per_class={c: int(counts.get(c, 0)) for c in classes}, message=s.message)
+                  labelled=sum(counts.values()), total=store.count_images(s.dataset),
+                  per_class={c: counts.get(c, 0) for c in classes}, message=s.message)
     if s.image_id is not None:
         img = store.image(s.image_id)
         v.name, v.path = img["name"], img["path"]
-        cur = mine.loc[mine["image_id"] == s.image_id, "label"]
-        v.label = cur.iloc[-1] if len(cur) else None
-        tags = store.image_tags(s.dataset, s.annotator)
-        v.tags = sorted(tags.loc[tags["image_id"] == s.image_id, "tag"])
+        v.label = store.current_label(s.image_id, s.annotator)
+        v.tags = sorted(store.tags_of(s.image_id, s.annotator))
     return v
 
 
@@ -185,16 +180,13 @@ def _advance(store: Store, s: LabelSession) -> None:
         s.cursor += 1
         _show_existing(store, s)
         return
-    mine: set[int] | None = None
     missing = []
     while s.qpos < len(s.queue):
         image_id = s.queue[s.qpos]
         s.qpos += 1
-        if s.order in ("unlabeled", "random"):
-            if mine is None:  # labelled meanwhile in another tab of the same annotator: not shown again
-                mine = set(store.latest_labels(s.dataset, s.annotator)["image_id"].astype(int))
-            if image_id in mine:
-                continue
+        # labelled meanwhile (another tab of the same annotator): not shown again
+        if s.order in ("unlabeled", "random") and store.current_label(image_id, s.annotator) is not None:
+            continue
         img = _image_or_none(store, image_id)
         if img is None or not Path(img["path"]).is_file():
             missing.append(img["name"] if img else str(image_id))
@@ -224,17 +216,6 @@ def _image_or_none(store: Store, image_id: int) -> dict | None:
     except WorkbenchError:
         return None
 
-
-def _count_images(store: Store, dataset: str) -> int:
-    return int(store.query("SELECT COUNT(*) AS n FROM images WHERE dataset_id=?",
-                           (store.dataset_id(dataset),))["n"].iloc[0])
-
-
-def labels_frame(store: Store, dataset: str, annotator: str) -> pd.DataFrame:
-    """This annotator's current labels with image names (for tables and tests)."""
-    mine = store.latest_labels(dataset, annotator)
-    names = store.images(dataset)[["image_id", "name"]]
-    return mine.merge(names, on="image_id")[["image_id", "name", "label"]]
 
 
 def apply_action(store: Store, s: LabelSession, action: str) -> LabelSession:

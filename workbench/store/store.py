@@ -271,6 +271,33 @@ class Store:
         best = votes.reset_index().sort_values(["image_id", "n", "last"]).groupby("image_id").tail(1)
         return best.set_index("image_id")["label"].sort_index()
 
+    # -- fast reads for the labelling loop: plain SQL, no pandas, as they run after every keypress --
+    def count_images(self, dataset: str) -> int:
+        ds = self.dataset_id(dataset)
+        return int(self._conn().execute("SELECT COUNT(*) FROM images WHERE dataset_id=?", (ds,)).fetchone()[0])
+
+    def label_counts(self, dataset: str, annotator: str) -> dict[str, int]:
+        """Images per class in one annotator's current labels."""
+        ds = self.dataset_id(dataset)
+        rows = self._conn().execute(
+            "SELECT c.name, COUNT(*) FROM (SELECT MAX(l.id) AS id FROM labels l JOIN images i ON i.id=l.image_id"
+            " WHERE i.dataset_id=? AND l.annotator=? GROUP BY l.image_id) m"
+            " JOIN labels l ON l.id=m.id JOIN classes c ON c.id=l.class_id GROUP BY c.name", (ds, annotator))
+        return {name: n for name, n in rows}
+
+    def current_label(self, image_id: int, annotator: str) -> str | None:
+        """One annotator's current label of one image, or None."""
+        row = self._conn().execute(
+            "SELECT c.name FROM labels l JOIN classes c ON c.id=l.class_id WHERE l.image_id=? AND l.annotator=?"
+            " ORDER BY l.id DESC LIMIT 1", (int(image_id), annotator)).fetchone()
+        return row[0] if row else None
+
+    def tags_of(self, image_id: int, annotator: str) -> list[str]:
+        """The tags one annotator put on one image, in tag order."""
+        return [r[0] for r in self._conn().execute(
+            "SELECT t.name FROM image_tags it JOIN tags t ON t.id=it.tag_id WHERE it.image_id=? AND it.annotator=?"
+            " ORDER BY t.position", (int(image_id), annotator))]
+
     # -- tags on images ----------------------------------------------------------------------
     def set_image_tag(self, image_id: int, tag: str, annotator: str, on: bool = True) -> None:
         """Put a category tag on an image (or take it off) in one committed transaction."""
