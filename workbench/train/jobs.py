@@ -11,11 +11,13 @@ import traceback
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
+import pandas as pd
+
 from workbench.errors import WorkbenchError
 from workbench.store import Store
 from workbench.train.compare import compare_methods
 from workbench.train.config import RunConfig
-from workbench.train.loop import train
+from workbench.train.loop import precheck, train
 
 
 @dataclass
@@ -53,7 +55,7 @@ class JobManager:
     # -- submitting ---------------------------------------------------------------------------------
     def submit_train(self, cfg: RunConfig) -> Job:
         """Queue one training run; the config is checked now so mistakes show at once."""
-        cfg.validate()
+        precheck(cfg, self.store)
         job = self._new(f"train {cfg.name}")
         job.runs.append(cfg.name)
         self._queue.put((job, lambda progress: train(cfg, self.store, progress, job.cancel)))
@@ -61,7 +63,7 @@ class JobManager:
 
     def submit_compare(self, base: RunConfig, seeds: int) -> Job:
         """Queue fine-tuning and feature extraction × `seeds` seeds (named <base name>-ft-s0, ...)."""
-        base.validate()
+        precheck(base, self.store)
         if seeds < 1:
             raise WorkbenchError("Compare methods needs at least 1 seed.")
         job = self._new(f"compare methods {base.name} × {seeds} seeds")
@@ -73,6 +75,18 @@ class JobManager:
     def jobs(self) -> list[Job]:
         with self._lock:
             return sorted(self._jobs.values(), key=lambda j: j.id, reverse=True)
+
+    def table(self) -> pd.DataFrame:
+        """Jobs newest first: id, what, status, progress %, latest message."""
+        return pd.DataFrame([{"job": j.id, "what": j.title, "status": j.status, "progress": f"{j.progress:.0%}",
+                              "message": j.message} for j in self.jobs()],
+                            columns=["job", "what", "status", "progress", "message"])
+
+    def active(self) -> Job | None:
+        """The running job, else the oldest queued one, else None."""
+        jobs = [j for j in self.jobs() if j.active]
+        running = [j for j in jobs if j.status == "running"]
+        return (running or jobs[::-1] or [None])[0]
 
     def get(self, job_id: int) -> Job:
         with self._lock:

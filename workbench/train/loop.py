@@ -25,7 +25,7 @@ from workbench.errors import WorkbenchError
 from workbench.metrics import classification_metrics
 from workbench.store import Store
 from workbench.train import data as D
-from workbench.train.backbones import build_model, head_prefix, pick_device
+from workbench.train.backbones import build_model, check_backbone, head_prefix, pick_device
 from workbench.train.config import RunConfig
 from workbench.train.weights import atomic_save
 
@@ -61,14 +61,10 @@ def train(cfg: RunConfig, store: Store | None = None, progress: Progress | None 
     Bad configuration or data raises WorkbenchError before anything is written; a run that goes
     NaN, or is cancelled, stops with its best checkpoint kept and says so in the result.
     """
-    cfg.validate()
-    run_dir = paths.checkpoints_dir() / cfg.name
-    if run_dir.exists():
-        raise WorkbenchError(f"A run named {cfg.name!r} exists already; choose another name.")
     store = store or Store()
+    df, classes = precheck(cfg, store)
+    run_dir = paths.checkpoints_dir() / cfg.name
     progress = progress or (lambda frac, msg: None)
-    df, classes = D.task_labels(store, cfg.dataset, cfg.grouping, cfg.seed)
-    D.check_trainable(df, classes)
     torch.manual_seed(cfg.seed)
     np.random.seed(cfg.seed)
     model = build_model(cfg.backbone, len(classes), cfg.weights)
@@ -130,6 +126,17 @@ def train(cfg: RunConfig, store: Store | None = None, progress: Progress | None 
                        best[0], None if best[0] is None else best[1], history)
     _write_summary(result, device, started)
     return result
+
+
+def precheck(cfg: RunConfig, store: Store) -> tuple[pd.DataFrame, list[str]]:
+    """Every cheap check before a run starts (config, name, backbone, dataset, labels): errors at once, not later."""
+    cfg.validate()
+    if (paths.checkpoints_dir() / cfg.name).exists():
+        raise WorkbenchError(f"A run named {cfg.name!r} exists already; choose another name.")
+    check_backbone(cfg.backbone)
+    df, classes = D.task_labels(store, cfg.dataset, cfg.grouping, cfg.seed)
+    D.check_trainable(df, classes)
+    return df, classes
 
 
 # -- the two methods: same interface, different work per epoch -----------------------------------------

@@ -113,3 +113,24 @@ def load_run(run: str, which: str = "best", device: str = "auto") -> LoadedRun:
     dev = pick_device(device)
     model.to(dev).eval()
     return LoadedRun(cfg, model, classes, d, dev, int(info.get("channels", 3)), info)
+
+
+def runs_table() -> pd.DataFrame:
+    """One row per run, newest first: what a run list in the app or CLI shows."""
+    rows = []
+    for run in reversed(list_runs()):
+        try:
+            cfg = load_config(run)
+        except Exception:  # a half-written config: show the run rather than hide it
+            rows.append({"run": run, "status": "unreadable config"})
+            continue
+        s = load_summary(run)
+        h = load_history(run)
+        val = h[h.split == "val"]
+        rows.append({"run": run, "dataset": cfg.dataset, "method": cfg.method, "backbone": cfg.backbone,
+                     "seed": cfg.seed, "status": s.get("status"), "epochs": int(val.epoch.max()) if len(val) else 0,
+                     "best epoch": s.get("best_epoch"),
+                     "best val loss": None if s.get("best_val_loss") is None else round(s["best_val_loss"], 4),
+                     "val accuracy": round(float(val.accuracy.iloc[-1]), 4) if len(val) else None})
+    return pd.DataFrame(rows, columns=["run", "dataset", "method", "backbone", "seed", "status", "epochs",
+                                       "best epoch", "best val loss", "val accuracy"])

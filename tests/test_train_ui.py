@@ -1,0 +1,68 @@
+"""Experiments tab through the Gradio API: start a run in the background, watch it, overlay, save, refuse bad input."""
+
+import socket
+import time
+
+import pytest
+from gradio_client import Client
+
+from workbench.train import list_runs
+from workbench.ui.app import build_app
+
+pytestmark = pytest.mark.slow
+
+#            dataset  method  backbone  weights  grouping  size epochs batch seed opt  lr   sched  name  flip  rot crop norm
+FORM = ["faces", "feature_extract", "efficientnet_lite0", "offline", "", 32, 2, 64, 0, "adamw", 0.01, "cosine",
+        "ui-run", True, 10, 0.8, True]
+
+
+def _free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture
+def client(faces_labelled):
+    demo, kw = build_app(faces_labelled)
+    demo.queue(default_concurrency_limit=4)
+    port = _free_port()
+    demo.launch(server_name="127.0.0.1", server_port=port, prevent_thread_lock=True, quiet=True, **kw)
+    try:
+        yield Client(f"http://127.0.0.1:{port}/", verbose=False)
+    finally:
+        demo.close()
+
+
+def test_run_trains_in_background_and_shows_in_runs(client):
+    msg, _ = client.predict(*FORM, api_name="/do_start")
+    assert msg.startswith("Queued job 1")
+    # the app answers other requests while the job trains
+    table, _ = client.predict(api_name="/do_refresh")
+    deadline = time.time() + 180
+    while time.time() < deadline:
+        bar, jobs, _ = client.predict(api_name="/tick")  # the session remembers its job
+        if "completed" in bar or "failed" in bar:
+            break
+        time.sleep(0.5)
+    assert "completed" in bar, bar
+    assert list_runs() == ["ui-run"]
+    table, _ = client.predict(api_name="/do_refresh")
+    assert table["data"][0][0] == "ui-run"
+    plot, methods = client.predict(["ui-run"], api_name="/do_overlay")
+    assert methods["data"][0][0] == "feature_extract"
+    files = client.predict(["ui-run"], api_name="/do_save")
+    assert sorted(f.rsplit(".", 1)[-1] for f in files) == ["html", "png"]
+
+
+def test_bad_input_is_refused_with_the_core_message(client):
+    bad = list(FORM)
+    bad[2] = "resnet-18"
+    with pytest.raises(Exception, match="Unknown backbone 'resnet-18'"):
+        client.predict(*bad, api_name="/do_start")
+    bad = list(FORM)
+    bad[4] = "face=all, not face=all"
+    with pytest.raises(Exception, match="at least 2 classes"):
+        client.predict(*bad, api_name="/do_start")
+    msg, _ = client.predict(api_name="/do_cancel")
+    assert msg == "No job to cancel."
