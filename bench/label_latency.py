@@ -1,9 +1,10 @@
 """Keypress → next image shown, in headless Chromium: Workbench's Label tab vs a minimal Gradio image-swap app.
 
-Both apps run in the same run, on the same images (the digits demo set, 1,797 8×8 images), in blocks that
+Three apps run in the same run, on the same images (the digits demo set, 1,797 8×8 images), in blocks that
 alternate between them so machine load hits both alike. The minimal app has no store: a key clicks a
 button whose handler returns the next file path into a gr.Image. Ours commits each label to SQLite
-(synchronous=FULL) and renders image, label, tags and progress before the next key.
+(synchronous=FULL) and renders image, label, tags and progress before the next key; it is measured in
+the full app and in an app holding only the Label tab (to tell the tab's cost from the rest of the app's).
 
     python bench/label_latency.py [--labels 100] [--block 10]
 
@@ -70,6 +71,17 @@ def serve_minimal(port: int, home: Path) -> None:
     demo.launch(server_port=port, head=MINIMAL_HEAD, allowed_paths=[str(home)], quiet=True)
 
 
+def serve_label_only(port: int) -> None:
+    """Our Label tab alone in its app (no other tabs): separates the tab's own cost from the whole app's."""
+    import workbench.ui.app as app
+    from workbench.store import Store
+
+    app.TABS = [tab for tab in app.TABS if tab[0] == "label"]
+    demo, kwargs = app.build_app(Store())
+    demo.queue(default_concurrency_limit=4)
+    demo.launch(server_port=port, quiet=True, **kwargs)
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -92,6 +104,21 @@ def start(args: list[str], home: Path, port: int) -> subprocess.Popen:
     raise TimeoutError(args)
 
 
+def open_label(browser, port: int, annotator: str, tab: bool):
+    """A page of our app with a labelling session on the digits set, probe installed."""
+    page = browser.new_page(viewport={"width": 1280, "height": 1000})
+    page.goto(f"http://127.0.0.1:{port}/")
+    if tab:
+        page.get_by_role("tab", name="Label").click()
+    page.locator("#wb-dataset input").click()
+    page.get_by_role("option", name="digits").click()
+    page.locator("#wb-annotator input, #wb-annotator textarea").first.fill(annotator)
+    page.locator("#wb-start").click()
+    page.wait_for_selector("#wb-label-view img")
+    page.evaluate(PROBE, "#wb-label-view img")
+    return page
+
+
 def measure(page, n: int, keys=("1", "2")) -> None:
     """Press n keys, each after the previous image is shown."""
     for k in range(n):
@@ -105,9 +132,12 @@ def main() -> None:
     ap.add_argument("--labels", type=int, default=100)
     ap.add_argument("--block", type=int, default=10, help="keys per block before switching app")
     ap.add_argument("--serve-minimal", type=int, help=argparse.SUPPRESS)
+    ap.add_argument("--serve-label-only", type=int, help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.serve_minimal:
         return serve_minimal(args.serve_minimal, Path(os.environ["WORKBENCH_HOME"]))
+    if args.serve_label_only:
+        return serve_label_only(args.serve_label_only)
 
     from playwright.sync_api import sync_playwright
 
@@ -117,50 +147,48 @@ def main() -> None:
     from workbench.store import Store
 
     ensure_digits(Store())
-    ours_port, min_port = free_port(), free_port()
+    ours_port, tab_port, min_port = free_port(), free_port(), free_port()
+    me = str(Path(__file__).resolve())
     procs = [start([str(ROOT / "app.py"), "--port", str(ours_port), "--no-demo"], home, ours_port),
-             start([str(Path(__file__).resolve()), "--serve-minimal", str(min_port)], home, min_port)]
+             start([me, "--serve-label-only", str(tab_port)], home, tab_port),
+             start([me, "--serve-minimal", str(min_port)], home, min_port)]
     try:
         with sync_playwright() as p:
             browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
-            ours = browser.new_page(viewport={"width": 1280, "height": 1000})
-            ours.goto(f"http://127.0.0.1:{ours_port}/")
-            ours.get_by_role("tab", name="Label").click()
-            ours.locator("#wb-dataset input").click()
-            ours.get_by_role("option", name="digits").click()
-            ours.locator("#wb-annotator input, #wb-annotator textarea").first.fill("bench")
-            ours.locator("#wb-start").click()
-            ours.wait_for_selector("#wb-label-view img")
-            ours.evaluate(PROBE, "#wb-label-view img")
+            pages = {"workbench": open_label(browser, ours_port, "bench", tab=True),
+                     "label tab": open_label(browser, tab_port, "bench-tab", tab=False)}
             minimal = browser.new_page(viewport={"width": 1280, "height": 1000})
             minimal.goto(f"http://127.0.0.1:{min_port}/")
             minimal.wait_for_selector("#img img")
             minimal.evaluate(PROBE, "#img img")
-            for page in (ours, minimal):  # warm-up, not counted
+            pages["minimal"] = minimal
+            for page in pages.values():  # warm-up, not counted
                 page.bring_to_front()
                 measure(page, 5)
                 page.evaluate("window.__lat = []")
             done = 0
             while done < args.labels:
                 k = min(args.block, args.labels - done)
-                for page in (ours, minimal):
+                for page in pages.values():
                     page.bring_to_front()
                     measure(page, k)
                 done += k
-            lat = {name: np.array(page.evaluate("window.__lat")) for name, page in
-                   (("workbench", ours), ("minimal", minimal))}
+            lat = {name: np.array(page.evaluate("window.__lat")) for name, page in pages.items()}
             browser.close()
     finally:
         for proc in procs:
             proc.terminate()
             proc.wait(10)
     labelled = len(Store().latest_labels("digits", "bench"))
-    print(f"keypress → next image shown, {args.labels} keys each, headless Chromium ({labelled} labels stored)")
+    print(f"keypress → next image shown, {args.labels} keys each, headless Chromium ({labelled} labels stored "
+          "by the full app)")
     for name, x in lat.items():
-        print(f"  {name:9s}  p50 {np.percentile(x, 50):6.1f} ms   p95 {np.percentile(x, 95):6.1f} ms   n={len(x)}")
-    w, m = lat["workbench"], lat["minimal"]
-    print(f"  ratio      p50 {np.percentile(w, 50) / np.percentile(m, 50):.2f}x   "
-          f"p95 {np.percentile(w, 95) / np.percentile(m, 95):.2f}x   (goal: p95 ≤ 1.3x)")
+        print(f"  {name:10s} p50 {np.percentile(x, 50):6.1f} ms   p95 {np.percentile(x, 95):6.1f} ms   n={len(x)}")
+    m = lat["minimal"]
+    for name in ("workbench", "label tab"):
+        w = lat[name]
+        print(f"  ratio {name} / minimal:  p50 {np.percentile(w, 50) / np.percentile(m, 50):.2f}x   "
+              f"p95 {np.percentile(w, 95) / np.percentile(m, 95):.2f}x   (goal: p95 ≤ 1.3x)")
 
 
 if __name__ == "__main__":
