@@ -11,6 +11,7 @@ import shutil
 
 import numpy as np
 import pytest
+from PIL import Image
 from sklearn.metrics import accuracy_score, confusion_matrix, log_loss, precision_recall_fscore_support, roc_auc_score
 
 from workbench.cli import main
@@ -82,6 +83,9 @@ def test_metrics_equal_sklearn_on_the_same_predictions(trained):
     assert saved["metrics"]["f1"] == pytest.approx(f1)
     plots = trained["home"] / "plots_checkpoints" / RUN
     assert (plots / "confusion_test.html").stat().st_size > 1000 and (plots / "roc_test.html").exists()
+    for png in ("confusion_test.png", "roc_test.png"):
+        with Image.open(plots / png) as im:
+            assert im.format == "PNG" and min(im.size) > 200
 
 
 def test_cam_maps_have_the_input_size_and_are_not_constant(trained):
@@ -113,6 +117,25 @@ def test_tag_gallery_holds_exactly_the_misclassified_images_with_that_tag(traine
     # a category nobody tagged: an empty page, not an error
     empty = gallery_page(errors_in(preds, cats, "odd angle"), ev.classes)
     assert empty.empty and empty.items == [] and "No misclassified" in empty.label()
+
+
+def test_quality_and_confusion_galleries_hold_exactly_their_errors(trained):
+    from workbench.data.quality import quality_categories
+
+    store, ev = trained["store"], trained["evaluation"]
+    preds = load_predictions(RUN)
+    wrong = set(preds.loc[preds.y_true != preds.y_pred, "image_id"])
+    quality = quality_categories(store.images("faces"))
+    cats = categories("quality", preds, ev.classes, store, "faces")
+    assert set(cats.category) <= {"dark", "low contrast", "blurry", "inverted"} and len(cats)
+    table = category_table(preds, cats).set_index("category")
+    for cat in set(cats.category):
+        ids = set(quality.loc[quality.category == cat, "image_id"]) & set(preds.image_id)
+        assert set(errors_in(preds, cats, cat).image_id) == wrong & ids
+        assert table.loc[cat, "images"] == len(ids) and table.loc[cat, "errors"] == len(wrong & ids)
+    cells = categories("confusion", preds, ev.classes)
+    off_diagonal = {c for c in cells.category if c.split(" → ")[0] != c.split(" → ")[1]}
+    assert set().union(*(set(errors_in(preds, cells, c).image_id) for c in off_diagonal)) == wrong
 
 
 def test_flipped_labels_are_among_the_suspected_label_errors(trained):
@@ -164,3 +187,46 @@ def test_evaluating_after_a_class_was_renamed_says_which(changed_copy):
         db.execute("UPDATE classes SET name='nonface' WHERE name='not face'")
     with pytest.raises(DatasetChanged, match=r"not face.*gone.*nonface.*new"):
         evaluate_run(RUN, store)
+
+
+def _free_port():
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def test_evaluate_tab_through_the_gradio_api(trained):
+    from gradio_client import Client
+
+    from workbench.ui.app import build_app
+
+    demo, kw = build_app(trained["store"])
+    demo.queue(default_concurrency_limit=4)
+    port = _free_port()
+    demo.launch(server_name="127.0.0.1", server_port=port, prevent_thread_lock=True, quiet=True, **kw)
+    try:
+        client = Client(f"http://127.0.0.1:{port}/", verbose=False)
+        status, metrics, confusion, roc = client.predict(RUN, api_name="/evaluate_run")
+        assert "30 test images" in status and ["images", "30"] in metrics["data"]
+        assert confusion is not None and roc is not None
+        items, label, table, _, page = client.predict(RUN, "tag", "glasses", 1, True, "gradcam",
+                                                      api_name="/error_gallery")
+        preds = load_predictions(RUN)
+        tagged = set(trained["store"].image_tags("faces").query("tag == 'glasses'").image_id)
+        expected = set(preds.loc[preds.y_true != preds.y_pred, "image_id"]) & tagged
+        assert {int(it["caption"].split()[0][1:]) for it in items} == expected and page == 1
+        assert "glasses" in [row[0] for row in table["data"]]
+        original, overlay_file, caption = client.predict(RUN, sorted(expected)[0], "face", "eigencam", "",
+                                                         api_name="/explain_image")
+        assert "CAM of 'face'" in caption and "eigencam" in caption
+        with Image.open(overlay_file) as im:
+            assert min(im.size) >= 300
+        with pytest.raises(Exception, match="No layer 'nope'.*Valid layer names"):
+            client.predict(RUN, sorted(expected)[0], "", "gradcam", "nope", api_name="/explain_image")
+        suspects = client.predict(RUN, api_name="/suspected_label_errors")
+        ids = [row[suspects["headers"].index("image_id")] for row in suspects["data"]]
+        assert set(trained["flipped"]["test"]) <= set(ids)
+    finally:
+        demo.close()

@@ -14,7 +14,7 @@ from sklearn.metrics import confusion_matrix, roc_auc_score, roc_curve
 from workbench import paths
 from workbench.errors import WorkbenchError
 from workbench.evaluate.dataset_check import DatasetChanged, check_unchanged, recorded_images
-from workbench.evaluate.plots import confusion_figure, roc_figure, save_figure
+from workbench.evaluate.plots import confusion_figure, confusion_png, roc_figure, roc_png, save_figure
 from workbench.metrics import classification_metrics, eer
 
 
@@ -125,10 +125,13 @@ def evaluate_run(run: str, store=None, split: str = "test", which: str = "best")
         roc=roc_curves(y, probs, classes), notes=notes)
     preds.to_csv(predictions_path(run, split), index=False)
     plot_dir = paths.plots_dir() / run
-    result.files += save_figure(confusion_figure(np.array(result.confusion), classes,
-                                                 f"{run}: confusion matrix ({split})"), plot_dir / f"confusion_{split}")
+    cm_title, roc_title = f"{run}: confusion matrix ({split})", f"{run}: ROC ({split})"
+    result.files += save_figure(confusion_figure(np.array(result.confusion), classes, cm_title),
+                                plot_dir / f"confusion_{split}")
+    result.files.append(confusion_png(np.array(result.confusion), classes, plot_dir / f"confusion_{split}.png", cm_title))
     if result.roc:
-        result.files += save_figure(roc_figure(result.roc, f"{run}: ROC ({split})"), plot_dir / f"roc_{split}")
+        result.files += save_figure(roc_figure(result.roc, roc_title), plot_dir / f"roc_{split}")
+        result.files.append(roc_png(result.roc, plot_dir / f"roc_{split}.png", roc_title))
     result.files += [str(predictions_path(run, split)), str(evaluation_path(run, split))]
     evaluation_path(run, split).write_text(json.dumps(result.to_dict(), indent=2))
     return result

@@ -40,13 +40,67 @@ def roc_figure(curves: dict[str, dict], title: str = "ROC curve") -> go.Figure:
 
 
 def save_figure(fig: go.Figure, stem: Path) -> list[str]:
-    """Write stem.html (self-contained, works offline) and stem.png when a static renderer is installed."""
+    """Write stem.html: self-contained (plotly.js inlined), so it opens offline."""
     stem.parent.mkdir(parents=True, exist_ok=True)
-    out = [str(stem.with_suffix(".html"))]
-    fig.write_html(out[0], include_plotlyjs=True, full_html=True)
-    try:  # PNG export needs kaleido (and a browser); skip it quietly where that is missing
-        fig.write_image(str(stem.with_suffix(".png")))
-        out.append(str(stem.with_suffix(".png")))
-    except Exception:
-        pass
-    return out
+    html = stem.with_suffix(".html")
+    fig.write_html(str(html), include_plotlyjs=True, full_html=True)
+    return [str(html)]
+
+
+def confusion_png(cm: np.ndarray, classes: Sequence[str], path: Path, title: str = "") -> str:
+    """A static PNG of the confusion matrix with matplotlib (plotly's PNG export needs kaleido and a browser)."""
+    plt = _pyplot()
+    cm = np.asarray(cm)
+    rows = cm.sum(axis=1, keepdims=True)
+    share = np.divide(cm, rows, out=np.zeros_like(cm, dtype=float), where=rows > 0)
+    side = 2.5 + 0.6 * len(classes)
+    fig, ax = plt.subplots(figsize=(side + 1, side))
+    im = ax.imshow(share, cmap="Blues", vmin=0, vmax=1)
+    for i in range(cm.shape[0]):
+        for j in range(cm.shape[1]):
+            ax.text(j, i, f"{cm[i, j]}\n{share[i, j]:.0%}", ha="center", va="center",
+                    color="white" if share[i, j] > 0.5 else "black", fontsize=8)
+    ax.set_xticks(range(len(classes)), list(classes), rotation=45, ha="right")
+    ax.set_yticks(range(len(classes)), list(classes))
+    ax.set_xlabel("predicted")
+    ax.set_ylabel("true")
+    ax.set_title(title, fontsize=9)
+    fig.colorbar(im, ax=ax, label="row share")
+    return _save(fig, plt, path)
+
+
+def roc_png(curves: dict[str, dict], path: Path, title: str = "") -> str:
+    """A static PNG of the ROC curve(s) with the EER points, with matplotlib."""
+    plt = _pyplot()
+    fig, ax = plt.subplots(figsize=(5.5, 5))
+    for name, c in curves.items():
+        ax.plot(c["fpr"], c["tpr"], label=f"{name} (AUC {c['auc']:.3f})")
+        if c.get("eer") is not None:
+            ax.plot([c["eer"]], [1 - c["eer"]], "o", label=f"EER {c['eer']:.3f}")
+    ax.plot([0, 1], [0, 1], ":", color="grey")
+    ax.set_xlabel("false positive rate")
+    ax.set_ylabel("true positive rate")
+    ax.set_xlim(0, 1)
+    ax.set_ylim(0, 1.02)
+    ax.set_title(title, fontsize=9)
+    ax.legend(fontsize=8, loc="lower right")
+    return _save(fig, plt, path)
+
+
+def _pyplot():
+    import matplotlib
+
+    matplotlib.use("Agg")  # no display on servers
+    import matplotlib.pyplot as plt
+
+    return plt
+
+
+def _save(fig, plt, path: Path) -> str:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.tmp.png")
+    fig.tight_layout()
+    fig.savefig(tmp, dpi=120)
+    plt.close(fig)
+    tmp.replace(path)
+    return str(path)

@@ -37,7 +37,8 @@ def build(ctx: UIContext) -> None:
 
     gr.Markdown("### Evaluate and review failures")
     with gr.Row():
-        run = gr.Dropdown(choices=list_runs(), label="Run", scale=4, elem_id="wb-eval-run")
+        # custom values: runs finished after the page loaded; the core names unknown ones
+        run = gr.Dropdown(choices=list_runs(), label="Run", scale=4, elem_id="wb-eval-run", allow_custom_value=True)
         refresh = gr.Button("Refresh runs", scale=1)
         evaluate_btn = gr.Button("Evaluate best checkpoint on test split", variant="primary", scale=2,
                                  elem_id="wb-eval-evaluate")
@@ -50,7 +51,7 @@ def build(ctx: UIContext) -> None:
     with gr.Accordion("Error gallery", open=True):
         with gr.Row():
             grouping = gr.Radio([(v, k) for k, v in GROUPINGS.items()], value="tag", label="Group errors by", scale=3)
-            category = gr.Dropdown(choices=[ALL], value="", label="Category", scale=2)
+            category = gr.Dropdown(choices=[ALL], value="", label="Category", scale=2, allow_custom_value=True)
             with_cam = gr.Checkbox(label="Grad-CAM thumbnails", value=False, scale=1)
             gallery_method = gr.Dropdown(CAM_CHOICES, value="gradcam", label="CAM method", scale=1)
         with gr.Row():
@@ -68,7 +69,8 @@ def build(ctx: UIContext) -> None:
     with gr.Accordion("Explain one image (Grad-CAM)", open=True):
         with gr.Row():
             image_id = gr.Number(label="Image id", precision=0, scale=1, elem_id="wb-eval-image-id")
-            cam_class = gr.Dropdown(choices=[PREDICTED], value="", label="Class to explain", scale=1)
+            cam_class = gr.Dropdown(choices=[PREDICTED], value="", label="Class to explain", scale=1,
+                                    allow_custom_value=True)
             cam_method = gr.Dropdown(CAM_CHOICES, value="gradcam", label="Method", scale=1)
             cam_layer = gr.Textbox(label="Target layer (empty: automatic)", placeholder="e.g. layer3 or conv_head",
                                    scale=1)
@@ -81,7 +83,7 @@ def build(ctx: UIContext) -> None:
 
     with gr.Accordion("Compare with another run (same test images)", open=False):
         with gr.Row():
-            run_b = gr.Dropdown(choices=list_runs(), label="Run B", scale=3)
+            run_b = gr.Dropdown(choices=list_runs(), label="Run B", scale=3, allow_custom_value=True)
             compare_grouping = gr.Radio([(v, k) for k, v in GROUPINGS.items() if k != "confusion"], value="tag",
                                         label="Per category of", scale=2)
             compare_btn = gr.Button("Compare", scale=1)
