@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from sklearn.metrics import cohen_kappa_score
 
 from browser.appserver import CHROMIUM_ARGS, AppProcess
 
@@ -34,6 +35,9 @@ def _press_and_wait_move(page, key):
 
 
 def test_keyboard_labelling_survives_reload(faces, home):
+    ids = list(faces.images("faces")["image_id"])
+    bob = {i: "not face" if k in (3, 6, 7) else "face" for k, i in enumerate(ids[:20])}
+    faces.add_labels("faces", list(bob.items()), "bob")  # a second annotator, for the Review view
     app = AppProcess(home)
     try:
         with sync_playwright() as p:
@@ -78,12 +82,38 @@ def test_keyboard_labelling_survives_reload(faces, home):
             _open(page, app.url, "alice")
             assert page.locator("#wb-progress-count").inner_text() == "29"
             assert _name(page) == "00029.png"         # the first unlabeled image, in file order
+
+            # grid: click three thumbnails, label them at once
+            page.get_by_role("radio", name="Grid").check()
+            page.locator("#wb-grid-show").click()
+            for k in (40, 41, 42):
+                page.locator(f"#wb-grid .thumbnail-item:has-text('000{k}.png')").click()
+                page.wait_for_function(f"document.querySelectorAll('#wb-grid-selected input:checked').length"
+                                       f" === {k - 39}")
+            page.locator("#wb-grid-class input").click()
+            page.get_by_role("option", name="not face").click()
+            page.locator("#wb-grid-assign").click()
+            page.wait_for_selector("#wb-grid .thumbnail-item:has-text('00042.png · not face')")
+            for k in (40, 41, 42):
+                expected_labels[f"000{k}.png"] = "not face"
+
+            # review: kappa against bob and the images they disagree on
+            page.get_by_role("radio", name="Review").check()
+            page.locator("#wb-review-refresh").click()
+            page.wait_for_function("document.querySelector('#wb-review-kappa').innerText.includes('bob')")
+            kappa_text = page.locator("#wb-review-kappa").inner_text()
+            disputed_text = page.locator("#wb-review-disputed").inner_text()
             browser.close()
     finally:
         app.stop()
     names = faces.images("faces").set_index("image_id")["name"]
     got = faces.latest_labels("faces", "alice")
     assert {names[i]: lab for i, lab in zip(got.image_id, got.label)} == expected_labels
-    assert len(got) == 29 and len(faces.latest_labels("faces")) == 29
+    assert len(got) == 32 and len(faces.latest_labels("faces", "alice")) == 32
     tags = faces.image_tags("faces")
     assert {(names[i], t) for i, t in zip(tags.image_id, tags.tag)} == expected_tags
+    both = [i for i in ids[:20] if names[i] in expected_labels]
+    kappa = cohen_kappa_score([expected_labels[names[i]] for i in both], [bob[i] for i in both])
+    assert 0.1 < kappa < 0.9 and f"{kappa:.3f}".rstrip("0") in kappa_text
+    disputed = [names[i] for i in both if expected_labels[names[i]] != bob[i]]
+    assert disputed and all(n in disputed_text for n in disputed)

@@ -28,13 +28,18 @@ def grid_page(store: Store, dataset: str, annotator: str, page: int = 0, size: i
     ids = build_queue(store, dataset, annotator or "", order, only, seed)
     pages = max(1, math.ceil(len(ids) / size))
     page = min(max(0, int(page)), pages - 1)
-    chosen = ids[page * size:(page + 1) * size]
+    items = page_items(store, dataset, annotator, ids[page * size:(page + 1) * size])
+    return GridPage(page=page, pages=pages, total=len(ids), items=items)
+
+
+def page_items(store: Store, dataset: str, annotator: str, image_ids: list[int]) -> pd.DataFrame:
+    """The given images (in that order) with the annotator's current labels: a page shown again after a bulk edit."""
     images = store.images(dataset).set_index("image_id")
-    items = images.loc[chosen, ["name", "path"]].reset_index()
+    items = images.loc[[int(i) for i in image_ids], ["name", "path"]].reset_index()
     mine = store.latest_labels(dataset, annotator) if annotator else pd.DataFrame(columns=["image_id", "label"])
     current = dict(zip(mine["image_id"].astype(int), mine["label"]))
     items["label"] = [current.get(int(i)) for i in items["image_id"]]
-    return GridPage(page=page, pages=pages, total=len(ids), items=items)
+    return items
 
 
 def bulk_label(store: Store, dataset: str, image_ids: list[int], class_name: str, annotator: str) -> int:

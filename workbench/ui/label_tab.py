@@ -20,6 +20,7 @@ from PIL import Image
 from workbench.errors import WorkbenchError
 from workbench.labeling import (ORDERS, apply_action, bulk_label, bulk_tag, disagreements, goto, grid_page,
                                 open_session, pairwise_kappa, settle, tag_keys, view, write_export)
+from workbench.labeling.grid import page_items
 from workbench.labeling.keys import MAX_CLASS_KEYS
 from workbench.labeling.session import LabelSession, LabelView
 from workbench.ui.context import UIContext
@@ -164,11 +165,11 @@ def build(ctx: UIContext) -> None:
         action = gr.Textbox(visible=False)
 
     # grid: select many, assign one class or tag ----------------------------------------------------
-    with gr.Column(visible=False) as grid:
+    with gr.Column(visible=False, elem_id="wb-grid") as grid:
         with gr.Row():
             page = gr.Number(value=1, precision=0, minimum=1, label="Page", scale=1)
             size = gr.Number(value=100, precision=0, minimum=1, maximum=1000, label="Per page", scale=1)
-            show = gr.Button("Show page", scale=1)
+            show = gr.Button("Show page", scale=1, elem_id="wb-grid-show")
             page_info = gr.Markdown()
         gallery = gr.Gallery(columns=10, height=520, object_fit="contain", allow_preview=False,
                              elem_classes=["pixelated"], label="Click thumbnails to select them")
@@ -176,19 +177,20 @@ def build(ctx: UIContext) -> None:
         with gr.Row():
             all_btn = gr.Button("Select all", size="sm")
             none_btn = gr.Button("Select none", size="sm")
-            grid_class = gr.Dropdown(choices=[], label="Class", scale=2)
-            assign = gr.Button("Label selected", variant="primary", scale=1)
+            grid_class = gr.Dropdown(choices=[], label="Class", scale=2, elem_id="wb-grid-class")
+            assign = gr.Button("Label selected", variant="primary", scale=1, elem_id="wb-grid-assign")
             grid_tag = gr.Dropdown(choices=[], label="Tag", scale=2)
             tag_on = gr.Button("Tag selected", scale=1)
             tag_off = gr.Button("Untag selected", scale=1)
         grid_ids = gr.State([])
 
     # review: agreement and disputed images ------------------------------------------------------
-    with gr.Column(visible=False) as review:
-        refresh = gr.Button("Refresh agreement")
+    with gr.Column(visible=False, elem_id="wb-review") as review:
+        refresh = gr.Button("Refresh agreement", elem_id="wb-review-refresh")
         kappa = gr.Dataframe(label="Cohen's kappa per pair of annotators (images both labelled)",
-                             interactive=False)
-        disputed = gr.Dataframe(label="Images where annotators disagree", interactive=False, wrap=True)
+                             interactive=False, elem_id="wb-review-kappa")
+        disputed = gr.Dataframe(label="Images where annotators disagree", interactive=False, wrap=True,
+                                elem_id="wb-review-disputed")
         with gr.Row():
             dispute = gr.Dropdown(choices=[], label="Disputed image", scale=3)
             verdict = gr.Dropdown(choices=[], label="Settle as", scale=2)
@@ -323,6 +325,10 @@ def build(ctx: UIContext) -> None:
     del_tag.click(on_remove_tag, inputs=[dataset, old_tag], outputs=parts, api_visibility="private")
 
     # grid
+    def gallery_of(items):
+        pics = [(p, f"{n} · {lab or '—'}") for p, n, lab in zip(items["path"], items["name"], items["label"])]
+        return pics, [(n, int(i)) for n, i in zip(items["name"], items["image_id"])]
+
     def on_show(s, ds, name, order_, only_, seed_, page_, size_):
         if not ds:
             _error(WorkbenchError("Pick a dataset first."))
@@ -331,11 +337,14 @@ def build(ctx: UIContext) -> None:
                           order_, only_ if order_ in ("tag", "class") else None, int(seed_ or 0))
         except WorkbenchError as e:
             _error(e)
-        items = g.items
-        pics = [(p, f"{n} · {lab or '—'}") for p, n, lab in zip(items["path"], items["name"], items["label"])]
-        choices = [(n, int(i)) for n, i in zip(items["name"], items["image_id"])]
+        pics, choices = gallery_of(g.items)
         info = f"Page {g.page + 1} of {g.pages} · {g.total} images in this order"
-        return pics, gr.CheckboxGroup(choices=choices, value=[]), info, list(items["image_id"].astype(int)), g.page + 1
+        return pics, gr.CheckboxGroup(choices=choices, value=[]), info, list(g.items["image_id"].astype(int)), g.page + 1
+
+    def on_redraw(s, ds, name, ids, chosen):
+        """The same page again with the new labels, selection kept (so a tag can follow a class)."""
+        pics, choices = gallery_of(page_items(store, ds, (s.annotator if s else name) or "", ids))
+        return pics, gr.CheckboxGroup(choices=choices, value=chosen)
 
     grid_inputs = [sess, dataset, annotator, order, only, seed, page, size]
     grid_outputs = [gallery, picked, page_info, grid_ids, page]
@@ -365,8 +374,9 @@ def build(ctx: UIContext) -> None:
 
     for btn, kind in ((assign, "label"), (tag_on, "tag"), (tag_off, "untag")):
         btn.click(lambda *a, k=kind: on_bulk(k, *a),
-                  inputs=[sess, dataset, annotator, picked, grid_class, grid_tag], api_visibility="private").then(
-            on_show, inputs=grid_inputs, outputs=grid_outputs, api_visibility="private")
+                  inputs=[sess, dataset, annotator, picked, grid_class, grid_tag], api_visibility="private").success(
+            on_redraw, inputs=[sess, dataset, annotator, grid_ids, picked], outputs=[gallery, picked],
+            api_visibility="private")
 
     # review
     def on_refresh(ds):
