@@ -230,3 +230,44 @@ def test_evaluate_tab_through_the_gradio_api(trained):
         assert set(trained["flipped"]["test"]) <= set(ids)
     finally:
         demo.close()
+
+
+@pytest.mark.browser
+def test_suspected_label_error_opens_in_the_label_tab(trained):
+    from playwright.sync_api import sync_playwright
+
+    from workbench.ui.app import build_app
+
+    demo, kw = build_app(trained["store"])
+    demo.queue(default_concurrency_limit=4)
+    port = _free_port()
+    demo.launch(server_name="127.0.0.1", server_port=port, prevent_thread_lock=True, quiet=True, **kw)
+    args = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+            "--disable-sync", "--no-first-run"]
+    try:
+        with sync_playwright() as p:
+            browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=args)
+            page = browser.new_page()
+            page.set_default_timeout(60_000)
+            page.goto(f"http://127.0.0.1:{port}/")
+            page.get_by_role("tab", name="Label").click()
+            page.locator("#wb-annotator textarea, #wb-annotator input").first.fill("reviewer")
+            page.get_by_role("tab", name="Evaluate").click()
+            # the newest run is selected on load, with its saved evaluation shown
+            page.wait_for_function("() => (document.querySelector('#wb-eval-metrics')?.innerText || '')"
+                                   ".includes('accuracy')")
+            page.get_by_text("Suspected label errors", exact=True).click()
+            page.get_by_role("button", name="Find suspected label errors").click()
+            page.wait_for_function("() => document.querySelectorAll('#wb-eval-suspects .body-cell').length > 0")
+            cells = page.locator("#wb-eval-suspects .body-cell")  # row-major: rank, image_id, given, ...
+            top = int(cells.nth(1).inner_text())
+            cells.nth(1).click()
+            page.wait_for_function(f"() => [...document.querySelectorAll('input[type=number]')]"
+                                   f".some(i => i.value === '{top}')")
+            page.locator("#wb-eval-open-label").click()
+            page.wait_for_function(f"() => {{ const v = document.querySelector('#wb-label-view [data-image-id]');"
+                                   f" return v && v.dataset.imageId === '{top}' && v.offsetParent !== null; }}")
+            browser.close()
+        assert top == int(suspected_label_errors(load_run(RUN), trained["store"]).image_id.iloc[0])
+    finally:
+        demo.close()

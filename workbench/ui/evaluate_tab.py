@@ -38,7 +38,8 @@ def build(ctx: UIContext) -> None:
     gr.Markdown("### Evaluate and review failures")
     with gr.Row():
         # custom values: runs finished after the page loaded; the core names unknown ones
-        run = gr.Dropdown(choices=list_runs(), label="Run", scale=4, elem_id="wb-eval-run", allow_custom_value=True)
+        run = gr.Dropdown(choices=list_runs(), value=None, label="Run", scale=4, elem_id="wb-eval-run",
+                          allow_custom_value=True)
         refresh = gr.Button("Refresh runs", scale=1)
         evaluate_btn = gr.Button("Evaluate best checkpoint on test split", variant="primary", scale=2,
                                  elem_id="wb-eval-evaluate")
@@ -129,7 +130,7 @@ def build(ctx: UIContext) -> None:
                 roc_figure(ev.roc) if ev.roc else None)
 
     def show_errors(r, g, cat, pg, cam, method, progress=gr.Progress()):
-        if not r:
+        if not r or load_evaluation(r) is None:  # evaluating is a button press, not a side effect of browsing
             return [], "", None, gr.Dropdown(choices=[ALL], value=""), [], 1
         try:
             view = error_view(store, r, g, cat or None, int(pg or 1) - 1, PAGE_SIZE, cam_method=method if cam else None,
@@ -194,6 +195,12 @@ def build(ctx: UIContext) -> None:
 
     run_lists = [run, run_b]
     refresh.click(lambda: [gr.Dropdown(choices=list_runs())] * 2, outputs=run_lists, api_visibility="private")
+
+    def on_load():  # runs finished since the app started; the newest one selected
+        names = list_runs()
+        return gr.Dropdown(choices=names, value=names[-1] if names else None), gr.Dropdown(choices=names)
+
+    gr.on(None, on_load, outputs=run_lists, api_visibility="private")
     gallery_inputs = [run, grouping, category, page, with_cam, gallery_method]
     gallery_outputs = [gallery, page_label, table, category, page_ids, page]
     run.change(show_run, inputs=[run], outputs=[status, metrics, confusion, roc, cam_class],
