@@ -19,7 +19,7 @@ def confusion_figure(cm: np.ndarray, classes: Sequence[str], title: str = "Confu
                                colorscale="Blues", zmin=0, zmax=1, colorbar={"title": "row share"},
                                hovertemplate="true %{y} → predicted %{x}<br>%{text}<extra></extra>"))
     fig.update_layout(title=title, xaxis_title="predicted", yaxis_title="true", yaxis_autorange="reversed",
-                      width=520, height=480)
+                      height=460)
     return fig
 
 
@@ -35,7 +35,8 @@ def roc_figure(curves: dict[str, dict], title: str = "ROC curve") -> go.Figure:
     fig.add_trace(go.Scatter(x=[0, 1], y=[0, 1], mode="lines", line={"dash": "dot", "color": "grey"},
                              name="chance", hoverinfo="skip"))
     fig.update_layout(title=title, xaxis_title="false positive rate", yaxis_title="true positive rate",
-                      xaxis_range=[0, 1], yaxis_range=[0, 1.02], width=560, height=480)
+                      xaxis_range=[0, 1], yaxis_range=[0, 1.02], height=460,
+                      legend={"orientation": "h", "y": -0.2})
     return fig
 
 

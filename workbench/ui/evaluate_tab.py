@@ -137,7 +137,7 @@ def build(ctx: UIContext) -> None:
                               runs=runs)
         except WorkbenchError as e:
             _fail(e)
-        return (view.page.items, view.page.label(), view.table,
+        return (view.page.items, view.page.label(), view.table.round(3),
                 gr.Dropdown(choices=[ALL, *view.categories], value=cat if cat in view.categories else ""),
                 view.page.image_ids,
                 view.page.page + 1)
