@@ -79,15 +79,17 @@ def test_sigkill_loses_no_acknowledged_label(faces, home):
     assert shown == len(got)                                # and the restarted app counts them
 
 
-def test_two_annotators_at_once_lose_and_duplicate_nothing(faces_labelled, home):
+def test_two_logged_in_annotators_at_once_lose_and_duplicate_nothing(faces_labelled, home):
     store = faces_labelled
-    app = AppProcess(home)
+    app = AppProcess(home, auth=["alice:pw-a", "bob:pw-b"])
     acked = {"alice": {}, "bob": {}}
     errors = []
 
     def annotate(name, pattern):
         try:
-            c = _start(app.url, name)
+            c = Client(app.url, auth=(name, f"pw-{name[0]}"), verbose=False)
+            # with auth on, the login names the annotator whatever name is typed
+            c.predict("faces", "someone else", "unlabeled", None, 0, api_name="/label_start")
             for i in range(60):
                 got = _label(c, pattern(i))
                 acked[name][got[0]] = got[1]
@@ -102,12 +104,13 @@ def test_two_annotators_at_once_lose_and_duplicate_nothing(faces_labelled, home)
         for t in threads:
             t.join(120)
         assert not errors
-        c = Client(app.url, verbose=False)
+        c = Client(app.url, auth=("alice", "pw-a"), verbose=False)
         kappa_table, _, _ = c.predict("faces", api_name="/label_review")
     finally:
         app.stop()
     for name in ("alice", "bob"):
         assert _store_labels(store, name) == acked[name] and len(acked[name]) == 60
+    assert set(store.latest_labels("faces")["annotator"]) == {"alice", "bob", "truth"}
     rows = store.query("SELECT image_id, annotator, COUNT(*) AS n FROM labels GROUP BY image_id, annotator")
     assert rows["n"].max() == 1  # nobody's label was recorded twice
     a, b = acked["alice"], acked["bob"]

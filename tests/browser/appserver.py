@@ -8,6 +8,7 @@ import socket
 import subprocess
 import sys
 import time
+import urllib.error
 import urllib.request
 from pathlib import Path
 
@@ -43,6 +44,8 @@ class AppProcess:
                 raise RuntimeError(f"app exited: {(self.home / f'app-{self.port}.log').read_text()[-3000:]}")
             try:
                 urllib.request.urlopen(self.url + "config", timeout=2)
+                return
+            except urllib.error.HTTPError:  # it answers (401 when auth is on): it is up
                 return
             except OSError:
                 time.sleep(0.3)

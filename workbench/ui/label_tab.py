@@ -129,6 +129,11 @@ def tag_buttons(tags: list[str]) -> list:
             if i < len(tags) else gr.Button(visible=False) for i in range(MAX_TAG_BUTTONS)]
 
 
+def annotator_of(name: str | None, request: gr.Request | None) -> str:
+    """With auth on, the login names the annotator (the typed name is ignored); else the typed name."""
+    return (getattr(request, "username", None) or name or "").strip()
+
+
 def _error(e: WorkbenchError):
     raise gr.Error(str(e), print_exception=False)
 
@@ -192,10 +197,10 @@ def build(ctx: UIContext) -> None:
         disputed = gr.Dataframe(label="Images where annotators disagree", interactive=False, wrap=True,
                                 elem_id="wb-review-disputed")
         with gr.Row():
-            dispute = gr.Dropdown(choices=[], label="Disputed image", scale=3)
+            dispute = gr.Dropdown(choices=[], label="Disputed image", scale=3, elem_id="wb-review-image")
             verdict = gr.Dropdown(choices=[], label="Settle as", scale=2)
             settle_btn = gr.Button("Settle", variant="primary", scale=1)
-            open_btn = gr.Button("Open in labeller", scale=1)
+            open_btn = gr.Button("Open in labeller", scale=1, elem_id="wb-review-open")
 
     with gr.Accordion("Classes, tags and export", open=False):
         with gr.Row():
@@ -231,9 +236,9 @@ def build(ctx: UIContext) -> None:
 
     parts = [*label_btns, *tag_btns, only, grid_class, grid_tag, old_tag, verdict]
 
-    def on_start(ds, name, order_, only_, seed_):
+    def on_start(ds, name, order_, only_, seed_, request: gr.Request):
         try:
-            s = open_session(store, ds, name, order_, only_ if order_ in ("tag", "class") else None, seed_ or 0)
+            s = open_session(store, ds, annotator_of(name, request), order_, only_ if order_ in ("tag", "class") else None, seed_ or 0)
         except WorkbenchError as e:
             _error(e)
         return [s, render(view(store, s)), *dataset_parts(ds)]
@@ -272,12 +277,12 @@ def build(ctx: UIContext) -> None:
     dataset.change(lambda ds: dataset_parts(ds), inputs=[dataset], outputs=parts, api_visibility="private")
     gr.on(None, on_load, outputs=[dataset, annotator], api_visibility="private")
 
-    def on_goto(target, s, ds, name):
+    def on_goto(target, s, ds, name, request: gr.Request):
         if not target:
             return gr.update(), gr.update(), gr.update(), *[gr.update()] * len(parts)
         try:
             if s is None or s.dataset != target["dataset"]:
-                s = open_session(store, target["dataset"], (s.annotator if s else name), "all")
+                s = open_session(store, target["dataset"], s.annotator if s else annotator_of(name, request), "all")
             s = goto(store, s, int(target["image_id"]))
         except WorkbenchError as e:
             _error(e)
@@ -329,11 +334,12 @@ def build(ctx: UIContext) -> None:
         pics = [(p, f"{n} · {lab or '—'}") for p, n, lab in zip(items["path"], items["name"], items["label"])]
         return pics, [(n, int(i)) for n, i in zip(items["name"], items["image_id"])]
 
-    def on_show(s, ds, name, order_, only_, seed_, page_, size_):
+    def on_show(s, ds, name, order_, only_, seed_, page_, size_, request: gr.Request):
         if not ds:
             _error(WorkbenchError("Pick a dataset first."))
         try:
-            g = grid_page(store, ds, (s.annotator if s else name) or "", int(page_ or 1) - 1, int(size_ or 100),
+            g = grid_page(store, ds, s.annotator if s else annotator_of(name, request), int(page_ or 1) - 1,
+                          int(size_ or 100),
                           order_, only_ if order_ in ("tag", "class") else None, int(seed_ or 0))
         except WorkbenchError as e:
             _error(e)
@@ -341,9 +347,9 @@ def build(ctx: UIContext) -> None:
         info = f"Page {g.page + 1} of {g.pages} · {g.total} images in this order"
         return pics, gr.CheckboxGroup(choices=choices, value=[]), info, list(g.items["image_id"].astype(int)), g.page + 1
 
-    def on_redraw(s, ds, name, ids, chosen):
+    def on_redraw(s, ds, name, ids, chosen, request: gr.Request):
         """The same page again with the new labels, selection kept (so a tag can follow a class)."""
-        pics, choices = gallery_of(page_items(store, ds, (s.annotator if s else name) or "", ids))
+        pics, choices = gallery_of(page_items(store, ds, s.annotator if s else annotator_of(name, request), ids))
         return pics, gr.CheckboxGroup(choices=choices, value=chosen)
 
     grid_inputs = [sess, dataset, annotator, order, only, seed, page, size]
@@ -360,8 +366,8 @@ def build(ctx: UIContext) -> None:
     all_btn.click(lambda ids: ids, inputs=[grid_ids], outputs=[picked], api_visibility="private")
     none_btn.click(lambda: [], outputs=[picked], api_visibility="private")
 
-    def on_bulk(kind, s, ds, name, chosen, cls, tag):
-        who = s.annotator if s else name
+    def on_bulk(kind, s, ds, name, chosen, cls, tag, request):
+        who = s.annotator if s else annotator_of(name, request)
         try:
             if kind == "label":
                 n = bulk_label(store, ds, chosen or [], cls, who)
@@ -372,8 +378,13 @@ def build(ctx: UIContext) -> None:
         except WorkbenchError as e:
             _error(e)
 
+    def bulk(kind: str):
+        def run(s, ds, name, chosen, cls, tag, request: gr.Request):
+            return on_bulk(kind, s, ds, name, chosen, cls, tag, request)
+        return run
+
     for btn, kind in ((assign, "label"), (tag_on, "tag"), (tag_off, "untag")):
-        btn.click(lambda *a, k=kind: on_bulk(k, *a),
+        btn.click(bulk(kind),
                   inputs=[sess, dataset, annotator, picked, grid_class, grid_tag], api_visibility="private").success(
             on_redraw, inputs=[sess, dataset, annotator, grid_ids, picked], outputs=[gallery, picked],
             api_visibility="private")
@@ -403,10 +414,10 @@ def build(ctx: UIContext) -> None:
                        inputs=[dataset, dispute], outputs=[ctx.goto], api_visibility="private")
 
     # export
-    def on_export(ds, fmt_, scope_, s, name):
+    def on_export(ds, fmt_, scope_, s, name, request: gr.Request):
         if not ds:
             _error(WorkbenchError("Pick a dataset first."))
-        who = (s.annotator if s else name) if scope_ == "only me" else None
+        who = (s.annotator if s else annotator_of(name, request)) if scope_ == "only me" else None
         out_dir = Path(tempfile.mkdtemp(prefix="workbench-export-"))
         try:
             if fmt_ == "imagefolder":
