@@ -39,8 +39,8 @@ def check_unchanged(run: str, classes_then: list[str], images_then: pd.DataFrame
         gone = [c for c in classes_then if c not in classes_now]
         new = [c for c in classes_now if c not in classes_then]
         if gone or new:
-            problems.append(f"classes changed: the run knows {classes_then}, the dataset now has {classes_now}"
-                            + (f" ({', '.join(gone)} gone; {', '.join(new)} new)" if gone or new else ""))
+            problems.append(f"classes changed: the run knows {classes_then}, the dataset now has {classes_now} "
+                            f"({', '.join(gone) or 'none'} gone; {', '.join(new) or 'none'} new)")
         else:
             problems.append(f"class order changed: {classes_then} → {classes_now}")
     then = images_then[images_then["split"] == split]

@@ -57,11 +57,10 @@ def split_images(loaded, store, split: str = "test") -> tuple[pd.DataFrame, list
                              "Train a new run on the current data (or restore the dataset) to evaluate.") from None
     classes_then, images_then = recorded_images(loaded.run_dir)
     classes_then = classes_then or list(loaded.classes)
-    if list(classes_then) == list(classes_now):
-        labelled = task_labels(store, cfg.dataset, cfg.grouping, cfg.seed)[0]  # with sha256, to spot replaced files
-    else:  # let check_unchanged explain which classes changed
-        labelled = pd.DataFrame(columns=["image_id", "sha256", "split"])
-    notes = check_unchanged(cfg.name, classes_then, images_then, classes_now, labelled, split)
+    # which images are there now (with sha256, to spot replaced files) does not depend on class names
+    present = store.labelled(cfg.dataset, seed=cfg.seed)[["image_id", "sha256", "split"]]
+    notes = check_unchanged(cfg.name, classes_then, images_then, classes_now, present, split)
+    labelled = task_labels(store, cfg.dataset, cfg.grouping, cfg.seed)[0]
     if images_then.empty:
         part = labelled[labelled["split"] == split]
     else:
