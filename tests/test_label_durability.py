@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 import threading
 
+import pandas as pd
 import pytest
 from gradio_client import Client
 from sklearn.metrics import cohen_kappa_score
@@ -106,11 +107,15 @@ def test_two_logged_in_annotators_at_once_lose_and_duplicate_nothing(faces_label
         assert not errors
         c = Client(app.url, auth=("alice", "pw-a"), verbose=False)
         kappa_table, _, _ = c.predict("faces", api_name="/label_review")
+        exported = pd.read_csv(c.predict("faces", "csv", "all annotators", "", api_name="/label_export"),
+                               keep_default_na=False)
     finally:
         app.stop()
     for name in ("alice", "bob"):
         assert _store_labels(store, name) == acked[name] and len(acked[name]) == 60
     assert set(store.latest_labels("faces")["annotator"]) == {"alice", "bob", "truth"}
+    mine = exported[exported["annotator"] == "alice"]
+    assert dict(zip(mine["filename"], mine["label"])) == acked["alice"] and len(exported) == 60 + 60 + 200
     rows = store.query("SELECT image_id, annotator, COUNT(*) AS n FROM labels GROUP BY image_id, annotator")
     assert rows["n"].max() == 1  # nobody's label was recorded twice
     a, b = acked["alice"], acked["bob"]

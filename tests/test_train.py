@@ -31,6 +31,9 @@ def test_feature_extraction_with_offline_lite0_beats_chance_and_reloads(faces_la
     assert val.accuracy.max() >= 0.85
     assert val.roc_auc.max() >= 0.9
     assert list_runs() == ["fe-faces"]
+    # cosine schedule: the learning rate falls epoch by epoch
+    lrs = hist[hist.split == "train"].lr.to_numpy()
+    assert lrs[0] == pytest.approx(cfg.lr) and np.all(np.diff(lrs) < 0)
 
     loaded = load_run("fe-faces")
     assert loaded.classes == ["face", "not face"]
@@ -68,3 +71,28 @@ def test_finetune_learns_digits_from_scratch(digits):
     assert val.accuracy.iloc[-1] > 0.5
     tr = hist[hist.split == "train"]
     assert tr.loss.iloc[-1] < tr.loss.iloc[0]
+    # the fine-tuned best checkpoint (batch-norm statistics included) reproduces its val metrics
+    loaded = load_run("ft-digits")
+    labels = loaded.task_labels(digits)
+    v = labels[labels.split == "val"]
+    m = classification_metrics(v.y.to_numpy(), predict(loaded, v.path.tolist(), batch_size=100))
+    best = val.loc[val.loss.idxmin()]
+    for k in METRIC_COLUMNS:
+        assert m[k] == pytest.approx(best[k], abs=1e-4), k
+
+
+def test_augmentations_flip_rotate_crop_and_stay_off_when_asked():
+    import torch
+
+    from workbench.train.data import augment_batch
+
+    x = torch.arange(2 * 3 * 8 * 8, dtype=torch.float32).reshape(2, 3, 8, 8)
+    gen = torch.Generator().manual_seed(0)
+    assert torch.equal(augment_batch(x, Augment(flip=False, rotation=0, crop_scale=1.0), gen), x)
+    outs = [augment_batch(x, Augment(flip=True, rotation=0, crop_scale=1.0), gen) for _ in range(8)]
+    for out in outs:  # every image is itself or its mirror image
+        for i in range(2):
+            assert torch.allclose(out[i], x[i], atol=1e-3) or torch.allclose(out[i], x[i].flip(-1), atol=1e-3)
+    assert any(torch.allclose(o[0], x[0].flip(-1), atol=1e-3) for o in outs)
+    warped = augment_batch(x, Augment(flip=False, rotation=30, crop_scale=0.5), gen)
+    assert warped.shape == x.shape and not torch.allclose(warped, x, atol=1e-1)

@@ -38,7 +38,7 @@ def test_run_trains_in_background_and_shows_in_runs(client):
     msg, _ = client.predict(*FORM, api_name="/do_start")
     assert msg.startswith("Queued job 1")
     # the app answers other requests while the job trains
-    table, _ = client.predict(api_name="/do_refresh")
+    table, _, _ = client.predict(api_name="/do_refresh")
     deadline = time.time() + 180
     while time.time() < deadline:
         bar, jobs, _ = client.predict(api_name="/tick")  # the session remembers its job
@@ -47,7 +47,7 @@ def test_run_trains_in_background_and_shows_in_runs(client):
         time.sleep(0.5)
     assert "completed" in bar, bar
     assert list_runs() == ["ui-run"]
-    table, _ = client.predict(api_name="/do_refresh")
+    table, _, datasets = client.predict(api_name="/do_refresh")
     assert table["data"][0][0] == "ui-run"
     plot, methods = client.predict(["ui-run"], api_name="/do_overlay")
     assert methods["data"][0][0] == "feature_extract"

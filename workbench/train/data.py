@@ -109,7 +109,8 @@ def augment_batch(x: torch.Tensor, aug: Augment, gen: torch.Generator) -> torch.
     rand = lambda *shape: torch.rand(*shape, generator=gen)  # noqa: E731 (CPU generator: same numbers on any device)
     angle = (rand(b) * 2 - 1) * math.radians(aug.rotation)
     area = aug.crop_scale + rand(b) * (1 - aug.crop_scale)
-    log_ratio = (rand(b) * 2 - 1) * math.log(4 / 3)
+    # aspect ratio in [3/4, 4/3] as torchvision's RandomResizedCrop; crop_scale 1 means no crop at all
+    log_ratio = (rand(b) * 2 - 1) * (math.log(4 / 3) if aug.crop_scale < 1.0 else 0.0)
     ratio = torch.exp(log_ratio)
     sx = torch.sqrt(area * ratio).clamp(max=1.0)
     sy = torch.sqrt(area / ratio).clamp(max=1.0)

@@ -120,6 +120,11 @@ def train(cfg: RunConfig, store: Store | None = None, progress: Progress | None 
         status = "failed"
         kept = f"best checkpoint from epoch {best[0]} kept" if best[0] else "no checkpoint was saved"
         message = f"{e} Training stopped; {kept}. Try a lower learning rate."
+    except BaseException as e:  # out of memory, a bug, Ctrl-C: leave a summary that says so, then re-raise
+        history = pd.DataFrame(rows, columns=HISTORY_COLUMNS)
+        _write_summary(RunResult(cfg.name, run_dir, "failed", f"{type(e).__name__}: {e}", best[0],
+                                 None if best[0] is None else best[1], history), device, started)
+        raise
     history = pd.DataFrame(rows, columns=HISTORY_COLUMNS)
     _atomic_csv(history, run_dir / "history.csv")
     result = RunResult(cfg.name, run_dir, status, message or f"Completed {cfg.epochs} epochs.",

@@ -72,7 +72,7 @@ def build(ctx: UIContext) -> None:
     runs_df = gr.Dataframe(runs_table(), label="Runs", interactive=False, wrap=True)
     with gr.Row():
         pick = gr.Dropdown(list_runs(), multiselect=True, label="Runs to overlay", scale=4)
-        refresh = gr.Button("Refresh runs", scale=1)
+        refresh = gr.Button("Refresh runs and datasets", scale=1)
         save = gr.Button("Save plots (HTML + PNG)", scale=1)
     overlay = gr.Plot(label="Curves (val solid, train dotted)")
     table = gr.Dataframe(label="Final val metrics per method, mean ± std over seeds", interactive=False)
@@ -129,7 +129,7 @@ def build(ctx: UIContext) -> None:
         return _bar(job), jobs.table(), curves_figure(hist) if hist else gr.skip()
 
     def do_refresh():
-        return runs_table(), gr.Dropdown(choices=list_runs())
+        return runs_table(), gr.Dropdown(choices=list_runs()), gr.Dropdown(choices=store.datasets())
 
     def do_overlay(runs):
         if not runs:
@@ -153,7 +153,7 @@ def build(ctx: UIContext) -> None:
     cancel.click(do_cancel, selected_job, [status, jobs_df])
     jobs_df.select(on_select, jobs_df, selected_job)
     timer.tick(tick, selected_job, [progress, jobs_df, live], show_progress="hidden")
-    refresh.click(do_refresh, None, [runs_df, pick])
+    refresh.click(do_refresh, None, [runs_df, pick, dataset])
     pick.change(do_overlay, pick, [overlay, table])
     save.click(do_save, pick, saved)
 
