@@ -10,13 +10,13 @@ from __future__ import annotations
 import base64
 import html
 import io
-import mimetypes
 import tempfile
 from pathlib import Path
 
 import gradio as gr
 from PIL import Image
 
+from workbench.data.imageio import load_image
 from workbench.errors import WorkbenchError
 from workbench.labeling import (ORDERS, apply_action, bulk_label, bulk_tag, disagreements, goto, grid_page,
                                 open_session, pairwise_kappa, settle, tag_keys, view, write_export)
@@ -29,6 +29,7 @@ MAX_TAG_BUTTONS = 12
 INLINE_BYTES = 256 * 1024   # smaller image files go inline with the response: no second request per image
 PREVIEW_SIDE = 1024         # bigger ones are sent as a preview of at most this side
 PIXELATED_BELOW = 256       # images narrower than this are upscaled: keep their pixels sharp
+INLINE_TYPES = ("image/png", "image/jpeg", "image/gif", "image/webp")
 
 CSS = """
 #wb-label-view .wb-img { display: flex; justify-content: center; background: #111; border-radius: 6px; }
@@ -75,19 +76,21 @@ HEAD = """
 
 # -- rendering ---------------------------------------------------------------------------------
 def image_src(path: str) -> tuple[str, int]:
-    """A data URI for the image (inline: shown as soon as the response arrives) and its width."""
-    p = Path(path)
-    raw = p.read_bytes()
-    with Image.open(io.BytesIO(raw)) as im:
-        width = im.width
-        mime = Image.MIME.get(im.format or "", "")
-        if len(raw) > INLINE_BYTES or mime not in ("image/png", "image/jpeg", "image/gif", "image/webp", "image/bmp"):
-            im = im.convert("RGB") if im.mode not in ("L", "RGB") else im
-            im.thumbnail((PREVIEW_SIDE, PREVIEW_SIDE))
-            buf = io.BytesIO()
-            im.save(buf, "PNG")
-            raw, mime = buf.getvalue(), "image/png"
-    return f"data:{mime or mimetypes.guess_type(p.name)[0]};base64,{base64.b64encode(raw).decode()}", width
+    """A data URI for the image (inline: shown as soon as the response arrives) and its width.
+
+    Small PNG/JPEG/GIF/WebP files go as they are; anything bigger or in another format (16-bit TIFF, ...)
+    is read by the project's load_image (EXIF rotation, 8-bit) and sent as a PNG preview.
+    """
+    raw = Path(path).read_bytes()
+    with Image.open(io.BytesIO(raw)) as im:  # header only: format and size
+        width, mime = im.width, Image.MIME.get(im.format or "", "")
+    if len(raw) > INLINE_BYTES or mime not in INLINE_TYPES:
+        im = load_image(path)
+        im.thumbnail((PREVIEW_SIDE, PREVIEW_SIDE))
+        buf = io.BytesIO()
+        im.save(buf, "PNG")
+        raw, mime = buf.getvalue(), "image/png"
+    return f"data:{mime};base64,{base64.b64encode(raw).decode()}", width
 
 
 def render(v: LabelView | None, message: str = "") -> str:
@@ -108,7 +111,7 @@ def render(v: LabelView | None, message: str = "") -> str:
         src, width = image_src(v.path)
         img = (f"<img src='{src}' alt='{html.escape(v.name)}'"
                f"{' class=pixelated' if width < PIXELATED_BELOW else ''}>")
-    except (OSError, ValueError) as e:
+    except (OSError, ValueError, WorkbenchError, Image.DecompressionBombError) as e:
         img = f"<div class='wb-msg'>Cannot show {html.escape(v.name)}: {html.escape(str(e))}</div>"
     chips = "".join(f"<span class='wb-chip'>{html.escape(t)}</span>" for t in v.tags) or "none"
     label = html.escape(v.label) if v.label else "—"
@@ -431,5 +434,5 @@ def build(ctx: UIContext) -> None:
             _error(e)
 
     export_btn.click(on_export, inputs=[dataset, fmt, scope, sess, annotator], outputs=[export_file],
-                     api_visibility="private")
+                     api_name="label_export")
 
