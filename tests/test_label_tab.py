@@ -6,11 +6,13 @@ import base64
 import io
 import re
 
+import gradio as gr
 import numpy as np
 from PIL import Image
 
 from workbench.labeling import open_session, view
-from workbench.ui.app import build_app
+from workbench.ui import label_tab
+from workbench.ui.context import UIContext
 from workbench.ui.label_tab import annotator_of, class_buttons, render, tag_buttons
 
 
@@ -66,9 +68,10 @@ def test_login_names_the_annotator():
     assert annotator_of(" bob ", None) == "bob"
 
 
-def test_app_has_label_tab_with_stable_ids(faces):
-    demo, kwargs = build_app(faces)
+def test_label_tab_builds_with_stable_ids(faces):
+    with gr.Blocks() as demo:
+        label_tab.build(UIContext(store=faces, goto=gr.State(None)))
     ids = {c.get("props", {}).get("elem_id") for c in demo.get_config_file()["components"]}
     assert {"wb-label-1", "wb-label-9", "wb-skip", "wb-prev", "wb-undo", "wb-tag-0", "wb-label-panel",
-            "wb-label-view"} <= ids
-    assert "wb-label-" in kwargs["head"] and "image-rendering: pixelated" in kwargs["css"]
+            "wb-label-view", "wb-grid-assign", "wb-review-refresh"} <= ids
+    assert "getElementById('wb-label-panel')" in label_tab.HEAD and "image-rendering: pixelated" in label_tab.CSS

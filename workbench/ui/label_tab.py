@@ -277,7 +277,13 @@ def build(ctx: UIContext) -> None:
                 api_name="label_start")
     dataset.focus(refresh_choices, inputs=[dataset], outputs=[dataset], show_progress="hidden",
                   api_visibility="private")
-    dataset.change(lambda ds: dataset_parts(ds), inputs=[dataset], outputs=parts, api_visibility="private")
+    def on_dataset(ds, s):
+        """Another dataset picked: the old session ends, so keys never label one set with another's classes."""
+        if s is not None and s.dataset == ds:
+            return s, gr.update(), *dataset_parts(ds)
+        return None, render(None, f"Press Start to label {ds}." if ds else ""), *dataset_parts(ds)
+
+    dataset.change(on_dataset, inputs=[dataset, sess], outputs=[sess, viewer, *parts], api_visibility="private")
     gr.on(None, on_load, outputs=[dataset, annotator], api_visibility="private")
 
     def on_goto(target, s, ds, name, request: gr.Request):
