@@ -71,8 +71,12 @@ def test_sigkill_loses_no_acknowledged_label(faces, home):
         c = _start(app.url, "alice")
         html = c.predict("prev", api_name="/label_action")
         shown = int(re.search(r"id='wb-progress-count'>(\d+)<", html).group(1))
+        # classes added from the UI: in the store, and counted on screen at once
+        _, viewer, *_ = c.predict("faces", "open, closed", api_name="/label_add_classes")
     finally:
         app.stop()
+    assert faces.classes("faces") == ["face", "not face", "open", "closed"]
+    assert "open: 0 · closed: 0" in viewer
     got = _store_labels(faces, "alice")
     assert n_acked >= 25
     assert {k: got.get(k) for k in acked} == acked          # every acknowledged label is there
