@@ -37,6 +37,8 @@ def test_wrapped_backbone_is_found_and_named_with_its_prefix(resnet):
 def test_unknown_layer_names_the_valid_ones(resnet):
     with pytest.raises(WorkbenchError, match=r"No layer 'layer9'.*Valid layer names.*layer3.*layer4\.1"):
         compute_cams(resnet, torch.randn(1, 3, 64, 64), 0, layer="layer9")
+    with pytest.raises(WorkbenchError, match=r"Layer 'fc' \(Linear\) does not output a feature map.*layer4\.1"):
+        compute_cams(resnet, torch.randn(1, 3, 64, 64), 0, layer="fc")
     assert compute_cams(resnet, torch.randn(1, 3, 64, 64), 0, layer="layer3").shape == (1, 64, 64)
 
 

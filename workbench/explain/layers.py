@@ -35,6 +35,12 @@ def _spatial(m: nn.Module) -> bool:
     return isinstance(m, nn.BatchNorm2d) or any(isinstance(c, nn.Conv2d) for c in m.modules())
 
 
+def _valid_hint(model: nn.Module) -> str:
+    names = valid_layer_names(model)
+    more = f" (last 40 of {len(names)})" if len(names) > 40 else ""
+    return f"Valid layer names{more}: {', '.join(names[-40:])}."
+
+
 def _find_backbone(model: nn.Module) -> tuple[str, nn.Module] | None:
     """The first sub-module (or the model) whose class we know, so wrapped backbones work too."""
     for name, m in model.named_modules():
@@ -47,15 +53,14 @@ def target_layer(model: nn.Module, layer: str | None = None) -> tuple[str, nn.Mo
     """(dotted name, module) of the CAM target layer: `layer` if given, else the architecture's default."""
     if layer:
         modules = dict(model.named_modules())
-        if layer in modules:
-            return layer, modules[layer]
         try:
-            return layer, _get(model, layer)
+            module = modules[layer] if layer in modules else _get(model, layer)
         except (AttributeError, IndexError, TypeError, KeyError):
-            names = valid_layer_names(model)
-            shown = ", ".join(names[-40:])
-            more = f" (last 40 of {len(names)})" if len(names) > 40 else ""
-            raise WorkbenchError(f"No layer {layer!r} in {type(model).__name__}. Valid layer names{more}: {shown}.")
+            raise WorkbenchError(f"No layer {layer!r} in {type(model).__name__}. {_valid_hint(model)}") from None
+        if not _spatial(module):
+            raise WorkbenchError(f"Layer {layer!r} ({type(module).__name__}) does not output a feature map, so it "
+                                 f"cannot be explained. {_valid_hint(model)}")
+        return layer, module
     found = _find_backbone(model)
     if found is None:
         raise WorkbenchError(
