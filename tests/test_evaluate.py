@@ -272,3 +272,16 @@ def test_suspected_label_error_opens_in_the_label_tab(trained):
         assert top == int(suspected_label_errors(load_run(RUN), trained["store"]).image_id.iloc[0])
     finally:
         demo.close()
+
+
+def test_gallery_follows_labels_corrected_after_evaluation(changed_copy):
+    from workbench.review.views import run_predictions
+
+    _, store = changed_copy
+    preds, classes = run_predictions(RUN, store)
+    row = preds[preds.y_true == preds.y_pred].iloc[0]
+    store.add_label(int(row.image_id), classes[1 - int(row.y_true)], "second-opinion")
+    store.add_label(int(row.image_id), classes[1 - int(row.y_true)], "third-opinion")
+    again, _ = run_predictions(RUN, store)
+    fixed = again.set_index("image_id").loc[int(row.image_id)]
+    assert fixed.y_true == 1 - int(row.y_true) and fixed.y_true != fixed.y_pred

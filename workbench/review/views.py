@@ -39,18 +39,19 @@ def run_predictions(run: str, store, split: str = "test") -> tuple[pd.DataFrame,
     (checkpoint newer than the evaluation, or labels of its images changed since)."""
     from workbench.evaluate import evaluate_run, load_evaluation, load_predictions
     from workbench.evaluate.evaluate import evaluation_path
-    from workbench.train.data import task_labels
     from workbench.train.runs import load_config, run_dir
 
     ev_file, ckpt = evaluation_path(run, split), run_dir(run) / "best.pt"
     ev = load_evaluation(run, split)
     preds = load_predictions(run, split)
     stale = ev is None or preds is None or (ckpt.exists() and ckpt.stat().st_mtime_ns > ev_file.stat().st_mtime_ns)
-    if not stale:
+    if not stale:  # labels corrected since? (resolved labels only: cheaper than the full split table)
         cfg = load_config(run)
-        now = task_labels(store, cfg.dataset, cfg.grouping, cfg.seed)[0].set_index("image_id")["y"]
-        stale = not preds["image_id"].isin(now.index).all() or \
-            (now.reindex(preds["image_id"]).to_numpy() != preds["y_true"].to_numpy()).any()
+        labels = store.resolved_labels(cfg.dataset)
+        if cfg.grouping:
+            labels = labels.map(cfg.grouping)
+        now = labels.map({c: i for i, c in enumerate(ev.classes)}).reindex(preds["image_id"])
+        stale = bool(now.isna().any()) or (now.to_numpy() != preds["y_true"].to_numpy()).any()
     if stale:
         ev = evaluate_run(run, store, split)
         preds = load_predictions(run, split)
