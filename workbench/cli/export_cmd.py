@@ -16,7 +16,8 @@ def register(subparsers) -> None:
     p.add_argument("--format", choices=FORMATS, help="default: from the extension of OUT (none: imagefolder)")
     p.add_argument("--annotator", help="only this annotator's labels")
     p.add_argument("--resolved", action="store_true",
-                   help="one row per image with the majority label (CSV/.xlsx; ImageFolder always resolves)")
+                   help="one row per image with the majority label (CSV/.xlsx; an ImageFolder tree uses majority "
+                        "labels unless --annotator is given)")
     p.set_defaults(func=run)
 
 

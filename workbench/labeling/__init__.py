@@ -13,6 +13,6 @@ from workbench.labeling.session import (LabelSession, LabelView, apply_action, g
 
 __all__ = [
     "ORDERS", "RESERVED_KEYS", "GridPage", "LabelSession", "LabelView", "apply_action", "build_queue", "bulk_label",
-    "bulk_tag", "disagreements", "export_table", "goto", "grid_page", "label", "label_key", "open_session", "pairwise_kappa",
-    "previous", "settle", "skip", "tag_keys", "toggle_tag", "undo", "view", "write_export",
+    "bulk_tag", "disagreements", "export_table", "goto", "grid_page", "label", "label_key", "open_session",
+    "pairwise_kappa", "previous", "settle", "skip", "tag_keys", "toggle_tag", "undo", "view", "write_export",
 ]

@@ -241,7 +241,8 @@ def build(ctx: UIContext) -> None:
 
     def on_start(ds, name, order_, only_, seed_, request: gr.Request):
         try:
-            s = open_session(store, ds, annotator_of(name, request), order_, only_ if order_ in ("tag", "class") else None, seed_ or 0)
+            only_ = only_ if order_ in ("tag", "class") else None
+            s = open_session(store, ds, annotator_of(name, request), order_, only_, seed_ or 0)
         except WorkbenchError as e:
             _error(e)
         return [s, render(view(store, s)), *dataset_parts(ds)]
@@ -354,7 +355,8 @@ def build(ctx: UIContext) -> None:
             _error(e)
         pics, choices = gallery_of(g.items)
         info = f"Page {g.page + 1} of {g.pages} · {g.total} images in this order"
-        return pics, gr.CheckboxGroup(choices=choices, value=[]), info, list(g.items["image_id"].astype(int)), g.page + 1
+        ids = [int(i) for i in g.items["image_id"]]
+        return pics, gr.CheckboxGroup(choices=choices, value=[]), info, ids, g.page + 1
 
     def on_redraw(s, ds, name, ids, chosen, request: gr.Request):
         """The same page again with the new labels, selection kept (so a tag can follow a class)."""
