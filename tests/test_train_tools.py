@@ -33,6 +33,7 @@ def test_cli_compare_methods_prints_mean_std_table_and_saves_plots(faces_labelle
     assert (plots / "curves.html").stat().st_size > 10_000
     assert Image.open(plots / "curves.png").size[0] > 500
     assert pd.read_csv(plots / "methods.csv").shape[0] == 2
+    assert (paths.plots_dir() / "cmp-ft-s1" / "curves.html").is_file()  # each run's own curves too
 
 
 def test_cli_reports_bad_input_with_exit_code_2(faces_labelled, capsys):
@@ -74,6 +75,7 @@ def test_job_runs_in_background_cancels_and_queues(faces_labelled):
     assert long.status == "queued"
     jobs.cancel(never.id)
     assert jobs.wait(quick.id, 120).status == "completed" and quick.progress == 1.0
+    assert (paths.plots_dir() / "bg-quick" / "curves.png").is_file() and "Curves saved" in quick.message
     deadline = time.time() + 120
     while long.progress == 0 and time.time() < deadline:  # after its first epoch
         time.sleep(0.2)

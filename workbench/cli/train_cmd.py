@@ -11,7 +11,7 @@ from workbench.store import Store
 from workbench.train import compare as C
 from workbench.train.config import METHODS, OPTIMIZERS, SCHEDULES, Augment, RunConfig, parse_grouping
 from workbench.train.loop import train
-from workbench.train.runs import list_runs, load_history, load_summary
+from workbench.train.runs import list_runs, load_summary
 
 
 def register(sub) -> None:
@@ -64,8 +64,6 @@ def run(a: argparse.Namespace) -> int:
     if not a.dataset:
         print("error: give a DATASET to train on (or --list)", file=sys.stderr)
         return 2
-    from workbench.plots import save_curves
-
     cfg = config_from_args(a).validate()
     store = Store()
     cancel = threading.Event()
@@ -89,12 +87,10 @@ def run(a: argparse.Namespace) -> int:
               f"{'-' if r.best_val_loss is None else f'{r.best_val_loss:.4f}'}). Checkpoints in {r.run_dir}")
     runs = [r.run for r in results if len(r.history)]
     if runs:
-        plots = save_curves({r: load_history(r) for r in runs}, None if len(runs) == 1 else f"{cfg.name}-compare")
+        plots = C.save_plots(runs, f"{cfg.name}-compare" if a.compare_methods else None)
         print(f"curves: {plots['html']} and {plots['png'].name}")
     if a.compare_methods and runs:
-        table = C.methods_table(runs)
-        table.to_csv(plots["html"].parent / "methods.csv", index=False)
         print("\nfinal val metrics, mean ± std over seeds:")
-        print(table.to_string(index=False))
+        print(C.methods_table(runs).to_string(index=False))
     statuses = {r.status for r in results}
     return 130 if "cancelled" in statuses else 1 if "failed" in statuses else 0

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import replace
+from pathlib import Path
 from typing import Callable
 
 import pandas as pd
@@ -68,3 +69,18 @@ def methods_table(runs: list[str]) -> pd.DataFrame:
 
 def _short(method: str) -> str:
     return {"finetune": "ft", "feature_extract": "fe"}.get(method, method)
+
+
+def save_plots(runs: list[str], comparison: str | None = None) -> dict[str, Path]:
+    """Curves of each run into plots_checkpoints/<run>/; with `comparison`, the overlay and the
+    methods table (methods.csv) into plots_checkpoints/<comparison>/. Returns the overlay's (or only run's) files."""
+    from workbench.plots import save_curves
+
+    runs = [r for r in runs if len(load_history(r))]
+    out: dict[str, Path] = {}
+    for r in runs:
+        out = save_curves({r: load_history(r)}, r)
+    if comparison and len(runs) > 1:
+        out = save_curves({r: load_history(r) for r in runs}, comparison)
+        methods_table(runs).to_csv(out["html"].parent / "methods.csv", index=False)
+    return out

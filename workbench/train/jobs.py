@@ -15,7 +15,7 @@ import pandas as pd
 
 from workbench.errors import WorkbenchError
 from workbench.store import Store
-from workbench.train.compare import compare_methods
+from workbench.train.compare import compare_methods, save_plots
 from workbench.train.config import RunConfig
 from workbench.train.loop import precheck, train
 
@@ -30,6 +30,7 @@ class Job:
     progress: float = 0.0
     message: str = "waiting for the runs before it"
     runs: list[str] = field(default_factory=list)
+    comparison: str | None = None  # plots_checkpoints/<comparison>/ of a compare-methods job
     result: Any = None
     created: float = field(default_factory=time.time)
     cancel: threading.Event = field(default_factory=threading.Event, repr=False)
@@ -67,6 +68,7 @@ class JobManager:
         if seeds < 1:
             raise WorkbenchError("Compare methods needs at least 1 seed.")
         job = self._new(f"compare methods {base.name} × {seeds} seeds")
+        job.comparison = f"{base.name}-compare"
         self._queue.put((job, lambda progress: compare_methods(base, seeds, self.store, progress, job.cancel,
                                                                on_run_start=lambda r: _add_run(job, r))))
         return job
@@ -137,6 +139,12 @@ class JobManager:
             statuses = {r.status for r in results}
             job.status = "cancelled" if "cancelled" in statuses else "failed" if "failed" in statuses else "completed"
             job.message = "; ".join(f"{r.run}: {r.message}" for r in results)
+            try:  # the runs are done and on disk whatever happens to their plots
+                plots = save_plots([r.run for r in results], job.comparison)
+                if plots:
+                    job.message += f" Curves saved in {plots['html'].parent}."
+            except Exception as e:
+                job.message += f" Saving the curves failed: {e}"
             if job.status == "completed":
                 job.progress = 1.0
         except WorkbenchError as e:
