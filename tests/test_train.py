@@ -96,3 +96,19 @@ def test_augmentations_flip_rotate_crop_and_stay_off_when_asked():
     assert any(torch.allclose(o[0], x[0].flip(-1), atol=1e-3) for o in outs)
     warped = augment_batch(x, Augment(flip=False, rotation=30, crop_scale=0.5), gen)
     assert warped.shape == x.shape and not torch.allclose(warped, x, atol=1e-1)
+
+
+def test_grouping_derives_a_binary_task_from_the_ten_digit_classes(digits):
+    grouping = {str(d): ("small" if d < 5 else "large") for d in range(10)}
+    res = train(RunConfig("digits", grouping=grouping, method="feature_extract", input_size=32, epochs=2, lr=0.01,
+                          name="grouped"), digits)
+    assert res.status == "completed"
+    loaded = load_run("grouped")
+    assert loaded.classes == ["small", "large"]
+    labels = loaded.task_labels(digits)
+    assert set(labels.label) == {"small", "large"}
+    raw = digits.labelled("digits").set_index("image_id").label
+    assert (labels.set_index("image_id").label == raw.map(grouping)).all()
+    assert np.asarray(predict(loaded, labels.path.tolist()[:5])).shape == (5, 2)
+    val = res.history[res.history.split == "val"]
+    assert val.eer.notna().all() and val.accuracy.iloc[-1] > 0.6  # binary chance is about 0.5
