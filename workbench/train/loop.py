@@ -97,6 +97,8 @@ def train(cfg: RunConfig, store: Store | None = None, progress: Progress | None 
             lr = opt.param_groups[0]["lr"]
             train_probs, train_y = step.train_epoch(opt, gen, epoch, cancel)
             val_probs = step.predict("val")
+            if not (np.isfinite(val_probs).all() and np.isfinite(train_probs).all()):
+                raise _NonFinite(f"Model outputs became NaN or inf at epoch {epoch}.")
             for split, y, p in (("train", train_y, train_probs), ("val", splits["val"].y.numpy(), val_probs)):
                 m = classification_metrics(y, p)
                 rows.append({"epoch": epoch, "split": split, **{k: m[k] for k in HISTORY_COLUMNS[2:9]},
