@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -15,15 +14,7 @@ from workbench.cli import build_parser
 from workbench.cli.app_cmd import parse_auth
 from workbench.errors import WorkbenchError
 
-ROOT = Path(__file__).resolve().parents[1]
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-                 "--disable-sync", "--no-first-run"]
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+from browser.appserver import CHROMIUM_ARGS, ROOT, free_port
 
 
 def test_app_binds_localhost_by_default_and_parses_auth():

@@ -146,6 +146,18 @@ def precheck(cfg: RunConfig, store: Store) -> tuple[pd.DataFrame, list[str]]:
     return df, classes
 
 
+def _step(module: nn.Module, x: torch.Tensor, y: torch.Tensor, opt, epoch: int, batch: int) -> torch.Tensor:
+    """One optimisation step on a batch; returns the detached logits. A non-finite loss stops the run."""
+    logits = module(x)
+    loss = loss_fn(logits, y)
+    if not torch.isfinite(loss):
+        raise _NonFinite(f"Loss became {loss.item()} at epoch {epoch}, batch {batch}.")
+    opt.zero_grad(set_to_none=True)
+    loss.backward()
+    opt.step()
+    return logits.detach()
+
+
 # -- the two methods: same interface, different work per epoch -----------------------------------------
 class _FineTune:
     """End to end: augmented batches through backbone and head."""
@@ -168,14 +180,8 @@ class _FineTune:
             x = D.to_input(data.images[idx].to(self.device), self.cfg.augment.normalize)
             x = D.augment_batch(x, self.cfg.augment, gen)
             y = data.y[idx].to(self.device)
-            logits = self.model(x)
-            loss = loss_fn(logits, y)
-            if not torch.isfinite(loss):
-                raise _NonFinite(f"Loss became {loss.item()} at epoch {epoch}, batch {b + 1}.")
-            opt.zero_grad(set_to_none=True)
-            loss.backward()
-            opt.step()
-            probs.append(logits.detach().softmax(1).cpu())
+            logits = _step(self.model, x, y, opt, epoch, b + 1)
+            probs.append(logits.softmax(1).cpu())
             ys.append(y.cpu())
             self.progress((epoch - 1 + (b + 1) / n_batches) / self.cfg.epochs, f"epoch {epoch}: batch {b + 1}/{n_batches}")
         return torch.cat(probs).double().numpy(), torch.cat(ys).numpy()
@@ -213,15 +219,9 @@ class _HeadOnly:
         order = torch.randperm(len(emb), generator=gen).to(self.device)
         probs, ys = [], []
         for b, idx in enumerate(order.split(self.cfg.batch_size)):
-            logits = self.head(emb[idx])
             y = y_all[idx]
-            loss = loss_fn(logits, y)
-            if not torch.isfinite(loss):
-                raise _NonFinite(f"Loss became {loss.item()} at epoch {epoch}, batch {b + 1}.")
-            opt.zero_grad(set_to_none=True)
-            loss.backward()
-            opt.step()
-            probs.append(logits.detach().softmax(1).cpu())
+            logits = _step(self.head, emb[idx], y, opt, epoch, b + 1)
+            probs.append(logits.softmax(1).cpu())
             ys.append(y.cpu())
         return torch.cat(probs).double().numpy(), torch.cat(ys).numpy()
 

@@ -2,18 +2,15 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import gradio as gr
 
+from workbench import paths
 from workbench.store import Store
 
 
 def serve_dataset_files(store: Store) -> None:
     """Mark the folders holding every dataset's images as static: served as files, fast for big galleries."""
-    folders = set()
-    for name in store.datasets():
-        for p in store.images(name)["path"]:
-            folders.add(str(Path(p).parent))
+    stored = store.query("SELECT DISTINCT path FROM images")["path"]
+    folders = {str(paths.from_stored(p).parent) for p in stored}
     if folders:
         gr.set_static_paths(sorted(folders))
