@@ -109,3 +109,30 @@ def test_import_through_the_app_by_path_and_by_upload(running_app, app_home):
     store = Store(home / "datasets" / "workbench.sqlite")
     assert store.classes("eyes") == ["open", "closed"] and len(store.images("eyes")) == 12
     assert len(store.images("uploaded")) == 4 and "evil" not in store.datasets()
+
+
+@pytest.mark.browser
+def test_annotators_page_labels_by_keyboard(running_app, app_home):
+    """/label holds only the Label tab (the fast page for annotators); a key there is a stored label."""
+    from playwright.sync_api import sync_playwright
+
+    from workbench.store import Store
+    from workbench.ui.app import LABEL_PAGE
+
+    port, _ = running_app
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
+        page = browser.new_page()
+        page.goto(f"http://127.0.0.1:{port}/{LABEL_PAGE}")
+        assert page.locator("#wb-datasets-table").count() == 0  # no other tab on this page
+        page.locator("#wb-dataset input").click()
+        page.get_by_role("option", name="faces").click()
+        page.locator("#wb-annotator input, #wb-annotator textarea").first.fill("page-annotator")
+        page.locator("#wb-start").click()
+        page.wait_for_selector("#wb-label-view img")
+        first = page.locator("#wb-label-view img").get_attribute("src")
+        page.keyboard.press("2")
+        page.wait_for_function(f"document.querySelector('#wb-label-view img')?.src !== {first!r}", timeout=30_000)
+        browser.close()
+    labels = Store(app_home / "datasets" / "workbench.sqlite").latest_labels("faces", "page-annotator")
+    assert labels.label.tolist() == ["not face"]

@@ -18,6 +18,8 @@ TABS = [
     ("evaluate", "Evaluate", "workbench.ui.evaluate_tab"),
 ]
 
+LABEL_PAGE = "label"  # http://127.0.0.1:7860/label: the annotators' page
+
 BASE_CSS = """
 .pixelated img, img.pixelated { image-rendering: pixelated; image-rendering: crisp-edges; }
 """
@@ -45,6 +47,12 @@ def build_app(store: Store | None = None) -> tuple[gr.Blocks, dict]:
             for tab_id, title, module in modules:
                 with gr.Tab(title, id=tab_id):
                     module.build(ctx)
+    label = next((m for tab_id, _, m in modules if tab_id == "label"), None)
+    if label is not None:
+        # A page holding only the Label tab: each keypress costs the browser less when no other tab's
+        # components are mounted (measured in bench/label_latency.py).
+        with demo.route("Label only", LABEL_PAGE):
+            label.build(UIContext(store=store, demo=demo, goto=gr.State(None), services=ctx.services))
     launch_kwargs = {
         "css": BASE_CSS + "".join(getattr(m, "CSS", "") for _, _, m in modules),
         "head": "".join(getattr(m, "HEAD", "") for _, _, m in modules),
