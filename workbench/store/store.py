@@ -365,18 +365,23 @@ def _assign_groups(all_imgs: pd.DataFrame, new: pd.DataFrame, seed: int,
                    fractions: tuple[float, float, float]) -> pd.Series:
     """Greedy stratified allocation of new duplicate-groups to the split furthest below its target."""
     frac = np.asarray(fractions, dtype=float) / sum(fractions)
-    groups = (new.groupby("sha256")
-              .agg(label=("label", lambda s: s.mode().iloc[0]), first=("position", "min"))
-              .sort_values("first"))
+    # one label per group of exact duplicates: its most common label (ties: the first in sort order)
+    votes = new.groupby(["sha256", "label"]).size().reset_index(name="n")
+    votes = votes.sort_values(["sha256", "n", "label"], ascending=[True, False, True]).drop_duplicates("sha256")
+    groups = votes.set_index("sha256")[["label"]]
+    groups["first"] = new.groupby("sha256")["position"].min()
+    groups["size"] = new.groupby("sha256").size()
+    groups = groups.sort_values("first")
+    done = all_imgs[all_imgs.split.notna()].groupby(["label", "split"]).size()
     rng = np.random.default_rng(seed)
     out = {}
     for label, g in groups.groupby("label", sort=True):
-        done = all_imgs[(all_imgs.label == label) & all_imgs.split.notna()]
-        have = np.array([(done.split == s).sum() for s in SPLITS], dtype=float)
-        sizes = new[new.sha256.isin(g.index)].groupby("sha256").size()
-        total = have.sum() + sizes.sum()
-        for sha in g.index[rng.permutation(len(g))]:
-            k = int(np.argmax(frac * total - have))
+        have = np.array([done.get((label, s), 0) for s in SPLITS], dtype=float)
+        order = rng.permutation(len(g))
+        shas, sizes = g.index.to_numpy()[order], g["size"].to_numpy()[order]
+        target = frac * (have.sum() + sizes.sum())
+        for sha, n in zip(shas, sizes):
+            k = int(np.argmax(target - have))
             out[sha] = SPLITS[k]
-            have[k] += sizes[sha]
+            have[k] += n
     return new.sha256.map(out)
