@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sqlite3
 import threading
 import time
@@ -195,7 +196,8 @@ class Store:
         df = self.query("SELECT id AS image_id, name, path, source, sha256, width, height, mode, position,"
                         " brightness, contrast, blur, inverted FROM images WHERE dataset_id=?"
                         " ORDER BY position, id", (ds,))
-        df["path"] = [str(paths.from_stored(p)) for p in df["path"]]
+        base = str(paths.home())
+        df["path"] = [p if os.path.isabs(p) else os.path.join(base, p) for p in df["path"]]
         return df
 
     def image(self, image_id: int) -> dict:
