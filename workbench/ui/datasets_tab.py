@@ -22,7 +22,7 @@ def build(ctx: UIContext) -> None:
     serve_dataset_files(store)
 
     gr.Markdown("### Datasets")
-    table = gr.Dataframe(value=overview(store), interactive=False, wrap=True, elem_id="wb-datasets-table")
+    table = gr.Dataframe(interactive=False, wrap=True, elem_id="wb-datasets-table")  # filled on page load
     with gr.Row():
         dataset = gr.Dropdown(choices=store.datasets(), label="Dataset", scale=2)
         page = gr.Number(value=1, label="Preview page", precision=0, minimum=1, scale=1)

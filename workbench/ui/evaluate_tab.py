@@ -115,8 +115,7 @@ def build(ctx: UIContext) -> None:
         if ev is None:
             return ("Not evaluated yet: press **Evaluate**.", None, None, None,
                     gr.Dropdown(choices=[PREDICTED, *classes], value=""))
-        return (_status(ev), metrics_table(ev.metrics), confusion_figure(np.array(ev.confusion), ev.classes),
-                roc_figure(ev.roc) if ev.roc else None, gr.Dropdown(choices=[PREDICTED, *classes], value=""))
+        return (*_panels(ev), gr.Dropdown(choices=[PREDICTED, *classes], value=""))
 
     def do_evaluate(r, progress=gr.Progress()):
         if not r:
@@ -126,8 +125,7 @@ def build(ctx: UIContext) -> None:
             ev = evaluate_run(r, store)
         except WorkbenchError as e:
             _fail(e)
-        return (_status(ev), metrics_table(ev.metrics), confusion_figure(np.array(ev.confusion), ev.classes),
-                roc_figure(ev.roc) if ev.roc else None)
+        return _panels(ev)
 
     def show_errors(r, g, cat, pg, cam, method, progress=gr.Progress()):
         if not r or load_evaluation(r) is None:  # evaluating is a button press, not a side effect of browsing
@@ -234,6 +232,12 @@ def build(ctx: UIContext) -> None:
                                api_visibility="private")
         open_label_btn.click(open_in_label, inputs=[run, image_id], outputs=[ctx.goto, ctx.tabs],
                              api_visibility="private")
+
+
+def _panels(ev) -> tuple:
+    """Status line, metrics table, confusion matrix and ROC of one evaluation."""
+    return (_status(ev), metrics_table(ev.metrics), confusion_figure(np.array(ev.confusion), ev.classes),
+            roc_figure(ev.roc) if ev.roc else None)
 
 
 def _status(ev) -> str:
