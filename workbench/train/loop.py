@@ -27,6 +27,7 @@ from workbench.store import Store
 from workbench.train import data as D
 from workbench.train.backbones import build_model, check_backbone, head_prefix, pick_device
 from workbench.train.config import RunConfig
+from workbench.train.small_map_conv import use_small_map_convs
 from workbench.train.weights import atomic_save
 
 HISTORY_COLUMNS = ["epoch", "split", "loss", "accuracy", "precision", "recall", "f1", "roc_auc", "eer", "lr", "seconds"]
@@ -164,6 +165,7 @@ class _FineTune:
 
     def __init__(self, model: nn.Module, cfg: RunConfig, splits: dict, device, progress: Progress):
         self.model, self.cfg, self.splits, self.device, self.progress = model, cfg, splits, device, progress
+        use_small_map_convs(model)  # same maths; resnet18 on 24 px trains ~1.7x faster per step on CPU
 
     def parameters(self):
         return self.model.parameters()
