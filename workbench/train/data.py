@@ -90,7 +90,7 @@ def load_images(paths: list[str], size: int) -> torch.Tensor:
 
 # -- batched transforms ----------------------------------------------------------------------
 def to_input(batch_u8: torch.Tensor, normalize: bool = True) -> torch.Tensor:
-    """uint8 (B, 1|3, S, S) -> float (B, 3, S, S), ImageNet-normalised: what the backbone eats."""
+    """uint8 (B, 1|3, S, S) -> float (B, 3, S, S), ImageNet-normalised, channels-last: what the backbone eats."""
     x = batch_u8.float().div_(255.0)
     if x.shape[1] == 1:
         x = x.expand(-1, 3, -1, -1)
@@ -98,7 +98,7 @@ def to_input(batch_u8: torch.Tensor, normalize: bool = True) -> torch.Tensor:
         mean = torch.tensor(IMAGENET_MEAN, device=x.device).view(1, 3, 1, 1)
         std = torch.tensor(IMAGENET_STD, device=x.device).view(1, 3, 1, 1)
         x = (x - mean) / std
-    return x.contiguous()
+    return x.contiguous(memory_format=torch.channels_last)
 
 
 def augment_batch(x: torch.Tensor, aug: Augment, gen: torch.Generator) -> torch.Tensor:
@@ -121,7 +121,8 @@ def augment_batch(x: torch.Tensor, aug: Augment, gen: torch.Generator) -> torch.
     theta = torch.stack([torch.stack([cos * sx * flip, -sin * sy, tx], 1),
                          torch.stack([sin * sx * flip, cos * sy, ty], 1)], 1).to(x.device, x.dtype)
     grid = F.affine_grid(theta, list(x.shape), align_corners=False)
-    return F.grid_sample(x, grid, mode="bilinear", padding_mode="reflection", align_corners=False)
+    out = F.grid_sample(x, grid, mode="bilinear", padding_mode="reflection", align_corners=False)
+    return out.contiguous(memory_format=torch.channels_last)
 
 
 @dataclass

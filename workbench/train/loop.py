@@ -25,10 +25,10 @@ from workbench.errors import WorkbenchError
 from workbench.metrics import classification_metrics
 from workbench.store import Store
 from workbench.train import data as D
-from workbench.train.backbones import build_model, check_backbone, head_prefix, pick_device
+from workbench.train.backbones import build_model, check_backbone, head_prefix, pick_device, place
+from workbench.train.checkpoints import CheckpointError, CheckpointWriter, snapshot
 from workbench.train.config import RunConfig
 from workbench.train.small_map_conv import use_small_map_convs
-from workbench.train.weights import atomic_save
 
 HISTORY_COLUMNS = ["epoch", "split", "loss", "accuracy", "precision", "recall", "f1", "roc_auc", "eer", "lr", "seconds"]
 Progress = Callable[[float, str], None]
@@ -70,7 +70,7 @@ def train(cfg: RunConfig, store: Store | None = None, progress: Progress | None 
     np.random.seed(cfg.seed)
     model = build_model(cfg.backbone, len(classes), cfg.weights)
     device = pick_device(cfg.device)
-    model.to(device)
+    place(model, device)
 
     progress(0.0, "loading images")
     splits = {}
@@ -92,6 +92,7 @@ def train(cfg: RunConfig, store: Store | None = None, progress: Progress | None 
 
     rows, best, status, message = [], (None, math.inf), "completed", ""
     started = time.time()
+    checkpoints = CheckpointWriter(run_dir)
     try:
         for epoch in range(1, cfg.epochs + 1):
             t0 = time.time()
@@ -107,10 +108,9 @@ def train(cfg: RunConfig, store: Store | None = None, progress: Progress | None 
             history = pd.DataFrame(rows, columns=HISTORY_COLUMNS)
             _atomic_csv(history, run_dir / "history.csv")
             val_loss = rows[-1]["loss"]
-            if val_loss < best[1]:
-                best = (epoch, val_loss)
-                atomic_save(model.state_dict(), run_dir / "best.pt")
-            atomic_save(model.state_dict(), run_dir / "last.pt")
+            improved = val_loss < best[1]
+            best = (epoch, val_loss) if improved else best
+            checkpoints.save(step.snapshot(), "last.pt", *(["best.pt"] if improved else []))
             if cfg.schedule == "plateau":
                 sched.step(val_loss)
             elif sched is not None:
@@ -123,11 +123,21 @@ def train(cfg: RunConfig, store: Store | None = None, progress: Progress | None 
         status = "failed"
         kept = f"best checkpoint from epoch {best[0]} kept" if best[0] else "no checkpoint was saved"
         message = f"{e} Training stopped; {kept}. Try a lower learning rate."
+    except CheckpointError as e:
+        status, message = "failed", f"{e}. Training stopped; best.pt and last.pt are the last complete ones."
     except BaseException as e:  # out of memory, a bug, Ctrl-C: leave a summary that says so, then re-raise
+        try:
+            checkpoints.close()
+        except Exception:
+            pass  # the original error is the one to report
         history = pd.DataFrame(rows, columns=HISTORY_COLUMNS)
         _write_summary(RunResult(cfg.name, run_dir, "failed", f"{type(e).__name__}: {e}", best[0],
                                  None if best[0] is None else best[1], history), device, started)
         raise
+    try:
+        checkpoints.close()
+    except CheckpointError as e:
+        status, message = "failed", f"{e}. best.pt and last.pt are the last complete ones."
     history = pd.DataFrame(rows, columns=HISTORY_COLUMNS)
     _atomic_csv(history, run_dir / "history.csv")
     result = RunResult(cfg.name, run_dir, status, message or f"Completed {cfg.epochs} epochs.",
@@ -170,6 +180,9 @@ class _FineTune:
     def parameters(self):
         return self.model.parameters()
 
+    def snapshot(self) -> dict:
+        return snapshot(self.model.state_dict())
+
     def train_epoch(self, opt, gen, epoch, cancel):
         self.model.train()
         data = self.splits["train"]
@@ -210,9 +223,15 @@ class _HeadOnly:
             p.requires_grad_(True)
         progress(0.0, "computing embeddings")
         self.emb = {s: embed(model, sp.images, device, cfg.augment.normalize) for s, sp in splits.items()}
+        head = head_prefix(model) + "."
+        # the backbone never changes here (frozen, eval mode): copy it once for all checkpoints
+        self.frozen = {k: v for k, v in snapshot(model.state_dict()).items() if not k.startswith(head)}
 
     def parameters(self):
         return self.head.parameters()
+
+    def snapshot(self) -> dict:
+        return snapshot(self.model.state_dict(), reuse=self.frozen)
 
     def train_epoch(self, opt, gen, epoch, cancel):
         if cancel is not None and cancel.is_set():

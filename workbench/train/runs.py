@@ -15,7 +15,7 @@ from workbench import paths
 from workbench.errors import WorkbenchError
 from workbench.store import Store
 from workbench.train import data as D
-from workbench.train.backbones import build_model, pick_device
+from workbench.train.backbones import build_model, pick_device, place
 from workbench.train.config import RunConfig
 from workbench.train.weights import read_weights_file
 
@@ -111,7 +111,7 @@ def load_run(run: str, which: str = "best", device: str = "auto") -> LoadedRun:
     except RuntimeError as e:
         raise WorkbenchError(f"{ckpt} does not fit {cfg.backbone}: {str(e).splitlines()[0]}")
     dev = pick_device(device)
-    model.to(dev).eval()
+    place(model, dev).eval()
     return LoadedRun(cfg, model, classes, d, dev, int(info.get("channels", 3)), info)
 
 
