@@ -58,6 +58,15 @@ def test_buttons_show_keys_and_hide_unused_slots():
     tags = tag_buttons(["glasses", "dark", "odd angle", "inverted", "other"])
     assert [b.value for b in tags[:5]] == ["[g] glasses", "[d] dark", "[o] odd angle", "[i] inverted", "[t] other"]
     assert not tags[5].visible
+    assert not cls[-1].visible  # no "more classes" dropdown for two classes
+
+
+def test_digit_classes_show_their_own_key_and_classes_past_ten_go_in_a_dropdown():
+    digits = class_buttons([str(d) for d in range(10)])
+    assert [b.value for b in digits[:10]] == [f"{d} · {d}" for d in range(10)] and not digits[-1].visible
+    many = class_buttons([f"c{i}" for i in range(12)])
+    assert many[9].value == "0 · c9"
+    assert many[-1].visible and [c[0] for c in many[-1].choices] == ["c10", "c11"]
 
 
 def test_login_names_the_annotator():
@@ -72,6 +81,6 @@ def test_label_tab_builds_with_stable_ids(faces):
     with gr.Blocks() as demo:
         label_tab.build(UIContext(store=faces, goto=gr.State(None)))
     ids = {c.get("props", {}).get("elem_id") for c in demo.get_config_file()["components"]}
-    assert {"wb-label-1", "wb-label-9", "wb-skip", "wb-prev", "wb-undo", "wb-tag-0", "wb-label-panel",
+    assert {"wb-label-0", "wb-label-9", "wb-skip", "wb-prev", "wb-undo", "wb-tag-0", "wb-label-panel",
             "wb-label-view", "wb-grid-assign", "wb-review-refresh"} <= ids
     assert "getElementById('wb-label-panel')" in label_tab.HEAD and "image-rendering: pixelated" in label_tab.CSS

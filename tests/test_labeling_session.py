@@ -9,7 +9,7 @@ import pytest
 from workbench.errors import WorkbenchError
 from workbench.labeling import (build_queue, goto, label, label_key, open_session, previous, skip, tag_keys,
                                 toggle_tag, undo, view)
-from workbench.labeling.keys import class_for_key
+from workbench.labeling.keys import class_for_key, class_keys
 
 
 def test_unlabeled_queue_is_file_order_and_skips_labelled(faces):
@@ -164,3 +164,40 @@ def test_goto_opens_image_then_queue_continues(faces):
     assert s.image_id == ids[1] or s.image_id == ids[0]
     previous(faces, s)
     assert s.image_id == ids[150]
+
+
+def test_undo_takes_back_tags_and_labels_newest_first(faces):
+    s = open_session(faces, "faces", "ann")
+    first = s.image_id
+    toggle_tag(faces, s, "glasses")                   # on
+    toggle_tag(faces, s, "dark")
+    toggle_tag(faces, s, "dark")                      # dark on, then off again
+    label_key(faces, s, "1")
+    assert s.image_id != first
+    undo(faces, s)                                    # the label: the image is back on screen
+    assert s.image_id == first and view(faces, s).label is None and view(faces, s).tags == ["glasses"]
+    undo(faces, s)                                    # dark off undone: on again
+    assert view(faces, s).tags == ["dark", "glasses"] and "dark" in s.message
+    undo(faces, s)
+    undo(faces, s)
+    assert view(faces, s).tags == [] and faces.image_tags("faces").empty
+    undo(faces, s)
+    assert s.message == "Nothing to undo in this session."
+
+
+def test_tenth_class_is_key_0_and_later_classes_have_no_key(store, home):
+    names = [f"c{i}" for i in range(11)]
+    assert class_keys(names) == {**{str(i + 1): f"c{i}" for i in range(9)}, "0": "c9"}
+    assert class_for_key("0", names) == "c9" and "c10" not in class_keys(names).values()
+
+
+def test_classes_named_by_digits_keep_their_own_key(digits):
+    assert class_keys(digits.classes("digits")) == {str(d): str(d) for d in range(10)}
+    s = open_session(digits, "digits", "ann")
+    shown = []
+    for key in "073":
+        shown.append(s.image_id)
+        label_key(digits, s, key)
+    got = digits.latest_labels("digits", "ann").set_index("image_id")["label"]
+    assert [got[i] for i in shown] == ["0", "7", "3"]
+    assert class_keys(["0", "1", "other"]) == {"1": "0", "2": "1", "3": "other"}  # not all digits: by position

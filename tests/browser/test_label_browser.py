@@ -78,7 +78,10 @@ def test_keyboard_labelling_survives_reload(faces, home):
             _press_and_wait_move(page, "ArrowLeft")   # back to it
             assert _name(page) == last
 
-            page.reload()
+            page.reload()                             # the typed annotator name survives the refresh
+            page.get_by_role("tab", name="Label").click()
+            page.wait_for_function("document.querySelector('#wb-annotator input, #wb-annotator textarea')"
+                                   "?.value === 'alice'", timeout=10_000)
             _open(page, app.url, "alice")
             assert page.locator("#wb-progress-count").inner_text() == "29"
             assert _name(page) == "00029.png"         # the first unlabeled image, in file order

@@ -1,4 +1,5 @@
-"""Which keyboard key does what. Digits pick classes; letters toggle tags; a few letters are reserved."""
+"""Which keyboard key does what. Digits pick classes (1..9, then 0 for the tenth, as on the keyboard row,
+or a class's own digit when classes are named 0..9); letters toggle tags; a few letters are reserved."""
 
 from __future__ import annotations
 
@@ -6,7 +7,8 @@ import string
 
 # s = skip, u = undo: never given to a tag
 RESERVED_KEYS = frozenset("su")
-MAX_CLASS_KEYS = 9
+CLASS_KEYS = "1234567890"
+MAX_CLASS_KEYS = len(CLASS_KEYS)
 
 
 def tag_keys(tags: list[str]) -> dict[str, str]:
@@ -20,8 +22,14 @@ def tag_keys(tags: list[str]) -> dict[str, str]:
     return out
 
 
+def class_keys(classes: list[str]) -> dict[str, str]:
+    """Digit key -> class. Classes named by distinct digits ("0".."9", as in digits sets) keep their own
+    digit; otherwise 1..9 then 0 go to the classes in order, and classes past the tenth have no key."""
+    if all(len(c) == 1 and c in CLASS_KEYS for c in classes) and len(set(classes)) == len(classes):
+        return {c: c for c in classes}
+    return dict(zip(CLASS_KEYS, classes))
+
+
 def class_for_key(key: str, classes: list[str]) -> str | None:
-    """The class a digit key 1..9 assigns, or None (unknown key: nothing happens)."""
-    if len(key) == 1 and key in "123456789" and int(key) <= min(len(classes), MAX_CLASS_KEYS):
-        return classes[int(key) - 1]
-    return None
+    """The class a digit key assigns, or None: nothing happens."""
+    return class_keys(classes).get(key)

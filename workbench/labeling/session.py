@@ -27,7 +27,8 @@ class LabelSession:
     qpos: int = 0                       # next queue index to take
     trail: list[int] = field(default_factory=list)  # images shown, in order (for ←)
     cursor: int = -1                    # index into trail of the image on screen; len(trail) = queue finished
-    done: list[tuple[int, int]] = field(default_factory=list)  # (image_id, label_id) given here, for undo
+    # what was done here, newest last, for undo: ("label", image_id, label_id) or ("tag", image_id, tag, was_on)
+    done: list[tuple] = field(default_factory=list)
     message: str = ""
 
     @property
@@ -88,14 +89,14 @@ def label(store: Store, s: LabelSession, class_name: str, classes: list[str] | N
         _advance(store, s)
         return s
     label_id = store.add_label(image_id, class_name, s.annotator)
-    s.done.append((image_id, label_id))
+    s.done.append(("label", image_id, label_id))
     s.message = f"{img['name']} → {class_name}"
     _advance(store, s)
     return s
 
 
 def label_key(store: Store, s: LabelSession, key: str) -> LabelSession:
-    """Digit key 1..9: label with that class; any other key does nothing."""
+    """Digit key (see keys.class_keys): label with that class; any other key does nothing."""
     classes = store.classes(s.dataset)
     cls = class_for_key(key, classes)
     return label(store, s, cls, classes) if cls is not None else s
@@ -121,14 +122,21 @@ def previous(store: Store, s: LabelSession) -> LabelSession:
 
 
 def undo(store: Store, s: LabelSession) -> LabelSession:
-    """Take back the last label given in this session and show that image again."""
+    """Take back the last label or tag change made in this session and show that image again."""
     if not s.done:
         s.message = "Nothing to undo in this session."
         return s
-    image_id, label_id = s.done.pop()
-    store.remove_label(label_id)
-    s.cursor = len(s.trail) - 1 - s.trail[::-1].index(image_id)
-    s.message = f"Undid the label of {store.image(image_id)['name']}."
+    kind, image_id, *what = s.done.pop()
+    name = store.image(image_id)["name"]
+    if kind == "label":
+        store.remove_label(what[0])
+        s.message = f"Undid the label of {name}."
+    else:
+        tag, was_on = what
+        store.set_image_tag(image_id, tag, s.annotator, was_on)
+        s.message = f"Undid tag {tag!r} {'off' if was_on else 'on'} on {name}."
+    if image_id in s.trail:
+        s.cursor = len(s.trail) - 1 - s.trail[::-1].index(image_id)
     return s
 
 
@@ -142,6 +150,7 @@ def toggle_tag(store: Store, s: LabelSession, tag: str) -> LabelSession:
         return s
     on = tag not in store.tags_of(s.image_id, s.annotator)
     store.set_image_tag(s.image_id, tag, s.annotator, on)
+    s.done.append(("tag", s.image_id, tag, not on))
     s.message = f"Tag {tag!r} {'on' if on else 'off'}."
     return s
 
@@ -219,7 +228,7 @@ def _image_or_none(store: Store, image_id: int) -> dict | None:
 
 
 def apply_action(store: Store, s: LabelSession, action: str) -> LabelSession:
-    """One user action by name: "1".."9", "label:<class>", "skip", "prev", "undo", "tag:<tag>".
+    """One user action by name: a digit key "0".."9", "label:<class>", "skip", "prev", "undo", "tag:<tag>".
 
     The browser's keys and buttons and API clients all come through here; anything else does nothing.
     """

@@ -21,7 +21,7 @@ from workbench.errors import WorkbenchError
 from workbench.labeling import (ORDERS, apply_action, bulk_label, bulk_tag, disagreements, goto, grid_page,
                                 open_session, pairwise_kappa, settle, tag_keys, view, write_export)
 from workbench.labeling.grid import page_items
-from workbench.labeling.keys import MAX_CLASS_KEYS
+from workbench.labeling.keys import MAX_CLASS_KEYS, class_keys
 from workbench.labeling.session import LabelSession, LabelView
 from workbench.ui.context import UIContext
 
@@ -57,7 +57,11 @@ HEAD = """
     if (!shown(document.getElementById('wb-label-panel'))) return;
     const k = e.key;
     let done = false;
-    if (/^[1-9]$/.test(k)) done = click('wb-label-' + k);
+    if (/^[0-9]$/.test(k)) {
+      for (const b of document.querySelectorAll('button[id^="wb-label-"]')) {
+        if (b.textContent.trim().startsWith(k + ' ·')) { done = click(b.id); break; }
+      }
+    }
     else if (k === 's' || k === 'ArrowRight') done = click('wb-skip');
     else if (k === 'ArrowLeft') done = click('wb-prev');
     else if (k === 'Backspace' || k === 'u') done = click('wb-undo');
@@ -97,8 +101,9 @@ def render(v: LabelView | None, message: str = "") -> str:
     """The viewer: image, file name, current label and tags, progress, last message."""
     if v is None:
         return (f"<div class='wb-view'><div class='wb-msg'>{html.escape(message)}</div>"
-                "<p>Pick a dataset, type your annotator name and press <b>Start</b>. Then: digit keys label, "
-                "<b>s</b> or <b>→</b> skips, <b>←</b> goes back, <b>Backspace</b> or <b>u</b> undoes.</p></div>")
+                "<p>Pick a dataset, type your annotator name and press <b>Start</b>. Then: digit keys label "
+                "(<b>1</b>..<b>9</b>, <b>0</b> for the tenth class), <b>s</b> or <b>→</b> skips, <b>←</b> goes back, "
+                "<b>Backspace</b> or <b>u</b> undoes the last label or tag.</p></div>")
     pct = 100.0 * v.labelled / v.total if v.total else 0.0
     counts = " · ".join(f"{html.escape(c)}: {n}" for c, n in v.per_class.items())
     progress = (f"<div class='wb-progress'>labelled by {html.escape(v.annotator)}: <b id='wb-progress-count'>"
@@ -122,8 +127,12 @@ def render(v: LabelView | None, message: str = "") -> str:
 
 
 def class_buttons(classes: list[str]) -> list:
-    return [gr.Button(value=f"{i + 1} · {classes[i]}", visible=True) if i < len(classes)
-            else gr.Button(visible=False) for i in range(MAX_CLASS_KEYS)]
+    """A "key · class" button per keyed class (keys press them), then a dropdown for classes past the tenth."""
+    keys = {c: k for k, c in class_keys(classes).items()}
+    rest = classes[MAX_CLASS_KEYS:]
+    return [*(gr.Button(value=f"{keys[classes[i]]} · {classes[i]}", visible=True) if i < len(classes)
+              else gr.Button(visible=False) for i in range(MAX_CLASS_KEYS)),
+            gr.Dropdown(choices=rest, value=None, visible=bool(rest))]
 
 
 def tag_buttons(tags: list[str]) -> list:
@@ -145,6 +154,9 @@ def _error(e: WorkbenchError):
 def build(ctx: UIContext) -> None:
     store = ctx.store
     sess = gr.State(None)
+    # the typed annotator name outlives a refresh or a server restart (browser localStorage); it is just a
+    # name, not a credential, so a fixed key and secret are fine (with --auth the login names the annotator)
+    saved_name = gr.BrowserState("", storage_key="workbench-annotator", secret="workbench-annotator-name")
 
     with gr.Row():
         dataset = gr.Dropdown(choices=store.datasets(), value=None, label="Dataset", scale=2, elem_id="wb-dataset")
@@ -160,8 +172,10 @@ def build(ctx: UIContext) -> None:
     with gr.Column(elem_id="wb-label-panel") as single:
         viewer = gr.HTML(render(None), elem_id="wb-label-view")
         with gr.Row():
-            label_btns = [gr.Button(f"{i + 1}", visible=False, variant="primary", elem_id=f"wb-label-{i + 1}",
-                                    min_width=80) for i in range(MAX_CLASS_KEYS)]
+            label_btns = [gr.Button(visible=False, variant="primary", elem_id=f"wb-label-{i}", min_width=80)
+                          for i in range(MAX_CLASS_KEYS)]
+            more_classes = gr.Dropdown(choices=[], value=None, visible=False, label="More classes (no key)",
+                                       elem_id="wb-more-classes", min_width=160)
         with gr.Row():
             prev_btn = gr.Button("← previous", elem_id="wb-prev")
             skip_btn = gr.Button("skip (s / →)", elem_id="wb-skip")
@@ -169,7 +183,7 @@ def build(ctx: UIContext) -> None:
         with gr.Row():
             tag_btns = [gr.Button(visible=False, size="sm", elem_id=f"wb-tag-{i}", min_width=60)
                         for i in range(MAX_TAG_BUTTONS)]
-        # API clients (and tests) send the same actions by name: "1".."9", skip, prev, undo, label:<c>, tag:<t>
+        # API clients (and tests) send the same actions by name: "0".."9", skip, prev, undo, label:<c>, tag:<t>
         action = gr.Textbox(visible=False)
 
     # grid: select many, assign one class or tag ----------------------------------------------------
@@ -225,9 +239,9 @@ def build(ctx: UIContext) -> None:
     def refresh_choices(ds):
         return gr.Dropdown(choices=store.datasets(), value=ds)
 
-    def on_load(request: gr.Request):
+    def on_load(saved: str | None, request: gr.Request):
         user = getattr(request, "username", None)
-        name = gr.Textbox(value=user, interactive=False) if user else gr.Textbox()
+        name = gr.Textbox(value=user, interactive=False) if user else gr.Textbox(value=saved or "")
         return gr.Dropdown(choices=store.datasets()), name
 
     def dataset_parts(ds: str | None):
@@ -237,7 +251,7 @@ def build(ctx: UIContext) -> None:
                 gr.Dropdown(choices=classes), gr.Dropdown(choices=tags), gr.Dropdown(choices=tags),
                 gr.Dropdown(choices=classes)]
 
-    parts = [*label_btns, *tag_btns, only, grid_class, grid_tag, old_tag, verdict]
+    parts = [*label_btns, more_classes, *tag_btns, only, grid_class, grid_tag, old_tag, verdict]
 
     def on_start(ds, name, order_, only_, seed_, request: gr.Request):
         try:
@@ -245,15 +259,17 @@ def build(ctx: UIContext) -> None:
             s = open_session(store, ds, annotator_of(name, request), order_, only_, seed_ or 0)
         except WorkbenchError as e:
             _error(e)
-        return [s, render(view(store, s)), *dataset_parts(ds)]
+        return [s, render(view(store, s)), *dataset_parts(ds), s.annotator]
 
     def on_action(s: LabelSession | None, evt: gr.EventData):
         elem = getattr(evt.target, "elem_id", "") or ""
         return act(s, _action_for(elem, s))
 
     def _action_for(elem: str, s: LabelSession | None) -> str:
-        if elem.startswith("wb-label-"):
-            return elem.removeprefix("wb-label-")
+        if elem.startswith("wb-label-") and s is not None:
+            classes = store.classes(s.dataset)
+            i = int(elem.removeprefix("wb-label-"))
+            return f"label:{classes[i]}" if i < len(classes) else ""
         if elem.startswith("wb-tag-") and s is not None:
             tags = store.tags(s.dataset)
             i = int(elem.removeprefix("wb-tag-"))
@@ -274,7 +290,15 @@ def build(ctx: UIContext) -> None:
           api_visibility="private")
     action.submit(act, inputs=[sess, action], outputs=[sess, viewer], api_name="label_action",
                   show_progress="hidden")
-    start.click(on_start, inputs=[dataset, annotator, order, only, seed], outputs=[sess, viewer, *parts],
+
+    def on_more_class(s: LabelSession | None, cls: str | None):
+        if not cls:
+            return s, gr.update(), gr.update()
+        return *act(s, f"label:{cls}"), gr.Dropdown(value=None)
+
+    more_classes.input(on_more_class, inputs=[sess, more_classes], outputs=[sess, viewer, more_classes],
+                       show_progress="hidden", api_visibility="private")
+    start.click(on_start, inputs=[dataset, annotator, order, only, seed], outputs=[sess, viewer, *parts, saved_name],
                 api_name="label_start")
     dataset.focus(refresh_choices, inputs=[dataset], outputs=[dataset], show_progress="hidden",
                   api_visibility="private")
@@ -285,7 +309,7 @@ def build(ctx: UIContext) -> None:
         return None, render(None, f"Press Start to label {ds}." if ds else ""), *dataset_parts(ds)
 
     dataset.change(on_dataset, inputs=[dataset, sess], outputs=[sess, viewer, *parts], api_visibility="private")
-    gr.on(None, on_load, outputs=[dataset, annotator], api_visibility="private")
+    gr.on(None, on_load, inputs=[saved_name], outputs=[dataset, annotator], api_visibility="private")
 
     def on_goto(target, s, ds, name, request: gr.Request):
         if not target:
