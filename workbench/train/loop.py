@@ -211,7 +211,12 @@ class _FineTune:
 
 
 class _HeadOnly:
-    """Frozen backbone: embed train and val once, then train the head on cached embeddings."""
+    """Frozen backbone: embed train and val once, then train the head on cached embeddings.
+
+    The head trains on standardised embeddings (train mean and std) and is folded back into the model's
+    own linear head for every checkpoint: pooled features of small inputs can be ~1e-3 in size (Lite0 at
+    32 px), which leaves a head trained on them at chance, while standardised they train like any others.
+    """
 
     def __init__(self, model: nn.Module, cfg: RunConfig, splits: dict, device, progress: Progress):
         self.model, self.cfg, self.splits, self.device = model, cfg, splits, device
@@ -219,18 +224,31 @@ class _HeadOnly:
         model.eval()
         for p in model.parameters():
             p.requires_grad_(False)
-        for p in self.head.parameters():
-            p.requires_grad_(True)
         progress(0.0, "computing embeddings")
-        self.emb = {s: embed(model, sp.images, device, cfg.augment.normalize) for s, sp in splits.items()}
+        emb = {s: embed(model, sp.images, device, cfg.augment.normalize) for s, sp in splits.items()}
+        if isinstance(self.head, nn.Linear):
+            self.mean, self.std = emb["train"].mean(0), emb["train"].std(0, unbiased=False) + 1e-6
+            self.trained = nn.Linear(self.head.in_features, self.head.out_features).to(device)
+            with torch.no_grad():  # start from the model's own head, expressed on standardised inputs
+                self.trained.weight.copy_(self.head.weight * self.std)
+                self.trained.bias.copy_(self.head.bias + self.head.weight @ self.mean)
+        else:  # a head that is not one linear layer: train it as it is, on raw embeddings
+            self.mean, self.std, self.trained = 0.0, 1.0, self.head
+            self.head.requires_grad_(True)
+        self.emb = {s: (e - self.mean) / self.std for s, e in emb.items()}
         head = head_prefix(model) + "."
         # the backbone never changes here (frozen, eval mode): copy it once for all checkpoints
         self.frozen = {k: v for k, v in snapshot(model.state_dict()).items() if not k.startswith(head)}
 
     def parameters(self):
-        return self.head.parameters()
+        return self.trained.parameters()
 
     def snapshot(self) -> dict:
+        if self.trained is not self.head:  # fold the standardisation into the model's head: W/std, b - W·mean/std
+            with torch.no_grad():
+                w = self.trained.weight / self.std
+                self.head.weight.copy_(w)
+                self.head.bias.copy_(self.trained.bias - w @ self.mean)
         return snapshot(self.model.state_dict(), reuse=self.frozen)
 
     def train_epoch(self, opt, gen, epoch, cancel):
@@ -241,14 +259,14 @@ class _HeadOnly:
         probs, ys = [], []
         for b, idx in enumerate(order.split(self.cfg.batch_size)):
             y = y_all[idx]
-            logits = _step(self.head, emb[idx], y, opt, epoch, b + 1)
+            logits = _step(self.trained, emb[idx], y, opt, epoch, b + 1)
             probs.append(logits.softmax(1).cpu())
             ys.append(y.cpu())
         return torch.cat(probs).double().numpy(), torch.cat(ys).numpy()
 
     @torch.no_grad()
     def predict(self, split: str) -> np.ndarray:
-        return self.head(self.emb[split]).softmax(1).double().cpu().numpy()
+        return self.trained(self.emb[split]).softmax(1).double().cpu().numpy()
 
 
 @torch.no_grad()
