@@ -5,11 +5,13 @@ from __future__ import annotations
 import numpy as np
 
 from workbench.errors import WorkbenchError
+from workbench.labeling.similar import similar_order
 from workbench.store import Store
 
 ORDERS = {
     "unlabeled": "Unlabeled images, in file order",
     "random": "Unlabeled images, in a seeded random order",
+    "similar": "Unlabeled images, look-alikes together (for the grid)",
     "all": "Every image, in file order",
     "tag": "Only images carrying one tag (review)",
     "class": "Only images currently labelled as one class (review)",
@@ -23,8 +25,10 @@ def build_queue(store: Store, dataset: str, annotator: str, order: str = "unlabe
         raise WorkbenchError(f"Unknown queue order {order!r}; choose one of {', '.join(ORDERS)}.")
     images = store.images(dataset)
     ids = [int(i) for i in images["image_id"]]
-    if order in ("unlabeled", "random"):
+    if order in ("unlabeled", "random", "similar"):
         mine = set(store.latest_labels(dataset, annotator)["image_id"].astype(int))
+        if order == "similar":  # clustered over all images, so the order stays put as labels come in
+            ids = similar_order(store, dataset, seed)
         ids = [i for i in ids if i not in mine]
         if order == "random":
             ids = [ids[k] for k in np.random.default_rng(seed).permutation(len(ids))]

@@ -194,7 +194,7 @@ def _advance(store: Store, s: LabelSession) -> None:
         image_id = s.queue[s.qpos]
         s.qpos += 1
         # labelled meanwhile (another tab of the same annotator): not shown again
-        if s.order in ("unlabeled", "random") and store.current_label(image_id, s.annotator) is not None:
+        if s.order in ("unlabeled", "random", "similar") and store.current_label(image_id, s.annotator) is not None:
             continue
         img = _image_or_none(store, image_id)
         if img is None or not Path(img["path"]).is_file():
