@@ -239,10 +239,12 @@ def build(ctx: UIContext) -> None:
     def refresh_choices(ds):
         return gr.Dropdown(choices=store.datasets(), value=ds)
 
-    def on_load(saved: str | None, request: gr.Request):
+    def on_load(saved: str | None, typed: str | None, request: gr.Request):
         user = getattr(request, "username", None)
-        name = gr.Textbox(value=user, interactive=False) if user else gr.Textbox(value=saved or "")
-        return gr.Dropdown(choices=store.datasets()), name
+        if user:
+            return gr.Dropdown(choices=store.datasets()), gr.Textbox(value=user, interactive=False)
+        # never overwrite a name typed while the page was loading
+        return gr.Dropdown(choices=store.datasets()), gr.Textbox(value=saved) if saved and not typed else gr.Textbox()
 
     def dataset_parts(ds: str | None):
         classes = store.classes(ds) if ds else []
@@ -309,7 +311,7 @@ def build(ctx: UIContext) -> None:
         return None, render(None, f"Press Start to label {ds}." if ds else ""), *dataset_parts(ds)
 
     dataset.change(on_dataset, inputs=[dataset, sess], outputs=[sess, viewer, *parts], api_visibility="private")
-    gr.on(None, on_load, inputs=[saved_name], outputs=[dataset, annotator], api_visibility="private")
+    gr.on(None, on_load, inputs=[saved_name, annotator], outputs=[dataset, annotator], api_visibility="private")
 
     def on_goto(target, s, ds, name, request: gr.Request):
         if not target:
