@@ -136,8 +136,9 @@ def train(cfg: RunConfig, store: Store | None = None, progress: Progress | None 
         raise
     try:
         checkpoints.close()
-    except CheckpointError as e:
-        status, message = "failed", f"{e}. best.pt and last.pt are the last complete ones."
+    except CheckpointError as e:  # the last writes failed; an earlier failure has said so already
+        if status != "failed":
+            status, message = "failed", f"{e}. best.pt and last.pt are the last complete ones."
     history = pd.DataFrame(rows, columns=HISTORY_COLUMNS)
     _atomic_csv(history, run_dir / "history.csv")
     result = RunResult(cfg.name, run_dir, status, message or f"Completed {cfg.epochs} epochs.",
