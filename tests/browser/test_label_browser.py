@@ -93,6 +93,8 @@ def test_keyboard_labelling_survives_reload(faces, home):
                 page.locator(f"#wb-grid .thumbnail-item:has-text('000{k}.png')").click()
                 page.wait_for_function(f"document.querySelectorAll('#wb-grid-selected input:checked').length"
                                        f" === {k - 39}")
+                page.wait_for_selector(f"#wb-grid .thumbnail-item:has-text('✓ 000{k}.png')")  # marked as selected
+            assert page.locator("#wb-grid .thumbnail-item:has-text('✓')").count() == 3
             page.locator("#wb-grid-class input").click()
             page.get_by_role("option", name="not face").click()
             page.locator("#wb-grid-assign").click()

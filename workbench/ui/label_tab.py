@@ -205,6 +205,7 @@ def build(ctx: UIContext) -> None:
             tag_on = gr.Button("Tag selected", scale=1)
             tag_off = gr.Button("Untag selected", scale=1)
         grid_ids = gr.State([])
+        page_pics = gr.State([])  # (path, caption) of the page on screen, before selection marks
 
     # review: agreement and disputed images ------------------------------------------------------
     with gr.Column(visible=False, elem_id="wb-review") as review:
@@ -382,26 +383,36 @@ def build(ctx: UIContext) -> None:
         pics, choices = gallery_of(g.items)
         info = f"Page {g.page + 1} of {g.pages} · {g.total} images in this order"
         ids = [int(i) for i in g.items["image_id"]]
-        return pics, gr.CheckboxGroup(choices=choices, value=[]), info, ids, g.page + 1
+        return pics, gr.CheckboxGroup(choices=choices, value=[]), info, ids, g.page + 1, pics
 
     def on_redraw(s, ds, name, ids, chosen, request: gr.Request):
         """The same page again with the new labels, selection kept (so a tag can follow a class)."""
         pics, choices = gallery_of(page_items(store, ds, s.annotator if s else annotator_of(name, request), ids))
-        return pics, gr.CheckboxGroup(choices=choices, value=chosen)
+        return marked(pics, ids, chosen), gr.CheckboxGroup(choices=choices, value=chosen), pics
+
+    def marked(pics, ids, chosen):
+        """Selected thumbnails get a ✓ in their caption (the gallery itself has no multi-select)."""
+        chosen = set(chosen or [])
+        return [(p, f"✓ {c}" if i in chosen else c) for (p, c), i in zip(pics, ids)]
 
     grid_inputs = [sess, dataset, annotator, order, only, seed, page, size]
-    grid_outputs = [gallery, picked, page_info, grid_ids, page]
+    grid_outputs = [gallery, picked, page_info, grid_ids, page, page_pics]
     show.click(on_show, inputs=grid_inputs, outputs=grid_outputs, api_visibility="private")
+    picked.input(marked, inputs=[page_pics, grid_ids, picked], outputs=[gallery], show_progress="hidden",
+                 api_visibility="private")
 
-    def on_pick(ids, chosen, evt: gr.SelectData):
+    def on_pick(ids, chosen, pics, evt: gr.SelectData):
         image_id = ids[evt.index]
         chosen = list(chosen or [])
-        return [i for i in chosen if i != image_id] if image_id in chosen else chosen + [image_id]
+        chosen = [i for i in chosen if i != image_id] if image_id in chosen else chosen + [image_id]
+        return chosen, marked(pics, ids, chosen)
 
-    gallery.select(on_pick, inputs=[grid_ids, picked], outputs=[picked], show_progress="hidden",
+    gallery.select(on_pick, inputs=[grid_ids, picked, page_pics], outputs=[picked, gallery], show_progress="hidden",
                    api_visibility="private")
-    all_btn.click(lambda ids: ids, inputs=[grid_ids], outputs=[picked], api_visibility="private")
-    none_btn.click(lambda: [], outputs=[picked], api_visibility="private")
+    all_btn.click(lambda ids, pics: (ids, marked(pics, ids, ids)), inputs=[grid_ids, page_pics],
+                  outputs=[picked, gallery], api_visibility="private")
+    none_btn.click(lambda ids, pics: ([], marked(pics, ids, [])), inputs=[grid_ids, page_pics],
+                   outputs=[picked, gallery], api_visibility="private")
 
     def on_bulk(kind, s, ds, name, chosen, cls, tag, request):
         who = s.annotator if s else annotator_of(name, request)
@@ -423,7 +434,7 @@ def build(ctx: UIContext) -> None:
     for btn, kind in ((assign, "label"), (tag_on, "tag"), (tag_off, "untag")):
         btn.click(bulk(kind),
                   inputs=[sess, dataset, annotator, picked, grid_class, grid_tag], api_visibility="private").success(
-            on_redraw, inputs=[sess, dataset, annotator, grid_ids, picked], outputs=[gallery, picked],
+            on_redraw, inputs=[sess, dataset, annotator, grid_ids, picked], outputs=[gallery, picked, page_pics],
             api_visibility="private")
 
     # review
