@@ -12,9 +12,11 @@ val split once per epoch.
 Run: python bench/train_bench.py [--images 4000] [--fe-epochs 20] [--workers 0] [--repeat 1] [--plain-small-map-convs]
 (--fe-epochs 0 skips the feature-extraction part)
 Wall times include everything each side does: decoding files, transforms, metrics, and for Workbench
-also per-epoch metrics and checkpoint writes. Most of the fine-tuning gain on 24 px is Workbench's
-small-map conv weight gradient (workbench/train/small_map_conv.py); --plain-small-map-convs gives the
-plain loop that fix too, leaving the data pipeline as the difference.
+also per-epoch metrics and checkpoint writes. Where Workbench's time goes down: decoded images held as
+one uint8 tensor with batched augmentation (no per-image PIL work), a faster weight gradient for convs
+on tiny maps (workbench/train/small_map_conv.py), channels-last layout, and checkpoints written in the
+background (workbench/train/checkpoints.py). --plain-small-map-convs gives the plain loop the conv fix
+too, to show what the rest is worth.
 """
 
 from __future__ import annotations
