@@ -41,16 +41,19 @@ CSS = """
 #wb-label-view progress { width: 100%; }
 """
 
-# Keys click the buttons by elem_id, so keyboard and mouse run the same listener. Keys typed into
-# text fields are left alone, and nothing happens unless the one-image panel is on screen.
+# Keys click the buttons, so keyboard and mouse run the same listener. Keys typed into text fields are
+# left alone, and nothing happens unless the one-image panel is on screen. A key that labels goes no
+# further (capture phase on window, propagation stopped for its keydown, keypress and keyup): the page's
+# other components listen for keys too, and with the other tabs mounted that cost ~30 ms per label.
 HEAD = """
 <script>
 (() => {
   if (window.__wbLabelKeys) return;
   window.__wbLabelKeys = true;
+  const handled = new Set();  // keys whose keydown labelled: their keyup stops here too
   const shown = (el) => el && el.offsetParent !== null && !el.disabled;
   const click = (id) => { const el = document.getElementById(id); if (shown(el)) { el.click(); return true; } return false; };
-  document.addEventListener('keydown', (e) => {
+  window.addEventListener('keydown', (e) => {
     if (e.ctrlKey || e.metaKey || e.altKey || e.repeat) return;
     const t = e.target, tag = t && t.tagName;
     if (tag === 'INPUT' || tag === 'TEXTAREA' || tag === 'SELECT' || (t && t.isContentEditable)) return;
@@ -71,8 +74,10 @@ HEAD = """
         if (m && m[1] === k) { done = click(b.id); break; }
       }
     }
-    if (done) e.preventDefault();
-  });
+    if (done) { e.preventDefault(); e.stopPropagation(); handled.add(e.code); }
+  }, true);
+  window.addEventListener('keypress', (e) => { if (handled.has(e.code)) e.stopPropagation(); }, true);
+  window.addEventListener('keyup', (e) => { if (handled.delete(e.code)) e.stopPropagation(); }, true);
 })();
 </script>
 """
