@@ -20,6 +20,7 @@ import torch
 import torch.nn.functional as F
 
 from workbench.explain import compute_cams
+from workbench.train.backbones import place
 
 
 def crops(n: int, size: int = 24) -> torch.Tensor:
@@ -49,8 +50,10 @@ def main() -> None:
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
     torch.manual_seed(0)
-    model = timm.create_model("resnet18", pretrained=False, num_classes=2).eval()
+    # laid out as the app's runs are (load_run places models channels-last)
+    model = place(timm.create_model("resnet18", pretrained=False, num_classes=2), torch.device("cpu")).eval()
     x = F.interpolate(crops(args.n), size=args.input_size, mode="bilinear", align_corners=False)
+    x = x.contiguous(memory_format=torch.channels_last)
     targets = [i % 2 for i in range(args.n)]
     compute_cams(model, x[:4], targets[:4], args.method)  # warm-up
     n_single = min(args.n, 64)
