@@ -119,7 +119,7 @@ def test_grouping_derives_a_binary_task_from_the_ten_digit_classes(digits):
 
 def test_feature_extraction_learns_when_the_features_are_tiny(digits):
     # 8×8 digits at 32 px give Lite0 a 1×1 last stage: pooled features of ~1e-3. A head trained on them
-    # as they are stayed at chance (0.16 after 8 epochs); on standardised ones it learns.
+    # as they are stayed at chance (0.16 after 8 epochs); on centred, rescaled ones it learns.
     model = build_model("efficientnet_lite0", 10, "offline").to(memory_format=torch.channels_last)
     imgs = digits.images("digits").path.tolist()[:64]
     assert embed(model, load_images(imgs, 32), torch.device("cpu")).abs().mean() < 0.01
@@ -127,7 +127,7 @@ def test_feature_extraction_learns_when_the_features_are_tiny(digits):
                           name="tiny"), digits)
     val = res.history[res.history.split == "val"]
     assert val.accuracy.max() > 0.3  # chance is 0.1
-    loaded = load_run("tiny")  # the standardisation is folded into the saved head
+    loaded = load_run("tiny")  # the scaling is folded into the saved head
     labels = loaded.task_labels(digits)
     v = labels[labels.split == "val"]
     m = classification_metrics(v.y.to_numpy(), predict(loaded, v.path.tolist()))

@@ -214,9 +214,10 @@ class _FineTune:
 class _HeadOnly:
     """Frozen backbone: embed train and val once, then train the head on cached embeddings.
 
-    The head trains on standardised embeddings (train mean and std) and is folded back into the model's
-    own linear head for every checkpoint: pooled features of small inputs can be ~1e-3 in size (Lite0 at
-    32 px), which leaves a head trained on them at chance, while standardised they train like any others.
+    The head trains on embeddings centred on the train mean and scaled to unit RMS (one factor for all
+    features), folded back into the model's own linear head for every checkpoint: pooled features of small
+    inputs can be ~1e-3 in size (Lite0 at 32 px), which leaves a head trained on them at chance. A scale per
+    feature was tried and dropped: it blew near-constant features up into huge weights (blank Grad-CAMs).
     """
 
     def __init__(self, model: nn.Module, cfg: RunConfig, splits: dict, device, progress: Progress):
@@ -228,9 +229,11 @@ class _HeadOnly:
         progress(0.0, "computing embeddings")
         emb = {s: embed(model, sp.images, device, cfg.augment.normalize) for s, sp in splits.items()}
         if isinstance(self.head, nn.Linear):
-            self.mean, self.std = emb["train"].mean(0), emb["train"].std(0, unbiased=False) + 1e-6
+            # one scale for all features (not one per feature): near-constant features must not be blown up
+            self.mean = emb["train"].mean(0)
+            self.std = (emb["train"] - self.mean).pow(2).mean().sqrt().clamp_min(1e-12)
             self.trained = nn.Linear(self.head.in_features, self.head.out_features).to(device)
-            with torch.no_grad():  # start from the model's own head, expressed on standardised inputs
+            with torch.no_grad():  # start from the model's own head, expressed on the scaled inputs
                 self.trained.weight.copy_(self.head.weight * self.std)
                 self.trained.bias.copy_(self.head.bias + self.head.weight @ self.mean)
         else:  # a head that is not one linear layer: train it as it is, on raw embeddings
@@ -245,7 +248,7 @@ class _HeadOnly:
         return self.trained.parameters()
 
     def snapshot(self) -> dict:
-        if self.trained is not self.head:  # fold the standardisation into the model's head: W/std, b - W·mean/std
+        if self.trained is not self.head:  # fold the scaling into the model's head: W/std, b - W·mean/std
             with torch.no_grad():
                 w = self.trained.weight / self.std
                 self.head.weight.copy_(w)
