@@ -27,6 +27,8 @@ from workbench.train.loop import train
 from workbench.train.predict import predict
 from workbench.train.runs import load_run
 
+from browser.appserver import CHROMIUM_ARGS, served
+
 RUN = "faces-fe"
 INPUT_SIZE = 96  # 25 px faces upscaled: lite0's last stage is 3x3, so CAMs have structure
 
@@ -148,6 +150,20 @@ def test_flipped_labels_are_among_the_suspected_label_errors(trained):
     assert row.given != row.suggested and row.p_given < 0.5
 
 
+def test_run_compared_with_itself_has_only_shared_errors_per_tag(trained):
+    from workbench.review.views import compare_view
+
+    preds = load_predictions(RUN)
+    wrong = set(preds.loc[preds.y_true != preds.y_pred, "image_id"])
+    v = compare_view(trained["store"], RUN, RUN, "tag", "both wrong")
+    table = v.table.set_index("category")
+    assert set(v.shown.image_id) == wrong
+    assert table.loc["all images", "both wrong"] == len(wrong) and table.loc["all images", "only A wrong"] == 0
+    tagged_wrong = wrong & set(trained["tagged"])
+    assert table.loc["glasses", "both wrong"] == len(tagged_wrong & set(preds.image_id))
+    assert compare_view(trained["store"], RUN, RUN, "tag", "only B wrong").shown.empty
+
+
 def test_cli_evaluate_prints_metrics_and_names_an_unknown_run(trained, capsys):
     assert main(["evaluate", RUN, "--by", "tag"]) == 0
     out = capsys.readouterr().out
@@ -190,25 +206,11 @@ def test_evaluating_after_a_class_was_renamed_says_which(changed_copy):
     assert "images are gone" not in str(err.value)  # only what really changed is named
 
 
-def _free_port():
-    import socket
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def test_evaluate_tab_through_the_gradio_api(trained):
     from gradio_client import Client
 
-    from workbench.ui.app import build_app
-
-    demo, kw = build_app(trained["store"])
-    demo.queue(default_concurrency_limit=4)
-    port = _free_port()
-    demo.launch(server_name="127.0.0.1", server_port=port, prevent_thread_lock=True, quiet=True, **kw)
-    try:
-        client = Client(f"http://127.0.0.1:{port}/", verbose=False)
+    with served(trained["store"]) as url:
+        client = Client(url, verbose=False)
         status, metrics, confusion, roc = client.predict(RUN, api_name="/evaluate_run")
         assert "30 test images" in status and ["images", "30"] in metrics["data"]
         assert confusion is not None and roc is not None
@@ -229,28 +231,18 @@ def test_evaluate_tab_through_the_gradio_api(trained):
         suspects = client.predict(RUN, api_name="/suspected_label_errors")
         ids = [row[suspects["headers"].index("image_id")] for row in suspects["data"]]
         assert set(trained["flipped"]["test"]) <= set(ids)
-    finally:
-        demo.close()
 
 
 @pytest.mark.browser
 def test_suspected_label_error_opens_in_the_label_tab(trained):
     from playwright.sync_api import sync_playwright
 
-    from workbench.ui.app import build_app
-
-    demo, kw = build_app(trained["store"])
-    demo.queue(default_concurrency_limit=4)
-    port = _free_port()
-    demo.launch(server_name="127.0.0.1", server_port=port, prevent_thread_lock=True, quiet=True, **kw)
-    args = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-            "--disable-sync", "--no-first-run"]
-    try:
+    with served(trained["store"]) as url:
         with sync_playwright() as p:
-            browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=args)
+            browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
             page = browser.new_page()
             page.set_default_timeout(60_000)
-            page.goto(f"http://127.0.0.1:{port}/")
+            page.goto(url)
             page.get_by_role("tab", name="Label").click()
             page.locator("#wb-annotator textarea, #wb-annotator input").first.fill("reviewer")
             page.get_by_role("tab", name="Evaluate").click()
@@ -270,8 +262,6 @@ def test_suspected_label_error_opens_in_the_label_tab(trained):
                                    f" return v && v.dataset.imageId === '{top}' && v.offsetParent !== null; }}")
             browser.close()
         assert top == int(suspected_label_errors(load_run(RUN), trained["store"]).image_id.iloc[0])
-    finally:
-        demo.close()
 
 
 def test_gallery_follows_labels_corrected_after_evaluation(changed_copy):

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import zipfile
+
 import pandas as pd
 import pytest
 
 from workbench.cli import main
 from workbench.errors import WorkbenchError
-from workbench.labeling import export_table, write_export
+from workbench.labeling import export_table, write_download, write_export
 
 
 def _label_some(s):
@@ -67,3 +69,14 @@ def test_cli_export(faces, home, capsys):
     assert len(pd.read_csv(home / "cli.csv")) == 4
     assert main(["export", "nope", str(home / "x.csv")]) == 2
     assert "No dataset named 'nope'" in capsys.readouterr().err
+
+
+def test_download_is_one_file_for_every_format(faces, home):
+    _label_some(faces)
+    names = list(faces.images("faces")["name"])
+    csv = write_download(faces, "faces", home / "dl-csv", "csv", resolved=True)
+    assert csv.name == "faces-labels.csv" and len(pd.read_csv(csv)) == 2
+    tree = write_download(faces, "faces", home / "dl-tree", "imagefolder", annotator="ann")
+    with zipfile.ZipFile(tree) as z:
+        files = sorted(n for n in z.namelist() if not n.endswith("/"))
+    assert files == sorted([f"face/{names[0]}", f"not face/{names[1]}"])

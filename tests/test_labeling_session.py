@@ -201,3 +201,16 @@ def test_classes_named_by_digits_keep_their_own_key(digits):
     got = digits.latest_labels("digits", "ann").set_index("image_id")["label"]
     assert [got[i] for i in shown] == ["0", "7", "3"]
     assert class_keys(["0", "1", "other"]) == {"1": "0", "2": "1", "3": "other"}  # not all digits: by position
+
+
+def test_undo_of_a_tag_removed_meanwhile_says_so_and_keeps_the_labels(faces):
+    s = open_session(faces, "faces", "ann")
+    toggle_tag(faces, s, "glasses")
+    label_key(faces, s, "1")
+    faces.remove_tag("faces", "glasses")
+    undo(faces, s)                                    # the label
+    undo(faces, s)                                    # the tag: gone from the dataset
+    assert "was removed from the dataset" in s.message
+    assert faces.latest_labels("faces", "ann").empty and faces.image_tags("faces").empty
+    undo(faces, s)
+    assert s.message == "Nothing to undo in this session."

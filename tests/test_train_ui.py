@@ -1,13 +1,13 @@
 """Experiments tab through the Gradio API: start a run in the background, watch it, overlay, save, refuse bad input."""
 
-import socket
 import time
 
 import pytest
 from gradio_client import Client
 
 from workbench.train import list_runs
-from workbench.ui.app import build_app
+
+from browser.appserver import served
 
 pytestmark = pytest.mark.slow
 
@@ -16,22 +16,10 @@ FORM = ["faces", "feature_extract", "efficientnet_lite0", "offline", "", 32, 2, 
         "ui-run", True, 10, 0.8, True]
 
 
-def _free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture
 def client(faces_labelled):
-    demo, kw = build_app(faces_labelled)
-    demo.queue(default_concurrency_limit=4)
-    port = _free_port()
-    demo.launch(server_name="127.0.0.1", server_port=port, prevent_thread_lock=True, quiet=True, **kw)
-    try:
-        yield Client(f"http://127.0.0.1:{port}/", verbose=False)
-    finally:
-        demo.close()
+    with served(faces_labelled) as url:
+        yield Client(url, verbose=False)
 
 
 def test_run_trains_in_background_and_shows_in_runs(client):

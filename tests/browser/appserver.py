@@ -1,4 +1,5 @@
-"""Start `python app.py` in a subprocess on a free port, for browser, durability and concurrency tests."""
+"""Serve the app for browser, API, durability and concurrency tests: `python app.py` in a subprocess on a free
+port, or (`served`) in this process on a store a test has prepared."""
 
 from __future__ import annotations
 
@@ -10,7 +11,9 @@ import sys
 import time
 import urllib.error
 import urllib.request
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Iterator
 
 ROOT = Path(__file__).resolve().parents[2]
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
@@ -21,6 +24,21 @@ def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
+
+
+@contextmanager
+def served(store) -> Iterator[str]:
+    """The app built on `store`, served in this process on a free port; yields its URL."""
+    from workbench.ui.app import build_app
+
+    demo, kw = build_app(store)
+    demo.queue(default_concurrency_limit=4)
+    port = free_port()
+    demo.launch(server_name="127.0.0.1", server_port=port, prevent_thread_lock=True, quiet=True, **kw)
+    try:
+        yield f"http://127.0.0.1:{port}/"
+    finally:
+        demo.close()
 
 
 class AppProcess:

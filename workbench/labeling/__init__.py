@@ -4,7 +4,7 @@ Never imports gradio: the Label tab and the `workbench export` command are thin 
 """
 
 from workbench.labeling.agreement import disagreements, pairwise_kappa, settle
-from workbench.labeling.export import export_table, write_export
+from workbench.labeling.export import export_table, write_download, write_export
 from workbench.labeling.grid import GridPage, bulk_label, bulk_tag, grid_page
 from workbench.labeling.keys import RESERVED_KEYS, tag_keys
 from workbench.labeling.queue import ORDERS, build_queue
@@ -14,5 +14,6 @@ from workbench.labeling.session import (LabelSession, LabelView, apply_action, g
 __all__ = [
     "ORDERS", "RESERVED_KEYS", "GridPage", "LabelSession", "LabelView", "apply_action", "build_queue", "bulk_label",
     "bulk_tag", "disagreements", "export_table", "goto", "grid_page", "label", "label_key", "open_session",
-    "pairwise_kappa", "previous", "settle", "skip", "tag_keys", "toggle_tag", "undo", "view", "write_export",
+    "pairwise_kappa", "previous", "settle", "skip", "tag_keys", "toggle_tag", "undo", "view", "write_download",
+    "write_export",
 ]

@@ -60,6 +60,16 @@ def write_export(store: Store, dataset: str, out: str | Path, fmt: str | None = 
     return out
 
 
+def write_download(store: Store, dataset: str, out_dir: str | Path, fmt: str, annotator: str | None = None,
+                   resolved: bool = False) -> Path:
+    """The export as one file in `out_dir` (an ImageFolder tree zipped), for a browser to download."""
+    out_dir = Path(out_dir)
+    if fmt != "imagefolder":
+        return write_export(store, dataset, out_dir / f"{dataset}-labels.{fmt}", fmt, annotator, resolved)
+    tree = write_imagefolder(store, dataset, out_dir / dataset, annotator)
+    return Path(shutil.make_archive(str(out_dir / f"{dataset}-imagefolder"), "zip", tree))
+
+
 def write_imagefolder(store: Store, dataset: str, out: Path, annotator: str | None = None) -> Path:
     """Copy each labelled image to out/<class>/<file>: annotator's labels, or the resolved ones."""
     out = Path(out)

@@ -18,6 +18,10 @@ ORDERS = {
 }
 
 
+# orders of images the annotator has not labelled yet: an image labelled meanwhile leaves them
+UNLABELED_ORDERS = ("unlabeled", "random", "similar")
+
+
 def build_queue(store: Store, dataset: str, annotator: str, order: str = "unlabeled",
                 only: str | None = None, seed: int = 0) -> list[int]:
     """Image ids in the order to show them to `annotator`."""
@@ -25,7 +29,7 @@ def build_queue(store: Store, dataset: str, annotator: str, order: str = "unlabe
         raise WorkbenchError(f"Unknown queue order {order!r}; choose one of {', '.join(ORDERS)}.")
     images = store.images(dataset)
     ids = [int(i) for i in images["image_id"]]
-    if order in ("unlabeled", "random", "similar"):
+    if order in UNLABELED_ORDERS:
         mine = set(store.latest_labels(dataset, annotator)["image_id"].astype(int))
         if order == "similar":  # clustered over all images, so the order stays put as labels come in
             ids = similar_order(store, dataset, seed)

@@ -12,7 +12,7 @@ from pathlib import Path
 
 from workbench.errors import WorkbenchError
 from workbench.labeling.keys import class_for_key
-from workbench.labeling.queue import build_queue
+from workbench.labeling.queue import UNLABELED_ORDERS, build_queue
 from workbench.store import Store
 
 
@@ -133,6 +133,9 @@ def undo(store: Store, s: LabelSession) -> LabelSession:
         s.message = f"Undid the label of {name}."
     else:
         tag, was_on = what
+        if tag not in store.tags(s.dataset):
+            s.message = f"Tag {tag!r} was removed from the dataset since; there is nothing to undo on {name}."
+            return s
         store.set_image_tag(image_id, tag, s.annotator, was_on)
         s.message = f"Undid tag {tag!r} {'off' if was_on else 'on'} on {name}."
     if image_id in s.trail:
@@ -194,7 +197,7 @@ def _advance(store: Store, s: LabelSession) -> None:
         image_id = s.queue[s.qpos]
         s.qpos += 1
         # labelled meanwhile (another tab of the same annotator): not shown again
-        if s.order in ("unlabeled", "random", "similar") and store.current_label(image_id, s.annotator) is not None:
+        if s.order in UNLABELED_ORDERS and store.current_label(image_id, s.annotator) is not None:
             continue
         img = _image_or_none(store, image_id)
         if img is None or not Path(img["path"]).is_file():

@@ -90,6 +90,26 @@ def error_view(store, run: str, grouping: str, category: str | None = None, page
     return ErrorView(gallery_page(rows, classes, page, page_size, thumbs), table, names)
 
 
+@dataclass
+class CompareView:
+    """Two runs on their shared test images: outcome counts per category, and the images of one outcome."""
+
+    table: pd.DataFrame
+    shown: pd.DataFrame  # image_id, path, ... of the images with the picked outcome
+
+
+def compare_view(store, run_a: str, run_b: str, grouping: str, outcome: str = "only A wrong") -> CompareView:
+    """Which test images each run gets wrong, per category of `grouping` (of run A's dataset)."""
+    from workbench.review.compare import compare_by_category, compare_runs
+    from workbench.train.runs import load_config
+
+    preds_a, classes = run_predictions(run_a, store)
+    preds_b, _ = run_predictions(run_b, store)
+    comparison = compare_runs(preds_a, preds_b)
+    cats = categories(grouping, preds_a, classes, store, load_config(run_a).dataset)
+    return CompareView(compare_by_category(comparison, cats), comparison[comparison["outcome"] == outcome])
+
+
 def metrics_table(metrics: dict) -> pd.DataFrame:
     """Metrics as a two-column table in a fixed, readable order."""
     order = ["n", "accuracy", "precision", "recall", "f1", "roc_auc", "eer", "eer_threshold", "loss"]

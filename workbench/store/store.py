@@ -210,12 +210,6 @@ class Store:
         out["path"] = str(paths.from_stored(out["path"]))
         return out
 
-    def set_quality(self, rows: Iterable[tuple[int, float]], column: str) -> None:
-        if column not in ("brightness", "contrast", "blur", "inverted"):
-            raise ValueError(column)
-        with self.transaction() as db:
-            db.executemany(f"UPDATE images SET {column}=? WHERE id=?", [(v, i) for i, v in rows])
-
     # -- labels ------------------------------------------------------------------------------
     def add_label(self, image_id: int, label: str, annotator: str) -> int:
         """Record one label in its own committed transaction; returns the label id (for undo)."""

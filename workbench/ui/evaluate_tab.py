@@ -13,8 +13,8 @@ from workbench import paths
 from workbench.errors import WorkbenchError
 from workbench.evaluate import confusion_figure, evaluate_run, load_evaluation, roc_figure
 from workbench.explain import LABELS as CAM_LABELS
-from workbench.review import GROUPINGS, compare_by_category, compare_runs
-from workbench.review.views import RunCache, cam_view, error_view, metrics_table, run_predictions
+from workbench.review import GROUPINGS
+from workbench.review.views import RunCache, cam_view, compare_view, error_view, metrics_table
 from workbench.train.runs import list_runs, load_config
 from workbench.ui.context import UIContext
 from workbench.ui.files import serve_dataset_files
@@ -156,16 +156,10 @@ def build(ctx: UIContext) -> None:
         if not a or not b:
             _fail(WorkbenchError("Pick run A above and run B here."))
         try:
-            pa, _ = run_predictions(a, store)
-            pb, _ = run_predictions(b, store)
-            cmp = compare_runs(pa, pb)
-            from workbench.review import categories
-
-            cats = categories(g, pa, [], store, load_config(a).dataset)
+            v = compare_view(store, a, b, g, which)
         except WorkbenchError as e:
             _fail(e)
-        shown = cmp[cmp.outcome == which]
-        return compare_by_category(cmp, cats), [(p, f"#{i}") for p, i in zip(shown.path, shown.image_id)]
+        return v.table, [(p, f"#{i}") for p, i in zip(v.shown.path, v.shown.image_id)]
 
     def find_suspects(r, progress=gr.Progress()):
         if not r:

@@ -19,7 +19,7 @@ from PIL import Image
 from workbench.data.imageio import load_image
 from workbench.errors import WorkbenchError
 from workbench.labeling import (ORDERS, apply_action, bulk_label, bulk_tag, disagreements, goto, grid_page,
-                                open_session, pairwise_kappa, settle, tag_keys, view, write_export)
+                                open_session, pairwise_kappa, settle, tag_keys, view, write_download)
 from workbench.labeling.grid import page_items
 from workbench.labeling.keys import MAX_CLASS_KEYS, class_keys
 from workbench.labeling.session import LabelSession, LabelView
@@ -471,15 +471,9 @@ def build(ctx: UIContext) -> None:
         if not ds:
             _error(WorkbenchError("Pick a dataset first."))
         who = (s.annotator if s else annotator_of(name, request)) if scope_ == "only me" else None
-        out_dir = Path(tempfile.mkdtemp(prefix="workbench-export-"))
         try:
-            if fmt_ == "imagefolder":
-                import shutil
-
-                tree = write_export(store, ds, out_dir / ds, "imagefolder", who)
-                return shutil.make_archive(str(out_dir / f"{ds}-imagefolder"), "zip", tree)
-            return str(write_export(store, ds, out_dir / f"{ds}-labels.{fmt_}", fmt_, who,
-                                    resolved=scope_.startswith("resolved")))
+            return str(write_download(store, ds, tempfile.mkdtemp(prefix="workbench-export-"), fmt_, who,
+                                      resolved=scope_.startswith("resolved")))
         except WorkbenchError as e:
             _error(e)
 
