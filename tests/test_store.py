@@ -131,3 +131,44 @@ def test_a_second_store_on_the_same_file_sees_committed_labels(store):
     store.add_label(1, "a", "ann")
     other = Store(store.path)
     assert other.latest_labels("d").label.tolist() == ["a"]
+
+
+def test_labels_record_how_they_were_made(store):
+    store.create_dataset("d", classes=["a", "b"])
+    store.add_images("d", _records(4))
+    store.add_label(1, "a", "ann")
+    store.add_label(2, "b", "ann", source="accepted", confidence=0.93)
+    store.add_labels("d", [(3, "a", 0.8), (4, "b", 0.6)], "ann", source="page")
+    cur = store.latest_labels("d", "ann").set_index("image_id")
+    assert cur.source.to_dict() == {1: "typed", 2: "accepted", 3: "page", 4: "page"}
+    assert cur.confidence.isna()[1] and cur.confidence.loc[2:].tolist() == pytest.approx([0.93, 0.8, 0.6])
+    store.add_labels("d", [(1, "b")], "bob")
+    assert set(store.latest_labels("d", "bob").source) == {"bulk"}
+    with pytest.raises(WorkbenchError, match="Unknown label source 'guessed'"):
+        store.add_label(1, "a", "ann", source="guessed")
+
+
+def test_a_store_from_the_previous_release_gains_provenance_and_keeps_its_labels(home):
+    from pathlib import Path
+    old = Path(__file__).parent / "fixtures" / "store_schema_c7bd356.sql"
+    path = home / "old.sqlite"
+    db = sqlite3.connect(path)
+    db.executescript(old.read_text())
+    db.execute("INSERT INTO datasets(id, name, created_at) VALUES (1, 'd', 0)")
+    db.execute("INSERT INTO classes(id, dataset_id, name, position) VALUES (1, 1, 'a', 0)")
+    db.executemany("INSERT INTO images(id, dataset_id, name, path, sha256, width, height, mode, position)"
+                   " VALUES (?, 1, ?, 'x.png', ?, 8, 8, 'L', ?)", [(i, f"{i}.png", str(i), i) for i in (1, 2, 3)])
+    db.executemany("INSERT INTO labels(image_id, class_id, annotator, created_at) VALUES (?, 1, 'ann', 0)",
+                   [(1,), (2,), (3,)])
+    db.commit()
+    db.close()
+    store = Store(path)
+    cur = store.latest_labels("d")
+    assert sorted(cur.image_id) == [1, 2, 3] and set(cur.source) == {"typed"} and cur.confidence.isna().all()
+    store.add_label(1, "a", "ann", source="accepted", confidence=0.7)
+    assert store.latest_labels("d").set_index("image_id").source[1] == "accepted"
+
+
+def test_imported_labels_say_so(digits):
+    cur = digits.latest_labels("digits")
+    assert len(cur) == 1797 and set(cur.source) == {"imported"} and cur.confidence.isna().all()

@@ -41,7 +41,9 @@ CREATE TABLE IF NOT EXISTS labels (
     image_id    INTEGER NOT NULL REFERENCES images(id) ON DELETE CASCADE,
     class_id    INTEGER NOT NULL REFERENCES classes(id) ON DELETE CASCADE,
     annotator   TEXT NOT NULL,
-    created_at  REAL NOT NULL
+    created_at  REAL NOT NULL,
+    source      TEXT NOT NULL DEFAULT 'typed',  -- how it was made: one of LABEL_SOURCES
+    confidence  REAL                            -- the accepted suggestion's confidence, else NULL
 );
 CREATE INDEX IF NOT EXISTS labels_image ON labels(image_id, annotator, id);
 CREATE INDEX IF NOT EXISTS labels_annotator ON labels(annotator, id);
@@ -72,3 +74,9 @@ CREATE TABLE IF NOT EXISTS splits (
 """
 
 DEFAULT_TAGS = ("glasses", "dark", "odd angle", "inverted", "other")
+
+# How a label was made (provenance): typed key, accepted suggestion, accepted page, bulk edit, import, review.
+LABEL_SOURCES = ("typed", "accepted", "page", "bulk", "imported", "review")
+
+# Columns added after the first release: ALTERed into stores that lack them when opened.
+ADDED_COLUMNS = {"labels": (("source", "TEXT NOT NULL DEFAULT 'typed'"), ("confidence", "REAL"))}

@@ -16,7 +16,7 @@ import pandas as pd
 
 from workbench import paths
 from workbench.errors import UnknownDataset, WorkbenchError
-from workbench.store.schema import DEFAULT_TAGS, SCHEMA
+from workbench.store.schema import ADDED_COLUMNS, DEFAULT_TAGS, LABEL_SOURCES, SCHEMA
 
 SPLITS = ("train", "val", "test")
 DEFAULT_FRACTIONS = (0.7, 0.15, 0.15)
@@ -52,6 +52,16 @@ class Store:
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self._local = threading.local()
         self._conn().executescript(SCHEMA)  # executescript manages its own transaction
+        self._add_missing_columns()
+
+    def _add_missing_columns(self) -> None:
+        """Bring a store written by an older release up to date (columns added since)."""
+        with self.transaction() as db:
+            for table, cols in ADDED_COLUMNS.items():
+                have = {r["name"] for r in db.execute(f"PRAGMA table_info({table})")}
+                for name, decl in cols:
+                    if name not in have:
+                        db.execute(f"ALTER TABLE {table} ADD COLUMN {name} {decl}")
 
     # -- connections -------------------------------------------------------------------------
     def _conn(self) -> sqlite3.Connection:
@@ -211,21 +221,32 @@ class Store:
         return out
 
     # -- labels ------------------------------------------------------------------------------
-    def add_label(self, image_id: int, label: str, annotator: str) -> int:
-        """Record one label in its own committed transaction; returns the label id (for undo)."""
+    def add_label(self, image_id: int, label: str, annotator: str, source: str = "typed",
+                  confidence: float | None = None) -> int:
+        """Record one label in its own committed transaction; returns the label id (for undo).
+
+        source says how it was made (one of LABEL_SOURCES); confidence is the accepted suggestion's.
+        """
         annotator = (annotator or "").strip()
         if not annotator:
             raise WorkbenchError("Give an annotator name before labelling.")
+        _check_source(source)
         with self.transaction() as db:
             row = db.execute("SELECT c.id FROM classes c JOIN images i ON i.dataset_id=c.dataset_id"
                              " WHERE i.id=? AND c.name=?", (int(image_id), label)).fetchone()
             if row is None:
                 raise WorkbenchError(f"Unknown class {label!r} for image {image_id}.")
-            return db.execute("INSERT INTO labels(image_id, class_id, annotator, created_at) VALUES (?,?,?,?)",
-                              (int(image_id), row["id"], annotator, time.time())).lastrowid
+            return db.execute("INSERT INTO labels(image_id, class_id, annotator, created_at, source, confidence)"
+                              " VALUES (?,?,?,?,?,?)", (int(image_id), row["id"], annotator, time.time(), source,
+                                                        _float_or_none(confidence))).lastrowid
 
-    def add_labels(self, dataset: str, items: Iterable[tuple[int, str]], annotator: str) -> int:
-        """Many labels in one transaction (bulk import, grid mode); skips ones equal to the current label."""
+    def add_labels(self, dataset: str, items: Iterable[tuple], annotator: str, source: str = "bulk",
+                   confidence: float | None = None) -> int:
+        """Many labels in one transaction (bulk, grid, page accept, import); skips ones equal to the current label.
+
+        items are (image_id, label) or (image_id, label, confidence); a per-item confidence wins over `confidence`.
+        """
+        _check_source(source)
         ds = self.dataset_id(dataset)
         class_ids = {r["name"]: r["id"] for r in self._conn().execute(
             "SELECT id, name FROM classes WHERE dataset_id=?", (ds,))}
@@ -233,13 +254,16 @@ class Store:
         current = dict(zip(current.image_id, current.label))
         now = time.time()
         rows = []
-        for image_id, label in items:
+        for item in items:
+            image_id, label = item[0], item[1]
+            conf = item[2] if len(item) > 2 else confidence
             if label not in class_ids:
                 raise WorkbenchError(f"Unknown class {label!r} in dataset {dataset!r}.")
             if current.get(int(image_id)) != label:
-                rows.append((int(image_id), class_ids[label], annotator, now))
+                rows.append((int(image_id), class_ids[label], annotator, now, source, _float_or_none(conf)))
         with self.transaction() as db:
-            db.executemany("INSERT INTO labels(image_id, class_id, annotator, created_at) VALUES (?,?,?,?)", rows)
+            db.executemany("INSERT INTO labels(image_id, class_id, annotator, created_at, source, confidence)"
+                           " VALUES (?,?,?,?,?,?)", rows)
         return len(rows)
 
     def remove_label(self, label_id: int) -> None:
@@ -248,9 +272,11 @@ class Store:
             db.execute("DELETE FROM labels WHERE id=?", (int(label_id),))
 
     def latest_labels(self, dataset: str, annotator: str | None = None) -> pd.DataFrame:
-        """The current label of each (image, annotator): columns image_id, annotator, label, label_id, created_at."""
+        """The current label of each (image, annotator): image_id, annotator, label, label_id, created_at,
+        source, confidence."""
         ds = self.dataset_id(dataset)
-        sql = ("SELECT l.image_id, l.annotator, c.name AS label, l.id AS label_id, l.created_at"
+        sql = ("SELECT l.image_id, l.annotator, c.name AS label, l.id AS label_id, l.created_at, l.source,"
+               " l.confidence"
                " FROM (SELECT MAX(l.id) AS id FROM labels l JOIN images i ON i.id=l.image_id"
                "       WHERE i.dataset_id=? {flt} GROUP BY l.image_id, l.annotator) m"
                " JOIN labels l ON l.id=m.id JOIN classes c ON c.id=l.class_id ORDER BY l.id")
@@ -355,6 +381,15 @@ class Store:
         index = {c: i for i, c in enumerate(self.classes(dataset))}
         df["y"] = df["label"].map(index).astype(int)
         return df.sort_values("position").reset_index(drop=True)
+
+
+def _check_source(source: str) -> None:
+    if source not in LABEL_SOURCES:
+        raise WorkbenchError(f"Unknown label source {source!r} (one of {', '.join(LABEL_SOURCES)}).")
+
+
+def _float_or_none(x) -> float | None:
+    return None if x is None else float(x)
 
 
 def _assign_groups(all_imgs: pd.DataFrame, new: pd.DataFrame, seed: int,

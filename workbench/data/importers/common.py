@@ -121,7 +121,8 @@ def ingest(store: Store, dataset: str, items: Sequence[Item], *, classes: Sequen
             added = store.add_images(dataset, records)
             ids = dict(store.query("SELECT name, id FROM images WHERE dataset_id=?",
                                    (store.dataset_id(dataset),)).itertuples(index=False, name=None))
-            n_labels = store.add_labels(dataset, [(ids[n], lab) for n, lab in labels], annotator) if labels else 0
+            n_labels = store.add_labels(dataset, [(ids[n], lab) for n, lab in labels], annotator,
+                                        source="imported") if labels else 0
     except BaseException:
         for f in created:  # nothing half-imported: remove the files this attempt wrote
             f.unlink(missing_ok=True)
