@@ -44,15 +44,17 @@ def served(store) -> Iterator[str]:
 class AppProcess:
     """The real app (`python app.py --no-demo`) serving WORKBENCH_HOME=home."""
 
-    def __init__(self, home: Path, port: int | None = None, auth: list[str] = ()):
+    def __init__(self, home: Path, port: int | None = None, auth: list[str] = (), args: list[str] = ()):
+        """`auth`: USER:PASSWORD logins; `args`: more command-line options (e.g. --admin boss)."""
         self.home, self.port = Path(home), port or free_port()
         self.url = f"http://127.0.0.1:{self.port}/"
         env = {**os.environ, "WORKBENCH_HOME": str(home), "GRADIO_ANALYTICS_ENABLED": "False"}
-        args = [sys.executable, str(ROOT / "app.py"), "--port", str(self.port), "--no-demo"]
+        cmd = [sys.executable, str(ROOT / "app.py"), "--port", str(self.port), "--no-demo"]
         for a in auth:
-            args += ["--auth", a]
+            cmd += ["--auth", a]
+        cmd += list(args)
         self.log = open(Path(home) / f"app-{self.port}.log", "w")
-        self.proc = subprocess.Popen(args, cwd=home, env=env, stdout=self.log, stderr=subprocess.STDOUT)
+        self.proc = subprocess.Popen(cmd, cwd=home, env=env, stdout=self.log, stderr=subprocess.STDOUT)
         self._wait()
 
     def _wait(self, timeout: float = 90) -> None:

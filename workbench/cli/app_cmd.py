@@ -11,7 +11,12 @@ def add_app_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1: this machine only)")
     p.add_argument("--port", type=int, default=7860)
     p.add_argument("--auth", action="append", metavar="USER:PASSWORD",
-                   help="require a login (repeat for several annotators); the user name names the annotator")
+                   help="require a login (repeat for several users); the user name names the annotator")
+    p.add_argument("--admin", action="append", metavar="USER", default=[],
+                   help="with --auth: this user may import, train, evaluate, export and manage classes (repeatable); "
+                        "every other user is an annotator (the /label page, their own labels only)")
+    p.add_argument("--blind", action="store_true",
+                   help="with --auth: annotators do not see other annotators' labels (agreement view refused)")
     p.add_argument("--no-demo", action="store_true", help="do not import the bundled demo sets at start")
 
 
@@ -36,5 +41,6 @@ def register(sub) -> None:
 def run(args) -> int:
     from workbench.ui.app import launch
 
-    launch(host=args.host, port=args.port, auth=parse_auth(args.auth), demo_sets=not args.no_demo)
+    launch(host=args.host, port=args.port, auth=parse_auth(args.auth), demo_sets=not args.no_demo,
+           admins=args.admin, blind=args.blind)
     return 0

@@ -6,9 +6,11 @@ import importlib
 
 import gradio as gr
 
-from workbench import paths
+from workbench.access import LABEL_PAGE, Access  # LABEL_PAGE: /label, the annotators' page
 from workbench.store import Store
 from workbench.ui.context import UIContext
+from workbench.ui.files import serving_paths
+from workbench.ui.guard import guard
 
 # (tab id, title, module): each module has build(ctx) and may define HEAD (html/js) and CSS strings.
 TABS = [
@@ -17,8 +19,6 @@ TABS = [
     ("experiments", "Experiments", "workbench.ui.experiments_tab"),
     ("evaluate", "Evaluate", "workbench.ui.evaluate_tab"),
 ]
-
-LABEL_PAGE = "label"  # http://127.0.0.1:7860/label: the annotators' page
 
 BASE_CSS = """
 .pixelated img, img.pixelated { image-rendering: pixelated; image-rendering: crisp-edges; }
@@ -36,8 +36,11 @@ def _tab_modules():
     return out
 
 
-def build_app(store: Store | None = None) -> tuple[gr.Blocks, dict]:
-    """The Blocks app and the launch() keyword arguments its tabs need (css, head)."""
+def build_app(store: Store | None = None, access: Access | None = None) -> tuple[gr.Blocks, dict]:
+    """The Blocks app and the launch() keyword arguments it needs (css, head, served paths).
+
+    With logins in `access`, every event is checked against it (workbench.ui.guard).
+    """
     store = store or Store()
     modules = _tab_modules()
     with gr.Blocks(title="Workbench") as demo:
@@ -53,22 +56,28 @@ def build_app(store: Store | None = None) -> tuple[gr.Blocks, dict]:
         # components are mounted (measured in bench/label_latency.py).
         with demo.route("Label only", LABEL_PAGE):
             label.build(UIContext(store=store, demo=demo, goto=gr.State(None), services=ctx.services))
+    guard(demo, access or Access())
     launch_kwargs = {
         "css": BASE_CSS + "".join(getattr(m, "CSS", "") for _, _, m in modules),
         "head": "".join(getattr(m, "HEAD", "") for _, _, m in modules),
-        "allowed_paths": [str(paths.home())],
+        **serving_paths(store),
     }
     return demo, launch_kwargs
 
 
 def launch(host: str = "127.0.0.1", port: int | None = None, auth: list[tuple[str, str]] | None = None,
-           demo_sets: bool = True, **kwargs) -> None:
-    """Start the app; by default on 127.0.0.1 with the bundled demo sets imported."""
+           demo_sets: bool = True, admins: list[str] | None = None, blind: bool = False, **kwargs) -> None:
+    """Start the app; by default on 127.0.0.1 with the bundled demo sets imported.
+
+    With `auth`, users are annotators (the /label page, their own labels only) unless named in `admins`;
+    `blind`: annotators do not see other annotators' labels.
+    """
+    access = Access(users=frozenset(u for u, _ in auth or []), admins=frozenset(admins or []), blind=blind)
     store = Store()
     if demo_sets:
         from workbench.data.demo import ensure_demos
 
         ensure_demos(store)
-    demo, launch_kwargs = build_app(store)
+    demo, launch_kwargs = build_app(store, access)
     demo.queue(default_concurrency_limit=4)
     demo.launch(server_name=host, server_port=port, auth=auth, **launch_kwargs, **kwargs)

@@ -1,0 +1,79 @@
+"""Who may call what: roles of logged-in users (admin or annotator) and the operations open to annotators.
+
+Pure policy, no web framework: the UI asks `Access.refusal(user, operation)` before every call it runs.
+Without logins (a single local user) nothing is refused.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from workbench.errors import WorkbenchError
+
+ADMIN, ANNOTATOR = "admin", "annotator"
+
+LABEL_PAGE = "label"  # the annotators' page, /label
+LABEL_MODULE = "workbench.ui.label_tab"
+
+# Label-page handlers an annotator may call: start a session, label / skip / undo / tag as themselves, switch views,
+# page and select the grid, bulk-label their selection. Lambdas there only move selections and views.
+# Adding classes or tags, settling disputes and exporting stay with admins.
+ANNOTATOR_HANDLERS = frozenset({
+    "on_start", "act", "on_action", "on_more_class", "refresh_choices", "on_dataset", "on_load", "on_goto",
+    "on_mode", "on_show", "on_redraw", "marked", "on_pick", "bulk.run", "<lambda>",
+    "on_refresh",
+})
+# handlers that show every annotator's labels (agreement, disagreements): refused to annotators when labelling is blind
+SHOWS_OTHERS_LABELS = frozenset({"on_refresh"})
+
+
+@dataclass(frozen=True)
+class Operation:
+    """One event handler of the app: the page it is on ("" main page), its module and its name there."""
+
+    page: str
+    module: str
+    handler: str
+
+    def __str__(self) -> str:
+        return f"{self.handler} ({self.module.rsplit('.', 1)[-1]}, page /{self.page})"
+
+
+@dataclass(frozen=True)
+class Access:
+    """The login policy: `users` with passwords (empty: no login, everything open), `admins` among them."""
+
+    users: frozenset[str] = field(default_factory=frozenset)
+    admins: frozenset[str] = field(default_factory=frozenset)
+    blind: bool = False  # annotators do not see other annotators' labels
+
+    def __post_init__(self):
+        if (self.admins or self.blind) and not self.users:
+            raise WorkbenchError("--admin and --blind need logins: give --auth USER:PASSWORD for each user.")
+        unknown = sorted(self.admins - self.users)
+        if unknown:
+            raise WorkbenchError(f"--admin names a user without a login: {', '.join(unknown)} "
+                                 f"(users: {', '.join(sorted(self.users))}).")
+
+    @property
+    def logins(self) -> bool:
+        return bool(self.users)
+
+    def role(self, user: str | None) -> str:
+        """admin for admins, and for everyone when there are no logins; annotator otherwise."""
+        return ADMIN if not self.logins or user in self.admins else ANNOTATOR
+
+    def refusal(self, user: str | None, op: Operation) -> str | None:
+        """Why `user` may not call `op`, or None when they may."""
+        if self.role(user) == ADMIN:
+            return None
+        if op.page != LABEL_PAGE or op.module != LABEL_MODULE or op.handler not in ANNOTATOR_HANDLERS:
+            return (f"{user or 'This user'} is an annotator: only labelling on the /label page is open to "
+                    f"annotators (refused: {op}). Ask an admin.")
+        if self.blind and op.handler in SHOWS_OTHERS_LABELS:
+            return "Blind labelling: annotators do not see other annotators' labels."
+        return None
+
+    def annotator_name(self, user: str | None, typed: str | None) -> str | None:
+        """The name labels are recorded under: the login when there are logins, else what was typed."""
+        return user if self.logins else typed
