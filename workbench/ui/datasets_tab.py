@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gradio as gr
 
+from workbench.data.demo import DEMOS, ensure_demo
 from workbench.data.importers import FORMATS, import_files, import_path, import_zip
 from workbench.data.overview import counts, overview
 from workbench.errors import WorkbenchError
@@ -47,7 +48,12 @@ def build(ctx: UIContext) -> None:
         import_btn = gr.Button("Import from path", variant="primary")
         upload = gr.File(label="Or upload a .zip or image files", file_count="multiple")
         upload_btn = gr.Button("Import upload")
-        status = gr.Markdown()
+        with gr.Row():
+            demo_name = gr.Dropdown(choices=[(f"{k}: {d}", k) for k, (d, _) in DEMOS.items()], value="mnist",
+                                    label="Demo set (made from data inside installed packages, no download)",
+                                    scale=3, elem_id="wb-demo-name")
+            demo_btn = gr.Button("Import demo set", scale=1, elem_id="wb-demo-import")
+        status = gr.Markdown(elem_id="wb-datasets-status")
 
     def show(ds, pg):
         if not ds:
@@ -84,7 +90,17 @@ def build(ctx: UIContext) -> None:
             raise gr.Error(str(e), duration=None) from None
         return after_import(f"Imported {r}", r.dataset)
 
+    def do_demo(n, progress=gr.Progress()):
+        try:
+            had = n in store.datasets()
+            ds = ensure_demo(store, n, _gr_progress(progress))
+        except WorkbenchError as e:
+            raise gr.Error(str(e), duration=None) from None
+        done = "was already imported" if had else "imported"
+        return after_import(f"Demo set **{ds}** {done}: {store.count_images(ds)} images.", ds)
+
     outputs = [status, table, dataset, details, gallery]
+    demo_btn.click(do_demo, [demo_name], outputs, api_name="import_demo")
     import_btn.click(do_import, [path, fmt, name, classes, labels, images, skip_bad], outputs, api_name="import_path")
     upload_btn.click(do_upload, [upload, name, classes, skip_bad], outputs, api_name="import_upload")
     dataset.change(show, [dataset, page], [details, gallery])

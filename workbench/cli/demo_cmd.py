@@ -1,0 +1,40 @@
+"""`workbench demo NAME`: import a bundled demo set (faces, digits, or the optional 5,000-image MNIST)."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from tqdm import tqdm
+
+from workbench.data.demo import DEFAULT_DEMOS, DEMOS, ensure_demo
+from workbench.store import Store
+
+
+def register(sub) -> None:
+    listing = "\n".join(f"  {k:8s} {d}" for k, (d, _) in DEMOS.items())
+    p = sub.add_parser("demo", help="import a demo set (faces, digits, mnist); --list shows them",
+                       description="Import a demo set made from data shipped inside installed packages (no download):\n"
+                                   + listing + f"\nThe app imports {' and '.join(DEFAULT_DEMOS)} at start.",
+                       formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("name", nargs="?", choices=list(DEMOS), help="demo set to import")
+    p.add_argument("--list", action="store_true", help="list the demo sets and whether each is imported")
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    store = Store()
+    if args.list:
+        have = set(store.datasets())
+        for k, (desc, _) in DEMOS.items():
+            print(f"{k:8s} {'imported' if k in have else '-':9s} {desc}")
+        return 0
+    if not args.name:
+        print(f"error: name a demo set ({', '.join(DEMOS)}) or give --list", file=sys.stderr)
+        return 2
+    existed = args.name in store.datasets()
+    ensure_demo(store, args.name, lambda it, total, desc: tqdm(it, total=total, desc=desc, unit="img"))
+    n = store.count_images(args.name)
+    print(f"{args.name}: {n} images {'already imported' if existed else 'imported'}; "
+          f"label or train on it as dataset {args.name!r}")
+    return 0
