@@ -9,7 +9,7 @@ import torch
 from PIL import Image
 
 from workbench.errors import WorkbenchError
-from workbench.explain import METHODS, compute_cams, overlay, target_layer
+from workbench.explain import METHODS, choose_layer, compute_cams, overlay, target_layer
 
 
 @pytest.fixture(scope="module")
@@ -49,13 +49,33 @@ def test_unknown_method_and_bad_class_are_refused(resnet):
         compute_cams(resnet, torch.randn(1, 3, 64, 64), 5)
 
 
-def test_small_input_trap_is_reported_not_drawn_blank(resnet):
-    # 24x24 at stride 32: a 1x1 map, whose CAM normalises to all zeros
-    with pytest.raises(WorkbenchError, match="1x1 feature map at 24x24"):
-        compute_cams(resnet, torch.randn(2, 3, 24, 24), 0)
-    # the same crops upscaled, as a run's input_size does, give maps with structure
-    up = torch.nn.functional.interpolate(torch.randn(2, 3, 24, 24), size=96, mode="bilinear")
-    assert (compute_cams(resnet, up, 0).std(axis=(1, 2)) > 0.05).all()
+@pytest.mark.parametrize("size, stage", [(24, "layer2"), (28, "layer2"), (64, "layer3")])
+def test_small_input_uses_the_deepest_layer_that_keeps_a_3x3_map(resnet, size, stage):
+    # at 24-32 px the default layer4's map is 1x1 (stride 32), at 64 px 2x2: its CAM would be blank or blocky
+    chosen, module = choose_layer(resnet, (size, size))
+    assert chosen.name == stage and module is dict(resnet.named_modules())[stage]
+    assert min(chosen.map_hw) >= 3 and "default layer4.1" in chosen.note
+    assert f"layer {stage}" in chosen.describe() and "1x1" in choose_layer(resnet, (24, 24))[0].describe()
+    assert choose_layer(resnet, (96, 96))[0].name == "layer4.1"  # 3x3 there: the default stays
+
+
+def test_explicit_layer_overrides_the_automatic_choice_and_a_1x1_one_is_refused(resnet):
+    assert choose_layer(resnet, (24, 24), "layer3.0")[0].name == "layer3.0"
+    assert compute_cams(resnet, torch.randn(1, 3, 24, 24), 0, layer="layer3.0").shape == (1, 24, 24)
+    with pytest.raises(WorkbenchError, match="'layer4.1' has a 1x1 feature map at 24x24"):
+        compute_cams(resnet, torch.randn(2, 3, 24, 24), 0, layer="layer4.1")
+
+
+def test_no_layer_with_a_3x3_map_is_said_plainly(resnet):
+    with pytest.raises(WorkbenchError, match="No layer of ResNet keeps a 3x3 feature map at 8x8 input"):
+        compute_cams(resnet, torch.randn(1, 3, 8, 8), 0)
+
+
+def test_choosing_a_layer_leaves_batchnorm_statistics_and_training_mode_alone():
+    model = timm.create_model("resnet18", pretrained=False, num_classes=2).train()
+    before = model.bn1.running_mean.clone()
+    choose_layer(model, (30, 30))
+    assert model.training and torch.equal(model.bn1.running_mean, before)
 
 
 @pytest.mark.parametrize("method", list(METHODS))

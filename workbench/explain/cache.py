@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import hashlib
+import os
+import threading
 from pathlib import Path
 from typing import Sequence
 
@@ -28,7 +30,8 @@ def cam_overlay_files(loaded, image_ids: Sequence[int], paths: Sequence[str], ta
         images = [load_image(paths[k]) for k in todo]
         maps = explain_images(loaded, images, [int(targets[k]) for k in todo], method, layer)
         for k, im, m in zip(todo, images, maps):
-            tmp = files[k].with_suffix(".tmp.png")
+            # a name of its own per writer: two sessions may render the same page at once
+            tmp = files[k].with_name(f".{files[k].stem}.{os.getpid()}.{threading.get_ident()}.tmp.png")
             overlay(im, m, size).save(tmp)
             tmp.replace(files[k])  # atomic: a half-written PNG is never served
     return [str(f) for f in files]

@@ -13,7 +13,7 @@ from pytorch_grad_cam.utils.image import show_cam_on_image
 from pytorch_grad_cam.utils.model_targets import ClassifierOutputTarget
 
 from workbench.errors import WorkbenchError
-from workbench.explain.layers import target_layer
+from workbench.explain.layers import ChosenLayer, choose_layer
 from workbench.explain.methods import method_class
 
 # CAMs work by hooking a model's layer and toggling requires_grad: two threads doing that on one model
@@ -34,13 +34,13 @@ def compute_cams(model: nn.Module, inputs: torch.Tensor, targets: int | Sequence
         per_image = [int(t) for t in targets]
         if len(per_image) != n:
             raise WorkbenchError(f"{len(per_image)} CAM targets for {n} images.")
-    _, module = target_layer(model, layer)
     cam_cls = method_class(method)
     with _HOOKS:
-        return _compute(model, module, inputs, per_image, cam_cls, layer, batch_size)
+        chosen, module = choose_layer(model, tuple(inputs.shape[-2:]), layer)
+        return _compute(model, module, inputs, per_image, cam_cls, chosen.name, batch_size)
 
 
-def _compute(model: nn.Module, module: nn.Module, inputs: torch.Tensor, per_image: list, cam_cls, layer: str | None,
+def _compute(model: nn.Module, module: nn.Module, inputs: torch.Tensor, per_image: list, cam_cls, layer_name: str,
              batch_size: int) -> np.ndarray:
     n = len(inputs)
     device = next(model.parameters()).device
@@ -68,7 +68,7 @@ def _compute(model: nn.Module, module: nn.Module, inputs: torch.Tensor, per_imag
                         raise WorkbenchError(f"Class index {bad[0]} out of range: the model has {n_out} classes.")
                 out.append(cam(input_tensor=x, targets=tgts))
                 if start == 0:
-                    _check_resolution(cam, layer or target_layer(model)[0], tuple(x.shape[-2:]))
+                    _check_resolution(cam, layer_name, tuple(x.shape[-2:]))
     finally:
         cam.activations_and_grads.release()
         root.remove()
@@ -84,13 +84,20 @@ def _check_resolution(cam, layer_name: str, input_hw: tuple[int, int]) -> None:
     if acts and tuple(acts[0].shape[-2:]) == (1, 1):
         raise WorkbenchError(
             f"Layer {layer_name!r} has a 1x1 feature map at {input_hw[0]}x{input_hw[1]} input, so its CAM would be "
-            "blank. Upscale the images (a run's input_size of 96 px or more) or choose an earlier layer.")
+            "blank. Choose an earlier layer, or leave the layer empty to have one chosen.")
 
 
 def explain_images(loaded, images: Sequence[Image.Image], targets: int | Sequence[int] | None = None,
                    method: str = "gradcam", layer: str | None = None, batch_size: int = 64) -> np.ndarray:
     """CAMs for PIL images through a loaded run's eval transform (which upscales small crops to its input size)."""
     return compute_cams(loaded.model, loaded.preprocess(list(images)), targets, method, layer, batch_size)
+
+
+def run_layer(loaded, layer: str | None = None) -> ChosenLayer:
+    """The layer CAMs of a loaded run use at its input size (the default, or a deeper-resolved one), for display."""
+    size = int(loaded.config.input_size)
+    with _HOOKS:
+        return choose_layer(loaded.model, (size, size), layer)[0]
 
 
 def _n_outputs(model: nn.Module, x: torch.Tensor) -> int:

@@ -2,9 +2,15 @@
 
 from __future__ import annotations
 
+import weakref
+from dataclasses import dataclass
+
+import torch
 import torch.nn as nn
 
 from workbench.errors import WorkbenchError
+
+MIN_MAP = 3  # a CAM needs at least 3x3 cells to say where; a 1x1 map is constant and normalises to blank
 
 # architecture class name -> path (below the backbone) of the last spatial feature map.
 # MobileNetV3's conv_head runs after global pooling (1x1), so its last block is the right one.
@@ -73,3 +79,76 @@ def target_layer(model: nn.Module, layer: str | None = None) -> tuple[str, nn.Mo
     full = next(n for n, m in model.named_modules() if m is module)
     return full, module
 
+
+@dataclass(frozen=True)
+class ChosenLayer:
+    """The layer a CAM hooks at one input size, and why, in words a user can act on."""
+
+    name: str
+    map_hw: tuple[int, int]
+    note: str = ""  # set when the architecture's default was replaced
+
+    def describe(self) -> str:
+        where = f"layer {self.name} ({self.map_hw[0]}x{self.map_hw[1]} map)"
+        return f"{where}; {self.note}" if self.note else where
+
+
+_CHOSEN: "weakref.WeakKeyDictionary[nn.Module, dict]" = weakref.WeakKeyDictionary()
+
+
+def choose_layer(model: nn.Module, input_hw: tuple[int, int], layer: str | None = None) -> tuple[ChosenLayer, nn.Module]:
+    """The CAM layer at `input_hw`: `layer` if given, else the default, or, when the default's map is smaller
+    than 3x3 (a 24 px crop at stride 32), the deepest block whose map is at least 3x3."""
+    name, module = target_layer(model, layer)
+    key = (name if layer else None, tuple(input_hw))
+    cached = _CHOSEN.setdefault(model, {}).get(key)
+    if cached is not None:
+        return cached, dict(model.named_modules())[cached.name]
+    shapes = _map_sizes(model, input_hw)
+    chosen = ChosenLayer(name, shapes.get(name, (0, 0)))
+    if not layer and min(chosen.map_hw) < MIN_MAP:
+        found = _find_backbone(model)
+        prefix = f"{found[0]}." if found and found[0] else ""
+        modules = dict(model.named_modules())
+        deeper = [(n, hw) for n, hw in shapes.items() if min(hw) >= MIN_MAP and _is_block(n, modules[n], prefix)]
+        if not deeper:
+            raise WorkbenchError(
+                f"No layer of {type(model).__name__} keeps a {MIN_MAP}x{MIN_MAP} feature map at "
+                f"{input_hw[0]}x{input_hw[1]} input, so a CAM would be blank. Train at a larger input_size.")
+        n, hw = deeper[-1]
+        chosen = ChosenLayer(n, hw, f"the default {name} has a {chosen.map_hw[0]}x{chosen.map_hw[1]} map at "
+                                    f"{input_hw[0]}x{input_hw[1]} input")
+        module = modules[n]
+    _CHOSEN[model][key] = chosen
+    return chosen, module
+
+
+def _is_block(name: str, module: nn.Module, prefix: str) -> bool:
+    """A stage or block of the backbone (layer3, layer2.1, blocks.4), not a bare conv or norm (whose output
+    the next activation may overwrite in place)."""
+    return (name.startswith(prefix) and name[len(prefix):].count(".") <= 1
+            and not isinstance(module, (nn.Conv2d, nn.BatchNorm2d)))
+
+
+def _map_sizes(model: nn.Module, input_hw: tuple[int, int]) -> dict[str, tuple[int, int]]:
+    """Output map size of every spatial module, in the order they finish, from one forward pass."""
+    sizes: dict[str, tuple[int, int]] = {}
+
+    def hook(name):
+        def record(_m, _i, out):
+            if isinstance(out, torch.Tensor) and out.ndim == 4:
+                sizes[name] = tuple(out.shape[-2:])
+        return record
+
+    handles = [m.register_forward_hook(hook(n)) for n, m in model.named_modules() if n and _spatial(m)]
+    was_training = model.training
+    try:
+        p = next(model.parameters())
+        with torch.no_grad():
+            model.eval()  # a probe must not move BatchNorm's running statistics
+            model(torch.zeros(1, 3, *input_hw, device=p.device, dtype=p.dtype))
+    finally:
+        for h in handles:
+            h.remove()
+        model.train(was_training)
+    return sizes
