@@ -9,7 +9,8 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from sklearn.metrics import accuracy_score, log_loss, precision_recall_fscore_support, roc_auc_score, roc_curve
+from sklearn.metrics import (accuracy_score, confusion_matrix, log_loss, precision_recall_fscore_support, roc_auc_score,
+                             roc_curve)
 
 METRICS = ("loss", "accuracy", "precision", "recall", "f1", "roc_auc", "eer")
 
@@ -31,10 +32,70 @@ def eer(y_true_binary, scores) -> tuple[float, float]:
         raise ValueError(f"eer: labels must be binary 0/1, got {sorted(values)[:5]}.")
     if len(values) < 2:
         raise ValueError("eer: needs both classes among the labels.")
-    fpr, tpr, thresholds = roc_curve(y, s)
+    # every threshold: dropping "suboptimal" points (sklearn's default) can drop the one nearest FPR == FNR
+    fpr, tpr, thresholds = roc_curve(y, s, drop_intermediate=False)
     fnr = 1.0 - tpr
     i = int(np.nanargmin(np.abs(fnr - fpr)))
     return float((fpr[i] + fnr[i]) / 2.0), float(thresholds[i])
+
+
+def parse_rule(rule: str) -> tuple[str, float | None]:
+    """'eer', 'fpr=0.01' or 'fnr=0.05' as (kind, target rate); a clear error for anything else."""
+    text = str(rule).strip().lower().replace(" ", "")
+    if text == "eer":
+        return "eer", None
+    kind, _, value = text.partition("=")
+    try:
+        target = float(value)
+    except ValueError:
+        target = math.nan
+    if kind not in ("fpr", "fnr") or not 0.0 <= target <= 1.0:
+        raise ValueError(f"Threshold rule {rule!r} not understood: use eer, fpr=RATE or fnr=RATE with RATE in [0, 1] "
+                         "(e.g. fpr=0.01).")
+    return kind, target
+
+
+def operating_threshold(y_true_binary, scores, rule: str = "eer") -> float:
+    """Decision threshold on P(positive) (positive when score >= threshold) chosen by `rule` from sklearn's ROC:
+    'eer' where false positives and false negatives balance; 'fpr=R' the lowest threshold whose false-positive
+    rate is at most R (most positives found); 'fnr=R' the highest whose false-negative rate is at most R."""
+    kind, target = parse_rule(rule)
+    y = np.asarray(y_true_binary).ravel()
+    s = np.asarray(scores, dtype=float).ravel()
+    if kind == "eer":
+        return _finite_threshold(eer(y, s)[1], s)
+    eer(y, s)  # the same checks on labels and scores
+    fpr, tpr, thresholds = roc_curve(y, s, drop_intermediate=False)
+    if kind == "fpr":
+        i = int(np.flatnonzero(fpr <= target + 1e-12)[-1])  # fpr rises along the curve; its first point is 0
+    else:
+        i = int(np.flatnonzero(1.0 - tpr <= target + 1e-12)[0])  # the last point has fnr 0
+    return _finite_threshold(thresholds[i], s)
+
+
+def _finite_threshold(t: float, scores: np.ndarray) -> float:
+    # sklearn's first ROC point has threshold inf ("call nothing positive"): just above the top score does the same
+    return float(t) if np.isfinite(t) else float(np.nextafter(scores.max(), np.inf))
+
+
+def threshold_metrics(y_true_binary, scores, threshold: float) -> dict:
+    """Accuracy, macro precision/recall/F1, false-positive and false-negative rates and the confusion matrix
+    of the decisions `score >= threshold`."""
+    y = np.asarray(y_true_binary).astype(int).ravel()
+    return decision_metrics(y, (np.asarray(scores, dtype=float).ravel() >= threshold).astype(int))
+
+
+def decision_metrics(y_true_binary, y_pred_binary) -> dict:
+    """Metrics of binary decisions: accuracy, macro precision/recall/F1, FPR, FNR, confusion matrix (rows true)."""
+    y, pred = np.asarray(y_true_binary).astype(int), np.asarray(y_pred_binary).astype(int)
+    precision, recall, f1, _ = precision_recall_fscore_support(y, pred, labels=[0, 1], average="macro",
+                                                               zero_division=0)
+    cm = confusion_matrix(y, pred, labels=[0, 1])
+    (tn, fp), (fn, tp) = cm
+    return {"n": int(len(y)), "accuracy": float(accuracy_score(y, pred)), "precision": float(precision),
+            "recall": float(recall), "f1": float(f1),
+            "fpr": float(fp / (fp + tn)) if fp + tn else math.nan, "fnr": float(fn / (fn + tp)) if fn + tp else math.nan,
+            "confusion": cm.tolist()}
 
 
 def classification_metrics(y_true, probs, classes=None) -> dict:

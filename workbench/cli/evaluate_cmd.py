@@ -21,6 +21,10 @@ def register(sub) -> None:
                    help="also print error rate and count per category of this grouping")
     p.add_argument("--label-errors", type=int, default=0, metavar="N",
                    help="also list the N strongest suspected label errors of the run's dataset")
+    p.add_argument("--threshold", metavar="RULE",
+                   help="binary runs: choose the decision threshold on the validation split by RULE: eer, fpr=0.01 "
+                        "(false-positive rate at most 1%%) or fnr=0.05; stored in checkpoints/RUN/threshold.json "
+                        "(default: the stored one, chosen at the EER the first time)")
     p.add_argument("--json", action="store_true", help="print the evaluation as JSON")
     p.set_defaults(func=run)
 
@@ -29,7 +33,7 @@ def run(args) -> int:
     from workbench.evaluate import evaluate_run, load_predictions
 
     store = Store()
-    ev = evaluate_run(args.run, store, split=args.split, which=args.checkpoint)
+    ev = evaluate_run(args.run, store, split=args.split, which=args.checkpoint, threshold=args.threshold)
     if args.json:
         print(json.dumps(ev.to_dict(), indent=2))
     else:
@@ -40,6 +44,8 @@ def run(args) -> int:
             print(f"  {key:14s} {'n/a' if value is None or value != value else f'{value:.4f}'}")
         cm = pd.DataFrame(ev.confusion, index=[f"true {c}" for c in ev.classes], columns=ev.classes)
         print("\nConfusion matrix (rows true, columns predicted):\n" + cm.to_string())
+        if ev.operating_point:
+            print_operating_point(ev.operating_point)
         for note in ev.notes:
             print(f"note: {note}")
         print("\nWrote:\n  " + "\n  ".join(ev.files))
@@ -60,3 +66,11 @@ def run(args) -> int:
         print(sus.drop(columns="path").head(args.label_errors).to_string(index=False, float_format="%.3f")
               if len(sus) else "  none")
     return 0
+
+
+def print_operating_point(op: dict) -> None:
+    from workbench.evaluate.threshold import operating_point_table
+
+    print(f"\nDecision threshold: P({op['positive']}) >= {op['threshold']:.4f}, chosen by {op['rule']} on "
+          f"{op['n']} {op['split']} images; metrics at argmax and at the threshold:")
+    print(operating_point_table(op).to_string(index=False, float_format="%.4f"))

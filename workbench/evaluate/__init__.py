@@ -4,6 +4,7 @@ from workbench.evaluate.dataset_check import DatasetChanged
 from workbench.evaluate.evaluate import (Evaluation, evaluate_run, load_evaluation, load_predictions, probs_of,
                                          roc_curves)
 from workbench.evaluate.plots import confusion_figure, roc_figure
+from workbench.evaluate.threshold import Threshold, choose_threshold, load_threshold, run_threshold
 
 __all__ = ["DatasetChanged", "Evaluation", "confusion_figure", "evaluate_run", "load_evaluation", "load_predictions",
-           "probs_of", "roc_curves", "roc_figure"]
+           "probs_of", "roc_curves", "roc_figure", "Threshold", "choose_threshold", "load_threshold", "run_threshold"]

@@ -32,6 +32,7 @@ class Evaluation:
     roc: dict[str, dict]
     notes: list[str] = field(default_factory=list)
     files: list[str] = field(default_factory=list)
+    operating_point: dict | None = None  # binary runs: metrics at the run's threshold beside those at argmax
 
     def to_dict(self) -> dict:
         return _json_safe(asdict(self))
@@ -104,14 +105,25 @@ def roc_curves(y: np.ndarray, probs: np.ndarray, classes: list[str]) -> dict[str
     return curves
 
 
-def evaluate_run(run: str, store=None, split: str = "test", which: str = "best") -> Evaluation:
-    """Score the run's `which` checkpoint on its `split` images; write JSON, predictions CSV and plots."""
+def evaluate_run(run: str, store=None, split: str = "test", which: str = "best",
+                 threshold: str | None = None) -> Evaluation:
+    """Score the run's `which` checkpoint on its `split` images; write JSON, predictions CSV and plots.
+
+    Binary runs are also scored at their decision threshold: the stored one (chosen at the EER on the validation
+    split the first time), or one chosen now by `threshold` ('eer', 'fpr=0.01', 'fnr=0.05')."""
     from workbench.store import Store
     from workbench.train.predict import predict
     from workbench.train.runs import load_run
 
     store = store or Store()
     loaded = load_run(run, which)
+    if threshold is not None:
+        from workbench.evaluate.threshold import check_rule
+
+        check_rule(threshold)
+        if len(loaded.classes) != 2:
+            raise WorkbenchError(f"--threshold is for binary runs; {run!r} has {len(loaded.classes)} classes "
+                                 "and decides by the most probable one.")
     part, notes = split_images(loaded, store, split)
     probs = np.asarray(predict(loaded, part["path"].tolist()), dtype=float)
     preds = predictions_table(part, probs)
@@ -122,6 +134,8 @@ def evaluate_run(run: str, store=None, split: str = "test", which: str = "best")
         metrics=classification_metrics(y, probs, classes),
         confusion=confusion_matrix(y, preds["y_pred"], labels=list(range(len(classes)))).tolist(),
         roc=roc_curves(y, probs, classes), notes=notes)
+    if len(classes) == 2:
+        result.operating_point = _operating_point(run, store, which, loaded, preds, threshold, notes)
     preds.to_csv(predictions_path(run, split), index=False)
     plot_dir = paths.plots_dir() / run
     cm_title, roc_title = f"{run}: confusion matrix ({split})", f"{run}: ROC ({split})"
@@ -134,6 +148,19 @@ def evaluate_run(run: str, store=None, split: str = "test", which: str = "best")
     result.files += [str(predictions_path(run, split)), str(evaluation_path(run, split))]
     evaluation_path(run, split).write_text(json.dumps(result.to_dict(), indent=2))
     return result
+
+
+def _operating_point(run, store, which, loaded, preds, rule, notes) -> dict | None:
+    from workbench.evaluate.threshold import choose_threshold, operating_point, run_threshold
+
+    try:
+        t = choose_threshold(run, rule, store, which, loaded) if rule else run_threshold(run, store, which, loaded)
+    except WorkbenchError as e:
+        if rule:
+            raise
+        notes.append(f"No decision threshold: {e}")
+        return None
+    return operating_point(preds, t)
 
 
 def load_evaluation(run: str, split: str = "test") -> Evaluation | None:

@@ -1,0 +1,175 @@
+"""Operating point: a decision threshold chosen on the validation split (EER, or a target FPR/FNR), stored with
+the run, and binary test metrics at that threshold beside those at argmax."""
+
+from __future__ import annotations
+
+import json
+import os
+
+import numpy as np
+import pandas as pd
+import pytest
+from sklearn.metrics import accuracy_score, f1_score, roc_curve
+
+from faces_run import faces_run
+from workbench.cli import main
+from workbench.data.importers import import_arrays
+from workbench.errors import WorkbenchError
+from workbench.evaluate import evaluate_run, load_predictions, load_threshold, probs_of, run_threshold
+from workbench.evaluate.evaluate import split_images
+from workbench.evaluate.threshold import Threshold, choose_threshold, operating_point, threshold_path
+from workbench.metrics import operating_threshold, threshold_metrics
+from workbench.train import RunConfig, train
+from workbench.train.predict import predict
+from workbench.train.runs import load_run
+
+RUN = "faces-op"
+
+
+def _rates(y, s, t):
+    return np.mean(s[y == 0] >= t), np.mean(s[y == 1] < t)  # FPR, FNR of "positive when s >= t"
+
+
+@pytest.fixture
+def overlapping():
+    """Two overlapping score distributions: 400 negatives around 0.35, 200 positives around 0.65."""
+    rng = np.random.default_rng(0)
+    y = np.r_[np.zeros(400, int), np.ones(200, int)]
+    return y, np.clip(np.r_[rng.normal(0.35, 0.12, 400), rng.normal(0.65, 0.12, 200)], 0, 1)
+
+
+def test_eer_threshold_is_where_false_positive_and_negative_rates_meet(overlapping):
+    y, s = overlapping
+    t = operating_threshold(y, s, "eer")
+    fpr, fnr = _rates(y, s, t)
+    gaps = [abs(np.subtract(*_rates(y, s, u))) for u in np.unique(s)]  # every candidate threshold, brute force
+    assert abs(fpr - fnr) == pytest.approx(min(gaps), abs=1 / 200)
+    assert abs(fpr - fnr) < 0.02 and 0.05 < fpr < 0.2  # overlapping classes: a real, balanced error
+
+
+@pytest.mark.parametrize("target", [0.0, 0.01, 0.05, 0.2])
+def test_fpr_target_is_met_with_as_many_positives_found_as_possible(overlapping, target):
+    y, s = overlapping
+    t = operating_threshold(y, s, f"fpr={target}")
+    fpr, fnr = _rates(y, s, t)
+    assert fpr <= target
+    lower = s[s < t].max()  # the next threshold down would break the target
+    assert _rates(y, s, lower)[0] > target
+
+
+@pytest.mark.parametrize("target", [0.0, 0.05, 0.3])
+def test_fnr_target_is_met_with_as_few_false_positives_as_possible(overlapping, target):
+    y, s = overlapping
+    t = operating_threshold(y, s, f"fnr={target}")
+    assert _rates(y, s, t)[1] <= target
+    higher = s[s > t].min()
+    assert _rates(y, s, higher)[1] > target
+
+
+def test_fpr_zero_on_separable_scores_keeps_threshold_finite_and_calls_no_negative_positive():
+    y = np.array([0, 0, 0, 1, 1])
+    s = np.array([0.9, 0.2, 0.1, 0.95, 0.99])  # the top negative outranks nothing but two positives
+    t = operating_threshold(y, s, "fpr=0")
+    assert np.isfinite(t) and _rates(y, s, t) == (0.0, 0.0)
+    t_none = operating_threshold(np.array([0, 1]), np.array([0.9, 0.1]), "fpr=0")  # only "call nothing" qualifies
+    assert np.isfinite(t_none) and t_none > 0.9
+
+
+@pytest.mark.parametrize("rule", ["", "median", "fpr", "fpr=abc", "fpr=1.5", "tpr=0.1", "fnr=-0.1"])
+def test_bad_rules_are_refused_with_what_is_accepted(rule, overlapping):
+    with pytest.raises(ValueError, match="eer, fpr=RATE or fnr=RATE"):
+        operating_threshold(*overlapping, rule)
+
+
+def test_metrics_at_a_threshold_differ_from_argmax_where_scores_fall_between():
+    y = np.array([0, 0, 0, 0, 1, 1, 1, 1])
+    p1 = np.array([0.1, 0.2, 0.55, 0.6, 0.58, 0.7, 0.8, 0.9])  # two negatives above 0.5, one positive below 0.65
+    preds = pd.DataFrame({"y_true": y, "p_0": 1 - p1, "p_1": p1, "y_pred": (p1 > 0.5).astype(int)})
+    t = Threshold(run="r", rule="fpr=0", threshold=0.65, positive="b", split="val", n=8, fpr=0, fnr=0)
+    op = operating_point(preds, t)
+    assert op["at_argmax"]["fpr"] == 0.5 and op["at_argmax"]["fnr"] == 0.0
+    assert op["at_threshold"]["fpr"] == 0.0 and op["at_threshold"]["fnr"] == 0.25
+    assert op["at_threshold"]["accuracy"] == pytest.approx(accuracy_score(y, p1 >= 0.65))
+    assert op["at_threshold"]["f1"] == pytest.approx(f1_score(y, p1 >= 0.65, average="macro"))
+    assert op["at_threshold"]["confusion"] == [[4, 0], [1, 3]]
+
+
+# -- on a real run ---------------------------------------------------------------------------------------
+@pytest.fixture(scope="module")
+def run_store(tmp_path_factory):
+    with faces_run(tmp_path_factory.mktemp("threshold_home"), RUN) as store:
+        yield store
+
+
+def test_threshold_chosen_on_validation_predictions_is_stored_and_reloaded(run_store):
+    loaded = load_run(RUN)
+    val, _ = split_images(loaded, run_store, "val")
+    p1 = predict(loaded, val["path"].tolist())[:, 1]
+    t = choose_threshold(RUN, "fnr=0.1", run_store)
+    assert t.split == "val" and t.n == len(val) == 30 and t.positive == "not face"
+    assert t.threshold == pytest.approx(operating_threshold(val["y"], p1, "fnr=0.1"))
+    assert t.fnr <= 0.1 and t.fnr == pytest.approx(np.mean(p1[val["y"] == 1] < t.threshold))
+    stored = json.loads(threshold_path(RUN).read_text())
+    assert stored["rule"] == "fnr=0.1" and stored["threshold"] == t.threshold
+    assert load_threshold(RUN) == t
+    assert [f for f in os.listdir(threshold_path(RUN).parent) if f.endswith(".tmp")] == []  # written atomically
+
+
+def test_evaluation_reports_test_metrics_at_the_threshold_and_at_argmax(run_store):
+    ev = evaluate_run(RUN, run_store, threshold="fpr=0.05")
+    op = ev.operating_point
+    preds = load_predictions(RUN)
+    y, p1 = preds["y_true"].to_numpy(), probs_of(preds)[:, 1]
+    assert op["rule"] == "fpr=0.05" and op["threshold"] == load_threshold(RUN).threshold
+    assert op["at_threshold"]["accuracy"] == pytest.approx(accuracy_score(y, p1 >= op["threshold"]))
+    assert op["at_threshold"]["f1"] == pytest.approx(f1_score(y, p1 >= op["threshold"], average="macro"))
+    assert op["at_argmax"]["accuracy"] == pytest.approx(ev.metrics["accuracy"])
+    assert op["at_argmax"]["confusion"] == ev.confusion
+    fpr, tpr, _ = roc_curve(y, p1)  # the test split's rates at the threshold lie on its ROC curve
+    assert any(np.isclose(f, op["at_threshold"]["fpr"]) and np.isclose(1 - t, op["at_threshold"]["fnr"])
+               for f, t in zip(fpr, tpr))
+    saved = json.loads(open(ev.files[-1]).read())
+    assert saved["operating_point"]["threshold"] == op["threshold"]
+
+
+def test_stored_rule_is_reused_and_a_retrained_checkpoint_gets_a_new_threshold(run_store):
+    first = choose_threshold(RUN, "fpr=0.1", run_store)
+    assert run_threshold(RUN, run_store) == first  # nothing recomputed
+    earlier = (load_run(RUN).run_dir / "best.pt").stat().st_mtime_ns - 10**9
+    os.utime(threshold_path(RUN), ns=(earlier, earlier))  # as if the run was trained again after it was chosen
+    assert load_threshold(RUN) is None
+    again = run_threshold(RUN, run_store)
+    assert again.rule == "fpr=0.1" and load_threshold(RUN) == again
+
+
+def test_cli_evaluate_with_threshold_prints_both_operating_points(run_store, capsys):
+    assert main(["evaluate", RUN, "--threshold", "eer"]) == 0
+    out = capsys.readouterr().out
+    t = load_threshold(RUN)
+    assert t.rule == "eer"
+    assert f"P(not face) >= {t.threshold:.4f}, chosen by eer on 30 val images" in out
+    assert "false-positive rate" in out and f"threshold {t.threshold:.4f}" in out
+    assert main(["evaluate", RUN, "--threshold", "fpr=two"]) == 2
+    assert "not understood" in capsys.readouterr().err
+    assert load_threshold(RUN) == t  # a bad rule changes nothing
+
+
+def test_multiclass_runs_are_refused_a_threshold(store):
+    x, y = three_digit_classes()
+    import_arrays(store, x, y, ["0", "1", "2"], name="d3")
+    res = train(RunConfig("d3", method="feature_extract", input_size=32, epochs=1, name="d3-run"), store)
+    assert res.status == "completed", res.message
+    with pytest.raises(WorkbenchError, match="3 classes: a decision threshold is for binary runs"):
+        choose_threshold("d3-run", "eer", store)
+    assert main(["evaluate", "d3-run", "--threshold", "eer"]) == 2
+    ev = evaluate_run("d3-run", store)  # no threshold asked: evaluated by argmax, as before
+    assert ev.operating_point is None and not threshold_path("d3-run").exists()
+
+
+def three_digit_classes(per_class: int = 30):
+    """The first `per_class` 8x8 digits of each of 0, 1, 2 (real images, a cheap three-class task)."""
+    from sklearn.datasets import load_digits
+
+    d = load_digits()
+    keep = np.concatenate([np.flatnonzero(d.target == k)[:per_class] for k in range(3)])
+    return (d.images[keep] * (255 / 16)).round().astype(np.uint8), d.target[keep]
