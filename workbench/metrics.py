@@ -15,7 +15,7 @@ from sklearn.metrics import (accuracy_score, confusion_matrix, log_loss, precisi
 METRICS = ("loss", "accuracy", "precision", "recall", "f1", "roc_auc", "eer")
 
 
-def eer(y_true_binary, scores) -> tuple[float, float]:
+def eer(y_true_binary, scores, every_threshold: bool = False) -> tuple[float, float]:
     """Equal error rate and its threshold from sklearn's ROC curve: where false accepts equal false rejects.
 
     Between the two ROC points that bracket FPR == FNR the rate is the mean of the two (the usual
@@ -32,8 +32,8 @@ def eer(y_true_binary, scores) -> tuple[float, float]:
         raise ValueError(f"eer: labels must be binary 0/1, got {sorted(values)[:5]}.")
     if len(values) < 2:
         raise ValueError("eer: needs both classes among the labels.")
-    # every threshold: dropping "suboptimal" points (sklearn's default) can drop the one nearest FPR == FNR
-    fpr, tpr, thresholds = roc_curve(y, s, drop_intermediate=False)
+    # every_threshold: sklearn's default drops "suboptimal" ROC points, sometimes the one nearest FPR == FNR
+    fpr, tpr, thresholds = roc_curve(y, s, drop_intermediate=not every_threshold)
     fnr = 1.0 - tpr
     i = int(np.nanargmin(np.abs(fnr - fpr)))
     return float((fpr[i] + fnr[i]) / 2.0), float(thresholds[i])
@@ -63,7 +63,7 @@ def operating_threshold(y_true_binary, scores, rule: str = "eer") -> float:
     y = np.asarray(y_true_binary).ravel()
     s = np.asarray(scores, dtype=float).ravel()
     if kind == "eer":
-        return _finite_threshold(eer(y, s)[1], s)
+        return _finite_threshold(eer(y, s, every_threshold=True)[1], s)
     eer(y, s)  # the same checks on labels and scores
     fpr, tpr, thresholds = roc_curve(y, s, drop_intermediate=False)
     if kind == "fpr":
