@@ -55,6 +55,11 @@ class Access:
             raise WorkbenchError(f"--admin names a user without a login: {', '.join(unknown)} "
                                  f"(users: {', '.join(sorted(self.users))}).")
 
+    @classmethod
+    def of(cls, auth: list[tuple[str, str]] | None, admins: list[str] | None = None, blind: bool = False) -> "Access":
+        """From launch options: (user, password) logins, admin user names, blind labelling."""
+        return cls(users=frozenset(u for u, _ in auth or []), admins=frozenset(admins or []), blind=blind)
+
     @property
     def logins(self) -> bool:
         return bool(self.users)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 
+from workbench.access import Access
 from workbench.errors import WorkbenchError
 
 
@@ -39,8 +40,9 @@ def register(sub) -> None:
 
 
 def run(args) -> int:
+    auth = parse_auth(args.auth)
+    Access.of(auth, args.admin, args.blind)  # bad role options fail here, before the UI's slow imports
     from workbench.ui.app import launch
 
-    launch(host=args.host, port=args.port, auth=parse_auth(args.auth), demo_sets=not args.no_demo,
-           admins=args.admin, blind=args.blind)
+    launch(host=args.host, port=args.port, auth=auth, demo_sets=not args.no_demo, admins=args.admin, blind=args.blind)
     return 0

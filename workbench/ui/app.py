@@ -18,6 +18,7 @@ TABS = [
     ("label", "Label", "workbench.ui.label_tab"),
     ("experiments", "Experiments", "workbench.ui.experiments_tab"),
     ("evaluate", "Evaluate", "workbench.ui.evaluate_tab"),
+    ("predict", "Predict", "workbench.ui.predict_tab"),
 ]
 
 BASE_CSS = """
@@ -72,7 +73,7 @@ def launch(host: str = "127.0.0.1", port: int | None = None, auth: list[tuple[st
     With `auth`, users are annotators (the /label page, their own labels only) unless named in `admins`;
     `blind`: annotators do not see other annotators' labels.
     """
-    access = Access(users=frozenset(u for u, _ in auth or []), admins=frozenset(admins or []), blind=blind)
+    access = Access.of(auth, admins, blind)
     store = Store()
     if demo_sets:
         from workbench.data.demo import ensure_demos

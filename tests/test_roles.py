@@ -1,0 +1,208 @@
+"""Roles with --auth: annotators may only label (as themselves) on /label; every other API endpoint refuses them.
+
+Every event of the real app is called over plain HTTP by fn_index (private ones too: the browser calls them so,
+and so can anyone logged in)."""
+
+from __future__ import annotations
+
+import argparse
+import re
+
+import gradio as gr
+import pytest
+
+from browser.api import ApiSession
+from browser.appserver import AppProcess, free_port
+from workbench.access import Access, Operation
+from workbench.cli import app_cmd
+from workbench.errors import WorkbenchError
+from workbench.data.demo import ensure_faces
+from workbench.store import Store
+from workbench.ui.app import build_app
+from workbench.ui.guard import guard
+
+REFUSED = "is an annotator"
+# what an annotator may call on /label, by gradio's endpoint names (suffixes _1, _2 ... dropped)
+ANNOTATOR_ENDPOINTS = {"label_start", "label_action", "on_action", "on_more_class", "refresh_choices", "on_dataset",
+                       "on_load", "on_goto", "lambda", "on_mode", "on_show", "marked", "on_pick", "run", "on_redraw",
+                       "label_review"}
+SELECT = {"index": 0, "value": None, "selected": True}
+
+
+def base(api_name: str) -> str:
+    return re.sub(r"_\d+$", "", api_name)
+
+
+@pytest.fixture(scope="module")
+def team(tmp_path_factory):
+    home = tmp_path_factory.mktemp("team")
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("WORKBENCH_HOME", str(home))
+        store = Store()
+        ensure_faces(store)
+        app = AppProcess(home, auth=["alice:pw", "boss:pw"], args=["--admin", "boss"])
+        try:
+            yield {"app": app, "store": store}
+        finally:
+            app.stop()
+            store.close()
+
+
+def page_deps(api: ApiSession, page: str) -> list[dict]:
+    ids = set(api.config_cached()["page"][page]["dependencies"])
+    return [d for d in api.dependencies() if d["id"] in ids]
+
+
+def call(api: ApiSession, dep: dict, data: list | None = None):
+    return api.call(dep["id"], api.defaults(dep) if data is None else data,
+                    SELECT if dep.get("collects_event_data") else None)
+
+
+def named(api: ApiSession, page: str, name: str, nth: int = 0) -> dict:
+    return [d for d in page_deps(api, page) if base(d["api_name"]) == name][nth]
+
+
+def test_annotator_is_refused_every_endpoint_but_labelling(team):
+    alice = ApiSession(team["app"].url, "alice", "pw")
+    label_ids = {d["id"] for d in page_deps(alice, "label")}
+    deps = alice.dependencies()
+    assert len(deps) > 60 and len(label_ids) > 20  # every tab's events and the /label page's
+    allowed, refused = [], []
+    for dep in deps:
+        reply = call(alice, dep)
+        should_pass = dep["id"] in label_ids and base(dep["api_name"]) in ANNOTATOR_ENDPOINTS
+        was_refused = not reply.ok and REFUSED in (reply.error or "")
+        assert was_refused != should_pass, f"{dep['api_name']} (id {dep['id']}): {reply}"
+        (refused if was_refused else allowed).append(base(dep["api_name"]))
+    assert {"label_export", "label_add_classes", "on_settle", "on_add_tags", "on_remove_tag", "import_path",
+            "do_start", "evaluate_run"} <= set(refused)
+    assert ANNOTATOR_ENDPOINTS == set(allowed)
+
+
+def test_annotator_labels_as_herself_whatever_name_she_sends(team):
+    alice = ApiSession(team["app"].url, "alice", "pw")
+    start = alice.call(named(alice, "label", "label_start")["id"], ["faces", "bob", "unlabeled", None, 0])
+    assert start.ok, start.error
+    assert start.data[-1] == "alice"  # the session's annotator, shown in the name box
+    first = alice.call(named(alice, "label", "label_action")["id"], [None, "label:face"])
+    assert first.ok, first.error
+    # the grid's bulk label, sent with another annotator's name and no session
+    show = alice.call(named(alice, "label", "on_show")["id"], [None, "faces", "bob", "unlabeled", None, 0, 1, 5])
+    assert show.ok, show.error
+    ids = [v for _, v in show.data[1]["choices"]][:2]
+    bulk = alice.call(named(alice, "label", "run", 0)["id"], [None, "faces", "bob", ids, "not face", None])
+    assert bulk.ok, bulk.error
+    labels = team["store"].latest_labels("faces")
+    assert set(labels["annotator"]) == {"alice"} and len(labels) == 3
+
+
+def test_admin_may_call_admin_endpoints(team):
+    boss = ApiSession(team["app"].url, "boss", "pw")
+    added = boss.call(named(boss, "", "label_add_classes")["id"], ["faces", "smiling", None])
+    assert added.ok, added.error
+    assert "smiling" in team["store"].classes("faces")
+    export = boss.call(named(boss, "", "label_export")["id"], ["faces", "csv", "all annotators", None, ""])
+    assert export.ok and export.data[0]["path"].endswith(".csv"), export
+    alice = ApiSession(team["app"].url, "alice", "pw")
+    refused = alice.call(named(alice, "label", "label_export")["id"], ["faces", "csv", "all annotators", None, ""])
+    assert not refused.ok and REFUSED in refused.error
+
+
+# -- the policy and the guard in this process ------------------------------------------------------
+def test_policy_roles_and_blind():
+    label = Operation("label", "workbench.ui.label_tab", "on_start")
+    review = Operation("label", "workbench.ui.label_tab", "on_refresh")
+    train = Operation("", "workbench.ui.experiments_tab", "do_start")
+    open_ = Access()
+    assert open_.role("anyone") == "admin" and open_.refusal(None, train) is None
+    team = Access(users=frozenset({"alice", "boss"}), admins=frozenset({"boss"}))
+    assert team.role("alice") == "annotator" and team.role("boss") == "admin"
+    assert team.refusal("alice", label) is None and team.refusal("alice", review) is None
+    assert "annotator" in team.refusal("alice", train) and team.refusal("boss", train) is None
+    # the same handler on the main page is not the annotators' page
+    assert team.refusal("alice", Operation("", "workbench.ui.label_tab", "on_start"))
+    blind = Access(users=frozenset({"alice", "boss"}), admins=frozenset({"boss"}), blind=True)
+    assert "Blind" in blind.refusal("alice", review) and blind.refusal("boss", review) is None
+
+
+@pytest.mark.parametrize("argv, says", [
+    (["app", "--admin", "boss"], "need logins"),
+    (["app", "--blind"], "need logins"),
+    (["app", "--auth", "alice:pw", "--admin", "carol"], "carol"),
+])
+def test_bad_role_options_are_refused_before_starting(home, argv, says):
+    parser = argparse.ArgumentParser()
+    app_cmd.register(parser.add_subparsers())
+    args = parser.parse_args(argv)
+    with pytest.raises(WorkbenchError, match=says):
+        args.func(args)
+    assert not (home / "datasets").exists()  # refused before the store or the demo sets were made
+
+
+@pytest.fixture
+def guarded_app():
+    """A small app whose events are a plain function, a generator, a coroutine and one taking gr.Request and
+    gr.Progress, guarded for boss (admin) and alice (annotator)."""
+    def plain(x):
+        return x + "!"
+
+    def counting(x):
+        for i in range(3):
+            yield f"{x}{i}"
+
+    async def later(x):
+        return x.upper()
+
+    def whoami(x, request: gr.Request, progress=gr.Progress()):
+        progress(0.5)
+        return f"{x} by {request.username}"
+
+    with gr.Blocks() as demo:
+        box, out = gr.Textbox(), gr.Textbox()
+        for fn in (plain, counting, later, whoami):
+            gr.Button().click(fn, box, out, api_name=fn.__name__)
+    assert guard(demo, Access(users=frozenset({"alice", "boss"}), admins=frozenset({"boss"}))) == 4
+    port = free_port()
+    demo.queue().launch(server_port=port, auth=[("alice", "pw"), ("boss", "pw")], prevent_thread_lock=True,
+                        quiet=True)
+    try:
+        yield f"http://127.0.0.1:{port}/"
+    finally:
+        demo.close()
+
+
+def test_guard_keeps_generators_coroutines_and_request_injection(guarded_app):
+    boss = ApiSession(guarded_app, "boss", "pw")
+    assert boss.call_named("plain", ["a"]).data == ["a!"]
+    assert boss.call_named("counting", ["a"]).data == ["a2"]  # the last of three yields
+    assert boss.call_named("later", ["a"]).data == ["A"]
+    assert boss.call_named("whoami", ["a"]).data == ["a by boss"]
+    alice = ApiSession(guarded_app, "alice", "pw")
+    for name in ("plain", "counting", "later", "whoami"):
+        reply = alice.call_named(name, ["a"])
+        assert not reply.ok and REFUSED in reply.error, (name, reply)
+
+
+def test_without_logins_nothing_is_wrapped():
+    with gr.Blocks() as demo:
+        gr.Button().click(lambda: None)
+    assert guard(demo, Access()) == 0
+
+
+def test_blind_labelling_hides_the_agreement_view_from_annotators(faces):
+    faces.add_labels("faces", [(1, "face")], "carol")
+    demo, kw = build_app(faces, Access.of([("alice", "pw"), ("boss", "pw")], ["boss"], blind=True))
+    port = free_port()
+    demo.queue().launch(server_port=port, auth=[("alice", "pw"), ("boss", "pw")], prevent_thread_lock=True,
+                        quiet=True, **kw)
+    try:
+        url = f"http://127.0.0.1:{port}/"
+        alice = ApiSession(url, "alice", "pw")
+        hidden = alice.call(named(alice, "label", "label_review")["id"], ["faces"])
+        assert not hidden.ok and "Blind" in hidden.error
+        assert alice.call(named(alice, "label", "label_start")["id"], ["faces", "", "unlabeled", None, 0]).ok
+        boss = ApiSession(url, "boss", "pw")
+        shown = boss.call(named(boss, "", "label_review")["id"], ["faces"])
+        assert shown.ok, shown.error
+    finally:
+        demo.close()
