@@ -14,7 +14,7 @@ def register(sub) -> None:
                        description="Score a trained run on the test images it was trained against: accuracy, "
                                    "macro precision/recall/F1, ROC AUC, EER and its threshold, confusion matrix. "
                                    "Writes checkpoints/RUN/evaluation_test.json and plots in plots_checkpoints/RUN/.")
-    p.add_argument("run", help="run name (a folder under checkpoints/)")
+    p.add_argument("run", help="run name (a folder under checkpoints/), or 'last' for the newest run")
     p.add_argument("--split", default="test", choices=["test", "val"])
     p.add_argument("--checkpoint", default="best", choices=["best", "last"])
     p.add_argument("--by", choices=["tag", "quality", "confusion"],
@@ -32,6 +32,9 @@ def register(sub) -> None:
 def run(args) -> int:
     from workbench.evaluate import evaluate_run, load_predictions
 
+    from workbench.train.runs import resolve_run
+
+    args.run = resolve_run(args.run)
     store = Store()
     ev = evaluate_run(args.run, store, split=args.split, which=args.checkpoint, threshold=args.threshold)
     if args.json:

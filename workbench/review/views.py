@@ -3,6 +3,7 @@ its error gallery page with CAM thumbnails, and loaded models kept for reuse."""
 
 from __future__ import annotations
 
+import logging
 import threading
 from collections import OrderedDict
 from dataclasses import dataclass, field
@@ -10,8 +11,11 @@ from dataclasses import dataclass, field
 import pandas as pd
 
 from workbench import paths
+from workbench.errors import WorkbenchError
 from workbench.review.categories import categories, category_table, errors_in
 from workbench.review.gallery import GalleryPage, gallery_page
+
+log = logging.getLogger(__name__)
 
 
 class RunCache:
@@ -65,6 +69,7 @@ class ErrorView:
     page: GalleryPage
     table: pd.DataFrame
     categories: list[str] = field(default_factory=list)
+    cam_note: str = ""  # which layer the CAM thumbnails use, or why they are missing
 
 
 def error_view(store, run: str, grouping: str, category: str | None = None, page: int = 0, page_size: int = 48,
@@ -78,16 +83,40 @@ def error_view(store, run: str, grouping: str, category: str | None = None, page
     cats = categories(grouping, preds, classes, store, load_config(run).dataset)
     table = category_table(preds, cats)
     names = [c for c in table["category"].tolist() if c != "all images"]
-    thumbs = None
-    if cam_method:
+    rows = errors_in(preds, cats, category or None)
+    cams = _CamThumbs(runs or RunCache(), run, cam_method, layer) if cam_method else None
+    page_view = gallery_page(rows, classes, page, page_size, cams)
+    return ErrorView(page_view, table, names, cams.note if cams and not page_view.empty else "")
+
+
+def cell_category(classes, true_index: int, pred_index: int) -> str:
+    """The confusion grouping's category of one matrix cell (see review.categories.confusion_categories)."""
+    return f"{classes[true_index]} → {classes[pred_index]}"
+
+
+class _CamThumbs:
+    """CAM overlays for a gallery page; when they cannot be made, the plain images and the reason instead,
+    so the gallery and the category table still show."""
+
+    def __init__(self, runs: RunCache, run: str, method: str, layer: str | None):
+        self.runs, self.run, self.method, self.layer, self.note = runs, run, method, layer, ""
+
+    def __call__(self, rows: pd.DataFrame) -> list[str]:
+        from workbench.explain import LABELS, run_layer
         from workbench.explain.cache import cache_dir, cam_overlay_files
 
-        loaded = (runs or RunCache()).get(run)
-        folder = cache_dir(loaded.run_dir, paths.plots_dir() / run, cam_method, layer)
-        thumbs = lambda rows: cam_overlay_files(loaded, rows["image_id"].tolist(), rows["path"].tolist(),  # noqa: E731
-                                                rows["y_pred"].tolist(), folder, cam_method, layer)
-    rows = errors_in(preds, cats, category or None)
-    return ErrorView(gallery_page(rows, classes, page, page_size, thumbs), table, names)
+        try:
+            loaded = self.runs.get(self.run)
+            used = run_layer(loaded, self.layer)
+            folder = cache_dir(loaded.run_dir, paths.plots_dir() / self.run, self.method, self.layer)
+            files = cam_overlay_files(loaded, rows["image_id"].tolist(), rows["path"].tolist(),
+                                      rows["y_pred"].tolist(), folder, self.method, self.layer)
+        except Exception as e:  # noqa: BLE001 (any failure: a CAM is an extra, the errors still show)
+            log.warning("CAM thumbnails of %s failed: %s", self.run, e, exc_info=not isinstance(e, WorkbenchError))
+            self.note = f"Showing images without CAM overlays: {e}"
+            return rows["path"].tolist()
+        self.note = f"{LABELS.get(self.method, self.method)} of the predicted class at {used.describe()}."
+        return files
 
 
 @dataclass
@@ -137,8 +166,7 @@ def cam_view(loaded, store, image_id: int, class_name: str | None = None, method
     from PIL import Image
 
     from workbench.data.imageio import load_image
-    from workbench.errors import WorkbenchError
-    from workbench.explain import explain_images, overlay, target_layer
+    from workbench.explain import explain_images, overlay, run_layer
     from workbench.train.predict import predict
 
     info = store.image(int(image_id))
@@ -156,5 +184,5 @@ def cam_view(loaded, store, image_id: int, class_name: str | None = None, method
     original = image.convert("RGB").resize((round(w * scale), round(h * scale)), Image.NEAREST)
     label = store.resolved_labels(loaded.config.dataset).get(int(image_id))
     caption = (f"Image {image_id} · label: {label or 'none'} · predicted: {loaded.classes[pred]} ({probs[pred]:.1%}) · "
-               f"CAM of '{loaded.classes[target]}' ({method}, layer {target_layer(loaded.model, layer)[0]})")
+               f"CAM of '{loaded.classes[target]}' ({method}, {run_layer(loaded, layer).describe()})")
     return CamView(original, overlay(image, cam, size), caption)

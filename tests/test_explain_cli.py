@@ -1,0 +1,138 @@
+"""Grad-CAM on a run trained at its images' own size (resnet18 on the 25 px faces at 24 px, where layer4's map is
+1x1): the layer chosen, the error gallery with CAM thumbnails (and without, when CAMs fail), and `workbench explain`."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+
+from workbench.cli import build_parser, main
+from workbench.data.demo import ensure_digits, ensure_faces, faces_truth
+from workbench.data.imageio import load_image
+from workbench.evaluate import evaluate_run, load_predictions
+from workbench.explain import compute_cams, explain_images, run_layer
+from workbench.review.views import RunCache, cam_view, error_view
+from workbench.store import Store
+from workbench.train.config import RunConfig
+from workbench.train.loop import train
+from workbench.train.runs import load_run
+
+pytestmark = pytest.mark.slow
+RUN = "faces-r18-24"
+
+
+@pytest.fixture(scope="module")
+def run24(tmp_path_factory):
+    home = tmp_path_factory.mktemp("explain_home")
+    mp = pytest.MonkeyPatch()
+    mp.setenv("WORKBENCH_HOME", str(home))
+    mp.chdir(home)
+    store = Store()
+    ensure_faces(store)
+    store.add_labels("faces", list(faces_truth(store).items()), "truth")
+    result = train(RunConfig(dataset="faces", method="finetune", backbone="resnet18", weights="none", input_size=24,
+                             epochs=1, batch_size=32, lr=3e-3, name=RUN), store)
+    assert result.status == "completed", result.message
+    evaluate_run(RUN, store)
+    preds = load_predictions(RUN)
+    yield {"home": home, "store": store, "preds": preds, "errors": preds[preds.y_true != preds.y_pred]}
+    store.close()
+    mp.undo()
+
+
+def test_a_24px_run_is_explained_at_a_layer_keeping_3x3_and_its_cams_have_structure(run24):
+    loaded = load_run(RUN)
+    used = run_layer(loaded)
+    assert used.name == "layer2" and min(used.map_hw) >= 3 and "layer4.1 has a 1x1 map at 24x24" in used.note
+    images = [load_image(p) for p in run24["preds"].path[:8]]
+    maps = explain_images(loaded, images)
+    assert maps.shape == (8, 24, 24) and (maps.std(axis=(1, 2)) > 0.02).mean() >= 0.75
+    # the same network fed 28 px crops: layer4 is still 1x1, the CAM still has structure
+    x28 = torch.nn.functional.interpolate(loaded.preprocess(images), size=28, mode="bilinear")
+    maps28 = compute_cams(loaded.model, x28)
+    assert maps28.shape == (8, 28, 28) and (maps28.std(axis=(1, 2)) > 0.02).mean() >= 0.75
+
+
+def test_gallery_with_cams_on_a_24px_run_shows_overlays_and_says_which_layer(run24):
+    assert len(run24["errors"]) > 0, "one epoch from scratch should leave test errors to review"
+    view = error_view(run24["store"], RUN, "tag", cam_method="gradcam", runs=RunCache())
+    files = [f for f, _ in view.page.items]
+    assert len(files) == len(run24["errors"]) and all("/cams/" in f for f in files)
+    assert "layer layer2 (3x3 map)" in view.cam_note and "1x1" in view.cam_note
+    with Image.open(files[0]) as im:
+        overlay = np.asarray(im.convert("RGB"), dtype=float)
+    assert overlay.shape[:2] == (160, 160) and overlay.std(axis=(0, 1)).max() > 5
+    assert "all images" in view.table["category"].tolist()
+
+
+def test_explicit_layer_overrides_the_automatic_one(run24):
+    view = error_view(run24["store"], RUN, "tag", cam_method="gradcam", layer="layer3", runs=RunCache())
+    assert "layer layer3 (2x2 map)" in view.cam_note and all("/cams/" in f for f, _ in view.page.items)
+    shown = cam_view(load_run(RUN), run24["store"], int(run24["preds"].image_id[0]), layer="layer1.0")
+    assert "layer layer1.0 (6x6 map)" in shown.caption
+
+
+def test_gallery_shows_plain_thumbnails_and_the_reason_when_cams_fail(run24, monkeypatch):
+    store, errors = run24["store"], run24["errors"]
+    view = error_view(store, RUN, "tag", cam_method="gradcam", layer="fc", runs=RunCache())
+    assert sorted(f for f, _ in view.page.items) == sorted(errors.path)  # the images themselves
+    assert view.cam_note.startswith("Showing images without CAM overlays") and "does not output a feature map" \
+        in view.cam_note and len(view.table) >= 1
+
+    def broken(*a, **k):
+        raise RuntimeError("CUDA out of memory")
+
+    monkeypatch.setattr("workbench.explain.cache.cam_overlay_files", broken)
+    view = error_view(store, RUN, "confusion", cam_method="gradcam", runs=RunCache())
+    assert all("/cams/" not in f for f, _ in view.page.items) and len(view.page.items) == len(errors)
+    assert view.cam_note == "Showing images without CAM overlays: CUDA out of memory"
+    assert len(view.categories) >= 1  # the confusion cells are still offered
+
+
+def test_cli_explain_writes_overlays_and_names_the_layer(run24, tmp_path, capsys):
+    ids = [int(i) for i in run24["preds"].image_id[:2]]
+    out = tmp_path / "cams"
+    assert main(["explain", RUN, *map(str, ids), "--out", str(out)]) == 0
+    printed = capsys.readouterr().out
+    assert "gradcam at layer layer2 (3x3 map); the default layer4.1 has a 1x1 map at 24x24 input" in printed
+    files = sorted(out.glob("*.png"))
+    assert len(files) == 2 and all(str(f) in printed for f in files)
+    assert {f.name.split("-")[0] for f in files} == {str(i) for i in ids}
+    with Image.open(files[0]) as im:
+        assert im.size == (192, 192) and np.asarray(im).std() > 5
+
+    assert main(["explain", RUN, str(ids[0]), "--layer", "layer3", "--class", "not face", "--method", "eigencam",
+                 "--size", "96", "--out", str(out / "b")]) == 0
+    printed = capsys.readouterr().out
+    assert "eigencam at layer layer3 (2x2 map)" in printed and "CAM of 'not face'" in printed
+    (written,) = (out / "b").glob("*.png")
+    assert written.name == f"{ids[0]}-eigencam-not_face.png" and Image.open(written).size == (96, 96)
+
+
+@pytest.mark.parametrize("args, message", [
+    (["nope", "1"], "No run named 'nope'"),
+    ([RUN, "999999"], "No image with id 999999"),
+    ([RUN, "{digit}"], "belongs to dataset 'digits'"),
+    ([RUN, "{face}", "--layer", "layer9"], "No layer 'layer9'.*Valid layer names"),
+    ([RUN, "{face}", "--layer", "fc"], "does not output a feature map"),
+    ([RUN, "{face}", "--class", "cat"], "Class 'cat' is not one of the run's classes: face, not face"),
+])
+def test_cli_explain_refuses_bad_input_clearly_and_writes_nothing(run24, tmp_path, capsys, args, message):
+    import re
+
+    ensure_digits(run24["store"])
+    digit = int(run24["store"].images("digits").image_id.iloc[0])
+    face = int(run24["preds"].image_id.iloc[0])
+    args = [a.format(digit=digit, face=face) for a in args]
+    out = tmp_path / "out"
+    assert main(["explain", *args, "--out", str(out)]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: ") and re.search(message, err), err
+    assert not out.exists()
+
+
+def test_workbench_help_lists_explain():
+    text = build_parser().format_help()
+    assert "explain" in text and "Grad-CAM overlays" in text

@@ -1,0 +1,45 @@
+"""`workbench explain RUN IMAGE_ID... --out DIR`: CAM overlays of chosen images as PNG files."""
+
+from __future__ import annotations
+
+from workbench.explain.methods import METHODS
+from workbench.store import Store
+
+
+def register(sub) -> None:
+    p = sub.add_parser("explain", help="write Grad-CAM overlays of chosen images of a run as PNG files",
+                       description="Explain what a run's best checkpoint looks at in the given images (ids as the "
+                                   "app and `workbench evaluate --by` show them): one heatmap-over-image PNG per "
+                                   "image in --out. Without --layer, the architecture's last feature map is used, or, "
+                                   "when that map is smaller than 3x3 at the run's input size, the deepest block "
+                                   "that keeps 3x3; the layer used is printed.")
+    p.add_argument("run", help="run name (a folder under checkpoints/)")
+    p.add_argument("image_ids", nargs="+", type=int, metavar="IMAGE_ID", help="image ids of the run's dataset")
+    p.add_argument("--method", default="gradcam", choices=list(METHODS), help="CAM method (default gradcam)")
+    p.add_argument("--layer", help="target layer by dotted name, e.g. layer3 or blocks.4 (default: automatic)")
+    p.add_argument("--class", dest="class_name", metavar="CLASS",
+                   help="class to explain (default: each image's predicted class)")
+    p.add_argument("--checkpoint", default="best", choices=["best", "last"])
+    p.add_argument("--size", type=int, default=192, help="overlay size in pixels on the long side (default 192)")
+    p.add_argument("--out", required=True, metavar="DIR", help="folder for the PNG files (created if missing)")
+    p.set_defaults(func=run)
+
+
+def run(args) -> int:
+    from workbench.errors import WorkbenchError
+    from workbench.explain.export import write_overlays
+    from workbench.train.runs import load_run
+
+    if not 16 <= args.size <= 2048:
+        raise WorkbenchError(f"--size must be between 16 and 2048 pixels, got {args.size}.")
+    loaded = load_run(args.run, args.checkpoint)
+    store = Store()
+    try:
+        result = write_overlays(loaded, store, args.image_ids, args.out, args.class_name, args.method, args.layer,
+                                args.size)
+    finally:
+        store.close()
+    print(f"{args.run} · {args.method} at {result.layer.describe()}")
+    for f, c in zip(result.files, result.captions):
+        print(f"  {f}  ({c})")
+    return 0
