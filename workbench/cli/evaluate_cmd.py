@@ -31,7 +31,6 @@ def register(sub) -> None:
 
 def run(args) -> int:
     from workbench.evaluate import evaluate_run, load_predictions
-
     from workbench.train.runs import resolve_run
 
     args.run = resolve_run(args.run)

@@ -9,6 +9,7 @@ import threading
 
 from workbench.store import Store
 from workbench.train import compare as C
+from workbench.train import distributed
 from workbench.train.config import METHODS, OPTIMIZERS, SCHEDULES, Augment, RunConfig, parse_grouping
 from workbench.train.loop import train
 from workbench.train.runs import list_runs, load_summary
@@ -82,6 +83,9 @@ def run(a: argparse.Namespace) -> int:
             results = [train(cfg, store, progress, cancel)]
     finally:
         signal.signal(signal.SIGINT, previous)
+        distributed.teardown()
+    if not distributed.master_process():  # torchrun's other ranks: rank 0 reports and writes the plots
+        return 0
     for r in results:
         print(f"{r.run}: {r.status}. {r.message} Best epoch {r.best_epoch} (val loss "
               f"{'-' if r.best_val_loss is None else f'{r.best_val_loss:.4f}'}). Checkpoints in {r.run_dir}")

@@ -7,6 +7,7 @@ an embedding is computed once, so there is nothing to augment).
 
 from __future__ import annotations
 
+import hashlib
 import json
 import math
 import time
@@ -25,6 +26,7 @@ from workbench.errors import WorkbenchError
 from workbench.metrics import classification_metrics
 from workbench.store import Store
 from workbench.train import data as D
+from workbench.train import distributed as dist
 from workbench.train.backbones import build_model, check_backbone, head_prefix, pick_device, place
 from workbench.train.checkpoints import CheckpointError, CheckpointWriter, snapshot
 from workbench.train.config import RunConfig
@@ -63,13 +65,16 @@ def train(cfg: RunConfig, store: Store | None = None, progress: Progress | None 
     NaN, or is cancelled, stops with its best checkpoint kept and says so in the result.
     """
     store = store or Store()
+    ddp = dist.setup(cfg.device)
+    cfg.name = dist.broadcast(cfg.name, ddp)  # a default name holds the time: rank 0's names the run
     df, classes = precheck(cfg, store)
+    dist.barrier(ddp)  # every rank has checked the name before rank 0 creates the run folder
     run_dir = paths.checkpoints_dir() / cfg.name
-    progress = progress or (lambda frac, msg: None)
-    torch.manual_seed(cfg.seed)
+    progress = (progress or (lambda frac, msg: None)) if ddp.master else (lambda frac, msg: None)
+    torch.manual_seed(cfg.seed)  # same initial weights on every rank (DDP also broadcasts rank 0's)
     np.random.seed(cfg.seed)
     model = build_model(cfg.backbone, len(classes), cfg.weights)
-    device = pick_device(cfg.device)
+    device = dist.device_for(ddp, pick_device(cfg.device))
     place(model, device)
 
     progress(0.0, "loading images")
@@ -81,18 +86,19 @@ def train(cfg: RunConfig, store: Store | None = None, progress: Progress | None 
     channels = max(sp.images.shape[1] for sp in splits.values())
     for sp in splits.values():  # one colour image anywhere makes the whole run RGB
         sp.images = sp.images.expand(-1, channels, -1, -1).contiguous() if sp.images.shape[1] < channels else sp.images
-    run_dir.mkdir(parents=True)
-    cfg.save(run_dir / "config.json")
-    _write_dataset_json(run_dir, cfg, store, df, classes, channels)
+    if ddp.master:
+        run_dir.mkdir(parents=True)
+        cfg.save(run_dir / "config.json")
+        _write_dataset_json(run_dir, cfg, store, df, classes, channels)
 
-    step = (_HeadOnly if cfg.method == "feature_extract" else _FineTune)(model, cfg, splits, device, progress)
+    step = (_HeadOnly if cfg.method == "feature_extract" else _FineTune)(model, cfg, splits, device, progress, ddp)
     opt = _optimizer(cfg, step.parameters())
     sched = _scheduler(cfg, opt)
-    gen = torch.Generator().manual_seed(cfg.seed)
+    gen = torch.Generator().manual_seed(cfg.seed + ddp.rank)  # augmentations differ per rank
 
     rows, best, status, message = [], (None, math.inf), "completed", ""
     started = time.time()
-    checkpoints = CheckpointWriter(run_dir)
+    checkpoints = CheckpointWriter(run_dir) if ddp.master else _NoCheckpoints()
     try:
         for epoch in range(1, cfg.epochs + 1):
             t0 = time.time()
@@ -106,7 +112,8 @@ def train(cfg: RunConfig, store: Store | None = None, progress: Progress | None 
                 rows.append({"epoch": epoch, "split": split, **{k: m[k] for k in HISTORY_COLUMNS[2:9]},
                              "lr": lr, "seconds": time.time() - t0})
             history = pd.DataFrame(rows, columns=HISTORY_COLUMNS)
-            _atomic_csv(history, run_dir / "history.csv")
+            if ddp.master:
+                _atomic_csv(history, run_dir / "history.csv")
             val_loss = rows[-1]["loss"]
             improved = val_loss < best[1]
             best = (epoch, val_loss) if improved else best
@@ -131,8 +138,9 @@ def train(cfg: RunConfig, store: Store | None = None, progress: Progress | None 
         except Exception:
             pass  # the original error is the one to report
         history = pd.DataFrame(rows, columns=HISTORY_COLUMNS)
-        _write_summary(RunResult(cfg.name, run_dir, "failed", f"{type(e).__name__}: {e}", best[0],
-                                 None if best[0] is None else best[1], history), device, started)
+        if ddp.master:
+            _write_summary(RunResult(cfg.name, run_dir, "failed", f"{type(e).__name__}: {e}", best[0],
+                                     None if best[0] is None else best[1], history), device, started)
         raise
     try:
         checkpoints.close()
@@ -140,10 +148,14 @@ def train(cfg: RunConfig, store: Store | None = None, progress: Progress | None 
         if status != "failed":
             status, message = "failed", f"{e}. best.pt and last.pt are the last complete ones."
     history = pd.DataFrame(rows, columns=HISTORY_COLUMNS)
-    _atomic_csv(history, run_dir / "history.csv")
     result = RunResult(cfg.name, run_dir, status, message or f"Completed {cfg.epochs} epochs.",
                        best[0], None if best[0] is None else best[1], history)
-    _write_summary(result, device, started)
+    # what each rank saw in epoch 1 and ended with: proof in summary.json that the shards were disjoint
+    # and the replicas stayed identical
+    shards, digests = dist.gather(step.seen, ddp), dist.gather(_digest(step.parameters()), ddp)
+    if ddp.master:
+        _atomic_csv(history, run_dir / "history.csv")
+        _write_summary(result, device, started, _shard_summary(ddp, shards, digests))
     return result
 
 
@@ -174,9 +186,12 @@ def _step(module: nn.Module, x: torch.Tensor, y: torch.Tensor, opt, epoch: int, 
 class _FineTune:
     """End to end: augmented batches through backbone and head."""
 
-    def __init__(self, model: nn.Module, cfg: RunConfig, splits: dict, device, progress: Progress):
+    def __init__(self, model: nn.Module, cfg: RunConfig, splits: dict, device, progress: Progress,
+                 ddp: dist.Dist = dist.Dist()):
         self.model, self.cfg, self.splits, self.device, self.progress = model, cfg, splits, device, progress
+        self.ddp, self.seen = ddp, []
         use_small_map_convs(model)  # same maths; resnet18 on 24 px trains ~1.7x faster per step on CPU
+        self.net = _wrap(model, ddp, device)
 
     def parameters(self):
         return self.model.parameters()
@@ -187,7 +202,7 @@ class _FineTune:
     def train_epoch(self, opt, gen, epoch, cancel):
         self.model.train()
         data = self.splits["train"]
-        order = torch.randperm(len(data), generator=gen)
+        order = _epoch_order(len(data), self, epoch)
         probs, ys = [], []
         n_batches = math.ceil(len(order) / self.cfg.batch_size)
         for b, idx in enumerate(order.split(self.cfg.batch_size)):
@@ -196,11 +211,12 @@ class _FineTune:
             x = D.to_input(data.images[idx].to(self.device), self.cfg.augment.normalize)
             x = D.augment_batch(x, self.cfg.augment, gen)
             y = data.y[idx].to(self.device)
-            logits = _step(self.model, x, y, opt, epoch, b + 1)
+            logits = _step(self.net, x, y, opt, epoch, b + 1)
             probs.append(logits.softmax(1).cpu())
             ys.append(y.cpu())
             self.progress((epoch - 1 + (b + 1) / n_batches) / self.cfg.epochs, f"epoch {epoch}: batch {b + 1}/{n_batches}")
-        return torch.cat(probs).double().numpy(), torch.cat(ys).numpy()
+        dist.sync_buffers(self.model, self.ddp)
+        return _gathered(probs, ys, self.ddp)
 
     @torch.no_grad()
     def predict(self, split: str) -> np.ndarray:
@@ -220,8 +236,10 @@ class _HeadOnly:
     feature was tried and dropped: it blew near-constant features up into huge weights (blank Grad-CAMs).
     """
 
-    def __init__(self, model: nn.Module, cfg: RunConfig, splits: dict, device, progress: Progress):
+    def __init__(self, model: nn.Module, cfg: RunConfig, splits: dict, device, progress: Progress,
+                 ddp: dist.Dist = dist.Dist()):
         self.model, self.cfg, self.splits, self.device = model, cfg, splits, device
+        self.ddp, self.seen = ddp, []
         self.head = model.get_submodule(head_prefix(model))
         model.eval()
         for p in model.parameters():
@@ -243,6 +261,7 @@ class _HeadOnly:
         head = head_prefix(model) + "."
         # the backbone never changes here (frozen, eval mode): copy it once for all checkpoints
         self.frozen = {k: v for k, v in snapshot(model.state_dict()).items() if not k.startswith(head)}
+        self.net = _wrap(self.trained, ddp, device)
 
     def parameters(self):
         return self.trained.parameters()
@@ -259,14 +278,14 @@ class _HeadOnly:
         if cancel is not None and cancel.is_set():
             raise Cancelled
         emb, y_all = self.emb["train"], self.splits["train"].y.to(self.device)
-        order = torch.randperm(len(emb), generator=gen).to(self.device)
+        order = _epoch_order(len(emb), self, epoch).to(self.device)
         probs, ys = [], []
         for b, idx in enumerate(order.split(self.cfg.batch_size)):
             y = y_all[idx]
-            logits = _step(self.trained, emb[idx], y, opt, epoch, b + 1)
+            logits = _step(self.net, emb[idx], y, opt, epoch, b + 1)
             probs.append(logits.softmax(1).cpu())
             ys.append(y.cpu())
-        return torch.cat(probs).double().numpy(), torch.cat(ys).numpy()
+        return _gathered(probs, ys, self.ddp)
 
     @torch.no_grad()
     def predict(self, split: str) -> np.ndarray:
@@ -286,6 +305,58 @@ def embed(model: nn.Module, images_u8: torch.Tensor, device, normalize: bool = T
 
 class _NonFinite(Exception):
     pass
+
+
+# -- across processes (torchrun): see distributed.py ------------------------------------------------------
+def _wrap(module: nn.Module, ddp: dist.Dist, device) -> nn.Module:
+    """The module a training step calls: DDP (gradients averaged over ranks) when launched by torchrun."""
+    if not ddp.enabled:
+        return module
+    from torch.nn.parallel import DistributedDataParallel
+
+    return DistributedDataParallel(module, device_ids=[device.index] if device.type == "cuda" else None)
+
+
+def _epoch_order(n: int, step, epoch: int) -> torch.Tensor:
+    """This rank's shuffled shard of the epoch (the whole shuffled split with one process)."""
+    s = dist.sampler(n, step.ddp, step.cfg.seed)
+    s.set_epoch(epoch)
+    order = torch.tensor(list(s), dtype=torch.long)
+    if epoch == 1:
+        step.seen = order.tolist()
+    return order
+
+
+def _gathered(probs: list, ys: list, ddp: dist.Dist) -> tuple[np.ndarray, np.ndarray]:
+    """The epoch's train predictions and labels over all ranks (metrics of the whole split)."""
+    p, y = torch.cat(probs).double().numpy(), torch.cat(ys).numpy()
+    return dist.gather_arrays(p, ddp), dist.gather_arrays(y, ddp)
+
+
+def _digest(params) -> str:
+    h = hashlib.sha256()
+    for p in params:
+        h.update(p.detach().cpu().contiguous().numpy().tobytes())
+    return h.hexdigest()
+
+
+def _shard_summary(ddp: dist.Dist, shards: list[list[int]], digests: list[str]) -> dict | None:
+    if not ddp.enabled:
+        return None
+    seen = [i for s in shards for i in s]
+    return {"world_size": ddp.world, "backend": torch.distributed.get_backend(),
+            "epoch1_images_per_rank": [len(s) for s in shards], "epoch1_images_on_two_ranks": len(seen) - len(set(seen)),
+            "identical_parameters_on_all_ranks": len(set(digests)) == 1}
+
+
+class _NoCheckpoints:
+    """Ranks other than 0 write nothing."""
+
+    def save(self, *a) -> None:
+        pass
+
+    def close(self) -> None:
+        pass
 
 
 # -- helpers ----------------------------------------------------------------------------------------------
@@ -330,9 +401,10 @@ def _write_dataset_json(run_dir: Path, cfg: RunConfig, store: Store, df: pd.Data
     }, run_dir / "dataset.json")
 
 
-def _write_summary(result: RunResult, device, started: float) -> None:
+def _write_summary(result: RunResult, device, started: float, distributed: dict | None = None) -> None:
     _write_json({"run": result.run, "status": result.status, "message": result.message,
                  "best_epoch": result.best_epoch, "best_val_loss": result.best_val_loss,
                  "epochs_done": int(result.history.epoch.max()) if len(result.history) else 0,
                  "device": str(device), "seconds": round(time.time() - started, 2),
-                 "finished_at": time.strftime("%Y-%m-%d %H:%M:%S")}, result.run_dir / "summary.json")
+                 "finished_at": time.strftime("%Y-%m-%d %H:%M:%S"),
+                 **({"distributed": distributed} if distributed else {})}, result.run_dir / "summary.json")
