@@ -66,6 +66,19 @@ def run_dir(run: str) -> Path:
     return d
 
 
+LATEST = ("last", "latest")  # what a user may type for the newest run: `workbench evaluate last`
+
+
+def resolve_run(run: str) -> str:
+    """`run` itself, or for "last"/"latest" (unless a run has that name) the newest run; for CLI arguments."""
+    if run in LATEST and not (paths.checkpoints_dir() / run / "config.json").is_file():
+        runs = list_runs()
+        if not runs:
+            raise WorkbenchError("No runs yet: train one first (workbench train DATASET).")
+        return runs[-1]
+    return run
+
+
 def list_runs() -> list[str]:
     """Run names under checkpoints/, oldest first."""
     root = paths.checkpoints_dir()
