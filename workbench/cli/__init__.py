@@ -8,7 +8,8 @@ import sys
 
 from workbench.errors import WorkbenchError
 
-COMMANDS = ["app_cmd", "import_cmd", "export_cmd", "train_cmd", "evaluate_cmd", "demo_cmd", "explain_cmd"]
+COMMANDS = ["app_cmd", "import_cmd", "export_cmd", "train_cmd", "evaluate_cmd", "demo_cmd", "explain_cmd",
+            "export_model_cmd"]
 
 
 def build_parser() -> argparse.ArgumentParser:

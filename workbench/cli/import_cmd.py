@@ -6,6 +6,7 @@ import argparse
 
 from tqdm import tqdm
 
+from workbench.data.crops import CROP_KINDS
 from workbench.data.importers import FORMATS, import_path
 from workbench.store import Store
 
@@ -23,6 +24,9 @@ def register(sub) -> None:
     p.add_argument("--classes", help="class names, comma-separated (numpy: in index order) or a .txt file")
     p.add_argument("--images", help="table: folder the file names are relative to (default: the table's folder)")
     p.add_argument("--skip-bad", action="store_true", help="import the readable images and list the bad ones")
+    p.add_argument("--crop", choices=CROP_KINDS, help="import the faces (or the eyes inside them) found in the photos "
+                   "with OpenCV's Haar cascades, each a grey SIZE x SIZE crop; photos with none are listed")
+    p.add_argument("--size", type=int, default=24, help="--crop: crop side in pixels (default: 24)")
     p.set_defaults(func=run)
 
 
@@ -31,6 +35,7 @@ def run(args) -> int:
         return tqdm(it, total=total, desc=desc, unit="img")
 
     result = import_path(Store(), args.path, fmt=args.format, name=args.name, labels=args.labels,
-                         classes=args.classes, images=args.images, skip_bad=args.skip_bad, progress=progress)
+                         classes=args.classes, images=args.images, skip_bad=args.skip_bad, progress=progress,
+                         crop=args.crop, crop_size=args.size)
     print(result)
     return 0

@@ -42,11 +42,16 @@ def detect_format(path: Path) -> str:
 def import_path(store: Store, path: str | Path, fmt: str = "auto", name: str | None = None,
                 labels: str | Path | None = None, classes: Sequence[str] | str | None = None,
                 images: str | Path | None = None, skip_bad: bool = False,
-                progress: Progress = no_progress) -> ImportResult:
-    """Import any supported format; `fmt="auto"` detects it from the path."""
+                progress: Progress = no_progress, crop: str | None = None, crop_size: int = 24) -> ImportResult:
+    """Import any supported format; `fmt="auto"` detects it from the path. `crop` ("faces" or "eyes")
+    imports the faces or eyes found in the photos instead, as grey crop_size² crops (workbench.data.crops)."""
     path = Path(path)
     fmt = detect_format(path) if fmt == "auto" else fmt
     class_list = [c.strip() for c in classes.split(",") if c.strip()] if isinstance(classes, str) else list(classes or [])
+    if crop:
+        from workbench.data.crops import import_photo_crops  # crops builds on this package's importers
+
+        return import_photo_crops(store, path, fmt, crop, crop_size, name, class_list, skip_bad, progress)
     if fmt == "folder":
         return import_folder(store, path, name, class_list, skip_bad, progress)
     if fmt == "zip":

@@ -32,6 +32,7 @@ class Item:
     label: str | None = None
     path: Path | None = None
     data: bytes | None = None
+    source: str | None = None  # what `data` came from, when not `path` (a crop: its photo and box)
 
 
 @dataclass
@@ -79,19 +80,19 @@ def ingest(store: Store, dataset: str, items: Sequence[Item], *, classes: Sequen
         for item in progress(items, len(items), f"Importing {dataset}"):
             shown = str(item.path) if item.path is not None else item.name
             try:
-                data = item.data if item.data is not None else _read(item.path)
+                data = read_item(item)
                 im, mode, needs_copy = decode(data, shown)
             except BadImage as e:
                 problems.append((shown, str(e).removeprefix(shown + ": ")))
                 continue
             b, c, blur, thumb = quality.image_stats(im)
             if item.data is None and not needs_copy:
-                file, src = item.path, None
+                file, src = item.path, item.source
             else:
                 file = folder / ("images" if item.data is not None else "converted") / item.name
                 if needs_copy:
                     file = file.with_name(file.name + ".png")
-                src = str(item.path) if item.path is not None else None
+                src = item.source or (str(item.path) if item.path is not None else None)
                 file.parent.mkdir(parents=True, exist_ok=True)
                 if not file.exists():
                     created.append(file)
@@ -129,6 +130,11 @@ def ingest(store: Store, dataset: str, items: Sequence[Item], *, classes: Sequen
         raise
     return ImportResult(dataset=dataset, found=len(records), added=added, labelled=n_labels,
                         skipped=problems, seconds=time.perf_counter() - start)
+
+
+def read_item(item: Item) -> bytes:
+    """The item's bytes: given, or read from its file (BadImage naming the file when it cannot be)."""
+    return item.data if item.data is not None else _read(item.path)
 
 
 def _read(path: Path) -> bytes:

@@ -22,11 +22,15 @@ def import_folder(store: Store, folder: str | Path, name: str | None = None, cla
                   skip_bad: bool = False, progress: Progress = no_progress) -> ImportResult:
     """Import every image under `folder` (in place, unlabeled) into dataset `name` (default: folder name)."""
     folder = Path(folder)
+    return ingest(store, name or folder.name, folder_items(folder), classes=classes, source=str(folder.resolve()),
+                  skip_bad=skip_bad, progress=progress)
+
+
+def folder_items(folder: Path) -> list[Item]:
+    """Each image under `folder`, unlabeled, named by its path relative to the folder."""
     if not folder.is_dir():
         raise WorkbenchError(f"{folder}: not a folder")
-    items = [Item(name=p.relative_to(folder).as_posix(), path=p) for p in list_images(folder)]
-    return ingest(store, name or folder.name, items, classes=classes, source=str(folder.resolve()),
-                  skip_bad=skip_bad, progress=progress)
+    return [Item(name=p.relative_to(folder).as_posix(), path=p) for p in list_images(folder)]
 
 
 def zip_items(archive: str | Path) -> list[tuple[str, bytes]]:

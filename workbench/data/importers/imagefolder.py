@@ -18,6 +18,13 @@ def import_imagefolder(store: Store, root: str | Path, name: str | None = None, 
                        progress: Progress = no_progress) -> ImportResult:
     """Import root/<class>/... images in place, each labelled by its sub-folder's name."""
     root = Path(root)
+    items, classes = imagefolder_items(root)
+    return ingest(store, name or root.name, items, classes=classes, source=str(root.resolve()),
+                  skip_bad=skip_bad, progress=progress)
+
+
+def imagefolder_items(root: Path) -> tuple[list[Item], list[str]]:
+    """Each image of root/<class>/..., labelled by its sub-folder, and the class names in folder order."""
     if not root.is_dir():
         raise WorkbenchError(f"{root}: not a folder")
     folders = class_folders(root)
@@ -25,5 +32,4 @@ def import_imagefolder(store: Store, root: str | Path, name: str | None = None, 
         raise WorkbenchError(f"{root}: no class sub-folders (an ImageFolder tree is root/<class>/<image>)")
     items = [Item(name=p.relative_to(root).as_posix(), path=p, label=f.name)
              for f in folders for p in list_images(f)]
-    return ingest(store, name or root.name, items, classes=[f.name for f in folders], source=str(root.resolve()),
-                  skip_bad=skip_bad, progress=progress)
+    return items, [f.name for f in folders]

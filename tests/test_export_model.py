@@ -1,0 +1,164 @@
+"""Export: ONNX and TorchScript equal PyTorch within 1e-4 on real images through the real preprocessing, the card
+describes the run, and the ONNX file runs with its card in a process that never imports workbench."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+import skimage.data
+import torch
+from PIL import Image
+
+from workbench.cli import main as cli
+from workbench.data.demo import ensure_digits, ensure_faces, faces_truth
+from workbench.deploy import EXPORTERS, export_model
+from workbench.errors import WorkbenchError
+from workbench.store import Store
+from workbench.train.config import RunConfig
+from workbench.train.loop import train
+from workbench.train.predict import predict
+from workbench.train.runs import load_run
+
+TOL = 1e-4
+RUNS = {  # both backbones the issue names, binary and ten-class, grey input
+    "faces-lite0": RunConfig(dataset="faces", method="feature_extract", input_size=64, epochs=1, batch_size=32,
+                             name="faces-lite0"),
+    "digits-r18": RunConfig(dataset="digits", method="finetune", backbone="resnet18", weights="none", input_size=24,
+                            epochs=1, batch_size=128, name="digits-r18"),
+}
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory):
+    home = tmp_path_factory.mktemp("export_home")
+    mp = pytest.MonkeyPatch()
+    mp.setenv("WORKBENCH_HOME", str(home))
+    mp.chdir(home)
+    store = Store()
+    ensure_faces(store)
+    store.add_labels("faces", list(faces_truth(store).items()), "truth")
+    ensure_digits(store)
+    for cfg in RUNS.values():
+        assert train(cfg, store).status == "completed"
+    exports = {(run, fmt): export_model(run, fmt) for run in RUNS for fmt in EXPORTERS}
+    yield {"home": home, "store": store, "exports": exports}
+    store.close()
+    mp.undo()
+
+
+def real_images(store, dataset, n=12):
+    paths = store.images(dataset)["path"].tolist()
+    return [paths[i] for i in np.linspace(0, len(paths) - 1, n).astype(int)]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("run,dataset", [("faces-lite0", "faces"), ("digits-r18", "digits")])
+@pytest.mark.parametrize("fmt", list(EXPORTERS))
+def test_export_equals_pytorch_on_real_images(trained, run, dataset, fmt):
+    from workbench.deploy.export import eager_model
+
+    loaded = load_run(run, device="cpu")
+    x = loaded.preprocess([Image.open(p) for p in real_images(trained["store"], dataset)])
+    with torch.no_grad():
+        want = [t.numpy() for t in eager_model(loaded)(x.contiguous())]
+    result = trained["exports"][(run, fmt)]
+    got = EXPORTERS[fmt].load(result.model_file)(x.contiguous().numpy())  # 12 images: batch axis is not fixed
+    assert got[0].shape == want[0].shape == (12, len(loaded.classes))
+    for g, w in zip(got, want):
+        assert np.abs(g - w).max() <= TOL
+    assert np.allclose(got[1].sum(1), 1, atol=1e-5)
+    assert len(set(got[1].argmax(1))) > 1  # real predictions, not one constant answer
+
+
+def test_card_describes_the_run(trained):
+    card = json.loads(trained["exports"][("digits-r18", "onnx")].card_file.read_text())
+    assert card["classes"] == [str(d) for d in range(10)]
+    assert card["input"] == {"name": "input", "shape": ["batch", 3, 24, 24], "dtype": "float32", "layout": "NCHW",
+                             "size": 24, "channels": 1}
+    assert card["normalisation"] == {"mean": [0.485, 0.456, 0.406], "std": [0.229, 0.224, 0.225]}
+    assert (card["backbone"], card["method"], card["format"], card["file"]) == ("resnet18", "finetune", "onnx",
+                                                                               "model.onnx")
+    data = card["training_data"]
+    store = trained["store"]
+    labelled = store.labelled("digits", seed=0)
+    assert data["dataset"] == "digits" and data["images"] == len(labelled) == 1797
+    assert data["per_class"] == labelled.label.value_counts().to_dict()
+    assert data["split_sizes"] == labelled.split.value_counts().to_dict()
+    assert card["threshold"] is None  # no operating point chosen for this run
+    assert 0 <= card["metrics"]["accuracy"] <= 1 and card["metrics"]["split"] == "val"
+    assert any("resize to 24x24" in s for s in card["preprocessing"])
+    assert "repeat the single channel three times" in card["preprocessing"]
+
+
+def test_card_carries_the_stored_threshold(trained, tmp_path):
+    from workbench.evaluate.threshold import choose_threshold
+
+    chosen = choose_threshold("faces-lite0", store=trained["store"])
+    card = json.loads(export_model("faces-lite0", "onnx", tmp_path / "with-threshold").card_file.read_text())
+    assert card["threshold"]["threshold"] == pytest.approx(chosen.threshold)
+    assert card["classes"][card["threshold"]["positive_index"]] == chosen.positive
+
+
+STANDALONE = r"""
+import csv, io, runpy, sys
+sys.argv = ["predict_onnx.py", *sys.argv[1:]]
+out = io.StringIO()
+stdout, sys.stdout = sys.stdout, out
+try:
+    runpy.run_path(sys.argv.pop(1), run_name="__main__")
+except SystemExit as e:
+    assert not e.code, e.code
+sys.stdout = stdout
+assert "workbench" not in sys.modules and "torch" not in sys.modules, "the standalone script imported workbench/torch"
+print(out.getvalue(), end="")
+"""
+
+
+@pytest.mark.slow
+def test_onnx_runs_without_workbench(trained, tmp_path):
+    export = trained["exports"][("faces-lite0", "onnx")]
+    photos = real_images(trained["store"], "faces", 6)
+    for name, img in (("astronaut.jpg", skimage.data.astronaut()), ("chelsea.png", skimage.data.chelsea())):
+        Image.fromarray(img).save(tmp_path / name)  # RGB photos: the script must convert them as training did
+        photos.append(str(tmp_path / name))
+    script = export.model_file.parent / "predict_onnx.py"
+    done = subprocess.run([sys.executable, "-I", "-c", STANDALONE, str(script), *photos], cwd=tmp_path,
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    rows = list(csv.DictReader(io.StringIO(done.stdout)))
+    classes = json.loads(export.card_file.read_text())["classes"]
+    got = np.array([[float(r[f"p_{c}"]) for c in classes] for r in rows])
+    want = predict(load_run("faces-lite0", device="cpu"), photos)
+    assert [r["file"] for r in rows] == photos
+    assert np.abs(got - want).max() <= TOL
+    assert [r["predicted"] for r in rows] == [classes[k] for k in want.argmax(1)]
+
+
+def test_bad_input_is_refused_with_a_clear_message(trained, tmp_path, capsys):
+    with pytest.raises(WorkbenchError, match="No run named 'nope'"):
+        export_model("nope", "onnx")
+    with pytest.raises(WorkbenchError, match="Unknown export format 'tflite'.*onnx, torchscript"):
+        export_model("faces-lite0", "tflite")
+    (tmp_path / "file.txt").write_text("x")
+    with pytest.raises(WorkbenchError, match="is a file"):
+        export_model("faces-lite0", "onnx", tmp_path / "file.txt")
+    assert cli(["export-model", "nope", "--format", "onnx"]) == 2
+    assert "No run named 'nope'" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        cli(["export-model", "faces-lite0", "--format", "tflite"])
+    assert "invalid choice: 'tflite'" in capsys.readouterr().err
+
+
+def test_cli_writes_model_card_and_script(trained, tmp_path, capsys):
+    assert cli(["export-model", "digits-r18", "--format", "torchscript", "--out", str(tmp_path / "ts")]) == 0
+    assert "max |torchscript - PyTorch|" in capsys.readouterr().out
+    assert sorted(p.name for p in (tmp_path / "ts").iterdir()) == ["model.torchscript.pt", "model_card.json"]
+    onnx_dir = trained["exports"][("digits-r18", "onnx")].model_file.parent
+    assert onnx_dir == trained["home"] / "checkpoints" / "digits-r18" / "export-onnx"
+    assert sorted(p.name for p in onnx_dir.iterdir()) == ["model.onnx", "model_card.json", "predict_onnx.py"]

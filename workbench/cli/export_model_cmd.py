@@ -1,0 +1,27 @@
+"""`workbench export-model RUN --format onnx|torchscript`: the run's model for use without Workbench, with a model card."""
+
+from __future__ import annotations
+
+import argparse
+
+from workbench.deploy import EXPORTERS, export_model
+
+
+def register(subparsers) -> None:
+    p = subparsers.add_parser("export-model", help="export a run's model (ONNX or TorchScript) with a model card",
+                              description=__doc__ + " The card (model_card.json) gives classes, input size, "
+                              "channels, normalisation, preprocessing, threshold, training data and metrics; an ONNX "
+                              "export also gets predict_onnx.py, which needs only numpy, Pillow and onnxruntime.")
+    p.add_argument("run")
+    p.add_argument("--format", required=True, choices=list(EXPORTERS), dest="fmt")
+    p.add_argument("--out", help="folder to write into (default: checkpoints/RUN/export-FORMAT/)")
+    p.add_argument("--checkpoint", default="best", choices=["best", "last"])
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    result = export_model(args.run, args.fmt, args.out, args.checkpoint)
+    print(result)
+    for f in result.files:
+        print(f"  {f}")
+    return 0
