@@ -2,11 +2,17 @@
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 from typing import Sequence
 
 import numpy as np
+import pandas as pd
 import plotly.graph_objects as go
+from pandas.io.formats.style import Styler
+
+LEGEND_COLUMNS = 2
+CORNER = "true ↓ · predicted →"  # the confusion table's first column: the row's true class
 
 
 def confusion_figure(cm: np.ndarray, classes: Sequence[str], title: str = "Confusion matrix") -> go.Figure:
@@ -23,6 +29,26 @@ def confusion_figure(cm: np.ndarray, classes: Sequence[str], title: str = "Confu
     return fig
 
 
+def confusion_table(cm: np.ndarray, classes: Sequence[str]) -> Styler:
+    """The confusion matrix as a table (row i, column i+1 = true class i, predicted class j), cells
+    "count · row share" coloured by row share like the figure, for a UI where a cell can be clicked."""
+    cm = np.asarray(cm)
+    rows = cm.sum(axis=1, keepdims=True)
+    share = np.divide(cm, rows, out=np.zeros_like(cm, dtype=float), where=rows > 0)
+    names = [str(c) for c in classes]
+    table = pd.DataFrame([[n, *(f"{cm[i, j]} · {share[i, j]:.0%}" for j in range(len(names)))]
+                          for i, n in enumerate(names)], columns=[CORNER, *names])
+    shade = pd.DataFrame([[""] + [_blue(share[i, j]) for j in range(len(names))] for i in range(len(names))],
+                         columns=table.columns)
+    return table.style.apply(lambda _: shade, axis=None)
+
+
+def _blue(x: float) -> str:
+    # plotly's "Blues" ends: white to dark blue, with white text on the dark half
+    r, g, b = (round(247 + (8 - 247) * x), round(251 + (48 - 251) * x), round(255 + (107 - 255) * x))
+    return f"background-color: rgb({r},{g},{b}); color: {'white' if x > 0.5 else 'black'}"
+
+
 def roc_figure(curves: dict[str, dict], title: str = "ROC curve") -> go.Figure:
     """One line per curve {name: {fpr, tpr, auc, eer?}}; the EER is marked where FPR equals FNR."""
     fig = go.Figure()
@@ -34,9 +60,14 @@ def roc_figure(curves: dict[str, dict], title: str = "ROC curve") -> go.Figure:
                                                                    if c.get("eer_threshold") is not None else "")))
     fig.add_trace(go.Scatter(x=[0, 1], y=[0, 1], mode="lines", line={"dash": "dot", "color": "grey"},
                              name="chance", hoverinfo="skip"))
+    # the legend sits in a bottom margin sized for its rows, below the axis title: never over the curves
+    bottom = 80 + 22 * math.ceil(len(fig.data) / LEGEND_COLUMNS)
     fig.update_layout(title=title, xaxis_title="false positive rate", yaxis_title="true positive rate",
-                      xaxis_range=[0, 1], yaxis_range=[0, 1.02], height=460,
-                      legend={"orientation": "h", "y": -0.2})
+                      xaxis_range=[0, 1], yaxis_range=[0, 1.02], height=380 + bottom,
+                      margin={"b": bottom, "t": 50},
+                      legend={"orientation": "h", "yref": "container", "y": 0, "yanchor": "bottom",
+                              "x": 0, "xanchor": "left", "entrywidthmode": "fraction",
+                              "entrywidth": 1 / LEGEND_COLUMNS - 0.01})
     return fig
 
 
@@ -84,7 +115,7 @@ def roc_png(curves: dict[str, dict], path: Path, title: str = "") -> str:
     ax.set_xlim(0, 1)
     ax.set_ylim(0, 1.02)
     ax.set_title(title, fontsize=9)
-    ax.legend(fontsize=8, loc="lower right")
+    ax.legend(fontsize=8, loc="upper center", bbox_to_anchor=(0.5, -0.14), ncol=2)  # below the axes, off the curves
     return _save(fig, plt, path)
 
 
@@ -101,7 +132,7 @@ def _save(fig, plt, path: Path) -> str:
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.tmp.png")
     fig.tight_layout()
-    fig.savefig(tmp, dpi=120)
+    fig.savefig(tmp, dpi=120, bbox_inches="tight")  # keeps a legend placed outside the axes
     plt.close(fig)
     tmp.replace(path)
     return str(path)

@@ -11,10 +11,11 @@ import pandas as pd
 
 from workbench import paths
 from workbench.errors import WorkbenchError
-from workbench.evaluate import confusion_figure, evaluate_run, load_evaluation, roc_figure
+from workbench.evaluate import evaluate_run, load_evaluation, roc_figure
+from workbench.evaluate.plots import confusion_table
 from workbench.explain import LABELS as CAM_LABELS
 from workbench.review import GROUPINGS
-from workbench.review.views import RunCache, cam_view, compare_view, error_view, metrics_table
+from workbench.review.views import RunCache, cam_view, cell_category, compare_view, error_view, metrics_table
 from workbench.train.runs import list_runs, load_config
 from workbench.ui.context import UIContext
 from workbench.ui.files import serve_dataset_files
@@ -46,8 +47,9 @@ def build(ctx: UIContext) -> None:
     status = gr.Markdown()
     with gr.Row():
         metrics = gr.Dataframe(label="Test metrics", interactive=False, scale=1, elem_id="wb-eval-metrics")
-        confusion = gr.Plot(label="Confusion matrix", scale=2)
-        roc = gr.Plot(label="ROC curve", scale=2)
+        confusion = gr.Dataframe(label="Confusion matrix: click a cell to see its errors", interactive=False,
+                                 scale=2, elem_id="wb-eval-confusion")
+        roc = gr.Plot(label="ROC curve", scale=2, elem_id="wb-eval-roc")
 
     with gr.Accordion("Error gallery", open=True):
         with gr.Row():
@@ -135,7 +137,7 @@ def build(ctx: UIContext) -> None:
                               runs=runs)
         except WorkbenchError as e:
             _fail(e)
-        return (view.page.items, view.page.label(), view.table.round(3),
+        return (view.page.items, _gallery_label(view), view.table.round(3),
                 gr.Dropdown(choices=[ALL, *view.categories], value=cat if cat in view.categories else ""),
                 view.page.image_ids,
                 view.page.page + 1)
@@ -151,6 +153,15 @@ def build(ctx: UIContext) -> None:
 
     def pick(ids, evt: gr.SelectData):
         return ids[evt.index] if ids and evt.index is not None and evt.index < len(ids) else None
+
+    def pick_cell(r, evt: gr.SelectData):
+        """A confusion-matrix cell clicked: show the errors of that (true, predicted) pair."""
+        ev = load_evaluation(r) if r else None
+        row, col = evt.index if isinstance(evt.index, (list, tuple)) else (None, None)
+        if ev is None or row is None or not 1 <= col <= len(ev.classes) or row >= len(ev.classes):
+            return gr.skip(), gr.skip()
+        cell = cell_category(ev.classes, row, col - 1)
+        return "confusion", gr.Dropdown(choices=[ALL, cell], value=cell)
 
     def do_compare(a, b, g, which):
         if not a or not b:
@@ -210,6 +221,7 @@ def build(ctx: UIContext) -> None:
                    inputs=gallery_inputs, outputs=gallery_outputs, api_visibility="private")
     next_btn.click(lambda *a: show_errors(a[0], a[1], a[2], int(a[3] or 1) + 1, *a[4:]),
                    inputs=gallery_inputs, outputs=gallery_outputs, api_visibility="private")
+    confusion.select(pick_cell, inputs=[run], outputs=[grouping, category], api_visibility="private")
     gallery.select(pick, inputs=[page_ids], outputs=[image_id], api_visibility="private").then(
         explain, inputs=[run, image_id, cam_class, cam_method, cam_layer], outputs=[original, cam_image, cam_caption],
         api_visibility="private")
@@ -230,8 +242,13 @@ def build(ctx: UIContext) -> None:
 
 def _panels(ev) -> tuple:
     """Status line, metrics table, confusion matrix and ROC of one evaluation."""
-    return (_status(ev), metrics_table(ev.metrics), confusion_figure(np.array(ev.confusion), ev.classes),
+    return (_status(ev), metrics_table(ev.metrics), confusion_table(np.array(ev.confusion), ev.classes),
             roc_figure(ev.roc) if ev.roc else None)
+
+
+def _gallery_label(view) -> str:
+    """Page line, and under it which CAM layer the thumbnails use or why they have no overlay."""
+    return view.page.label() + (f"  \n{view.cam_note}" if view.cam_note else "")
 
 
 def _status(ev) -> str:

@@ -1,0 +1,63 @@
+"""The Evaluate tab in headless Chromium on a resnet18 run trained at 24 px: a click on a confusion-matrix cell
+shows that cell's errors in the gallery, the ROC legend stays clear of the axes, CAM thumbnails name their layer."""
+
+from __future__ import annotations
+
+import pytest
+
+from browser.appserver import CHROMIUM_ARGS, served
+from workbench.data.demo import ensure_faces, faces_truth
+from workbench.evaluate import evaluate_run, load_predictions
+from workbench.train.config import RunConfig
+from workbench.train.loop import train
+
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
+sync_playwright = pytest.importorskip("playwright.sync_api").sync_playwright
+RUN = "faces-r18-24"
+
+GALLERY_IDS = ("() => [...document.querySelectorAll('#wb-eval-gallery .caption-label')]"
+               ".map(e => e.textContent.split(' ')[0].slice(1)).sort().join(',')")
+
+
+def _box(page, selector):
+    return page.locator(selector).first.bounding_box()
+
+
+def test_confusion_cell_click_opens_its_errors_and_roc_legend_is_below_the_axes(store, home, tmp_path):
+    ensure_faces(store)
+    store.add_labels("faces", list(faces_truth(store).items()), "truth")
+    res = train(RunConfig(dataset="faces", method="finetune", backbone="resnet18", weights="none", input_size=24,
+                          epochs=1, batch_size=32, lr=3e-3, name=RUN), store)
+    assert res.status == "completed", res.message
+    ev = evaluate_run(RUN, store)
+    preds = load_predictions(RUN)
+    n = len(ev.classes)
+    t, p = next((t, p) for t in range(n) for p in range(n) if t != p and ev.confusion[t][p] > 0)
+    cell = preds[(preds.y_true == t) & (preds.y_pred == p)]
+    expected = ",".join(sorted(str(i) for i in cell.image_id))
+    with served(store) as url, sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
+        page = browser.new_page(viewport={"width": 1400, "height": 1000})
+        page.set_default_timeout(60_000)
+        page.goto(url)
+        page.get_by_role("tab", name="Evaluate").click()
+        page.wait_for_function("() => document.querySelectorAll('#wb-eval-confusion .body-cell').length > 0")
+        cells = page.locator("#wb-eval-confusion .body-cell")  # row-major, first column the true class
+        assert cells.count() == n * (n + 1)
+        assert cells.nth(t * (n + 1) + 1 + p).inner_text().startswith(f"{ev.confusion[t][p]} · ")
+        cells.nth(t * (n + 1) + 1 + p).click()
+        page.wait_for_function(f"() => ({GALLERY_IDS})() === '{expected}'")
+        assert page.locator("#wb-eval-gallery .caption-label").count() == len(cell)
+        name = f"{ev.classes[t]} → {ev.classes[p]}"
+        assert name in [i.input_value() for i in page.locator("input").all()]  # the Category picked is the cell
+
+        # the ROC legend lies below the x axis title, outside the plotting area
+        page.wait_for_selector("#wb-eval-roc .legend")
+        legend, area, title = _box(page, "#wb-eval-roc .legend"), _box(page, "#wb-eval-roc .nsewdrag"), \
+            _box(page, "#wb-eval-roc .xtitle")
+        assert legend["y"] >= area["y"] + area["height"] and legend["y"] >= title["y"] + title["height"] - 1
+
+        page.get_by_label("Grad-CAM thumbnails").check()
+        page.wait_for_function("() => document.body.innerText.includes('layer layer2 (3x3 map)')")
+        page.screenshot(path=str(tmp_path / "evaluate.png"), full_page=True)
+        browser.close()
