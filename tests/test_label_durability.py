@@ -86,7 +86,8 @@ def test_sigkill_loses_no_acknowledged_label(faces, home):
 
 def test_two_logged_in_annotators_at_once_lose_and_duplicate_nothing(faces_labelled, home):
     store = faces_labelled
-    app = AppProcess(home, auth=["alice:pw-a", "bob:pw-b"])
+    # boss, the admin, reviews and exports at the end: annotators may not export
+    app = AppProcess(home, auth=["alice:pw-a", "bob:pw-b", "boss:pw-boss"], args=["--admin", "boss"])
     acked = {"alice": {}, "bob": {}}
     errors = []
 
@@ -109,7 +110,7 @@ def test_two_logged_in_annotators_at_once_lose_and_duplicate_nothing(faces_label
         for t in threads:
             t.join(120)
         assert not errors
-        c = Client(app.url, auth=("alice", "pw-a"), verbose=False)
+        c = Client(app.url, auth=("boss", "pw-boss"), verbose=False)
         kappa_table, _, _ = c.predict("faces", api_name="/label_review")
         exported = pd.read_csv(c.predict("faces", "csv", "all annotators", "", api_name="/label_export"),
                                keep_default_na=False)

@@ -19,13 +19,13 @@ from workbench.errors import WorkbenchError
 from workbench.data.demo import ensure_faces
 from workbench.store import Store
 from workbench.ui.app import build_app
-from workbench.ui.guard import guard
+from workbench.ui.guard import guard, operation
 
 REFUSED = "is an annotator"
-# what an annotator may call on /label, by gradio's endpoint names (suffixes _1, _2 ... dropped)
-ANNOTATOR_ENDPOINTS = {"label_start", "label_action", "on_action", "on_more_class", "refresh_choices", "on_dataset",
-                       "on_load", "on_goto", "lambda", "on_mode", "on_show", "marked", "on_pick", "run", "on_redraw",
-                       "label_review"}
+# the Label tab's handlers an annotator may call, on /label and in the main page's Label tab
+ANNOTATOR_HANDLERS = {"on_start", "act", "on_action", "on_more_class", "refresh_choices", "on_dataset", "on_load",
+                      "on_goto", "<lambda>", "on_mode", "on_show", "marked", "on_pick", "bulk.run", "on_redraw",
+                      "on_refresh"}
 SELECT = {"index": 0, "value": None, "selected": True}
 
 
@@ -40,9 +40,13 @@ def team(tmp_path_factory):
         mp.setenv("WORKBENCH_HOME", str(home))
         store = Store()
         ensure_faces(store)
+        # the same app built here, unguarded: which handler each fn_index of the served app runs
+        demo, _ = build_app(store)
+        handlers = {i: operation(f) for i, f in demo.fns.items() if f.fn is not None}
+        api_names = {i: f.api_name for i, f in demo.fns.items() if f.fn is not None}
         app = AppProcess(home, auth=["alice:pw", "boss:pw"], args=["--admin", "boss"])
         try:
-            yield {"app": app, "store": store}
+            yield {"app": app, "store": store, "handlers": handlers, "api_names": api_names}
         finally:
             app.stop()
             store.close()
@@ -64,19 +68,21 @@ def named(api: ApiSession, page: str, name: str, nth: int = 0) -> dict:
 
 def test_annotator_is_refused_every_endpoint_but_labelling(team):
     alice = ApiSession(team["app"].url, "alice", "pw")
-    label_ids = {d["id"] for d in page_deps(alice, "label")}
     deps = alice.dependencies()
-    assert len(deps) > 60 and len(label_ids) > 20  # every tab's events and the /label page's
-    allowed, refused = [], []
+    assert len(deps) > 60 and len(page_deps(alice, "label")) > 20  # every tab's events and the /label page's
+    handlers = team["handlers"]
+    assert {d["id"]: d["api_name"] for d in deps} == team["api_names"]  # the same app: the same fn_index
+    allowed, refused = set(), set()
     for dep in deps:
+        op = handlers[dep["id"]]
         reply = call(alice, dep)
-        should_pass = dep["id"] in label_ids and base(dep["api_name"]) in ANNOTATOR_ENDPOINTS
+        should_pass = op.module == "workbench.ui.label_tab" and op.handler in ANNOTATOR_HANDLERS
         was_refused = not reply.ok and REFUSED in (reply.error or "")
-        assert was_refused != should_pass, f"{dep['api_name']} (id {dep['id']}): {reply}"
-        (refused if was_refused else allowed).append(base(dep["api_name"]))
+        assert was_refused != should_pass, f"{dep['api_name']} (id {dep['id']}, {op}): {reply}"
+        (refused if was_refused else allowed).add(base(dep["api_name"]))
     assert {"label_export", "label_add_classes", "on_settle", "on_add_tags", "on_remove_tag", "import_path",
-            "do_start", "evaluate_run"} <= set(refused)
-    assert ANNOTATOR_ENDPOINTS == set(allowed)
+            "do_start", "evaluate_run", "explain_image"} <= refused
+    assert {"label_start", "label_action", "run", "label_review"} <= allowed
 
 
 def test_annotator_labels_as_herself_whatever_name_she_sends(team):
@@ -119,8 +125,9 @@ def test_policy_roles_and_blind():
     assert team.role("alice") == "annotator" and team.role("boss") == "admin"
     assert team.refusal("alice", label) is None and team.refusal("alice", review) is None
     assert "annotator" in team.refusal("alice", train) and team.refusal("boss", train) is None
-    # the same handler on the main page is not the annotators' page
-    assert team.refusal("alice", Operation("", "workbench.ui.label_tab", "on_start"))
+    # the Label tab's labelling is the same on the main page; its admin handlers are not
+    assert team.refusal("alice", Operation("", "workbench.ui.label_tab", "on_start")) is None
+    assert team.refusal("alice", Operation("label", "workbench.ui.label_tab", "on_export"))
     blind = Access(users=frozenset({"alice", "boss"}), admins=frozenset({"boss"}), blind=True)
     assert "Blind" in blind.refusal("alice", review) and blind.refusal("boss", review) is None
 

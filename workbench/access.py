@@ -15,9 +15,10 @@ ADMIN, ANNOTATOR = "admin", "annotator"
 LABEL_PAGE = "label"  # the annotators' page, /label
 LABEL_MODULE = "workbench.ui.label_tab"
 
-# Label-page handlers an annotator may call: start a session, label / skip / undo / tag as themselves, switch views,
-# page and select the grid, bulk-label their selection. Lambdas there only move selections and views.
-# Adding classes or tags, settling disputes and exporting stay with admins.
+# Label-tab handlers an annotator may call (on /label, or in the main page's Label tab: the same API names):
+# start a session, label / skip / undo / tag as themselves, switch views, page and select the grid, bulk-label
+# their selection, see agreement. Lambdas there only move selections and views.
+# Adding classes or tags, settling disputes and exporting stay with admins, as does every other tab.
 ANNOTATOR_HANDLERS = frozenset({
     "on_start", "act", "on_action", "on_more_class", "refresh_choices", "on_dataset", "on_load", "on_goto",
     "on_mode", "on_show", "on_redraw", "marked", "on_pick", "bulk.run", "<lambda>",
@@ -36,7 +37,7 @@ class Operation:
     handler: str
 
     def __str__(self) -> str:
-        return f"{self.handler} ({self.module.rsplit('.', 1)[-1]}, page /{self.page})"
+        return f"{self.handler} in {self.module.rsplit('.', 1)[-1]} on page /{self.page}"
 
 
 @dataclass(frozen=True)
@@ -72,9 +73,9 @@ class Access:
         """Why `user` may not call `op`, or None when they may."""
         if self.role(user) == ADMIN:
             return None
-        if op.page != LABEL_PAGE or op.module != LABEL_MODULE or op.handler not in ANNOTATOR_HANDLERS:
-            return (f"{user or 'This user'} is an annotator: only labelling on the /label page is open to "
-                    f"annotators (refused: {op}). Ask an admin.")
+        if op.module != LABEL_MODULE or op.handler not in ANNOTATOR_HANDLERS:
+            return (f"{user or 'This user'} is an annotator: annotators label at /{LABEL_PAGE}, and only that "
+                    f"is open to them (refused: {op}). Ask an admin.")
         if self.blind and op.handler in SHOWS_OTHERS_LABELS:
             return "Blind labelling: annotators do not see other annotators' labels."
         return None
