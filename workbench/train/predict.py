@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Sequence
 
 import numpy as np
 import torch
 from PIL import Image
 
 from workbench.data.imageio import load_image
+from workbench.data.sharded import Sharded, map_to_shards
+from workbench.train import data as D
 from workbench.train.runs import LoadedRun
 
 
@@ -23,3 +26,21 @@ def predict(loaded: LoadedRun, paths_or_images: list, batch_size: int = 256) -> 
     if not out:
         return np.zeros((0, len(loaded.classes)))
     return np.concatenate(out)
+
+
+def _inputs(loaded: LoadedRun, u8: torch.Tensor) -> torch.Tensor:
+    return D.to_input(u8.to(loaded.device), loaded.config.augment.normalize)
+
+
+def predict_to_shards(loaded: LoadedRun, files: Sequence[str | Path], out_dir: Path, **kw) -> Sharded:
+    """Probabilities of a big set of image files into memory-mapped shards (DataLoader workers decode)."""
+    model = loaded.model.eval()
+    return map_to_shards(lambda u8: model(_inputs(loaded, u8)).softmax(1), files, out_dir,
+                         size=loaded.config.input_size, channels=loaded.channels, **kw)
+
+
+def embed_to_shards(loaded: LoadedRun, files: Sequence[str | Path], out_dir: Path, **kw) -> Sharded:
+    """Pooled backbone features (what the head sees) of a big set of image files into memory-mapped shards."""
+    model = loaded.model.eval()
+    return map_to_shards(lambda u8: model.forward_head(model.forward_features(_inputs(loaded, u8)), pre_logits=True),
+                         files, out_dir, size=loaded.config.input_size, channels=loaded.channels, **kw)
