@@ -139,3 +139,32 @@ def operating_point_table(op: dict) -> pd.DataFrame:
     return pd.DataFrame({"metric": list(names.values()),
                          "argmax": [op["at_argmax"][k] for k in names],
                          f"threshold {op['threshold']:.4f}": [op["at_threshold"][k] for k in names]})
+
+
+def current_operating_point(run: str, split: str = "test") -> dict | None:
+    """The run's stored threshold applied to its saved `split` predictions (no model run); None if either is missing
+    or the run is not binary."""
+    from workbench.evaluate.evaluate import load_predictions
+
+    t, preds = load_threshold(run), load_predictions(run, split)
+    if t is None or preds is None or "p_1" not in preds or "p_2" in preds:
+        return None
+    return operating_point(preds, t)
+
+
+def set_threshold_rule(run: str, rule: str, store=None, split: str = "test") -> dict:
+    """Choose the threshold by `rule` on validation and report it on the saved `split` evaluation (evaluating if
+    needed); the saved evaluation's operating point is updated to match."""
+    from workbench.evaluate.evaluate import evaluation_path, load_evaluation
+    from workbench.review.views import run_predictions
+    from workbench.store import Store
+
+    store = store or Store()
+    t = choose_threshold(run, rule, store)
+    preds, _ = run_predictions(run, store, split)  # evaluates first when missing or stale
+    op = operating_point(preds, t)
+    ev = load_evaluation(run, split)
+    if ev is not None:
+        ev.operating_point = op
+        evaluation_path(run, split).write_text(json.dumps(ev.to_dict(), indent=2))
+    return op

@@ -1,0 +1,56 @@
+"""`workbench predict RUN PATH... --out predictions.csv`: class probabilities and decisions for new images."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from tqdm import tqdm
+
+from workbench.errors import WorkbenchError
+
+
+def register(sub) -> None:
+    p = sub.add_parser("predict", help="predict new images (files, folders, zips) with a trained run",
+                       description="Class probabilities and the decision for each image: binary runs decide at the "
+                                   "run's threshold (chosen on its validation split, at the EER unless set with "
+                                   "`workbench evaluate RUN --threshold`), others by the most probable class. "
+                                   "Images that cannot be read are listed with their reason; the rest are predicted.")
+    p.add_argument("run", help="run name (a folder under checkpoints/)")
+    p.add_argument("paths", nargs="+", metavar="PATH", help="image files, folders (searched recursively) or .zip files")
+    p.add_argument("--out", default="predictions.csv",
+                   help="CSV to write: file, decision, confidence, p_<class>..., error (default: predictions.csv)")
+    p.add_argument("--threshold", type=_probability, metavar="P",
+                   help="binary runs: decide the second class when its probability >= P, instead of the run's threshold")
+    p.add_argument("--batch-size", type=int, default=64)
+    p.set_defaults(func=run)
+
+
+def _probability(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        value = -1.0
+    if not 0.0 <= value <= 1.0:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a probability between 0 and 1")
+    return value
+
+
+def run(args) -> int:
+    from workbench.predict import predict_paths
+
+    def progress(it, total, desc):
+        return tqdm(it, total=total, desc=desc, unit="batch", file=sys.stderr)
+
+    if args.batch_size < 1:
+        raise WorkbenchError(f"--batch-size must be at least 1, got {args.batch_size}.")
+    result = predict_paths(args.run, args.paths, threshold=args.threshold, batch_size=args.batch_size,
+                           progress=progress)
+    out = result.to_csv(args.out)
+    for note in result.notes:
+        print(f"note: {note}", file=sys.stderr)
+    for name, reason in result.bad:
+        print(f"could not read {name}: {reason}", file=sys.stderr)
+    print(result.summary())
+    print(f"Wrote {out}")
+    return 0

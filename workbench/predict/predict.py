@@ -1,0 +1,117 @@
+"""Predict new images with a trained run: class probabilities and a decision (the run's threshold for binary
+runs, the most probable class otherwise), batched; unreadable images are listed with their reason."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Sequence
+
+import numpy as np
+import pandas as pd
+
+from workbench.data.importers.common import Progress, no_progress
+from workbench.errors import BadImage, WorkbenchError
+from workbench.predict.sources import ImageSource, gather
+from workbench.train.predict import predict
+
+
+@dataclass
+class Predictions:
+    """One row per predicted image (`table`: file, decision, confidence, p_<class>...) and the images that could
+    not be read (`bad`: file, reason). `sources` keeps each predicted row's image findable (for Grad-CAM)."""
+
+    run: str
+    classes: list[str]
+    table: pd.DataFrame
+    bad: list[tuple[str, str]] = field(default_factory=list)
+    threshold: float | None = None
+    rule: str = "argmax"
+    sources: list[ImageSource] = field(default_factory=list, repr=False)
+    notes: list[str] = field(default_factory=list)
+
+    def frame(self) -> pd.DataFrame:
+        """Predicted rows then unreadable ones (empty probabilities, `error` saying why): what the CSV holds."""
+        bad = pd.DataFrame({"file": [f for f, _ in self.bad], "error": [r for _, r in self.bad]})
+        return pd.concat([self.table.assign(error=""), bad], ignore_index=True)[[*self.table.columns, "error"]]
+
+    def to_csv(self, path: str | Path) -> Path:
+        path = Path(path)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self.frame().to_csv(path, index=False)
+        return path
+
+    def summary(self) -> str:
+        counts = self.table["decision"].value_counts()
+        n = len(self.table)
+        s = (f"{self.run}: {n} image{'' if n == 1 else 's'} predicted ({', '.join(f'{c} {counts.get(c, 0)}' for c in self.classes)})"
+             f", decision {self.rule}")
+        return s + (f"; {len(self.bad)} could not be read" if self.bad else "")
+
+
+def probability_columns(classes: Sequence[str]) -> list[str]:
+    return [f"p_{c}" for c in classes]
+
+
+def decide(probs: np.ndarray, threshold: float | None = None) -> np.ndarray:
+    """Class index per row: the second class when its probability >= threshold (binary), else the most probable."""
+    probs = np.atleast_2d(probs)
+    return (probs[:, 1] >= threshold).astype(int) if threshold is not None else probs.argmax(axis=1)
+
+
+def predict_sources(loaded, sources: Sequence[ImageSource], threshold: float | None = None, batch_size: int = 64,
+                    progress: Progress = no_progress, run: str = "") -> Predictions:
+    """Read and predict `sources` a batch at a time; a binary run decides its positive class (index 1) when
+    P >= threshold, any run without a threshold by argmax. Unreadable images go to `bad`, the rest are predicted."""
+    if batch_size < 1:
+        raise WorkbenchError(f"batch_size must be at least 1, got {batch_size}.")
+    if threshold is not None and len(loaded.classes) != 2:
+        raise WorkbenchError(f"A threshold is for binary runs; this run has {len(loaded.classes)} classes.")
+    kept, bad, probs = [], [], []
+    batches = [sources[i:i + batch_size] for i in range(0, len(sources), batch_size)]
+    for batch in progress(batches, len(batches), f"Predicting {len(sources)} images"):
+        images = []
+        for src in batch:
+            try:
+                images.append(src.load())
+                kept.append(src)
+            except BadImage as e:
+                bad.append((src.name, str(e).removeprefix(src.name + ": ")))
+        if images:
+            probs.append(predict(loaded, images, batch_size=len(images)))
+    p = np.concatenate(probs) if probs else np.zeros((0, len(loaded.classes)))
+    decided = decide(p, threshold)
+    table = pd.DataFrame({"file": [s.name for s in kept],
+                          "decision": [loaded.classes[k] for k in decided],
+                          "confidence": p[np.arange(len(p)), decided]})
+    for c, col in zip(loaded.classes, probability_columns(loaded.classes)):
+        table[col] = p[:, loaded.classes.index(c)]
+    rule = "argmax" if threshold is None else f"P({loaded.classes[1]}) >= {threshold:.4f}"
+    return Predictions(run or loaded.run_dir.name, list(loaded.classes), table, bad, threshold, rule, kept)
+
+
+def predict_paths(run: str, paths: Sequence[str | Path], *, threshold: float | None = None, store=None,
+                  batch_size: int = 64, progress: Progress = no_progress, loaded=None) -> Predictions:
+    """Predict image files, folders and zips with `run`'s best checkpoint. Binary runs decide at `threshold` if
+    given, else at the run's stored threshold (chosen at the EER on its validation split the first time)."""
+    from workbench.evaluate.threshold import run_threshold
+    from workbench.train.runs import load_run
+
+    loaded = loaded or load_run(run)
+    sources, problems = gather(paths)
+    how, notes = "given", []
+    if threshold is None and len(loaded.classes) == 2:
+        try:
+            chosen = run_threshold(run, store, loaded=loaded)
+            threshold, how = chosen.threshold, f"the run's threshold: {chosen.rule} on {chosen.split}"
+        except WorkbenchError as e:  # e.g. the run's dataset is gone: its validation images cannot be scored
+            notes.append(f"No decision threshold for {run!r} ({e}); deciding by the most probable class.")
+    result = predict_sources(loaded, sources, threshold, batch_size, progress, run)
+    result.bad = problems + result.bad
+    result.notes = notes
+    if threshold is not None:
+        result.rule += f" ({how})"
+    if result.table.empty:
+        raise WorkbenchError("No image could be predicted:\n  " + "\n  ".join(f"{f}: {r}" for f, r in result.bad)
+                             if result.bad else "No images given.")
+    return result

@@ -1,0 +1,70 @@
+"""What to predict on: image files, folders (searched recursively) and zips, gathered as sources; paths that
+cannot be used are listed with their reason instead of stopping the rest."""
+
+from __future__ import annotations
+
+import zipfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Sequence
+
+from PIL import Image
+
+from workbench.data.imageio import decode, load_image
+from workbench.data.importers.folder import list_images, zip_items
+from workbench.errors import ImportFailed, WorkbenchError
+
+
+@dataclass
+class ImageSource:
+    """One image: a file (`path`), or entry `member` of the zip at `path` (its bytes in `data` once read)."""
+
+    name: str
+    path: Path
+    member: str | None = None
+    data: bytes | None = None
+
+    def load(self) -> Image.Image:
+        """The image as 8-bit L or RGB (the importer's decoding: bomb guard, EXIF rotation); raises BadImage."""
+        if self.member is None:
+            return load_image(self.path)
+        if self.data is None:  # a source rebuilt from its name alone (e.g. the app's table): read the entry again
+            with zipfile.ZipFile(self.path) as zf:
+                self.data = zf.read(self.member)
+        return decode(self.data, self.name)[0]
+
+    def key(self) -> tuple[str, str, str | None]:
+        """Name, path and member: enough to find the image again later (small, copyable)."""
+        return self.name, str(self.path), self.member
+
+
+def gather(paths: Sequence[str | Path]) -> tuple[list[ImageSource], list[tuple[str, str]]]:
+    """Sources for image files, folders and .zip files, in the order given (a folder's and zip's images sorted),
+    and (path, reason) for each path that yields nothing (missing, unreadable zip, zip-slip entry)."""
+    sources: list[ImageSource] = []
+    problems: list[tuple[str, str]] = []
+    for given in paths:
+        p = Path(given)
+        if p.is_dir():
+            found = [ImageSource(str(f), f) for f in list_images(p)]
+            if not found:
+                problems.append((str(p), "folder holds no image files"))
+            sources += found
+        elif p.suffix.lower() == ".zip" and p.is_file():
+            try:
+                # zip_items refuses an archive with any entry escaping its folder; nothing is written to disk anyway
+                entries = zip_items(p)
+            except ImportFailed as e:
+                problems += e.problems
+                continue
+            except WorkbenchError as e:
+                problems.append((str(p), str(e).removeprefix(f"{p}: ")))
+                continue
+            if not entries:
+                problems.append((str(p), "zip holds no image files"))
+            sources += [ImageSource(f"{p}:{name}", p, name, data) for name, data in entries]
+        elif p.exists():
+            sources.append(ImageSource(str(p), p))  # any file given by name is tried: a non-image gets its reason
+        else:
+            problems.append((str(p), "no such file or folder"))
+    return sources, problems
