@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from engines import ENGINES, engine_url
 from workbench.data.demo import ensure_digits, ensure_faces, faces_truth
 from workbench.store import Store
 
@@ -16,8 +17,26 @@ def home(tmp_path, monkeypatch):
     return tmp_path
 
 
+# Modules whose tests run on both store engines (SQLite, and PostgreSQL when $WORKBENCH_TEST_PG is set).
+BOTH_ENGINES = {"test_store", "test_store_engines", "test_labeling_session", "test_label_grid_review",
+                "test_label_durability"}
+
+
+def pytest_generate_tests(metafunc):
+    if "db_url" in metafunc.fixturenames and metafunc.module.__name__.rpartition(".")[2] in BOTH_ENGINES:
+        metafunc.parametrize("db_url", ENGINES, indirect=True)
+
+
 @pytest.fixture
-def store(home):
+def db_url(request, home, monkeypatch):
+    """The store's URL, exported as WORKBENCH_DB (apps the test starts use it too): SQLite unless parametrized."""
+    with engine_url(getattr(request, "param", "sqlite")) as url:
+        monkeypatch.setenv("WORKBENCH_DB", url)
+        yield url
+
+
+@pytest.fixture
+def store(db_url):
     s = Store()
     yield s
     s.close()

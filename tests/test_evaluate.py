@@ -189,8 +189,9 @@ def test_evaluating_after_test_images_were_removed_says_so_and_keeps_the_old_eva
     home, store = changed_copy
     before = (home / "checkpoints" / RUN / "evaluation_test.json").read_text()
     test_ids = store.splits("faces").query("split == 'test'").image_id[:2].tolist()
-    with store.transaction() as db:
-        db.executemany("DELETE FROM images WHERE id=?", [(int(i),) for i in test_ids])
+    with store.transaction():
+        for i in test_ids:
+            store.execute("DELETE FROM images WHERE id=?", [int(i)])
     with pytest.raises(DatasetChanged, match=r"2 of its 30 test images are gone"):
         evaluate_run(RUN, store)
     assert (home / "checkpoints" / RUN / "evaluation_test.json").read_text() == before
@@ -199,8 +200,7 @@ def test_evaluating_after_test_images_were_removed_says_so_and_keeps_the_old_eva
 
 def test_evaluating_after_a_class_was_renamed_says_which(changed_copy):
     _, store = changed_copy
-    with store.transaction() as db:
-        db.execute("UPDATE classes SET name='nonface' WHERE name='not face'")
+    store.execute("UPDATE classes SET name='nonface' WHERE name='not face'")
     with pytest.raises(DatasetChanged, match=r"not face.*gone.*nonface.*new") as err:
         evaluate_run(RUN, store)
     assert "images are gone" not in str(err.value)  # only what really changed is named

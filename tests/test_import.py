@@ -168,4 +168,4 @@ def test_reimport_of_a_labelled_tree_records_no_label_twice(store, home, lfw):
     import_path(store, home / "tree")
     again = import_path(store, home / "tree")
     assert again.added == 0 and again.labelled == 0
-    assert store._conn().execute("SELECT COUNT(*) FROM labels").fetchone()[0] == 8
+    assert store.query("SELECT COUNT(*) AS n FROM labels").n[0] == 8

@@ -23,11 +23,13 @@ def test_new_dataset_has_default_tags_and_classes_in_order(store):
     assert store.classes("eyes") == ["open", "closed", "unsure"]
 
 
-def test_store_is_wal_with_full_sync(store):
+def test_sqlite_store_is_wal_with_full_sync_and_foreign_keys(home):
+    store = Store(home / "w.sqlite")
     store.create_dataset("d")
     db = sqlite3.connect(store.path)
     assert db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
-    assert store._conn().execute("PRAGMA synchronous").fetchone()[0] == 2  # FULL
+    assert store.query("PRAGMA synchronous").iloc[0, 0] == 2  # FULL
+    assert store.query("PRAGMA foreign_keys").iloc[0, 0] == 1
 
 
 def test_latest_label_wins_per_annotator_and_history_is_kept(store):
@@ -38,7 +40,7 @@ def test_latest_label_wins_per_annotator_and_history_is_kept(store):
     store.add_label(1, "a", "other")
     cur = store.latest_labels("d")
     assert dict(zip(cur.annotator, cur.label)) == {"ann": "b", "other": "a"}
-    assert store._conn().execute("SELECT COUNT(*) FROM labels").fetchone()[0] == 3
+    assert store.query("SELECT COUNT(*) AS n FROM labels").n[0] == 3
     assert first < cur.label_id.max()
 
 
@@ -125,11 +127,11 @@ def test_labelled_gives_paths_labels_indices_and_splits(faces_labelled):
     assert df.path.map(lambda p: p.endswith(".png")).all()
 
 
-def test_a_second_store_on_the_same_file_sees_committed_labels(store):
+def test_a_second_store_on_the_same_database_sees_committed_labels(store, db_url):
     store.create_dataset("d", classes=["a"])
     store.add_images("d", _records(1))
     store.add_label(1, "a", "ann")
-    other = Store(store.path)
+    other = Store(db_url)
     assert other.latest_labels("d").label.tolist() == ["a"]
 
 
@@ -146,27 +148,6 @@ def test_labels_record_how_they_were_made(store):
     assert set(store.latest_labels("d", "bob").source) == {"bulk"}
     with pytest.raises(WorkbenchError, match="Unknown label source 'guessed'"):
         store.add_label(1, "a", "ann", source="guessed")
-
-
-def test_a_store_from_the_previous_release_gains_provenance_and_keeps_its_labels(home):
-    from pathlib import Path
-    old = Path(__file__).parent / "fixtures" / "store_schema_c7bd356.sql"
-    path = home / "old.sqlite"
-    db = sqlite3.connect(path)
-    db.executescript(old.read_text())
-    db.execute("INSERT INTO datasets(id, name, created_at) VALUES (1, 'd', 0)")
-    db.execute("INSERT INTO classes(id, dataset_id, name, position) VALUES (1, 1, 'a', 0)")
-    db.executemany("INSERT INTO images(id, dataset_id, name, path, sha256, width, height, mode, position)"
-                   " VALUES (?, 1, ?, 'x.png', ?, 8, 8, 'L', ?)", [(i, f"{i}.png", str(i), i) for i in (1, 2, 3)])
-    db.executemany("INSERT INTO labels(image_id, class_id, annotator, created_at) VALUES (?, 1, 'ann', 0)",
-                   [(1,), (2,), (3,)])
-    db.commit()
-    db.close()
-    store = Store(path)
-    cur = store.latest_labels("d")
-    assert sorted(cur.image_id) == [1, 2, 3] and set(cur.source) == {"typed"} and cur.confidence.isna().all()
-    store.add_label(1, "a", "ann", source="accepted", confidence=0.7)
-    assert store.latest_labels("d").set_index("image_id").source[1] == "accepted"
 
 
 def test_imported_labels_say_so(digits):

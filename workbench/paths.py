@@ -32,6 +32,11 @@ def db_path() -> Path:
     return datasets_dir() / "workbench.sqlite"
 
 
+def db_url() -> str:
+    """The label store's SQLAlchemy URL: $WORKBENCH_DB (e.g. postgresql+psycopg://...), else the SQLite file."""
+    return os.environ.get("WORKBENCH_DB") or f"sqlite:///{db_path()}"
+
+
 def to_stored(path: Path, base: Path | None = None) -> str:
     """Store paths under home relative to it, so a moved project keeps working (base: home, if known)."""
     p = os.path.abspath(path)

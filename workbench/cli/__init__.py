@@ -6,6 +6,7 @@ import argparse
 import importlib
 import sys
 
+from workbench.cli.db_option import add_db_argument, use_db
 from workbench.errors import WorkbenchError
 
 COMMANDS = ["app_cmd", "import_cmd", "export_cmd", "train_cmd", "evaluate_cmd", "demo_cmd", "explain_cmd",
@@ -23,12 +24,15 @@ def build_parser() -> argparse.ArgumentParser:
                 raise
             continue  # a command not written yet
         module.register(sub)
+    for command in sub.choices.values():
+        add_db_argument(command)
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
+        use_db(args)
         return int(args.func(args) or 0)
     except WorkbenchError as e:
         print(f"error: {e}", file=sys.stderr)

@@ -1,6 +1,7 @@
-"""The label store (SQLite): datasets, images, classes, labels with history, tags and splits."""
+"""The label store (SQLite or PostgreSQL through SQLAlchemy Core): datasets, images, classes, labels with history
+and provenance, tags and splits; schema migrations with Alembic."""
 
-from workbench.store.schema import DEFAULT_TAGS
+from workbench.store.schema import DEFAULT_TAGS, LABEL_SOURCES
 from workbench.store.store import SPLITS, ImageRecord, Store
 
-__all__ = ["DEFAULT_TAGS", "SPLITS", "ImageRecord", "Store"]
+__all__ = ["DEFAULT_TAGS", "LABEL_SOURCES", "SPLITS", "ImageRecord", "Store"]

@@ -1,82 +1,98 @@
-"""SQLite schema of the label store. Labels keep their history; the latest row per annotator wins."""
+"""Tables of the label store (SQLAlchemy Core, one definition for SQLite and PostgreSQL).
 
-SCHEMA = """
-CREATE TABLE IF NOT EXISTS datasets (
-    id          INTEGER PRIMARY KEY,
-    name        TEXT NOT NULL UNIQUE,
-    source      TEXT,               -- what it was imported from
-    created_at  REAL NOT NULL
-);
-
-CREATE TABLE IF NOT EXISTS images (
-    id          INTEGER PRIMARY KEY,
-    dataset_id  INTEGER NOT NULL REFERENCES datasets(id) ON DELETE CASCADE,
-    name        TEXT NOT NULL,      -- file name relative to the imported folder; unique per dataset
-    path        TEXT NOT NULL,      -- the file Workbench reads (a converted copy when the original needed it)
-    source      TEXT,               -- the original file, when path is a copy
-    sha256      TEXT NOT NULL,
-    width       INTEGER NOT NULL,
-    height      INTEGER NOT NULL,
-    mode        TEXT NOT NULL,      -- PIL mode of the original
-    position    INTEGER NOT NULL,   -- file order at import
-    brightness  REAL,               -- mean intensity, 0..1
-    contrast    REAL,               -- std of intensity, 0..1
-    blur        REAL,               -- variance of the Laplacian (low = blurry)
-    inverted    REAL,               -- -corr(image, dataset mean image): high = looks colour-inverted
-    UNIQUE (dataset_id, name)
-);
-CREATE INDEX IF NOT EXISTS images_dataset ON images(dataset_id, position);
-CREATE INDEX IF NOT EXISTS images_sha ON images(dataset_id, sha256);
-
-CREATE TABLE IF NOT EXISTS classes (
-    id          INTEGER PRIMARY KEY,
-    dataset_id  INTEGER NOT NULL REFERENCES datasets(id) ON DELETE CASCADE,
-    name        TEXT NOT NULL,
-    position    INTEGER NOT NULL,   -- class index used by models
-    UNIQUE (dataset_id, name)
-);
-
-CREATE TABLE IF NOT EXISTS labels (
-    id          INTEGER PRIMARY KEY,
-    image_id    INTEGER NOT NULL REFERENCES images(id) ON DELETE CASCADE,
-    class_id    INTEGER NOT NULL REFERENCES classes(id) ON DELETE CASCADE,
-    annotator   TEXT NOT NULL,
-    created_at  REAL NOT NULL,
-    source      TEXT NOT NULL DEFAULT 'typed',  -- how it was made: one of LABEL_SOURCES
-    confidence  REAL                            -- the accepted suggestion's confidence, else NULL
-);
-CREATE INDEX IF NOT EXISTS labels_image ON labels(image_id, annotator, id);
-CREATE INDEX IF NOT EXISTS labels_annotator ON labels(annotator, id);
-
-CREATE TABLE IF NOT EXISTS tags (
-    id          INTEGER PRIMARY KEY,
-    dataset_id  INTEGER NOT NULL REFERENCES datasets(id) ON DELETE CASCADE,
-    name        TEXT NOT NULL,
-    position    INTEGER NOT NULL,
-    UNIQUE (dataset_id, name)
-);
-
-CREATE TABLE IF NOT EXISTS image_tags (
-    image_id    INTEGER NOT NULL REFERENCES images(id) ON DELETE CASCADE,
-    tag_id      INTEGER NOT NULL REFERENCES tags(id) ON DELETE CASCADE,
-    annotator   TEXT NOT NULL,
-    created_at  REAL NOT NULL,
-    PRIMARY KEY (image_id, tag_id, annotator)
-);
-
-CREATE TABLE IF NOT EXISTS splits (
-    dataset_id  INTEGER NOT NULL REFERENCES datasets(id) ON DELETE CASCADE,
-    seed        INTEGER NOT NULL,
-    image_id    INTEGER NOT NULL REFERENCES images(id) ON DELETE CASCADE,
-    split       TEXT NOT NULL CHECK (split IN ('train', 'val', 'test')),
-    PRIMARY KEY (dataset_id, seed, image_id)
-);
+Labels keep their history; the latest row per annotator wins. The migrations in
+workbench/store/migrations/ build exactly these tables (a test compares them).
 """
+
+from sqlalchemy import (CheckConstraint, Column, Float, ForeignKey, Index, Integer, MetaData, PrimaryKeyConstraint,
+                        Table, Text, UniqueConstraint, text)
 
 DEFAULT_TAGS = ("glasses", "dark", "odd angle", "inverted", "other")
 
 # How a label was made (provenance): typed key, accepted suggestion, accepted page, bulk edit, import, review.
 LABEL_SOURCES = ("typed", "accepted", "page", "bulk", "imported", "review")
 
-# Columns added after the first release: ALTERed into stores that lack them when opened.
-ADDED_COLUMNS = {"labels": (("source", "TEXT NOT NULL DEFAULT 'typed'"), ("confidence", "REAL"))}
+metadata = MetaData()
+
+
+def _ref(target: str) -> ForeignKey:
+    return ForeignKey(target, ondelete="CASCADE")
+
+
+datasets = Table(
+    "datasets", metadata,
+    Column("id", Integer, primary_key=True),
+    Column("name", Text, nullable=False, unique=True),
+    Column("source", Text),  # what it was imported from
+    Column("created_at", Float, nullable=False),
+)
+
+images = Table(
+    "images", metadata,
+    Column("id", Integer, primary_key=True),
+    Column("dataset_id", Integer, _ref("datasets.id"), nullable=False),
+    Column("name", Text, nullable=False),  # file name relative to the imported folder; unique per dataset
+    Column("path", Text, nullable=False),  # the file Workbench reads (a converted copy when the original needed it)
+    Column("source", Text),  # the original file, when path is a copy
+    Column("sha256", Text, nullable=False),
+    Column("width", Integer, nullable=False),
+    Column("height", Integer, nullable=False),
+    Column("mode", Text, nullable=False),  # PIL mode of the original
+    Column("position", Integer, nullable=False),  # file order at import
+    Column("brightness", Float),  # mean intensity, 0..1
+    Column("contrast", Float),  # std of intensity, 0..1
+    Column("blur", Float),  # variance of the Laplacian (low = blurry)
+    Column("inverted", Float),  # -corr(image, dataset mean image): high = looks colour-inverted
+    UniqueConstraint("dataset_id", "name"),
+    Index("images_dataset", "dataset_id", "position"),
+    Index("images_sha", "dataset_id", "sha256"),
+)
+
+classes = Table(
+    "classes", metadata,
+    Column("id", Integer, primary_key=True),
+    Column("dataset_id", Integer, _ref("datasets.id"), nullable=False),
+    Column("name", Text, nullable=False),
+    Column("position", Integer, nullable=False),  # class index used by models
+    UniqueConstraint("dataset_id", "name"),
+)
+
+labels = Table(
+    "labels", metadata,
+    Column("id", Integer, primary_key=True),
+    Column("image_id", Integer, _ref("images.id"), nullable=False),
+    Column("class_id", Integer, _ref("classes.id"), nullable=False),
+    Column("annotator", Text, nullable=False),
+    Column("created_at", Float, nullable=False),
+    Column("source", Text, nullable=False, server_default=text("'typed'")),  # one of LABEL_SOURCES
+    Column("confidence", Float),  # the accepted suggestion's confidence, else NULL
+    Index("labels_image", "image_id", "annotator", "id"),
+    Index("labels_annotator", "annotator", "id"),
+)
+
+tags = Table(
+    "tags", metadata,
+    Column("id", Integer, primary_key=True),
+    Column("dataset_id", Integer, _ref("datasets.id"), nullable=False),
+    Column("name", Text, nullable=False),
+    Column("position", Integer, nullable=False),
+    UniqueConstraint("dataset_id", "name"),
+)
+
+image_tags = Table(
+    "image_tags", metadata,
+    Column("image_id", Integer, _ref("images.id"), nullable=False),
+    Column("tag_id", Integer, _ref("tags.id"), nullable=False),
+    Column("annotator", Text, nullable=False),
+    Column("created_at", Float, nullable=False),
+    PrimaryKeyConstraint("image_id", "tag_id", "annotator"),
+)
+
+splits = Table(
+    "splits", metadata,
+    Column("dataset_id", Integer, _ref("datasets.id"), nullable=False),
+    Column("seed", Integer, nullable=False),
+    Column("image_id", Integer, _ref("images.id"), nullable=False),
+    Column("split", Text, CheckConstraint("split IN ('train', 'val', 'test')"), nullable=False),
+    PrimaryKeyConstraint("dataset_id", "seed", "image_id"),
+)

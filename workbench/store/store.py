@@ -1,25 +1,76 @@
-"""The label store: one SQLite file in WAL mode, one transaction per label, safe across threads."""
+"""The label store on SQLAlchemy Core: one code path for SQLite (default) and PostgreSQL (teams).
+
+Every write is one transaction (BEGIN IMMEDIATE on SQLite; single INSERT ... SELECT / ON CONFLICT statements,
+never read-then-write), so an acknowledged label survives a killed process and concurrent annotators lose nothing.
+"""
 
 from __future__ import annotations
 
 import os
-import sqlite3
+import re
 import threading
 import time
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterable, Iterator, Sequence
+from typing import Any, Iterable, Iterator, Sequence
 
 import numpy as np
 import pandas as pd
+from sqlalchemy import (Connection, Executable, Float, Integer, Text, and_, bindparam, cast, column, delete, func,
+                        select, text, values)
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.exc import DBAPIError
 
 from workbench import paths
 from workbench.errors import UnknownDataset, WorkbenchError
-from workbench.store.schema import ADDED_COLUMNS, DEFAULT_TAGS, LABEL_SOURCES, SCHEMA
+from workbench.store import migrate, schema
+from workbench.store.engine import WRITE, make_engine, parse_url
+from workbench.store.schema import (DEFAULT_TAGS, LABEL_SOURCES, classes, datasets, image_tags, images, labels,
+                                    splits, tags)
 
 SPLITS = ("train", "val", "test")
 DEFAULT_FRACTIONS = (0.7, 0.15, 0.15)
+
+_IMAGE, _ANNOTATOR = bindparam("image_id"), bindparam("annotator")
+
+
+def _latest_ids(*where) -> Any:
+    """The newest label id per (image, annotator) among labels of images matching `where`."""
+    return (select(func.max(labels.c.id).label("id")).join(images, images.c.id == labels.c.image_id)
+            .where(*where).group_by(labels.c.image_id, labels.c.annotator).subquery("m"))
+
+
+def _latest(*where) -> Any:
+    m = _latest_ids(*where)
+    return (select(labels.c.image_id, labels.c.annotator, classes.c.name.label("label"),
+                   labels.c.id.label("label_id"), labels.c.created_at, labels.c.source, labels.c.confidence)
+            .select_from(m).join(labels, labels.c.id == m.c.id).join(classes, classes.c.id == labels.c.class_id)
+            .order_by(labels.c.id))
+
+
+# Statements of the labelling loop, built once: each keypress runs a few of them.
+_DS = bindparam("ds")
+_LATEST = _latest(images.c.dataset_id == _DS)
+_LATEST_OF = _latest(images.c.dataset_id == _DS, labels.c.annotator == _ANNOTATOR)
+_DATASET_ID = select(datasets.c.id).where(datasets.c.name == bindparam("name"))
+_COUNT_IMAGES = select(func.count()).select_from(images).where(images.c.dataset_id == _DS)
+_MINE = _latest_ids(images.c.dataset_id == _DS, labels.c.annotator == _ANNOTATOR)
+_LABEL_COUNTS = (select(classes.c.name, func.count()).select_from(_MINE).join(labels, labels.c.id == _MINE.c.id)
+                 .join(classes, classes.c.id == labels.c.class_id).group_by(classes.c.name))
+_CURRENT_LABEL = (select(classes.c.name).join_from(labels, classes, classes.c.id == labels.c.class_id)
+                  .where(labels.c.image_id == _IMAGE, labels.c.annotator == _ANNOTATOR)
+                  .order_by(labels.c.id.desc()).limit(1))
+_TAGS_OF = (select(tags.c.name).join_from(image_tags, tags, tags.c.id == image_tags.c.tag_id)
+            .where(image_tags.c.image_id == _IMAGE, image_tags.c.annotator == _ANNOTATOR).order_by(tags.c.position))
+# one label = one statement: the class is looked up inside the INSERT (an unknown class inserts nothing)
+_LABEL_COLUMNS = ["image_id", "class_id", "annotator", "created_at", "source", "confidence"]
+_LABEL_VALUES = (images.c.id, classes.c.id, bindparam("annotator", type_=Text), bindparam("now", type_=Float),
+                 bindparam("source", type_=Text), bindparam("confidence", type_=Float))
+_CLASS_OF_IMAGE = (select(*_LABEL_VALUES).join_from(images, classes, classes.c.dataset_id == images.c.dataset_id)
+                   .where(images.c.id == _IMAGE, classes.c.name == bindparam("label")))
+_TAG_OF_IMAGE = (select(tags.c.id).join_from(images, tags, tags.c.dataset_id == images.c.dataset_id)
+                 .where(images.c.id == _IMAGE, tags.c.name == bindparam("tag")))
 
 
 @dataclass
@@ -41,64 +92,82 @@ class ImageRecord:
 
 
 class Store:
-    """Datasets, images, classes, labels, tags and splits in one SQLite file.
+    """Datasets, images, classes, labels, tags and splits in SQLite (a file) or PostgreSQL (a server).
 
-    Each thread gets its own connection (Gradio runs handlers in a thread pool); every write is its
-    own transaction with synchronous=FULL, so an acknowledged label survives a killed process.
+    `db` is an SQLAlchemy URL or an SQLite file path; by default $WORKBENCH_DB or datasets/workbench.sqlite.
+    Safe across threads (Gradio runs handlers in a pool); the schema is migrated to the newest on open.
     """
 
-    def __init__(self, path: str | Path | None = None):
-        self.path = Path(path) if path else paths.db_path()
-        self.path.parent.mkdir(parents=True, exist_ok=True)
+    def __init__(self, db: str | Path | None = None):
+        self.url = parse_url(db or paths.db_url())
+        self.engine = make_engine(self.url)
+        self._insert = postgresql.insert if self.engine.dialect.name == "postgresql" else sqlite.insert
         self._local = threading.local()
-        self._conn().executescript(SCHEMA)  # executescript manages its own transaction
-        self._add_missing_columns()
+        try:
+            with self._reading() as conn:
+                up_to_date = migrate.current(conn) == migrate.head()
+            if not up_to_date:
+                with self.transaction() as conn:
+                    migrate.upgrade(conn)
+        except DBAPIError as e:
+            self.engine.dispose()
+            raise WorkbenchError(f"Cannot open the label store {self!r}: {str(e.orig).strip()}") from e
 
-    def _add_missing_columns(self) -> None:
-        """Bring a store written by an older release up to date (columns added since)."""
-        with self.transaction() as db:
-            for table, cols in ADDED_COLUMNS.items():
-                have = {r["name"] for r in db.execute(f"PRAGMA table_info({table})")}
-                for name, decl in cols:
-                    if name not in have:
-                        db.execute(f"ALTER TABLE {table} ADD COLUMN {name} {decl}")
+    @property
+    def path(self) -> Path | None:
+        """The SQLite file (None for a server database)."""
+        return Path(self.url.database) if self.url.get_backend_name() == "sqlite" and self.url.database else None
+
+    def __repr__(self) -> str:
+        return f"Store({self.url.render_as_string(hide_password=True)!r})"
 
     # -- connections -------------------------------------------------------------------------
-    def _conn(self) -> sqlite3.Connection:
-        db = getattr(self._local, "db", None)
-        if db is None:
-            db = sqlite3.connect(self.path, timeout=30, isolation_level=None, check_same_thread=False)
-            db.row_factory = sqlite3.Row
-            db.execute("PRAGMA journal_mode=WAL")
-            db.execute("PRAGMA synchronous=FULL")
-            db.execute("PRAGMA foreign_keys=ON")
-            db.execute("PRAGMA busy_timeout=30000")
-            self._local.db = db
-        return db
+    @contextmanager
+    def transaction(self) -> Iterator[Connection]:
+        """One write transaction, committed at the end, rolled back on any exception; nested calls join it."""
+        outer = getattr(self._local, "tx", None)
+        if outer is not None:
+            yield outer
+            return
+        with self.engine.connect() as conn:
+            conn.execution_options(**{WRITE: True})
+            with conn.begin():
+                self._local.tx = conn
+                try:
+                    yield conn
+                finally:
+                    self._local.tx = None
 
     @contextmanager
-    def transaction(self) -> Iterator[sqlite3.Connection]:
-        """BEGIN IMMEDIATE ... COMMIT; rolled back on any exception."""
-        db = self._conn()
-        if db.in_transaction:  # nested: join the outer transaction
-            yield db
+    def _reading(self) -> Iterator[Connection]:
+        """This thread's open transaction (to see its own writes), else a pooled connection."""
+        outer = getattr(self._local, "tx", None)
+        if outer is not None:
+            yield outer
             return
-        db.execute("BEGIN IMMEDIATE")
-        try:
-            yield db
-        except BaseException:
-            db.execute("ROLLBACK")
-            raise
-        db.execute("COMMIT")
+        with self.engine.connect() as conn:
+            yield conn
+
+    def _rows(self, stmt: Executable, params: dict | None = None) -> list:
+        with self._reading() as conn:
+            return conn.execute(stmt, params or {}).all()
+
+    def _frame(self, stmt: Executable, params: dict | None = None) -> pd.DataFrame:
+        with self._reading() as conn:
+            result = conn.execute(stmt, params or {})
+            return pd.DataFrame.from_records(result.all(), columns=list(result.keys()), coerce_float=True)
 
     def query(self, sql: str, params: Sequence = ()) -> pd.DataFrame:
-        return pd.read_sql_query(sql, self._conn(), params=list(params))
+        """A read in plain SQL with `?` placeholders, on either engine; the rows as a DataFrame."""
+        return self._frame(text(_numbered_params(sql)), _param_dict(params))
+
+    def execute(self, sql: str, params: Sequence = ()) -> int:
+        """A write in plain SQL with `?` placeholders, in one transaction (or the open one); rows changed."""
+        with self.transaction() as db:
+            return db.execute(text(_numbered_params(sql)), _param_dict(params)).rowcount
 
     def close(self) -> None:
-        db = getattr(self._local, "db", None)
-        if db is not None:
-            db.close()
-            self._local.db = None
+        self.engine.dispose()
 
     # -- datasets ----------------------------------------------------------------------------
     def create_dataset(self, name: str, source: str = "", classes: Iterable[str] = (),
@@ -108,115 +177,111 @@ class Store:
         if not name:
             raise WorkbenchError("A dataset needs a name.")
         with self.transaction() as db:
-            row = db.execute("SELECT id FROM datasets WHERE name=?", (name,)).fetchone()
-            if row:
-                ds = row["id"]
-            else:
-                ds = db.execute("INSERT INTO datasets(name, source, created_at) VALUES (?,?,?)",
-                                (name, source, time.time())).lastrowid
-                self._add_named(db, "tags", ds, tags)
-            self._add_named(db, "classes", ds, classes)
+            new = db.execute(self._insert(datasets).values(name=name, source=source, created_at=time.time())
+                             .on_conflict_do_nothing().returning(datasets.c.id)).scalar()
+            ds = new if new is not None else db.execute(_DATASET_ID, {"name": name}).scalar_one()
+            if new is not None:
+                self._add_named(db, schema.tags, ds, tags)
+            self._add_named(db, schema.classes, ds, classes)
         return ds
 
     def dataset_id(self, name: str) -> int:
-        row = self._conn().execute("SELECT id FROM datasets WHERE name=?", (name,)).fetchone()
-        if row is None:
+        rows = self._rows(_DATASET_ID, {"name": name})
+        if not rows:
             known = ", ".join(self.datasets()) or "none yet"
             raise UnknownDataset(f"No dataset named {name!r} (known: {known}).")
-        return row["id"]
+        return rows[0][0]
 
     def datasets(self) -> list[str]:
-        return [r["name"] for r in self._conn().execute("SELECT name FROM datasets ORDER BY id")]
+        return [r[0] for r in self._rows(select(datasets.c.name).order_by(datasets.c.id))]
 
     def delete_dataset(self, name: str) -> None:
         ds = self.dataset_id(name)
         with self.transaction() as db:
-            db.execute("DELETE FROM datasets WHERE id=?", (ds,))
+            db.execute(delete(datasets).where(datasets.c.id == ds))
 
     def summary(self, dataset: str) -> dict:
         """Counts a user wants at a glance: images, labelled images, per class and per tag."""
-        ds = self.dataset_id(dataset)
-        n = self._conn().execute("SELECT COUNT(*) FROM images WHERE dataset_id=?", (ds,)).fetchone()[0]
-        labels = self.resolved_labels(dataset)
-        tags = self.image_tags(dataset)
-        per_class = {c: int((labels == c).sum()) for c in self.classes(dataset)}
-        per_tag = {t: int(tags.loc[tags.tag == t, "image_id"].nunique()) for t in self.tags(dataset)}
-        return {"dataset": dataset, "images": int(n), "labelled": int(len(labels)),
+        n = self.count_images(dataset)
+        labels_ = self.resolved_labels(dataset)
+        tagged = self.image_tags(dataset)
+        per_class = {c: int((labels_ == c).sum()) for c in self.classes(dataset)}
+        per_tag = {t: int(tagged.loc[tagged.tag == t, "image_id"].nunique()) for t in self.tags(dataset)}
+        return {"dataset": dataset, "images": int(n), "labelled": int(len(labels_)),
                 "per_class": per_class, "per_tag": per_tag}
 
     # -- classes and tags --------------------------------------------------------------------
-    @staticmethod
-    def _add_named(db: sqlite3.Connection, table: str, ds: int, names: Iterable[str]) -> None:
-        start = db.execute(f"SELECT COALESCE(MAX(position)+1, 0) FROM {table} WHERE dataset_id=?",
-                           (ds,)).fetchone()[0]
+    def _add_named(self, db: Connection, table, ds: int, names: Iterable[str]) -> None:
+        """Append names (classes or tags) at the next positions; ones already there are kept where they are."""
+        # lock the dataset row (PostgreSQL; SQLite's BEGIN IMMEDIATE already serialises): no two get one position
+        db.execute(select(datasets.c.id).where(datasets.c.id == ds).with_for_update())
+        start = db.execute(select(func.coalesce(func.max(table.c.position) + 1, 0))
+                           .where(table.c.dataset_id == ds)).scalar_one()
         for name in names:
             name = str(name).strip()
-            if not name:
-                continue
-            cur = db.execute(f"INSERT OR IGNORE INTO {table}(dataset_id, name, position) VALUES (?,?,?)",
-                             (ds, name, start))
-            start += cur.rowcount
+            if name:
+                start += len(db.execute(self._insert(table).values(dataset_id=ds, name=name, position=start)
+                                        .on_conflict_do_nothing().returning(table.c.id)).all())
+
+    def _names(self, table, dataset: str) -> list[str]:
+        ds = self.dataset_id(dataset)
+        return [r[0] for r in self._rows(select(table.c.name).where(table.c.dataset_id == ds)
+                                         .order_by(table.c.position))]
 
     def classes(self, dataset: str) -> list[str]:
         """Class names in index order (the index a model predicts)."""
-        ds = self.dataset_id(dataset)
-        return [r["name"] for r in self._conn().execute(
-            "SELECT name FROM classes WHERE dataset_id=? ORDER BY position", (ds,))]
+        return self._names(classes, dataset)
 
     def add_classes(self, dataset: str, names: Iterable[str]) -> list[str]:
         ds = self.dataset_id(dataset)
         with self.transaction() as db:
-            self._add_named(db, "classes", ds, names)
+            self._add_named(db, classes, ds, names)
         return self.classes(dataset)
 
     def tags(self, dataset: str) -> list[str]:
-        ds = self.dataset_id(dataset)
-        return [r["name"] for r in self._conn().execute(
-            "SELECT name FROM tags WHERE dataset_id=? ORDER BY position", (ds,))]
+        return self._names(tags, dataset)
 
     def add_tags(self, dataset: str, names: Iterable[str]) -> list[str]:
         ds = self.dataset_id(dataset)
         with self.transaction() as db:
-            self._add_named(db, "tags", ds, names)
+            self._add_named(db, tags, ds, names)
         return self.tags(dataset)
 
     def remove_tag(self, dataset: str, name: str) -> list[str]:
         """Remove a category tag and its assignments."""
         ds = self.dataset_id(dataset)
         with self.transaction() as db:
-            db.execute("DELETE FROM tags WHERE dataset_id=? AND name=?", (ds, name))
+            db.execute(delete(tags).where(tags.c.dataset_id == ds, tags.c.name == name))
         return self.tags(dataset)
 
     # -- images ------------------------------------------------------------------------------
     def add_images(self, dataset: str, records: Sequence[ImageRecord]) -> int:
         """Insert images not yet in the dataset (by name); returns how many were new."""
         ds = self.dataset_id(dataset)
+        if not records:
+            return 0
         with self.transaction() as db:
-            before = db.total_changes
-            db.executemany(
-                "INSERT OR IGNORE INTO images(dataset_id, name, path, source, sha256, width, height, mode,"
-                " position, brightness, contrast, blur, inverted) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
-                [(ds, r.name, r.path, r.source, r.sha256, r.width, r.height, r.mode, r.position,
-                  r.brightness, r.contrast, r.blur, r.inverted) for r in records])
-            return db.total_changes - before
+            new = db.execute(self._insert(images).on_conflict_do_nothing().returning(images.c.id),
+                             [{"dataset_id": ds, **vars(r)} for r in records])
+            return len(new.all())
 
     def images(self, dataset: str) -> pd.DataFrame:
         """All images of a dataset in file order, with quality stats; `path` is absolute."""
         ds = self.dataset_id(dataset)
-        df = self.query("SELECT id AS image_id, name, path, source, sha256, width, height, mode, position,"
-                        " brightness, contrast, blur, inverted FROM images WHERE dataset_id=?"
-                        " ORDER BY position, id", (ds,))
+        cols = [c for c in images.c if c.name != "dataset_id"]
+        df = self._frame(select(images.c.id.label("image_id"), *cols[1:]).where(images.c.dataset_id == ds)
+                         .order_by(images.c.position, images.c.id))
         base = str(paths.home())
         df["path"] = [p if os.path.isabs(p) else os.path.join(base, p) for p in df["path"]]
         return df
 
     def image(self, image_id: int) -> dict:
-        row = self._conn().execute(
-            "SELECT i.*, d.name AS dataset FROM images i JOIN datasets d ON d.id=i.dataset_id WHERE i.id=?",
-            (int(image_id),)).fetchone()
-        if row is None:
+        rows = self._rows(select(images, datasets.c.name.label("dataset"))
+                          .join_from(images, datasets, datasets.c.id == images.c.dataset_id)
+                          .where(images.c.id == int(image_id)))
+        if not rows:
             raise WorkbenchError(f"No image with id {image_id}.")
-        out = dict(row)
+        out = dict(rows[0]._mapping)
         out["path"] = str(paths.from_stored(out["path"]))
         return out
 
@@ -227,18 +292,15 @@ class Store:
 
         source says how it was made (one of LABEL_SOURCES); confidence is the accepted suggestion's.
         """
-        annotator = (annotator or "").strip()
-        if not annotator:
-            raise WorkbenchError("Give an annotator name before labelling.")
+        annotator = _annotator(annotator)
         _check_source(source)
         with self.transaction() as db:
-            row = db.execute("SELECT c.id FROM classes c JOIN images i ON i.dataset_id=c.dataset_id"
-                             " WHERE i.id=? AND c.name=?", (int(image_id), label)).fetchone()
-            if row is None:
-                raise WorkbenchError(f"Unknown class {label!r} for image {image_id}.")
-            return db.execute("INSERT INTO labels(image_id, class_id, annotator, created_at, source, confidence)"
-                              " VALUES (?,?,?,?,?,?)", (int(image_id), row["id"], annotator, time.time(), source,
-                                                        _float_or_none(confidence))).lastrowid
+            new = db.execute(labels.insert().from_select(_LABEL_COLUMNS, _CLASS_OF_IMAGE).returning(labels.c.id),
+                             {"image_id": int(image_id), "label": label, "annotator": annotator, "now": time.time(),
+                              "source": source, "confidence": _float_or_none(confidence)}).scalar()
+        if new is None:
+            raise WorkbenchError(f"Unknown class {label!r} for image {image_id}.")
+        return new
 
     def add_labels(self, dataset: str, items: Iterable[tuple], annotator: str, source: str = "bulk",
                    confidence: float | None = None) -> int:
@@ -246,43 +308,33 @@ class Store:
 
         items are (image_id, label) or (image_id, label, confidence); a per-item confidence wins over `confidence`.
         """
+        annotator = _annotator(annotator)
         _check_source(source)
-        ds = self.dataset_id(dataset)
-        class_ids = {r["name"]: r["id"] for r in self._conn().execute(
-            "SELECT id, name FROM classes WHERE dataset_id=?", (ds,))}
-        current = self.latest_labels(dataset, annotator)
-        current = dict(zip(current.image_id, current.label))
-        now = time.time()
+        ds, known = self.dataset_id(dataset), set(self.classes(dataset))
         rows = []
-        for item in items:
-            image_id, label = item[0], item[1]
-            conf = item[2] if len(item) > 2 else confidence
-            if label not in class_ids:
-                raise WorkbenchError(f"Unknown class {label!r} in dataset {dataset!r}.")
-            if current.get(int(image_id)) != label:
-                rows.append((int(image_id), class_ids[label], annotator, now, source, _float_or_none(conf)))
+        for n, item in enumerate(items):
+            if item[1] not in known:
+                raise WorkbenchError(f"Unknown class {item[1]!r} in dataset {dataset!r}.")
+            rows.append((n, int(item[0]), item[1], _float_or_none(item[2] if len(item) > 2 else confidence)))
+        fixed = {"annotator": annotator, "now": time.time(), "source": source, "ds": ds}
+        added = 0
         with self.transaction() as db:
-            db.executemany("INSERT INTO labels(image_id, class_id, annotator, created_at, source, confidence)"
-                           " VALUES (?,?,?,?,?,?)", rows)
-        return len(rows)
+            for start in range(0, len(rows), _CHUNK):
+                added += len(db.execute(_bulk_labels(rows[start:start + _CHUNK]), fixed).all())
+        return added
 
     def remove_label(self, label_id: int) -> None:
         """Undo one label: the annotator's previous label for that image (if any) is current again."""
         with self.transaction() as db:
-            db.execute("DELETE FROM labels WHERE id=?", (int(label_id),))
+            db.execute(delete(labels).where(labels.c.id == int(label_id)))
 
     def latest_labels(self, dataset: str, annotator: str | None = None) -> pd.DataFrame:
         """The current label of each (image, annotator): image_id, annotator, label, label_id, created_at,
         source, confidence."""
         ds = self.dataset_id(dataset)
-        sql = ("SELECT l.image_id, l.annotator, c.name AS label, l.id AS label_id, l.created_at, l.source,"
-               " l.confidence"
-               " FROM (SELECT MAX(l.id) AS id FROM labels l JOIN images i ON i.id=l.image_id"
-               "       WHERE i.dataset_id=? {flt} GROUP BY l.image_id, l.annotator) m"
-               " JOIN labels l ON l.id=m.id JOIN classes c ON c.id=l.class_id ORDER BY l.id")
         if annotator is None:
-            return self.query(sql.format(flt=""), (ds,))
-        return self.query(sql.format(flt="AND l.annotator=?"), (ds, annotator))
+            return self._frame(_LATEST, {"ds": ds})
+        return self._frame(_LATEST_OF, {"ds": ds, "annotator": annotator})
 
     def resolved_labels(self, dataset: str) -> pd.Series:
         """One label per labelled image: majority over annotators' current labels, ties to the latest."""
@@ -293,56 +345,52 @@ class Store:
         best = votes.reset_index().sort_values(["image_id", "n", "last"]).groupby("image_id").tail(1)
         return best.set_index("image_id")["label"].sort_index()
 
-    # -- fast reads for the labelling loop: plain SQL, no pandas, as they run after every keypress --
+    # -- fast reads for the labelling loop: prebuilt statements, no pandas, as they run after every keypress --
     def count_images(self, dataset: str) -> int:
-        ds = self.dataset_id(dataset)
-        return int(self._conn().execute("SELECT COUNT(*) FROM images WHERE dataset_id=?", (ds,)).fetchone()[0])
+        return int(self._rows(_COUNT_IMAGES, {"ds": self.dataset_id(dataset)})[0][0])
 
     def label_counts(self, dataset: str, annotator: str) -> dict[str, int]:
         """Images per class in one annotator's current labels."""
-        ds = self.dataset_id(dataset)
-        rows = self._conn().execute(
-            "SELECT c.name, COUNT(*) FROM (SELECT MAX(l.id) AS id FROM labels l JOIN images i ON i.id=l.image_id"
-            " WHERE i.dataset_id=? AND l.annotator=? GROUP BY l.image_id) m"
-            " JOIN labels l ON l.id=m.id JOIN classes c ON c.id=l.class_id GROUP BY c.name", (ds, annotator))
-        return {name: n for name, n in rows}
+        return {name: n for name, n in self._rows(_LABEL_COUNTS, {"ds": self.dataset_id(dataset),
+                                                                  "annotator": annotator})}
 
     def current_label(self, image_id: int, annotator: str) -> str | None:
         """One annotator's current label of one image, or None."""
-        row = self._conn().execute(
-            "SELECT c.name FROM labels l JOIN classes c ON c.id=l.class_id WHERE l.image_id=? AND l.annotator=?"
-            " ORDER BY l.id DESC LIMIT 1", (int(image_id), annotator)).fetchone()
-        return row[0] if row else None
+        rows = self._rows(_CURRENT_LABEL, {"image_id": int(image_id), "annotator": annotator})
+        return rows[0][0] if rows else None
 
     def tags_of(self, image_id: int, annotator: str) -> list[str]:
         """The tags one annotator put on one image, in tag order."""
-        return [r[0] for r in self._conn().execute(
-            "SELECT t.name FROM image_tags it JOIN tags t ON t.id=it.tag_id WHERE it.image_id=? AND it.annotator=?"
-            " ORDER BY t.position", (int(image_id), annotator))]
+        return [r[0] for r in self._rows(_TAGS_OF, {"image_id": int(image_id), "annotator": annotator})]
 
     # -- tags on images ----------------------------------------------------------------------
     def set_image_tag(self, image_id: int, tag: str, annotator: str, on: bool = True) -> None:
         """Put a category tag on an image (or take it off) in one committed transaction."""
+        params = {"image_id": int(image_id), "tag": tag, "annotator": annotator}
+        tag_id = _TAG_OF_IMAGE.scalar_subquery()
         with self.transaction() as db:
-            row = db.execute("SELECT t.id FROM tags t JOIN images i ON i.dataset_id=t.dataset_id"
-                             " WHERE i.id=? AND t.name=?", (int(image_id), tag)).fetchone()
-            if row is None:
-                raise WorkbenchError(f"Unknown tag {tag!r} for image {image_id}.")
             if on:
-                db.execute("INSERT OR IGNORE INTO image_tags(image_id, tag_id, annotator, created_at)"
-                           " VALUES (?,?,?,?)", (int(image_id), row["id"], annotator, time.time()))
+                stmt = (self._insert(image_tags).from_select(
+                    ["image_id", "tag_id", "annotator", "created_at"],
+                    select(images.c.id, tags.c.id, bindparam("annotator", type_=Text), bindparam("now", type_=Float))
+                    .join_from(images, tags, tags.c.dataset_id == images.c.dataset_id)
+                    .where(images.c.id == _IMAGE, tags.c.name == bindparam("tag"))).on_conflict_do_nothing()
+                        .returning(image_tags.c.tag_id))
+                done = db.execute(stmt, {**params, "now": time.time()}).first()
             else:
-                db.execute("DELETE FROM image_tags WHERE image_id=? AND tag_id=? AND annotator=?",
-                           (int(image_id), row["id"], annotator))
+                done = db.execute(delete(image_tags).where(image_tags.c.image_id == _IMAGE, image_tags.c.tag_id == tag_id,
+                                                           image_tags.c.annotator == _ANNOTATOR), params).rowcount
+            if not done and db.execute(_TAG_OF_IMAGE, params).first() is None:
+                raise WorkbenchError(f"Unknown tag {tag!r} for image {image_id}.")
 
     def image_tags(self, dataset: str, annotator: str | None = None) -> pd.DataFrame:
         """Tag assignments: columns image_id, tag, annotator."""
         ds = self.dataset_id(dataset)
-        sql = ("SELECT it.image_id, t.name AS tag, it.annotator FROM image_tags it"
-               " JOIN tags t ON t.id=it.tag_id WHERE t.dataset_id=?")
-        if annotator is None:
-            return self.query(sql, (ds,))
-        return self.query(sql + " AND it.annotator=?", (ds, annotator))
+        stmt = (select(image_tags.c.image_id, tags.c.name.label("tag"), image_tags.c.annotator)
+                .join_from(image_tags, tags, tags.c.id == image_tags.c.tag_id).where(tags.c.dataset_id == ds))
+        if annotator is not None:
+            stmt = stmt.where(image_tags.c.annotator == annotator)
+        return self._frame(stmt)
 
     # -- splits ------------------------------------------------------------------------------
     def splits(self, dataset: str, seed: int = 0,
@@ -353,12 +401,12 @@ class Store:
         test set of an experiment stays the test set.
         """
         ds = self.dataset_id(dataset)
-        labels = self.resolved_labels(dataset)
-        imgs = self.query("SELECT id AS image_id, sha256, position FROM images WHERE dataset_id=?", (ds,))
-        imgs = imgs[imgs.image_id.isin(labels.index)].copy()
-        imgs["label"] = imgs.image_id.map(labels)
-        have = self.query("SELECT image_id, split FROM splits WHERE dataset_id=? AND seed=?", (ds, seed))
-        imgs = imgs.merge(have, on="image_id", how="left")
+        labels_ = self.resolved_labels(dataset)
+        imgs = self._frame(select(images.c.id.label("image_id"), images.c.sha256, images.c.position)
+                           .where(images.c.dataset_id == ds))
+        imgs = imgs[imgs.image_id.isin(labels_.index)].copy()
+        imgs["label"] = imgs.image_id.map(labels_)
+        imgs = imgs.merge(self._assigned(ds, seed), on="image_id", how="left")
         # a duplicate of an assigned image goes where its twin is
         twin = imgs.dropna(subset=["split"]).drop_duplicates("sha256").set_index("sha256")["split"]
         imgs["split"] = imgs["split"].fillna(imgs.sha256.map(twin))
@@ -366,12 +414,20 @@ class Store:
         if not new.empty:
             assigned = _assign_groups(imgs, new, seed, fractions)
             imgs.loc[assigned.index, "split"] = assigned
-            with self.transaction() as db:
-                db.executemany("INSERT OR REPLACE INTO splits(dataset_id, seed, image_id, split) VALUES (?,?,?,?)",
-                               [(ds, seed, int(i), s) for i, s in
-                                zip(imgs.loc[assigned.index, "image_id"], assigned)])
+            rows = [{"dataset_id": ds, "seed": seed, "image_id": int(i), "split": s}
+                    for i, s in zip(imgs.loc[assigned.index, "image_id"], assigned)]
+            with self.transaction() as db:  # first assignment wins: a concurrent caller's stays as it is
+                stmt = self._insert(splits).on_conflict_do_nothing().returning(splits.c.image_id)
+                written = len(db.execute(stmt, rows).all())
+            if written != len(rows):
+                imgs = imgs.drop(columns="split").merge(self._assigned(ds, seed), on="image_id")
         out = imgs[["image_id", "label", "split"]].astype({"split": str})
         return out.sort_values("image_id").reset_index(drop=True)
+
+    def _assigned(self, ds: int, seed: int) -> pd.DataFrame:
+        stmt = select(splits.c.image_id, splits.c.split).where(splits.c.dataset_id == ds, splits.c.seed == seed)
+        df = self._frame(stmt)
+        return df if not df.empty else pd.DataFrame({"image_id": pd.Series(dtype=int), "split": pd.Series(dtype=object)})
 
     def labelled(self, dataset: str, seed: int = 0) -> pd.DataFrame:
         """Labelled images with path, label, class index, split and quality stats: what training reads."""
@@ -381,6 +437,46 @@ class Store:
         index = {c: i for i, c in enumerate(self.classes(dataset))}
         df["y"] = df["label"].map(index).astype(int)
         return df.sort_values("position").reset_index(drop=True)
+
+
+_CHUNK = 5000  # rows per INSERT: SQLite takes at most 32,766 parameters in one statement
+_ITEMS = values(column("n", Integer), column("image_id", Integer), column("label", Text), column("confidence", Float),
+                name="items")
+
+
+def _bulk_labels(rows: list[tuple]) -> Executable:
+    """One INSERT ... SELECT FROM (VALUES ...) of labels that differ from the annotator's current ones."""
+    items = _ITEMS.data(rows).cte("items")
+    current = (select(labels.c.class_id).where(labels.c.image_id == items.c.image_id, labels.c.annotator == _ANNOTATOR)
+               .order_by(labels.c.id.desc()).limit(1).scalar_subquery())
+    # cast: PostgreSQL types a VALUES column of NULLs as text
+    picked = (select(items.c.image_id, classes.c.id, *_LABEL_VALUES[2:5], cast(items.c.confidence, Float))
+              .select_from(items)
+              .join(images, images.c.id == items.c.image_id)
+              .join(classes, and_(classes.c.dataset_id == images.c.dataset_id, classes.c.name == items.c.label))
+              .where(images.c.dataset_id == _DS, classes.c.id.is_distinct_from(current)).order_by(items.c.n))
+    return labels.insert().from_select(_LABEL_COLUMNS, picked).returning(labels.c.id)
+
+
+_PARAM = re.compile(r"'(?:[^']|'')*'|\?")
+
+
+def _numbered_params(sql: str) -> str:
+    """`?` placeholders (outside string literals) as :p0, :p1, ... for SQLAlchemy's text()."""
+    count = iter(range(10_000))
+    return _PARAM.sub(lambda m: m.group(0) if m.group(0) != "?" else f":p{next(count)}", sql)
+
+
+def _param_dict(params: Sequence) -> dict:
+    # psycopg does not adapt numpy scalars
+    return {f"p{i}": v.item() if isinstance(v, np.generic) else v for i, v in enumerate(params)}
+
+
+def _annotator(name: str | None) -> str:
+    name = (name or "").strip()
+    if not name:
+        raise WorkbenchError("Give an annotator name before labelling.")
+    return name
 
 
 def _check_source(source: str) -> None:

@@ -1,0 +1,1 @@
+"""Alembic migrations of the label store, run by Store on open (workbench.store.migrate)."""
