@@ -10,7 +10,7 @@ from workbench.cli.db_option import add_db_argument, use_db
 from workbench.errors import WorkbenchError
 
 COMMANDS = ["app_cmd", "import_cmd", "export_cmd", "train_cmd", "evaluate_cmd", "demo_cmd", "explain_cmd",
-            "export_model_cmd"]
+            "export_model_cmd", "predict_cmd"]
 
 
 def build_parser() -> argparse.ArgumentParser:

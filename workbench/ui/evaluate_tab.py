@@ -19,6 +19,7 @@ from workbench.review.views import RunCache, cam_view, cell_category, compare_vi
 from workbench.train.runs import list_runs, load_config
 from workbench.ui.context import UIContext
 from workbench.ui.files import serve_dataset_files
+from workbench.ui.operating_point import build_operating_point
 
 PAGE_SIZE = 48
 CAM_CHOICES = [(label, key) for key, label in CAM_LABELS.items()]
@@ -50,6 +51,7 @@ def build(ctx: UIContext) -> None:
         confusion = gr.Dataframe(label="Confusion matrix: click a cell to see its errors", interactive=False,
                                  scale=2, elem_id="wb-eval-confusion")
         roc = gr.Plot(label="ROC curve", scale=2, elem_id="wb-eval-roc")
+    build_operating_point(store, run, metrics)  # threshold chosen on validation, metrics at it vs argmax
 
     with gr.Accordion("Error gallery", open=True):
         with gr.Row():
