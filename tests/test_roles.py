@@ -130,6 +130,9 @@ def test_policy_roles_and_blind():
     assert team.refusal("alice", Operation("label", "workbench.ui.label_tab", "on_export"))
     blind = Access(users=frozenset({"alice", "boss"}), admins=frozenset({"boss"}), blind=True)
     assert "Blind" in blind.refusal("alice", review) and blind.refusal("boss", review) is None
+    assert "Blind" in blind.refusal("alice", label, {"order_": "class"})
+    assert blind.refusal("alice", label, {"order_": "unlabeled"}) is None
+    assert team.refusal("alice", label, {"order_": "class"}) is None
 
 
 @pytest.mark.parametrize("argv, says", [
@@ -207,7 +210,10 @@ def test_blind_labelling_hides_the_agreement_view_from_annotators(faces):
         alice = ApiSession(url, "alice", "pw")
         hidden = alice.call(named(alice, "label", "label_review")["id"], ["faces"])
         assert not hidden.ok and "Blind" in hidden.error
-        assert alice.call(named(alice, "label", "label_start")["id"], ["faces", "", "unlabeled", None, 0]).ok
+        start = named(alice, "label", "label_start")["id"]
+        assert alice.call(start, ["faces", "", "unlabeled", None, 0]).ok
+        by_class = alice.call(start, ["faces", "", "class", "face", 0])  # images by everyone's majority label
+        assert not by_class.ok and "Blind" in by_class.error
         boss = ApiSession(url, "boss", "pw")
         shown = boss.call(named(boss, "", "label_review")["id"], ["faces"])
         assert shown.ok, shown.error

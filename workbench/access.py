@@ -7,6 +7,7 @@ Without logins (a single local user) nothing is refused.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any, Mapping
 
 from workbench.errors import WorkbenchError
 
@@ -26,6 +27,8 @@ ANNOTATOR_HANDLERS = frozenset({
 })
 # handlers that show every annotator's labels (agreement, disagreements): refused to annotators when labelling is blind
 SHOWS_OTHERS_LABELS = frozenset({"on_refresh"})
+# queue orders that pick images by everyone's tags or majority labels (the handlers' `order_` input): blind too
+ORDER_INPUT, ORDERS_BY_OTHERS = "order_", frozenset({"tag", "class"})
 
 
 @dataclass(frozen=True)
@@ -69,15 +72,16 @@ class Access:
         """admin for admins, and for everyone when there are no logins; annotator otherwise."""
         return ADMIN if not self.logins or user in self.admins else ANNOTATOR
 
-    def refusal(self, user: str | None, op: Operation) -> str | None:
-        """Why `user` may not call `op`, or None when they may."""
+    def refusal(self, user: str | None, op: Operation, inputs: Mapping[str, Any] | None = None) -> str | None:
+        """Why `user` may not call `op` with these `inputs` (by parameter name), or None when they may."""
         if self.role(user) == ADMIN:
             return None
         if op.module != LABEL_MODULE or op.handler not in ANNOTATOR_HANDLERS:
             return (f"{user or 'This user'} is an annotator: annotators label at /{LABEL_PAGE}, and only that "
                     f"is open to them (refused: {op}). Ask an admin.")
-        if self.blind and op.handler in SHOWS_OTHERS_LABELS:
-            return "Blind labelling: annotators do not see other annotators' labels."
+        if self.blind and (op.handler in SHOWS_OTHERS_LABELS or (inputs or {}).get(ORDER_INPUT) in ORDERS_BY_OTHERS):
+            return ("Blind labelling: annotators do not see other annotators' labels (no agreement view, "
+                    "no review by tag or class).")
         return None
 
     def annotator_name(self, user: str | None, typed: str | None) -> str | None:

@@ -56,12 +56,12 @@ def _checked(block_fn: BlockFunction, access: Access) -> Callable:
 
     def admit(args: tuple, kwargs: dict) -> tuple[tuple, dict]:
         user = _login()
-        refusal = access.refusal(user, op)
+        bound = signature.bind_partial(*args, **kwargs) if name_params or access.blind else None
+        refusal = access.refusal(user, op, bound.arguments if bound else None)
         if refusal:
             raise gr.Error(refusal, print_exception=False)
         if not name_params:
             return args, kwargs
-        bound = signature.bind_partial(*args, **kwargs)
         for p in name_params:
             bound.arguments[p] = access.annotator_name(user, bound.arguments.get(p))
         return bound.args, bound.kwargs
