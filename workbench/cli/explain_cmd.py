@@ -13,7 +13,7 @@ def register(sub) -> None:
                                    "image in --out. Without --layer, the architecture's last feature map is used, or, "
                                    "when that map is smaller than 3x3 at the run's input size, the deepest block "
                                    "that keeps 3x3; the layer used is printed.")
-    p.add_argument("run", help="run name (a folder under checkpoints/)")
+    p.add_argument("run", help="run name (a folder under checkpoints/), or 'last' for the newest run")
     p.add_argument("image_ids", nargs="+", type=int, metavar="IMAGE_ID", help="image ids of the run's dataset")
     p.add_argument("--method", default="gradcam", choices=list(METHODS), help="CAM method (default gradcam)")
     p.add_argument("--layer", help="target layer by dotted name, e.g. layer3 or blocks.4 (default: automatic)")
@@ -28,10 +28,11 @@ def register(sub) -> None:
 def run(args) -> int:
     from workbench.errors import WorkbenchError
     from workbench.explain.export import write_overlays
-    from workbench.train.runs import load_run
+    from workbench.train.runs import load_run, resolve_run
 
     if not 16 <= args.size <= 2048:
         raise WorkbenchError(f"--size must be between 16 and 2048 pixels, got {args.size}.")
+    args.run = resolve_run(args.run)
     loaded = load_run(args.run, args.checkpoint)
     store = Store()
     try:
