@@ -173,3 +173,26 @@ def three_digit_classes(per_class: int = 30):
     d = load_digits()
     keep = np.concatenate([np.flatnonzero(d.target == k)[:per_class] for k in range(3)])
     return (d.images[keep] * (255 / 16)).round().astype(np.uint8), d.target[keep]
+
+
+def test_evaluate_tab_operating_point_panel_chooses_and_shows_the_threshold(run_store):
+    from gradio_client import Client
+
+    from browser.appserver import served
+    from workbench.evaluate import load_evaluation
+    from workbench.evaluate.threshold import current_operating_point
+
+    with served(run_store) as url:
+        client = Client(url, verbose=False)
+        text, table = client.predict(RUN, "FNR = 0", api_name="/choose_threshold")
+        t = load_threshold(RUN)
+        assert t.rule == "fnr=0" and t.fnr == 0.0
+        assert f"P(not face) ≥ **{t.threshold:.4f}**" in text and "`fnr=0` on 30 val images" in text
+        rows = {r[0]: r[1:] for r in table["value"]["data"]}
+        op = current_operating_point(RUN)
+        assert rows["false-negative rate"] == pytest.approx([op["at_argmax"]["fnr"], op["at_threshold"]["fnr"]],
+                                                           abs=1e-4)
+        assert load_evaluation(RUN).operating_point["rule"] == "fnr=0"  # the saved evaluation agrees
+        with pytest.raises(Exception, match="not understood"):
+            client.predict(RUN, "fnr=lots", api_name="/choose_threshold")
+        assert load_threshold(RUN) == t
