@@ -26,6 +26,7 @@ REFUSED = "is an annotator"
 ANNOTATOR_HANDLERS = {"on_start", "act", "on_action", "on_more_class", "refresh_choices", "on_dataset", "on_load",
                       "on_goto", "<lambda>", "on_mode", "on_show", "marked", "on_pick", "bulk.run", "on_redraw",
                       "on_refresh"}
+LANDING = "send_annotators_to_label_page.landing"
 SELECT = {"index": 0, "value": None, "selected": True}
 
 
@@ -41,7 +42,7 @@ def team(tmp_path_factory):
         store = Store()
         ensure_faces(store)
         # the same app built here, unguarded: which handler each fn_index of the served app runs
-        demo, _ = build_app(store)
+        demo, _ = build_app(store, Access.of([("alice", "pw"), ("boss", "pw")], ["boss"]))
         handlers = {i: operation(f) for i, f in demo.fns.items() if f.fn is not None}
         api_names = {i: f.api_name for i, f in demo.fns.items() if f.fn is not None}
         app = AppProcess(home, auth=["alice:pw", "boss:pw"], args=["--admin", "boss"])
@@ -76,13 +77,18 @@ def test_annotator_is_refused_every_endpoint_but_labelling(team):
     for dep in deps:
         op = handlers[dep["id"]]
         reply = call(alice, dep)
-        should_pass = op.module == "workbench.ui.label_tab" and op.handler in ANNOTATOR_HANDLERS
+        should_pass = (op.module == "workbench.ui.label_tab" and op.handler in ANNOTATOR_HANDLERS
+                       or op.handler == LANDING)
         was_refused = not reply.ok and REFUSED in (reply.error or "")
         assert was_refused != should_pass, f"{dep['api_name']} (id {dep['id']}, {op}): {reply}"
         (refused if was_refused else allowed).add(base(dep["api_name"]))
     assert {"label_export", "label_add_classes", "on_settle", "on_add_tags", "on_remove_tag", "import_path",
             "do_start", "evaluate_run", "explain_image"} <= refused
     assert {"label_start", "label_action", "run", "label_review"} <= allowed
+    # the main page's landing check names her role, and the page then sends her to /label
+    landing = next(d for d in deps if handlers[d["id"]].handler == LANDING)
+    assert call(alice, landing).data == ["annotator"]
+    assert call(ApiSession(team["app"].url, "boss", "pw"), landing).data == ["admin"]
 
 
 def test_annotator_labels_as_herself_whatever_name_she_sends(team):

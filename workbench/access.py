@@ -25,6 +25,8 @@ ANNOTATOR_HANDLERS = frozenset({
     "on_mode", "on_show", "on_redraw", "marked", "on_pick", "bulk.run", "<lambda>",
     "on_refresh",
 })
+# the UI shell's own events, open to every user: the landing check that sends annotators to /label
+SHELL_HANDLERS = frozenset({("workbench.ui.guard", "send_annotators_to_label_page.landing")})
 # handlers that show every annotator's labels (agreement, disagreements): refused to annotators when labelling is blind
 SHOWS_OTHERS_LABELS = frozenset({"on_refresh"})
 # queue orders that pick images by everyone's tags or majority labels (the handlers' `order_` input): blind too
@@ -75,6 +77,8 @@ class Access:
     def refusal(self, user: str | None, op: Operation, inputs: Mapping[str, Any] | None = None) -> str | None:
         """Why `user` may not call `op` with these `inputs` (by parameter name), or None when they may."""
         if self.role(user) == ADMIN:
+            return None
+        if (op.module, op.handler) in SHELL_HANDLERS:
             return None
         if op.module != LABEL_MODULE or op.handler not in ANNOTATOR_HANDLERS:
             return (f"{user or 'This user'} is an annotator: annotators label at /{LABEL_PAGE}, and only that "

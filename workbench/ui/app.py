@@ -10,7 +10,7 @@ from workbench.access import LABEL_PAGE, Access  # LABEL_PAGE: /label, the annot
 from workbench.store import Store
 from workbench.ui.context import UIContext
 from workbench.ui.files import serving_paths
-from workbench.ui.guard import guard
+from workbench.ui.guard import guard, send_annotators_to_label_page
 
 # (tab id, title, module): each module has build(ctx) and may define HEAD (html/js) and CSS strings.
 TABS = [
@@ -43,7 +43,7 @@ def build_app(store: Store | None = None, access: Access | None = None) -> tuple
 
     With logins in `access`, every event is checked against it (workbench.ui.guard).
     """
-    store = store or Store()
+    store, access = store or Store(), access or Access()
     modules = _tab_modules()
     with gr.Blocks(title="Workbench") as demo:
         ctx = UIContext(store=store, demo=demo, goto=gr.State(None))
@@ -52,13 +52,14 @@ def build_app(store: Store | None = None, access: Access | None = None) -> tuple
             for tab_id, title, module in modules:
                 with gr.Tab(title, id=tab_id):
                     module.build(ctx)
+        send_annotators_to_label_page(access)
     label = next((m for tab_id, _, m in modules if tab_id == "label"), None)
     if label is not None:
         # A page holding only the Label tab: each keypress costs the browser less when no other tab's
         # components are mounted (measured in bench/label_latency.py).
         with demo.route("Label only", LABEL_PAGE):
             label.build(UIContext(store=store, demo=demo, goto=gr.State(None), services=ctx.services))
-    guard(demo, access or Access())
+    guard(demo, access)
     launch_kwargs = {
         "css": BASE_CSS + "".join(getattr(m, "CSS", "") for _, _, m in modules),
         "head": "".join(getattr(m, "HEAD", "") for _, _, m in modules),

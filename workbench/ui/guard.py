@@ -16,7 +16,7 @@ import gradio as gr
 from gradio.block_function import BlockFunction
 from gradio.context import LocalContext
 
-from workbench.access import Access, Operation
+from workbench.access import ANNOTATOR, LABEL_PAGE, Access, Operation
 
 ANNOTATOR_INPUT = "wb-annotator"  # elem_id of the typed annotator name (Label tab)
 
@@ -31,6 +31,19 @@ def guard(demo: gr.Blocks, access: Access) -> int:
             block_fn.fn = _checked(block_fn, access)
             n += 1
     return n
+
+
+def send_annotators_to_label_page(access: Access) -> None:
+    """On the main page (call inside its Blocks): an annotator who opens it is taken to /label, their page."""
+    if not access.logins:
+        return
+    role = gr.Textbox(visible=False)
+
+    def landing(request: gr.Request) -> str:
+        return access.role(getattr(request, "username", None))
+
+    gr.on(None, landing, outputs=role, api_visibility="private").then(
+        None, inputs=role, js=f"(r) => {{ if (r === '{ANNOTATOR}') window.location.replace('{LABEL_PAGE}'); }}")
 
 
 def operation(block_fn: BlockFunction) -> Operation:
