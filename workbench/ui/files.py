@@ -1,7 +1,8 @@
 """What the app serves over HTTP: dataset image folders and run plots, never the label store, checkpoints or logs.
 
-Gradio serves `/gradio_api/file=<path>` for files under `allowed_paths` and static paths (in place), and for
-files handlers returned (copied into its upload cache). The working directory itself is not served.
+Gradio 6 serves `/gradio_api/file=<path>` (and the older `/file=`) for: files under `allowed_paths` and static
+paths, in place; its upload folder ($GRADIO_TEMP_DIR, where uploads and every file a handler returns are copied);
+and `.gradio/cached_examples`. `blocked_paths` beats all of them. The working directory is not served by itself.
 """
 
 from __future__ import annotations
