@@ -118,6 +118,7 @@ def test_cli_explain_writes_overlays_and_names_the_layer(run24, tmp_path, capsys
     ([RUN, "{face}", "--layer", "layer9"], "No layer 'layer9'.*Valid layer names"),
     ([RUN, "{face}", "--layer", "fc"], "does not output a feature map"),
     ([RUN, "{face}", "--class", "cat"], "Class 'cat' is not one of the run's classes: face, not face"),
+    ([RUN, "{face}", "--size", "4"], "--size must be between 16 and 2048"),
 ])
 def test_cli_explain_refuses_bad_input_clearly_and_writes_nothing(run24, tmp_path, capsys, args, message):
     import re
@@ -131,6 +132,13 @@ def test_cli_explain_refuses_bad_input_clearly_and_writes_nothing(run24, tmp_pat
     err = capsys.readouterr().err
     assert err.startswith("error: ") and re.search(message, err), err
     assert not out.exists()
+
+
+def test_cli_explain_refuses_an_out_path_that_is_a_file(run24, tmp_path, capsys):
+    out = tmp_path / "taken.png"
+    out.write_bytes(b"mine")
+    assert main(["explain", RUN, str(int(run24["preds"].image_id.iloc[0])), "--out", str(out)]) == 2
+    assert "exists and is not a folder" in capsys.readouterr().err and out.read_bytes() == b"mine"
 
 
 def test_workbench_help_lists_explain():
