@@ -12,6 +12,7 @@ from pathlib import Path
 
 from workbench.errors import WorkbenchError
 from workbench.labeling.keys import class_for_key
+from workbench.labeling.next_step import empty_queue_message
 from workbench.labeling.queue import UNLABELED_ORDERS, build_queue
 from workbench.store import Store
 
@@ -69,8 +70,8 @@ def open_session(store: Store, dataset: str, annotator: str, order: str = "unlab
     if not store.classes(dataset):
         s.message = "This dataset has no classes yet: add them (e.g. open, closed) before labelling."
     _advance(store, s)
-    if s.image_id is None and not s.message:
-        s.message = "Nothing to show in this order: every image is labelled, or none matches."
+    if s.image_id is None and not s.trail and store.classes(dataset):
+        s.message = empty_queue_message(store, dataset, annotator, order, s.only)
     return s
 
 
@@ -208,7 +209,8 @@ def _advance(store: Store, s: LabelSession) -> None:
         break
     else:
         s.cursor = len(s.trail)
-        s.message = (s.message + " " if s.message else "") + "End of the queue."
+        s.message = (s.message + " " if s.message else "") + "End of the queue." + (
+            " " + empty_queue_message(store, s.dataset, s.annotator, s.order) if s.order in UNLABELED_ORDERS else "")
     if missing:
         s.message = (s.message + " " if s.message else "") + (
             f"Skipped {len(missing)} image(s) missing on disk: {', '.join(missing[:5])}.")

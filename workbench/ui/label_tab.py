@@ -22,6 +22,7 @@ from workbench.labeling import (ORDERS, apply_action, bulk_label, bulk_tag, disa
                                 open_session, pairwise_kappa, settle, tag_keys, view, write_download)
 from workbench.labeling.grid import page_items
 from workbench.labeling.keys import MAX_CLASS_KEYS, class_keys
+from workbench.labeling.next_step import empty_queue_message, first_dataset_to_label
 from workbench.labeling.session import LabelSession, LabelView
 from workbench.ui.context import UIContext
 
@@ -245,12 +246,14 @@ def build(ctx: UIContext) -> None:
     def refresh_choices(ds):
         return gr.Dropdown(choices=store.datasets(), value=ds)
 
-    def on_load(saved: str | None, typed: str | None, request: gr.Request):
+    def on_load(saved: str | None, typed: str | None, ds: str | None, request: gr.Request):
         user = getattr(request, "username", None)
+        # the first set with images left to label, unless one was picked while the page loaded
+        pick = gr.Dropdown(choices=store.datasets(), value=ds or first_dataset_to_label(store, user or saved))
         if user:
-            return gr.Dropdown(choices=store.datasets()), gr.Textbox(value=user, interactive=False)
+            return pick, gr.Textbox(value=user, interactive=False)
         # never overwrite a name typed while the page was loading
-        return gr.Dropdown(choices=store.datasets()), gr.Textbox(value=saved) if saved and not typed else gr.Textbox()
+        return pick, gr.Textbox(value=saved) if saved and not typed else gr.Textbox()
 
     def dataset_parts(ds: str | None):
         classes = store.classes(ds) if ds else []
@@ -317,7 +320,7 @@ def build(ctx: UIContext) -> None:
         return None, render(None, f"Press Start to label {ds}." if ds else ""), *dataset_parts(ds)
 
     dataset.change(on_dataset, inputs=[dataset, sess], outputs=[sess, viewer, *parts], api_visibility="private")
-    gr.on(None, on_load, inputs=[saved_name, annotator], outputs=[dataset, annotator], api_visibility="private")
+    gr.on(None, on_load, inputs=[saved_name, annotator, dataset], outputs=[dataset, annotator], api_visibility="private")
 
     def on_goto(target, s, ds, name, request: gr.Request):
         if not target:
@@ -386,7 +389,8 @@ def build(ctx: UIContext) -> None:
         except WorkbenchError as e:
             _error(e)
         pics, choices = gallery_of(g.items)
-        info = f"Page {g.page + 1} of {g.pages} · {g.total} images in this order"
+        info = (f"Page {g.page + 1} of {g.pages} · {g.total} images in this order" if g.total else
+                empty_queue_message(store, ds, s.annotator if s else annotator_of(name, request), order_, only_))
         ids = [int(i) for i in g.items["image_id"]]
         return pics, gr.CheckboxGroup(choices=choices, value=[]), info, ids, g.page + 1, pics
 
