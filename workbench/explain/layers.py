@@ -96,7 +96,8 @@ class ChosenLayer:
 _CHOSEN: "weakref.WeakKeyDictionary[nn.Module, dict]" = weakref.WeakKeyDictionary()
 
 
-def choose_layer(model: nn.Module, input_hw: tuple[int, int], layer: str | None = None) -> tuple[ChosenLayer, nn.Module]:
+def choose_layer(model: nn.Module, input_hw: tuple[int, int],
+                 layer: str | None = None) -> tuple[ChosenLayer, nn.Module]:
     """The CAM layer at `input_hw`: `layer` if given, else the default, or, when the default's map is smaller
     than 3x3 (a 24 px crop at stride 32), the deepest block whose map is at least 3x3."""
     name, module = target_layer(model, layer)

@@ -183,6 +183,6 @@ def cam_view(loaded, store, image_id: int, class_name: str | None = None, method
     scale = size / max(w, h)
     original = image.convert("RGB").resize((round(w * scale), round(h * scale)), Image.NEAREST)
     label = store.resolved_labels(loaded.config.dataset).get(int(image_id))
-    caption = (f"Image {image_id} · label: {label or 'none'} · predicted: {loaded.classes[pred]} ({probs[pred]:.1%}) · "
-               f"CAM of '{loaded.classes[target]}' ({method}, {run_layer(loaded, layer).describe()})")
+    caption = (f"Image {image_id} · label: {label or 'none'} · predicted: {loaded.classes[pred]} ({probs[pred]:.1%})"
+               f" · CAM of '{loaded.classes[target]}' ({method}, {run_layer(loaded, layer).describe()})")
     return CamView(original, overlay(image, cam, size), caption)
