@@ -10,7 +10,8 @@ from workbench.errors import WorkbenchError
 
 def add_app_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1: this machine only)")
-    p.add_argument("--port", type=int, default=7860)
+    p.add_argument("--port", type=int, default=None,
+                   help="default: $GRADIO_SERVER_PORT, else the first free port from 7860")
     p.add_argument("--auth", action="append", metavar="USER:PASSWORD",
                    help="require a login (repeat for several users); the user name names the annotator")
     p.add_argument("--admin", action="append", metavar="USER", default=[],
