@@ -122,3 +122,17 @@ def test_cli_import_with_crop(store, photos, capsys):
     with pytest.raises(SystemExit):
         cli(["import", str(photos), "--crop", "noses"])
     assert "invalid choice: 'noses'" in capsys.readouterr().err
+
+
+@pytest.mark.slow
+def test_datasets_tab_imports_crops(store, photos):
+    from gradio_client import Client
+
+    from browser.appserver import served
+
+    with served(store) as url:
+        client = Client(url, verbose=False)
+        status, *_ = client.predict(str(photos), "auto", "", "", "", "", False, "eyes", 24, api_name="/import_path")
+    assert "2 eyes crops from 2 photos" in status and "no eye found: coffee.png" in status
+    imgs = store.images("photos-eyes")
+    assert len(imgs) == 2 and (imgs.width == 24).all() and imgs.source.str.contains("#xywh=").all()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gradio as gr
 
+from workbench.data.crops import CROP_KINDS
 from workbench.data.demo import DEMOS, ensure_demo
 from workbench.data.importers import FORMATS, import_files, import_path, import_zip
 from workbench.data.overview import counts, overview
@@ -39,6 +40,9 @@ def build(ctx: UIContext) -> None:
         with gr.Row():
             path = gr.Textbox(label="Path on this machine (folder, .zip, .csv/.xlsx, X.npy)", scale=3)
             fmt = gr.Dropdown(["auto", *FORMATS], value="auto", label="Format", scale=1)
+            crop = gr.Dropdown([("no: whole images", "none"), *((k, k) for k in CROP_KINDS)], value="none",
+                               label="Crop faces/eyes from photos", scale=1, elem_id="wb-import-crop")
+            crop_size = gr.Number(value=24, label="Crop size (px)", precision=0, minimum=8, maximum=1024, scale=1)
             name = gr.Textbox(label="Dataset name (default: from the path)", scale=2)
         with gr.Row():
             classes = gr.Textbox(label="Classes, comma-separated (optional)")
@@ -67,11 +71,12 @@ def build(ctx: UIContext) -> None:
         serve_dataset_files(store)
         return (result_text, overview(store), gr.Dropdown(choices=store.datasets(), value=ds), *show(ds, 1))
 
-    def do_import(p, f, n, c, lab, img, skip, progress=gr.Progress()):
+    def do_import(p, f, n, c, lab, img, skip, crop_kind="none", size=24, progress=gr.Progress()):
         try:
             r = import_path(store, p.strip(), fmt=f, name=n.strip() or None, labels=lab.strip() or None,
                             classes=c or None, images=img.strip() or None, skip_bad=skip,
-                            progress=_gr_progress(progress))
+                            progress=_gr_progress(progress), crop=None if crop_kind == "none" else crop_kind,
+                            crop_size=int(size or 24))
         except WorkbenchError as e:
             raise gr.Error(str(e), duration=None) from None
         return after_import(f"Imported {r}", r.dataset)
@@ -101,7 +106,8 @@ def build(ctx: UIContext) -> None:
 
     outputs = [status, table, dataset, details, gallery]
     demo_btn.click(do_demo, [demo_name], outputs, api_name="import_demo")
-    import_btn.click(do_import, [path, fmt, name, classes, labels, images, skip_bad], outputs, api_name="import_path")
+    import_btn.click(do_import, [path, fmt, name, classes, labels, images, skip_bad, crop, crop_size], outputs,
+                     api_name="import_path")
     upload_btn.click(do_upload, [upload, name, classes, skip_bad], outputs, api_name="import_upload")
     dataset.change(show, [dataset, page], [details, gallery])
     page.submit(show, [dataset, page], [details, gallery])
