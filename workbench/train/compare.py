@@ -1,44 +1,120 @@
-"""Compare methods: fine-tuning vs feature extraction over several seeds, final val metrics as mean ± std."""
+"""Compare methods: fine-tuning vs feature extraction over several seeds, with two linear baselines on each
+seed's split (logistic regression on pixels, a tuned linear probe on the backbone's embeddings); final val
+metrics as mean ± std per method."""
 
 from __future__ import annotations
 
-from dataclasses import replace
+import json
+import time
+from dataclasses import asdict, replace
 from pathlib import Path
 from typing import Callable
 
+import numpy as np
 import pandas as pd
+import torch
 
+from workbench import paths
+from workbench.data.imageio import load_image
+from workbench.errors import WorkbenchError
 from workbench.store import Store
+from workbench.train import baselines as B
+from workbench.train import data as D
+from workbench.train.backbones import build_model, pick_device, place
 from workbench.train.config import METHODS, RunConfig
-from workbench.train.loop import RunResult, train
-from workbench.train.runs import load_config, load_history
+from workbench.train.loop import RunResult, embed, precheck, train
+from workbench.train.runs import load_config, load_history, run_dir
 
 TABLE_METRICS = ("loss", "accuracy", "f1", "roc_auc", "eer")
+BASELINES_FILE = "baselines.json"
+PIXEL_SIZE = 32  # raw-pixel baseline: images at min(input size, native size, this) px: upsampling adds nothing linear
+
+
+def plan(base: RunConfig, seeds: int | list[int], prefix: str | None = None) -> tuple[str, list[RunConfig]]:
+    """The comparison's name and its runs: <dataset>-<method>-<backbone>-s<seed>-<time>, or <prefix>-<ft|fe>-s<seed>."""
+    seeds = list(range(seeds)) if isinstance(seeds, int) else list(seeds)
+    if not seeds:
+        raise WorkbenchError("Compare methods needs at least 1 seed.")
+    if prefix:
+        name = f"{prefix}-compare"
+        runs = [replace(base, method=m, seed=s, name=f"{prefix}-{_short(m)}-s{s}") for s in seeds for m in METHODS]
+    else:
+        name = f"{base.dataset}-compare-{base.backbone}-{time.strftime('%Y%m%d-%H%M%S')}"
+        runs = [replace(base, method=m, seed=s, name="") for s in seeds for m in METHODS]  # "" -> default name
+    return name, runs
+
+
+def check_plan(runs: list[RunConfig], store: Store) -> None:
+    """Every check a single run gets, once, plus: no planned run name is taken."""
+    precheck(runs[0], store)
+    taken = [c.name for c in runs if (paths.checkpoints_dir() / c.name).exists()]
+    if taken:
+        raise WorkbenchError(f"Runs named {', '.join(taken)} exist already; choose another name.")
 
 
 def compare_methods(base: RunConfig, seeds: int | list[int] = 3, store: Store | None = None,
                     progress: Callable[[float, str], None] | None = None, cancel=None,
-                    on_run_start: Callable[[str], None] | None = None) -> list[RunResult]:
-    """Train every method × seed on the same per-seed split; stops early when cancelled."""
-    seeds = list(range(seeds)) if isinstance(seeds, int) else list(seeds)
+                    on_run_start: Callable[[str], None] | None = None, prefix: str | None = None,
+                    planned: list[RunConfig] | None = None) -> list[RunResult]:
+    """Train every method × seed on the same per-seed split, then the baselines on that split; stops when cancelled.
+    `planned`: the runs from `plan` when the caller has named them already (a queued job shows its names)."""
+    store = store or Store()
+    runs = planned or plan(base, seeds, prefix)[1]
+    check_plan(runs, store)
     progress = progress or (lambda f, m: None)
-    prefix = base.name
-    plan = [(m, s) for s in seeds for m in METHODS]
     results = []
-    for i, (method, seed) in enumerate(plan):
-        cfg = replace(base, method=method, seed=seed, name=f"{prefix}-{_short(method)}-s{seed}")
+    for i, cfg in enumerate(runs):
         if on_run_start:
             on_run_start(cfg.name)
-        sub = lambda f, m, i=i, cfg=cfg: progress((i + f) / len(plan), f"{cfg.name} ({i + 1}/{len(plan)}): {m}")  # noqa: E731
+        sub = lambda f, m, i=i, cfg=cfg: progress((i + f) / len(runs), f"{cfg.name} ({i + 1}/{len(runs)}): {m}")  # noqa: E731
         res = train(cfg, store, sub, cancel)
         results.append(res)
         if res.status == "cancelled":
             break
+        if cfg.method == "feature_extract" and res.status == "completed":
+            sub(1.0, "baselines: logistic regression on pixels, linear probe on embeddings")
+            run_baselines(cfg.name, store)
     return results
 
 
-def final_val_metrics(runs: list[str]) -> pd.DataFrame:
-    """One row per run: method, backbone, seed and the last epoch's val metrics."""
+def run_baselines(run: str, store: Store) -> list[B.BaselineResult]:
+    """Both baselines on the run's own train/val images (ids from its dataset.json); saved as baselines.json."""
+    cfg = load_config(run)
+    info = json.loads((run_dir(run) / "dataset.json").read_text())
+    split = {d["image_id"]: d["split"] for d in info["images"]}
+    df, classes = D.task_labels(store, cfg.dataset, cfg.grouping, cfg.seed)
+    df = df[df.image_id.isin(split.keys())]
+    if (df.split != df.image_id.map(split)).any() or len(df) != len(split):
+        raise WorkbenchError(f"Dataset {cfg.dataset!r} changed since run {run!r}; baselines need the run's split.")
+    parts = {s: df[df.split == s] for s in ("train", "val")}
+    y = {s: p.y.to_numpy() for s, p in parts.items()}
+    native = max(load_image(parts["train"].path.iloc[0]).size)  # 8 for digits: no point in upsampled pixels
+    size = min(cfg.input_size, PIXEL_SIZE, native)
+    pixels = {s: D.load_images(p.path.tolist(), size).numpy() for s, p in parts.items()}
+    device = pick_device(cfg.device)
+    model = place(build_model(cfg.backbone, len(classes), cfg.weights), device)
+    emb = {s: embed(model, D.load_images(p.path.tolist(), cfg.input_size), device, cfg.augment.normalize).cpu().numpy()
+           for s, p in parts.items()}
+    n = len(classes)
+    results = [B.pixel_logreg(pixels["train"], y["train"], pixels["val"], y["val"], n),
+               B.linear_probe(emb["train"], y["train"], emb["val"], y["val"], n, seed=cfg.seed)]
+    record = {"run": run, "seed": cfg.seed, "backbone": cfg.backbone, "input_size": cfg.input_size,
+              "train_ids": [int(i) for i in parts["train"].image_id], "val_ids": [int(i) for i in parts["val"].image_id],
+              "results": [asdict(r) for r in results]}
+    tmp = run_dir(run) / f".{BASELINES_FILE}.tmp"
+    tmp.write_text(json.dumps(record, indent=2, default=_json_number))
+    tmp.replace(run_dir(run) / BASELINES_FILE)
+    return results
+
+
+def load_baselines(run: str) -> dict | None:
+    """The run's baselines.json (a feature-extraction run of a comparison), or None."""
+    f = run_dir(run) / BASELINES_FILE
+    return json.loads(f.read_text()) if f.is_file() else None
+
+
+def final_val_metrics(runs: list[str], with_baselines: bool = False) -> pd.DataFrame:
+    """One row per run (method, backbone, seed, last epoch's val metrics); baselines' rows too when asked."""
     rows = []
     for run in runs:
         cfg = load_config(run)
@@ -49,31 +125,49 @@ def final_val_metrics(runs: list[str]) -> pd.DataFrame:
         last = val.iloc[-1]
         rows.append({"run": run, "method": cfg.method, "backbone": cfg.backbone, "seed": cfg.seed,
                      "epochs": int(last.epoch), **{k: float(last[k]) for k in TABLE_METRICS}})
+        base = load_baselines(run) if with_baselines else None
+        for r in (base or {}).get("results", []):
+            backbone = "" if r["method"] == B.PIXELS else cfg.backbone
+            rows.append({"run": run, "method": r["method"], "backbone": backbone, "seed": cfg.seed, "epochs": None,
+                         **{k: float(r["metrics"][k]) for k in TABLE_METRICS}})
     return pd.DataFrame(rows, columns=["run", "method", "backbone", "seed", "epochs", *TABLE_METRICS])
 
 
 def methods_table(runs: list[str]) -> pd.DataFrame:
-    """Per method and backbone: number of seeds and each final val metric as 'mean ± std'."""
-    per_run = final_val_metrics(runs)
+    """Per method (and baseline) and backbone: number of seeds and each final val metric as 'mean ± std'."""
+    per_run = final_val_metrics(runs, with_baselines=True)
     if per_run.empty:
         return pd.DataFrame(columns=["method", "backbone", "seeds", *TABLE_METRICS])
+    per_run["is_baseline"] = per_run.method.str.startswith("baseline")  # methods first, then baselines
     out = []
-    for (method, backbone), g in per_run.groupby(["method", "backbone"], sort=True):
+    for (_, method, backbone), g in per_run.groupby(["is_baseline", "method", "backbone"], sort=True):
         row = {"method": method, "backbone": backbone, "seeds": len(g)}
         for k in TABLE_METRICS:
             std = g[k].std(ddof=1) if len(g) > 1 else 0.0
             row[k] = f"{g[k].mean():.3f} ± {std:.3f}"
         out.append(row)
-    return pd.DataFrame(out)
+    return pd.DataFrame(out, columns=["method", "backbone", "seeds", *TABLE_METRICS])
+
+
+def methods_figure_of(runs: list[str]):
+    """The method-grouped plotly figure of these runs (mean per method over seeds, ±1 std band, baselines)."""
+    from workbench.plots import methods_figure
+
+    runs = [r for r in runs if len(load_history(r))]
+    return methods_figure({r: load_history(r) for r in runs}, final_val_metrics(runs, with_baselines=True))
 
 
 def _short(method: str) -> str:
     return {"finetune": "ft", "feature_extract": "fe"}.get(method, method)
 
 
+def _json_number(x):
+    return float(x) if isinstance(x, (np.floating, torch.Tensor)) else str(x)
+
+
 def save_plots(runs: list[str], comparison: str | None = None) -> dict[str, Path]:
-    """Curves of each run into plots_checkpoints/<run>/; with `comparison`, the overlay and the
-    methods table (methods.csv) into plots_checkpoints/<comparison>/. Returns the overlay's (or only run's) files."""
+    """Curves of each run into plots_checkpoints/<run>/; with `comparison`, the overlay, the method-grouped plot
+    (methods.html) and the methods table (methods.csv) into plots_checkpoints/<comparison>/."""
     from workbench.plots import save_curves
 
     runs = [r for r in runs if len(load_history(r))]
@@ -83,4 +177,5 @@ def save_plots(runs: list[str], comparison: str | None = None) -> dict[str, Path
     if comparison and len(runs) > 1:
         out = save_curves({r: load_history(r) for r in runs}, comparison)
         methods_table(runs).to_csv(out["html"].parent / "methods.csv", index=False)
+        methods_figure_of(runs).write_html(out["html"].parent / "methods.html", include_plotlyjs=True, full_html=True)
     return out

