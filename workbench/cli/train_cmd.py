@@ -43,7 +43,8 @@ def register(sub) -> None:
     p.add_argument("--name", default="", help="run name (default: <dataset>-<method>-<backbone>-s<seed>-<time>)")
     p.add_argument("--device", default="auto", help="auto (CUDA when present), cpu, cuda, cuda:1 ...")
     p.add_argument("--compare-methods", action="store_true",
-                   help="train both methods × --seeds seeds and print final val metrics as mean ± std")
+                   help="train both methods × --seeds seeds, plus two linear baselines on each seed's split (logistic "
+                        "regression on pixels, a tuned linear probe on the embeddings); print val metrics as mean ± std")
     p.add_argument("--seeds", type=int, default=3, help="seeds for --compare-methods (default %(default)s)")
     p.set_defaults(func=run)
 
@@ -76,9 +77,11 @@ def run(a: argparse.Namespace) -> int:
             print(f"[{frac:5.1%}] {msg}", file=sys.stderr, flush=True)
             last["msg"] = msg
 
+    comparison = None
     try:
         if a.compare_methods:
-            results = C.compare_methods(cfg, a.seeds, store, progress, cancel)
+            comparison, planned = C.plan(cfg, a.seeds, a.name or None)
+            results = C.compare_methods(cfg, a.seeds, store, progress, cancel, planned=planned)
         else:
             results = [train(cfg, store, progress, cancel)]
     finally:
@@ -91,10 +94,11 @@ def run(a: argparse.Namespace) -> int:
               f"{'-' if r.best_val_loss is None else f'{r.best_val_loss:.4f}'}). Checkpoints in {r.run_dir}")
     runs = [r.run for r in results if len(r.history)]
     if runs:
-        plots = C.save_plots(runs, f"{cfg.name}-compare" if a.compare_methods else None)
+        plots = C.save_plots(runs, comparison)
         print(f"curves: {plots['html']} and {plots['png'].name}")
     if a.compare_methods and runs:
-        print("\nfinal val metrics, mean ± std over seeds:")
+        print("\nfinal val metrics, mean ± std over seeds (baselines: logistic regression on the run's split, "
+              "on raw pixels and on the frozen backbone's embeddings with C tuned by cross-validation on train):")
         print(C.methods_table(runs).to_string(index=False))
     statuses = {r.status for r in results}
     return 130 if "cancelled" in statuses else 1 if "failed" in statuses else 0

@@ -1,4 +1,5 @@
-"""Per-epoch metric curves, one panel per metric, several runs overlaid (val solid, train dotted).
+"""Per-epoch metric curves, one panel per metric: several runs overlaid (val solid, train dotted), or
+grouped by method (mean over seeds with a ±1 std band; baselines as flat dashed lines).
 
 HTML is plotly's own; PNG is drawn with matplotlib from the same data because plotly's static export
 needs kaleido plus a browser, which this project does not depend on.
@@ -44,6 +45,69 @@ def curves_figure(histories: dict[str, pd.DataFrame], metrics=CURVE_METRICS, spl
     fig.update_layout(height=330 * rows, margin=dict(l=40, r=20, t=50, b=40), legend=dict(orientation="h", y=-0.12),
                       template="plotly_white")
     return fig
+
+
+def methods_figure(histories: dict[str, pd.DataFrame], per_run: pd.DataFrame, metrics=CURVE_METRICS) -> go.Figure:
+    """Val curves grouped by method: per metric, the mean over seeds per epoch with a ±1 std band; methods
+    without epochs (baselines) as a dashed flat line at their mean. `per_run`: run, method, backbone, seed rows."""
+    rows = -(-len(metrics) // 3)
+    fig = make_subplots(rows=rows, cols=3, subplot_titles=[TITLES.get(m, m) for m in metrics],
+                        horizontal_spacing=0.07, vertical_spacing=0.14)
+    long = _val_by_method(histories, per_run)
+    for i, (label, g) in enumerate(_groups(per_run)):
+        color = COLORS[i % len(COLORS)]
+        curve = long[long.label == label]
+        for k, metric in enumerate(metrics):
+            where = dict(row=k // 3 + 1, col=k % 3 + 1)
+            if len(curve):
+                stats = curve.groupby("epoch")[metric].agg(["mean", "std", "count"]).reset_index().fillna(0.0)
+                x, lo, hi = stats.epoch, stats["mean"] - stats["std"], stats["mean"] + stats["std"]
+            else:  # a baseline: one value per seed, drawn flat across the epochs of the runs
+                span = (long.epoch.min(), long.epoch.max()) if len(long) else (1, 1)
+                vals = g[metric].astype(float)
+                x = pd.Series(span)
+                stats = pd.DataFrame({"mean": [vals.mean()] * 2, "count": [len(vals)] * 2})
+                sd = vals.std(ddof=1) if len(vals) > 1 else 0.0
+                lo, hi = stats["mean"] - sd, stats["mean"] + sd
+            _band(fig, x, lo, hi, color, label, where)
+            fig.add_trace(go.Scatter(
+                x=x, y=stats["mean"], mode="lines+markers" if len(curve) else "lines", name=label,
+                legendgroup=label, showlegend=k == 0, line=dict(color=color, dash="solid" if len(curve) else "dash"),
+                customdata=stats["count"],
+                hovertemplate=f"{label}<br>val {metric}: %{{y:.4f}} (mean of %{{customdata}})<br>epoch %{{x}}<extra></extra>"),
+                **where)
+    fig.update_xaxes(title_text="epoch", dtick=1 if _max_epoch(histories) <= 20 else None)
+    fig.update_layout(height=330 * rows, margin=dict(l=40, r=20, t=50, b=40), legend=dict(orientation="h", y=-0.12),
+                      template="plotly_white", title=dict(text="Val metrics by method: mean over seeds, band ±1 std",
+                                                          font=dict(size=14)))
+    return fig
+
+
+def _groups(per_run: pd.DataFrame):
+    """(label, rows) per method, methods first; the backbone joins the label when there are several."""
+    per_run = per_run.assign(label=_labels(per_run), is_baseline=per_run.method.str.startswith("baseline"))
+    return [(label, g) for (_, label), g in per_run.groupby(["is_baseline", "label"], sort=True)]
+
+
+def _labels(per_run: pd.DataFrame) -> pd.Series:
+    several = per_run.loc[per_run.backbone.astype(bool), "backbone"].nunique() > 1
+    return per_run.method + (" · " + per_run.backbone).where(several & per_run.backbone.astype(bool), "")
+
+
+def _val_by_method(histories: dict[str, pd.DataFrame], per_run: pd.DataFrame) -> pd.DataFrame:
+    """Val rows of every run with its method label (baselines have no history and no rows here)."""
+    runs = per_run[per_run.epochs.notna()].assign(label=lambda d: _labels(d)).set_index("run").label
+    parts = [h[h.split == "val"].assign(label=runs[r]) for r, h in histories.items() if r in runs.index]
+    return pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=["epoch", "label", *CURVE_METRICS])
+
+
+def _band(fig: go.Figure, x, lo, hi, color: str, label: str, where: dict) -> None:
+    """A translucent ±1 std band: upper edge, then lower edge filled up to it."""
+    fill = "rgba({},{},{},0.18)".format(*(int(color[i:i + 2], 16) for i in (1, 3, 5)))
+    fig.add_trace(go.Scatter(x=x, y=hi, mode="lines", line=dict(width=0), legendgroup=label, showlegend=False,
+                             hoverinfo="skip"), **where)
+    fig.add_trace(go.Scatter(x=x, y=lo, mode="lines", line=dict(width=0), fill="tonexty", fillcolor=fill,
+                             legendgroup=label, showlegend=False, name=f"{label} ±1 std", hoverinfo="skip"), **where)
 
 
 def save_curves(histories: dict[str, pd.DataFrame], name: str | None = None) -> dict[str, Path]:

@@ -15,7 +15,7 @@ import pandas as pd
 
 from workbench.errors import WorkbenchError
 from workbench.store import Store
-from workbench.train.compare import compare_methods, save_plots
+from workbench.train.compare import check_plan, compare_methods, plan, save_plots
 from workbench.train.config import RunConfig
 from workbench.train.loop import precheck, train
 
@@ -62,15 +62,17 @@ class JobManager:
         self._queue.put((job, lambda progress: train(cfg, self.store, progress, job.cancel)))
         return job
 
-    def submit_compare(self, base: RunConfig, seeds: int) -> Job:
-        """Queue fine-tuning and feature extraction × `seeds` seeds (named <base name>-ft-s0, ...)."""
-        precheck(base, self.store)
+    def submit_compare(self, base: RunConfig, seeds: int, prefix: str | None = None) -> Job:
+        """Queue fine-tuning and feature extraction × `seeds` seeds plus the baselines (names: compare.plan)."""
         if seeds < 1:
             raise WorkbenchError("Compare methods needs at least 1 seed.")
-        job = self._new(f"compare methods {base.name} × {seeds} seeds")
-        job.comparison = f"{base.name}-compare"
+        name, runs = plan(base, seeds, prefix)
+        check_plan(runs, self.store)
+        job = self._new(f"compare methods {name} × {seeds} seeds")
+        job.comparison = name
         self._queue.put((job, lambda progress: compare_methods(base, seeds, self.store, progress, job.cancel,
-                                                               on_run_start=lambda r: _add_run(job, r))))
+                                                               on_run_start=lambda r: _add_run(job, r),
+                                                               planned=runs)))
         return job
 
     # -- looking and cancelling ------------------------------------------------------------------------
@@ -83,6 +85,10 @@ class JobManager:
         return pd.DataFrame([{"job": j.id, "what": j.title, "status": j.status, "progress": f"{j.progress:.0%}",
                               "message": j.message} for j in self.jobs()],
                             columns=["job", "what", "status", "progress", "message"])
+
+    def finished(self) -> list[Job]:
+        """Jobs that have ended (completed, cancelled or failed), newest first."""
+        return [j for j in self.jobs() if j.done.is_set()]
 
     def active(self) -> Job | None:
         """The running job, else the oldest queued one, else None."""

@@ -1,5 +1,6 @@
 """Experiments tab: start and cancel training runs in the background, watch live curves,
-overlay finished runs, and compare fine-tuning with feature extraction over seeds."""
+overlay finished runs, and compare fine-tuning with feature extraction (and linear baselines) over seeds.
+When a job ends the Runs table refreshes itself, and a comparison's table and method plot appear."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ import gradio as gr
 
 from workbench.errors import WorkbenchError
 from workbench.plots import curves_figure, save_curves
-from workbench.train.compare import methods_table
+from workbench.train.compare import methods_figure_of, methods_table
 from workbench.train.config import METHODS, OPTIMIZERS, SCHEDULES, Augment, RunConfig, parse_grouping
 from workbench.train.jobs import JobManager
 from workbench.train.runs import list_runs, load_history, runs_table
@@ -21,7 +22,9 @@ WEIGHTS = ["offline", "timm", "none"]
 FE_NOTE = ("**Feature extraction** embeds every image once with the frozen backbone and trains only the head on the "
            "cached embeddings, so **augmentations are off** in that mode. **Fine-tuning** trains the whole network "
            "on augmented batches. Offline weights: ImageNet EfficientNet-Lite0 (bundled); `timm` downloads "
-           "(needs network); or give a path to a .pth/.safetensors file.")
+           "(needs network); or give a path to a .pth/.safetensors file. **Compare methods** trains both methods "
+           "per seed and adds two baselines on each seed's split: logistic regression on the raw pixels and a linear "
+           "probe (C tuned by cross-validation on train) on the frozen backbone's embeddings.")
 
 
 def build(ctx: UIContext) -> None:
@@ -50,7 +53,7 @@ def build(ctx: UIContext) -> None:
         optimizer = gr.Dropdown(list(OPTIMIZERS), value="adamw", label="Optimizer", scale=1)
         lr = gr.Number(1e-3, label="Learning rate", scale=1)
         schedule = gr.Dropdown(list(SCHEDULES), value="cosine", label="LR schedule", scale=1)
-        name = gr.Textbox(label="Run name (optional)", scale=2)
+        name = gr.Textbox(label="Run name (optional; a comparison's runs: <name>-ft-s0, ...)", scale=2)
     with gr.Row():
         flip = gr.Checkbox(True, label="Random flip", interactive=False)
         rotation = gr.Slider(0, 45, value=10, step=1, label="Max rotation (°)", interactive=False)
@@ -69,13 +72,18 @@ def build(ctx: UIContext) -> None:
     live = gr.Plot(label="Live curves of the running job", elem_id="wb-exp-live")
 
     gr.Markdown("#### Runs")
-    runs_df = gr.Dataframe(runs_table(), label="Runs", interactive=False, wrap=True)
+    runs_df = gr.Dataframe(runs_table(), label="Runs (updated when a job ends)", interactive=False, wrap=True,
+                           elem_id="wb-exp-runs")
     with gr.Row():
         pick = gr.Dropdown(list_runs(), multiselect=True, label="Runs to overlay", scale=4)
         refresh = gr.Button("Refresh runs and datasets", scale=1)
         save = gr.Button("Save plots (HTML + PNG)", scale=1)
     overlay = gr.Plot(label="Curves (val solid, train dotted)")
-    table = gr.Dataframe(label="Final val metrics per method, mean ± std over seeds", interactive=False)
+    table = gr.Dataframe(methods_table([]), label="Final val metrics per method, mean ± std over seeds "
+                         "(shown when a comparison ends, or for the runs picked above)", interactive=False,
+                         elem_id="wb-exp-methods")
+    by_method = gr.Plot(label="Val curves by method: mean over seeds, ±1 std band", elem_id="wb-exp-by-method")
+    seen_jobs = gr.State(None)  # ids of ended jobs this page has shown
     saved = gr.File(label="Saved plots", file_count="multiple")
 
     timer = gr.Timer(2.0)
@@ -104,7 +112,7 @@ def build(ctx: UIContext) -> None:
 
     def do_compare(n, *values):
         try:
-            job = jobs.submit_compare(form_config(*values), int(n or 1))
+            job = jobs.submit_compare(form_config(*values), int(n or 1), prefix=(values[12] or "").strip() or None)
         except WorkbenchError as e:
             raise gr.Error(str(e)) from None
         return f"Queued job {job.id}: {job.title}", job.id, jobs.table()
@@ -120,22 +128,34 @@ def build(ctx: UIContext) -> None:
         row = evt.index[0] if isinstance(evt.index, (list, tuple)) else evt.index
         return int(df.iloc[row]["job"])
 
-    def tick(job_id):
+    def tick(job_id, seen):
         job = jobs.active() if job_id is None else jobs.get(job_id)
-        if job is None or not job.runs:
-            return _bar(job), jobs.table(), gr.skip()
-        hist = {r: _history_or_none(r) for r in job.runs}
-        hist = {r: h for r, h in hist.items() if h is not None and len(h)}
-        return _bar(job), jobs.table(), curves_figure(hist) if hist else gr.skip()
+        live_fig = gr.skip()
+        if job is not None and job.runs:
+            hist = {r: _history_or_none(r) for r in job.runs}
+            hist = {r: h for r, h in hist.items() if h is not None and len(h)}
+            live_fig = curves_figure(hist) if hist else gr.skip()
+        return _bar(job), jobs.table(), live_fig, *ended_jobs(seen)
+
+    def ended_jobs(seen):
+        """When jobs have ended since the last tick: fresh Runs table and run list; for a comparison, its table and plot."""
+        ended = jobs.finished()
+        new = [j for j in ended if j.id not in (seen or [])]
+        if not new:
+            return gr.skip(), gr.skip(), gr.skip(), gr.skip(), seen
+        cmp = next((j for j in new if j.comparison and j.runs), None)
+        runs = [r for r in cmp.runs if r in list_runs()] if cmp else []
+        shown = (methods_table(runs), methods_figure_of(runs)) if runs else (gr.skip(), gr.skip())
+        return runs_table(), gr.Dropdown(choices=list_runs()), *shown, [j.id for j in ended]
 
     def do_refresh():
         return runs_table(), gr.Dropdown(choices=list_runs()), gr.Dropdown(choices=store.datasets())
 
     def do_overlay(runs):
         if not runs:
-            return None, None
+            return None, methods_table([]), None
         hist = {r: load_history(r) for r in runs}
-        return curves_figure(hist), methods_table(runs)
+        return curves_figure(hist), methods_table(runs), methods_figure_of(runs)
 
     def do_save(runs):
         if not runs:
@@ -152,9 +172,10 @@ def build(ctx: UIContext) -> None:
     compare.click(do_compare, [seeds, *form], [status, selected_job, jobs_df])
     cancel.click(do_cancel, selected_job, [status, jobs_df])
     jobs_df.select(on_select, jobs_df, selected_job)
-    timer.tick(tick, selected_job, [progress, jobs_df, live], show_progress="hidden")
+    timer.tick(tick, [selected_job, seen_jobs], [progress, jobs_df, live, runs_df, pick, table, by_method, seen_jobs],
+               show_progress="hidden")
     refresh.click(do_refresh, None, [runs_df, pick, dataset])
-    pick.change(do_overlay, pick, [overlay, table])
+    pick.change(do_overlay, pick, [overlay, table, by_method])
     save.click(do_save, pick, saved)
 
 
