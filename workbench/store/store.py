@@ -61,6 +61,9 @@ _LABEL_COUNTS = (select(classes.c.name, func.count()).select_from(_MINE).join(la
 _CURRENT_LABEL = (select(classes.c.name).join_from(labels, classes, classes.c.id == labels.c.class_id)
                   .where(labels.c.image_id == _IMAGE, labels.c.annotator == _ANNOTATOR)
                   .order_by(labels.c.id.desc()).limit(1))
+_NAMES = {t.name: select(t.c.name).where(t.c.dataset_id == _DS).order_by(t.c.position) for t in (classes, tags)}
+_IMAGE_ROW = (select(images, datasets.c.name.label("dataset")).join_from(images, datasets, datasets.c.id == images.c.dataset_id)
+              .where(images.c.id == _IMAGE))
 _TAGS_OF = (select(tags.c.name).join_from(image_tags, tags, tags.c.id == image_tags.c.tag_id)
             .where(image_tags.c.image_id == _IMAGE, image_tags.c.annotator == _ANNOTATOR).order_by(tags.c.position))
 # one label = one statement: the class is looked up inside the INSERT (an unknown class inserts nothing)
@@ -224,9 +227,7 @@ class Store:
                                         .on_conflict_do_nothing().returning(table.c.id)).all())
 
     def _names(self, table, dataset: str) -> list[str]:
-        ds = self.dataset_id(dataset)
-        return [r[0] for r in self._rows(select(table.c.name).where(table.c.dataset_id == ds)
-                                         .order_by(table.c.position))]
+        return [r[0] for r in self._rows(_NAMES[table.name], {"ds": self.dataset_id(dataset)})]
 
     def classes(self, dataset: str) -> list[str]:
         """Class names in index order (the index a model predicts)."""
@@ -276,9 +277,7 @@ class Store:
         return df
 
     def image(self, image_id: int) -> dict:
-        rows = self._rows(select(images, datasets.c.name.label("dataset"))
-                          .join_from(images, datasets, datasets.c.id == images.c.dataset_id)
-                          .where(images.c.id == int(image_id)))
+        rows = self._rows(_IMAGE_ROW, {"image_id": int(image_id)})
         if not rows:
             raise WorkbenchError(f"No image with id {image_id}.")
         out = dict(rows[0]._mapping)
