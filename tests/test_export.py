@@ -27,9 +27,10 @@ def test_table_rows_per_annotator(faces):
     _label_some(faces)
     names = list(faces.images("faces")["name"])
     t = export_table(faces, "faces")
-    assert list(t.columns) == ["filename", "label", "tags", "annotator"]
-    assert t.values.tolist() == [[names[0], "face", "dark;glasses", "ann"], [names[1], "not face", "", "ann"],
-                                 [names[1], "face", "", "bob"], [names[2], "", "other", "bob"]]
+    assert list(t.columns) == ["filename", "label", "tags", "annotator", "source", "confidence"]
+    assert t.iloc[:, :4].values.tolist() == [[names[0], "face", "dark;glasses", "ann"],
+                                             [names[1], "not face", "", "ann"],
+                                             [names[1], "face", "", "bob"], [names[2], "", "other", "bob"]]
     assert export_table(faces, "faces", annotator="bob")["annotator"].unique().tolist() == ["bob"]
     r = export_table(faces, "faces", resolved=True)
     assert r["filename"].tolist() == names[:2] and r["label"].tolist() == ["face", "face"]  # tie → latest (bob)

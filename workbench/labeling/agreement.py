@@ -1,4 +1,7 @@
-"""Inter-annotator agreement (Cohen's kappa from scikit-learn) and the images annotators disagree on."""
+"""Inter-annotator agreement (Cohen's kappa from scikit-learn) and the images annotators disagree on.
+
+`suggested=False` leaves out labels made by accepting a suggestion or a verify page: agreement between what
+people decided themselves, not what they agreed to (automation bias shows as the difference)."""
 
 from __future__ import annotations
 
@@ -11,20 +14,25 @@ from workbench.store import Store
 
 # settled labels are recorded under this name: as the latest vote it decides ties in resolved_labels
 REVIEWER = "review"
+SUGGESTED_SOURCES = ("accepted", "page")
 
 
-def _wide(store: Store, dataset: str) -> pd.DataFrame:
-    """image_id x annotator table of current labels (reviewer votes left out)."""
+def _wide(store: Store, dataset: str, suggested: bool = True) -> pd.DataFrame:
+    """image_id x annotator table of current labels (reviewer votes left out; accepted suggestions too unless
+    `suggested`)."""
     cur = store.latest_labels(dataset)
     cur = cur[cur["annotator"] != REVIEWER]
+    if not suggested:
+        cur = cur[~cur["source"].isin(SUGGESTED_SOURCES)]
     if cur.empty:
         return pd.DataFrame()
     return cur.pivot(index="image_id", columns="annotator", values="label")
 
 
-def pairwise_kappa(store: Store, dataset: str) -> pd.DataFrame:
-    """Cohen's kappa for each pair of annotators over the images both labelled."""
-    wide = _wide(store, dataset)
+def pairwise_kappa(store: Store, dataset: str, suggested: bool = True) -> pd.DataFrame:
+    """Cohen's kappa for each pair of annotators over the images both labelled (with or without accepted
+    suggestions)."""
+    wide = _wide(store, dataset, suggested)
     rows = []
     for a, b in combinations(sorted(wide.columns), 2):
         both = wide[[a, b]].dropna()
@@ -34,10 +42,10 @@ def pairwise_kappa(store: Store, dataset: str) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=["annotator_a", "annotator_b", "images", "agree", "kappa"])
 
 
-def disagreements(store: Store, dataset: str) -> pd.DataFrame:
+def disagreements(store: Store, dataset: str, suggested: bool = True) -> pd.DataFrame:
     """Images with more than one distinct label among annotators: image_id, name, path, one column per annotator,
     and `settled` (the reviewer's label, if any)."""
-    wide = _wide(store, dataset)
+    wide = _wide(store, dataset, suggested)
     cols = ["image_id", "name", "path", *wide.columns, "settled"]
     if wide.empty:
         return pd.DataFrame(columns=cols)

@@ -1,4 +1,8 @@
-"""Export labels as a table (CSV / .xlsx: filename,label,tags,annotator) or an ImageFolder tree."""
+"""Export labels as a table (CSV / .xlsx: filename,label,tags,annotator,source,confidence) or an ImageFolder tree.
+
+source and confidence are the label's provenance: typed, accepted (a suggestion), page (an accepted verify
+page), bulk, imported or review, and the accepted suggestion's confidence (empty for the others).
+"""
 
 from __future__ import annotations
 
@@ -11,7 +15,7 @@ import pandas as pd
 from workbench.errors import WorkbenchError
 from workbench.store import Store
 
-COLUMNS = ["filename", "label", "tags", "annotator"]
+COLUMNS = ["filename", "label", "tags", "annotator", "source", "confidence"]
 FORMATS = ("csv", "xlsx", "imagefolder")
 
 
@@ -28,13 +32,18 @@ def export_table(store: Store, dataset: str, annotator: str | None = None, resol
         out = pd.DataFrame({"image_id": labels.index, "label": labels.values})
         out["tags"] = out["image_id"].map(joined).fillna("")
         out["annotator"] = out["image_id"].map(who).fillna("")
+        # the winning label's latest vote tells how it was made
+        win = cur[cur["label"] == cur["image_id"].map(labels)].sort_values("label_id").groupby("image_id").tail(1)
+        out = out.merge(win[["image_id", "source", "confidence"]], on="image_id", how="left")
     else:
-        cur = store.latest_labels(dataset, annotator)[["image_id", "annotator", "label"]]
+        cur = store.latest_labels(dataset, annotator)[["image_id", "annotator", "label", "source", "confidence"]]
         joined = (tags.groupby(["image_id", "annotator"])["tag"].agg(lambda t: ";".join(sorted(t)))
                   .rename("tags").reset_index())
         out = cur.merge(joined, on=["image_id", "annotator"], how="outer")
         out["label"] = out["label"].fillna("")
         out["tags"] = out["tags"].fillna("")
+    out["source"] = out["source"].fillna("")
+    out["confidence"] = [("" if pd.isna(c) else round(float(c), 4)) for c in out["confidence"]]
     out["filename"] = [images.at[int(i), "name"] for i in out["image_id"]]
     out["_pos"] = [images.at[int(i), "position"] for i in out["image_id"]]
     return out.sort_values(["_pos", "annotator"])[COLUMNS].reset_index(drop=True)

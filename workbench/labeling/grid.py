@@ -1,4 +1,8 @@
-"""Grid mode: a page of thumbnails, many selected, one class or tag assigned to all at once."""
+"""Grid mode: a page of thumbnails, many selected, one class or tag assigned to all at once.
+
+In the "confident" order a page is a verify page: images suggested as one class, most confident first;
+accepting it labels all but the ones the annotator left out, in one transaction.
+"""
 
 from __future__ import annotations
 
@@ -9,6 +13,7 @@ import pandas as pd
 
 from workbench.errors import WorkbenchError
 from workbench.labeling.queue import build_queue
+from workbench.labeling.suggest import PAGE_SIZE, Suggestions, verify_pages
 from workbench.store import Store
 
 
@@ -17,15 +22,19 @@ class GridPage:
     page: int            # 0-based
     pages: int
     total: int
-    items: pd.DataFrame  # image_id, name, path, label (this annotator's current label or None)
+    items: pd.DataFrame  # image_id, name, path, label (this annotator's current label or None)[, confidence]
+    suggested: str | None = None  # a verify page: the class its images are suggested as
 
 
 def grid_page(store: Store, dataset: str, annotator: str, page: int = 0, size: int = 100,
-              order: str = "all", only: str | None = None, seed: int = 0) -> GridPage:
-    """One page of images in queue order, with the annotator's current labels."""
+              order: str = "all", only: str | None = None, seed: int = 0,
+              suggestions: Suggestions | None = None) -> GridPage:
+    """One page of images in queue order, with the annotator's current labels (a verify page in "confident")."""
     if size < 1:
         raise WorkbenchError("A grid page needs at least one image.")
-    ids = build_queue(store, dataset, annotator or "", order, only, seed)
+    if order == "confident":
+        return verify_page(store, dataset, annotator, page, size, suggestions)
+    ids = build_queue(store, dataset, annotator or "", order, only, seed, suggestions)
     pages = max(1, math.ceil(len(ids) / size))
     page = min(max(0, int(page)), pages - 1)
     items = page_items(store, dataset, annotator, ids[page * size:(page + 1) * size])
@@ -40,6 +49,34 @@ def page_items(store: Store, dataset: str, annotator: str, image_ids: list[int])
     current = dict(zip(mine["image_id"].astype(int), mine["label"]))
     items["label"] = [current.get(int(i)) for i in items["image_id"]]
     return items
+
+
+def verify_page(store: Store, dataset: str, annotator: str, page: int = 0, size: int = PAGE_SIZE,
+                suggestions: Suggestions | None = None) -> GridPage:
+    """Page `page` of the verify pages: unlabeled images suggested as one class, with their confidence."""
+    if suggestions is None:
+        raise WorkbenchError("No suggestions yet: label at least a few images of every class first.")
+    ids = build_queue(store, dataset, annotator or "", "unlabeled")
+    pages = verify_pages(suggestions, ids, size) or [(None, [])]
+    page = min(max(0, int(page)), len(pages) - 1)
+    cls, chosen = pages[page]
+    items = page_items(store, dataset, annotator, chosen)
+    if cls is not None:
+        _, rows = suggestions.rows(chosen)
+        items["confidence"] = suggestions.probs[rows, suggestions.classes.index(cls)]
+    return GridPage(page=page, pages=len(pages), total=len(ids), items=items, suggested=cls)
+
+
+def accept_page(store: Store, dataset: str, annotator: str, cls: str, items: list[tuple[int, float | None]],
+                left_out: list[int] = ()) -> int:
+    """Label a verify page as `cls` (one transaction, provenance "page" with each image's confidence),
+    all but the images left out; returns how many labels were written."""
+    left = {int(i) for i in left_out}
+    keep = [(int(i), cls, c) for i, c in items if int(i) not in left]
+    _check(store, dataset, [i for i, _, _ in keep] or [i for i, _ in items], annotator)
+    if cls not in store.classes(dataset):
+        raise WorkbenchError(f"Dataset {dataset!r} has no class {cls!r}.")
+    return store.add_labels(dataset, keep, annotator, source="page") if keep else 0
 
 
 def bulk_label(store: Store, dataset: str, image_ids: list[int], class_name: str, annotator: str) -> int:

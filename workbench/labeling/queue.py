@@ -1,4 +1,5 @@
-"""The order in which an annotator sees images: unlabeled first, seeded random, or one tag / one class for review."""
+"""The order in which an annotator sees images: unlabeled first, seeded random, by suggestion (uncertain or
+confident first), or one tag / one class / accepted suggestions for review."""
 
 from __future__ import annotations
 
@@ -6,25 +7,31 @@ import numpy as np
 
 from workbench.errors import WorkbenchError
 from workbench.labeling.similar import similar_order
+from workbench.labeling.suggest import Suggestions, confident_first, uncertain_first
 from workbench.store import Store
 
 ORDERS = {
     "unlabeled": "Unlabeled images, in file order",
     "random": "Unlabeled images, in a seeded random order",
     "similar": "Unlabeled images, look-alikes together (for the grid)",
+    "uncertain": "Unlabeled images, the model's least sure first (suggestions)",
+    "confident": "Unlabeled images by suggested class, most confident first (verify pages)",
     "all": "Every image, in file order",
     "tag": "Only images carrying one tag (review)",
     "class": "Only images currently labelled as one class (review)",
+    "accepted": "Accepted suggestions, least confident first (review)",
 }
 
 
 # orders of images the annotator has not labelled yet: an image labelled meanwhile leaves them
-UNLABELED_ORDERS = ("unlabeled", "random", "similar")
+UNLABELED_ORDERS = ("unlabeled", "random", "similar", "uncertain", "confident")
+# orders ranked by the suggestions: file order until the first suggestions exist
+SUGGESTED_ORDERS = ("uncertain", "confident")
 
 
 def build_queue(store: Store, dataset: str, annotator: str, order: str = "unlabeled",
-                only: str | None = None, seed: int = 0) -> list[int]:
-    """Image ids in the order to show them to `annotator`."""
+                only: str | None = None, seed: int = 0, suggestions: Suggestions | None = None) -> list[int]:
+    """Image ids in the order to show them to `annotator` (suggestions rank the suggested orders)."""
     if order not in ORDERS:
         raise WorkbenchError(f"Unknown queue order {order!r}; choose one of {', '.join(ORDERS)}.")
     images = store.images(dataset)
@@ -36,9 +43,13 @@ def build_queue(store: Store, dataset: str, annotator: str, order: str = "unlabe
         ids = [i for i in ids if i not in mine]
         if order == "random":
             ids = [ids[k] for k in np.random.default_rng(seed).permutation(len(ids))]
+        if order in SUGGESTED_ORDERS and suggestions is not None:
+            ids = (uncertain_first if order == "uncertain" else confident_first)(suggestions, ids)
         return ids
     if order == "all":
         return ids
+    if order == "accepted":
+        return accepted_order(store, dataset)
     if not only:
         raise WorkbenchError(f"Order {order!r} needs a {order} to show.")
     if order == "tag":
@@ -52,3 +63,11 @@ def build_queue(store: Store, dataset: str, annotator: str, order: str = "unlabe
         labels = store.resolved_labels(dataset)
         keep = set(int(i) for i in labels.index[labels == only])
     return [i for i in ids if i in keep]
+
+
+def accepted_order(store: Store, dataset: str) -> list[int]:
+    """Images whose current label (any annotator) is an accepted suggestion or page, least confident first."""
+    cur = store.latest_labels(dataset)
+    cur = cur[cur["source"].isin(("accepted", "page"))]
+    cur = cur.assign(c=cur["confidence"].fillna(0.0)).sort_values(["c", "image_id"], kind="stable")
+    return list(dict.fromkeys(int(i) for i in cur["image_id"]))

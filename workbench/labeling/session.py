@@ -1,8 +1,11 @@
-"""One annotator's labelling session: the image on screen, next / skip / previous / undo, tags.
+"""One annotator's labelling session: the image on screen, next / skip / previous / undo, tags, suggestions.
 
 A session is a small plain dataclass (the UI keeps it in gr.State, one per browser tab). Everything
 the annotator does is written to the store, one committed transaction per label or tag, before the
 next image is chosen; the session itself only remembers where it is and what to undo.
+
+With a Suggester, the suggestion shown for the image on screen is pinned in the session (`Enter` accepts what
+was shown, even if a retrain finished meanwhile), and a retrain re-ranks only the images not yet shown.
 """
 
 from __future__ import annotations
@@ -13,7 +16,8 @@ from pathlib import Path
 from workbench.errors import WorkbenchError
 from workbench.labeling.keys import class_for_key
 from workbench.labeling.next_step import empty_queue_message
-from workbench.labeling.queue import UNLABELED_ORDERS, build_queue
+from workbench.labeling.queue import SUGGESTED_ORDERS, UNLABELED_ORDERS, build_queue
+from workbench.labeling.suggest import Suggester
 from workbench.store import Store
 
 
@@ -31,6 +35,9 @@ class LabelSession:
     # what was done here, newest last, for undo: ("label", image_id, label_id) or ("tag", image_id, tag, was_on)
     done: list[tuple] = field(default_factory=list)
     message: str = ""
+    shown: tuple | None = None          # (image_id, class, confidence): the suggestion on screen, pinned
+    version: int = 0                    # suggestions version the queue was ranked with (0: none)
+    rejected: dict[int, str] = field(default_factory=dict)  # left out of a verify page as not this class
 
     @property
     def image_id(self) -> int | None:
@@ -54,10 +61,13 @@ class LabelView:
     total: int = 0
     per_class: dict[str, int] = field(default_factory=dict)
     message: str = ""
+    suggestion: str | None = None
+    confidence: float | None = None
+    suggest_status: str = ""
 
 
 def open_session(store: Store, dataset: str, annotator: str, order: str = "unlabeled",
-                 only: str | None = None, seed: int = 0) -> LabelSession:
+                 only: str | None = None, seed: int = 0, suggester: Suggester | None = None) -> LabelSession:
     """Start labelling `dataset` as `annotator`; the first image of the queue is on screen."""
     annotator = (annotator or "").strip()
     if not annotator:
@@ -66,7 +76,11 @@ def open_session(store: Store, dataset: str, annotator: str, order: str = "unlab
         raise WorkbenchError("Pick a dataset to label.")
     store.dataset_id(dataset)  # raises UnknownDataset with the known names
     s = LabelSession(dataset=dataset, annotator=annotator, order=order, only=only or None, seed=int(seed or 0))
-    s.queue = build_queue(store, dataset, annotator, order, s.only, s.seed)
+    snap = suggester.latest() if suggester else None
+    s.queue = build_queue(store, dataset, annotator, order, s.only, s.seed, snap)
+    s.version = snap.version if snap else 0
+    if order in SUGGESTED_ORDERS and snap is None:
+        s.message = "No suggestions yet: file order until they come (label a few of each class)."
     if not store.classes(dataset):
         s.message = "This dataset has no classes yet: add them (e.g. open, closed) before labelling."
     _advance(store, s)
@@ -75,7 +89,8 @@ def open_session(store: Store, dataset: str, annotator: str, order: str = "unlab
     return s
 
 
-def label(store: Store, s: LabelSession, class_name: str, classes: list[str] | None = None) -> LabelSession:
+def label(store: Store, s: LabelSession, class_name: str, classes: list[str] | None = None,
+          suggester: Suggester | None = None, source: str = "typed", confidence: float | None = None) -> LabelSession:
     """Label the image on screen (committed before returning) and move to the next one."""
     image_id = s.image_id
     if image_id is None:
@@ -89,25 +104,52 @@ def label(store: Store, s: LabelSession, class_name: str, classes: list[str] | N
         s.message = f"{img['name']} is missing on disk and was not labelled; moved on."
         _advance(store, s)
         return s
-    label_id = store.add_label(image_id, class_name, s.annotator)
+    label_id = store.add_label(image_id, class_name, s.annotator, source, confidence)
     s.done.append(("label", image_id, label_id))
     s.message = f"{img['name']} → {class_name}"
-    _advance(store, s)
+    if suggester is not None:
+        suggester.poke()
+    _advance(store, s, suggester)
     return s
 
 
-def label_key(store: Store, s: LabelSession, key: str) -> LabelSession:
+def accept(store: Store, s: LabelSession, suggester: Suggester | None = None) -> LabelSession:
+    """Enter: label the image on screen with the suggestion shown for it (provenance: accepted, its confidence)."""
+    if s.image_id is None:
+        s.message = "No image on screen: the queue is finished (← goes back)."
+        return s
+    if s.shown is None or s.shown[0] != s.image_id:
+        s.message = "No suggestion for this image: type its class's key."
+        return s
+    _, cls, conf = s.shown
+    return label(store, s, cls, None, suggester, "accepted", conf)
+
+
+def label_key(store: Store, s: LabelSession, key: str, suggester: Suggester | None = None) -> LabelSession:
     """Digit key (see keys.class_keys): label with that class; any other key does nothing."""
     classes = store.classes(s.dataset)
     cls = class_for_key(key, classes)
-    return label(store, s, cls, classes) if cls is not None else s
+    return label(store, s, cls, classes, suggester) if cls is not None else s
 
 
-def skip(store: Store, s: LabelSession) -> LabelSession:
+def skip(store: Store, s: LabelSession, suggester: Suggester | None = None) -> LabelSession:
     """Leave the image unlabeled and move on (it comes back the next time the queue is opened)."""
     if s.image_id is not None:
         s.message = "Skipped."
-    _advance(store, s)
+    _advance(store, s, suggester)
+    return s
+
+
+def queue_next(store: Store, s: LabelSession, image_ids: list[int], rejected: str | None = None) -> LabelSession:
+    """Show these images now, one by one (left out of a verify page as not `rejected`: their suggestion is the
+    runner-up); the image that was on screen comes back after them."""
+    back = [s.image_id] if s.image_id is not None else []
+    fresh = [int(i) for i in image_ids]
+    s.queue[s.qpos:s.qpos] = fresh + [i for i in back if i not in fresh]
+    s.rejected.update({i: rejected for i in fresh} if rejected is not None else {})
+    s.cursor = len(s.trail) - 1
+    s.message = f"{len(fresh)} image(s) left out of the page: label them." if fresh else s.message
+    _advance_queue(store, s)
     return s
 
 
@@ -122,7 +164,7 @@ def previous(store: Store, s: LabelSession) -> LabelSession:
     return s
 
 
-def undo(store: Store, s: LabelSession) -> LabelSession:
+def undo(store: Store, s: LabelSession, suggester: Suggester | None = None) -> LabelSession:
     """Take back the last label or tag change made in this session and show that image again."""
     if not s.done:
         s.message = "Nothing to undo in this session."
@@ -132,6 +174,8 @@ def undo(store: Store, s: LabelSession) -> LabelSession:
     if kind == "label":
         store.remove_label(what[0])
         s.message = f"Undid the label of {name}."
+        if suggester is not None:
+            suggester.poke()
     else:
         tag, was_on = what
         if tag not in store.tags(s.dataset):
@@ -171,8 +215,8 @@ def goto(store: Store, s: LabelSession, image_id: int) -> LabelSession:
     return s
 
 
-def view(store: Store, s: LabelSession) -> LabelView:
-    """Everything the screen shows for this session, read fresh from the store."""
+def view(store: Store, s: LabelSession, suggester: Suggester | None = None) -> LabelView:
+    """Everything the screen shows for this session, read fresh from the store; the suggestion is pinned."""
     classes = store.classes(s.dataset)
     counts = store.label_counts(s.dataset, s.annotator)
     v = LabelView(dataset=s.dataset, annotator=s.annotator, image_id=s.image_id, classes=classes,
@@ -183,16 +227,52 @@ def view(store: Store, s: LabelSession) -> LabelView:
         v.name, v.path = img["name"], img["path"]
         v.label = store.current_label(s.image_id, s.annotator)
         v.tags = sorted(store.tags_of(s.image_id, s.annotator))
+    if suggester is not None:
+        v.suggest_status = suggester.status
+        _pin_suggestion(s, suggester, v.label is None)
+        if s.shown is not None and s.shown[0] == s.image_id:
+            v.suggestion, v.confidence = s.shown[1], s.shown[2]
     return v
 
 
+def _pin_suggestion(s: LabelSession, suggester: Suggester, unlabeled: bool) -> None:
+    """The suggestion for the image on screen, fixed the first time one exists (unlabeled images only)."""
+    if s.image_id is None or not unlabeled:
+        s.shown = None
+        return
+    if s.shown is not None and s.shown[0] == s.image_id:
+        return
+    snap = suggester.latest()
+    got = snap.of(s.image_id, exclude=s.rejected.get(s.image_id)) if snap else None
+    s.shown = (s.image_id, *got) if got else None
+
+
 # -- moving through the queue ----------------------------------------------------------------
-def _advance(store: Store, s: LabelSession) -> None:
+def _advance(store: Store, s: LabelSession, suggester: Suggester | None = None) -> None:
     """Forward in the trail if the annotator went back; otherwise take the next image of the queue."""
     if s.cursor < len(s.trail) - 1:
         s.cursor += 1
         _show_existing(store, s)
         return
+    if suggester is not None and s.order in SUGGESTED_ORDERS:
+        _rerank(store, s, suggester)
+    _advance_queue(store, s)
+
+
+def _rerank(store: Store, s: LabelSession, suggester: Suggester) -> None:
+    """A newer snapshot re-ranks the images not yet shown; left-out images keep their place in front."""
+    snap = suggester.latest()
+    if snap is None or snap.version == s.version:
+        return
+    rest = set(s.queue[s.qpos:])
+    first = [i for i in s.queue[s.qpos:] if i in s.rejected]
+    shown = set(s.trail) | set(first)
+    ranked = build_queue(store, s.dataset, s.annotator, s.order, s.only, s.seed, snap)
+    s.queue[s.qpos:] = first + [i for i in ranked if i in rest and i not in shown]
+    s.version = snap.version
+
+
+def _advance_queue(store: Store, s: LabelSession) -> None:
     missing = []
     while s.qpos < len(s.queue):
         image_id = s.queue[s.qpos]
@@ -232,19 +312,22 @@ def _image_or_none(store: Store, image_id: int) -> dict | None:
 
 
 
-def apply_action(store: Store, s: LabelSession, action: str) -> LabelSession:
-    """One user action by name: a digit key "0".."9", "label:<class>", "skip", "prev", "undo", "tag:<tag>".
+def apply_action(store: Store, s: LabelSession, action: str, suggester: Suggester | None = None) -> LabelSession:
+    """One user action by name: a digit key "0".."9", "label:<class>", "accept" (Enter), "skip", "prev", "undo",
+    "tag:<tag>".
 
     The browser's keys and buttons and API clients all come through here; anything else does nothing.
     """
     if action in ("skip", "next"):
-        return skip(store, s)
+        return skip(store, s, suggester)
     if action == "prev":
         return previous(store, s)
     if action == "undo":
-        return undo(store, s)
+        return undo(store, s, suggester)
+    if action == "accept":
+        return accept(store, s, suggester)
     if action.startswith("label:"):
-        return label(store, s, action[6:])
+        return label(store, s, action[6:], None, suggester)
     if action.startswith("tag:"):
         return toggle_tag(store, s, action[4:])
-    return label_key(store, s, action)
+    return label_key(store, s, action, suggester)

@@ -1,0 +1,162 @@
+"""Model-assisted labelling on the faces demo set: suggestions after the minimum labels, background retrains that
+never block a keypress or move the image on screen, provenance of accepted labels and pages, the suggested orders,
+and the simulated annotator."""
+
+from __future__ import annotations
+
+import threading
+
+import numpy as np
+import pytest
+
+from workbench.data.demo import faces_truth
+from workbench.errors import WorkbenchError
+from workbench.labeling import suggest as S
+from workbench.labeling.grid import accept_page, verify_page
+from workbench.labeling.queue import build_queue
+from workbench.labeling.session import apply_action, open_session, view
+from workbench.labeling.simulate import simulate
+
+
+def _seed_labels(store, truth, per_class, annotator="ann"):
+    """`per_class` true labels of each class, typed (the first images of each class in file order)."""
+    items = []
+    for cls in ("face", "not face"):
+        items += [(i, cls) for i in truth.index[truth == cls][:per_class]]
+    for i, cls in items:
+        store.add_label(int(i), cls, annotator)
+    return [i for i, _ in items]
+
+
+def test_suggestions_appear_only_after_the_minimum_labels(faces):
+    truth = faces_truth(faces)
+    _seed_labels(faces, truth, 4)
+    faces.add_label(int(truth.index[truth == "face"][4]), "face", "ann")   # 5 faces, 4 non-faces
+    sugg = S.Suggester(faces, "faces", "ann")
+    assert sugg.wait(120)
+    assert sugg.latest() is None
+    assert "1 more not face" in sugg.status
+    faces.add_label(int(truth.index[truth == "not face"][4]), "not face", "ann")
+    sugg.poke()
+    assert sugg.wait(60)
+    snap = sugg.latest()
+    assert snap is not None and snap.trained_on == 10
+    unlabeled = [i for i in truth.index if i not in set(faces.latest_labels("faces", "ann")["image_id"])]
+    got = [snap.of(i)[0] for i in unlabeled]
+    assert np.mean([g == truth[i] for g, i in zip(got, unlabeled)]) > 0.6   # better than chance from 10 labels
+
+
+def test_retrain_never_blocks_a_keypress_nor_moves_the_image_on_screen(faces, monkeypatch):
+    truth = faces_truth(faces)
+    _seed_labels(faces, truth, 5)
+    sugg = S.Suggester(faces, "faces", "ann", every=2)
+    assert sugg.wait(120) and sugg.latest() is not None
+    s = open_session(faces, "faces", "ann", "uncertain", suggester=sugg)
+    before = view(faces, s, sugg)
+    assert before.suggestion in ("face", "not face") and 0 < before.confidence <= 1
+
+    release, fitting = threading.Event(), threading.Event()
+    real_fit = S.fit_head
+
+    def held_fit(*a, **k):
+        fitting.set()
+        assert release.wait(60)
+        return real_fit(*a, **k)
+
+    monkeypatch.setattr(S, "fit_head", held_fit)
+    apply_action(faces, s, f"label:{truth[s.image_id]}", sugg)
+    apply_action(faces, s, f"label:{truth[s.image_id]}", sugg)   # 2nd new label: a retrain starts
+    assert fitting.wait(30), "the second label should have started a retrain"
+    on_screen = view(faces, s, sugg)
+    done = threading.Event()
+    threading.Thread(target=lambda: (apply_action(faces, s, f"label:{truth[s.image_id]}", sugg), done.set()),
+                     daemon=True).start()
+    # the retrain is held inside its fit; a keypress still completes
+    assert done.wait(30), "a keypress waited for the retrain"
+    after_skip = view(faces, s, sugg)
+    assert after_skip.image_id != on_screen.image_id and after_skip.suggestion is not None
+    version = sugg.latest().version
+    release.set()
+    assert sugg.wait(60) and sugg.latest().version == version + 1
+    # the new snapshot never changes what is on screen, nor its pinned suggestion
+    assert view(faces, s, sugg).image_id == after_skip.image_id
+    assert view(faces, s, sugg).suggestion == after_skip.suggestion
+    # the images still to come are re-ranked by the new snapshot (least sure first)
+    apply_action(faces, s, "skip", sugg)
+    rest = s.queue[s.qpos - 1:]
+    assert rest[:20] == [i for i in build_queue(faces, "faces", "ann", "uncertain", suggestions=sugg.latest())
+                         if i in set(rest)][:20]
+
+
+def test_enter_accepts_the_suggestion_shown_with_its_confidence(faces):
+    truth = faces_truth(faces)
+    _seed_labels(faces, truth, 5)
+    sugg = S.Suggester(faces, "faces", "ann")
+    assert sugg.wait(120)
+    s = open_session(faces, "faces", "ann", "confident", suggester=sugg)
+    v = view(faces, s, sugg)
+    apply_action(faces, s, "accept", sugg)
+    row = faces.latest_labels("faces", "ann").set_index("image_id").loc[v.image_id]
+    assert (row["label"], row["source"]) == (v.suggestion, "accepted")
+    assert row["confidence"] == pytest.approx(v.confidence)
+    assert s.image_id != v.image_id
+    typed = s.image_id
+    apply_action(faces, s, "2", sugg)   # a class key overrides the suggestion, as ever
+    row = faces.latest_labels("faces", "ann").set_index("image_id").loc[typed]
+    assert (row["label"], row["source"]) == ("not face", "typed") and np.isnan(row["confidence"])
+
+
+def test_verify_page_is_one_class_most_confident_first_and_accepts_in_one_transaction(faces):
+    truth = faces_truth(faces)
+    seeded = _seed_labels(faces, truth, 5)
+    sugg = S.Suggester(faces, "faces", "ann")
+    assert sugg.wait(120)
+    page = verify_page(faces, "faces", "ann", 0, 20, sugg.latest())
+    conf = page.items["confidence"].to_numpy()
+    assert len(page.items) == 20 and (np.diff(conf) <= 1e-9).all()
+    assert not set(page.items["image_id"]) & set(seeded)
+    ids = page.items["image_id"].astype(int).tolist()
+    out = ids[3:5]
+    with pytest.raises(WorkbenchError):   # an unknown class: nothing of the page is written
+        accept_page(faces, "faces", "ann", "cat", list(zip(ids, conf)), out)
+    assert len(faces.latest_labels("faces", "ann")) == 10
+    n = accept_page(faces, "faces", "ann", page.suggested, list(zip(ids, conf)), out)
+    cur = faces.latest_labels("faces", "ann").set_index("image_id")
+    assert n == 18 and set(cur.index) == set(seeded) | (set(ids) - set(out))
+    paged = cur.loc[[i for i in ids if i not in out]]
+    assert (paged["source"] == "page").all() and (paged["label"] == page.suggested).all()
+    assert paged["created_at"].nunique() == 1
+    np.testing.assert_allclose(paged["confidence"], [c for i, c in zip(ids, conf) if i not in out], rtol=1e-6)
+    # the review order lists accepted suggestions least confident first
+    review = build_queue(faces, "faces", "ann", "accepted")
+    assert review == paged.sort_values("confidence").index.tolist()
+
+
+def test_simulated_annotator_reaches_the_truth(faces):
+    truth = faces_truth(faces)
+    r = simulate(faces, "faces", truth.to_dict(), page_size=50)
+    cur = faces.latest_labels("faces", "sim")
+    assert len(cur) == 200 and r.agreement == 1.0 and r.accepted_wrong == 0
+    suggested = cur[cur["source"].isin(["accepted", "page"])]
+    assert len(suggested) > 100   # most labels came from suggestions...
+    assert (suggested["label"].to_numpy() == truth.loc[suggested["image_id"]].to_numpy()).all()  # ...all right
+    assert r.actions < 200 and r.pages >= 2
+    assert set(cur["source"]) <= {"typed", "accepted", "page"}
+
+
+def test_export_and_agreement_carry_provenance(faces, home):
+    from workbench.labeling import export_table, pairwise_kappa
+
+    ids = faces.images("faces")["image_id"].astype(int).tolist()
+    faces.add_label(ids[0], "face", "ann")
+    faces.add_label(ids[1], "face", "ann", source="accepted", confidence=0.91)
+    faces.add_labels("faces", [(ids[2], "not face", 0.66), (ids[3], "face", 0.8)], "ann", source="page")
+    for i, cls in zip(ids[:4], ("face", "not face", "face", "not face")):
+        faces.add_label(i, cls, "bob")
+    t = export_table(faces, "faces", annotator="ann")
+    assert t[["source", "confidence"]].values.tolist() == [["typed", ""], ["accepted", 0.91], ["page", 0.66],
+                                                           ["page", 0.8]]
+    every = pairwise_kappa(faces, "faces")
+    typed = pairwise_kappa(faces, "faces", suggested=False)
+    assert every["images"].tolist() == [4] and every["agree"].tolist() == [1]
+    assert typed["images"].tolist() == [1] and typed["agree"].tolist() == [1]   # only ann's typed label

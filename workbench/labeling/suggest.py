@@ -1,0 +1,233 @@
+"""Label suggestions: a linear head on cached backbone features, retrained in the background as labels come in.
+
+Once every class has MIN_PER_CLASS labels from an annotator, a head trained on those labels predicts every
+image; it retrains in a background thread after every RETRAIN_EVERY new labels. Snapshots (`Suggestions`)
+are immutable: a session reads the newest one and never waits for a retrain.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from workbench.labeling.features import Features, dataset_features
+from workbench.store import Store
+
+MIN_PER_CLASS = 5
+RETRAIN_EVERY = 10
+WEIGHT_DECAY = 1e-5   # swept 1e-5..1e-1 on faces (10-60 labels) and MNIST-5000 (50-3,000): best or tied at each
+PAGE_SIZE = 50        # images per verify page
+
+
+@dataclass(frozen=True)
+class Suggestions:
+    """One head's predictions for every image of the dataset (read-only snapshot)."""
+
+    version: int
+    classes: tuple[str, ...]
+    image_ids: np.ndarray
+    probs: np.ndarray          # (N, C)
+    trained_on: int
+    seconds: float             # time the refresh took (fit + predict)
+
+    def of(self, image_id: int, exclude: str | None = None) -> tuple[str, float] | None:
+        """(class, confidence) suggested for one image; `exclude` a class the annotator rejected."""
+        row = self._index().get(int(image_id))
+        if row is None:
+            return None
+        p = self.probs[row].copy()
+        if exclude in self.classes:
+            p[self.classes.index(exclude)] = -1.0
+        k = int(p.argmax())
+        return self.classes[k], float(self.probs[row, k])
+
+    def _index(self) -> dict[int, int]:
+        idx = self.__dict__.get("_idx")
+        if idx is None:
+            idx = {int(i): k for k, i in enumerate(self.image_ids)}
+            object.__setattr__(self, "_idx", idx)
+        return idx
+
+    def rows(self, image_ids) -> tuple[np.ndarray, np.ndarray]:
+        """(ids known to this snapshot, their rows); unknown ids are dropped."""
+        idx = self._index()
+        known = np.array([int(i) for i in image_ids if int(i) in idx], dtype=np.int64)
+        return known, np.array([idx[int(i)] for i in known], dtype=np.int64)
+
+
+def fit_head(x: np.ndarray, y: np.ndarray, n_classes: int, seed: int = 0) -> torch.nn.Linear:
+    """Multinomial logistic regression (weight-decayed) fitted by full-batch L-BFGS."""
+    torch.manual_seed(seed)
+    X, Y = torch.from_numpy(np.array(x, np.float32)), torch.from_numpy(np.array(y, np.int64))
+    head = torch.nn.Linear(X.shape[1], n_classes)
+    opt = torch.optim.LBFGS(head.parameters(), lr=1, max_iter=100, history_size=20, line_search_fn="strong_wolfe")
+
+    def closure():
+        opt.zero_grad()
+        loss = F.cross_entropy(head(X), Y) + WEIGHT_DECAY * head.weight.pow(2).sum()
+        loss.backward()
+        return loss
+
+    opt.step(closure)
+    return head
+
+
+@torch.no_grad()
+def predict(head: torch.nn.Linear, x: np.ndarray) -> np.ndarray:
+    return head(torch.from_numpy(np.array(x, np.float32))).softmax(1).numpy()
+
+
+def missing_labels(counts: dict[str, int], classes: list[str], need: int = MIN_PER_CLASS) -> dict[str, int]:
+    """Labels each class still needs before suggestions start (empty when ready)."""
+    return {c: need - counts.get(c, 0) for c in classes if counts.get(c, 0) < need}
+
+
+# -- queue orders over a snapshot ---------------------------------------------------------------------
+def uncertain_first(s: Suggestions, image_ids) -> list[int]:
+    """Images by margin between the two most likely classes, smallest first (active learning)."""
+    ids, rows = s.rows(image_ids)
+    top2 = np.sort(s.probs[rows], axis=1)[:, -2:] if s.probs.shape[1] > 1 else np.ones((len(rows), 2))
+    margin = top2[:, 1] - top2[:, 0]
+    order = np.lexsort((ids, margin))
+    return _then_unknown(ids[order].tolist(), image_ids)
+
+
+def verify_pages(s: Suggestions, image_ids, size: int = PAGE_SIZE) -> list[tuple[str, list[int]]]:
+    """Pages of images suggested as one class, most confident first: (class, ids) per page.
+
+    Inside a class images go by confidence; pages of all classes are then ordered by their mean confidence,
+    so the easiest pages come first whatever their class.
+    """
+    ids, rows = s.rows(image_ids)
+    p = s.probs[rows]
+    best, conf = p.argmax(1), p.max(1)
+    pages = []
+    for k, cls in enumerate(s.classes):
+        mine = np.flatnonzero(best == k)
+        mine = mine[np.lexsort((ids[mine], -conf[mine]))]
+        for start in range(0, len(mine), size):
+            part = mine[start:start + size]
+            pages.append((float(conf[part].mean()), k, start, cls, ids[part].tolist()))
+    pages.sort(key=lambda t: (-t[0], t[1], t[2]))
+    return [(cls, page) for *_, cls, page in pages]
+
+
+def confident_first(s: Suggestions, image_ids, size: int = PAGE_SIZE) -> list[int]:
+    """The verify pages one after another (one-image mode walks them in the same order)."""
+    return _then_unknown([i for _, page in verify_pages(s, image_ids, size) for i in page], image_ids)
+
+
+def _then_unknown(ordered: list[int], image_ids) -> list[int]:
+    """Images the snapshot does not know (imported since) go last, in file order."""
+    seen = set(ordered)
+    return ordered + [int(i) for i in image_ids if int(i) not in seen]
+
+
+# -- the background worker ----------------------------------------------------------------------------
+class Suggester:
+    """Suggestions for one annotator on one dataset, kept fresh by a background thread.
+
+    `poke()` after labels are written; it never blocks. The thread computes the dataset's features once
+    (cached on disk), then retrains when RETRAIN_EVERY labels changed since the last fit.
+    """
+
+    def __init__(self, store: Store, dataset: str, annotator: str, every: int = RETRAIN_EVERY,
+                 min_per_class: int = MIN_PER_CLASS, start: bool = True):
+        self.store, self.dataset, self.annotator = store, dataset, annotator
+        self.every, self.min_per_class = every, min_per_class
+        self.status = "suggestions: starting"
+        self.error: str | None = None
+        self._latest: Suggestions | None = None
+        self._features: Features | None = None
+        self._changes = 0
+        self._wake = threading.Event()
+        self._idle = threading.Event()
+        self._lock = threading.Lock()
+        self._thread = threading.Thread(target=self._run, name=f"suggest-{dataset}-{annotator}", daemon=True)
+        if start:
+            self._wake.set()
+            self._thread.start()
+
+    def latest(self) -> Suggestions | None:
+        return self._latest
+
+    def poke(self, changed: int = 1) -> None:
+        """Labels were written (or undone): retrain once enough have changed. Returns at once."""
+        with self._lock:
+            self._changes += changed
+            if self._changes >= self.every or self._latest is None:
+                self._idle.clear()
+                self._wake.set()
+
+    def wait(self, timeout: float | None = None) -> bool:
+        """Block until the worker has nothing left to do (tests and the bench; never the UI)."""
+        return self._idle.wait(timeout)
+
+    def refresh_now(self) -> Suggestions | None:
+        """Train and publish in the calling thread (the bench times this)."""
+        self._ensure_features()
+        return self._train()
+
+    def _run(self) -> None:
+        while True:
+            self._wake.wait()
+            with self._lock:
+                self._wake.clear()
+            try:
+                self._ensure_features()
+                self._train()
+            except Exception as e:  # a broken file or store must not kill suggestions for good: say so, go on
+                self.error = self.status = f"suggestions stopped: {type(e).__name__}: {e}"
+            with self._lock:
+                if not self._wake.is_set():
+                    self._idle.set()
+
+    def _ensure_features(self) -> None:
+        if self._features is None:
+            def progress(frac: float, what: str) -> None:
+                self.status = f"suggestions: {what} ({frac:.0%})"
+            self._features = dataset_features(self.store, self.dataset, progress)
+
+    def _train(self) -> Suggestions | None:
+        t0 = time.perf_counter()
+        with self._lock:
+            self._changes = 0
+        classes = self.store.classes(self.dataset)
+        cur = self.store.latest_labels(self.dataset, self.annotator)
+        cur = cur[cur["image_id"].isin(self._features.image_ids)]
+        todo = missing_labels(cur["label"].value_counts().to_dict(), classes, self.min_per_class)
+        if not classes or todo:
+            self.status = "suggestions start after " + ", ".join(f"{n} more {c}" for c, n in todo.items()) \
+                if todo else "suggestions: add classes first"
+            return None
+        x = self._features.x
+        y = cur["label"].map({c: k for k, c in enumerate(classes)}).to_numpy()
+        head = fit_head(x[self._features.rows(cur["image_id"])], y, len(classes))
+        probs = predict(head, x)
+        version = (self._latest.version + 1) if self._latest else 1
+        snap = Suggestions(version, tuple(classes), self._features.image_ids, probs, len(cur),
+                           time.perf_counter() - t0)
+        self._latest = snap
+        self.status = f"suggestions from {len(cur)} labels (refreshed in {snap.seconds:.1f} s)"
+        return snap
+
+
+class SuggesterPool:
+    """One Suggester per (dataset, annotator), made on first use (the UI keeps one pool per app)."""
+
+    def __init__(self, store: Store):
+        self.store = store
+        self._items: dict[tuple[str, str], Suggester] = {}
+        self._lock = threading.Lock()
+
+    def get(self, dataset: str, annotator: str) -> Suggester:
+        with self._lock:
+            key = (dataset, annotator)
+            if key not in self._items:
+                self._items[key] = Suggester(self.store, dataset, annotator)
+            return self._items[key]
