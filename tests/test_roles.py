@@ -173,11 +173,16 @@ def guarded_app():
         progress(0.5)
         return f"{x} by {request.username}"
 
+    def typed(x, name):
+        return f"{x} as {name}"
+
     with gr.Blocks() as demo:
         box, out = gr.Textbox(), gr.Textbox()
+        name = gr.Textbox(elem_id="wb-annotator")  # the Label tab's annotator-name box
         for fn in (plain, counting, later, whoami):
             gr.Button().click(fn, box, out, api_name=fn.__name__)
-    assert guard(demo, Access(users=frozenset({"alice", "boss"}), admins=frozenset({"boss"}))) == 4
+        gr.Button().click(typed, [box, name], out, api_name="typed")
+    assert guard(demo, Access(users=frozenset({"alice", "boss"}), admins=frozenset({"boss"}))) == 5
     port = free_port()
     demo.queue().launch(server_port=port, auth=[("alice", "pw"), ("boss", "pw")], prevent_thread_lock=True,
                         quiet=True)
@@ -193,6 +198,7 @@ def test_guard_keeps_generators_coroutines_and_request_injection(guarded_app):
     assert boss.call_named("counting", ["a"]).data == ["a2"]  # the last of three yields
     assert boss.call_named("later", ["a"]).data == ["A"]
     assert boss.call_named("whoami", ["a"]).data == ["a by boss"]
+    assert boss.call_named("typed", ["a", "bob"]).data == ["a as boss"]  # the login, not the name sent
     alice = ApiSession(guarded_app, "alice", "pw")
     for name in ("plain", "counting", "later", "whoami"):
         reply = alice.call_named(name, ["a"])
