@@ -3,6 +3,7 @@ the --db option, and clear errors for bad database URLs. Runs on SQLite and on P
 
 from __future__ import annotations
 
+import os
 import sqlite3
 import threading
 from pathlib import Path
@@ -148,3 +149,23 @@ def test_bad_database_urls_get_a_clear_error(home, url, message, capsys):
         Store(url)
     assert cli(["export", "faces", str(home / "o.csv"), "--db", url]) == 2
     assert "error:" in capsys.readouterr().err
+
+
+def test_a_forked_child_labels_on_its_own_connection(store):
+    import multiprocessing as mp
+
+    store.create_dataset("d", classes=["a"])
+    store.add_images("d", _records(2))
+    store.add_label(1, "a", "parent")  # the parent's pool holds a connection now
+
+    def child() -> None:
+        inherited = store.engine.pool.checkedin()  # the parent's idle connections, if the child could reuse them
+        store.add_label(2, "a", "child")
+        os._exit(10 + inherited)
+
+    p = mp.get_context("fork").Process(target=child)
+    p.start()
+    p.join(60)
+    assert p.exitcode == 10  # labelled, through a connection of its own
+    store.add_label(1, "a", "parent")  # and the parent's connections still work
+    assert sorted(store.latest_labels("d").annotator) == ["child", "parent"]

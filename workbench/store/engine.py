@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import weakref
 from pathlib import Path
 
 from sqlalchemy import Connection, Engine, create_engine, event
@@ -12,6 +14,16 @@ from workbench.errors import WorkbenchError
 
 WRITE = "workbench_write"  # execution option marking a connection that will write (BEGIN IMMEDIATE on SQLite)
 ENGINES = ("sqlite", "postgresql")
+_OPEN: weakref.WeakSet = weakref.WeakSet()
+
+
+def _after_fork_in_child() -> None:
+    # a forked child (e.g. a DataLoader worker) must not use the parent's connections: it opens its own
+    for engine in list(_OPEN):
+        engine.dispose(close=False)
+
+
+os.register_at_fork(after_in_child=_after_fork_in_child)
 
 
 def parse_url(db: str | Path) -> URL:
@@ -35,7 +47,9 @@ def make_engine(url: URL) -> Engine:
     """An engine whose connections are safe across Gradio's handler threads."""
     pool = {"pool_size": 8, "max_overflow": 32, "pool_timeout": 60}
     if url.get_backend_name() == "postgresql":
-        return create_engine(url, pool_pre_ping=True, **pool)
+        engine = create_engine(url, pool_pre_ping=True, **pool)
+        _OPEN.add(engine)
+        return engine
     if url.database:
         try:
             Path(url.database).parent.mkdir(parents=True, exist_ok=True)
@@ -44,6 +58,7 @@ def make_engine(url: URL) -> Engine:
     engine = create_engine(url, connect_args={"timeout": 30, "check_same_thread": False}, **pool)
     event.listen(engine, "connect", _sqlite_connect)
     event.listen(engine, "begin", _sqlite_begin)
+    _OPEN.add(engine)
     return engine
 
 
