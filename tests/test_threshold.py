@@ -62,8 +62,9 @@ def test_fnr_target_is_met_with_as_few_false_positives_as_possible(overlapping, 
     y, s = overlapping
     t = operating_threshold(y, s, f"fnr={target}")
     assert _rates(y, s, t)[1] <= target
-    higher = s[s > t].min()
-    assert _rates(y, s, higher)[1] > target
+    weakest = s[s >= t].min()  # calling even that one negative would break the target
+    assert _rates(y, s, np.nextafter(weakest, 1))[1] > target
+    assert t == pytest.approx((weakest + s[s < t].max()) / 2)  # midway between neighbouring scores
 
 
 def test_fpr_zero_on_separable_scores_keeps_threshold_finite_and_calls_no_negative_positive():
@@ -125,7 +126,7 @@ def test_evaluation_reports_test_metrics_at_the_threshold_and_at_argmax(run_stor
     assert op["at_threshold"]["f1"] == pytest.approx(f1_score(y, p1 >= op["threshold"], average="macro"))
     assert op["at_argmax"]["accuracy"] == pytest.approx(ev.metrics["accuracy"])
     assert op["at_argmax"]["confusion"] == ev.confusion
-    fpr, tpr, _ = roc_curve(y, p1)  # the test split's rates at the threshold lie on its ROC curve
+    fpr, tpr, _ = roc_curve(y, p1, drop_intermediate=False)  # the test split's rates at the threshold lie on its ROC curve
     assert any(np.isclose(f, op["at_threshold"]["fpr"]) and np.isclose(1 - t, op["at_threshold"]["fnr"])
                for f, t in zip(fpr, tpr))
     saved = json.loads(open(ev.files[-1]).read())

@@ -57,8 +57,9 @@ def parse_rule(rule: str) -> tuple[str, float | None]:
 
 def operating_threshold(y_true_binary, scores, rule: str = "eer") -> float:
     """Decision threshold on P(positive) (positive when score >= threshold) chosen by `rule` from sklearn's ROC:
-    'eer' where false positives and false negatives balance; 'fpr=R' the lowest threshold whose false-positive
-    rate is at most R (most positives found); 'fnr=R' the highest whose false-negative rate is at most R."""
+    'eer' where false positives and false negatives balance; 'fpr=R' the one calling most images positive with a
+    false-positive rate of at most R; 'fnr=R' the one calling fewest positive with a false-negative rate of at most
+    R. The threshold lies midway between the last score called positive and the next lower one."""
     kind, target = parse_rule(rule)
     y = np.asarray(y_true_binary).ravel()
     s = np.asarray(scores, dtype=float).ravel()
@@ -75,7 +76,12 @@ def operating_threshold(y_true_binary, scores, rule: str = "eer") -> float:
 
 def _finite_threshold(t: float, scores: np.ndarray) -> float:
     # sklearn's first ROC point has threshold inf ("call nothing positive"): just above the top score does the same
-    return float(t) if np.isfinite(t) else float(np.nextafter(scores.max(), np.inf))
+    if not np.isfinite(t):
+        return float(np.nextafter(scores.max(), np.inf))
+    # ROC thresholds are scores themselves; midway to the next lower score calls the same images positive,
+    # with a margin on both sides for images not yet seen
+    below = scores[scores < t]
+    return float((t + below.max()) / 2) if below.size else float(t)
 
 
 def threshold_metrics(y_true_binary, scores, threshold: float) -> dict:

@@ -16,7 +16,7 @@ def register(sub) -> None:
                                    "run's threshold (chosen on its validation split, at the EER unless set with "
                                    "`workbench evaluate RUN --threshold`), others by the most probable class. "
                                    "Images that cannot be read are listed with their reason; the rest are predicted.")
-    p.add_argument("run", help="run name (a folder under checkpoints/)")
+    p.add_argument("run", help="run name (a folder under checkpoints/), or last for the newest run")
     p.add_argument("paths", nargs="+", metavar="PATH", help="image files, folders (searched recursively) or .zip files")
     p.add_argument("--out", default="predictions.csv",
                    help="CSV to write: file, decision, confidence, p_<class>..., error (default: predictions.csv)")
@@ -38,13 +38,14 @@ def _probability(text: str) -> float:
 
 def run(args) -> int:
     from workbench.predict import predict_paths
+    from workbench.train.runs import resolve_run
 
     def progress(it, total, desc):
         return tqdm(it, total=total, desc=desc, unit="batch", file=sys.stderr)
 
     if args.batch_size < 1:
         raise WorkbenchError(f"--batch-size must be at least 1, got {args.batch_size}.")
-    result = predict_paths(args.run, args.paths, threshold=args.threshold, batch_size=args.batch_size,
+    result = predict_paths(resolve_run(args.run), args.paths, threshold=args.threshold, batch_size=args.batch_size,
                            progress=progress)
     out = result.to_csv(args.out)
     for note in result.notes:
