@@ -1,5 +1,7 @@
 """Around the training loop: compare methods (CLI and table), curve plots, background jobs."""
 
+import json
+import re
 import time
 
 import numpy as np
@@ -10,9 +12,11 @@ from PIL import Image
 from workbench import paths
 from workbench.cli import main
 from workbench.train import RunConfig, list_runs, load_history
-from workbench.train.compare import final_val_metrics, methods_table
+from workbench.train.baselines import PIXELS, PROBE
+from workbench.train.compare import final_val_metrics, load_baselines, methods_table, plan
+from workbench.train.runs import run_dir
 from workbench.train.jobs import JobManager
-from workbench.plots import curves_figure, save_curves
+from workbench.plots import curves_figure, methods_figure, save_curves
 
 pytestmark = pytest.mark.slow
 
@@ -27,13 +31,51 @@ def test_cli_compare_methods_prints_mean_std_table_and_saves_plots(faces_labelle
     per_run = final_val_metrics(list_runs())
     fe = per_run[per_run.method == "feature_extract"]
     table = methods_table(list_runs()).set_index("method")
+    assert list(table.index[:2]) == ["feature_extract", "finetune"]
     assert table.loc["feature_extract", "seeds"] == 2
     assert table.loc["feature_extract", "accuracy"] == f"{fe.accuracy.mean():.3f} ± {fe.accuracy.std():.3f}"
     plots = paths.plots_dir() / "cmp-compare"
     assert (plots / "curves.html").stat().st_size > 10_000
     assert Image.open(plots / "curves.png").size[0] > 500
-    assert pd.read_csv(plots / "methods.csv").shape[0] == 2
+    assert "baseline: linear probe" in out and "baseline: logreg on pixels" in out
+    assert table.loc[PROBE, "seeds"] == 2 and table.loc[PIXELS, "backbone"] == ""
+    assert set(table.index[-2:]) == {PIXELS, PROBE}  # methods first, then the linear baselines
+    assert pd.read_csv(plots / "methods.csv").shape[0] == 4
+    assert "±1 std" in (plots / "methods.html").read_text()
     assert (paths.plots_dir() / "cmp-ft-s1" / "curves.html").is_file()  # each run's own curves too
+    for seed in (0, 1):  # the baselines used the seed's own split
+        record = load_baselines(f"cmp-fe-s{seed}")
+        info = json.loads((run_dir(f"cmp-ft-s{seed}") / "dataset.json").read_text())
+        assert sorted(record["val_ids"]) == sorted(d["image_id"] for d in info["images"] if d["split"] == "val")
+
+
+def test_comparison_runs_are_named_for_what_they_are():
+    name, runs = plan(RunConfig("faces", backbone="resnet18", weights="none"), 2)
+    assert re.fullmatch(r"faces-compare-resnet18-\d{8}-\d{6}", name)
+    for cfg, (method, short, seed) in zip(runs, [("finetune", "ft", 0), ("feature_extract", "fe", 0),
+                                                 ("finetune", "ft", 1), ("feature_extract", "fe", 1)]):
+        assert cfg.method == method and cfg.seed == seed
+        assert re.fullmatch(rf"faces-{short}-resnet18-s{seed}-\d{{8}}-\d{{9}}", cfg.name), cfg.name
+    assert len({c.name for c in runs}) == 4
+    assert [c.name for c in plan(RunConfig("faces"), [3], prefix="mine")[1]] == ["mine-ft-s3", "mine-fe-s3"]
+
+
+def test_method_figure_has_a_mean_line_and_std_band_per_method():
+    hist = {"a-ft-s0": _history(), "a-ft-s1": _history(0.2), "a-fe-s0": _history(0.5)}
+    per_run = pd.DataFrame(
+        [{"run": r, "method": "finetune" if "-ft-" in r else "feature_extract", "backbone": "b", "seed": int(r[-1]),
+          "epochs": 3, "loss": 0.0, "accuracy": 0.0, "f1": 0.0, "roc_auc": 0.0, "eer": 0.0} for r in hist]
+        + [{"run": "a-fe-s0", "method": PROBE, "backbone": "b", "seed": 0, "epochs": None, "loss": 0.4,
+            "accuracy": 0.9, "f1": 0.0, "roc_auc": 0.0, "eer": 0.0}])
+    fig = methods_figure(hist, per_run)
+    loss = [t for t in fig.data if t.xaxis == "x"]  # the loss panel: band edges and mean per method
+    mean = {t.name: np.asarray(t.y) for t in loss if t.showlegend is not None and t.name and "std" not in t.name}
+    assert np.allclose(mean["finetune"], [1.1, 0.6, 1 / 3 + 0.1])  # mean of the two seeds
+    assert np.allclose(mean["feature_extract"], [1.5, 1.0, 1 / 3 + 0.5])
+    assert np.allclose(mean[PROBE], [0.4, 0.4])  # flat across the epochs
+    ft = [np.asarray(t.y) for t in loss if t.legendgroup == "finetune" and t.name != "finetune"]
+    assert np.allclose(ft[0] - ft[1], 2 * np.std([0.0, 0.2], ddof=1))  # the band is ±1 std over seeds
+    assert sum(bool(t.showlegend) for t in fig.data) == 3
 
 
 def test_cli_reports_bad_input_with_exit_code_2(faces_labelled, capsys):
