@@ -3,7 +3,7 @@
 The README is parsed at test time, one test per command, in README order, all in one fresh WORKBENCH_HOME (also the
 working directory) holding the demo sets (faces, digits: what `python app.py` imports at start), links to the
 repository's app.py and bench/, and small fixtures made from real images: photos/ (unlabeled faces), tree/<class>/,
-labels.csv (filename,label for photos/), X.npy and y.npy (five classes of digits).
+labels.csv (filename,label for photos/), X.npy and y.npy (five classes of digits), people/ (two photos).
 
 Rules, for commands `&&` joins as for single ones:
 - `pip install ...` is not re-run (it would reinstall into the environment running the tests): the test checks that
@@ -84,8 +84,9 @@ def readme_home(tmp_path_factory):
 
 
 def make_fixtures(home: Path) -> None:
-    """photos/, tree/<class>/, labels.csv, X.npy, y.npy from scikit-image faces and scikit-learn digits."""
-    from skimage.data import lfw_subset
+    """photos/, tree/<class>/, labels.csv, X.npy, y.npy from scikit-image faces and scikit-learn digits; people/
+    (skimage's astronaut and coffee photos) for the --crop examples."""
+    from skimage.data import astronaut, coffee, lfw_subset
     from sklearn.datasets import load_digits
 
     faces = (lfw_subset() * 255).round().astype(np.uint8)  # 100 faces then 100 non-faces
@@ -103,6 +104,9 @@ def make_fixtures(home: Path) -> None:
     keep = np.concatenate([np.flatnonzero(d.target == k)[:12] for k in range(5)])
     np.save(home / "X.npy", (d.images[keep] * 255 / 16).round().astype(np.uint8))
     np.save(home / "y.npy", d.target[keep])
+    (home / "people").mkdir()
+    Image.fromarray(astronaut()).save(home / "people" / "astronaut.png")
+    Image.fromarray(coffee()).save(home / "people" / "coffee.png")
 
 
 def env_for(home: Path) -> dict:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 
 from workbench.deploy import EXPORTERS, export_model
+from workbench.train.runs import resolve_run
 
 
 def register(subparsers) -> None:
@@ -12,7 +13,7 @@ def register(subparsers) -> None:
                               description=__doc__ + " The card (model_card.json) gives classes, input size, "
                               "channels, normalisation, preprocessing, threshold, training data and metrics; an ONNX "
                               "export also gets predict_onnx.py, which needs only numpy, Pillow and onnxruntime.")
-    p.add_argument("run")
+    p.add_argument("run", help="run name, or `last` for the newest run")
     p.add_argument("--format", required=True, choices=list(EXPORTERS), dest="fmt")
     p.add_argument("--out", help="folder to write into (default: checkpoints/RUN/export-FORMAT/)")
     p.add_argument("--checkpoint", default="best", choices=["best", "last"])
@@ -20,7 +21,7 @@ def register(subparsers) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    result = export_model(args.run, args.fmt, args.out, args.checkpoint)
+    result = export_model(resolve_run(args.run), args.fmt, args.out, args.checkpoint)
     print(result)
     for f in result.files:
         print(f"  {f}")

@@ -60,7 +60,8 @@ class CropImportResult(ImportResult):
     def __str__(self) -> str:
         s = f"{super().__str__()}; {self.found} {self.kind} crops from {self.photos} photos"
         if self.without:
-            s += (f"; {len(self.without)} photos with no {self.kind[:-1]} found: " + ", ".join(self.without[:10])
+            n = len(self.without)
+            s += (f"; {n} photo{'s' * (n != 1)} with no {self.kind[:-1]} found: " + ", ".join(self.without[:10])
                   + (" ..." if len(self.without) > 10 else ""))
         return s
 

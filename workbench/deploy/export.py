@@ -117,7 +117,9 @@ def parity(model: nn.Module, runner: Runner, x: torch.Tensor) -> float:
 def load_onnx(path: Path) -> Runner:
     import onnxruntime as ort
 
-    session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+    opts = ort.SessionOptions()
+    opts.intra_op_num_threads = torch.get_num_threads()  # as many threads as PyTorch here, for a fair comparison
+    session = ort.InferenceSession(str(path), opts, providers=["CPUExecutionProvider"])
     return lambda x: tuple(session.run(["logits", "probabilities"], {"input": np.ascontiguousarray(x, np.float32)}))
 
 
