@@ -36,7 +36,7 @@ def build(ctx: UIContext) -> None:
     gr.Markdown("### Experiments")
     gr.Markdown(FE_NOTE)
     with gr.Row():
-        dataset = gr.Dropdown(choices=store.datasets(), label="Dataset", scale=2)
+        dataset = gr.Dropdown(choices=store.datasets(), label="Dataset", scale=2, elem_id="wb-exp-dataset")
         method = gr.Radio(list(METHODS), value="feature_extract", label="Method", scale=2)
         backbone = gr.Dropdown(BACKBONES, value="efficientnet_lite0", allow_custom_value=True,
                                label="Backbone (any timm name)", scale=2)
@@ -45,8 +45,8 @@ def build(ctx: UIContext) -> None:
     with gr.Row():
         grouping = gr.Textbox(label="Class grouping (optional)", placeholder="cigs=tobacco, pipes=tobacco, other=other",
                               scale=3)
-        input_size = gr.Number(64, label="Input size (px)", precision=0, minimum=8, scale=1)
-        epochs = gr.Number(10, label="Epochs", precision=0, minimum=1, scale=1)
+        input_size = gr.Number(64, label="Input size (px)", precision=0, minimum=8, scale=1, elem_id="wb-exp-size")
+        epochs = gr.Number(10, label="Epochs", precision=0, minimum=1, scale=1, elem_id="wb-exp-epochs")
         batch_size = gr.Number(64, label="Batch size", precision=0, minimum=1, scale=1)
         seed = gr.Number(0, label="Seed (also the split)", precision=0, scale=1)
     with gr.Row():
@@ -61,7 +61,7 @@ def build(ctx: UIContext) -> None:
         normalize = gr.Checkbox(True, label="ImageNet normalisation")
     with gr.Row():
         start = gr.Button("Start run", variant="primary", elem_id="wb-exp-start")
-        seeds = gr.Number(3, label="Seeds", precision=0, minimum=1, scale=0, min_width=90)
+        seeds = gr.Number(3, label="Seeds", precision=0, minimum=1, scale=0, min_width=90, elem_id="wb-exp-seeds")
         compare = gr.Button("Compare methods (both × seeds)", elem_id="wb-exp-compare")
         cancel = gr.Button("Cancel job", variant="stop", elem_id="wb-exp-cancel")
     status = gr.Markdown(elem_id="wb-exp-status")
