@@ -67,6 +67,14 @@ def named(api: ApiSession, page: str, name: str, nth: int = 0) -> dict:
     return [d for d in page_deps(api, page) if base(d["api_name"]) == name][nth]
 
 
+def send(api: ApiSession, page: str, name: str, first: list, nth: int = 0):
+    """Call an event with its first inputs given and the rest as an untouched page has them."""
+    dep = named(api, page, name, nth)
+    data = api.defaults(dep)
+    data[:len(first)] = first
+    return api.call(dep["id"], data)
+
+
 def test_annotator_is_refused_every_endpoint_but_labelling(team):
     alice = ApiSession(team["app"].url, "alice", "pw")
     deps = alice.dependencies()
@@ -93,16 +101,16 @@ def test_annotator_is_refused_every_endpoint_but_labelling(team):
 
 def test_annotator_labels_as_herself_whatever_name_she_sends(team):
     alice = ApiSession(team["app"].url, "alice", "pw")
-    start = alice.call(named(alice, "label", "label_start")["id"], ["faces", "bob", "unlabeled", None, 0])
+    start = send(alice, "label", "label_start", ["faces", "bob", "unlabeled", None, 0])
     assert start.ok, start.error
     assert start.data[-1] == "alice"  # the session's annotator, shown in the name box
-    first = alice.call(named(alice, "label", "label_action")["id"], [None, "label:face"])
+    first = send(alice, "label", "label_action", [None, "label:face"])
     assert first.ok, first.error
     # the grid's bulk label, sent with another annotator's name and no session
-    show = alice.call(named(alice, "label", "on_show")["id"], [None, "faces", "bob", "unlabeled", None, 0, 1, 5])
+    show = send(alice, "label", "on_show", [None, "faces", "bob", "unlabeled", None, 0, 1, 5])
     assert show.ok, show.error
     ids = [v for _, v in show.data[1]["choices"]][:2]
-    bulk = alice.call(named(alice, "label", "run", 0)["id"], [None, "faces", "bob", ids, "not face", None])
+    bulk = send(alice, "label", "run", [None, "faces", "bob", ids, "not face", None], nth=0)
     assert bulk.ok, bulk.error
     labels = team["store"].latest_labels("faces")
     assert set(labels["annotator"]) == {"alice"} and len(labels) == 3
@@ -110,13 +118,13 @@ def test_annotator_labels_as_herself_whatever_name_she_sends(team):
 
 def test_admin_may_call_admin_endpoints(team):
     boss = ApiSession(team["app"].url, "boss", "pw")
-    added = boss.call(named(boss, "", "label_add_classes")["id"], ["faces", "smiling", None])
+    added = send(boss, "", "label_add_classes", ["faces", "smiling", None])
     assert added.ok, added.error
     assert "smiling" in team["store"].classes("faces")
-    export = boss.call(named(boss, "", "label_export")["id"], ["faces", "csv", "all annotators", None, ""])
+    export = send(boss, "", "label_export", ["faces", "csv", "all annotators", None, ""])
     assert export.ok and export.data[0]["path"].endswith(".csv"), export
     alice = ApiSession(team["app"].url, "alice", "pw")
-    refused = alice.call(named(alice, "label", "label_export")["id"], ["faces", "csv", "all annotators", None, ""])
+    refused = send(alice, "label", "label_export", ["faces", "csv", "all annotators", None, ""])
     assert not refused.ok and REFUSED in refused.error
 
 
@@ -220,14 +228,13 @@ def test_blind_labelling_hides_the_agreement_view_from_annotators(faces):
     try:
         url = f"http://127.0.0.1:{port}/"
         alice = ApiSession(url, "alice", "pw")
-        hidden = alice.call(named(alice, "label", "label_review")["id"], ["faces"])
+        hidden = send(alice, "label", "label_review", ["faces"])
         assert not hidden.ok and "Blind" in hidden.error
-        start = named(alice, "label", "label_start")["id"]
-        assert alice.call(start, ["faces", "", "unlabeled", None, 0]).ok
-        by_class = alice.call(start, ["faces", "", "class", "face", 0])  # images by everyone's majority label
+        assert send(alice, "label", "label_start", ["faces", "", "unlabeled", None, 0]).ok
+        by_class = send(alice, "label", "label_start", ["faces", "", "class", "face", 0])  # by everyone's labels
         assert not by_class.ok and "Blind" in by_class.error
         boss = ApiSession(url, "boss", "pw")
-        shown = boss.call(named(boss, "", "label_review")["id"], ["faces"])
+        shown = send(boss, "", "label_review", ["faces"])
         assert shown.ok, shown.error
     finally:
         demo.close()
