@@ -38,6 +38,7 @@ class LabelSession:
     shown: tuple | None = None          # (image_id, class, confidence): the suggestion on screen, pinned
     version: int = 0                    # suggestions version the queue was ranked with (0: none)
     rejected: dict[int, str] = field(default_factory=dict)  # left out of a verify page as not this class
+    suggest: bool = False               # the screen shows suggestions (the UI passes this session's Suggester)
 
     @property
     def image_id(self) -> int | None:

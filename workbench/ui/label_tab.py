@@ -20,10 +20,11 @@ from workbench.data.imageio import load_image
 from workbench.errors import WorkbenchError
 from workbench.labeling import (ORDERS, apply_action, bulk_label, bulk_tag, disagreements, goto, grid_page,
                                 open_session, pairwise_kappa, settle, tag_keys, view, write_download)
-from workbench.labeling.grid import page_items
+from workbench.labeling.grid import accept_page, page_items
 from workbench.labeling.keys import MAX_CLASS_KEYS, class_keys
 from workbench.labeling.next_step import empty_queue_message, first_dataset_to_label
-from workbench.labeling.session import LabelSession, LabelView
+from workbench.labeling.session import LabelSession, LabelView, queue_next
+from workbench.labeling.suggest import SuggesterPool
 from workbench.ui.context import UIContext
 
 MAX_TAG_BUTTONS = 12
@@ -40,6 +41,7 @@ CSS = """
 #wb-label-view .wb-chip { background: #e0e7ff; color: #1e1b4b; border-radius: 4px; padding: 0 .4em; margin-right: .3em; }
 #wb-label-view .wb-msg { color: #b45309; min-height: 1.3em; }
 #wb-label-view progress { width: 100%; }
+#wb-label-view .wb-suggest { font-size: 1.1em; color: #065f46; }
 """
 
 # Keys click the buttons, so keyboard and mouse run the same listener. Keys typed into text fields are
@@ -58,10 +60,13 @@ HEAD = """
     if (e.ctrlKey || e.metaKey || e.altKey || e.repeat) return;
     const t = e.target, tag = t && t.tagName;
     if (tag === 'INPUT' || tag === 'TEXTAREA' || tag === 'SELECT' || (t && t.isContentEditable)) return;
-    if (!shown(document.getElementById('wb-label-panel'))) return;
     const k = e.key;
     let done = false;
-    if (/^[0-9]$/.test(k)) {
+    if (k === 'Enter' && shown(document.getElementById('wb-grid-accept'))) done = click('wb-grid-accept');
+    if (done) { e.preventDefault(); e.stopPropagation(); handled.add(e.code); return; }
+    if (!shown(document.getElementById('wb-label-panel'))) return;
+    if (k === 'Enter' || k === ' ') done = click('wb-accept');
+    else if (/^[0-9]$/.test(k)) {
       for (const b of document.querySelectorAll('button[id^="wb-label-"]')) {
         if (b.textContent.trim().startsWith(k + ' ·')) { done = click(b.id); break; }
       }
@@ -129,7 +134,17 @@ def render(v: LabelView | None, message: str = "") -> str:
     return (f"<div class='wb-view' data-image-id='{v.image_id}'>"
             f"<div class='wb-img'>{img}</div>"
             f"<div class='wb-meta'><b id='wb-filename'>{html.escape(v.name)}</b> · label: "
-            f"<b id='wb-current-label'>{label}</b> · tags: {chips}</div>{progress}{msg}</div>")
+            f"<b id='wb-current-label'>{label}</b> · tags: {chips}</div>{render_suggestion(v)}{progress}{msg}</div>")
+
+
+def render_suggestion(v: LabelView) -> str:
+    """The suggested class and its confidence (Enter accepts it), or what suggestions are waiting for."""
+    if v.suggestion is not None:
+        return (f"<div class='wb-suggest'>suggested: <b id='wb-suggestion'>{html.escape(v.suggestion)}</b> "
+                f"(<span id='wb-confidence'>{v.confidence:.0%}</span>) · <b>Enter</b> accepts, a class key "
+                "overrides</div>")
+    return f"<div class='wb-suggest' id='wb-suggest-status'>{html.escape(v.suggest_status)}</div>" \
+        if v.suggest_status else ""
 
 
 def class_buttons(classes: list[str]) -> list:
@@ -159,6 +174,7 @@ def _error(e: WorkbenchError):
 # -- the tab -----------------------------------------------------------------------------------
 def build(ctx: UIContext) -> None:
     store = ctx.store
+    pool = SuggesterPool(store)  # one background suggester per (dataset, annotator); threads, so not in gr.State
     sess = gr.State(None)
     # the typed annotator name outlives a refresh or a server restart (browser localStorage); it is just a
     # name, not a credential, so a fixed key and secret are fine (with --auth the login names the annotator)
@@ -171,6 +187,7 @@ def build(ctx: UIContext) -> None:
         only = gr.Dropdown(choices=[], value=None, label="Only this tag / class (review orders)", scale=2,
                            allow_custom_value=True)
         seed = gr.Number(value=0, precision=0, label="Seed (random order)", scale=1, minimum=0)
+        suggest_on = gr.Checkbox(value=True, label="Suggest labels", scale=1, elem_id="wb-suggest-on")
         start = gr.Button("Start", variant="primary", scale=1, elem_id="wb-start")
     mode = gr.Radio(["One image", "Grid", "Review"], value="One image", show_label=False, elem_id="wb-mode")
 
@@ -186,6 +203,7 @@ def build(ctx: UIContext) -> None:
             prev_btn = gr.Button("← previous", elem_id="wb-prev")
             skip_btn = gr.Button("skip (s / →)", elem_id="wb-skip")
             undo_btn = gr.Button("undo (Backspace / u)", elem_id="wb-undo")
+            accept_btn = gr.Button("accept suggestion (Enter)", elem_id="wb-accept")
         with gr.Row():
             tag_btns = [gr.Button(visible=False, size="sm", elem_id=f"wb-tag-{i}", min_width=60)
                         for i in range(MAX_TAG_BUTTONS)]
@@ -210,12 +228,19 @@ def build(ctx: UIContext) -> None:
             grid_tag = gr.Dropdown(choices=[], label="Tag", scale=2)
             tag_on = gr.Button("Tag selected", scale=1)
             tag_off = gr.Button("Untag selected", scale=1)
+        with gr.Row():
+            page_accept = gr.Button("Accept page as suggested (Enter): selected images are left out",
+                                    variant="primary", visible=False, elem_id="wb-grid-accept")
         grid_ids = gr.State([])
+        verify = gr.State(None)  # a verify page on screen: (class, [confidence per image])
         page_pics = gr.State([])  # (path, caption) of the page on screen, before selection marks
 
     # review: agreement and disputed images ------------------------------------------------------
     with gr.Column(visible=False, elem_id="wb-review") as review:
-        refresh = gr.Button("Refresh agreement", elem_id="wb-review-refresh")
+        with gr.Row():
+            refresh = gr.Button("Refresh agreement", elem_id="wb-review-refresh")
+            with_suggested = gr.Checkbox(value=True, label="Count accepted suggestions and pages",
+                                         elem_id="wb-review-suggested")
         kappa = gr.Dataframe(label="Cohen's kappa per pair of annotators (images both labelled)",
                              interactive=False, elem_id="wb-review-kappa")
         disputed = gr.Dataframe(label="Images where annotators disagree", interactive=False, wrap=True,
@@ -264,13 +289,22 @@ def build(ctx: UIContext) -> None:
 
     parts = [*label_btns, more_classes, *tag_btns, only, grid_class, grid_tag, old_tag, verdict]
 
-    def on_start(ds, name, order_, only_, seed_, request: gr.Request):
+    def suggester_of(s: LabelSession | None):
+        return pool.get(s.dataset, s.annotator) if s is not None and s.suggest else None
+
+    def screen(s: LabelSession) -> str:
+        return render(view(store, s, suggester_of(s)))
+
+    def on_start(ds, name, order_, only_, seed_, suggest_=True, request: gr.Request = None):
         try:
             only_ = only_ if order_ in ("tag", "class") else None
-            s = open_session(store, ds, annotator_of(name, request), order_, only_, seed_ or 0)
+            who = annotator_of(name, request)
+            sugg = pool.get(ds, who) if suggest_ and ds and who else None
+            s = open_session(store, ds, who, order_, only_, seed_ or 0, suggester=sugg)
+            s.suggest = sugg is not None
         except WorkbenchError as e:
             _error(e)
-        return [s, render(view(store, s)), *dataset_parts(ds), s.annotator]
+        return [s, screen(s), *dataset_parts(ds), s.annotator]
 
     def on_action(s: LabelSession | None, evt: gr.EventData):
         elem = getattr(evt.target, "elem_id", "") or ""
@@ -285,18 +319,18 @@ def build(ctx: UIContext) -> None:
             tags = store.tags(s.dataset)
             i = int(elem.removeprefix("wb-tag-"))
             return f"tag:{tags[i]}" if i < len(tags) else ""
-        return {"wb-skip": "skip", "wb-prev": "prev", "wb-undo": "undo"}.get(elem, "")
+        return {"wb-skip": "skip", "wb-prev": "prev", "wb-undo": "undo", "wb-accept": "accept"}.get(elem, "")
 
     def act(s: LabelSession | None, name: str):
         if s is None:
             return None, render(None, "Press Start first.")
         try:
-            s = apply_action(store, s, name)
+            s = apply_action(store, s, name, suggester_of(s))
         except WorkbenchError as e:
             s.message = str(e)
-        return s, render(view(store, s))
+        return s, screen(s)
 
-    gr.on([b.click for b in [*label_btns, prev_btn, skip_btn, undo_btn, *tag_btns]], on_action,
+    gr.on([b.click for b in [*label_btns, prev_btn, skip_btn, undo_btn, accept_btn, *tag_btns]], on_action,
           inputs=[sess], outputs=[sess, viewer], trigger_mode="once", show_progress="hidden",
           api_visibility="private")
     action.submit(act, inputs=[sess, action], outputs=[sess, viewer], api_name="label_action",
@@ -309,7 +343,8 @@ def build(ctx: UIContext) -> None:
 
     more_classes.input(on_more_class, inputs=[sess, more_classes], outputs=[sess, viewer, more_classes],
                        show_progress="hidden", api_visibility="private")
-    start.click(on_start, inputs=[dataset, annotator, order, only, seed], outputs=[sess, viewer, *parts, saved_name],
+    start.click(on_start, inputs=[dataset, annotator, order, only, seed, suggest_on],
+                outputs=[sess, viewer, *parts, saved_name],
                 api_name="label_start")
     dataset.focus(refresh_choices, inputs=[dataset], outputs=[dataset], show_progress="hidden",
                   api_visibility="private")
@@ -331,7 +366,7 @@ def build(ctx: UIContext) -> None:
             s = goto(store, s, int(target["image_id"]))
         except WorkbenchError as e:
             _error(e)
-        return s, render(view(store, s)), gr.Dropdown(value=s.dataset), *dataset_parts(s.dataset)
+        return s, screen(s), gr.Dropdown(value=s.dataset), *dataset_parts(s.dataset)
 
     if ctx.goto is not None:
         ctx.goto.change(on_goto, inputs=[ctx.goto, sess, dataset, annotator],
@@ -354,7 +389,7 @@ def build(ctx: UIContext) -> None:
         store.add_classes(ds, names)
         if s is not None and s.dataset == ds:
             s.message = f"Classes now: {', '.join(store.classes(ds))}."
-        return "", s, (render(view(store, s)) if s and s.dataset == ds else gr.update()), *dataset_parts(ds)
+        return "", s, (screen(s) if s and s.dataset == ds else gr.update()), *dataset_parts(ds)
 
     add_classes.click(on_add_classes, inputs=[dataset, new_classes, sess],
                       outputs=[new_classes, sess, viewer, *parts], api_name="label_add_classes")
@@ -376,23 +411,30 @@ def build(ctx: UIContext) -> None:
 
     # grid
     def gallery_of(items):
-        pics = [(p, f"{n} · {lab or '—'}") for p, n, lab in zip(items["path"], items["name"], items["label"])]
+        conf = [f" · {c:.0%}" for c in items["confidence"]] if "confidence" in items else [""] * len(items)
+        pics = [(p, f"{n} · {lab or '—'}{c}") for p, n, lab, c in
+                zip(items["path"], items["name"], items["label"], conf)]
         return pics, [(n, int(i)) for n, i in zip(items["name"], items["image_id"])]
 
     def on_show(s, ds, name, order_, only_, seed_, page_, size_, request: gr.Request):
         if not ds:
             _error(WorkbenchError("Pick a dataset first."))
         try:
-            g = grid_page(store, ds, s.annotator if s else annotator_of(name, request), int(page_ or 1) - 1,
-                          int(size_ or 100),
-                          order_, only_ if order_ in ("tag", "class") else None, int(seed_ or 0))
+            who = s.annotator if s else annotator_of(name, request)
+            snap = pool.get(ds, who).latest() if order_ == "confident" and who else None
+            g = grid_page(store, ds, who, int(page_ or 1) - 1, int(size_ or 100),
+                          order_, only_ if order_ in ("tag", "class") else None, int(seed_ or 0), snap)
         except WorkbenchError as e:
             _error(e)
         pics, choices = gallery_of(g.items)
         info = (f"Page {g.page + 1} of {g.pages} · {g.total} images in this order" if g.total else
                 empty_queue_message(store, ds, s.annotator if s else annotator_of(name, request), order_, only_))
         ids = [int(i) for i in g.items["image_id"]]
-        return pics, gr.CheckboxGroup(choices=choices, value=[]), info, ids, g.page + 1, pics
+        if g.suggested is not None:
+            info = f"Suggested as **{g.suggested}**: select the ones that are not, then Enter. " + info
+        verify_ = (g.suggested, g.items["confidence"].tolist()) if g.suggested is not None and ids else None
+        return (pics, gr.CheckboxGroup(choices=choices, value=[]), info, ids, g.page + 1, pics, verify_,
+                gr.Button(visible=verify_ is not None))
 
     def on_redraw(s, ds, name, ids, chosen, request: gr.Request):
         """The same page again with the new labels, selection kept (so a tag can follow a class)."""
@@ -405,7 +447,7 @@ def build(ctx: UIContext) -> None:
         return [(p, f"✓ {c}" if i in chosen else c) for (p, c), i in zip(pics, ids)]
 
     grid_inputs = [sess, dataset, annotator, order, only, seed, page, size]
-    grid_outputs = [gallery, picked, page_info, grid_ids, page, page_pics]
+    grid_outputs = [gallery, picked, page_info, grid_ids, page, page_pics, verify, page_accept]
     show.click(on_show, inputs=grid_inputs, outputs=grid_outputs, api_visibility="private")
     picked.input(marked, inputs=[page_pics, grid_ids, picked], outputs=[gallery], show_progress="hidden",
                  api_visibility="private")
@@ -446,25 +488,55 @@ def build(ctx: UIContext) -> None:
             on_redraw, inputs=[sess, dataset, annotator, grid_ids, picked], outputs=[gallery, picked, page_pics],
             api_visibility="private")
 
+    def wire_page_accept(button, show_inputs, show_outputs, show_fn, inputs, outputs):
+        """Enter on a verify page: label all but the selected images as suggested (one transaction); the
+        selected ones are left out and shown next in One image mode, with the runner-up suggested."""
+        def on_accept_page(s, ds, name, ids, chosen, verify_, request: gr.Request):
+            if not verify_:
+                _error(WorkbenchError("This page is not a verify page: pick the 'confident' order and Show page."))
+            who = s.annotator if s else annotator_of(name, request)
+            cls, confs = verify_
+            try:
+                n = accept_page(store, ds, who, cls, list(zip(ids, confs)), chosen or [])
+            except WorkbenchError as e:
+                _error(e)
+            pool.get(ds, who).poke(n)
+            if not chosen:
+                gr.Info(f"{n} image(s) labelled {cls!r}.")
+                return s, gr.update(), gr.update(), gr.update(), gr.update(), gr.update()
+            if s is None or s.dataset != ds or s.annotator != who:
+                s = open_session(store, ds, who, "confident", suggester=pool.get(ds, who))
+            s.suggest = True
+            queue_next(store, s, [int(i) for i in chosen], rejected=cls)
+            return (s, screen(s), gr.Radio(value="One image"), gr.Column(visible=True), gr.Column(visible=False),
+                    gr.Column(visible=False))
+
+        button.click(on_accept_page, inputs=inputs, outputs=outputs, api_name="label_accept_page").success(
+            show_fn, inputs=show_inputs, outputs=show_outputs, api_visibility="private")
+
+    wire_page_accept(page_accept, grid_inputs, grid_outputs, on_show,
+                     [sess, dataset, annotator, grid_ids, picked, verify], [sess, viewer, mode, single, grid, review])
+
     # review
-    def on_refresh(ds):
+    def on_refresh(ds, suggested=True):
         if not ds:
             _error(WorkbenchError("Pick a dataset first."))
-        k = pairwise_kappa(store, ds).round({"kappa": 3})
-        d = disagreements(store, ds)
+        k = pairwise_kappa(store, ds, suggested=bool(suggested)).round({"kappa": 3})
+        d = disagreements(store, ds, suggested=bool(suggested))
         table = d.drop(columns=["path"])
         choices = [(n, int(i)) for n, i in zip(d["name"], d["image_id"])]
         return k, table, gr.Dropdown(choices=choices, value=None)
 
-    refresh.click(on_refresh, inputs=[dataset], outputs=[kappa, disputed, dispute], api_name="label_review")
+    refresh.click(on_refresh, inputs=[dataset, with_suggested], outputs=[kappa, disputed, dispute],
+                  api_name="label_review")
 
-    def on_settle(ds, image_id, cls):
+    def on_settle(ds, image_id, cls, suggested):
         if image_id is None or not cls:
             _error(WorkbenchError("Pick a disputed image and the class to settle it as."))
         settle(store, int(image_id), cls)
-        return on_refresh(ds)
+        return on_refresh(ds, suggested)
 
-    settle_btn.click(on_settle, inputs=[dataset, dispute, verdict], outputs=[kappa, disputed, dispute],
+    settle_btn.click(on_settle, inputs=[dataset, dispute, verdict, with_suggested], outputs=[kappa, disputed, dispute],
                      api_visibility="private")
     if ctx.goto is not None:
         open_btn.click(lambda ds, i: {"dataset": ds, "image_id": int(i)} if i is not None else None,

@@ -1,0 +1,83 @@
+"""Suggestions in headless Chromium: Enter accepts the suggested class, a digit overrides it, and a verify page
+is accepted with Enter after two thumbnails were toggled out (those two come next in One image mode)."""
+
+from __future__ import annotations
+
+import pytest
+
+from browser.appserver import CHROMIUM_ARGS, AppProcess
+from workbench.data.demo import faces_truth
+from workbench.labeling.features import dataset_features
+from workbench.labeling.queue import ORDERS
+
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
+sync_playwright = pytest.importorskip("playwright.sync_api").sync_playwright
+
+NAME = "#wb-filename"
+
+
+def _name(page) -> str:
+    return page.locator(NAME).inner_text()
+
+
+def _press_and_wait_move(page, key):
+    before = _name(page)
+    page.keyboard.press(key)
+    page.wait_for_function(f"document.querySelector('{NAME}')?.textContent !== {before!r}", timeout=10_000)
+    return before
+
+
+def test_enter_accepts_digit_overrides_and_a_verify_page_with_two_left_out(faces, home):
+    truth = faces_truth(faces)
+    for cls in ("face", "not face"):
+        for i in truth.index[truth == cls][:5]:
+            faces.add_label(int(i), cls, "alice")
+    dataset_features(faces, "faces")  # embeddings cached on disk, as after a first session
+    names = faces.images("faces").set_index("image_id")["name"]
+    app = AppProcess(home)
+    try:
+        with sync_playwright() as p:
+            browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
+            page = browser.new_page()
+            page.goto(app.url)
+            page.get_by_role("tab", name="Label").click()
+            page.locator("#wb-dataset input").click()
+            page.get_by_role("option", name="faces").click()
+            page.locator("#wb-annotator input, #wb-annotator textarea").first.fill("alice")
+            page.locator("#wb-start").click()
+            page.wait_for_selector(NAME)
+            for _ in range(30):   # the first suggestions arrive in the background; → moves on until one shows
+                if page.locator("#wb-suggestion").count():
+                    break
+                _press_and_wait_move(page, "ArrowRight")
+            suggested = page.locator("#wb-suggestion").inner_text()
+            accepted = _press_and_wait_move(page, "Enter")
+            overridden = _press_and_wait_move(page, "2")
+
+            page.get_by_role("radio", name="Grid").check()
+            page.get_by_role("combobox", name="Order", exact=True).click()
+            page.get_by_role("option", name=ORDERS["confident"]).click()
+            page.get_by_label("Per page", exact=True).fill("10")
+            page.locator("#wb-grid-show").click()
+            page.wait_for_selector("#wb-grid-accept", state="visible")
+            thumbs = page.locator("#wb-grid .thumbnail-item")
+            shown = [thumbs.nth(k).inner_text().split(" · ")[0].strip() for k in range(thumbs.count())]
+            for k in (2, 5):
+                thumbs.nth(k).click()
+                page.wait_for_selector(f"#wb-grid .thumbnail-item:has-text('✓ {shown[k]}')")
+            page.locator("#wb-grid h2, #wb-grid .prose").first.click()   # focus off any field
+            page.keyboard.press("Enter")
+            page.wait_for_function("document.querySelector('#wb-label-panel')?.offsetParent", timeout=15_000)
+            page.wait_for_function(f"document.querySelector('{NAME}')?.textContent === {shown[2]!r}",
+                                   timeout=15_000)
+            browser.close()
+    finally:
+        app.stop()
+    cur = faces.latest_labels("faces", "alice").assign(name=lambda d: d["image_id"].map(names)).set_index("name")
+    assert (cur.at[accepted, "label"], cur.at[accepted, "source"]) == (suggested, "accepted")
+    assert 0 < cur.at[accepted, "confidence"] <= 1
+    assert (cur.at[overridden, "label"], cur.at[overridden, "source"]) == ("not face", "typed")
+    page_rows = cur[cur["source"] == "page"]
+    assert sorted(page_rows.index) == sorted(n for k, n in enumerate(shown) if k not in (2, 5))
+    assert page_rows["label"].nunique() == 1 and page_rows["created_at"].nunique() == 1
+    assert shown[2] not in cur.index and shown[5] not in cur.index   # left out: still to be labelled
