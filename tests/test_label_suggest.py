@@ -160,3 +160,26 @@ def test_export_and_agreement_carry_provenance(faces, home):
     typed = pairwise_kappa(faces, "faces", suggested=False)
     assert every["images"].tolist() == [4] and every["agree"].tolist() == [1]
     assert typed["images"].tolist() == [1] and typed["agree"].tolist() == [1]   # only ann's typed label
+
+
+KILLED_AFTER_PAGE = """
+import os, signal, sys
+from workbench.store import Store
+from workbench.labeling.grid import accept_page
+ids = [int(a) for a in sys.argv[1:]]
+n = accept_page(Store(), "faces", "ann", "face", [(i, 0.9) for i in ids], ids[:2])
+print("ACK", n, flush=True)
+os.kill(os.getpid(), signal.SIGKILL)
+"""
+
+
+def test_an_acknowledged_page_survives_kill_9(faces, home):
+    import subprocess
+    import sys
+
+    ids = faces.images("faces")["image_id"].astype(int).tolist()[:12]
+    done = subprocess.run([sys.executable, "-c", KILLED_AFTER_PAGE, *map(str, ids)], capture_output=True, text=True,
+                          cwd=home, timeout=120)
+    assert done.returncode == -9 and "ACK 10" in done.stdout, done.stderr
+    cur = faces.latest_labels("faces", "ann")
+    assert sorted(cur["image_id"]) == ids[2:] and set(cur["source"]) == {"page"}
