@@ -29,15 +29,21 @@ def test_run_trains_in_background_and_shows_in_runs(client):
     table, _, _ = client.predict(api_name="/do_refresh")
     deadline = time.time() + 180
     while time.time() < deadline:
-        bar, jobs, _ = client.predict(api_name="/tick")  # the session remembers its job
+        bar, jobs, _, runs, *_ = client.predict(api_name="/tick")  # the session remembers its job
         if "completed" in bar or "failed" in bar:
             break
         time.sleep(0.5)
     assert "completed" in bar, bar
     assert list_runs() == ["ui-run"]
+    for _ in range(10):  # the tick after the job has fully ended (plots saved) brings the Runs table
+        if isinstance(runs, dict) and "data" in runs:
+            break
+        time.sleep(0.5)
+        _, _, _, runs, *_ = client.predict(api_name="/tick")
+    assert runs["data"][0][0] == "ui-run"  # no Refresh needed
     table, _, datasets = client.predict(api_name="/do_refresh")
     assert table["data"][0][0] == "ui-run"
-    plot, methods = client.predict(["ui-run"], api_name="/do_overlay")
+    plot, methods, by_method = client.predict(["ui-run"], api_name="/do_overlay")
     assert methods["data"][0][0] == "feature_extract"
     files = client.predict(["ui-run"], api_name="/do_save")
     assert sorted(f.rsplit(".", 1)[-1] for f in files) == ["html", "png"]
