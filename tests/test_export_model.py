@@ -103,6 +103,8 @@ def test_card_carries_the_stored_threshold(trained, tmp_path):
     card = json.loads(export_model("faces-lite0", "torchscript", tmp_path / "with-threshold").card_file.read_text())
     assert card["threshold"]["threshold"] == pytest.approx(chosen.threshold)
     assert card["classes"][card["threshold"]["positive_index"]] == chosen.positive
+    last = export_model("faces-lite0", "torchscript", tmp_path / "last", which="last").card_file
+    assert json.loads(last.read_text())["threshold"] is None  # chosen for best.pt, not for last.pt
 
 
 STANDALONE = r"""
@@ -127,17 +129,23 @@ def test_onnx_runs_without_workbench(trained, tmp_path):
     for name, img in (("astronaut.jpg", skimage.data.astronaut()), ("chelsea.png", skimage.data.chelsea())):
         Image.fromarray(img).save(tmp_path / name)  # RGB photos: the script must convert them as training did
         photos.append(str(tmp_path / name))
-    script = export.model_file.parent / "predict_onnx.py"
-    done = subprocess.run([sys.executable, "-I", "-c", STANDALONE, str(script), *photos], cwd=tmp_path,
-                          capture_output=True, text=True, timeout=120)
-    assert done.returncode == 0, done.stderr
-    rows = list(csv.DictReader(io.StringIO(done.stdout)))
-    classes = json.loads(export.card_file.read_text())["classes"]
-    got = np.array([[float(r[f"p_{c}"]) for c in classes] for r in rows])
     want = predict(load_run("faces-lite0", device="cpu"), photos)
-    assert [r["file"] for r in rows] == photos
-    assert np.abs(got - want).max() <= TOL
-    assert [r["predicted"] for r in rows] == [classes[k] for k in want.argmax(1)]
+    card = json.loads(export.card_file.read_text())
+    classes = card["classes"]
+    # the same card with a threshold on P(not face) only the top photo reaches: decisions unlike argmax's
+    cut = float(want[:, 1].max())
+    assert ((want[:, 1] >= cut) != want.argmax(1)).any()
+    (tmp_path / "card.json").write_text(json.dumps({**card, "threshold": {"threshold": cut, "positive_index": 1}}))
+    script = export.model_file.parent / "predict_onnx.py"
+    for card_args, decided in (([], want.argmax(1)), (["--card", str(tmp_path / "card.json")], want[:, 1] >= cut)):
+        done = subprocess.run([sys.executable, "-I", "-c", STANDALONE, str(script), *photos, *card_args],
+                              cwd=tmp_path, capture_output=True, text=True, timeout=120)
+        assert done.returncode == 0, done.stderr
+        rows = list(csv.DictReader(io.StringIO(done.stdout)))
+        got = np.array([[float(r[f"p_{c}"]) for c in classes] for r in rows])
+        assert [r["file"] for r in rows] == photos
+        assert np.abs(got - want).max() <= TOL
+        assert [r["predicted"] for r in rows] == [classes[int(k)] for k in decided]
 
 
 def test_bad_input_is_refused_with_a_clear_message(trained, tmp_path, capsys):

@@ -6,6 +6,7 @@ import json
 import math
 import time
 from collections import Counter
+from dataclasses import asdict
 
 from workbench.train.data import IMAGENET_MEAN, IMAGENET_STD
 from workbench.train.runs import LoadedRun
@@ -13,11 +14,12 @@ from workbench.train.runs import LoadedRun
 SPLITS = ("train", "val", "test")
 
 
-def model_card(loaded: LoadedRun, fmt: str, model_file: str) -> dict:
-    """Card for `loaded` exported as `fmt` to `model_file` (a name relative to the card)."""
+def model_card(loaded: LoadedRun, fmt: str, model_file: str, checkpoint: str = "best") -> dict:
+    """Card for `loaded` (its `checkpoint`: best or last) exported as `fmt` to `model_file` (relative to the card)."""
     cfg, size = loaded.config, loaded.config.input_size
     return {
         "run": cfg.name,
+        "checkpoint": checkpoint,
         "format": fmt,
         "file": model_file,
         "exported_at": time.strftime("%Y-%m-%d %H:%M:%S"),
@@ -28,7 +30,7 @@ def model_card(loaded: LoadedRun, fmt: str, model_file: str) -> dict:
                     "probabilities": "softmax of the logits, (batch, classes), in the order of `classes`"},
         "normalisation": normalisation(cfg.augment.normalize),
         "preprocessing": preprocessing_steps(size, loaded.channels, cfg.augment.normalize),
-        "threshold": stored_threshold(loaded),
+        "threshold": stored_threshold(loaded, checkpoint),
         "training_data": training_data(loaded.dataset_info),
         "backbone": cfg.backbone,
         "method": cfg.method,
@@ -59,15 +61,15 @@ def preprocessing_steps(size: int, channels: int, normalize: bool) -> list[str]:
     return steps
 
 
-def stored_threshold(loaded: LoadedRun) -> dict | None:
-    """The run's operating point (checkpoints/<run>/threshold.json) with the positive class's index, if chosen."""
-    f = loaded.run_dir / "threshold.json"
-    if not f.is_file():
+def stored_threshold(loaded: LoadedRun, checkpoint: str) -> dict | None:
+    """The operating point stored for this checkpoint (checkpoints/<run>/threshold.json, not stale), with the
+    positive class's index; None when none was chosen: a card never carries another checkpoint's threshold."""
+    from workbench.evaluate.threshold import load_threshold
+
+    t = load_threshold(loaded.run_dir.name)
+    if t is None or t.checkpoint != checkpoint or t.positive not in loaded.classes:
         return None
-    t = json.loads(f.read_text())
-    if t.get("positive") in loaded.classes:
-        t["positive_index"] = loaded.classes.index(t["positive"])
-    return t
+    return {**asdict(t), "positive_index": loaded.classes.index(t.positive)}
 
 
 def training_data(info: dict) -> dict:

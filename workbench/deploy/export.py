@@ -84,7 +84,7 @@ def export_model(run: str, fmt: str, out: str | Path | None = None, which: str =
         tmp.replace(target)
     finally:
         tmp.unlink(missing_ok=True)
-    card = model_card(loaded, fmt, target.name)
+    card = model_card(loaded, fmt, target.name, which)
     card["verification"] = {"batch": 3, "max_abs_diff": diff, "tolerance": PARITY_TOLERANCE}
     card_file = folder / "model_card.json"
     card_file.write_text(json.dumps(card, indent=2, allow_nan=False))
