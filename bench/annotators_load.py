@@ -42,10 +42,12 @@ ACK = re.compile(r"id='wb-message'>([^<]+?) → ([^<]+)</div>")
 
 def annotate(url: str, name: str, n: int, seconds: float, start, out) -> None:
     """One annotator's client process: n keys as fast as the app answers; latencies and acknowledgements."""
-    from gradio_client import Client
-
-    c = Client(url, verbose=False)
-    c.predict(DIGITS, name, "unlabeled", None, 0, api_name="/label_start")
+    try:
+        c = connect(url, name)
+    except Exception as e:  # counted as a failed client, not as labels
+        start.wait()  # the others are not left waiting
+        out.put({"name": name, "lat": [], "acked": {}, "unacked": 0, "error": repr(e)})
+        return
     start.wait()
     lat, acked, unacked = [], {}, 0
     end = time.perf_counter() + seconds
@@ -61,6 +63,21 @@ def annotate(url: str, name: str, n: int, seconds: float, start, out) -> None:
         else:
             unacked += 1
     out.put({"name": name, "lat": lat, "acked": acked, "unacked": unacked})
+
+
+def connect(url: str, name: str, tries: int = 5):
+    """A client with a started session; retried, as 16 clients connecting on a loaded machine may time out."""
+    from gradio_client import Client
+
+    for attempt in range(tries):
+        try:
+            c = Client(url, verbose=False, httpx_kwargs={"timeout": 60})
+            c.predict(DIGITS, name, "unlabeled", None, 0, api_name="/label_start")
+            return c
+        except Exception:
+            if attempt == tries - 1:
+                raise
+            time.sleep(2 * (attempt + 1))
 
 
 def run_annotators(url: str, names: list[str], n: int, seconds: float) -> tuple[list[dict], float]:
@@ -98,6 +115,9 @@ def report(engine: str, results: list[dict], wall: float, store: Store) -> float
     lat = np.concatenate([r["lat"] for r in results]) * 1000
     lost, dup = audit(store, results)
     unacked = sum(r["unacked"] for r in results)
+    for r in results:
+        if "error" in r:
+            print(f"  {r['name']} could not connect: {r['error']}", flush=True)
     p50, p95 = np.percentile(lat, [50, 95])
     print(f"{engine:<11} {len(results):>10} {len(lat):>7} {len(lat) / wall:>9.1f} {p50:>8.1f} {p95:>8.1f} "
           f"{lost:>5} {dup:>10} {unacked:>8}", flush=True)
