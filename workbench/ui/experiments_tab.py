@@ -15,6 +15,7 @@ from workbench.train.config import METHODS, OPTIMIZERS, SCHEDULES, Augment, RunC
 from workbench.train.jobs import JobManager
 from workbench.train.runs import list_runs, load_history, runs_table
 from workbench.ui.context import UIContext
+from workbench.ui.label_efficiency_panel import build_label_efficiency
 
 BACKBONES = ["efficientnet_lite0", "resnet18", "resnet50", "mobilenetv3_large_100", "mobilenetv2_100",
              "efficientnet_b0", "convnext_atto"]
@@ -177,6 +178,7 @@ def build(ctx: UIContext) -> None:
     refresh.click(do_refresh, None, [runs_df, pick, dataset])
     pick.change(do_overlay, pick, [overlay, table, by_method])
     save.click(do_save, pick, saved)
+    build_label_efficiency(ctx)
 
 
 def _history_or_none(run: str):
