@@ -4,7 +4,7 @@ preprocesses and runs the model one image at a time, over the same files, in one
 A short feature-extraction run is trained on the faces demo set (EfficientNet-Lite0, offline weights) in a temporary
 Workbench home; the 200 LFW crops are written as PNG files, repeated to --n. Each comparison is a candidate and a
 baseline measured back to back, with the largest difference of their probabilities as a check that both computed the
-same thing. More comparisons (e.g. ONNX Runtime against PyTorch) are one more entry in `comparisons()`.
+same thing. ONNX Runtime on the run's `workbench export-model` file is compared with PyTorch on the same batches.
 
     python bench/predict_bench.py [--n 300] [--input-size 96] [--batch 64] [--threads 2]
 """
@@ -12,6 +12,7 @@ same thing. More comparisons (e.g. ONNX Runtime against PyTorch) are one more en
 from __future__ import annotations
 
 import argparse
+import functools
 import os
 import tempfile
 import time
@@ -58,9 +59,38 @@ def eager_one_at_a_time(s: Setup) -> np.ndarray:
                      for f in s.files])
 
 
+def batches(s: Setup):
+    """The files read and preprocessed as the run's eval transform does, s.batch at a time (same for both runtimes)."""
+    from workbench.data.imageio import load_image
+
+    for i in range(0, len(s.files), s.batch):
+        yield s.loaded.preprocess([load_image(f) for f in s.files[i:i + s.batch]])
+
+
+@functools.lru_cache(maxsize=None)
+def onnx_runner(run: str):
+    """The run exported by `workbench export-model --format onnx` (once, in the warm-up call), on ONNX Runtime."""
+    from workbench.deploy.export import export_model, load_onnx
+
+    return load_onnx(export_model(run, "onnx", Path(os.environ["WORKBENCH_HOME"]) / "onnx").model_file)
+
+
+def onnx_runtime(s: Setup) -> np.ndarray:
+    run = onnx_runner(s.run)
+    return np.concatenate([run(x.contiguous().numpy())[1] for x in batches(s)])
+
+
+@torch.no_grad()
+def pytorch_batched(s: Setup) -> np.ndarray:
+    model = s.loaded.model.eval()
+    return np.concatenate([model(x).softmax(1).cpu().numpy() for x in batches(s)])
+
+
 def comparisons() -> list[Comparison]:
     return [Comparison("batched predict vs one at a time",
-                       ("workbench predict (batched)", batched_predict), ("eager loop, 1 image", eager_one_at_a_time))]
+                       ("workbench predict (batched)", batched_predict), ("eager loop, 1 image", eager_one_at_a_time)),
+            Comparison("exported ONNX model vs PyTorch, same batches",
+                       ("ONNX Runtime (CPU provider)", onnx_runtime), ("PyTorch eager, channels-last", pytorch_batched))]
 
 
 def prepare(home: Path, n: int, input_size: int, batch: int) -> Setup:
