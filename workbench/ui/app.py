@@ -19,7 +19,6 @@ TABS = [
     ("experiments", "Experiments", "workbench.ui.experiments_tab"),
     ("evaluate", "Evaluate", "workbench.ui.evaluate_tab"),
     ("predict", "Predict", "workbench.ui.predict_tab"),
-    ("predict", "Predict", "workbench.ui.predict_tab"),
 ]
 
 BASE_CSS = """
