@@ -68,10 +68,13 @@ def test_export_equals_pytorch_on_real_images(trained, run, dataset, fmt):
     with torch.no_grad():
         want = [t.numpy() for t in eager_model(loaded)(x.contiguous())]
     result = trained["exports"][(run, fmt)]
-    got = EXPORTERS[fmt].load(result.model_file)(x.contiguous().numpy())  # 12 images: batch axis is not fixed
+    runner = EXPORTERS[fmt].load(result.model_file)
+    got = runner(x.contiguous().numpy())  # 12 images, traced on 2: the batch axis is not fixed
     assert got[0].shape == want[0].shape == (12, len(loaded.classes))
     for g, w in zip(got, want):
         assert np.abs(g - w).max() <= TOL
+    one = runner(x[:1].contiguous().numpy())
+    assert np.abs(one[1] - want[1][:1]).max() <= TOL
     assert np.allclose(got[1].sum(1), 1, atol=1e-5)
     assert len(set(got[1].argmax(1))) > 1  # real predictions, not one constant answer
 
