@@ -31,7 +31,8 @@ def register(sub) -> None:
     p.add_argument("--epochs", type=int, default=d.epochs)
     p.add_argument("--batch-size", type=int, default=d.batch_size)
     p.add_argument("--optimizer", choices=OPTIMIZERS, default=d.optimizer)
-    p.add_argument("--lr", type=float, default=d.lr)
+    p.add_argument("--lr", type=float, default=d.lr,
+                   help="learning rate (default %(default)s; feature extraction's head learns at 10x this)")
     p.add_argument("--weight-decay", type=float, default=d.weight_decay)
     p.add_argument("--schedule", choices=SCHEDULES, default=d.schedule)
     p.add_argument("--no-flip", action="store_true", help="no random horizontal flip")

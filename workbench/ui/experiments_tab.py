@@ -21,7 +21,7 @@ BACKBONES = ["efficientnet_lite0", "resnet18", "resnet50", "mobilenetv3_large_10
              "efficientnet_b0", "convnext_atto"]
 WEIGHTS = ["offline", "timm", "none"]
 FE_NOTE = ("**Feature extraction** embeds every image once with the frozen backbone and trains only the head on the "
-           "cached embeddings, so **augmentations are off** in that mode. **Fine-tuning** trains the whole network "
+           "cached embeddings at 10× the learning rate set here, so **augmentations are off** in that mode. **Fine-tuning** trains the whole network "
            "on augmented batches. Offline weights: ImageNet EfficientNet-Lite0 (bundled); `timm` downloads "
            "(needs network); or give a path to a .pth/.safetensors file. **Compare methods** trains both methods "
            "per seed and adds two baselines on each seed's split: logistic regression on the raw pixels and a linear "
@@ -145,7 +145,8 @@ def build(ctx: UIContext) -> None:
         if not new:
             return gr.skip(), gr.skip(), gr.skip(), gr.skip(), seen
         cmp = next((j for j in new if j.comparison and j.runs), None)
-        runs = [r for r in cmp.runs if r in list_runs()] if cmp else []
+        known = set(list_runs())
+        runs = [r for r in cmp.runs if r in known] if cmp else []
         shown = (methods_table(runs), methods_figure_of(runs)) if runs else (gr.skip(), gr.skip())
         return runs_table(), gr.Dropdown(choices=list_runs()), *shown, [j.id for j in ended]
 
