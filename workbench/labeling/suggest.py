@@ -60,11 +60,15 @@ class Suggestions:
         return known, np.array([idx[int(i)] for i in known], dtype=np.int64)
 
 
-def fit_head(x: np.ndarray, y: np.ndarray, n_classes: int, seed: int = 0) -> torch.nn.Linear:
-    """Multinomial logistic regression (weight-decayed) fitted by full-batch L-BFGS."""
+def fit_head(x: np.ndarray, y: np.ndarray, n_classes: int, seed: int = 0,
+             start: torch.nn.Linear | None = None) -> torch.nn.Linear:
+    """Multinomial logistic regression (weight-decayed) fitted by full-batch L-BFGS; `start` warm-starts it
+    (a retrain after a few more labels then converges in a few steps)."""
     torch.manual_seed(seed)
     X, Y = torch.from_numpy(np.array(x, np.float32)), torch.from_numpy(np.array(y, np.int64))
     head = torch.nn.Linear(X.shape[1], n_classes)
+    if start is not None and start.weight.shape == head.weight.shape:
+        head.load_state_dict(start.state_dict())
     opt = torch.optim.LBFGS(head.parameters(), lr=1, max_iter=100, history_size=20, line_search_fn="strong_wolfe")
 
     def closure():
@@ -144,6 +148,7 @@ class Suggester:
         self.error: str | None = None
         self._latest: Suggestions | None = None
         self._features: Features | None = None
+        self._head: torch.nn.Linear | None = None
         self._changes = 0
         self._wake = threading.Event()
         self._idle = threading.Event()
@@ -207,7 +212,7 @@ class Suggester:
             return None
         x = self._features.x
         y = cur["label"].map({c: k for k, c in enumerate(classes)}).to_numpy()
-        head = fit_head(x[self._features.rows(cur["image_id"])], y, len(classes))
+        head = self._head = fit_head(x[self._features.rows(cur["image_id"])], y, len(classes), start=self._head)
         probs = predict(head, x)
         version = (self._latest.version + 1) if self._latest else 1
         snap = Suggestions(version, tuple(classes), self._features.image_ids, probs, len(cur),
