@@ -16,6 +16,8 @@ NAME = "#wb-filename"
 def _open(page, url, annotator):
     page.goto(url)
     page.get_by_role("tab", name="Label").click()
+    # preselected on load: the first set with images left to label
+    page.wait_for_function("document.querySelector('#wb-dataset input')?.value === 'faces'")
     page.locator("#wb-dataset input").click()
     page.get_by_role("option", name="faces").click()
     page.locator("#wb-annotator input, #wb-annotator textarea").first.fill(annotator)
