@@ -1,4 +1,5 @@
-"""`workbench export-model RUN --format onnx|torchscript`: the run's model for use without Workbench, with a model card."""
+"""`workbench export-model RUN --format onnx|torchscript`: the run's model, with a model card, for use without
+Workbench."""
 
 from __future__ import annotations
 
@@ -9,10 +10,11 @@ from workbench.train.runs import resolve_run
 
 
 def register(subparsers) -> None:
+    about = (" The card (model_card.json) gives classes, input size, channels, normalisation, preprocessing, "
+             "threshold, training data and metrics; an ONNX export also gets predict_onnx.py, which needs only numpy, "
+             "Pillow and onnxruntime.")
     p = subparsers.add_parser("export-model", help="export a run's model (ONNX or TorchScript) with a model card",
-                              description=__doc__ + " The card (model_card.json) gives classes, input size, "
-                              "channels, normalisation, preprocessing, threshold, training data and metrics; an ONNX "
-                              "export also gets predict_onnx.py, which needs only numpy, Pillow and onnxruntime.")
+                              description=" ".join(__doc__.split()) + about)
     p.add_argument("run", help="run name, or `last` for the newest run")
     p.add_argument("--format", required=True, choices=list(EXPORTERS), dest="fmt")
     p.add_argument("--out", help="folder to write into (default: checkpoints/RUN/export-FORMAT/)")

@@ -27,6 +27,7 @@ CROP_KINDS = ("faces", "eyes")
 CASCADES = {"face": "haarcascade_frontalface_default.xml", "eye": "haarcascade_eye.xml"}
 EYE_SEARCH = 0.6  # eyes are searched in the top 60% of a face: the mouth and nostrils fool the eye cascade
 CROPS_CSV = "crops.csv"
+CROPS_COLUMNS = ["name", "photo", "kind", "x", "y", "w", "h", "face"]
 
 
 @dataclass(frozen=True)
@@ -58,7 +59,7 @@ class CropImportResult(ImportResult):
     without: list[str] = field(default_factory=list)  # readable photos in which nothing was found
 
     def __str__(self) -> str:
-        s = f"{super().__str__()}; {self.found} {self.kind} crops from {self.photos} photos"
+        s = f"{super().__str__()}; {self.found} {self.kind} crops from {self.photos} photo{'s' * (self.photos != 1)}"
         if self.without:
             n = len(self.without)
             s += (f"; {n} photo{'s' * (n != 1)} with no {self.kind[:-1]} found: " + ", ".join(self.without[:10])
@@ -179,7 +180,7 @@ def write_crops_csv(dataset: str, crops: Sequence[Crop]) -> Path:
     """datasets/<name>/crops.csv: name, photo, kind, x, y, w, h, face; merged with an earlier import's rows."""
     f = dataset_folder(dataset) / CROPS_CSV
     rows = pd.DataFrame([{"name": c.item.name, "photo": c.photo, "kind": c.kind, **vars(c.box), "face": c.face}
-                         for c in crops], columns=["name", "photo", "kind", "x", "y", "w", "h", "face"])
+                         for c in crops], columns=CROPS_COLUMNS)
     if f.is_file():
         rows = pd.concat([pd.read_csv(f), rows]).drop_duplicates("name", keep="last")
     f.parent.mkdir(parents=True, exist_ok=True)
@@ -192,4 +193,4 @@ def write_crops_csv(dataset: str, crops: Sequence[Crop]) -> Path:
 def read_crops_csv(dataset: str) -> pd.DataFrame:
     """The crops of a dataset with their photo and box (empty when it was not imported with --crop)."""
     f = dataset_folder(dataset) / CROPS_CSV
-    return pd.read_csv(f) if f.is_file() else pd.DataFrame(columns=["name", "photo", "kind", "x", "y", "w", "h", "face"])
+    return pd.read_csv(f) if f.is_file() else pd.DataFrame(columns=CROPS_COLUMNS)
