@@ -1,19 +1,21 @@
-"""Labelling core: per-annotator queues and sessions, tags, grid bulk labelling, agreement and export.
+"""Labelling core: per-annotator queues and sessions, tags, grid bulk labelling, label suggestions (suggest.py,
+verify pages, provenance), agreement, export and the label-efficiency curve.
 
 Never imports gradio: the Label tab and the `workbench export` command are thin layers over this package.
 """
 
 from workbench.labeling.agreement import disagreements, pairwise_kappa, settle
 from workbench.labeling.export import export_table, write_download, write_export
-from workbench.labeling.grid import GridPage, bulk_label, bulk_tag, grid_page
+from workbench.labeling.grid import GridPage, accept_page, bulk_label, bulk_tag, grid_page, verify_page
 from workbench.labeling.keys import RESERVED_KEYS, tag_keys
 from workbench.labeling.queue import ORDERS, build_queue
-from workbench.labeling.session import (LabelSession, LabelView, apply_action, goto, label, label_key, open_session,
-                                        previous, skip, toggle_tag, undo, view)
+from workbench.labeling.session import (LabelSession, LabelView, accept, apply_action, goto, label, label_key,
+                                        open_session, previous, queue_next, skip, toggle_tag, undo, view)
+from workbench.labeling.suggest import Suggester, SuggesterPool, Suggestions
 
 __all__ = [
-    "ORDERS", "RESERVED_KEYS", "GridPage", "LabelSession", "LabelView", "apply_action", "build_queue", "bulk_label",
-    "bulk_tag", "disagreements", "export_table", "goto", "grid_page", "label", "label_key", "open_session",
-    "pairwise_kappa", "previous", "settle", "skip", "tag_keys", "toggle_tag", "undo", "view", "write_download",
-    "write_export",
+    "ORDERS", "RESERVED_KEYS", "GridPage", "LabelSession", "LabelView", "Suggester", "SuggesterPool", "Suggestions",
+    "accept", "accept_page", "apply_action", "build_queue", "bulk_label", "bulk_tag", "disagreements", "export_table",
+    "goto", "grid_page", "label", "label_key", "open_session", "pairwise_kappa", "previous", "queue_next", "settle",
+    "skip", "tag_keys", "toggle_tag", "undo", "verify_page", "view", "write_download", "write_export",
 ]
