@@ -7,6 +7,7 @@ are immutable: a session reads the newest one and never waits for a retrain.
 
 from __future__ import annotations
 
+import os
 import threading
 import time
 from dataclasses import dataclass
@@ -179,6 +180,7 @@ class Suggester:
         return self._train()
 
     def _run(self) -> None:
+        _lower_priority()
         while True:
             self._wake.wait()
             with self._lock:
@@ -220,6 +222,14 @@ class Suggester:
         self._latest = snap
         self.status = f"suggestions from {len(cur)} labels (refreshed in {snap.seconds:.1f} s)"
         return snap
+
+
+def _lower_priority() -> None:
+    """Nice this worker thread (Linux nices threads one by one): keypresses in the server's threads come first."""
+    try:
+        os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), 10)
+    except (AttributeError, OSError):  # not Linux, or not allowed: run at normal priority
+        pass
 
 
 class SuggesterPool:
