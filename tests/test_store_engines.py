@@ -144,7 +144,8 @@ def test_cli_db_option_picks_the_store(home, db_url, monkeypatch):
     ("not a url://x", "Not a database URL"),
     ("postgresql://u@host:port/db", "Not a database URL"),
 ])
-def test_bad_database_urls_get_a_clear_error(home, url, message, capsys):
+def test_bad_database_urls_get_a_clear_error(home, url, message, capsys, monkeypatch):
+    monkeypatch.setenv("WORKBENCH_DB", f"sqlite:///{home / 'w.sqlite'}")  # restored after --db rewrites it
     with pytest.raises(WorkbenchError, match=message):
         Store(url)
     assert cli(["export", "faces", str(home / "o.csv"), "--db", url]) == 2
