@@ -6,13 +6,12 @@ each background retrain to finish before its next decision (a person spends long
 
 from __future__ import annotations
 
-import time
 from dataclasses import dataclass, field
 
 import numpy as np
 
 from workbench.labeling.grid import accept_page, verify_page
-from workbench.labeling.session import LabelSession, apply_action, open_session, queue_next
+from workbench.labeling.session import LabelSession, apply_action, open_session, queue_next, view
 from workbench.labeling.suggest import PAGE_SIZE, RETRAIN_EVERY, Suggester
 from workbench.store import Store
 
@@ -81,8 +80,6 @@ def _one(store: Store, s: LabelSession, sugg: Suggester, truth: dict, r: SimResu
 
 
 def _shown(store: Store, s: LabelSession, sugg: Suggester) -> str | None:
-    from workbench.labeling.session import view
-
     return view(store, s, sugg).suggestion
 
 
