@@ -53,10 +53,10 @@ def _even_train_split(store) -> None:
 def test_two_ranks_match_one_process_with_twice_the_batch(digits, home):
     _even_train_split(digits)
     before = _files(home)
-    out = _torchrun(home, "--method", "feature_extract", "--optimizer", "sgd", "--lr", "0.005", "--batch-size", "32", "--name", "ddp")
+    out = _torchrun(home, "--method", "feature_extract", "--optimizer", "sgd", "--lr", "0.0005", "--batch-size", "32", "--name", "ddp")
     assert out.stdout.count("ddp: completed") == 1  # rank 0 alone reports
     written = _files(home) - before
-    _single(home, "--method", "feature_extract", "--optimizer", "sgd", "--lr", "0.005", "--batch-size", "64", "--name", "single")
+    _single(home, "--method", "feature_extract", "--optimizer", "sgd", "--lr", "0.0005", "--batch-size", "64", "--name", "single")
     # the same files as one process writes, no stray ones: rank 1 wrote nothing
     assert {f.replace("ddp", "X") for f in written} == {f.replace("single", "X") for f in _files(home) - before - written}
 
