@@ -4,6 +4,9 @@ and the simulated annotator."""
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 import threading
 
 import numpy as np
@@ -183,3 +186,23 @@ def test_an_acknowledged_page_survives_kill_9(faces, home):
     assert done.returncode == -9 and "ACK 10" in done.stdout, done.stderr
     cur = faces.latest_labels("faces", "ann")
     assert sorted(cur["image_id"]) == ids[2:] and set(cur["source"]) == {"page"}
+
+
+def test_exit_while_embeddings_are_computed_ends_cleanly(tmp_path):
+    """A process that ends while a worker is inside torch used to abort (exit 134, 'terminate called ...')."""
+    script = (
+        "import time\n"
+        "from workbench.store import Store\n"
+        "from workbench.data.demo import ensure_digits\n"
+        "from workbench.labeling.suggest import Suggester\n"
+        "s = Store(); ensure_digits(s)\n"
+        "w = Suggester(s, 'digits', 'me')\n"
+        "t = time.time() + 120\n"
+        "while 'computing embeddings: 2' not in w.status and time.time() < t:\n"
+        "    time.sleep(0.05)\n"
+        "print(w.status, flush=True)\n"
+    )
+    env = {**os.environ, "WORKBENCH_HOME": str(tmp_path)}
+    r = subprocess.run([sys.executable, "-c", script], env=env, capture_output=True, text=True, timeout=300)
+    assert "computing embeddings" in r.stdout  # it did exit mid-way
+    assert r.returncode == 0, r.stderr[-2000:]

@@ -7,9 +7,11 @@ are immutable: a session reads the newest one and never waits for a retrain.
 
 from __future__ import annotations
 
+import atexit
 import os
 import threading
 import time
+import weakref
 from dataclasses import dataclass
 
 import numpy as np
@@ -134,6 +136,27 @@ def _then_unknown(ordered: list[int], image_ids) -> list[int]:
 
 
 # -- the background worker ----------------------------------------------------------------------------
+# Interpreter exit while a worker is inside torch (embedding a dataset) aborts the process ("terminate called
+# without an active exception"): at exit, workers are told to stop between batches and are waited for.
+_EXITING = threading.Event()
+_WORKERS: "weakref.WeakSet[Suggester]" = weakref.WeakSet()
+
+
+class _Stopped(Exception):
+    pass
+
+
+@atexit.register
+def _stop_workers(timeout: float = 10.0) -> None:
+    _EXITING.set()
+    workers = list(_WORKERS)
+    for w in workers:
+        w._wake.set()
+    for w in workers:
+        if w._thread.is_alive():
+            w._thread.join(timeout)
+
+
 class Suggester:
     """Suggestions for one annotator on one dataset, kept fresh by a background thread.
 
@@ -156,6 +179,7 @@ class Suggester:
         self._lock = threading.Lock()
         self._thread = threading.Thread(target=self._run, name=f"suggest-{dataset}-{annotator}", daemon=True)
         if start:
+            _WORKERS.add(self)
             self._wake.set()
             self._thread.start()
 
@@ -183,11 +207,15 @@ class Suggester:
         _lower_priority()
         while True:
             self._wake.wait()
+            if _EXITING.is_set():
+                return
             with self._lock:
                 self._wake.clear()
             try:
                 self._ensure_features()
                 self._train()
+            except _Stopped:
+                return
             except Exception as e:  # a broken file or store must not kill suggestions for good: say so, go on
                 self.error = self.status = f"suggestions stopped: {type(e).__name__}: {e}"
             with self._lock:
@@ -197,6 +225,8 @@ class Suggester:
     def _ensure_features(self) -> None:
         if self._features is None:
             def progress(frac: float, what: str) -> None:
+                if _EXITING.is_set():
+                    raise _Stopped
                 self.status = f"suggestions: {what} ({frac:.0%})"
             self._features = dataset_features(self.store, self.dataset, progress)
 
