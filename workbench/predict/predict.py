@@ -44,7 +44,7 @@ class Predictions:
     def summary(self) -> str:
         counts = self.table["decision"].value_counts()
         n = len(self.table)
-        s = (f"{self.run}: {n} image{'' if n == 1 else 's'} predicted ({', '.join(f'{c} {counts.get(c, 0)}' for c in self.classes)})"
+        s = (f"{self.run}: {n} image{'' if n == 1 else 's'} predicted; decisions: {', '.join(f'{c!r} × {counts.get(c, 0)}' for c in self.classes)}"
              f", decision {self.rule}")
         return s + (f"; {len(self.bad)} could not be read" if self.bad else "")
 

@@ -48,9 +48,10 @@ def build(ctx: UIContext) -> None:
     status = gr.Markdown()
     with gr.Row():
         metrics = gr.Dataframe(label="Test metrics", interactive=False, scale=1, elem_id="wb-eval-metrics")
-        confusion = gr.Dataframe(label="Confusion matrix: click a cell to see its errors", interactive=False,
-                                 scale=2, elem_id="wb-eval-confusion")
         roc = gr.Plot(label="ROC curve", scale=2, elem_id="wb-eval-roc")
+    # a row of its own: a 10-class matrix beside the metrics and the ROC showed only its first three columns
+    confusion = gr.Dataframe(label="Confusion matrix: click a cell to see its errors", interactive=False,
+                             elem_id="wb-eval-confusion")
     build_operating_point(store, run, metrics)  # threshold chosen on validation, metrics at it vs argmax
 
     with gr.Accordion("Error gallery", open=True):
@@ -215,7 +216,9 @@ def build(ctx: UIContext) -> None:
     evaluate_btn.click(do_evaluate, inputs=[run], outputs=[status, metrics, confusion, roc],
                        api_name="evaluate_run").then(
         show_errors, inputs=gallery_inputs, outputs=gallery_outputs, api_visibility="private")
-    for trigger in (grouping.change, category.change, with_cam.change, gallery_method.change):
+    # .input (the user's own change), not .change: a cell click sets grouping and category together, and a
+    # grouping .change could run with the old category and reset the cell's (seen in Chromium)
+    for trigger in (grouping.input, category.input, with_cam.change, gallery_method.change):
         trigger(lambda *a: show_errors(*a[:3], 1, *a[4:]), inputs=gallery_inputs, outputs=gallery_outputs,
                 api_visibility="private", trigger_mode="always_last")
     page.submit(show_errors, inputs=gallery_inputs, outputs=gallery_outputs, api_name="error_gallery")
@@ -223,7 +226,9 @@ def build(ctx: UIContext) -> None:
                    inputs=gallery_inputs, outputs=gallery_outputs, api_visibility="private")
     next_btn.click(lambda *a: show_errors(a[0], a[1], a[2], int(a[3] or 1) + 1, *a[4:]),
                    inputs=gallery_inputs, outputs=gallery_outputs, api_visibility="private")
-    confusion.select(pick_cell, inputs=[run], outputs=[grouping, category], api_visibility="private")
+    confusion.select(pick_cell, inputs=[run], outputs=[grouping, category], api_visibility="private").then(
+        lambda *a: show_errors(*a[:3], 1, *a[4:]), inputs=gallery_inputs, outputs=gallery_outputs,
+        api_visibility="private")
     gallery.select(pick, inputs=[page_ids], outputs=[image_id], api_visibility="private").then(
         explain, inputs=[run, image_id, cam_class, cam_method, cam_layer], outputs=[original, cam_image, cam_caption],
         api_visibility="private")

@@ -27,6 +27,10 @@ FE_NOTE = ("**Feature extraction** embeds every image once with the frozen backb
            "per seed and adds two baselines on each seed's split: logistic regression on the raw pixels and a linear "
            "probe (C tuned by cross-validation on train) on the frozen backbone's embeddings.")
 
+# run, dataset, method, backbone, seed, status, epochs, best epoch, best val loss, val accuracy: fits the page,
+# short headers kept whole (narrow auto widths broke "seed" into "se/ed")
+RUNS_COLUMN_WIDTHS = ["20%", "8%", "12%", "14%", "5%", "9%", "7%", "7%", "9%", "9%"]
+
 
 def build(ctx: UIContext) -> None:
     if "jobs" not in ctx.services:
@@ -74,7 +78,7 @@ def build(ctx: UIContext) -> None:
 
     gr.Markdown("#### Runs")
     runs_df = gr.Dataframe(runs_table(), label="Runs (updated when a job ends)", interactive=False, wrap=True,
-                           elem_id="wb-exp-runs")
+                           elem_id="wb-exp-runs", column_widths=RUNS_COLUMN_WIDTHS)
     with gr.Row():
         pick = gr.Dropdown(list_runs(), multiselect=True, label="Runs to overlay", scale=4)
         refresh = gr.Button("Refresh runs and datasets", scale=1)
