@@ -1,0 +1,59 @@
+"""Atomic file writes: a reader, or a process killed mid-write, sees the old file or the new one, never half.
+
+Every file Workbench writes (run configs, histories, evaluations, thresholds, plots, caches, exports) goes
+through `atomic_write`: the content is written to a temporary file in the same folder, flushed to disk and
+renamed over the target (`os.replace` is atomic on POSIX and Windows).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any, Iterator
+
+import pandas as pd
+
+
+@contextmanager
+def atomic_path(path: str | Path) -> Iterator[Path]:
+    """A temporary path beside `path` (same suffix, so savers that pick a format by suffix work) to write to;
+    renamed over `path` when the block ends without an error, removed otherwise."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    # a unique name per writer: two sessions or threads may write the same file at once
+    fd, name = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=f".tmp{path.suffix}", dir=path.parent)
+    os.close(fd)
+    tmp = Path(name)
+    try:
+        yield tmp
+        with open(tmp, "rb+") as f:
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+def write_bytes(path: str | Path, data: bytes) -> Path:
+    with atomic_path(path) as tmp:
+        tmp.write_bytes(data)
+    return Path(path)
+
+
+def write_text(path: str | Path, text: str) -> Path:
+    with atomic_path(path) as tmp:
+        tmp.write_text(text)
+    return Path(path)
+
+
+def write_json(path: str | Path, obj: Any, **kw) -> Path:
+    """`obj` as indented JSON; `kw` goes to json.dumps (e.g. default=str)."""
+    return write_text(path, json.dumps(obj, indent=2, **kw))
+
+
+def write_csv(path: str | Path, df: pd.DataFrame, index: bool = False) -> Path:
+    with atomic_path(path) as tmp:
+        df.to_csv(tmp, index=index)
+    return Path(path)
