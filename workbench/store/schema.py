@@ -48,14 +48,21 @@ images = Table(
     Index("images_sha", "dataset_id", "sha256"),
 )
 
-classes = Table(
-    "classes", metadata,
-    Column("id", Integer, primary_key=True),
-    Column("dataset_id", Integer, _ref("datasets.id"), nullable=False),
-    Column("name", Text, nullable=False),
-    Column("position", Integer, nullable=False),  # class index used by models
-    UniqueConstraint("dataset_id", "name"),
-)
+
+def _names_table(name: str) -> Table:
+    """A dataset's ordered list of unique names (classes, tags): `position` is the order shown and, for classes,
+    the index a model predicts."""
+    return Table(
+        name, metadata,
+        Column("id", Integer, primary_key=True),
+        Column("dataset_id", Integer, _ref("datasets.id"), nullable=False),
+        Column("name", Text, nullable=False),
+        Column("position", Integer, nullable=False),
+        UniqueConstraint("dataset_id", "name"),
+    )
+
+
+classes = _names_table("classes")
 
 labels = Table(
     "labels", metadata,
@@ -70,14 +77,7 @@ labels = Table(
     Index("labels_annotator", "annotator", "id"),
 )
 
-tags = Table(
-    "tags", metadata,
-    Column("id", Integer, primary_key=True),
-    Column("dataset_id", Integer, _ref("datasets.id"), nullable=False),
-    Column("name", Text, nullable=False),
-    Column("position", Integer, nullable=False),
-    UniqueConstraint("dataset_id", "name"),
-)
+tags = _names_table("tags")
 
 image_tags = Table(
     "image_tags", metadata,

@@ -13,7 +13,7 @@ import time
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterable, Iterator, Sequence
+from typing import Any, ContextManager, Iterable, Iterator, Sequence
 
 import numpy as np
 import pandas as pd
@@ -125,14 +125,25 @@ class Store:
         return f"Store({self.url.render_as_string(hide_password=True)!r})"
 
     # -- connections -------------------------------------------------------------------------
-    @contextmanager
-    def transaction(self) -> Iterator[Connection]:
+    def transaction(self) -> ContextManager[Connection]:
         """One write transaction, committed at the end, rolled back on any exception; nested calls join it."""
+        return self._connection(write=True)
+
+    def _reading(self) -> ContextManager[Connection]:
+        return self._connection(write=False)
+
+    @contextmanager
+    def _connection(self, write: bool) -> Iterator[Connection]:
+        """This thread's open transaction (a nested write joins it, a read sees its writes), else a pooled
+        connection: for a write, inside a transaction of its own."""
         outer = getattr(self._local, "tx", None)
         if outer is not None:
             yield outer
             return
         with self.engine.connect() as conn:
+            if not write:
+                yield conn
+                return
             conn.execution_options(**{WRITE: True})
             with conn.begin():
                 self._local.tx = conn
@@ -140,16 +151,6 @@ class Store:
                     yield conn
                 finally:
                     self._local.tx = None
-
-    @contextmanager
-    def _reading(self) -> Iterator[Connection]:
-        """This thread's open transaction (to see its own writes), else a pooled connection."""
-        outer = getattr(self._local, "tx", None)
-        if outer is not None:
-            yield outer
-            return
-        with self.engine.connect() as conn:
-            yield conn
 
     def _rows(self, stmt: Executable, params: dict | None = None) -> list:
         with self._reading() as conn:
@@ -229,24 +230,27 @@ class Store:
     def _names(self, table, dataset: str) -> list[str]:
         return [r[0] for r in self._rows(_NAMES[table.name], {"ds": self.dataset_id(dataset)})]
 
+    def _append_names(self, table, dataset: str, names: Iterable[str]) -> list[str]:
+        ds = self.dataset_id(dataset)
+        with self.transaction() as db:
+            self._add_named(db, table, ds, names)
+        return self._names(table, dataset)
+
     def classes(self, dataset: str) -> list[str]:
         """Class names in index order (the index a model predicts)."""
         return self._names(classes, dataset)
 
     def add_classes(self, dataset: str, names: Iterable[str]) -> list[str]:
-        ds = self.dataset_id(dataset)
-        with self.transaction() as db:
-            self._add_named(db, classes, ds, names)
-        return self.classes(dataset)
+        """Append new classes after the existing ones (whose indices stay); returns all class names."""
+        return self._append_names(classes, dataset, names)
 
     def tags(self, dataset: str) -> list[str]:
+        """Category tag names in the order shown."""
         return self._names(tags, dataset)
 
     def add_tags(self, dataset: str, names: Iterable[str]) -> list[str]:
-        ds = self.dataset_id(dataset)
-        with self.transaction() as db:
-            self._add_named(db, tags, ds, names)
-        return self.tags(dataset)
+        """Append new category tags; returns all tag names."""
+        return self._append_names(tags, dataset, names)
 
     def remove_tag(self, dataset: str, name: str) -> list[str]:
         """Remove a category tag and its assignments."""
