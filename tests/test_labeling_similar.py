@@ -6,9 +6,10 @@ import os
 
 import numpy as np
 
+from workbench import paths
+from workbench.data import thumbnails as T
 from workbench.data.demo import faces_truth
 from workbench.labeling import build_queue, grid_page
-from workbench.labeling import similar as S
 
 
 def _same_as_next(order, truth) -> float:
@@ -43,8 +44,8 @@ def test_labelled_images_leave_the_order_without_reshuffling_the_rest(faces):
 def test_thumbnails_come_from_the_cache_and_unreadable_files_still_get_a_place(faces, monkeypatch):
     first = build_queue(faces, "faces", "ann", "similar")
     with monkeypatch.context() as m:
-        m.setattr(S, "load_image", lambda p: (_ for _ in ()).throw(AssertionError("decoded again")))
+        m.setattr(T, "load_image", lambda p: (_ for _ in ()).throw(AssertionError("decoded again")))
         assert build_queue(faces, "faces", "ann", "similar") == first
-    (S.paths.datasets_dir() / "faces" / "thumbnails16.npz").unlink()
+    (paths.datasets_dir() / "faces" / "thumbnails16.npz").unlink()
     os.remove(faces.images("faces").path.iloc[5])  # gone from disk since import
     assert sorted(build_queue(faces, "faces", "ann", "similar")) == sorted(first)

@@ -14,7 +14,7 @@ import pandas as pd
 from PIL import Image
 from scipy import ndimage
 
-THUMB = 16  # side of the thumbnail the inversion score compares
+from workbench.data.thumbnails import thumbnail
 
 
 @dataclass(frozen=True)
@@ -31,13 +31,14 @@ CATEGORIES = ("dark", "low contrast", "blurry", "inverted")
 
 
 def image_stats(im: Image.Image) -> tuple[float, float, float, np.ndarray]:
-    """(brightness, contrast, blur, thumbnail) of one L or RGB image."""
+    """(brightness, contrast, blur, thumbnail) of one L or RGB image; the thumbnail (workbench.data.thumbnails)
+    as float32 in 0..1, what the inversion score compares."""
     gray = im if im.mode == "L" else im.convert("L")
     a = np.asarray(gray, dtype=np.float32) * (1 / 255.0)
     mean = float(a.mean())
     contrast = float(np.sqrt(np.mean(np.square(a - mean))))
     blur = float(ndimage.laplace(a).var()) if min(a.shape) >= 3 else 0.0
-    thumb = np.asarray(gray.resize((THUMB, THUMB), Image.BILINEAR), dtype=np.float32).ravel() * (1 / 255.0)
+    thumb = thumbnail(gray).astype(np.float32) * (1 / 255.0)
     return mean, contrast, blur, thumb
 
 

@@ -1,9 +1,10 @@
 """Look-alike images next to each other, so a grid page can be labelled at once ("similar" queue order).
 
-Each image becomes a 16×16 grayscale thumbnail, normalised per image (so brightness does not decide the
-groups), reduced with PCA and clustered with KMeans (scikit-learn). Clusters are ordered along the first
-principal component, images inside a cluster by distance to its centre. Thumbnails are cached per
-dataset by file content (sha256), so a grid page over 4,000 images does not decode 4,000 files again.
+Each image becomes its 16×16 grayscale thumbnail (workbench.data.thumbnails, the one import measures too),
+normalised per image (so brightness does not decide the groups), reduced with PCA and clustered with KMeans
+(scikit-learn). Clusters are ordered along the first principal component, images inside a cluster by distance
+to its centre. Thumbnails are cached per dataset by file content (sha256), so a grid page over 4,000 images
+does not decode 4,000 files again.
 """
 
 from __future__ import annotations
@@ -14,10 +15,9 @@ from sklearn.cluster import KMeans
 from sklearn.decomposition import PCA
 
 from workbench import paths
-from workbench.data.imageio import load_image
+from workbench.data.thumbnails import cached_thumbnails
 from workbench.store import Store
 
-THUMB = 16
 IMAGES_PER_CLUSTER = 60  # about half a default grid page: a cluster fits on one page with room to spare
 
 
@@ -40,26 +40,5 @@ def similar_order(store: Store, dataset: str, seed: int = 0) -> list[int]:
 
 
 def thumbnails(dataset: str, images: pd.DataFrame) -> np.ndarray:
-    """(N, 256) float32 grayscale thumbnails in the rows' order, from the cache or decoded once."""
-    cache = paths.datasets_dir() / dataset / "thumbnails16.npz"
-    known: dict[str, np.ndarray] = {}
-    if cache.is_file():
-        with np.load(cache) as f:
-            known = dict(zip(f["sha256"].tolist(), f["pixels"]))
-    missing = [(sha, p) for sha, p in zip(images["sha256"], images["path"]) if sha not in known]
-    for sha, p in missing:
-        known[sha] = _thumb(p)
-    if missing:
-        cache.parent.mkdir(parents=True, exist_ok=True)
-        tmp = cache.with_name(".thumbnails16.tmp.npz")
-        np.savez(tmp, sha256=np.array(list(known)), pixels=np.stack(list(known.values())))
-        tmp.replace(cache)
-    return np.stack([known[sha] for sha in images["sha256"]]).astype(np.float32)
-
-
-def _thumb(path: str) -> np.ndarray:
-    try:
-        im = load_image(path).convert("L").resize((THUMB, THUMB))
-        return np.asarray(im, dtype=np.uint8).ravel()
-    except Exception:  # a file gone or damaged since import: it still gets a place in the order
-        return np.zeros(THUMB * THUMB, dtype=np.uint8)
+    """(N, 256) float32 grayscale thumbnails in the rows' order, from the dataset's cache or decoded once."""
+    return cached_thumbnails(paths.datasets_dir() / dataset, images)

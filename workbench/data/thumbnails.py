@@ -1,0 +1,62 @@
+"""The one 16-px thumbnail pipeline: grayscale, bilinear, 16×16, uint8.
+
+Import measures each image's inversion score on it (workbench.data.quality), and the "similar" queue
+order clusters it (workbench.labeling.similar), reading it from a per-dataset cache keyed by file content.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from PIL import Image
+
+from workbench.atomic import atomic_path
+from workbench.data.imageio import load_image
+
+THUMB = 16  # side in pixels
+PIXELS = THUMB * THUMB
+CACHE = "thumbnails16.npz"
+# stored in the cache: a cache made by another pipeline (an older version resized bicubic) is not mixed in
+PIPELINE = "L bilinear 16"
+
+
+def thumbnail(im: Image.Image) -> np.ndarray:
+    """(256,) uint8 grayscale 16×16 thumbnail of an L or RGB image."""
+    gray = im if im.mode == "L" else im.convert("L")
+    return np.asarray(gray.resize((THUMB, THUMB), Image.BILINEAR), dtype=np.uint8).ravel()
+
+
+def file_thumbnail(path: str | Path) -> np.ndarray:
+    """The thumbnail of an image file; all zeros when it cannot be read (it still gets a place in an order)."""
+    try:
+        return thumbnail(load_image(path))
+    except Exception:  # a file gone or damaged since import
+        return np.zeros(PIXELS, dtype=np.uint8)
+
+
+def cached_thumbnails(folder: Path, images: pd.DataFrame) -> np.ndarray:
+    """(N, 256) float32 thumbnails of `images` (columns sha256, path) in row order, from `folder`/thumbnails16.npz
+    or decoded once and added to it."""
+    cache = Path(folder) / CACHE
+    known = _read_cache(cache)
+    missing = [(sha, p) for sha, p in zip(images["sha256"], images["path"]) if sha not in known]
+    for sha, p in missing:
+        known[sha] = file_thumbnail(p)
+    if missing:
+        with atomic_path(cache) as tmp:
+            np.savez(tmp, sha256=np.array(list(known)), pixels=np.stack(list(known.values())),
+                     pipeline=np.array(PIPELINE))
+    if not len(images):
+        return np.zeros((0, PIXELS), np.float32)
+    return np.stack([known[sha] for sha in images["sha256"]]).astype(np.float32)
+
+
+def _read_cache(cache: Path) -> dict[str, np.ndarray]:
+    if not cache.is_file():
+        return {}
+    with np.load(cache) as f:
+        if "pipeline" not in f.files or str(f["pipeline"]) != PIPELINE:
+            return {}
+        return dict(zip(f["sha256"].tolist(), f["pixels"]))
