@@ -42,6 +42,26 @@ def test_rows_in_file_order_across_shards(tmp_path):
     assert len(again.parts) == 1 and len(Sharded(tmp_path / "means")) == 10
 
 
+def test_a_failure_midway_keeps_the_old_shards_and_leaves_no_temporary_folder(tmp_path):
+    files = _pngs(tmp_path / "imgs", 40)
+    means = lambda u8: u8.float().mean((2, 3))  # noqa: E731
+    before = map_to_shards(means, files, tmp_path / "means", size=12, channels=1, batch_size=8, workers=0,
+                           shard_rows=16).to_numpy()
+    calls = []
+
+    def fails_late(u8):
+        calls.append(1)
+        if len(calls) == 4:  # after two shards are written
+            raise RuntimeError("killed")
+        return u8.float().mean((2, 3)) + 1
+
+    with pytest.raises(RuntimeError, match="killed"):
+        map_to_shards(fails_late, files, tmp_path / "means", size=12, channels=1, batch_size=8, workers=0,
+                      shard_rows=16)
+    np.testing.assert_array_equal(Sharded(tmp_path / "means").to_numpy(), before)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["imgs", "means"]
+
+
 def test_shard_rows_must_hold_whole_batches(tmp_path):
     with pytest.raises(WorkbenchError, match="multiple of batch_size"):
         map_to_shards(lambda u8: u8, [], tmp_path / "x", size=8, channels=1, batch_size=32, shard_rows=100)

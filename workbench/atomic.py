@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import tempfile
+import uuid
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Iterator
@@ -57,3 +59,23 @@ def write_csv(path: str | Path, df: pd.DataFrame, index: bool = False) -> Path:
     with atomic_path(path) as tmp:
         df.to_csv(tmp, index=index)
     return Path(path)
+
+
+@contextmanager
+def atomic_dir(path: str | Path) -> Iterator[Path]:
+    """A temporary folder beside `path` to fill; it takes the place of `path` (an older folder removed) when the
+    block ends without an error, and is removed otherwise. A reader finds the old folder or the new one, whole
+    (or, for the moment between two renames, none), never a mix of old and new files."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    unique = uuid.uuid4().hex  # one name per writer, as atomic_path (mkdtemp would make it private: mode 0700)
+    tmp, old = (path.with_name(f".{path.name}.{unique}.{end}") for end in ("tmp", "old"))
+    tmp.mkdir()
+    try:
+        yield tmp
+        if path.exists():
+            os.replace(path, old)  # a folder cannot be renamed over a non-empty one: move the old one aside first
+        os.replace(tmp, path)
+        shutil.rmtree(old, ignore_errors=True)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)

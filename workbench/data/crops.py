@@ -16,6 +16,7 @@ import numpy as np
 import pandas as pd
 from PIL import Image
 
+from workbench.atomic import write_csv
 from workbench.data.imageio import decode
 from workbench.data.importers.common import ImportResult, Item, Progress, dataset_folder, ingest, no_progress, read_item
 from workbench.data.importers.folder import folder_items, zip_items
@@ -183,11 +184,7 @@ def write_crops_csv(dataset: str, crops: Sequence[Crop]) -> Path:
                          for c in crops], columns=CROPS_COLUMNS)
     if f.is_file():
         rows = pd.concat([pd.read_csv(f), rows]).drop_duplicates("name", keep="last")
-    f.parent.mkdir(parents=True, exist_ok=True)
-    tmp = f.with_name(f".{f.name}.tmp")
-    rows.to_csv(tmp, index=False)
-    tmp.replace(f)
-    return f
+    return write_csv(f, rows)
 
 
 def read_crops_csv(dataset: str) -> pd.DataFrame:

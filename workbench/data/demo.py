@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from workbench.atomic import write_csv
 from workbench.data.importers import import_arrays
 from workbench.data.importers.common import Progress, dataset_folder, no_progress
 from workbench.errors import WorkbenchError
@@ -24,7 +25,7 @@ def ensure_faces(store: Store, progress: Progress = no_progress) -> str:
                                progress=progress)
         names = store.images(FACES)["name"]
         truth = pd.DataFrame({"name": names, "label": [FACE_CLASSES[0]] * 100 + [FACE_CLASSES[1]] * 100})
-        truth.to_csv(dataset_folder(FACES) / "truth.csv", index=False)
+        write_csv(dataset_folder(FACES) / "truth.csv", truth)
         assert result.found == 200
     return FACES
 

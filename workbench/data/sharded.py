@@ -6,15 +6,15 @@ Images are decoded by DataLoader workers in parallel with the model; outputs go 
 
 from __future__ import annotations
 
-import shutil
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Iterator, Sequence
+from typing import Callable, Iterable, Iterator, Sequence
 
 import numpy as np
 import torch
 from torch.utils.data import DataLoader, Dataset
 
+from workbench.atomic import atomic_dir
 from workbench.data.imageio import load_image
 from workbench.errors import WorkbenchError
 
@@ -66,30 +66,29 @@ def map_to_shards(fn: Batch, files: Sequence[str | Path], out_dir: Path, *, size
     """fn over every image file, batched, into float32 shards in out_dir (replaced whole when complete)."""
     if shard_rows % batch_size:
         raise WorkbenchError(f"shard_rows ({shard_rows}) must be a multiple of batch_size ({batch_size}).")
-    out_dir = Path(out_dir)
-    tmp = out_dir.with_name(f".{out_dir.name}.tmp")
-    shutil.rmtree(tmp, ignore_errors=True)
-    tmp.mkdir(parents=True)
     loader = DataLoader(ImageFiles(files, size, channels), batch_size=batch_size, num_workers=workers,
                         persistent_workers=False, prefetch_factor=4 if workers else None)
-    shard, done, n = None, 0, len(files)
-    with torch.no_grad():
-        for batch in loader:
-            out = fn(batch).float().cpu().numpy()
-            if done % shard_rows == 0:  # a new shard starts: size it to what is left, flush the last one
-                if shard is not None:
-                    shard.flush()
-                rows = min(shard_rows, n - done)
-                shard = np.lib.format.open_memmap(tmp / f"part-{done // shard_rows:05d}.npy", mode="w+",
-                                                  dtype=np.float32, shape=(rows, out.shape[1]))
-            start = done % shard_rows
-            shard[start:start + len(out)] = out
-            done += len(out)
-            if progress:
-                progress(done, n)
+    with atomic_dir(out_dir) as tmp, torch.no_grad():
+        _write_shards((fn(batch).float().cpu().numpy() for batch in loader), len(files), tmp, shard_rows, progress)
+    return Sharded(Path(out_dir))
+
+
+def _write_shards(outputs: Iterable[np.ndarray], n: int, folder: Path, shard_rows: int,
+                  progress: Callable[[int, int], None] | None) -> None:
+    """Batches of rows into part-00000.npy, ... of `shard_rows` rows each (the last sized to what is left)."""
+    shard, done = None, 0
+    for out in outputs:
+        if done % shard_rows == 0:  # a new shard starts: size it to what is left, flush the last one
+            if shard is not None:
+                shard.flush()
+            rows = min(shard_rows, n - done)
+            shard = np.lib.format.open_memmap(folder / f"part-{done // shard_rows:05d}.npy", mode="w+",
+                                              dtype=np.float32, shape=(rows, out.shape[1]))
+        start = done % shard_rows
+        shard[start:start + len(out)] = out
+        done += len(out)
+        if progress:
+            progress(done, n)
     if shard is not None:
         shard.flush()
-        del shard
-    shutil.rmtree(out_dir, ignore_errors=True)
-    tmp.replace(out_dir)
-    return Sharded(out_dir)
+        del shard  # unmapped before the folder is renamed

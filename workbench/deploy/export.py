@@ -8,8 +8,6 @@ from __future__ import annotations
 
 import contextlib
 import io
-import json
-import shutil
 import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -19,6 +17,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from workbench.atomic import atomic_path, write_bytes, write_json
 from workbench.deploy.card import model_card
 from workbench.errors import WorkbenchError
 from workbench.train.runs import LoadedRun, load_run, run_dir
@@ -72,25 +71,20 @@ def export_model(run: str, fmt: str, out: str | Path | None = None, which: str =
     loaded = load_run(run, which, device="cpu")
     model = eager_model(loaded)
     exporter = EXPORTERS[fmt]
-    folder.mkdir(parents=True, exist_ok=True)
     target = folder / exporter.file
-    tmp = target.with_name(f".{target.name}.tmp")
-    try:
+    # checked before it replaces an earlier export: a failed parity check leaves the old file in place
+    with atomic_path(target) as tmp:
         exporter.write(model, example_batch(loaded, 2), tmp)
         diff = parity(model, exporter.load(tmp), example_batch(loaded, 3, seed=1))
         if diff > PARITY_TOLERANCE:
             raise WorkbenchError(f"The {fmt} export of {run!r} differs from PyTorch by {diff:.2e} "
                                  f"(over {PARITY_TOLERANCE:g}); not written.")
-        tmp.replace(target)
-    finally:
-        tmp.unlink(missing_ok=True)
     card = model_card(loaded, fmt, target.name, which)
     card["verification"] = {"batch": 3, "max_abs_diff": diff, "tolerance": PARITY_TOLERANCE}
-    card_file = folder / "model_card.json"
-    card_file.write_text(json.dumps(card, indent=2, allow_nan=False))
+    card_file = write_json(folder / "model_card.json", card, allow_nan=False)
     files = [target, card_file]
     if fmt == "onnx":
-        files.append(Path(shutil.copyfile(STANDALONE_SCRIPT, folder / STANDALONE_SCRIPT.name)))
+        files.append(write_bytes(folder / STANDALONE_SCRIPT.name, STANDALONE_SCRIPT.read_bytes()))
     return ExportResult(run, fmt, target, card_file, diff, files)
 
 

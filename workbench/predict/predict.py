@@ -10,6 +10,7 @@ from typing import Sequence
 import numpy as np
 import pandas as pd
 
+from workbench.atomic import write_csv
 from workbench.data.importers.common import Progress, no_progress
 from workbench.errors import BadImage, WorkbenchError
 from workbench.predict.sources import ImageSource, gather
@@ -36,10 +37,8 @@ class Predictions:
         return pd.concat([self.table.assign(error=""), bad], ignore_index=True)[[*self.table.columns, "error"]]
 
     def to_csv(self, path: str | Path) -> Path:
-        path = Path(path)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        self.frame().to_csv(path, index=False)
-        return path
+        """Write `frame()` to `path` (folders made as needed)."""
+        return write_csv(path, self.frame())
 
     def summary(self) -> str:
         counts = self.table["decision"].value_counts()

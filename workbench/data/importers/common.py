@@ -9,8 +9,10 @@ from pathlib import Path
 from typing import Callable, Iterable, Sequence
 
 import numpy as np
+from PIL import Image
 
 from workbench import paths
+from workbench.atomic import atomic_path, write_bytes
 from workbench.data import quality
 from workbench.data.imageio import decode
 from workbench.errors import BadImage, ImportFailed, WorkbenchError
@@ -70,66 +72,92 @@ def ingest(store: Store, dataset: str, items: Sequence[Item], *, classes: Sequen
     if not items and not problems:
         raise WorkbenchError(f"No image files found in {source or dataset} (looked for "
                              "png, jpg, jpeg, bmp, gif, tif, tiff, webp, pgm, ppm).")
-    folder = dataset_folder(dataset)
-    created: list[Path] = []
-    records: list[ImageRecord] = []
-    labels: list[tuple[str, str]] = []
-    thumbs = []
-    home = paths.home()
+    batch = _Batch(dataset_folder(dataset), paths.home())
     try:
         for item in progress(items, len(items), f"Importing {dataset}"):
-            shown = str(item.path) if item.path is not None else item.name
-            try:
-                data = read_item(item)
-                im, mode, needs_copy = decode(data, shown)
-            except BadImage as e:
-                problems.append((shown, str(e).removeprefix(shown + ": ")))
-                continue
-            b, c, blur, thumb = quality.image_stats(im)
-            if item.data is None and not needs_copy:
-                file, src = item.path, item.source
-            else:
-                file = folder / ("images" if item.data is not None else "converted") / item.name
-                if needs_copy:
-                    file = file.with_name(file.name + ".png")
-                src = item.source or (str(item.path) if item.path is not None else None)
-                file.parent.mkdir(parents=True, exist_ok=True)
-                if not file.exists():
-                    created.append(file)
-                if needs_copy:
-                    im.save(file, format="PNG")
-                else:
-                    file.write_bytes(data)
-            records.append(ImageRecord(name=item.name, path=paths.to_stored(file, home), source=src,
-                                       sha256=hashlib.sha256(data).hexdigest(), width=im.width, height=im.height,
-                                       mode=mode, position=len(records), brightness=b, contrast=c, blur=blur))
-            thumbs.append(thumb)
-            if item.label is not None:
-                labels.append((item.name, item.label))
+            batch.add(item, problems)
         if problems and not skip_bad:
             raise ImportFailed(problems, hint="Fix or remove these files, or import with skip_bad "
                                               "(--skip-bad) to import the rest.")
-        if not records:
+        if not batch.records:
             raise ImportFailed(problems, hint="No readable image was left to import.")
-        for r, score in zip(records, quality.inverted_scores(np.stack(thumbs))):
-            r.inverted = float(score)
-        with store.transaction():
-            exists = dataset in store.datasets()
-            offset = len(store.images(dataset)) if exists else 0
-            for r in records:
-                r.position += offset
-            store.create_dataset(dataset, source=source, classes=classes)
-            added = store.add_images(dataset, records)
-            ids = dict(store.query("SELECT name, id FROM images WHERE dataset_id=?",
-                                   (store.dataset_id(dataset),)).itertuples(index=False, name=None))
-            n_labels = store.add_labels(dataset, [(ids[n], lab) for n, lab in labels], annotator,
-                                        source="imported") if labels else 0
+        batch.score_inversion()
+        added, n_labels = _commit(store, dataset, batch, classes, source, annotator)
     except BaseException:
-        for f in created:  # nothing half-imported: remove the files this attempt wrote
+        for f in batch.created:  # nothing half-imported: remove the files this attempt wrote
             f.unlink(missing_ok=True)
         raise
-    return ImportResult(dataset=dataset, found=len(records), added=added, labelled=n_labels,
+    return ImportResult(dataset=dataset, found=len(batch.records), added=added, labelled=n_labels,
                         skipped=problems, seconds=time.perf_counter() - start)
+
+
+@dataclass
+class _Batch:
+    """The images of one import as they are read: store records, thumbnails, labels and the files written."""
+
+    folder: Path  # datasets/<name>/: copies and conversions go here
+    home: Path  # stored paths are relative to it
+    records: list[ImageRecord] = field(default_factory=list)
+    thumbs: list[np.ndarray] = field(default_factory=list)
+    labels: list[tuple[str, str]] = field(default_factory=list)
+    created: list[Path] = field(default_factory=list)
+
+    def add(self, item: Item, problems: list[tuple[str, str]]) -> None:
+        """Decode and measure `item`, copying it into the dataset folder when needed; a bad image joins `problems`."""
+        shown = str(item.path) if item.path is not None else item.name
+        try:
+            data = read_item(item)
+            im, mode, needs_copy = decode(data, shown)
+        except BadImage as e:
+            problems.append((shown, str(e).removeprefix(shown + ": ")))
+            return
+        b, c, blur, thumb = quality.image_stats(im)
+        file, src = self._place(item, data, im, needs_copy)
+        self.records.append(ImageRecord(name=item.name, path=paths.to_stored(file, self.home), source=src,
+                                        sha256=hashlib.sha256(data).hexdigest(), width=im.width, height=im.height,
+                                        mode=mode, position=len(self.records), brightness=b, contrast=c, blur=blur))
+        self.thumbs.append(thumb)
+        if item.label is not None:
+            self.labels.append((item.name, item.label))
+
+    def _place(self, item: Item, data: bytes, im: Image.Image, needs_copy: bool) -> tuple[Path, str | None]:
+        """(file the record points at, its source): the file in place, or bytes given / a browser-ready PNG
+        conversion written into the dataset folder."""
+        if item.data is None and not needs_copy:
+            return item.path, item.source
+        file = self.folder / ("images" if item.data is not None else "converted") / item.name
+        if needs_copy:
+            file = file.with_name(file.name + ".png")
+        if not file.exists():
+            self.created.append(file)
+        if needs_copy:
+            with atomic_path(file) as tmp:
+                im.save(tmp, format="PNG")
+        else:
+            write_bytes(file, data)
+        return file, item.source or (str(item.path) if item.path is not None else None)
+
+    def score_inversion(self) -> None:
+        """Each record's inversion score, against the mean thumbnail of this import's images."""
+        for r, score in zip(self.records, quality.inverted_scores(np.stack(self.thumbs))):
+            r.inverted = float(score)
+
+
+def _commit(store: Store, dataset: str, batch: _Batch, classes: Sequence[str], source: str,
+            annotator: str) -> tuple[int, int]:
+    """(images added, labels recorded): the dataset, its new images after the ones it has, and their labels."""
+    with store.transaction():
+        exists = dataset in store.datasets()
+        offset = len(store.images(dataset)) if exists else 0
+        for r in batch.records:
+            r.position += offset
+        store.create_dataset(dataset, source=source, classes=classes)
+        added = store.add_images(dataset, batch.records)
+        ids = dict(store.query("SELECT name, id FROM images WHERE dataset_id=?",
+                               (store.dataset_id(dataset),)).itertuples(index=False, name=None))
+        n_labels = store.add_labels(dataset, [(ids[n], lab) for n, lab in batch.labels], annotator,
+                                    source="imported") if batch.labels else 0
+    return added, n_labels
 
 
 def read_item(item: Item) -> bytes:
