@@ -8,6 +8,8 @@ from sklearn.metrics import cohen_kappa_score
 
 from workbench.errors import WorkbenchError
 from workbench.labeling import bulk_label, bulk_tag, disagreements, grid_page, pairwise_kappa, settle
+from workbench.labeling.export import scope_options
+from workbench.labeling.names import add_classes, add_tags, remove_tag, split_names
 
 
 def test_grid_pages_and_bulk_label(faces):
@@ -61,3 +63,32 @@ def test_kappa_matches_sklearn_and_disagreements_listed(faces_labelled):
     assert s.resolved_labels("faces")[first] == d.loc[d.image_id == first, "truth"].iloc[0]
     assert pairwise_kappa(s, "faces")["kappa"].iloc[0] == pytest.approx(expected)  # the reviewer is no annotator
     assert disagreements(s, "faces").set_index("image_id").at[first, "settled"] is not None
+
+
+def test_grid_summary_says_where_the_page_is_or_why_it_is_empty(faces):
+    p = grid_page(faces, "faces", "ann", page=1, size=64)
+    assert p.summary(faces, "faces", "ann", "all") == "Page 2 of 4 · 200 images in this order"
+    assert p.verify is None and p.image_ids == list(faces.images("faces")["image_id"])[64:128]
+    empty = grid_page(faces, "faces", "ann", order="tag", only="dark")
+    assert empty.total == 0 and "No image carries the tag 'dark'" in empty.summary(faces, "faces", "ann", "tag", "dark")
+
+
+def test_typed_classes_and_tags(faces):
+    assert split_names(" open, closed,, ") == ["open", "closed"] and split_names(None) == []
+    assert add_classes(faces, "faces", "open, closed") == ["face", "not face", "open", "closed"]
+    with pytest.raises(WorkbenchError, match="Type class names"):
+        add_classes(faces, "faces", " , ")
+    with pytest.raises(WorkbenchError, match="Pick a dataset"):
+        add_tags(faces, None, "x")
+    assert add_tags(faces, "faces", "shiny, ")[-1] == "shiny"
+    assert "shiny" not in remove_tag(faces, "faces", "shiny")
+    with pytest.raises(WorkbenchError, match="a tag first"):
+        remove_tag(faces, "faces", None)
+
+
+def test_export_scopes():
+    assert scope_options("all annotators", "ann") == {"annotator": None, "resolved": False}
+    assert scope_options("only me", "ann") == {"annotator": "ann", "resolved": False}
+    assert scope_options("resolved (majority)", "ann") == {"annotator": None, "resolved": True}
+    with pytest.raises(WorkbenchError, match="Unknown export scope"):
+        scope_options("everything", "ann")

@@ -117,6 +117,8 @@ def test_verify_page_is_one_class_most_confident_first_and_accepts_in_one_transa
     page = verify_page(faces, "faces", "ann", 0, 20, sugg.latest())
     conf = page.items["confidence"].to_numpy()
     assert len(page.items) == 20 and (np.diff(conf) <= 1e-9).all()
+    assert page.verify == (page.suggested, pytest.approx(conf.tolist()))   # what accepting the page takes
+    assert page.summary(faces, "faces", "ann", "confident").startswith(f"Suggested as {page.suggested}: ")
     assert not set(page.items["image_id"]) & set(seeded)
     ids = page.items["image_id"].astype(int).tolist()
     out = ids[3:5]

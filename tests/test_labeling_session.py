@@ -7,9 +7,10 @@ import os
 import pytest
 
 from workbench.errors import WorkbenchError
-from workbench.labeling import (build_queue, goto, label, label_key, open_session, previous, skip, tag_keys,
-                                toggle_tag, undo, view)
-from workbench.labeling.keys import class_for_key, class_keys
+from workbench.labeling import (build_queue, goto, label, label_key, only_filter, open_image, open_session, previous,
+                                queue_next, skip, step, tag_keys, take_left_out, toggle_tag, undo, view)
+from workbench.labeling.keys import button_action, class_for_key, class_keys, keys_by_position
+from workbench.labeling.session import parse_action
 
 
 def test_unlabeled_queue_is_file_order_and_skips_labelled(faces):
@@ -161,9 +162,11 @@ def test_goto_opens_image_then_queue_continues(faces):
     goto(faces, s, ids[150])
     assert s.image_id == ids[150]
     label(faces, s, "not face")
-    assert s.image_id == ids[1] or s.image_id == ids[0]
+    assert s.image_id == ids[1]     # the queue goes on after the image opened; ids0 stays behind it (←)
     previous(faces, s)
     assert s.image_id == ids[150]
+    previous(faces, s)
+    assert s.image_id == ids[0]
 
 
 def test_undo_takes_back_tags_and_labels_newest_first(faces):
@@ -214,3 +217,102 @@ def test_undo_of_a_tag_removed_meanwhile_says_so_and_keeps_the_labels(faces):
     assert faces.latest_labels("faces", "ann").empty and faces.image_tags("faces").empty
     undo(faces, s)
     assert s.message == "Nothing to undo in this session."
+
+
+def test_buttons_name_their_action_and_a_label_button_its_class_index():
+    assert button_action("wb-label-3") == ("label", 3) and button_action("wb-tag-0") == ("tag", 0)
+    assert [button_action(b)[0] for b in ("wb-skip", "wb-prev", "wb-undo", "wb-accept")] == [
+        "skip", "prev", "undo", "accept"]
+    for other in ("", "wb-label-", "wb-label-x", "wb-start", "wb-tag--1"):
+        assert button_action(other) == ("", None)
+    # each class's button shows and answers to its key; classes past the tenth have none
+    names = [f"c{i}" for i in range(11)]
+    assert keys_by_position(names, class_keys(names)) == [*"1234567890", None]
+    assert keys_by_position(["2", "0"], class_keys(["2", "0"])) == ["2", "0"]
+    assert keys_by_position(["dark", "sunny"], tag_keys(["dark", "sunny"])) == ["d", "n"]
+
+
+def test_api_action_strings():
+    assert parse_action("label:not face") == ("label", "not face") and parse_action("tag:a:b") == ("tag", "a:b")
+    assert [parse_action(a) for a in ("skip", "next", "prev", "undo", "accept")] == [
+        ("skip", None), ("skip", None), ("prev", None), ("undo", None), ("accept", None)]
+    assert parse_action("2") == ("key", "2") and parse_action("Enter") == ("key", "Enter")
+
+
+def test_only_the_tag_and_class_orders_take_the_only_filter(faces):
+    assert only_filter("tag", "dark") == "dark" and only_filter("class", "face") == "face"
+    assert only_filter("class", "") is None
+    for order in ("unlabeled", "random", "similar", "uncertain", "confident", "all", "accepted"):
+        assert only_filter(order, "dark") is None
+    assert open_session(faces, "faces", "ann", "unlabeled", "dark").only is None
+    assert open_session(faces, "faces", "ann", "tag", "dark").only == "dark"
+
+
+def test_label_and_tag_by_index_as_their_buttons_do(faces):
+    ids = list(faces.images("faces")["image_id"])
+    s = open_session(faces, "faces", "ann")
+    v = step(faces, s, "tag", 1)                       # tags: glasses, dark, ...
+    assert v.image_id == ids[0] and v.tags == ["dark"]
+    v = step(faces, s, "label", 1)                     # classes: face, not face
+    assert v.image_id == ids[1] and v.message.endswith("→ not face") and v.per_class == {"face": 0, "not face": 1}
+    v = step(faces, s, "label", 2)                     # no third class: nothing happens
+    assert v.image_id == ids[1] and "Unknown class 2" in v.message
+    v = step(faces, s, "key", "1")
+    assert v.image_id == ids[2]
+    cur = faces.latest_labels("faces", "ann")
+    assert dict(zip(cur.image_id, cur.label)) == {ids[0]: "not face", ids[1]: "face"}
+
+
+class _Counting:
+    """The store, counting calls by method name."""
+
+    def __init__(self, store):
+        self._store, self.calls = store, {}
+
+    def __getattr__(self, name):
+        real = getattr(self._store, name)
+
+        def counted(*a, **k):
+            self.calls[name] = self.calls.get(name, 0) + 1
+            return real(*a, **k)
+        return counted if callable(real) else real
+
+
+def test_a_keypress_reads_the_classes_and_an_image_once(faces):
+    store = _Counting(faces)
+    s = open_session(store, "faces", "ann")
+    for action, target in (("label", 0), ("key", "2"), ("accept", None), ("skip", None)):
+        store.calls.clear()
+        v = step(store, s, action, target)
+        assert store.calls.get("classes") == 1, (action, store.calls)
+        assert store.calls.get("image", 0) <= 1, (action, store.calls)   # the next image's row, read once
+        assert v.name == faces.image(v.image_id)["name"]
+    store.calls.clear()
+    step(store, s, "prev")                              # back to an image already seen: read again, once
+    assert store.calls.get("image") == 1 and store.calls.get("classes") == 1
+
+
+def test_open_image_from_another_tab_in_a_session_or_a_new_one(faces, digits):
+    ids = list(faces.images("faces")["image_id"])
+    s = open_image(faces, None, "faces", ids[7], "ann")
+    assert (s.annotator, s.order, s.image_id) == ("ann", "all", ids[7])
+    same = open_image(faces, s, "faces", ids[9], "someone")   # the session's annotator stays
+    assert same is s and s.image_id == ids[9] and s.annotator == "ann"
+    d = digits.images("digits")["image_id"].iloc[0]
+    other = open_image(digits, s, "digits", int(d), "x")      # another dataset: a new session, same annotator
+    assert other is not s and (other.dataset, other.annotator, other.image_id) == ("digits", "ann", d)
+
+
+def test_images_left_out_of_a_verify_page_come_next(faces):
+    ids = list(faces.images("faces")["image_id"])
+    s = take_left_out(faces, None, "faces", "ann", [ids[5], ids[3]], rejected="face")
+    assert (s.order, s.suggest, s.image_id, s.rejected) == ("confident", True, ids[5], {ids[5]: "face", ids[3]: "face"})
+    skip(faces, s)
+    assert s.image_id == ids[3]
+    skip(faces, s)
+    assert s.image_id == ids[0]                          # then the queue, from its start
+    mine = open_session(faces, "faces", "ann", "unlabeled")
+    assert take_left_out(faces, mine, "faces", "ann", [ids[9]], "face") is mine and mine.image_id == ids[9]
+    assert take_left_out(faces, mine, "faces", "bob", [ids[9]], "face") is not mine
+    queue_next(faces, mine, [])
+    assert mine.image_id == ids[9]

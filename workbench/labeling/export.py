@@ -12,11 +12,21 @@ from pathlib import Path
 
 import pandas as pd
 
+from workbench.atomic import atomic_path
 from workbench.errors import WorkbenchError
 from workbench.store import Store
 
 COLUMNS = ["filename", "label", "tags", "annotator", "source", "confidence"]
 FORMATS = ("csv", "xlsx", "imagefolder")
+# whose labels an export holds: everyone's (one row per image and annotator), one annotator's, or the majority
+SCOPES = ("all annotators", "only me", "resolved (majority)")
+
+
+def scope_options(scope: str, annotator: str | None) -> dict:
+    """write_export's `annotator` and `resolved` for a scope, `annotator` being who asks."""
+    if scope not in SCOPES:
+        raise WorkbenchError(f"Unknown export scope {scope!r}; choose one of {', '.join(SCOPES)}.")
+    return {"annotator": annotator if scope == "only me" else None, "resolved": scope == SCOPES[2]}
 
 
 def export_table(store: Store, dataset: str, annotator: str | None = None, resolved: bool = False) -> pd.DataFrame:
@@ -59,13 +69,11 @@ def write_export(store: Store, dataset: str, out: str | Path, fmt: str | None = 
     if fmt == "imagefolder":
         return write_imagefolder(store, dataset, out, annotator)
     table = export_table(store, dataset, annotator, resolved)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out.with_name(out.name + ".part")  # never leave a half-written file under the real name
-    if fmt == "csv":
-        table.to_csv(tmp, index=False)
-    else:
-        table.to_excel(tmp, index=False, engine="openpyxl")
-    tmp.replace(out)
+    with atomic_path(out) as tmp:  # never a half-written file under the real name
+        if fmt == "csv":
+            table.to_csv(tmp, index=False)
+        else:
+            table.to_excel(tmp, index=False, engine="openpyxl")
     return out
 
 
@@ -76,7 +84,10 @@ def write_download(store: Store, dataset: str, out_dir: str | Path, fmt: str, an
     if fmt != "imagefolder":
         return write_export(store, dataset, out_dir / f"{dataset}-labels.{fmt}", fmt, annotator, resolved)
     tree = write_imagefolder(store, dataset, out_dir / dataset, annotator)
-    return Path(shutil.make_archive(str(out_dir / f"{dataset}-imagefolder"), "zip", tree))
+    out = out_dir / f"{dataset}-imagefolder.zip"
+    with atomic_path(out) as tmp:  # make_archive adds the ".zip" to the name it is given
+        shutil.make_archive(str(tmp.with_suffix("")), "zip", tree)
+    return out
 
 
 def write_imagefolder(store: Store, dataset: str, out: Path, annotator: str | None = None) -> Path:
@@ -103,8 +114,8 @@ def write_imagefolder(store: Store, dataset: str, out: Path, annotator: str | No
         dest = out / _safe(cls) / flat
         if dest.suffix.lower() != src.suffix.lower():
             dest = dest.with_name(dest.name + src.suffix)
-        dest.parent.mkdir(parents=True, exist_ok=True)
-        shutil.copy2(src, dest)
+        with atomic_path(dest) as tmp:
+            shutil.copy2(src, tmp)
     return out
 
 

@@ -12,18 +12,43 @@ from dataclasses import dataclass
 import pandas as pd
 
 from workbench.errors import WorkbenchError
+from workbench.labeling.next_step import empty_queue_message
 from workbench.labeling.queue import build_queue
 from workbench.labeling.suggest import PAGE_SIZE, Suggestions, verify_pages
 from workbench.store import Store
 
+VERIFY_ORDER = "confident"  # the order whose grid pages are verify pages: it needs the suggestions
+
 
 @dataclass
 class GridPage:
+    """One page of the grid: its images with the annotator's labels, and where it is in the order."""
+
     page: int            # 0-based
     pages: int
     total: int
     items: pd.DataFrame  # image_id, name, path, label (this annotator's current label or None)[, confidence]
     suggested: str | None = None  # a verify page: the class its images are suggested as
+
+    @property
+    def image_ids(self) -> list[int]:
+        return [int(i) for i in self.items["image_id"]]
+
+    @property
+    def verify(self) -> tuple[str, list[float]] | None:
+        """On a verify page with images: (suggested class, each image's confidence), what accepting it takes."""
+        if self.suggested is None or self.items.empty:
+            return None
+        return self.suggested, [float(c) for c in self.items["confidence"]]
+
+    def summary(self, store: Store, dataset: str, annotator: str, order: str, only: str | None = None) -> str:
+        """Where this page is, or why the order is empty; on a verify page, what to do with it."""
+        if not self.total:
+            return empty_queue_message(store, dataset, annotator, order, only)
+        where = f"Page {self.page + 1} of {self.pages} · {self.total} images in this order"
+        if self.suggested is None:
+            return where
+        return f"Suggested as {self.suggested}: select the ones that are not, then Enter. {where}"
 
 
 def grid_page(store: Store, dataset: str, annotator: str, page: int = 0, size: int = 100,
@@ -32,7 +57,7 @@ def grid_page(store: Store, dataset: str, annotator: str, page: int = 0, size: i
     """One page of images in queue order, with the annotator's current labels (a verify page in "confident")."""
     if size < 1:
         raise WorkbenchError("A grid page needs at least one image.")
-    if order == "confident":
+    if order == VERIFY_ORDER:
         return verify_page(store, dataset, annotator, page, size, suggestions)
     ids = build_queue(store, dataset, annotator or "", order, only, seed, suggestions)
     pages = max(1, math.ceil(len(ids) / size))

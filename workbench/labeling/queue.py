@@ -27,6 +27,14 @@ ORDERS = {
 UNLABELED_ORDERS = ("unlabeled", "random", "similar", "uncertain", "confident")
 # orders ranked by the suggestions: file order until the first suggestions exist
 SUGGESTED_ORDERS = ("uncertain", "confident")
+# orders showing the images of one tag or one class: the only ones that take the `only` filter
+ONLY_ORDERS = ("tag", "class")
+
+
+def only_filter(order: str, only: str | None) -> str | None:
+    """The `only` filter as `order` takes it: the tag or class for the ONLY_ORDERS, None for the others
+    (a tag picked for a review order is ignored when the order changes)."""
+    return (only or None) if order in ONLY_ORDERS else None
 
 
 def build_queue(store: Store, dataset: str, annotator: str, order: str = "unlabeled",

@@ -16,7 +16,7 @@ from pathlib import Path
 from workbench.errors import WorkbenchError
 from workbench.labeling.keys import class_for_key
 from workbench.labeling.next_step import empty_queue_message
-from workbench.labeling.queue import SUGGESTED_ORDERS, UNLABELED_ORDERS, build_queue
+from workbench.labeling.queue import SUGGESTED_ORDERS, UNLABELED_ORDERS, build_queue, only_filter
 from workbench.labeling.suggest import Suggester
 from workbench.store import Store
 
@@ -39,6 +39,9 @@ class LabelSession:
     version: int = 0                    # suggestions version the queue was ranked with (0: none)
     rejected: dict[int, str] = field(default_factory=dict)  # left out of a verify page as not this class
     suggest: bool = False               # the screen shows suggestions (the UI passes this session's Suggester)
+    # (image_id, store row) of the image on screen, read once when it came on screen: a keypress and the
+    # screen after it need its name and path, and reading them again costs a query each
+    img: tuple[int, dict] | None = None
 
     @property
     def image_id(self) -> int | None:
@@ -76,7 +79,8 @@ def open_session(store: Store, dataset: str, annotator: str, order: str = "unlab
     if not dataset:
         raise WorkbenchError("Pick a dataset to label.")
     store.dataset_id(dataset)  # raises UnknownDataset with the known names
-    s = LabelSession(dataset=dataset, annotator=annotator, order=order, only=only or None, seed=int(seed or 0))
+    s = LabelSession(dataset=dataset, annotator=annotator, order=order, only=only_filter(order, only),
+                     seed=int(seed or 0))
     snap = suggester.latest() if suggester else None
     s.queue = build_queue(store, dataset, annotator, order, s.only, s.seed, snap)
     s.version = snap.version if snap else 0
@@ -90,19 +94,23 @@ def open_session(store: Store, dataset: str, annotator: str, order: str = "unlab
     return s
 
 
-def label(store: Store, s: LabelSession, class_name: str, classes: list[str] | None = None,
+def label(store: Store, s: LabelSession, cls: str | int, classes: list[str] | None = None,
           suggester: Suggester | None = None, source: str = "typed", confidence: float | None = None) -> LabelSession:
-    """Label the image on screen (committed before returning) and move to the next one."""
+    """Label the image on screen with a class, by name or by index (committed before returning); move on.
+
+    `classes`: the dataset's classes when the caller has them already (one query fewer per keypress).
+    """
     image_id = s.image_id
     if image_id is None:
         s.message = "No image on screen: the queue is finished (← goes back)."
         return s
-    if class_name not in (classes if classes is not None else store.classes(s.dataset)):
-        s.message = f"Unknown class {class_name!r}: add it first."
+    class_name = _class_name(cls, classes if classes is not None else store.classes(s.dataset))
+    if class_name is None:
+        s.message = f"Unknown class {cls!r}: add it first."
         return s
-    img = store.image(image_id)
-    if not Path(img["path"]).is_file():
-        s.message = f"{img['name']} is missing on disk and was not labelled; moved on."
+    img = _shown_image(store, s)
+    if img is None or not Path(img["path"]).is_file():
+        s.message = f"{img['name'] if img else image_id} is missing on disk and was not labelled; moved on."
         _advance(store, s)
         return s
     label_id = store.add_label(image_id, class_name, s.annotator, source, confidence)
@@ -114,7 +122,15 @@ def label(store: Store, s: LabelSession, class_name: str, classes: list[str] | N
     return s
 
 
-def accept(store: Store, s: LabelSession, suggester: Suggester | None = None) -> LabelSession:
+def _class_name(cls: str | int, classes: list[str]) -> str | None:
+    """A class given by name or by index (a label button's), if the dataset has it."""
+    if isinstance(cls, int):
+        return classes[cls] if 0 <= cls < len(classes) else None
+    return cls if cls in classes else None
+
+
+def accept(store: Store, s: LabelSession, suggester: Suggester | None = None,
+           classes: list[str] | None = None) -> LabelSession:
     """Enter: label the image on screen with the suggestion shown for it (provenance: accepted, its confidence)."""
     if s.image_id is None:
         s.message = "No image on screen: the queue is finished (← goes back)."
@@ -123,12 +139,13 @@ def accept(store: Store, s: LabelSession, suggester: Suggester | None = None) ->
         s.message = "No suggestion for this image: type its class's key."
         return s
     _, cls, conf = s.shown
-    return label(store, s, cls, None, suggester, "accepted", conf)
+    return label(store, s, cls, classes, suggester, "accepted", conf)
 
 
-def label_key(store: Store, s: LabelSession, key: str, suggester: Suggester | None = None) -> LabelSession:
+def label_key(store: Store, s: LabelSession, key: str, suggester: Suggester | None = None,
+              classes: list[str] | None = None) -> LabelSession:
     """Digit key (see keys.class_keys): label with that class; any other key does nothing."""
-    classes = store.classes(s.dataset)
+    classes = classes if classes is not None else store.classes(s.dataset)
     cls = class_for_key(key, classes)
     return label(store, s, cls, classes, suggester) if cls is not None else s
 
@@ -152,6 +169,16 @@ def queue_next(store: Store, s: LabelSession, image_ids: list[int], rejected: st
     s.message = f"{len(fresh)} image(s) left out of the page: label them." if fresh else s.message
     _advance_queue(store, s)
     return s
+
+
+def take_left_out(store: Store, s: LabelSession | None, dataset: str, annotator: str, image_ids: list[int],
+                  rejected: str, suggester: Suggester | None = None) -> LabelSession:
+    """After a verify page: the images left out of it come next, one by one, with their runner-up class
+    suggested; in `s`, or in a new "confident" session when `s` is another dataset's or annotator's."""
+    if s is None or s.dataset != dataset or s.annotator != annotator:
+        s = open_session(store, dataset, annotator, "confident", suggester=suggester)
+    s.suggest = True
+    return queue_next(store, s, image_ids, rejected=rejected)
 
 
 def previous(store: Store, s: LabelSession) -> LabelSession:
@@ -189,12 +216,16 @@ def undo(store: Store, s: LabelSession, suggester: Suggester | None = None) -> L
     return s
 
 
-def toggle_tag(store: Store, s: LabelSession, tag: str) -> LabelSession:
-    """Put a tag on the image on screen, or take it off (committed at once); the image stays."""
+def toggle_tag(store: Store, s: LabelSession, tag: str | int) -> LabelSession:
+    """Put a tag (by name, or by index: a tag button's) on the image on screen, or take it off (committed at
+    once); the image stays."""
     if s.image_id is None:
         s.message = "No image on screen to tag."
         return s
-    if tag not in store.tags(s.dataset):
+    tags = store.tags(s.dataset)
+    if isinstance(tag, int):
+        tag = tags[tag] if 0 <= tag < len(tags) else str(tag)
+    if tag not in tags:
         s.message = f"Unknown tag {tag!r}."
         return s
     on = tag not in store.tags_of(s.image_id, s.annotator)
@@ -212,19 +243,34 @@ def goto(store: Store, s: LabelSession, image_id: int) -> LabelSession:
     pos = min(s.cursor + 1, len(s.trail))
     s.trail.insert(pos, int(image_id))
     s.cursor = pos
+    s.img = (int(image_id), img)
     s.message = f"Opened {img['name']} to check its label."
     return s
 
 
-def view(store: Store, s: LabelSession, suggester: Suggester | None = None) -> LabelView:
-    """Everything the screen shows for this session, read fresh from the store; the suggestion is pinned."""
-    classes = store.classes(s.dataset)
+def open_image(store: Store, s: LabelSession | None, dataset: str, image_id: int, annotator: str) -> LabelSession:
+    """Show one image sent from elsewhere (a disputed or misclassified one, to fix its label): in `s`, or in a
+    new session of its dataset in the "all" order (as `s`'s annotator, else `annotator`)."""
+    if s is None or s.dataset != dataset:
+        s = open_session(store, dataset, s.annotator if s else annotator, "all")
+    return goto(store, s, int(image_id))
+
+
+def view(store: Store, s: LabelSession, suggester: Suggester | None = None,
+         classes: list[str] | None = None) -> LabelView:
+    """Everything the screen shows for this session, read fresh from the store; the suggestion is pinned.
+
+    `classes`: the dataset's classes when the caller has them already.
+    """
+    classes = classes if classes is not None else store.classes(s.dataset)
     counts = store.label_counts(s.dataset, s.annotator)
     v = LabelView(dataset=s.dataset, annotator=s.annotator, image_id=s.image_id, classes=classes,
                   labelled=sum(counts.values()), total=store.count_images(s.dataset),
                   per_class={c: counts.get(c, 0) for c in classes}, message=s.message)
     if s.image_id is not None:
-        img = store.image(s.image_id)
+        img = _shown_image(store, s)
+        if img is None:
+            raise WorkbenchError(f"No image with id {s.image_id}.")
         v.name, v.path = img["name"], img["path"]
         v.label = store.current_label(s.image_id, s.annotator)
         v.tags = sorted(store.tags_of(s.image_id, s.annotator))
@@ -287,6 +333,7 @@ def _advance_queue(store: Store, s: LabelSession) -> None:
             continue
         s.trail.append(image_id)
         s.cursor = len(s.trail) - 1
+        s.img = (image_id, img)
         break
     else:
         s.cursor = len(s.trail)
@@ -300,9 +347,20 @@ def _advance_queue(store: Store, s: LabelSession) -> None:
 def _show_existing(store: Store, s: LabelSession) -> None:
     """An image from the trail may have been deleted since; say so rather than fail."""
     if s.image_id is not None:
-        img = _image_or_none(store, s.image_id)
+        img = _shown_image(store, s)
         if img is None or not Path(img["path"]).is_file():
             s.message = "This image is missing on disk; labelling it is refused."
+
+
+def _shown_image(store: Store, s: LabelSession) -> dict | None:
+    """The store row of the image on screen: read once when it came on screen (None: gone from the store)."""
+    if s.image_id is None:
+        return None
+    if s.img is None or s.img[0] != s.image_id:
+        img = _image_or_none(store, s.image_id)
+        s.img = (s.image_id, img) if img is not None else None
+        return img
+    return s.img[1]
 
 
 def _image_or_none(store: Store, image_id: int) -> dict | None:
@@ -313,22 +371,50 @@ def _image_or_none(store: Store, image_id: int) -> dict | None:
 
 
 
-def apply_action(store: Store, s: LabelSession, action: str, suggester: Suggester | None = None) -> LabelSession:
-    """One user action by name: a digit key "0".."9", "label:<class>", "accept" (Enter), "skip", "prev", "undo",
-    "tag:<tag>".
 
-    The browser's keys and buttons and API clients all come through here; anything else does nothing.
-    """
-    if action in ("skip", "next"):
+# -- actions by name ---------------------------------------------------------------------------
+def parse_action(text: str) -> tuple[str, str | None]:
+    """An API client's action string as (action, target): "label:<class>", "tag:<tag>", "accept" (Enter),
+    "skip" (or "next"), "prev", "undo"; anything else is a key ("0".."9" label, others do nothing)."""
+    for prefix in ("label:", "tag:"):
+        if text.startswith(prefix):
+            return prefix[:-1], text[len(prefix):]
+    if text in ("skip", "next"):
+        return "skip", None
+    return (text, None) if text in ("prev", "undo", "accept") else ("key", text)
+
+
+def do(store: Store, s: LabelSession, action: str, target: str | int | None = None,
+       suggester: Suggester | None = None, classes: list[str] | None = None) -> LabelSession:
+    """One user action: "label" (target: class name or index), "key" (a digit key), "tag" (tag name or index),
+    "accept", "skip", "prev" or "undo"; anything else does nothing."""
+    if action == "label":
+        return label(store, s, target, classes, suggester)
+    if action == "key":
+        return label_key(store, s, str(target), suggester, classes)
+    if action == "tag":
+        return toggle_tag(store, s, target)
+    if action == "accept":
+        return accept(store, s, suggester, classes)
+    if action == "skip":
         return skip(store, s, suggester)
     if action == "prev":
         return previous(store, s)
-    if action == "undo":
-        return undo(store, s, suggester)
-    if action == "accept":
-        return accept(store, s, suggester)
-    if action.startswith("label:"):
-        return label(store, s, action[6:], None, suggester)
-    if action.startswith("tag:"):
-        return toggle_tag(store, s, action[4:])
-    return label_key(store, s, action, suggester)
+    return undo(store, s, suggester) if action == "undo" else s
+
+
+def apply_action(store: Store, s: LabelSession, action: str, suggester: Suggester | None = None) -> LabelSession:
+    """One user action by name (see parse_action): what API clients send."""
+    return do(store, s, *parse_action(action), suggester)
+
+
+def step(store: Store, s: LabelSession, action: str, target: str | int | None = None,
+         suggester: Suggester | None = None) -> LabelView:
+    """One user action (see `do`), then the screen after it: what a keypress costs, the dataset's classes read
+    once for both. A refused action leaves its reason as the message."""
+    classes = store.classes(s.dataset)
+    try:
+        do(store, s, action, target, suggester, classes)
+    except WorkbenchError as e:
+        s.message = str(e)
+    return view(store, s, suggester, classes)
