@@ -69,6 +69,7 @@ class Access:
 
     @property
     def logins(self) -> bool:
+        """Whether users log in (else one local user, who may do everything)."""
         return bool(self.users)
 
     def role(self, user: str | None) -> str:

@@ -8,7 +8,7 @@ class WorkbenchError(Exception):
 
 
 class UnknownDataset(WorkbenchError):
-    pass
+    """No dataset of that name; the message lists the known ones."""
 
 
 class ImportFailed(WorkbenchError):

@@ -9,6 +9,7 @@ from workbench.store.engine import parse_url
 
 
 def add_db_argument(parser: argparse.ArgumentParser) -> None:
+    """Give a sub-command the --db option, unless it declares its own."""
     if "--db" in parser._option_string_actions:  # a command that declares its own
         return
     parser.add_argument("--db", metavar="URL",

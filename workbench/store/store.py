@@ -98,11 +98,13 @@ class Store:
     """Datasets, images, classes, labels, tags and splits in SQLite (a file) or PostgreSQL (a server).
 
     `db` is an SQLAlchemy URL or an SQLite file path; by default $WORKBENCH_DB or datasets/workbench.sqlite.
+    `home` is the folder that relative image paths are under (a Workspace's); by default paths.home() at each call.
     Safe across threads (Gradio runs handlers in a pool); the schema is migrated to the newest on open.
     """
 
-    def __init__(self, db: str | Path | None = None):
+    def __init__(self, db: str | Path | None = None, home: str | Path | None = None):
         self.url = parse_url(db or paths.db_url())
+        self.home = Path(home).resolve() if home else None
         self.engine = make_engine(self.url)
         self._insert = postgresql.insert if self.engine.dialect.name == "postgresql" else sqlite.insert
         self._local = threading.local()
@@ -171,6 +173,7 @@ class Store:
             return db.execute(text(_numbered_params(sql)), _param_dict(params)).rowcount
 
     def close(self) -> None:
+        """Close the pooled connections (the store opens new ones if used again)."""
         self.engine.dispose()
 
     # -- datasets ----------------------------------------------------------------------------
@@ -190,6 +193,7 @@ class Store:
         return ds
 
     def dataset_id(self, name: str) -> int:
+        """The id of the dataset `name`; UnknownDataset, naming the known ones, if there is none."""
         rows = self._rows(_DATASET_ID, {"name": name})
         if not rows:
             known = ", ".join(self.datasets()) or "none yet"
@@ -197,9 +201,11 @@ class Store:
         return rows[0][0]
 
     def datasets(self) -> list[str]:
+        """Dataset names, oldest first."""
         return [r[0] for r in self._rows(select(datasets.c.name).order_by(datasets.c.id))]
 
     def delete_dataset(self, name: str) -> None:
+        """Delete a dataset with its images, classes, labels, tags and splits (the image files stay)."""
         ds = self.dataset_id(name)
         with self.transaction() as db:
             db.execute(delete(datasets).where(datasets.c.id == ds))
@@ -276,16 +282,18 @@ class Store:
         cols = [c for c in images.c if c.name != "dataset_id"]
         df = self._frame(select(images.c.id.label("image_id"), *cols[1:]).where(images.c.dataset_id == ds)
                          .order_by(images.c.position, images.c.id))
-        base = str(paths.home())
+        base = str(self.home or paths.home())
         df["path"] = [p if os.path.isabs(p) else os.path.join(base, p) for p in df["path"]]
         return df
 
     def image(self, image_id: int) -> dict:
+        """One image's row (with its dataset's name); `path` is absolute."""
         rows = self._rows(_IMAGE_ROW, {"image_id": int(image_id)})
         if not rows:
             raise WorkbenchError(f"No image with id {image_id}.")
         out = dict(rows[0]._mapping)
-        out["path"] = str(paths.from_stored(out["path"]))
+        stored = Path(out["path"])
+        out["path"] = str(stored if stored.is_absolute() else (self.home or paths.home()) / stored)
         return out
 
     # -- labels ------------------------------------------------------------------------------
@@ -350,6 +358,7 @@ class Store:
 
     # -- fast reads for the labelling loop: prebuilt statements, no pandas, as they run after every keypress --
     def count_images(self, dataset: str) -> int:
+        """How many images the dataset holds."""
         return int(self._rows(_COUNT_IMAGES, {"ds": self.dataset_id(dataset)})[0][0])
 
     def label_counts(self, dataset: str, annotator: str) -> dict[str, int]:

@@ -1,0 +1,97 @@
+"""One project's place on disk and its label store, found once and passed in (instead of hidden defaults).
+
+A Workspace is the home folder (datasets/, checkpoints/, plots_checkpoints/) and the Store. The home is
+resolved once, when the workspace is made: from an argument, else $WORKBENCH_HOME, else the current directory.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from workbench.store import Store
+
+DB_FILE = "workbench.sqlite"  # the default SQLite label store, in datasets/
+
+
+def find_home(home: str | Path | None = None) -> Path:
+    """`home` when given, else $WORKBENCH_HOME, else the current directory; absolute, links resolved."""
+    return Path(home or os.environ.get("WORKBENCH_HOME") or Path.cwd()).expanduser().resolve()
+
+
+@dataclass(eq=False)
+class Workspace:
+    """A home folder and its label store.
+
+    `db` is the store's URL (or SQLite file); the store is opened, and migrated, on first use of `store`, so a
+    command that refuses its options, or needs no labels, never creates a database.
+    """
+
+    home: Path
+    db: str
+    _store: Store | None = field(default=None, repr=False)
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+
+    @classmethod
+    def open(cls, home: str | Path | None = None, db: str | Path | None = None) -> Workspace:
+        """The workspace at `home` (else $WORKBENCH_HOME, else the current directory) with the label store `db`
+        (a URL or SQLite file; else $WORKBENCH_DB, else datasets/workbench.sqlite under the home)."""
+        root = find_home(home)
+        return cls(root, str(db or os.environ.get("WORKBENCH_DB") or f"sqlite:///{root / 'datasets' / DB_FILE}"))
+
+    @classmethod
+    def around(cls, store: Store, home: str | Path | None = None) -> Workspace:
+        """The workspace of a store that is already open; its home: `home`, else the store's, else as open()'s."""
+        return cls(find_home(home or store.home), store.url.render_as_string(hide_password=False), store)
+
+    @property
+    def store(self) -> Store:
+        """The label store (opened on first use; one Store per workspace, shared by all its users)."""
+        with self._lock:  # two threads' first use must not open two stores
+            if self._store is None:
+                self._store = Store(self.db, home=self.home)
+            return self._store
+
+    @property
+    def datasets(self) -> Path:
+        """datasets/: imported and converted image files, and the default SQLite store (made on demand)."""
+        return _ensure(self.home / "datasets")
+
+    @property
+    def checkpoints(self) -> Path:
+        """checkpoints/: one folder per training run (made on demand)."""
+        return _ensure(self.home / "checkpoints")
+
+    @property
+    def plots(self) -> Path:
+        """plots_checkpoints/: the runs' training curves, the one run folder the app serves (made on demand)."""
+        return _ensure(self.home / "plots_checkpoints")
+
+    @property
+    def db_file(self) -> Path:
+        """Where the default SQLite store lives (whether or not this workspace's store is it)."""
+        return self.home / "datasets" / DB_FILE
+
+    def to_stored(self, path: str | Path) -> str:
+        """A path as the store keeps it: relative to the home when below it, so a moved project keeps working."""
+        p = os.path.abspath(path)
+        root = str(self.home) + os.sep
+        return Path(p[len(root):]).as_posix() if p.startswith(root) else p
+
+    def from_stored(self, stored: str) -> Path:
+        """The absolute path of a path the store keeps."""
+        p = Path(stored)
+        return p if p.is_absolute() else self.home / p
+
+    def close(self) -> None:
+        """Close the store's connections, if it was opened."""
+        with self._lock:
+            if self._store is not None:
+                self._store.close()
+
+
+def _ensure(p: Path) -> Path:
+    p.mkdir(parents=True, exist_ok=True)
+    return p
