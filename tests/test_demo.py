@@ -7,7 +7,7 @@ import pytest
 from PIL import Image
 
 from workbench.cli import main
-from workbench.data.demo import DEMOS, ensure_demo, ensure_demos, ensure_mnist
+from workbench.data.demo import DEMOS, DemoImport, ensure_demo, ensure_demos, ensure_mnist, import_demo
 from workbench.errors import WorkbenchError
 
 
@@ -36,6 +36,11 @@ def test_mnist_is_optional_not_imported_with_the_default_demos(store):
     assert "mnist" not in store.datasets()
     with pytest.raises(WorkbenchError, match="Unknown demo set 'mnst'.*mnist"):
         ensure_demo(store, "mnst")
+
+
+def test_import_demo_says_whether_the_set_was_there(store):
+    assert import_demo(store, "faces") == DemoImport("faces", 200, existed=False)
+    assert import_demo(store, "faces") == DemoImport("faces", 200, existed=True)
 
 
 def test_cli_demo_lists_and_imports(home, capsys):

@@ -7,7 +7,7 @@ import sys
 
 from tqdm import tqdm
 
-from workbench.data.demo import DEFAULT_DEMOS, DEMOS, ensure_demo
+from workbench.data.demo import DEFAULT_DEMOS, DEMOS, import_demo
 from workbench.store import Store
 
 
@@ -32,9 +32,7 @@ def run(args: argparse.Namespace) -> int:
     if not args.name:
         print(f"error: name a demo set ({', '.join(DEMOS)}) or give --list", file=sys.stderr)
         return 2
-    existed = args.name in store.datasets()
-    ensure_demo(store, args.name, lambda it, total, desc: tqdm(it, total=total, desc=desc, unit="img"))
-    n = store.count_images(args.name)
-    print(f"{args.name}: {n} images {'already imported' if existed else 'imported'}; "
-          f"label or train on it as dataset {args.name!r}")
+    done = import_demo(store, args.name, lambda it, total, desc: tqdm(it, total=total, desc=desc, unit="img"))
+    print(f"{done.dataset}: {done.images} images {'already imported' if done.existed else 'imported'}; "
+          f"label or train on it as dataset {done.dataset!r}")
     return 0

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 import pandas as pd
 
@@ -74,6 +76,22 @@ def ensure_demo(store: Store, name: str, progress: Progress = no_progress) -> st
     if name not in DEMOS:
         raise WorkbenchError(f"Unknown demo set {name!r}; choose one of: {', '.join(DEMOS)}")
     return DEMOS[name][1](store, progress)
+
+
+@dataclass(frozen=True)
+class DemoImport:
+    """What `import_demo` did: the dataset, its image count, and whether it was there before."""
+
+    dataset: str
+    images: int
+    existed: bool
+
+
+def import_demo(store: Store, name: str, progress: Progress = no_progress) -> DemoImport:
+    """`ensure_demo`, saying whether the set was imported now or before (the CLI and the Datasets tab report it)."""
+    existed = name in store.datasets()
+    dataset = ensure_demo(store, name, progress)
+    return DemoImport(dataset, store.count_images(dataset), existed)
 
 
 def ensure_demos(store: Store) -> list[str]:

@@ -12,6 +12,7 @@ from PIL import Image
 
 from workbench.data.imageio import decode, load_image
 from workbench.data.importers.folder import list_images, zip_items
+from workbench.data.uploads import sort_paths
 from workbench.errors import ImportFailed, WorkbenchError
 
 
@@ -39,32 +40,37 @@ class ImageSource:
 
 
 def gather(paths: Sequence[str | Path]) -> tuple[list[ImageSource], list[tuple[str, str]]]:
-    """Sources for image files, folders and .zip files, in the order given (a folder's and zip's images sorted),
-    and (path, reason) for each path that yields nothing (missing, unreadable zip, zip-slip entry)."""
+    """Sources for image files, folders and .zip files (sorted by workbench.data.uploads, as an import's upload),
+    in the order given (a folder's and zip's images sorted), and (path, reason) for each path that yields nothing
+    (missing, unreadable zip, zip-slip entry)."""
     sources: list[ImageSource] = []
     problems: list[tuple[str, str]] = []
-    for given in paths:
-        p = Path(given)
-        if p.is_dir():
+    for kind, p in sort_paths(paths):
+        if kind == "folder":
             found = [ImageSource(str(f), f) for f in list_images(p)]
             if not found:
                 problems.append((str(p), "folder holds no image files"))
             sources += found
-        elif p.suffix.lower() == ".zip" and p.is_file():
-            try:
-                # zip_items refuses an archive with any entry escaping its folder; nothing is written to disk anyway
-                entries = zip_items(p)
-            except ImportFailed as e:
-                problems += e.problems
-                continue
-            except WorkbenchError as e:
-                problems.append((str(p), str(e).removeprefix(f"{p}: ")))
-                continue
-            if not entries:
-                problems.append((str(p), "zip holds no image files"))
-            sources += [ImageSource(f"{p}:{name}", p, name, data) for name, data in entries]
-        elif p.exists():
+        elif kind == "zip":
+            found, trouble = _zip_sources(p)
+            sources += found
+            problems += trouble
+        elif kind == "file":
             sources.append(ImageSource(str(p), p))  # any file given by name is tried: a non-image gets its reason
         else:
             problems.append((str(p), "no such file or folder"))
     return sources, problems
+
+
+def _zip_sources(p: Path) -> tuple[list[ImageSource], list[tuple[str, str]]]:
+    """The images of a zip as sources, or why there are none."""
+    try:
+        # zip_items refuses an archive with any entry escaping its folder; nothing is written to disk anyway
+        entries = zip_items(p)
+    except ImportFailed as e:
+        return [], list(e.problems)
+    except WorkbenchError as e:
+        return [], [(str(p), str(e).removeprefix(f"{p}: "))]
+    if not entries:
+        return [], [(str(p), "zip holds no image files")]
+    return [ImageSource(f"{p}:{name}", p, name, data) for name, data in entries], []

@@ -6,10 +6,11 @@ from pathlib import Path
 from typing import Sequence
 
 from workbench.data.importers.arrays import import_arrays, import_numpy
-from workbench.data.importers.common import ImportResult, Progress, no_progress
-from workbench.data.importers.folder import import_files, import_folder, import_zip, list_images
+from workbench.data.importers.common import ImportResult, Item, Progress, ingest, no_progress
+from workbench.data.importers.folder import folder_items, import_files, import_folder, import_zip, list_images, zip_items
 from workbench.data.importers.imagefolder import class_folders, import_imagefolder
 from workbench.data.importers.table import import_table
+from workbench.data.uploads import sort_paths
 from workbench.errors import WorkbenchError
 from workbench.store import Store
 
@@ -47,7 +48,7 @@ def import_path(store: Store, path: str | Path, fmt: str = "auto", name: str | N
     imports the faces or eyes found in the photos instead, as grey crop_size² crops (workbench.data.crops)."""
     path = Path(path)
     fmt = detect_format(path) if fmt == "auto" else fmt
-    class_list = [c.strip() for c in classes.split(",") if c.strip()] if isinstance(classes, str) else list(classes or [])
+    class_list = split_classes(classes)
     if crop:
         from workbench.data.crops import import_photo_crops  # crops builds on this package's importers
 
@@ -65,5 +66,42 @@ def import_path(store: Store, path: str | Path, fmt: str = "auto", name: str | N
     raise WorkbenchError(f"Unknown format {fmt!r}; choose one of: {', '.join(FORMATS)}")
 
 
+def import_upload(store: Store, paths: Sequence[str | Path], name: str | None = None,
+                  classes: Sequence[str] | str | None = None, skip_bad: bool = False,
+                  progress: Progress = no_progress) -> ImportResult:
+    """Import what a user uploaded, unlabeled: one .zip as `import_zip` (dataset named after it), one folder as
+    `import_folder`, anything else (image files, or several zips and folders) copied into dataset `name`
+    (default "upload"); a missing path counts like a bad image."""
+    parts = sort_paths(paths)
+    if not parts:
+        raise WorkbenchError("Choose a .zip or image files to upload first.")
+    class_list = split_classes(classes)
+    only = parts[0] if len(parts) == 1 else (None, None)
+    if only[0] == "zip":
+        return import_zip(store, only[1], name, class_list, skip_bad, progress)
+    if only[0] == "folder":
+        return import_folder(store, only[1], name, class_list, skip_bad, progress)
+    items, problems = [], []
+    for kind, p in parts:
+        if kind == "zip":
+            items += [Item(name=n, data=d) for n, d in zip_items(p)]
+        elif kind == "folder":
+            items += folder_items(p)
+        elif kind == "file":
+            items.append(Item(name=p.name, data=p.read_bytes()))  # copied: uploads live in a temporary folder
+        else:
+            problems.append((str(p), "no such file or folder"))
+    return ingest(store, name or "upload", items, classes=class_list, source="upload", skip_bad=skip_bad,
+                  progress=progress, problems=problems)
+
+
+def split_classes(classes: Sequence[str] | str | None) -> list[str]:
+    """Class names from a list or a comma-separated string (blank names dropped)."""
+    if isinstance(classes, str):
+        return [c.strip() for c in classes.split(",") if c.strip()]
+    return list(classes or [])
+
+
 __all__ = ["FORMATS", "ImportResult", "Progress", "detect_format", "import_arrays", "import_files", "import_folder",
-           "import_imagefolder", "import_numpy", "import_path", "import_table", "import_zip", "no_progress"]
+           "import_imagefolder", "import_numpy", "import_path", "import_table", "import_upload", "import_zip",
+           "no_progress", "split_classes"]
