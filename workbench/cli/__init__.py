@@ -3,26 +3,26 @@
 from __future__ import annotations
 
 import argparse
-import importlib
 import sys
+from types import ModuleType
 
+# Every command, imported normally: a renamed or broken command module is an ImportError here, at start,
+# rather than a sub-command that quietly disappears. Each module has register(subparsers).
+from workbench.cli import (app_cmd, demo_cmd, evaluate_cmd, explain_cmd, export_cmd, export_model_cmd, import_cmd,
+                           predict_cmd, train_cmd)
 from workbench.cli.db_option import add_db_argument, use_db
 from workbench.errors import WorkbenchError
+from workbench.workspace import Workspace
 
-COMMANDS = ["app_cmd", "import_cmd", "export_cmd", "train_cmd", "evaluate_cmd", "demo_cmd", "explain_cmd",
-            "export_model_cmd", "predict_cmd"]
+COMMANDS: tuple[ModuleType, ...] = (app_cmd, import_cmd, export_cmd, train_cmd, evaluate_cmd, demo_cmd, explain_cmd,
+                                    export_model_cmd, predict_cmd)
 
 
 def build_parser() -> argparse.ArgumentParser:
+    """The `workbench` parser: one sub-command per module of COMMANDS, each taking --db."""
     parser = argparse.ArgumentParser(prog="workbench", description="Label, train, evaluate and review image classifiers.")
     sub = parser.add_subparsers(dest="command", required=True)
-    for name in COMMANDS:
-        try:
-            module = importlib.import_module(f"workbench.cli.{name}")
-        except ModuleNotFoundError as e:
-            if e.name != f"workbench.cli.{name}":
-                raise
-            continue  # a command not written yet
+    for module in COMMANDS:
         module.register(sub)
     for command in sub.choices.values():
         add_db_argument(command)
@@ -30,9 +30,12 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    """Run one command on the workspace `args.workspace` (home and --db store, the store opened on first use);
+    a WorkbenchError is printed as `error: ...` and exits with status 2."""
     args = build_parser().parse_args(argv)
     try:
         use_db(args)
+        args.workspace = Workspace.open(db=args.db)
         return int(args.func(args) or 0)
     except WorkbenchError as e:
         print(f"error: {e}", file=sys.stderr)

@@ -45,5 +45,6 @@ def run(args) -> int:
     Access.of(auth, args.admin, args.blind)  # bad role options fail here, before the UI's slow imports
     from workbench.ui.app import launch
 
-    launch(host=args.host, port=args.port, auth=auth, demo_sets=not args.no_demo, admins=args.admin, blind=args.blind)
+    launch(host=args.host, port=args.port, auth=auth, demo_sets=not args.no_demo, admins=args.admin, blind=args.blind,
+           ws=getattr(args, "workspace", None))
     return 0

@@ -2,23 +2,37 @@
 
 from __future__ import annotations
 
-import importlib
+from dataclasses import replace
+from types import ModuleType
+from typing import NamedTuple
 
 import gradio as gr
 
 from workbench.access import LABEL_PAGE, Access  # LABEL_PAGE: /label, the annotators' page
 from workbench.store import Store
+# Every tab, imported normally: a renamed or broken tab module is an ImportError here, at start,
+# rather than a tab that quietly disappears.
+from workbench.ui import datasets_tab, evaluate_tab, experiments_tab, label_tab, predict_tab
 from workbench.ui.context import UIContext
 from workbench.ui.files import serving_paths
 from workbench.ui.guard import guard, send_annotators_to_label_page
+from workbench.workspace import Workspace
 
-# (tab id, title, module): each module has build(ctx) and may define HEAD (html/js) and CSS strings.
+
+class Tab(NamedTuple):
+    """One tab of the main page: its module has build(ctx) and may define HEAD (html/js) and CSS strings."""
+
+    id: str
+    title: str
+    module: ModuleType
+
+
 TABS = [
-    ("datasets", "Datasets", "workbench.ui.datasets_tab"),
-    ("label", "Label", "workbench.ui.label_tab"),
-    ("experiments", "Experiments", "workbench.ui.experiments_tab"),
-    ("evaluate", "Evaluate", "workbench.ui.evaluate_tab"),
-    ("predict", "Predict", "workbench.ui.predict_tab"),
+    Tab("datasets", "Datasets", datasets_tab),
+    Tab("label", "Label", label_tab),
+    Tab("experiments", "Experiments", experiments_tab),
+    Tab("evaluate", "Evaluate", evaluate_tab),
+    Tab("predict", "Predict", predict_tab),
 ]
 
 BASE_CSS = """
@@ -26,60 +40,51 @@ BASE_CSS = """
 """
 
 
-def _tab_modules():
-    out = []
-    for tab_id, title, name in TABS:
-        try:
-            out.append((tab_id, title, importlib.import_module(name)))
-        except ModuleNotFoundError as e:
-            if e.name != name:  # a real missing dependency, not a tab not written yet
-                raise
-    return out
-
-
-def build_app(store: Store | None = None, access: Access | None = None) -> tuple[gr.Blocks, dict]:
+def build_app(store: Store | None = None, access: Access | None = None,
+              ws: Workspace | None = None) -> tuple[gr.Blocks, dict]:
     """The Blocks app and the launch() keyword arguments it needs (css, head, served paths).
 
+    The workspace `ws` (else the one around `store`, else Workspace.open()) is the app's home and store.
     With logins in `access`, every event is checked against it (workbench.ui.guard).
     """
-    store, access = store or Store(), access or Access()
-    modules = _tab_modules()
+    ws = ws or (Workspace.around(store) if store is not None else Workspace.open())
+    access = access or Access()
+    tabs = list(TABS)  # read once: bench/label_latency.py narrows TABS to the Label tab
     with gr.Blocks(title="Workbench") as demo:
-        ctx = UIContext(store=store, demo=demo, goto=gr.State(None))
-        with gr.Tabs() as tabs:
-            ctx.tabs = tabs
-            for tab_id, title, module in modules:
-                with gr.Tab(title, id=tab_id):
-                    module.build(ctx)
+        ctx = UIContext(ws=ws, demo=demo, goto=gr.State(None))
+        with gr.Tabs() as ctx.tabs:
+            for tab in tabs:
+                with gr.Tab(tab.title, id=tab.id):
+                    tab.module.build(ctx)
         send_annotators_to_label_page(access)
-    label = next((m for tab_id, _, m in modules if tab_id == "label"), None)
-    if label is not None:
+    if any(tab.module is label_tab for tab in tabs):
         # A page holding only the Label tab: each keypress costs the browser less when no other tab's
-        # components are mounted (measured in bench/label_latency.py).
+        # components are mounted (measured in bench/label_latency.py). Same jobs, runs and suggesters.
         with demo.route("Label only", LABEL_PAGE):
-            label.build(UIContext(store=store, demo=demo, goto=gr.State(None), services=ctx.services))
+            label_tab.build(replace(ctx, tabs=None, goto=gr.State(None)))
     guard(demo, access)
     launch_kwargs = {
-        "css": BASE_CSS + "".join(getattr(m, "CSS", "") for _, _, m in modules),
-        "head": "".join(getattr(m, "HEAD", "") for _, _, m in modules),
-        **serving_paths(store),
+        "css": BASE_CSS + "".join(getattr(tab.module, "CSS", "") for tab in tabs),
+        "head": "".join(getattr(tab.module, "HEAD", "") for tab in tabs),
+        **serving_paths(ws),
     }
     return demo, launch_kwargs
 
 
 def launch(host: str = "127.0.0.1", port: int | None = None, auth: list[tuple[str, str]] | None = None,
-           demo_sets: bool = True, admins: list[str] | None = None, blind: bool = False, **kwargs) -> None:
+           demo_sets: bool = True, admins: list[str] | None = None, blind: bool = False,
+           ws: Workspace | None = None, **kwargs) -> None:
     """Start the app; by default on 127.0.0.1 with the bundled demo sets imported.
 
     With `auth`, users are annotators (the /label page, their own labels only) unless named in `admins`;
-    `blind`: annotators do not see other annotators' labels.
+    `blind`: annotators do not see other annotators' labels. `ws`: the workspace (else Workspace.open()).
     """
     access = Access.of(auth, admins, blind)
-    store = Store()
+    ws = ws or Workspace.open()
     if demo_sets:
         from workbench.data.demo import ensure_demos
 
-        ensure_demos(store)
-    demo, launch_kwargs = build_app(store, access)
+        ensure_demos(ws.store)
+    demo, launch_kwargs = build_app(access=access, ws=ws)
     demo.queue(default_concurrency_limit=4)
     demo.launch(server_name=host, server_port=port, auth=auth, **launch_kwargs, **kwargs)

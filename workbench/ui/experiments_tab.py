@@ -33,9 +33,7 @@ RUNS_COLUMN_WIDTHS = ["20%", "8%", "12%", "14%", "5%", "9%", "7%", "7%", "9%", "
 
 
 def build(ctx: UIContext) -> None:
-    if "jobs" not in ctx.services:
-        ctx.services["jobs"] = JobManager(ctx.store)
-    jobs: JobManager = ctx.services["jobs"]
+    jobs: JobManager = ctx.jobs
     store = ctx.store
 
     gr.Markdown("### Experiments")

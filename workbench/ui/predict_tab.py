@@ -27,7 +27,7 @@ def _gr_progress(progress):
 
 def build(ctx: UIContext) -> None:
     store = ctx.store
-    runs: RunCache = ctx.services.setdefault("run_cache", RunCache())
+    runs: RunCache = ctx.runs
 
     gr.Markdown("### Predict new images")
     with gr.Row():
