@@ -90,3 +90,11 @@ def test_a_workspace_around_an_open_store_uses_that_store(elsewhere):
     assert Workspace.around(store, elsewhere["arg"]).home == elsewhere["arg"].resolve()
     assert Workspace.around(Workspace.open(elsewhere["arg"]).store).home == elsewhere["arg"].resolve()
     store.close()
+
+
+def test_a_command_refusing_its_options_leaves_no_store_behind(home, capsys):
+    from workbench.cli import main
+
+    assert main(["app", "--admin", "boss", "--no-demo"]) == 2  # --admin without --auth: refused
+    assert "need logins" in capsys.readouterr().err
+    assert not (home / "datasets").exists()
