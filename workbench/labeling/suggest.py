@@ -13,12 +13,13 @@ import threading
 import time
 import weakref
 from dataclasses import dataclass
+from typing import Callable
 
 import numpy as np
 import torch
 import torch.nn.functional as F
 
-from workbench.labeling.features import Features, dataset_features
+from workbench.labeling.features import Features, Progress, dataset_features, no_progress
 from workbench.store import Store
 
 MIN_PER_CLASS = 5
@@ -165,8 +166,14 @@ class Suggester:
     """
 
     def __init__(self, store: Store, dataset: str, annotator: str, every: int = RETRAIN_EVERY,
-                 min_per_class: int = MIN_PER_CLASS, start: bool = True):
+                 min_per_class: int = MIN_PER_CLASS, start: bool = True,
+                 features: Callable[[str, Progress], Features] | None = None,
+                 train_slot: threading.Semaphore | None = None):
+        """`features` and `train_slot` come from a SuggesterPool: the dataset's features computed once for all
+        annotators, and one retrain at a time in the app."""
         self.store, self.dataset, self.annotator = store, dataset, annotator
+        self._features_of = features or (lambda ds, progress: dataset_features(store, ds, progress))
+        self._slot = train_slot or threading.Semaphore(1)
         self.every, self.min_per_class = every, min_per_class
         self.status = "suggestions: starting"
         self.error: str | None = None
@@ -213,7 +220,8 @@ class Suggester:
                 self._wake.clear()
             try:
                 self._ensure_features()
-                self._train()
+                with self._slot:
+                    self._train()
             except _Stopped:
                 return
             except Exception as e:  # a broken file or store must not kill suggestions for good: say so, go on
@@ -228,7 +236,7 @@ class Suggester:
                 if _EXITING.is_set():
                     raise _Stopped
                 self.status = f"suggestions: {what} ({frac:.0%})"
-            self._features = dataset_features(self.store, self.dataset, progress)
+            self._features = self._features_of(self.dataset, progress)
 
     def _train(self) -> Suggestions | None:
         t0 = time.perf_counter()
@@ -263,16 +271,35 @@ def _lower_priority() -> None:
 
 
 class SuggesterPool:
-    """One Suggester per (dataset, annotator), made on first use (the UI keeps one pool per app)."""
+    """One Suggester per (dataset, annotator), made on first use (the UI keeps one pool per app).
+
+    A team labelling one set at once shares its work: the dataset's features are computed once (16 annotators
+    starting together once embedded the set 16 times over), and one retrain runs at a time, so background
+    training never takes more than one core from the keypresses being served.
+    """
 
     def __init__(self, store: Store):
         self.store = store
         self._items: dict[tuple[str, str], Suggester] = {}
         self._lock = threading.Lock()
+        self._features: dict[str, Features] = {}
+        self._feature_locks: dict[str, threading.Lock] = {}
+        self._train_slot = threading.Semaphore(1)
 
     def get(self, dataset: str, annotator: str) -> Suggester:
         with self._lock:
             key = (dataset, annotator)
             if key not in self._items:
-                self._items[key] = Suggester(self.store, dataset, annotator)
+                self._items[key] = Suggester(self.store, dataset, annotator, features=self.features,
+                                             train_slot=self._train_slot)
             return self._items[key]
+
+    def features(self, dataset: str, progress: Progress = no_progress) -> Features:
+        """The dataset's features, computed by the first caller while the others wait; again after an import."""
+        with self._lock:
+            lock = self._feature_locks.setdefault(dataset, threading.Lock())
+        with lock:
+            have = self._features.get(dataset)
+            if have is None or len(have.image_ids) != self.store.count_images(dataset):
+                have = self._features[dataset] = dataset_features(self.store, dataset, progress)
+            return have
