@@ -13,7 +13,8 @@ from PIL import Image
 from workbench.labeling import open_session, view
 from workbench.ui import label_tab
 from workbench.ui.context import UIContext
-from workbench.ui.label_tab import annotator_of, class_buttons, render, tag_buttons
+from workbench.ui.label_render import class_buttons, render, tag_buttons
+from workbench.ui.label_tab import annotator_of
 
 
 def _decoded(html: str) -> Image.Image:
@@ -53,20 +54,23 @@ def test_unreadable_image_shows_message_not_error(faces, home):
 
 
 def test_buttons_show_keys_and_hide_unused_slots():
-    cls = class_buttons(["open", "closed"])
+    cls, more = class_buttons(["open", "closed"])
     assert [b.value for b in cls[:2]] == ["1 · open", "2 · closed"] and not cls[2].visible
+    assert [b.elem_classes for b in cls[:2]] == [["wb-key-1"], ["wb-key-2"]]   # the key the page script presses
     tags = tag_buttons(["glasses", "dark", "odd angle", "inverted", "other"])
     assert [b.value for b in tags[:5]] == ["[g] glasses", "[d] dark", "[o] odd angle", "[i] inverted", "[t] other"]
+    assert [b.elem_classes for b in tags[:2]] == [["wb-key-g"], ["wb-key-d"]]
     assert not tags[5].visible
-    assert not cls[-1].visible  # no "more classes" dropdown for two classes
+    assert not more.visible  # no "more classes" dropdown for two classes
 
 
 def test_digit_classes_show_their_own_key_and_classes_past_ten_go_in_a_dropdown():
-    digits = class_buttons([str(d) for d in range(10)])
-    assert [b.value for b in digits[:10]] == [f"{d} · {d}" for d in range(10)] and not digits[-1].visible
-    many = class_buttons([f"c{i}" for i in range(12)])
-    assert many[9].value == "0 · c9"
-    assert many[-1].visible and [c[0] for c in many[-1].choices] == ["c10", "c11"]
+    digits, more = class_buttons([str(d) for d in range(10)])
+    assert [b.value for b in digits] == [f"{d} · {d}" for d in range(10)] and not more.visible
+    assert [b.elem_classes for b in digits[:3]] == [["wb-key-0"], ["wb-key-1"], ["wb-key-2"]]
+    many, more = class_buttons([f"c{i}" for i in range(12)])
+    assert many[9].value == "0 · c9" and many[9].elem_classes == ["wb-key-0"]
+    assert more.visible and [c[0] for c in more.choices] == ["c10", "c11"]
 
 
 def test_login_names_the_annotator():
@@ -83,4 +87,5 @@ def test_label_tab_builds_with_stable_ids(faces):
     ids = {c.get("props", {}).get("elem_id") for c in demo.get_config_file()["components"]}
     assert {"wb-label-0", "wb-label-9", "wb-skip", "wb-prev", "wb-undo", "wb-tag-0", "wb-label-panel",
             "wb-label-view", "wb-grid-assign", "wb-review-refresh"} <= ids
-    assert "getElementById('wb-label-panel')" in label_tab.HEAD and "image-rendering: pixelated" in label_tab.CSS
+    # the key script and its styles go to launch(head=..., css=...): its keys are driven in test_label_keys_browser.py
+    assert label_tab.HEAD.lstrip().startswith("<script>") and "#wb-label-view" in label_tab.CSS

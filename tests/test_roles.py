@@ -24,8 +24,8 @@ from workbench.ui.guard import guard, operation
 REFUSED = "is an annotator"
 # the Label tab's handlers an annotator may call, on /label and in the main page's Label tab
 ANNOTATOR_HANDLERS = {"on_start", "act", "on_action", "on_more_class", "refresh_choices", "on_dataset", "on_load",
-                      "on_goto", "<lambda>", "on_mode", "on_show", "marked", "on_pick", "bulk.run", "on_redraw",
-                      "wire_page_accept.on_accept_page", "on_refresh"}
+                      "on_goto", "show_one_image", "on_mode", "on_show", "marked", "on_pick", "select_all",
+                      "select_none", "bulk.run", "on_redraw", "on_accept_page", "on_refresh", "open_in_labeller"}
 LANDING = "send_annotators_to_label_page.landing"
 SELECT = {"index": 0, "value": None, "selected": True}
 

@@ -18,13 +18,13 @@ LABEL_MODULE = "workbench.ui.label_tab"
 
 # Label-tab handlers an annotator may call (on /label, or in the main page's Label tab: the same API names):
 # start a session, label / skip / undo / tag as themselves, switch views, page and select the grid, bulk-label
-# their selection or accept its suggested labels, see agreement. Lambdas there only move selections and views.
+# their selection or accept its suggested labels, see agreement, open a disputed image.
 # Adding classes or tags, settling disputes and exporting stay with admins, as does every other tab.
 ANNOTATOR_HANDLERS = frozenset({
     "on_start", "act", "on_action", "on_more_class", "refresh_choices", "on_dataset", "on_load", "on_goto",
-    "on_mode", "on_show", "on_redraw", "marked", "on_pick", "bulk.run", "<lambda>",
-    "wire_page_accept.on_accept_page",  # accept the model's suggestions on a grid page, as oneself
-    "on_refresh",
+    "show_one_image", "on_mode", "on_show", "on_redraw", "marked", "on_pick", "select_all", "select_none",
+    "bulk.run", "on_accept_page",  # accept the model's suggestions on a grid page, as oneself
+    "on_refresh", "open_in_labeller",
 })
 # the UI shell's own events, open to every user: the landing check that sends annotators to /label
 SHELL_HANDLERS = frozenset({("workbench.ui.guard", "send_annotators_to_label_page.landing")})

@@ -7,8 +7,6 @@ from __future__ import annotations
 
 import string
 
-# s = skip, u = undo: never given to a tag
-RESERVED_KEYS = frozenset("su")
 CLASS_KEYS = "1234567890"
 MAX_CLASS_KEYS = len(CLASS_KEYS)
 
@@ -16,6 +14,11 @@ MAX_CLASS_KEYS = len(CLASS_KEYS)
 LABEL_BUTTON = "wb-label-"
 TAG_BUTTON = "wb-tag-"
 MOVE_BUTTONS = {"wb-skip": "skip", "wb-prev": "prev", "wb-undo": "undo", "wb-accept": "accept"}
+# keys that move through the queue or accept the suggestion, by the button they press (KeyboardEvent.key)
+MOVE_KEYS = {"Enter": "wb-accept", " ": "wb-accept", "s": "wb-skip", "ArrowRight": "wb-skip",
+             "ArrowLeft": "wb-prev", "Backspace": "wb-undo", "u": "wb-undo"}
+# s = skip, u = undo: never given to a tag
+RESERVED_KEYS = frozenset(k for k in MOVE_KEYS if len(k) == 1 and k.isalpha())
 
 
 def tag_keys(tags: list[str]) -> dict[str, str]:

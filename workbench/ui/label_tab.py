@@ -1,185 +1,171 @@
 """Label tab: one image at a time at keyboard speed, a grid for bulk labelling, and a Review view of agreement.
 
-A thin layer over workbench.labeling: handlers call the core and shape its result for display. The
-session lives in gr.State (one per browser tab); every label and tag is in SQLite before the next
-image is rendered.
+A thin layer over workbench.labeling: `layout` builds the components, the module's handler functions call the
+core and shape its result (HTML from label_render), and `wire` connects them, the tab's context bound
+(workbench.ui.handlers.bind). The session lives in gr.State (one per browser tab); every label and tag is in
+the store before the next image is rendered.
+
+Handlers stay in this module under their names: workbench.access lets annotators call the ones it lists here.
 """
 
 from __future__ import annotations
 
-import base64
-import html
-import io
 import tempfile
-from pathlib import Path
+from dataclasses import dataclass
 
 import gradio as gr
-from PIL import Image
 
-from workbench.data.imageio import load_image
 from workbench.errors import WorkbenchError
-from workbench.labeling import (ORDERS, apply_action, bulk_label, bulk_tag, disagreements, goto, grid_page,
-                                open_session, pairwise_kappa, settle, tag_keys, view, write_download)
-from workbench.labeling.grid import accept_page, page_items
-from workbench.labeling.keys import MAX_CLASS_KEYS, class_keys
-from workbench.labeling.next_step import empty_queue_message, first_dataset_to_label
-from workbench.labeling.session import LabelSession, LabelView, queue_next
+from workbench.labeling import (ORDERS, bulk_label, bulk_tag, button_action, disagreements, grid_page,
+                                open_image, open_session, pairwise_kappa, settle, step, take_left_out, view,
+                                write_download)
+from workbench.labeling.export import SCOPES, scope_options
+from workbench.labeling.grid import VERIFY_ORDER, accept_page, page_items
+from workbench.labeling.keys import MAX_CLASS_KEYS
+from workbench.labeling.names import add_classes, add_tags, remove_tag
+from workbench.labeling.next_step import first_dataset_to_label
+from workbench.labeling.session import LabelSession, parse_action
 from workbench.labeling.suggest import SuggesterPool
+from workbench.store import Store
 from workbench.ui.context import UIContext
+from workbench.ui.handlers import bind
+from workbench.ui.label_render import (CSS, HEAD, MAX_TAG_BUTTONS, class_buttons, gallery_of, render,
+                                       tag_buttons)
 
-MAX_TAG_BUTTONS = 12
-INLINE_BYTES = 256 * 1024   # smaller image files go inline with the response: no second request per image
-PREVIEW_SIDE = 1024         # bigger ones are sent as a preview of at most this side
-PIXELATED_BELOW = 256       # images narrower than this are upscaled: keep their pixels sharp
-INLINE_TYPES = ("image/png", "image/jpeg", "image/gif", "image/webp")
+__all__ = ["CSS", "HEAD", "build", "layout", "wire"]
 
-CSS = """
-#wb-label-view .wb-img { display: flex; justify-content: center; background: #111; border-radius: 6px; }
-#wb-label-view .wb-img img { height: min(55vh, 560px); max-width: 100%; object-fit: contain; }
-#wb-label-view img.pixelated { image-rendering: pixelated; }
-#wb-label-view .wb-meta { font-size: 1.1em; margin: .4em 0; }
-#wb-label-view .wb-chip { background: #e0e7ff; color: #1e1b4b; border-radius: 4px; padding: 0 .4em; margin-right: .3em; }
-#wb-label-view .wb-msg { color: #b45309; min-height: 1.3em; }
-#wb-label-view progress { width: 100%; }
-#wb-label-view .wb-suggest { font-size: 1.1em; color: #065f46; }
-"""
-
-# Keys click the buttons, so keyboard and mouse run the same listener. Keys typed into text fields are
-# left alone, and nothing happens unless the one-image panel is on screen. A key that labels goes no
-# further (capture phase on window, propagation stopped for its keydown, keypress and keyup): the page's
-# other components listen for keys too, and with the other tabs mounted that cost ~30 ms per label.
-HEAD = """
-<script>
-(() => {
-  if (window.__wbLabelKeys) return;
-  window.__wbLabelKeys = true;
-  const handled = new Set();  // keys whose keydown labelled: their keyup stops here too
-  const shown = (el) => el && el.offsetParent !== null && !el.disabled;
-  const click = (id) => { const el = document.getElementById(id); if (shown(el)) { el.click(); return true; } return false; };
-  window.addEventListener('keydown', (e) => {
-    if (e.ctrlKey || e.metaKey || e.altKey || e.repeat) return;
-    const t = e.target, tag = t && t.tagName;
-    if (tag === 'INPUT' || tag === 'TEXTAREA' || tag === 'SELECT' || (t && t.isContentEditable)) return;
-    const k = e.key;
-    let done = false;
-    if (k === 'Enter' && shown(document.getElementById('wb-grid-accept'))) done = click('wb-grid-accept');
-    if (done) { e.preventDefault(); e.stopPropagation(); handled.add(e.code); return; }
-    if (!shown(document.getElementById('wb-label-panel'))) return;
-    if (k === 'Enter' || k === ' ') done = click('wb-accept');
-    else if (/^[0-9]$/.test(k)) {
-      for (const b of document.querySelectorAll('button[id^="wb-label-"]')) {
-        if (b.textContent.trim().startsWith(k + ' ·')) { done = click(b.id); break; }
-      }
-    }
-    else if (k === 's' || k === 'ArrowRight') done = click('wb-skip');
-    else if (k === 'ArrowLeft') done = click('wb-prev');
-    else if (k === 'Backspace' || k === 'u') done = click('wb-undo');
-    else if (/^[a-z]$/.test(k)) {
-      for (const b of document.querySelectorAll('button[id^="wb-tag-"]')) {
-        const m = b.textContent.trim().match(/^\\[([a-z])\\]/);
-        if (m && m[1] === k) { done = click(b.id); break; }
-      }
-    }
-    if (done) { e.preventDefault(); e.stopPropagation(); handled.add(e.code); }
-  }, true);
-  window.addEventListener('keypress', (e) => { if (handled.has(e.code)) e.stopPropagation(); }, true);
-  window.addEventListener('keyup', (e) => { if (handled.delete(e.code)) e.stopPropagation(); }, true);
-})();
-</script>
-"""
+MODES = ("One image", "Grid", "Review")
+ONE = MODES[0]
 
 
-# -- rendering ---------------------------------------------------------------------------------
-def image_src(path: str) -> tuple[str, int]:
-    """A data URI for the image (inline: shown as soon as the response arrives) and its width.
+# -- layout ------------------------------------------------------------------------------------
+@dataclass
+class Controls:
+    """The session row (dataset, annotator, order, ...) and the view switch; the per-tab state."""
 
-    Small PNG/JPEG/GIF/WebP files go as they are; anything bigger or in another format (16-bit TIFF, ...)
-    is read by the project's load_image (EXIF rotation, 8-bit) and sent as a PNG preview.
-    """
-    raw = Path(path).read_bytes()
-    with Image.open(io.BytesIO(raw)) as im:  # header only: format and size
-        width, mime = im.width, Image.MIME.get(im.format or "", "")
-    if len(raw) > INLINE_BYTES or mime not in INLINE_TYPES:
-        im = load_image(path)
-        im.thumbnail((PREVIEW_SIDE, PREVIEW_SIDE))
-        buf = io.BytesIO()
-        im.save(buf, "PNG")
-        raw, mime = buf.getvalue(), "image/png"
-    return f"data:{mime};base64,{base64.b64encode(raw).decode()}", width
+    sess: gr.State
+    saved_name: gr.BrowserState
+    dataset: gr.Dropdown
+    annotator: gr.Textbox
+    order: gr.Dropdown
+    only: gr.Dropdown
+    seed: gr.Number
+    suggest_on: gr.Checkbox
+    start: gr.Button
+    mode: gr.Radio
 
 
-def render(v: LabelView | None, message: str = "") -> str:
-    """The viewer: image, file name, current label and tags, progress, last message."""
-    if v is None:
-        return (f"<div class='wb-view'><div class='wb-msg'>{html.escape(message)}</div>"
-                "<p>Pick a dataset, type your annotator name and press <b>Start</b>. Then: digit keys label "
-                "(<b>1</b>..<b>9</b>, <b>0</b> for the tenth class), <b>s</b> or <b>→</b> skips, <b>←</b> goes back, "
-                "<b>Backspace</b> or <b>u</b> undoes the last label or tag.</p></div>")
-    pct = 100.0 * v.labelled / v.total if v.total else 0.0
-    counts = " · ".join(f"{html.escape(c)}: {n}" for c, n in v.per_class.items())
-    progress = (f"<div class='wb-progress'>labelled by {html.escape(v.annotator)}: <b id='wb-progress-count'>"
-                f"{v.labelled}</b> / {v.total} ({pct:.0f}%) · {counts}"
-                f"<progress max='{max(v.total, 1)}' value='{v.labelled}'></progress></div>")
-    msg = f"<div class='wb-msg' id='wb-message'>{html.escape(message or v.message)}</div>"
-    if v.image_id is None:
-        return f"<div class='wb-view' data-image-id=''>{progress}{msg}<p>Nothing on screen.</p></div>"
-    try:
-        src, width = image_src(v.path)
-        img = (f"<img src='{src}' alt='{html.escape(v.name)}'"
-               f"{' class=pixelated' if width < PIXELATED_BELOW else ''}>")
-    except (OSError, ValueError, WorkbenchError, Image.DecompressionBombError) as e:
-        img = f"<div class='wb-msg'>Cannot show {html.escape(v.name)}: {html.escape(str(e))}</div>"
-    chips = "".join(f"<span class='wb-chip'>{html.escape(t)}</span>" for t in v.tags) or "none"
-    label = html.escape(v.label) if v.label else "—"
-    return (f"<div class='wb-view' data-image-id='{v.image_id}'>"
-            f"<div class='wb-img'>{img}</div>"
-            f"<div class='wb-meta'><b id='wb-filename'>{html.escape(v.name)}</b> · label: "
-            f"<b id='wb-current-label'>{label}</b> · tags: {chips}</div>{render_suggestion(v)}{progress}{msg}</div>")
+@dataclass
+class Single:
+    """One image at a time: the viewer, a button per class (id wb-label-<class index>) and per tag, the moves."""
+
+    panel: gr.Column
+    viewer: gr.HTML
+    label_btns: list[gr.Button]
+    more_classes: gr.Dropdown
+    prev_btn: gr.Button
+    skip_btn: gr.Button
+    undo_btn: gr.Button
+    accept_btn: gr.Button
+    tag_btns: list[gr.Button]
+    action: gr.Textbox  # API clients send actions by name (see labeling.session.parse_action)
 
 
-def render_suggestion(v: LabelView) -> str:
-    """The suggested class and its confidence (Enter accepts it), or what suggestions are waiting for."""
-    if v.suggestion is not None:
-        return (f"<div class='wb-suggest'>suggested: <b id='wb-suggestion'>{html.escape(v.suggestion)}</b> "
-                f"(<span id='wb-confidence'>{v.confidence:.0%}</span>) · <b>Enter</b> accepts, a class key "
-                "overrides</div>")
-    return f"<div class='wb-suggest' id='wb-suggest-status'>{html.escape(v.suggest_status)}</div>" \
-        if v.suggest_status else ""
+@dataclass
+class Grid:
+    """A page of thumbnails: select many, assign one class or tag; a verify page accepted with Enter."""
+
+    panel: gr.Column
+    page: gr.Number
+    size: gr.Number
+    show: gr.Button
+    info: gr.Markdown
+    gallery: gr.Gallery
+    picked: gr.CheckboxGroup
+    all_btn: gr.Button
+    none_btn: gr.Button
+    cls: gr.Dropdown
+    assign: gr.Button
+    tag: gr.Dropdown
+    tag_on: gr.Button
+    tag_off: gr.Button
+    accept: gr.Button
+    ids: gr.State      # image ids of the page on screen
+    verify: gr.State   # a verify page on screen: (class, [confidence per image])
+    pics: gr.State     # (path, caption) of the page on screen, before selection marks
 
 
-def class_buttons(classes: list[str]) -> list:
-    """A "key · class" button per keyed class (keys press them), then a dropdown for classes past the tenth."""
-    keys = {c: k for k, c in class_keys(classes).items()}
-    rest = classes[MAX_CLASS_KEYS:]
-    return [*(gr.Button(value=f"{keys[classes[i]]} · {classes[i]}", visible=True) if i < len(classes)
-              else gr.Button(visible=False) for i in range(MAX_CLASS_KEYS)),
-            gr.Dropdown(choices=rest, value=None, visible=bool(rest))]
+@dataclass
+class Review:
+    """Agreement between annotators and the disputed images."""
+
+    panel: gr.Column
+    refresh: gr.Button
+    with_suggested: gr.Checkbox
+    kappa: gr.Dataframe
+    disputed: gr.Dataframe
+    dispute: gr.Dropdown
+    verdict: gr.Dropdown
+    settle_btn: gr.Button
+    open_btn: gr.Button
 
 
-def tag_buttons(tags: list[str]) -> list:
-    keys = {t: k for k, t in tag_keys(tags).items()}
-    return [gr.Button(value=f"[{keys[tags[i]]}] {tags[i]}" if tags[i] in keys else tags[i], visible=True)
-            if i < len(tags) else gr.Button(visible=False) for i in range(MAX_TAG_BUTTONS)]
+@dataclass
+class Admin:
+    """Classes, tags and export."""
+
+    new_classes: gr.Textbox
+    add_classes: gr.Button
+    new_tag: gr.Textbox
+    add_tag: gr.Button
+    old_tag: gr.Dropdown
+    del_tag: gr.Button
+    fmt: gr.Radio
+    scope: gr.Radio
+    export_btn: gr.Button
+    export_file: gr.File
 
 
-def annotator_of(name: str | None, request: gr.Request | None) -> str:
-    """With auth on, the login names the annotator (the typed name is ignored); else the typed name."""
-    return (getattr(request, "username", None) or name or "").strip()
+@dataclass
+class LabelUI:
+    """Every component of the tab, by section."""
+
+    c: Controls
+    one: Single
+    grid: Grid
+    review: Review
+    admin: Admin
+
+    @property
+    def parts(self) -> list:
+        """The components that follow the dataset's classes and tags (see dataset_parts)."""
+        return [*self.one.label_btns, self.one.more_classes, *self.one.tag_btns, self.c.only, self.grid.cls,
+                self.grid.tag, self.admin.old_tag, self.review.verdict]
+
+    @property
+    def panels(self) -> list:
+        return [self.one.panel, self.grid.panel, self.review.panel]
 
 
-def _error(e: WorkbenchError):
-    raise gr.Error(str(e), print_exception=False)
+@dataclass
+class LabelTab:
+    """What the handlers are bound to: the core objects and the components they update."""
+
+    store: Store
+    pool: SuggesterPool  # one background suggester per (dataset, annotator); threads, so not in gr.State
+    ui: LabelUI
 
 
-# -- the tab -----------------------------------------------------------------------------------
-def build(ctx: UIContext) -> None:
-    store = ctx.store
-    pool = SuggesterPool(store)  # one background suggester per (dataset, annotator); threads, so not in gr.State
+def layout(store: Store) -> LabelUI:
+    """Build the tab's components inside the current Blocks."""
+    return LabelUI(c=_controls(store), one=_single(), grid=_grid(), review=_review(), admin=_admin())
+
+
+def _controls(store: Store) -> Controls:
     sess = gr.State(None)
     # the typed annotator name outlives a refresh or a server restart (browser localStorage); it is just a
     # name, not a credential, so a fixed key and secret are fine (with --auth the login names the annotator)
     saved_name = gr.BrowserState("", storage_key="workbench-annotator", secret="workbench-annotator-name")
-
     with gr.Row():
         dataset = gr.Dropdown(choices=store.datasets(), value=None, label="Dataset", scale=2, elem_id="wb-dataset")
         annotator = gr.Textbox(label="Annotator", placeholder="your name", scale=2, elem_id="wb-annotator")
@@ -189,10 +175,12 @@ def build(ctx: UIContext) -> None:
         seed = gr.Number(value=0, precision=0, label="Seed (random order)", scale=1, minimum=0)
         suggest_on = gr.Checkbox(value=True, label="Suggest labels", scale=1, elem_id="wb-suggest-on")
         start = gr.Button("Start", variant="primary", scale=1, elem_id="wb-start")
-    mode = gr.Radio(["One image", "Grid", "Review"], value="One image", show_label=False, elem_id="wb-mode")
+    mode = gr.Radio(list(MODES), value=ONE, show_label=False, elem_id="wb-mode")
+    return Controls(sess, saved_name, dataset, annotator, order, only, seed, suggest_on, start, mode)
 
-    # one image at a time -----------------------------------------------------------------------
-    with gr.Column(elem_id="wb-label-panel") as single:
+
+def _single() -> Single:
+    with gr.Column(elem_id="wb-label-panel") as panel:
         viewer = gr.HTML(render(None), elem_id="wb-label-view")
         with gr.Row():
             label_btns = [gr.Button(visible=False, variant="primary", elem_id=f"wb-label-{i}", min_width=80)
@@ -207,36 +195,38 @@ def build(ctx: UIContext) -> None:
         with gr.Row():
             tag_btns = [gr.Button(visible=False, size="sm", elem_id=f"wb-tag-{i}", min_width=60)
                         for i in range(MAX_TAG_BUTTONS)]
-        # API clients (and tests) send the same actions by name: "0".."9", skip, prev, undo, label:<c>, tag:<t>
         action = gr.Textbox(visible=False)
+    return Single(panel, viewer, label_btns, more_classes, prev_btn, skip_btn, undo_btn, accept_btn, tag_btns,
+                  action)
 
-    # grid: select many, assign one class or tag ----------------------------------------------------
-    with gr.Column(visible=False, elem_id="wb-grid") as grid:
+
+def _grid() -> Grid:
+    with gr.Column(visible=False, elem_id="wb-grid") as panel:
         with gr.Row():
             page = gr.Number(value=1, precision=0, minimum=1, label="Page", scale=1)
             size = gr.Number(value=100, precision=0, minimum=1, maximum=1000, label="Per page", scale=1)
             show = gr.Button("Show page", scale=1, elem_id="wb-grid-show")
-            page_info = gr.Markdown()
+            info = gr.Markdown()
         gallery = gr.Gallery(columns=10, height=520, object_fit="contain", allow_preview=False,
                              elem_classes=["pixelated"], label="Click thumbnails to select them")
         picked = gr.CheckboxGroup(choices=[], label="Selected", elem_id="wb-grid-selected")
         with gr.Row():
             all_btn = gr.Button("Select all", size="sm")
             none_btn = gr.Button("Select none", size="sm")
-            grid_class = gr.Dropdown(choices=[], label="Class", scale=2, elem_id="wb-grid-class")
+            cls = gr.Dropdown(choices=[], label="Class", scale=2, elem_id="wb-grid-class")
             assign = gr.Button("Label selected", variant="primary", scale=1, elem_id="wb-grid-assign")
-            grid_tag = gr.Dropdown(choices=[], label="Tag", scale=2)
+            tag = gr.Dropdown(choices=[], label="Tag", scale=2)
             tag_on = gr.Button("Tag selected", scale=1)
             tag_off = gr.Button("Untag selected", scale=1)
         with gr.Row():
-            page_accept = gr.Button("Accept page as suggested (Enter): selected images are left out",
-                                    variant="primary", visible=False, elem_id="wb-grid-accept")
-        grid_ids = gr.State([])
-        verify = gr.State(None)  # a verify page on screen: (class, [confidence per image])
-        page_pics = gr.State([])  # (path, caption) of the page on screen, before selection marks
+            accept = gr.Button("Accept page as suggested (Enter): selected images are left out",
+                               variant="primary", visible=False, elem_id="wb-grid-accept")
+    return Grid(panel, page, size, show, info, gallery, picked, all_btn, none_btn, cls, assign, tag, tag_on,
+                tag_off, accept, ids=gr.State([]), verify=gr.State(None), pics=gr.State([]))
 
-    # review: agreement and disputed images ------------------------------------------------------
-    with gr.Column(visible=False, elem_id="wb-review") as review:
+
+def _review() -> Review:
+    with gr.Column(visible=False, elem_id="wb-review") as panel:
         with gr.Row():
             refresh = gr.Button("Refresh agreement", elem_id="wb-review-refresh")
             with_suggested = gr.Checkbox(value=True, label="Count accepted suggestions and pages",
@@ -250,309 +240,413 @@ def build(ctx: UIContext) -> None:
             verdict = gr.Dropdown(choices=[], label="Settle as", scale=2)
             settle_btn = gr.Button("Settle", variant="primary", scale=1)
             open_btn = gr.Button("Open in labeller", scale=1, elem_id="wb-review-open")
+    return Review(panel, refresh, with_suggested, kappa, disputed, dispute, verdict, settle_btn, open_btn)
 
+
+def _admin() -> Admin:
     with gr.Accordion("Classes, tags and export", open=False):
         with gr.Row():
             new_classes = gr.Textbox(label="Add classes (comma separated, e.g. open, closed)", scale=3,
                                      elem_id="wb-new-classes")
-            add_classes = gr.Button("Add classes", scale=1, elem_id="wb-add-classes")
+            add = gr.Button("Add classes", scale=1, elem_id="wb-add-classes")
             new_tag = gr.Textbox(label="Add tags (comma separated)", scale=3)
             add_tag = gr.Button("Add tags", scale=1)
             old_tag = gr.Dropdown(choices=[], label="Remove tag", scale=2)
             del_tag = gr.Button("Remove tag", scale=1)
         with gr.Row():
             fmt = gr.Radio(["csv", "xlsx", "imagefolder"], value="csv", label="Export format")
-            scope = gr.Radio(["all annotators", "only me", "resolved (majority)"], value="all annotators",
-                             label="Labels")
+            scope = gr.Radio(list(SCOPES), value=SCOPES[0], label="Labels")
             export_btn = gr.Button("Export")
             export_file = gr.File(label="Download", interactive=False)
+    return Admin(new_classes, add, new_tag, add_tag, old_tag, del_tag, fmt, scope, export_btn, export_file)
 
-    # -- handlers: call the core, shape the result ----------------------------------------------------
-    def refresh_choices(ds):
-        return gr.Dropdown(choices=store.datasets(), value=ds)
 
-    def on_load(saved: str | None, typed: str | None, ds: str | None, request: gr.Request):
-        user = getattr(request, "username", None)
-        # the first set with images left to label, unless one was picked while the page loaded
-        pick = gr.Dropdown(choices=store.datasets(), value=ds or first_dataset_to_label(store, user or saved))
-        if user:
-            return pick, gr.Textbox(value=user, interactive=False)
-        # never overwrite a name typed while the page was loading
-        return pick, gr.Textbox(value=saved) if saved and not typed else gr.Textbox()
+# -- shaping the core's results ----------------------------------------------------------------
+def annotator_of(name: str | None, request: gr.Request | None) -> str:
+    """With auth on, the login names the annotator (the typed name is ignored); else the typed name."""
+    return (getattr(request, "username", None) or name or "").strip()
 
-    def dataset_parts(ds: str | None):
-        classes = store.classes(ds) if ds else []
-        tags = store.tags(ds) if ds else []
-        return [*class_buttons(classes), *tag_buttons(tags), gr.Dropdown(choices=tags + classes),
-                gr.Dropdown(choices=classes), gr.Dropdown(choices=tags), gr.Dropdown(choices=tags),
-                gr.Dropdown(choices=classes)]
 
-    parts = [*label_btns, more_classes, *tag_btns, only, grid_class, grid_tag, old_tag, verdict]
+def session_annotator(s: LabelSession | None, name: str | None, request: gr.Request | None) -> str:
+    """Who acts: the session's annotator, else the login or typed name."""
+    return s.annotator if s is not None else annotator_of(name, request)
 
-    def suggester_of(s: LabelSession | None):
-        return pool.get(s.dataset, s.annotator) if s is not None and s.suggest else None
 
-    def screen(s: LabelSession) -> str:
-        return render(view(store, s, suggester_of(s)))
+def _error(e: WorkbenchError):
+    raise gr.Error(str(e), print_exception=False)
 
-    def on_start(ds, name, order_, only_, seed_, suggest_=True, request: gr.Request = None):
-        try:
-            only_ = only_ if order_ in ("tag", "class") else None
-            who = annotator_of(name, request)
-            sugg = pool.get(ds, who) if suggest_ and ds and who else None
-            s = open_session(store, ds, who, order_, only_, seed_ or 0, suggester=sugg)
-            s.suggest = sugg is not None
-        except WorkbenchError as e:
-            _error(e)
-        return [s, screen(s), *dataset_parts(ds), s.annotator]
 
-    def on_action(s: LabelSession | None, evt: gr.EventData):
-        elem = getattr(evt.target, "elem_id", "") or ""
-        return act(s, _action_for(elem, s))
+def suggester_of(tab: LabelTab, s: LabelSession | None):
+    """The session's suggester when it shows suggestions, else None."""
+    return tab.pool.get(s.dataset, s.annotator) if s is not None and s.suggest else None
 
-    def _action_for(elem: str, s: LabelSession | None) -> str:
-        if elem.startswith("wb-label-") and s is not None:
-            classes = store.classes(s.dataset)
-            i = int(elem.removeprefix("wb-label-"))
-            return f"label:{classes[i]}" if i < len(classes) else ""
-        if elem.startswith("wb-tag-") and s is not None:
-            tags = store.tags(s.dataset)
-            i = int(elem.removeprefix("wb-tag-"))
-            return f"tag:{tags[i]}" if i < len(tags) else ""
-        return {"wb-skip": "skip", "wb-prev": "prev", "wb-undo": "undo", "wb-accept": "accept"}.get(elem, "")
 
-    def act(s: LabelSession | None, name: str):
-        if s is None:
-            return None, render(None, "Press Start first.")
-        try:
-            s = apply_action(store, s, name, suggester_of(s))
-        except WorkbenchError as e:
-            s.message = str(e)
-        return s, screen(s)
+def screen(tab: LabelTab, s: LabelSession) -> str:
+    """The viewer's HTML for the session as it stands."""
+    return render(view(tab.store, s, suggester_of(tab, s)))
 
-    gr.on([b.click for b in [*label_btns, prev_btn, skip_btn, undo_btn, accept_btn, *tag_btns]], on_action,
-          inputs=[sess], outputs=[sess, viewer], trigger_mode="once", show_progress="hidden",
-          api_visibility="private")
-    action.submit(act, inputs=[sess, action], outputs=[sess, viewer], api_name="label_action",
-                  show_progress="hidden")
 
-    def on_more_class(s: LabelSession | None, cls: str | None):
-        if not cls:
-            return s, gr.update(), gr.update()
-        return *act(s, f"label:{cls}"), gr.Dropdown(value=None)
+def dataset_parts(tab: LabelTab, ds: str | None) -> dict:
+    """The components that follow the dataset's classes and tags: buttons, review filter, grid and settle pickers."""
+    ui = tab.ui
+    classes = tab.store.classes(ds) if ds else []
+    tags = tab.store.tags(ds) if ds else []
+    buttons, more = class_buttons(classes)
+    return {**dict(zip(ui.one.label_btns, buttons)), ui.one.more_classes: more,
+            **dict(zip(ui.one.tag_btns, tag_buttons(tags))),
+            ui.c.only: gr.Dropdown(choices=tags + classes), ui.grid.cls: gr.Dropdown(choices=classes),
+            ui.grid.tag: gr.Dropdown(choices=tags), ui.admin.old_tag: gr.Dropdown(choices=tags),
+            ui.review.verdict: gr.Dropdown(choices=classes)}
 
-    more_classes.input(on_more_class, inputs=[sess, more_classes], outputs=[sess, viewer, more_classes],
-                       show_progress="hidden", api_visibility="private")
-    start.click(on_start, inputs=[dataset, annotator, order, only, seed, suggest_on],
-                outputs=[sess, viewer, *parts, saved_name],
-                api_name="label_start")
-    dataset.focus(refresh_choices, inputs=[dataset], outputs=[dataset], show_progress="hidden",
-                  api_visibility="private")
-    def on_dataset(ds, s):
-        """Another dataset picked: the old session ends, so keys never label one set with another's classes."""
-        if s is not None and s.dataset == ds:
-            return s, gr.update(), *dataset_parts(ds)
-        return None, render(None, f"Press Start to label {ds}." if ds else ""), *dataset_parts(ds)
 
-    dataset.change(on_dataset, inputs=[dataset, sess], outputs=[sess, viewer, *parts], api_visibility="private")
-    gr.on(None, on_load, inputs=[saved_name, annotator, dataset], outputs=[dataset, annotator], api_visibility="private")
+def _step(tab: LabelTab, s: LabelSession | None, action: str, target: str | int | None = None) -> dict:
+    """One action on the session, then its screen."""
+    if s is None:
+        return {tab.ui.c.sess: None, tab.ui.one.viewer: render(None, "Press Start first.")}
+    return {tab.ui.c.sess: s, tab.ui.one.viewer: render(step(tab.store, s, action, target, suggester_of(tab, s)))}
 
-    def on_goto(target, s, ds, name, request: gr.Request):
-        if not target:
-            return gr.update(), gr.update(), gr.update(), *[gr.update()] * len(parts)
-        try:
-            if s is None or s.dataset != target["dataset"]:
-                s = open_session(store, target["dataset"], s.annotator if s else annotator_of(name, request), "all")
-            s = goto(store, s, int(target["image_id"]))
-        except WorkbenchError as e:
-            _error(e)
-        return s, screen(s), gr.Dropdown(value=s.dataset), *dataset_parts(s.dataset)
 
-    if ctx.goto is not None:
-        ctx.goto.change(on_goto, inputs=[ctx.goto, sess, dataset, annotator],
-                        outputs=[sess, viewer, dataset, *parts], api_visibility="private").then(
-            lambda: (gr.Radio(value="One image"), gr.Column(visible=True), gr.Column(visible=False),
-                     gr.Column(visible=False)), outputs=[mode, single, grid, review], api_visibility="private")
+# -- handlers: session ---------------------------------------------------------------------------
+def on_load(tab: LabelTab, saved: str | None, typed: str | None, ds: str | None, request: gr.Request):
+    """Page load: preselect a dataset with images left to label; restore the annotator name."""
+    user = getattr(request, "username", None)
+    pick = gr.Dropdown(choices=tab.store.datasets(), value=ds or first_dataset_to_label(tab.store, user or saved))
+    if user:
+        return pick, gr.Textbox(value=user, interactive=False)
+    # never overwrite a name typed while the page was loading
+    return pick, gr.Textbox(value=saved) if saved and not typed else gr.Textbox()
 
-    def on_mode(m):
-        return gr.Column(visible=m == "One image"), gr.Column(visible=m == "Grid"), gr.Column(visible=m == "Review")
 
-    mode.change(on_mode, inputs=[mode], outputs=[single, grid, review], api_visibility="private")
+def refresh_choices(tab: LabelTab, ds: str | None):
+    """The dataset list as it is now (sets imported since the page loaded)."""
+    return gr.Dropdown(choices=tab.store.datasets(), value=ds)
 
-    # classes and tags
-    def on_add_classes(ds, text, s):
-        if not ds:
-            _error(WorkbenchError("Pick a dataset first."))
-        names = [n.strip() for n in (text or "").split(",") if n.strip()]
-        if not names:
-            _error(WorkbenchError("Type class names separated by commas."))
-        store.add_classes(ds, names)
-        if s is not None and s.dataset == ds:
-            s.message = f"Classes now: {', '.join(store.classes(ds))}."
-        return "", s, (screen(s) if s and s.dataset == ds else gr.update()), *dataset_parts(ds)
 
-    add_classes.click(on_add_classes, inputs=[dataset, new_classes, sess],
-                      outputs=[new_classes, sess, viewer, *parts], api_name="label_add_classes")
+def on_dataset(tab: LabelTab, ds: str | None, s: LabelSession | None) -> dict:
+    """Another dataset picked: the old session ends, so keys never label one set with another's classes."""
+    out = dataset_parts(tab, ds)
+    if s is not None and s.dataset == ds:
+        return {tab.ui.c.sess: s, **out}
+    return {tab.ui.c.sess: None, tab.ui.one.viewer: render(None, f"Press Start to label {ds}." if ds else ""), **out}
 
-    def on_add_tags(ds, text):
-        if not ds:
-            _error(WorkbenchError("Pick a dataset first."))
-        store.add_tags(ds, [n for n in (text or "").split(",")])
-        return "", *dataset_parts(ds)
 
-    def on_remove_tag(ds, tag):
-        if not ds or not tag:
-            _error(WorkbenchError("Pick a dataset and a tag first."))
-        store.remove_tag(ds, tag)
-        return dataset_parts(ds)
+def on_start(tab: LabelTab, ds: str | None, name: str | None, order_: str, only_: str | None, seed_: float | None,
+             suggest_: bool = True, request: gr.Request = None) -> dict:
+    """Start: a session on the first image of the chosen order (with suggestions unless turned off)."""
+    who = annotator_of(name, request)
+    sugg = tab.pool.get(ds, who) if suggest_ and ds and who else None
+    try:
+        s = open_session(tab.store, ds, who, order_, only_, seed_ or 0, suggester=sugg)
+    except WorkbenchError as e:
+        _error(e)
+    s.suggest = sugg is not None
+    ui = tab.ui
+    return {ui.c.sess: s, ui.one.viewer: screen(tab, s), **dataset_parts(tab, ds), ui.c.saved_name: s.annotator}
 
-    add_tag.click(on_add_tags, inputs=[dataset, new_tag], outputs=[new_tag, *parts], api_visibility="private")
-    del_tag.click(on_remove_tag, inputs=[dataset, old_tag], outputs=parts, api_visibility="private")
 
-    # grid
-    def gallery_of(items):
-        conf = [f" · {c:.0%}" for c in items["confidence"]] if "confidence" in items else [""] * len(items)
-        pics = [(p, f"{n} · {lab or '—'}{c}") for p, n, lab, c in
-                zip(items["path"], items["name"], items["label"], conf)]
-        return pics, [(n, int(i)) for n, i in zip(items["name"], items["image_id"])]
+def on_action(tab: LabelTab, s: LabelSession | None, evt: gr.EventData) -> dict:
+    """A one-image button (or its key): its id names the action and the class or tag index."""
+    return _step(tab, s, *button_action(getattr(evt.target, "elem_id", "") or ""))
 
-    def on_show(s, ds, name, order_, only_, seed_, page_, size_, request: gr.Request):
-        if not ds:
-            _error(WorkbenchError("Pick a dataset first."))
-        try:
-            who = s.annotator if s else annotator_of(name, request)
-            snap = pool.get(ds, who).latest() if order_ == "confident" and who else None
-            g = grid_page(store, ds, who, int(page_ or 1) - 1, int(size_ or 100),
-                          order_, only_ if order_ in ("tag", "class") else None, int(seed_ or 0), snap)
-        except WorkbenchError as e:
-            _error(e)
-        pics, choices = gallery_of(g.items)
-        info = (f"Page {g.page + 1} of {g.pages} · {g.total} images in this order" if g.total else
-                empty_queue_message(store, ds, s.annotator if s else annotator_of(name, request), order_, only_))
-        ids = [int(i) for i in g.items["image_id"]]
-        if g.suggested is not None:
-            info = f"Suggested as **{g.suggested}**: select the ones that are not, then Enter. " + info
-        verify_ = (g.suggested, g.items["confidence"].tolist()) if g.suggested is not None and ids else None
-        return (pics, gr.CheckboxGroup(choices=choices, value=[]), info, ids, g.page + 1, pics, verify_,
-                gr.Button(visible=verify_ is not None))
 
-    def on_redraw(s, ds, name, ids, chosen, request: gr.Request):
-        """The same page again with the new labels, selection kept (so a tag can follow a class)."""
-        pics, choices = gallery_of(page_items(store, ds, s.annotator if s else annotator_of(name, request), ids))
-        return marked(pics, ids, chosen), gr.CheckboxGroup(choices=choices, value=chosen), pics
+def act(tab: LabelTab, s: LabelSession | None, name: str) -> dict:
+    """An action by name from an API client: "1", "label:<class>", "tag:<tag>", "accept", "skip", ..."""
+    return _step(tab, s, *parse_action(name or ""))
 
-    def marked(pics, ids, chosen):
-        """Selected thumbnails get a ✓ in their caption (the gallery itself has no multi-select)."""
-        chosen = set(chosen or [])
-        return [(p, f"✓ {c}" if i in chosen else c) for (p, c), i in zip(pics, ids)]
 
-    grid_inputs = [sess, dataset, annotator, order, only, seed, page, size]
-    grid_outputs = [gallery, picked, page_info, grid_ids, page, page_pics, verify, page_accept]
-    show.click(on_show, inputs=grid_inputs, outputs=grid_outputs, api_visibility="private")
-    picked.input(marked, inputs=[page_pics, grid_ids, picked], outputs=[gallery], show_progress="hidden",
-                 api_visibility="private")
+def on_more_class(tab: LabelTab, s: LabelSession | None, cls: str | None) -> dict:
+    """A class past the tenth (no key) picked from the dropdown."""
+    if not cls:
+        return {tab.ui.one.more_classes: gr.skip()}
+    return {**_step(tab, s, "label", cls), tab.ui.one.more_classes: gr.Dropdown(value=None)}
 
-    def on_pick(ids, chosen, pics, evt: gr.SelectData):
-        image_id = ids[evt.index]
-        chosen = list(chosen or [])
-        chosen = [i for i in chosen if i != image_id] if image_id in chosen else chosen + [image_id]
-        return chosen, marked(pics, ids, chosen)
 
-    gallery.select(on_pick, inputs=[grid_ids, picked, page_pics], outputs=[picked, gallery], show_progress="hidden",
-                   api_visibility="private")
-    all_btn.click(lambda ids, pics: (ids, marked(pics, ids, ids)), inputs=[grid_ids, page_pics],
-                  outputs=[picked, gallery], api_visibility="private")
-    none_btn.click(lambda ids, pics: ([], marked(pics, ids, [])), inputs=[grid_ids, page_pics],
-                   outputs=[picked, gallery], api_visibility="private")
+def on_goto(tab: LabelTab, target: dict | None, s: LabelSession | None, ds: str | None, name: str | None,
+            request: gr.Request) -> dict:
+    """An image sent from another view (Review, Evaluate) to fix its label: shown now."""
+    if not target:
+        return {tab.ui.one.viewer: gr.skip()}
+    try:
+        s = open_image(tab.store, s, target["dataset"], int(target["image_id"]), annotator_of(name, request))
+    except WorkbenchError as e:
+        _error(e)
+    ui = tab.ui
+    return {ui.c.sess: s, ui.one.viewer: screen(tab, s), ui.c.dataset: gr.Dropdown(value=s.dataset),
+            **dataset_parts(tab, s.dataset)}
 
-    def on_bulk(kind, s, ds, name, chosen, cls, tag, request):
-        who = s.annotator if s else annotator_of(name, request)
+
+def on_mode(tab: LabelTab, m: str) -> dict:
+    """Show the panel of the chosen view."""
+    return {panel: gr.Column(visible=m == mode) for panel, mode in zip(tab.ui.panels, MODES)}
+
+
+def show_one_image(tab: LabelTab) -> dict:
+    """Switch to the one-image view (an image was opened, or left out of a verify page)."""
+    return {tab.ui.c.mode: gr.Radio(value=ONE), **on_mode(tab, ONE)}
+
+
+# -- handlers: grid ------------------------------------------------------------------------------
+def on_show(tab: LabelTab, s: LabelSession | None, ds: str | None, name: str | None, order_: str,
+            only_: str | None, seed_: float | None, page_: float | None, size_: float | None,
+            request: gr.Request) -> dict:
+    """Show a page of the grid in the chosen order (a verify page in the "confident" order)."""
+    if not ds:
+        _error(WorkbenchError("Pick a dataset first."))
+    who = session_annotator(s, name, request)
+    snap = tab.pool.get(ds, who).latest() if order_ == VERIFY_ORDER and who else None
+    try:
+        g = grid_page(tab.store, ds, who, int(page_ or 1) - 1, int(size_ or 100), order_, only_, int(seed_ or 0),
+                      snap)
+    except WorkbenchError as e:
+        _error(e)
+    pics, choices = gallery_of(g.items)
+    grid = tab.ui.grid
+    return {grid.gallery: pics, grid.picked: gr.CheckboxGroup(choices=choices, value=[]),
+            grid.info: g.summary(tab.store, ds, who, order_, only_), grid.ids: g.image_ids, grid.page: g.page + 1,
+            grid.pics: pics, grid.verify: g.verify, grid.accept: gr.Button(visible=g.verify is not None)}
+
+
+def on_redraw(tab: LabelTab, s: LabelSession | None, ds: str, name: str | None, ids: list[int],
+              chosen: list[int] | None, request: gr.Request) -> dict:
+    """The same page again with the new labels, selection kept (so a tag can follow a class)."""
+    pics, choices = gallery_of(page_items(tab.store, ds, session_annotator(s, name, request), ids))
+    grid = tab.ui.grid
+    return {grid.gallery: marked(pics, ids, chosen), grid.picked: gr.CheckboxGroup(choices=choices, value=chosen),
+            grid.pics: pics}
+
+
+def marked(pics: list, ids: list[int], chosen: list[int] | None) -> list[tuple[str, str]]:
+    """Selected thumbnails get a ✓ in their caption (the gallery itself has no multi-select)."""
+    chosen = set(chosen or [])
+    return [(p, f"✓ {c}" if i in chosen else c) for (p, c), i in zip(pics, ids)]
+
+
+def on_pick(ids: list[int], chosen: list[int] | None, pics: list, evt: gr.SelectData):
+    """A thumbnail clicked: in or out of the selection."""
+    image_id = ids[evt.index]
+    chosen = list(chosen or [])
+    chosen = [i for i in chosen if i != image_id] if image_id in chosen else chosen + [image_id]
+    return chosen, marked(pics, ids, chosen)
+
+
+def select_all(ids: list[int], pics: list):
+    """Every image of the page selected."""
+    return ids, marked(pics, ids, ids)
+
+
+def select_none(ids: list[int], pics: list):
+    """The selection cleared."""
+    return [], marked(pics, ids, [])
+
+
+def bulk(kind: str):
+    """The grid's bulk edit of the selection: "label" it as a class, "tag" or "untag" it."""
+    def run(tab: LabelTab, s: LabelSession | None, ds: str, name: str | None, chosen: list[int] | None,
+            cls: str | None, tag: str | None, request: gr.Request) -> None:
+        who = session_annotator(s, name, request)
         try:
             if kind == "label":
-                n = bulk_label(store, ds, chosen or [], cls, who)
+                n = bulk_label(tab.store, ds, chosen or [], cls, who)
                 gr.Info(f"{n} label(s) recorded as {cls!r}.")
             else:
-                bulk_tag(store, ds, chosen or [], tag, who, on=kind == "tag")
+                bulk_tag(tab.store, ds, chosen or [], tag, who, on=kind == "tag")
                 gr.Info(f"Tag {tag!r} {'on' if kind == 'tag' else 'off'} for {len(chosen)} image(s).")
         except WorkbenchError as e:
             _error(e)
+    return run
 
-    def bulk(kind: str):
-        def run(s, ds, name, chosen, cls, tag, request: gr.Request):
-            return on_bulk(kind, s, ds, name, chosen, cls, tag, request)
-        return run
 
-    for btn, kind in ((assign, "label"), (tag_on, "tag"), (tag_off, "untag")):
-        btn.click(bulk(kind),
-                  inputs=[sess, dataset, annotator, picked, grid_class, grid_tag], api_visibility="private").success(
-            on_redraw, inputs=[sess, dataset, annotator, grid_ids, picked], outputs=[gallery, picked, page_pics],
+def on_accept_page(tab: LabelTab, s: LabelSession | None, ds: str, name: str | None, ids: list[int],
+                   chosen: list[int] | None, verify_: tuple | None, request: gr.Request) -> dict:
+    """Enter on a verify page: label all but the selected images as suggested (one transaction); the
+    selected ones are left out and shown next in One image mode, with the runner-up suggested."""
+    if not verify_:
+        _error(WorkbenchError("This page is not a verify page: pick the 'confident' order and Show page."))
+    who = session_annotator(s, name, request)
+    cls, confs = verify_
+    try:
+        n = accept_page(tab.store, ds, who, cls, list(zip(ids, confs)), chosen or [])
+    except WorkbenchError as e:
+        _error(e)
+    suggester = tab.pool.get(ds, who)
+    suggester.poke(n)
+    if not chosen:
+        gr.Info(f"{n} image(s) labelled {cls!r}.")
+        return {tab.ui.c.sess: s}
+    s = take_left_out(tab.store, s, ds, who, [int(i) for i in chosen], cls, suggester)
+    return {tab.ui.c.sess: s, tab.ui.one.viewer: screen(tab, s), **show_one_image(tab)}
+
+
+# -- handlers: review and admin ------------------------------------------------------------------
+def on_refresh(tab: LabelTab, ds: str | None, suggested: bool = True) -> dict:
+    """Kappa per pair of annotators and the images they disagree on."""
+    if not ds:
+        _error(WorkbenchError("Pick a dataset first."))
+    d = disagreements(tab.store, ds, suggested=bool(suggested))
+    review = tab.ui.review
+    return {review.kappa: pairwise_kappa(tab.store, ds, suggested=bool(suggested)).round({"kappa": 3}),
+            review.disputed: d.drop(columns=["path"]),
+            review.dispute: gr.Dropdown(choices=[(n, int(i)) for n, i in zip(d["name"], d["image_id"])], value=None)}
+
+
+def on_settle(tab: LabelTab, ds: str | None, image_id: int | None, cls: str | None, suggested: bool) -> dict:
+    """A reviewer's verdict on a disputed image."""
+    if image_id is None or not cls:
+        _error(WorkbenchError("Pick a disputed image and the class to settle it as."))
+    settle(tab.store, int(image_id), cls)
+    return on_refresh(tab, ds, suggested)
+
+
+def open_in_labeller(ds: str | None, image_id: int | None) -> dict | None:
+    """The disputed image, for the one-image view (through the app's goto state)."""
+    return {"dataset": ds, "image_id": int(image_id)} if image_id is not None else None
+
+
+def on_add_classes(tab: LabelTab, ds: str | None, text: str | None, s: LabelSession | None) -> dict:
+    """Classes typed by the user added; the screen counts them at once."""
+    try:
+        classes = add_classes(tab.store, ds, text)
+    except WorkbenchError as e:
+        _error(e)
+    here = s is not None and s.dataset == ds
+    if here:
+        s.message = f"Classes now: {', '.join(classes)}."
+    ui = tab.ui
+    return {ui.admin.new_classes: "", ui.c.sess: s, ui.one.viewer: screen(tab, s) if here else gr.skip(),
+            **dataset_parts(tab, ds)}
+
+
+def on_add_tags(tab: LabelTab, ds: str | None, text: str | None) -> dict:
+    """Tags typed by the user added."""
+    try:
+        add_tags(tab.store, ds, text)
+    except WorkbenchError as e:
+        _error(e)
+    return {tab.ui.admin.new_tag: "", **dataset_parts(tab, ds)}
+
+
+def on_remove_tag(tab: LabelTab, ds: str | None, tag: str | None) -> dict:
+    """A tag and its assignments removed."""
+    try:
+        remove_tag(tab.store, ds, tag)
+    except WorkbenchError as e:
+        _error(e)
+    return dataset_parts(tab, ds)
+
+
+def on_export(tab: LabelTab, ds: str | None, fmt_: str, scope_: str, s: LabelSession | None, name: str | None,
+              request: gr.Request) -> str:
+    """The labels as a file to download (CSV, Excel, or an ImageFolder zip)."""
+    if not ds:
+        _error(WorkbenchError("Pick a dataset first."))
+    try:
+        return str(write_download(tab.store, ds, tempfile.mkdtemp(prefix="workbench-export-"), fmt_,
+                                  **scope_options(scope_, session_annotator(s, name, request))))
+    except WorkbenchError as e:
+        _error(e)
+
+
+# -- wiring --------------------------------------------------------------------------------------
+def build(ctx: UIContext) -> None:
+    """The Label tab inside the current Blocks: its layout, then its events."""
+    wire(LabelTab(ctx.store, ctx.suggesters, layout(ctx.store)), ctx.goto)
+
+
+def wire(tab: LabelTab, goto: gr.State | None = None) -> None:
+    """Connect every event of the tab; `goto` is the app's "open this image" state, shared with other tabs."""
+    _wire_session(tab)
+    _wire_single(tab)
+    _wire_grid(tab)
+    _wire_review(tab, goto)
+    _wire_admin(tab)
+    if goto is not None:
+        _wire_goto(tab, goto)
+
+
+def _wire_session(tab: LabelTab) -> None:
+    ui, c = tab.ui, tab.ui.c
+    gr.on(None, bind(on_load, tab), inputs_kwargs={"saved": c.saved_name, "typed": c.annotator, "ds": c.dataset},
+          outputs=[c.dataset, c.annotator], api_visibility="private")
+    c.dataset.focus(bind(refresh_choices, tab), inputs=[c.dataset], outputs=[c.dataset], show_progress="hidden",
+                    api_visibility="private")
+    c.dataset.change(bind(on_dataset, tab), inputs_kwargs={"ds": c.dataset, "s": c.sess},
+                     outputs=[c.sess, ui.one.viewer, *ui.parts], api_visibility="private")
+    c.start.click(bind(on_start, tab),
+                  inputs_kwargs={"ds": c.dataset, "name": c.annotator, "order_": c.order, "only_": c.only,
+                                 "seed_": c.seed, "suggest_": c.suggest_on},
+                  outputs=[c.sess, ui.one.viewer, *ui.parts, c.saved_name], api_name="label_start")
+    c.mode.change(bind(on_mode, tab), inputs=[c.mode], outputs=ui.panels, api_visibility="private")
+
+
+def _wire_single(tab: LabelTab) -> None:
+    c, one = tab.ui.c, tab.ui.one
+    buttons = [*one.label_btns, one.prev_btn, one.skip_btn, one.undo_btn, one.accept_btn, *one.tag_btns]
+    gr.on([b.click for b in buttons], bind(on_action, tab), inputs=[c.sess], outputs=[c.sess, one.viewer],
+          trigger_mode="once", show_progress="hidden", api_visibility="private")
+    one.action.submit(bind(act, tab), inputs=[c.sess, one.action], outputs=[c.sess, one.viewer],
+                      api_name="label_action", show_progress="hidden")
+    one.more_classes.input(bind(on_more_class, tab), inputs=[c.sess, one.more_classes],
+                           outputs=[c.sess, one.viewer, one.more_classes], show_progress="hidden",
+                           api_visibility="private")
+
+
+def _wire_grid(tab: LabelTab) -> None:
+    ui, c, grid = tab.ui, tab.ui.c, tab.ui.grid
+    show_inputs = {"s": c.sess, "ds": c.dataset, "name": c.annotator, "order_": c.order, "only_": c.only,
+                   "seed_": c.seed, "page_": grid.page, "size_": grid.size}
+    show_outputs = [grid.gallery, grid.picked, grid.info, grid.ids, grid.page, grid.pics, grid.verify, grid.accept]
+    grid.show.click(bind(on_show, tab), inputs_kwargs=show_inputs, outputs=show_outputs, api_visibility="private")
+    grid.picked.input(marked, inputs=[grid.pics, grid.ids, grid.picked], outputs=[grid.gallery],
+                      show_progress="hidden", api_visibility="private")
+    grid.gallery.select(on_pick, inputs=[grid.ids, grid.picked, grid.pics], outputs=[grid.picked, grid.gallery],
+                        show_progress="hidden", api_visibility="private")
+    for button, fn in ((grid.all_btn, select_all), (grid.none_btn, select_none)):
+        button.click(fn, inputs=[grid.ids, grid.pics], outputs=[grid.picked, grid.gallery], api_visibility="private")
+    redraw_inputs = {"s": c.sess, "ds": c.dataset, "name": c.annotator, "ids": grid.ids, "chosen": grid.picked}
+    for button, kind in ((grid.assign, "label"), (grid.tag_on, "tag"), (grid.tag_off, "untag")):
+        button.click(bind(bulk(kind), tab),
+                     inputs_kwargs={"s": c.sess, "ds": c.dataset, "name": c.annotator, "chosen": grid.picked,
+                                    "cls": grid.cls, "tag": grid.tag}, api_visibility="private").success(
+            bind(on_redraw, tab), inputs_kwargs=redraw_inputs, outputs=[grid.gallery, grid.picked, grid.pics],
             api_visibility="private")
+    grid.accept.click(bind(on_accept_page, tab),
+                      inputs_kwargs={"s": c.sess, "ds": c.dataset, "name": c.annotator, "ids": grid.ids,
+                                     "chosen": grid.picked, "verify_": grid.verify},
+                      outputs=[c.sess, ui.one.viewer, c.mode, *ui.panels], api_name="label_accept_page").success(
+        bind(on_show, tab), inputs_kwargs=show_inputs, outputs=show_outputs, api_visibility="private")
 
-    def wire_page_accept(button, show_inputs, show_outputs, show_fn, inputs, outputs):
-        """Enter on a verify page: label all but the selected images as suggested (one transaction); the
-        selected ones are left out and shown next in One image mode, with the runner-up suggested."""
-        def on_accept_page(s, ds, name, ids, chosen, verify_, request: gr.Request):
-            if not verify_:
-                _error(WorkbenchError("This page is not a verify page: pick the 'confident' order and Show page."))
-            who = s.annotator if s else annotator_of(name, request)
-            cls, confs = verify_
-            try:
-                n = accept_page(store, ds, who, cls, list(zip(ids, confs)), chosen or [])
-            except WorkbenchError as e:
-                _error(e)
-            pool.get(ds, who).poke(n)
-            if not chosen:
-                gr.Info(f"{n} image(s) labelled {cls!r}.")
-                return s, gr.update(), gr.update(), gr.update(), gr.update(), gr.update()
-            if s is None or s.dataset != ds or s.annotator != who:
-                s = open_session(store, ds, who, "confident", suggester=pool.get(ds, who))
-            s.suggest = True
-            queue_next(store, s, [int(i) for i in chosen], rejected=cls)
-            return (s, screen(s), gr.Radio(value="One image"), gr.Column(visible=True), gr.Column(visible=False),
-                    gr.Column(visible=False))
 
-        button.click(on_accept_page, inputs=inputs, outputs=outputs, api_name="label_accept_page").success(
-            show_fn, inputs=show_inputs, outputs=show_outputs, api_visibility="private")
+def _wire_review(tab: LabelTab, goto: gr.State | None) -> None:
+    c, review = tab.ui.c, tab.ui.review
+    outputs = [review.kappa, review.disputed, review.dispute]
+    review.refresh.click(bind(on_refresh, tab), inputs_kwargs={"ds": c.dataset, "suggested": review.with_suggested},
+                         outputs=outputs, api_name="label_review")
+    review.settle_btn.click(bind(on_settle, tab),
+                            inputs_kwargs={"ds": c.dataset, "image_id": review.dispute, "cls": review.verdict,
+                                           "suggested": review.with_suggested},
+                            outputs=outputs, api_visibility="private")
+    if goto is not None:
+        review.open_btn.click(open_in_labeller, inputs=[c.dataset, review.dispute], outputs=[goto],
+                              api_visibility="private")
 
-    wire_page_accept(page_accept, grid_inputs, grid_outputs, on_show,
-                     [sess, dataset, annotator, grid_ids, picked, verify], [sess, viewer, mode, single, grid, review])
 
-    # review
-    def on_refresh(ds, suggested=True):
-        if not ds:
-            _error(WorkbenchError("Pick a dataset first."))
-        k = pairwise_kappa(store, ds, suggested=bool(suggested)).round({"kappa": 3})
-        d = disagreements(store, ds, suggested=bool(suggested))
-        table = d.drop(columns=["path"])
-        choices = [(n, int(i)) for n, i in zip(d["name"], d["image_id"])]
-        return k, table, gr.Dropdown(choices=choices, value=None)
+def _wire_admin(tab: LabelTab) -> None:
+    ui, c, admin = tab.ui, tab.ui.c, tab.ui.admin
+    admin.add_classes.click(bind(on_add_classes, tab),
+                            inputs_kwargs={"ds": c.dataset, "text": admin.new_classes, "s": c.sess},
+                            outputs=[admin.new_classes, c.sess, ui.one.viewer, *ui.parts], api_name="label_add_classes")
+    admin.add_tag.click(bind(on_add_tags, tab), inputs_kwargs={"ds": c.dataset, "text": admin.new_tag},
+                        outputs=[admin.new_tag, *ui.parts], api_visibility="private")
+    admin.del_tag.click(bind(on_remove_tag, tab), inputs_kwargs={"ds": c.dataset, "tag": admin.old_tag},
+                        outputs=ui.parts, api_visibility="private")
+    admin.export_btn.click(bind(on_export, tab),
+                           inputs_kwargs={"ds": c.dataset, "fmt_": admin.fmt, "scope_": admin.scope, "s": c.sess,
+                                          "name": c.annotator},
+                           outputs=[admin.export_file], api_name="label_export")
 
-    refresh.click(on_refresh, inputs=[dataset, with_suggested], outputs=[kappa, disputed, dispute],
-                  api_name="label_review")
 
-    def on_settle(ds, image_id, cls, suggested):
-        if image_id is None or not cls:
-            _error(WorkbenchError("Pick a disputed image and the class to settle it as."))
-        settle(store, int(image_id), cls)
-        return on_refresh(ds, suggested)
-
-    settle_btn.click(on_settle, inputs=[dataset, dispute, verdict, with_suggested], outputs=[kappa, disputed, dispute],
-                     api_visibility="private")
-    if ctx.goto is not None:
-        open_btn.click(lambda ds, i: {"dataset": ds, "image_id": int(i)} if i is not None else None,
-                       inputs=[dataset, dispute], outputs=[ctx.goto], api_visibility="private")
-
-    # export
-    def on_export(ds, fmt_, scope_, s, name, request: gr.Request):
-        if not ds:
-            _error(WorkbenchError("Pick a dataset first."))
-        who = (s.annotator if s else annotator_of(name, request)) if scope_ == "only me" else None
-        try:
-            return str(write_download(store, ds, tempfile.mkdtemp(prefix="workbench-export-"), fmt_, who,
-                                      resolved=scope_.startswith("resolved")))
-        except WorkbenchError as e:
-            _error(e)
-
-    export_btn.click(on_export, inputs=[dataset, fmt, scope, sess, annotator], outputs=[export_file],
-                     api_name="label_export")
-
+def _wire_goto(tab: LabelTab, goto: gr.State) -> None:
+    ui, c = tab.ui, tab.ui.c
+    goto.change(bind(on_goto, tab), inputs_kwargs={"target": goto, "s": c.sess, "ds": c.dataset, "name": c.annotator},
+                outputs=[c.sess, ui.one.viewer, c.dataset, *ui.parts], api_visibility="private").then(
+        bind(show_one_image, tab), outputs=[c.mode, *ui.panels], api_visibility="private")
