@@ -16,7 +16,7 @@ from workbench.cli import main
 from workbench.data.imageio import load_image
 from workbench.errors import WorkbenchError
 from workbench.evaluate import choose_threshold, load_threshold
-from workbench.predict import gather, predict_paths
+from workbench.predict import Explainable, ImageSource, Predictions, gather, predict_paths, short_names
 from workbench.train.predict import predict
 from workbench.train.runs import load_run
 
@@ -158,6 +158,35 @@ def test_multiclass_run_decides_by_the_most_probable_class(store, tmp_path):
     assert result.table.decision.tolist() == [str(k) for k in probs.argmax(1)]
     with pytest.raises(WorkbenchError, match="binary runs"):
         predict_paths("d3", [tmp_path], threshold=0.5)
+
+
+def test_uploads_are_shown_by_file_name_and_rows_are_numbered(tmp_path):
+    up, z = tmp_path / "gradio" / "abc" / "photo.png", tmp_path / "gradio" / "def" / "set.zip"
+    rename = short_names([up, str(z)])
+    assert rename(str(up)) == "photo.png" and rename(f"{z}:in/a.png") == "set.zip:in/a.png"
+    assert rename("/elsewhere/x.png") == "/elsewhere/x.png"
+    result = Predictions("r", ["a", "b"], pd.DataFrame({"file": [str(up), f"{z}:in/a.png"], "decision": ["a", "b"],
+                                                        "confidence": [0.912345, 0.5], "p_a": [0.912345, 0.5],
+                                                        "p_b": [0.087655, 0.5]}),
+                         bad=[(f"{z}:in/empty.png", "empty file (0 bytes)")])
+    table, bad = result.display(rename)
+    assert table.columns[0] == "row" and table.row.tolist() == [0, 1]
+    assert table.file.tolist() == ["photo.png", "set.zip:in/a.png"] and table.p_a.tolist() == [0.9123, 0.5]
+    assert bad.to_dict("records") == [{"file": "set.zip:in/empty.png", "reason": "empty file (0 bytes)"}]
+
+
+def test_a_row_is_explained_from_its_kept_source(tmp_path):
+    sources = [ImageSource("a.png", tmp_path / "a.png"), ImageSource("s.zip:x.png", tmp_path / "s.zip", "x.png")]
+    result = Predictions("r", ["a", "b"], pd.DataFrame(), threshold=0.3, sources=sources)
+    shown = Explainable.of(result)
+    assert (shown.run, shown.threshold) == ("r", 0.3)
+    assert shown.source(1) == ImageSource("s.zip:x.png", tmp_path / "s.zip", "x.png")
+    assert shown.source(0.0) == sources[0]
+    for row in (None, -1, 2):
+        with pytest.raises(WorkbenchError, match="Predict some images first"):
+            shown.source(row)
+    with pytest.raises(WorkbenchError, match="Predict some images first"):
+        Explainable.nothing().source(0)
 
 
 def test_predict_tab_through_the_app(photos):

@@ -32,3 +32,15 @@ def counts(store: Store, dataset: str) -> pd.DataFrame:
             + [("tag", t, n) for t, n in s["per_tag"].items()]
             + [("quality", c, int(q.get(c, 0))) for c in CATEGORIES])
     return pd.DataFrame(rows, columns=["kind", "name", "images"])
+
+
+def preview(store: Store, dataset: str, page: int | float | None, per_page: int) -> list[tuple[str, str]]:
+    """(path, name) of the images on 1-based `page` of `dataset` in stored order (page 1 when none or below 1)."""
+    start = (max(int(page or 1), 1) - 1) * per_page
+    part = store.images(dataset).iloc[start:start + per_page]
+    return list(zip(part["path"], part["name"]))
+
+
+def keep_or_first(names: list[str], current: str | None) -> str | None:
+    """The dataset to show after the list changed: `current` while it exists, else the first (None if none)."""
+    return current if current in names else (names[0] if names else None)

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Sequence
+from typing import Callable, Sequence
 
 import numpy as np
 import pandas as pd
@@ -39,6 +39,14 @@ class Predictions:
     def to_csv(self, path: str | Path) -> Path:
         """Write `frame()` to `path` (folders made as needed)."""
         return write_csv(path, self.frame())
+
+    def display(self, rename: Callable[[str], str] = str) -> tuple[pd.DataFrame, pd.DataFrame]:
+        """(predictions with a leading row number and probabilities to 4 decimals, unreadable files with their
+        reason), each file shown as `rename` names it."""
+        table = self.table.assign(file=self.table["file"].map(rename)).round(4)
+        table.insert(0, "row", range(len(table)))
+        bad = pd.DataFrame({"file": [rename(f) for f, _ in self.bad], "reason": [why for _, why in self.bad]})
+        return table, bad
 
     def summary(self) -> str:
         counts = self.table["decision"].value_counts()

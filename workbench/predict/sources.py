@@ -6,7 +6,7 @@ from __future__ import annotations
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Sequence
+from typing import Callable, Sequence
 
 from PIL import Image
 
@@ -37,6 +37,12 @@ class ImageSource:
     def key(self) -> tuple[str, str, str | None]:
         """Name, path and member: enough to find the image again later (small, copyable)."""
         return self.name, str(self.path), self.member
+
+    @classmethod
+    def from_key(cls, key: Sequence) -> "ImageSource":
+        """The source a `key()` names (its bytes read again when used)."""
+        name, path, member = key
+        return cls(name, Path(path), member)
 
 
 def gather(paths: Sequence[str | Path]) -> tuple[list[ImageSource], list[tuple[str, str]]]:
@@ -74,3 +80,13 @@ def _zip_sources(p: Path) -> tuple[list[ImageSource], list[tuple[str, str]]]:
     if not entries:
         return [], [(str(p), "zip holds no image files")]
     return [ImageSource(f"{p}:{name}", p, name, data) for name, data in entries], []
+
+
+def short_names(paths: Sequence[str | Path]) -> Callable[[str], str]:
+    """A renamer for source names under `paths`: 'photo.png' or 'set.zip:a/b.png' instead of the whole path
+    (uploads live in temporary folders whose paths say nothing to the user); other names are kept."""
+    prefixes = sorted({str(p): Path(p).name for p in paths}.items(), key=lambda kv: -len(kv[0]))
+
+    def short(name: str) -> str:
+        return next((short + name[len(full):] for full, short in prefixes if name.startswith(full)), name)
+    return short
