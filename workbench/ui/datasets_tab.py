@@ -1,29 +1,74 @@
-"""Datasets tab: import from a path or an upload, list sets with their counts, preview thumbnails."""
+"""Datasets tab: import from a path or an upload, list sets with their counts, preview thumbnails.
+
+`layout` builds the components, the module's handlers call workbench.data and shape its results for display,
+`wire` connects them (each input passed to its handler by name).
+"""
 
 from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
 
 import gradio as gr
 
 from workbench.data.crops import CROP_KINDS
-from workbench.data.demo import DEMOS, ensure_demo
-from workbench.data.importers import FORMATS, import_files, import_path, import_zip
-from workbench.data.overview import counts, overview
+from workbench.data.demo import DEMOS, import_demo
+from workbench.data.importers import FORMATS, Progress, import_path, import_upload
+from workbench.data.overview import counts, keep_or_first, overview, preview
+from workbench.data.uploads import upload_paths
 from workbench.errors import WorkbenchError
+from workbench.store import Store
 from workbench.ui.context import UIContext
 from workbench.ui.files import serve_dataset_files
+from workbench.ui.handlers import bind
 
 PREVIEW = 60  # thumbnails shown per page
+NO_CROP = "none"  # the crop choice that imports whole images
 
 
-def _gr_progress(progress):
-    return lambda it, total, desc: progress.tqdm(it, total=total, desc=desc)
+@dataclass
+class Browser:
+    """The list of datasets and the one shown: its counts and a page of thumbnails."""
+
+    table: gr.Dataframe
+    dataset: gr.Dropdown
+    page: gr.Number
+    refresh: gr.Button
+    details: gr.Dataframe
+    gallery: gr.Gallery
+
+
+@dataclass
+class ImportForm:
+    """Import from a path on this machine, an upload, or a demo set; `status` says what happened."""
+
+    path: gr.Textbox
+    fmt: gr.Dropdown
+    crop: gr.Dropdown
+    crop_size: gr.Number
+    name: gr.Textbox
+    classes: gr.Textbox
+    labels: gr.Textbox
+    images: gr.Textbox
+    skip_bad: gr.Checkbox
+    import_btn: gr.Button
+    upload: gr.File
+    upload_btn: gr.Button
+    demo_name: gr.Dropdown
+    demo_btn: gr.Button
+    status: gr.Markdown
 
 
 def build(ctx: UIContext) -> None:
-    store = ctx.store
-    serve_dataset_files(store)
-
+    serve_dataset_files(ctx.store)
     gr.Markdown("### Datasets")
+    browser = browser_layout(ctx.store)
+    form = import_layout(ctx.store)
+    wire(ctx, browser, form)
+
+
+# -- layout ----------------------------------------------------------------------------------
+def browser_layout(store: Store) -> Browser:
     table = gr.Dataframe(interactive=False, wrap=True, elem_id="wb-datasets-table")  # filled on page load
     with gr.Row():
         dataset = gr.Dropdown(choices=store.datasets(), label="Dataset", scale=2)
@@ -34,13 +79,16 @@ def build(ctx: UIContext) -> None:
         gallery = gr.Gallery(label="Preview", columns=10, height=420, object_fit="contain",
                              elem_classes=["pixelated"], scale=3, allow_preview=True,
                              elem_id="wb-datasets-preview")
+    return Browser(table, dataset, page, refresh, details, gallery)
 
+
+def import_layout(store: Store) -> ImportForm:
     with gr.Accordion("Import", open=not store.datasets()):
         gr.Markdown("Formats: " + "; ".join(f"**{k}**: {v}" for k, v in FORMATS.items()))
         with gr.Row():
             path = gr.Textbox(label="Path on this machine (folder, .zip, .csv/.xlsx, X.npy)", scale=3)
             fmt = gr.Dropdown(["auto", *FORMATS], value="auto", label="Format", scale=1)
-            crop = gr.Dropdown([("no: whole images", "none"), *((k, k) for k in CROP_KINDS)], value="none",
+            crop = gr.Dropdown([("no: whole images", NO_CROP), *((k, k) for k in CROP_KINDS)], value=NO_CROP,
                                label="Crop faces/eyes from photos", scale=1, elem_id="wb-import-crop")
             crop_size = gr.Number(value=24, label="Crop size (px)", precision=0, minimum=8, maximum=1024, scale=1)
             name = gr.Textbox(label="Dataset name (default: from the path)", scale=2)
@@ -58,63 +106,89 @@ def build(ctx: UIContext) -> None:
                                     scale=3, elem_id="wb-demo-name")
             demo_btn = gr.Button("Import demo set", scale=1, elem_id="wb-demo-import")
         status = gr.Markdown(elem_id="wb-datasets-status")
+    return ImportForm(path, fmt, crop, crop_size, name, classes, labels, images, skip_bad, import_btn, upload,
+                      upload_btn, demo_name, demo_btn, status)
 
-    def show(ds, pg):
-        if not ds:
-            return None, []
-        imgs = store.images(ds)
-        start = (max(int(pg or 1), 1) - 1) * PREVIEW
-        part = imgs.iloc[start:start + PREVIEW]
-        return counts(store, ds), [(p, n) for p, n in zip(part["path"], part["name"])]
 
-    def after_import(result_text, ds):
-        serve_dataset_files(store)
-        return (result_text, overview(store), gr.Dropdown(choices=store.datasets(), value=ds), *show(ds, 1))
+# -- handlers: call the core, shape for display -----------------------------------------------
+def show(store: Store, b: Browser, dataset: str | None, page: float | None) -> dict:
+    """The counts and one preview page of `dataset` (empty when none is picked)."""
+    if not dataset:
+        return {b.details: None, b.gallery: []}
+    return {b.details: counts(store, dataset), b.gallery: preview(store, dataset, page, PREVIEW)}
 
-    def do_import(p, f, n, c, lab, img, skip, crop_kind="none", size=24, progress=gr.Progress()):
-        try:
-            r = import_path(store, p.strip(), fmt=f, name=n.strip() or None, labels=lab.strip() or None,
-                            classes=c or None, images=img.strip() or None, skip_bad=skip,
-                            progress=_gr_progress(progress), crop=None if crop_kind == "none" else crop_kind,
-                            crop_size=int(size or 24))
-        except WorkbenchError as e:
-            raise gr.Error(str(e), duration=None) from None
-        return after_import(f"Imported {r}", r.dataset)
 
-    def do_upload(files, n, c, skip, progress=gr.Progress()):
-        if not files:
-            raise gr.Error("Choose a .zip or image files to upload first.")
-        files = [getattr(f, "name", f) for f in files]
-        cls = [x.strip() for x in (c or "").split(",") if x.strip()]
-        try:
-            if len(files) == 1 and files[0].lower().endswith(".zip"):
-                r = import_zip(store, files[0], n.strip() or None, cls, skip, _gr_progress(progress))
-            else:
-                r = import_files(store, files, n.strip() or "upload", cls, skip, _gr_progress(progress))
-        except WorkbenchError as e:
-            raise gr.Error(str(e), duration=None) from None
-        return after_import(f"Imported {r}", r.dataset)
+def reload(store: Store, b: Browser, dataset: str | None, page: float | None) -> dict:
+    """The datasets table and list as they are now, the shown dataset kept while it exists."""
+    names = store.datasets()
+    shown = keep_or_first(names, dataset)
+    return {b.table: overview(store), b.dataset: gr.Dropdown(choices=names, value=shown),
+            **show(store, b, shown, page)}
 
-    def do_demo(n, progress=gr.Progress()):
-        try:
-            had = n in store.datasets()
-            ds = ensure_demo(store, n, _gr_progress(progress))
-        except WorkbenchError as e:
-            raise gr.Error(str(e), duration=None) from None
-        done = "was already imported" if had else "imported"
-        return after_import(f"Demo set **{ds}** {done}: {store.count_images(ds)} images.", ds)
 
-    outputs = [status, table, dataset, details, gallery]
-    demo_btn.click(do_demo, [demo_name], outputs, api_name="import_demo")
-    import_btn.click(do_import, [path, fmt, name, classes, labels, images, skip_bad, crop, crop_size], outputs,
-                     api_name="import_path")
-    upload_btn.click(do_upload, [upload, name, classes, skip_bad], outputs, api_name="import_upload")
-    dataset.change(show, [dataset, page], [details, gallery])
-    page.submit(show, [dataset, page], [details, gallery])
-    def reload(ds, pg):
-        names = store.datasets()
-        ds = ds if ds in names else (names[0] if names else None)
-        return overview(store), gr.Dropdown(choices=names, value=ds), *show(ds, pg)
+def import_from_path(store: Store, b: Browser, f: ImportForm, path: str, fmt: str, name: str, classes: str,
+                     labels: str, images: str, skip_bad: bool, crop: str = NO_CROP, crop_size: float | None = 24,
+                     progress: gr.Progress = gr.Progress()) -> dict:
+    """Import the file or folder at `path` (`crop`: faces or eyes cut from its photos)."""
+    r = _core(import_path, store, path.strip(), fmt=fmt, name=_given(name), labels=_given(labels),
+              classes=classes or None, images=_given(images), skip_bad=skip_bad, progress=_gr_progress(progress),
+              crop=None if crop == NO_CROP else crop, crop_size=int(crop_size or 24))
+    return _imported(store, b, f, f"Imported {r}", r.dataset)
 
-    refresh.click(reload, [dataset, page], [table, dataset, details, gallery])
-    ctx.demo.load(reload, [dataset, page], [table, dataset, details, gallery])
+
+def import_uploaded(store: Store, b: Browser, f: ImportForm, files: list | None, name: str, classes: str,
+                    skip_bad: bool, progress: gr.Progress = gr.Progress()) -> dict:
+    """Import uploaded files: one .zip, or images (workbench.data.importers.import_upload decides)."""
+    r = _core(import_upload, store, upload_paths(files), _given(name), classes, skip_bad, _gr_progress(progress))
+    return _imported(store, b, f, f"Imported {r}", r.dataset)
+
+
+def import_demo_set(store: Store, b: Browser, f: ImportForm, name: str, progress: gr.Progress = gr.Progress()) -> dict:
+    """Import a bundled demo set unless it is there already."""
+    done = _core(import_demo, store, name, _gr_progress(progress))
+    how = "was already imported" if done.existed else "imported"
+    return _imported(store, b, f, f"Demo set **{done.dataset}** {how}: {done.images} images.", done.dataset)
+
+
+def _imported(store: Store, b: Browser, f: ImportForm, message: str, dataset: str) -> dict:
+    serve_dataset_files(store)  # the new images' folder is served as files too
+    return {f.status: message, **reload(store, b, dataset, 1)}
+
+
+def _core(fn, *args: Any, **kwargs: Any) -> Any:
+    """fn's result; a WorkbenchError becomes an error message that stays until closed."""
+    try:
+        return fn(*args, **kwargs)
+    except WorkbenchError as e:
+        raise gr.Error(str(e), duration=None) from None
+
+
+def _given(text: str | None) -> str | None:
+    """A text field's value, None when left blank (the core's default applies)."""
+    return (text or "").strip() or None
+
+
+def _gr_progress(progress: gr.Progress) -> Progress:
+    return lambda it, total, desc: progress.tqdm(it, total=total, desc=desc)
+
+
+# -- events ----------------------------------------------------------------------------------
+def wire(ctx: UIContext, b: Browser, f: ImportForm) -> None:
+    store = ctx.store
+    after_import = [f.status, b.table, b.dataset, b.details, b.gallery]  # API outputs, in this order
+    f.demo_btn.click(bind(import_demo_set, store, b, f), inputs_kwargs={"name": f.demo_name},
+                     outputs=after_import, api_name="import_demo")
+    # inputs by name, in the order API callers pass them positionally
+    f.import_btn.click(bind(import_from_path, store, b, f), inputs_kwargs={
+        "path": f.path, "fmt": f.fmt, "name": f.name, "classes": f.classes, "labels": f.labels, "images": f.images,
+        "skip_bad": f.skip_bad, "crop": f.crop, "crop_size": f.crop_size}, outputs=after_import,
+        api_name="import_path")
+    f.upload_btn.click(bind(import_uploaded, store, b, f), inputs_kwargs={
+        "files": f.upload, "name": f.name, "classes": f.classes, "skip_bad": f.skip_bad}, outputs=after_import,
+        api_name="import_upload")
+    shown = {"dataset": b.dataset, "page": b.page}
+    b.dataset.change(bind(show, store, b), inputs_kwargs=shown, outputs=[b.details, b.gallery])
+    b.page.submit(bind(show, store, b), inputs_kwargs=shown, outputs=[b.details, b.gallery])
+    listing = [b.table, b.dataset, b.details, b.gallery]
+    b.refresh.click(bind(reload, store, b), inputs_kwargs=shown, outputs=listing)
+    ctx.demo.load(bind(reload, store, b), inputs_kwargs=shown, outputs=listing)

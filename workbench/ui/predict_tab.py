@@ -1,35 +1,52 @@
 """Predict tab: new images (uploads, a zip, the webcam) through a trained run -> probabilities, decisions, Grad-CAM.
 
-Thin: handlers call workbench.predict and shape its result for display.
+`layout` builds the components, the module's handlers call workbench.predict and shape its results for display,
+`wire` connects them (each input passed to its handler by name).
 """
 
 from __future__ import annotations
 
-from pathlib import Path
+from dataclasses import dataclass
+from typing import Any
 
 import gradio as gr
-import pandas as pd
 
+from workbench.data.importers import Progress
+from workbench.data.uploads import upload_paths
 from workbench.errors import WorkbenchError
-from workbench.predict import ImageSource, explain_prediction, predict_paths
-from workbench.review.views import RunCache
+from workbench.predict import Explainable, explain_prediction, predict_paths, short_names
+from workbench.store import Store
 from workbench.train.runs import list_runs
 from workbench.ui.context import UIContext
+from workbench.ui.handlers import bind
 
 
-def _fail(e: Exception):
-    raise gr.Error(str(e), duration=None) from None
+@dataclass
+class PredictView:
+    """The run, the images to predict, the predictions table and the Grad-CAM of a picked row."""
 
-
-def _gr_progress(progress):
-    return lambda it, total, desc: progress.tqdm(it, total=total, desc=desc)
+    run: gr.Dropdown
+    refresh: gr.Button
+    files: gr.File
+    camera: gr.Image
+    predict_btn: gr.Button
+    status: gr.Markdown
+    table: gr.Dataframe
+    bad: gr.Dataframe
+    row: gr.Number
+    explain_btn: gr.Button
+    original: gr.Image
+    cam_image: gr.Image
+    cam_caption: gr.Markdown
+    shown: gr.State  # this session's Explainable: run, threshold and where each row's image is
 
 
 def build(ctx: UIContext) -> None:
-    store = ctx.store
-    runs: RunCache = ctx.runs
-
     gr.Markdown("### Predict new images")
+    wire(ctx, layout())
+
+
+def layout() -> PredictView:
     with gr.Row():
         run = gr.Dropdown(choices=list_runs(), value=None, label="Run", scale=4, allow_custom_value=True,
                           elem_id="wb-predict-run")
@@ -51,59 +68,73 @@ def build(ctx: UIContext) -> None:
         cam_image = gr.Image(label="Grad-CAM of the decided class", type="pil", height=320,
                              elem_id="wb-predict-cam")
     cam_caption = gr.Markdown(elem_id="wb-predict-caption")
-    shown = gr.State({})  # this session's predictions: run, threshold and where each row's image is
-
-    # -- handlers: call the core, shape for display --------------------------------------------
-    def do_predict(r, uploaded, picture, progress=gr.Progress()):
-        paths = [*(uploaded or []), *([picture] if picture else [])]
-        if not r or not paths:
-            _fail(WorkbenchError("Pick a run and add images (files, a .zip, or a webcam picture)."))
-        try:
-            result = predict_paths(r, paths, store=store, progress=_gr_progress(progress), loaded=runs.get(r))
-        except WorkbenchError as e:
-            _fail(e)
-        names = _short_names(paths)
-        frame = result.table.assign(file=result.table["file"].map(names)).round(4)
-        frame.insert(0, "row", range(len(frame)))
-        rejected = pd.DataFrame({"file": [names(f) for f, _ in result.bad], "reason": [why for _, why in result.bad]})
-        text = result.summary() + "".join(f"\n- {n}" for n in result.notes)
-        state = {"run": r, "threshold": result.threshold, "sources": [s.key() for s in result.sources]}
-        return text, frame, gr.Dataframe(rejected, visible=bool(result.bad)), state, 0
-
-    def explain_row(state, i):
-        if not state or i is None or not 0 <= int(i) < len(state.get("sources", [])):
-            _fail(WorkbenchError("Predict some images first, then pick a row of the table."))
-        name, path, member = state["sources"][int(i)]
-        try:
-            ex = explain_prediction(runs.get(state["run"]), ImageSource(name, Path(path), member),
-                                    threshold=state["threshold"])
-        except WorkbenchError as e:
-            _fail(e)
-        return ex.original, ex.overlay, ex.caption.replace(name, _short_names([path])(name), 1)
-
-    def pick(evt: gr.SelectData):
-        return evt.index[0] if isinstance(evt.index, (list, tuple)) else evt.index
-
-    refresh.click(lambda: gr.Dropdown(choices=list_runs()), outputs=[run], api_visibility="private")
-
-    def on_load():  # runs finished since the app started; the newest one selected
-        names = list_runs()
-        return gr.Dropdown(choices=names, value=names[-1] if names else None)
-
-    gr.on(None, on_load, outputs=[run], api_visibility="private")
-    cam_outputs = [original, cam_image, cam_caption]
-    predict_btn.click(do_predict, inputs=[run, files, camera], outputs=[status, table, bad, shown, row],
-                      api_name="predict_images").success(
-        explain_row, inputs=[shown, row], outputs=cam_outputs, api_visibility="private")
-    table.select(pick, outputs=[row], api_visibility="private").then(
-        explain_row, inputs=[shown, row], outputs=cam_outputs, api_visibility="private")
-    explain_btn.click(explain_row, inputs=[shown, row], outputs=cam_outputs, api_name="explain_prediction")
+    return PredictView(run, refresh, files, camera, predict_btn, status, table, bad, row, explain_btn, original,
+                       cam_image, cam_caption, gr.State(Explainable.nothing()))
 
 
-def _short_names(paths: list[str]):
-    """Uploads live in gradio's temp folders: show 'photo.png' or 'set.zip:a/b.png', not the temp path."""
-    prefixes = sorted({str(p): Path(p).name for p in paths}.items(), key=lambda kv: -len(kv[0]))
+# -- handlers: call the core, shape for display -----------------------------------------------
+def predict_images(store: Store, runs: Any, v: PredictView, run: str | None, files: list | None,
+                   picture: str | None, progress: gr.Progress = gr.Progress()) -> dict:
+    """Predict the uploaded files (images, zips) and the webcam picture with `run`; row 0 is picked."""
+    paths = upload_paths(files, picture)
+    if not run or not paths:
+        _fail(WorkbenchError("Pick a run and add images (files, a .zip, or a webcam picture)."))
+    try:
+        result = predict_paths(run, paths, store=store, progress=_gr_progress(progress), loaded=runs.get(run))
+    except WorkbenchError as e:
+        _fail(e)
+    table, rejected = result.display(short_names(paths))
+    text = result.summary() + "".join(f"\n- {n}" for n in result.notes)
+    return {v.status: text, v.table: table, v.bad: gr.Dataframe(rejected, visible=bool(result.bad)),
+            v.shown: Explainable.of(result), v.row: 0}
 
-    def short(name: str) -> str:
-        return next((short + name[len(full):] for full, short in prefixes if name.startswith(full)), name)
-    return short
+
+def explain_row(runs: Any, v: PredictView, shown: Explainable, row: float | None) -> dict:
+    """The image of a predictions row, its Grad-CAM and a caption naming the decision."""
+    try:
+        source = shown.source(row)
+        ex = explain_prediction(runs.get(shown.run), source, threshold=shown.threshold)
+    except WorkbenchError as e:
+        _fail(e)
+    caption = ex.caption.replace(source.name, short_names([source.path])(source.name), 1)
+    return {v.original: ex.original, v.cam_image: ex.overlay, v.cam_caption: caption}
+
+
+def picked_row(evt: gr.SelectData) -> int:
+    """The row of a clicked table cell."""
+    return evt.index[0] if isinstance(evt.index, (list, tuple)) else evt.index
+
+
+def refresh_runs() -> gr.Dropdown:
+    """The runs as they are now (a finished training adds one)."""
+    return gr.Dropdown(choices=list_runs())
+
+
+def on_load() -> gr.Dropdown:
+    """Runs finished since the app started; the newest one selected."""
+    names = list_runs()
+    return gr.Dropdown(choices=names, value=names[-1] if names else None)
+
+
+def _fail(e: Exception):
+    raise gr.Error(str(e), duration=None) from None
+
+
+def _gr_progress(progress: gr.Progress) -> Progress:
+    return lambda it, total, desc: progress.tqdm(it, total=total, desc=desc)
+
+
+# -- events ----------------------------------------------------------------------------------
+def wire(ctx: UIContext, v: PredictView) -> None:
+    v.refresh.click(refresh_runs, outputs=[v.run], api_visibility="private")
+    gr.on(None, on_load, outputs=[v.run], api_visibility="private")
+    explain = bind(explain_row, ctx.runs, v)
+    row_input = {"shown": v.shown, "row": v.row}
+    cam_outputs = [v.original, v.cam_image, v.cam_caption]
+    v.predict_btn.click(bind(predict_images, ctx.store, ctx.runs, v),
+                        inputs_kwargs={"run": v.run, "files": v.files, "picture": v.camera},
+                        outputs=[v.status, v.table, v.bad, v.shown, v.row], api_name="predict_images").success(
+        explain, inputs_kwargs=row_input, outputs=cam_outputs, api_visibility="private")
+    v.table.select(picked_row, outputs=[v.row], api_visibility="private").then(
+        explain, inputs_kwargs=row_input, outputs=cam_outputs, api_visibility="private")
+    v.explain_btn.click(explain, inputs_kwargs=row_input, outputs=cam_outputs, api_name="explain_prediction")
