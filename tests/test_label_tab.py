@@ -3,16 +3,22 @@
 from __future__ import annotations
 
 import base64
+import inspect
 import io
 import re
+import typing
+from types import SimpleNamespace
 
 import gradio as gr
 import numpy as np
 from PIL import Image
 
-from workbench.labeling import open_session, view
+from test_labeling_session import Counting
+from workbench.labeling import SuggesterPool, open_session, view
 from workbench.ui import label_tab
 from workbench.ui.context import UIContext
+from workbench.ui.guard import operation
+from workbench.ui.handlers import bind
 from workbench.ui.label_render import class_buttons, render, tag_buttons
 from workbench.ui.label_tab import annotator_of
 
@@ -89,3 +95,40 @@ def test_label_tab_builds_with_stable_ids(faces):
             "wb-label-view", "wb-grid-assign", "wb-review-refresh"} <= ids
     # the key script and its styles go to launch(head=..., css=...): its keys are driven in test_label_keys_browser.py
     assert label_tab.HEAD.lstrip().startswith("<script>") and "#wb-label-view" in label_tab.CSS
+
+
+def test_bound_handlers_keep_what_gradio_and_the_access_guard_read():
+    h = bind(label_tab.on_show, "the tab")
+    assert list(inspect.signature(h).parameters) == ["s", "ds", "name", "order_", "only_", "seed_", "page_", "size_",
+                                                     "request"]
+    assert typing.get_type_hints(h)["request"] is gr.Request     # so gradio injects the request
+    op = operation(SimpleNamespace(fn=h, page="label", name=None))
+    assert (op.module, op.handler) == ("workbench.ui.label_tab", "on_show")
+    assert operation(SimpleNamespace(fn=bind(label_tab.bulk("label"), 0), page="", name=None)).handler == "bulk.run"
+
+
+def _tab(store):
+    with gr.Blocks():
+        ui = label_tab.layout(store)
+    return label_tab.LabelTab(store, SuggesterPool(store), ui)
+
+
+def test_a_label_button_labels_its_class_with_one_class_lookup(faces):
+    store = Counting(faces)
+    tab = _tab(store)
+    s = open_session(faces, "faces", "ann")
+    first = s.image_id
+    store.calls.clear()
+    out = label_tab.on_action(tab, s, SimpleNamespace(target=SimpleNamespace(elem_id="wb-label-1")))
+    assert store.calls["classes"] == 1 and store.calls["image"] == 1, store.calls
+    assert faces.current_label(first, "ann") == "not face" and s.image_id != first
+    assert out[tab.ui.c.sess] is s and "00000.png → not face" in out[tab.ui.one.viewer]
+    out = label_tab.on_action(tab, None, SimpleNamespace(target=SimpleNamespace(elem_id="wb-label-0")))
+    assert out[tab.ui.c.sess] is None and "Press Start first." in out[tab.ui.one.viewer]
+
+
+def test_dataset_parts_update_every_part(faces):
+    tab = _tab(faces)
+    parts = label_tab.dataset_parts(tab, "faces")
+    assert list(parts) == tab.ui.parts
+    assert parts[tab.ui.one.label_btns[1]].value == "2 · not face" and parts[tab.ui.grid.cls].choices

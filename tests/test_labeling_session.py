@@ -263,7 +263,7 @@ def test_label_and_tag_by_index_as_their_buttons_do(faces):
     assert dict(zip(cur.image_id, cur.label)) == {ids[0]: "not face", ids[1]: "face"}
 
 
-class _Counting:
+class Counting:
     """The store, counting calls by method name."""
 
     def __init__(self, store):
@@ -279,7 +279,7 @@ class _Counting:
 
 
 def test_a_keypress_reads_the_classes_and_an_image_once(faces):
-    store = _Counting(faces)
+    store = Counting(faces)
     s = open_session(store, "faces", "ann")
     for action, target in (("label", 0), ("key", "2"), ("accept", None), ("skip", None)):
         store.calls.clear()
