@@ -10,7 +10,8 @@ from workbench.train import RunConfig, list_runs, load_history, load_run, predic
 from workbench.train.backbones import build_model
 from workbench.train.config import Augment
 from workbench.train.data import load_images
-from workbench.train.loop import HISTORY_COLUMNS, embed
+from workbench.train.embedding import embed
+from workbench.train.loop import HISTORY_COLUMNS
 
 pytestmark = pytest.mark.slow
 METRIC_COLUMNS = ["loss", "accuracy", "f1", "roc_auc", "eer"]

@@ -8,7 +8,7 @@ import torch
 from workbench import paths
 from workbench.errors import WorkbenchError
 from workbench.train import RunConfig, list_runs, load_run, train
-from workbench.train import loop
+from workbench.train import methods
 from workbench.train.config import parse_grouping
 
 FAST = dict(method="feature_extract", input_size=32, epochs=2)
@@ -57,14 +57,14 @@ def test_unknown_backbone_and_bad_grouping(faces_labelled):
 
 def test_nan_loss_stops_the_run_and_keeps_the_best_checkpoint(faces_labelled, monkeypatch):
     calls = {"n": 0}
-    real = loop.loss_fn
+    real = methods.loss_fn
 
     def goes_nan(logits, y):
         calls["n"] += 1
         loss = real(logits, y)
         return loss * float("nan") if calls["n"] > 1 else loss
 
-    monkeypatch.setattr(loop, "loss_fn", goes_nan)
+    monkeypatch.setattr(methods, "loss_fn", goes_nan)
     cfg = RunConfig("faces", batch_size=1000, name="nan-run", **{**FAST, "epochs": 3})
     res = train(cfg, faces_labelled)
     assert res.status == "failed"

@@ -2,7 +2,7 @@
 
 import json
 import re
-import time
+import threading
 
 import numpy as np
 import pandas as pd
@@ -15,6 +15,7 @@ from workbench.train import RunConfig, list_runs, load_history
 from workbench.train.baselines import PIXELS, PROBE
 from workbench.train.compare import final_val_metrics, load_baselines, methods_table, plan
 from workbench.train.runs import run_dir
+from workbench.train import jobs as jobs_module
 from workbench.train.jobs import JobManager
 from workbench.plots import curves_figure, methods_figure, save_curves
 
@@ -109,7 +110,21 @@ def test_curves_overlay_runs_and_save_html_and_png(home):
     assert img.std() > 10  # something was drawn
 
 
-def test_job_runs_in_background_cancels_and_queues(faces_labelled):
+def test_job_runs_in_background_cancels_and_queues(faces_labelled, monkeypatch):
+    # the long job is held at the end of its first epoch until the test has looked at it: no timing involved
+    held, release = threading.Event(), threading.Event()
+    real_train = jobs_module.train
+
+    def train_held_after_epoch_1(cfg, store, progress, cancel, **kw):
+        def hold(frac, msg):
+            progress(frac, msg)
+            if cfg.name == "bg-long" and msg.startswith("epoch 1/"):
+                held.set()
+                release.wait(120)
+
+        return real_train(cfg, store, hold, cancel, **kw)
+
+    monkeypatch.setattr(jobs_module, "train", train_held_after_epoch_1)
     jobs = JobManager(faces_labelled)
     quick = jobs.submit_train(RunConfig("faces", input_size=32, epochs=2, lr=0.01, name="bg-quick"))
     long = jobs.submit_train(RunConfig("faces", input_size=32, epochs=500, name="bg-long"))
@@ -118,14 +133,13 @@ def test_job_runs_in_background_cancels_and_queues(faces_labelled):
     jobs.cancel(never.id)
     assert jobs.wait(quick.id, 120).status == "completed" and quick.progress == 1.0
     assert (paths.plots_dir() / "bg-quick" / "curves.png").is_file() and "Curves saved" in quick.message
-    deadline = time.time() + 120
-    while long.progress == 0 and time.time() < deadline:  # after its first epoch
-        time.sleep(0.2)
-    assert long.status == "running" and 0 < long.progress < 1
-    assert len(load_history("bg-long")) >= 2  # live curves can read the epochs done so far
+    assert held.wait(120), "the long job never finished its first epoch"
+    assert long.status == "running" and long.progress == 1 / 500 and long.message.startswith("epoch 1/500: val loss")
+    assert len(load_history("bg-long")) == 2  # live curves can read the epochs done so far
     jobs.cancel(long.id)
+    release.set()
     assert jobs.wait(long.id, 60).status == "cancelled"
+    assert long.message == "bg-long: Cancelled after 1 complete epoch(s)." + f" Curves saved in {paths.plots_dir() / 'bg-long'}."
     assert jobs.wait(never.id, 10).status == "cancelled"
     assert "bg-never" not in list_runs()
     assert [j.id for j in jobs.jobs()] == [never.id, long.id, quick.id]
-

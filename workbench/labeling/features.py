@@ -1,6 +1,6 @@
 """Backbone features of every image of a dataset, computed once and cached on disk, for label suggestions.
 
-The offline EfficientNet-Lite0 embeds each image (through the training loop's `embed`) at EMBED_SIZE px;
+The offline EfficientNet-Lite0 embeds each image (through workbench.train.embedding.embed) at EMBED_SIZE px;
 embeddings are cached per dataset by file content (sha256), so new images cost only themselves. The head
 that suggests labels trains on a PCA projection (HEAD_DIMS) scaled to unit mean norm, which keeps a retrain on
 5,000 images short. Whitening the components was tried and dropped: with 10 labels of faces it left the head at
@@ -19,6 +19,7 @@ from PIL import Image
 from sklearn.decomposition import PCA
 
 from workbench import paths
+from workbench.atomic import atomic_path
 from workbench.data.imageio import load_image
 from workbench.store import Store
 
@@ -90,7 +91,7 @@ def embeddings(dataset: str, shas: list[str], files: list[str], progress: Progre
 def _embed_files(todo: list[tuple[str, str]], progress: Progress) -> dict[str, np.ndarray]:
     from workbench.train.backbones import build_model, place
     from workbench.train.data import image_to_uint8
-    from workbench.train.loop import embed
+    from workbench.train.embedding import embed
 
     device = torch.device("cpu")
     model = place(build_model(BACKBONE, 1000, "offline"), device)
@@ -112,7 +113,5 @@ def _image(path: str) -> Image.Image:
 
 
 def _save(cache, **arrays) -> None:
-    cache.parent.mkdir(parents=True, exist_ok=True)
-    tmp = cache.with_name("." + cache.stem + ".tmp.npz")
-    np.savez(tmp, **arrays)
-    tmp.replace(cache)
+    with atomic_path(cache) as tmp:  # its name ends in .npz, so np.savez adds no second suffix
+        np.savez(tmp, **arrays)

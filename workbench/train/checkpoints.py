@@ -15,6 +15,7 @@ import shutil
 import threading
 from pathlib import Path
 
+from workbench.atomic import atomic_path
 from workbench.train.weights import atomic_save
 
 
@@ -94,13 +95,9 @@ def snapshot(state_dict: dict, reuse: dict | None = None) -> dict:
 
 def _atomic_link(src: Path, dst: Path) -> None:
     """dst becomes the same file as src (a hard link, or a copy where links are not supported), atomically."""
-    tmp = dst.with_name(f".{dst.name}.link.tmp")
-    tmp.unlink(missing_ok=True)
-    try:
-        os.link(src, tmp)
-    except OSError:
-        shutil.copyfile(src, tmp)
-        with open(tmp, "rb+") as f:
-            os.fsync(f.fileno())
-    os.replace(tmp, dst)
-
+    with atomic_path(dst) as tmp:
+        tmp.unlink()  # atomic_path made an empty file there; the link takes its name
+        try:
+            os.link(src, tmp)
+        except OSError:
+            shutil.copyfile(src, tmp)

@@ -15,6 +15,7 @@ import pandas as pd
 import torch
 
 from workbench import paths
+from workbench.atomic import atomic_path, write_csv, write_json
 from workbench.data.imageio import load_image
 from workbench.errors import WorkbenchError
 from workbench.store import Store
@@ -22,7 +23,9 @@ from workbench.train import baselines as B
 from workbench.train import data as D
 from workbench.train.backbones import build_model, pick_device, place
 from workbench.train.config import METHODS, RunConfig
-from workbench.train.loop import RunResult, embed, precheck, train
+from workbench.train.distributed import master_process
+from workbench.train.embedding import embed
+from workbench.train.loop import RunResult, TaskData, precheck, train
 from workbench.train.runs import load_config, load_history, run_dir
 
 TABLE_METRICS = ("loss", "accuracy", "f1", "roc_auc", "eer")
@@ -44,36 +47,42 @@ def plan(base: RunConfig, seeds: int | list[int], prefix: str | None = None) -> 
     return name, runs
 
 
-def check_plan(runs: list[RunConfig], store: Store) -> None:
-    """Every check a single run gets, once, plus: no planned run name is taken."""
-    precheck(runs[0], store)
+def check_plan(runs: list[RunConfig], store: Store) -> TaskData:
+    """Every check a single run gets, on the first run (whose data it returns), plus: no planned run name is taken."""
+    task = precheck(runs[0], store)
     taken = [c.name for c in runs if (paths.checkpoints_dir() / c.name).exists()]
     if taken:
         raise WorkbenchError(f"Runs named {', '.join(taken)} exist already; choose another name.")
+    return task
 
 
 def compare_methods(base: RunConfig, seeds: int | list[int] = 3, store: Store | None = None,
                     progress: Callable[[float, str], None] | None = None, cancel=None,
                     on_run_start: Callable[[str], None] | None = None, prefix: str | None = None,
-                    planned: list[RunConfig] | None = None) -> list[RunResult]:
+                    planned: list[RunConfig] | None = None, task: TaskData | None = None,
+                    name: str | None = None) -> list[RunResult]:
     """Train every method × seed on the same per-seed split, then the baselines on that split; stops when cancelled.
-    `planned`: the runs from `plan` when the caller has named them already (a queued job shows its names)."""
+    Each run writes its own curves; the comparison's (overlay, methods plot and table) go to
+    plots_checkpoints/<name>/ when `name` is given. `planned`, `task`: the runs from `plan` and what `check_plan`
+    returned, when the caller has named and checked them already (a queued job shows its names)."""
     store = store or Store()
     runs = planned or plan(base, seeds, prefix)[1]
-    check_plan(runs, store)
+    task = task or check_plan(runs, store)
     progress = progress or (lambda f, m: None)
     results = []
     for i, cfg in enumerate(runs):
         if on_run_start:
             on_run_start(cfg.name)
         sub = lambda f, m, i=i, cfg=cfg: progress((i + f) / len(runs), f"{cfg.name} ({i + 1}/{len(runs)}): {m}")  # noqa: E731
-        res = train(cfg, store, sub, cancel)
+        res = train(cfg, store, sub, cancel, task=task if i == 0 else None)  # the first run was checked with the plan
         results.append(res)
         if res.status == "cancelled":
             break
         if cfg.method == "feature_extract" and res.status == "completed":
             sub(1.0, "baselines: logistic regression on pixels, linear probe on embeddings")
             run_baselines(cfg.name, store)
+    if name and master_process():
+        _save_comparison(name, results)
     return results
 
 
@@ -101,9 +110,7 @@ def run_baselines(run: str, store: Store) -> list[B.BaselineResult]:
     record = {"run": run, "seed": cfg.seed, "backbone": cfg.backbone, "input_size": cfg.input_size,
               "train_ids": [int(i) for i in parts["train"].image_id], "val_ids": [int(i) for i in parts["val"].image_id],
               "results": [asdict(r) for r in results]}
-    tmp = run_dir(run) / f".{BASELINES_FILE}.tmp"
-    tmp.write_text(json.dumps(record, indent=2, default=_json_number))
-    tmp.replace(run_dir(run) / BASELINES_FILE)
+    write_json(run_dir(run) / BASELINES_FILE, record, default=_json_number)
     return results
 
 
@@ -135,7 +142,10 @@ def final_val_metrics(runs: list[str], with_baselines: bool = False) -> pd.DataF
 
 def methods_table(runs: list[str]) -> pd.DataFrame:
     """Per method (and baseline) and backbone: number of seeds and each final val metric as 'mean ± std'."""
-    per_run = final_val_metrics(runs, with_baselines=True)
+    return _table_of(final_val_metrics(runs, with_baselines=True))
+
+
+def _table_of(per_run: pd.DataFrame) -> pd.DataFrame:
     if per_run.empty:
         return pd.DataFrame(columns=["method", "backbone", "seeds", *TABLE_METRICS])
     per_run["is_baseline"] = per_run.method.str.startswith("baseline")  # methods first, then baselines
@@ -165,17 +175,33 @@ def _json_number(x):
     return float(x) if isinstance(x, (np.floating, torch.Tensor)) else str(x)
 
 
-def save_plots(runs: list[str], comparison: str | None = None) -> dict[str, Path]:
-    """Curves of each run into plots_checkpoints/<run>/; with `comparison`, the overlay, the method-grouped plot
-    (methods.html) and the methods table (methods.csv) into plots_checkpoints/<comparison>/."""
-    from workbench.plots import save_curves
+def comparison_dir(name: str) -> Path:
+    """plots_checkpoints/<name>/: a comparison's overlay of curves, methods plot and methods table."""
+    return paths.plots_dir() / name
 
-    runs = [r for r in runs if len(load_history(r))]
-    out: dict[str, Path] = {}
-    for r in runs:
-        out = save_curves({r: load_history(r)}, r)
-    if comparison and len(runs) > 1:
-        out = save_curves({r: load_history(r) for r in runs}, comparison)
-        methods_table(runs).to_csv(out["html"].parent / "methods.csv", index=False)
-        methods_figure_of(runs).write_html(out["html"].parent / "methods.html", include_plotlyjs=True, full_html=True)
-    return out
+
+def curves_folder(results: list[RunResult], comparison: str | None = None) -> Path | None:
+    """Where a job's or command's curves are: the comparison's folder when it overlays several runs, else the
+    run's own (None when nothing was drawn)."""
+    drawn = [r.curves for r in results if r.curves]
+    if comparison and len(drawn) > 1 and (comparison_dir(comparison) / "curves.html").is_file():
+        return comparison_dir(comparison)
+    return drawn[-1] if drawn else None
+
+
+def _save_comparison(name: str, results: list[RunResult]) -> None:
+    """The runs' curves overlaid, the method-grouped plot (methods.html) and the methods table (methods.csv)
+    into plots_checkpoints/<name>/; a failure is said in the last run's message (the runs themselves are done)."""
+    from workbench.plots import methods_figure, save_curves
+
+    histories = {r.run: r.history for r in results if len(r.history)}
+    if len(histories) < 2:
+        return
+    try:
+        out = save_curves(histories, name)["html"].parent
+        per_run = final_val_metrics(list(histories), with_baselines=True)
+        write_csv(out / "methods.csv", _table_of(per_run.copy()))
+        with atomic_path(out / "methods.html") as tmp:
+            methods_figure(histories, per_run).write_html(tmp, include_plotlyjs=True, full_html=True)
+    except Exception as e:
+        results[-1].message += f" Saving the comparison's curves failed: {e}"

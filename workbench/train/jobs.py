@@ -15,7 +15,7 @@ import pandas as pd
 
 from workbench.errors import WorkbenchError
 from workbench.store import Store
-from workbench.train.compare import check_plan, compare_methods, plan, save_plots
+from workbench.train.compare import check_plan, compare_methods, curves_folder, plan
 from workbench.train.config import RunConfig
 from workbench.train.loop import precheck, train
 
@@ -55,11 +55,12 @@ class JobManager:
 
     # -- submitting ---------------------------------------------------------------------------------
     def submit_train(self, cfg: RunConfig) -> Job:
-        """Queue one training run; the config is checked now so mistakes show at once."""
-        precheck(cfg, self.store)
+        """Queue one training run; it is checked now (once), so mistakes show at once, and trains on the labels
+        as they were when it was submitted."""
+        task = precheck(cfg, self.store)
         job = self._new(f"train {cfg.name}")
         job.runs.append(cfg.name)
-        self._queue.put((job, lambda progress: train(cfg, self.store, progress, job.cancel)))
+        self._queue.put((job, lambda progress: train(cfg, self.store, progress, job.cancel, task=task)))
         return job
 
     def submit_compare(self, base: RunConfig, seeds: int, prefix: str | None = None) -> Job:
@@ -67,12 +68,12 @@ class JobManager:
         if seeds < 1:
             raise WorkbenchError("Compare methods needs at least 1 seed.")
         name, runs = plan(base, seeds, prefix)
-        check_plan(runs, self.store)
+        task = check_plan(runs, self.store)
         job = self._new(f"compare methods {name} × {seeds} seeds")
         job.comparison = name
         self._queue.put((job, lambda progress: compare_methods(base, seeds, self.store, progress, job.cancel,
                                                                on_run_start=lambda r: _add_run(job, r),
-                                                               planned=runs)))
+                                                               planned=runs, task=task, name=name)))
         return job
 
     # -- looking and cancelling ------------------------------------------------------------------------
@@ -145,12 +146,9 @@ class JobManager:
             statuses = {r.status for r in results}
             job.status = "cancelled" if "cancelled" in statuses else "failed" if "failed" in statuses else "completed"
             job.message = "; ".join(f"{r.run}: {r.message}" for r in results)
-            try:  # the runs are done and on disk whatever happens to their plots
-                plots = save_plots([r.run for r in results], job.comparison)
-                if plots:
-                    job.message += f" Curves saved in {plots['html'].parent}."
-            except Exception as e:
-                job.message += f" Saving the curves failed: {e}"
+            curves = curves_folder(results, job.comparison)  # train() and compare_methods wrote them
+            if curves:
+                job.message += f" Curves saved in {curves}."
             if job.status == "completed":
                 job.progress = 1.0
         except WorkbenchError as e:

@@ -1,14 +1,13 @@
 """The training run: one function, readable top to bottom.
 
-Fine-tuning trains the whole network on augmented batches; feature extraction embeds every image once
-with the frozen backbone and trains only the head on the cached embeddings (no augmentation there:
-an embedding is computed once, so there is nothing to augment).
+`train` checks the run (`precheck`, once), loads the images, hands the epochs to a training method
+(methods.py: fine-tuning or feature extraction) and writes every output of the run itself: config, dataset,
+history and checkpoints as it goes, then the summary and the curves (RunFiles, rank 0 only under torchrun).
 """
 
 from __future__ import annotations
 
 import hashlib
-import json
 import math
 import time
 from dataclasses import dataclass
@@ -18,31 +17,28 @@ from typing import Callable
 import numpy as np
 import pandas as pd
 import torch
-import torch.nn.functional as F
-from torch import nn
 
 from workbench import paths
+from workbench.atomic import write_csv, write_json
 from workbench.errors import WorkbenchError
 from workbench.metrics import classification_metrics
 from workbench.store import Store
 from workbench.train import data as D
 from workbench.train import distributed as dist
-from workbench.train.backbones import build_model, check_backbone, head_prefix, pick_device, place
-from workbench.train.checkpoints import CheckpointError, CheckpointWriter, snapshot
+from workbench.train.backbones import build_model, check_backbone, pick_device, place
+from workbench.train.checkpoints import CheckpointError, CheckpointWriter
 from workbench.train.config import RunConfig
-from workbench.train.small_map_conv import use_small_map_convs
+from workbench.train.methods import METHODS, Cancelled, NonFinite, TrainingMethod
 
 HISTORY_COLUMNS = ["epoch", "split", "loss", "accuracy", "precision", "recall", "f1", "roc_auc", "eer", "lr", "seconds"]
 Progress = Callable[[float, str], None]
-
-
-class Cancelled(Exception):
-    pass
+__all__ = ["Cancelled", "HISTORY_COLUMNS", "RunResult", "TaskData", "precheck", "train"]
 
 
 @dataclass
 class RunResult:
-    """How a run ended. status: "completed", "cancelled" or "failed" (message says why)."""
+    """How a run ended. status: "completed", "cancelled" or "failed" (message says why).
+    `curves`: the folder of its curves.html / curves.png (None when there were none to draw)."""
 
     run: str
     run_dir: Path
@@ -51,15 +47,22 @@ class RunResult:
     best_epoch: int | None
     best_val_loss: float | None
     history: pd.DataFrame
+    curves: Path | None = None
 
 
-def loss_fn(logits: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
-    return F.cross_entropy(logits, y)
+@dataclass
+class TaskData:
+    """What `precheck` found: the task's labelled images (image_id, path, sha256, label, y, split), its classes."""
+
+    labels: pd.DataFrame
+    classes: list[str]
 
 
-def train(cfg: RunConfig, store: Store | None = None, progress: Progress | None = None,
-          cancel=None) -> RunResult:
-    """Train one run to checkpoints/<run>/ (config, dataset, history, best.pt, last.pt, summary).
+def train(cfg: RunConfig, store: Store | None = None, progress: Progress | None = None, cancel=None,
+          task: TaskData | None = None, plots: bool = True) -> RunResult:
+    """Train one run to checkpoints/<run>/ (config, dataset, history, best.pt, last.pt, summary) and its curves
+    to plots_checkpoints/<run>/ (unless `plots` is False). `task`: what precheck returned when the caller
+    checked already (a queued job, checked when it was submitted); otherwise the run is checked here.
 
     Bad configuration or data raises WorkbenchError before anything is written; a run that goes
     NaN, or is cancelled, stops with its best checkpoint kept and says so in the result.
@@ -67,277 +70,207 @@ def train(cfg: RunConfig, store: Store | None = None, progress: Progress | None 
     store = store or Store()
     ddp = dist.setup(cfg.device)
     cfg.name = dist.broadcast(cfg.name, ddp)  # a default name holds the time: rank 0's names the run
-    df, classes = precheck(cfg, store)
+    task = task or precheck(cfg, store)
     dist.barrier(ddp)  # every rank has checked the name before rank 0 creates the run folder
-    run_dir = paths.checkpoints_dir() / cfg.name
-    progress = (progress or (lambda frac, msg: None)) if ddp.master else (lambda frac, msg: None)
+    progress = (progress or _quiet) if ddp.master else _quiet
     torch.manual_seed(cfg.seed)  # same initial weights on every rank (DDP also broadcasts rank 0's)
     np.random.seed(cfg.seed)
-    model = build_model(cfg.backbone, len(classes), cfg.weights)
+    model = build_model(cfg.backbone, len(task.classes), cfg.weights)
     device = dist.device_for(ddp, pick_device(cfg.device))
     place(model, device)
-
     progress(0.0, "loading images")
-    splits = {}
-    for s in ("train", "val"):
-        part = df[df.split == s]
-        splits[s] = D.Split(D.load_images(part.path.tolist(), cfg.input_size),
-                            torch.tensor(part.y.to_numpy(dtype=np.int64)), part.image_id.to_numpy())
-    channels = max(sp.images.shape[1] for sp in splits.values())
-    for sp in splits.values():  # one colour image anywhere makes the whole run RGB
-        sp.images = sp.images.expand(-1, channels, -1, -1).contiguous() if sp.images.shape[1] < channels else sp.images
-    if ddp.master:
-        run_dir.mkdir(parents=True)
-        cfg.save(run_dir / "config.json")
-        _write_dataset_json(run_dir, cfg, store, df, classes, channels)
-
-    step = (_HeadOnly if cfg.method == "feature_extract" else _FineTune)(model, cfg, splits, device, progress, ddp)
-    opt = _optimizer(cfg, step.parameters(), cfg.lr * step.lr_scale)
-    sched = _scheduler(cfg, opt)
-    gen = torch.Generator().manual_seed(cfg.seed + ddp.rank)  # augmentations differ per rank
-
-    rows, best, status, message = [], (None, math.inf), "completed", ""
-    started = time.time()
-    checkpoints = CheckpointWriter(run_dir) if ddp.master else _NoCheckpoints()
-    try:
-        for epoch in range(1, cfg.epochs + 1):
-            t0 = time.time()
-            lr = opt.param_groups[0]["lr"]
-            train_probs, train_y = step.train_epoch(opt, gen, epoch, cancel)
-            val_probs = step.predict("val")
-            if not (np.isfinite(val_probs).all() and np.isfinite(train_probs).all()):
-                raise _NonFinite(f"Model outputs became NaN or inf at epoch {epoch}.")
-            for split, y, p in (("train", train_y, train_probs), ("val", splits["val"].y.numpy(), val_probs)):
-                m = classification_metrics(y, p)
-                rows.append({"epoch": epoch, "split": split, **{k: m[k] for k in HISTORY_COLUMNS[2:9]},
-                             "lr": lr, "seconds": time.time() - t0})
-            history = pd.DataFrame(rows, columns=HISTORY_COLUMNS)
-            if ddp.master:
-                _atomic_csv(history, run_dir / "history.csv")
-            val_loss = rows[-1]["loss"]
-            improved = val_loss < best[1]
-            best = (epoch, val_loss) if improved else best
-            checkpoints.save(step.snapshot(), "last.pt", *(["best.pt"] if improved else []))
-            if cfg.schedule == "plateau":
-                sched.step(val_loss)
-            elif sched is not None:
-                sched.step()
-            progress(epoch / cfg.epochs, f"epoch {epoch}/{cfg.epochs}: val loss {val_loss:.4f}, "
-                                         f"val acc {rows[-1]['accuracy']:.3f}")
-    except Cancelled:
-        status, message = "cancelled", f"Cancelled after {len(rows) // 2} complete epoch(s)."
-    except _NonFinite as e:
-        status = "failed"
-        kept = f"best checkpoint from epoch {best[0]} kept" if best[0] else "no checkpoint was saved"
-        message = f"{e} Training stopped; {kept}. Try a lower learning rate."
-    except CheckpointError as e:
-        status, message = "failed", f"{e}. Training stopped; best.pt and last.pt are the last complete ones."
-    except BaseException as e:  # out of memory, a bug, Ctrl-C: leave a summary that says so, then re-raise
-        try:
-            checkpoints.close()
-        except Exception:
-            pass  # the original error is the one to report
-        history = pd.DataFrame(rows, columns=HISTORY_COLUMNS)
-        if ddp.master:
-            _write_summary(RunResult(cfg.name, run_dir, "failed", f"{type(e).__name__}: {e}", best[0],
-                                     None if best[0] is None else best[1], history), device, started)
-        raise
-    try:
-        checkpoints.close()
-    except CheckpointError as e:  # the last writes failed; an earlier failure has said so already
-        if status != "failed":
-            status, message = "failed", f"{e}. best.pt and last.pt are the last complete ones."
-    history = pd.DataFrame(rows, columns=HISTORY_COLUMNS)
-    result = RunResult(cfg.name, run_dir, status, message or f"Completed {cfg.epochs} epochs.",
-                       best[0], None if best[0] is None else best[1], history)
+    splits = load_splits(task.labels, cfg.input_size)
+    files = (RunFiles if ddp.master else _NoFiles)(paths.checkpoints_dir() / cfg.name, device)
+    files.start(cfg, store, task, channels=splits["train"].images.shape[1])
+    method = METHODS[cfg.method](model, cfg, splits, device, progress, ddp)
+    result = _Epochs(cfg, method, splits["val"].y.numpy(), files, progress, cancel, ddp).run()
     # what each rank saw in epoch 1 and ended with: proof in summary.json that the shards were disjoint
     # and the replicas stayed identical
-    shards, digests = dist.gather(step.seen, ddp), dist.gather(_digest(step.parameters()), ddp)
-    if ddp.master:
-        _atomic_csv(history, run_dir / "history.csv")
-        _write_summary(result, device, started, _shard_summary(ddp, shards, digests))
+    shards, digests = dist.gather(method.seen, ddp), dist.gather(_digest(method.parameters()), ddp)
+    files.finish(result, _shard_summary(ddp, shards, digests), plots)
     return result
 
 
-def precheck(cfg: RunConfig, store: Store) -> tuple[pd.DataFrame, list[str]]:
+def precheck(cfg: RunConfig, store: Store) -> TaskData:
     """Every cheap check before a run starts (config, name, backbone, dataset, labels): errors at once, not later."""
     cfg.validate()
     if (paths.checkpoints_dir() / cfg.name).exists():
-        raise WorkbenchError(f"A run named {cfg.name!r} exists already; choose another name.")
+        raise WorkbenchError(_taken(cfg.name))
     check_backbone(cfg.backbone)
     df, classes = D.task_labels(store, cfg.dataset, cfg.grouping, cfg.seed)
     D.check_trainable(df, classes)
-    return df, classes
+    return TaskData(df, classes)
 
 
-def _step(module: nn.Module, x: torch.Tensor, y: torch.Tensor, opt, epoch: int, batch: int) -> torch.Tensor:
-    """One optimisation step on a batch; returns the detached logits. A non-finite loss stops the run."""
-    logits = module(x)
-    loss = loss_fn(logits, y)
-    if not torch.isfinite(loss):
-        raise _NonFinite(f"Loss became {loss.item()} at epoch {epoch}, batch {batch}.")
-    opt.zero_grad(set_to_none=True)
-    loss.backward()
-    opt.step()
-    return logits.detach()
+def load_splits(labels: pd.DataFrame, size: int) -> dict[str, D.Split]:
+    """Train and val images decoded once into memory; one colour image anywhere makes the whole run RGB."""
+    splits = {}
+    for s in ("train", "val"):
+        part = labels[labels.split == s]
+        splits[s] = D.Split(D.load_images(part.path.tolist(), size),
+                            torch.tensor(part.y.to_numpy(dtype=np.int64)), part.image_id.to_numpy())
+    channels = max(sp.images.shape[1] for sp in splits.values())
+    for sp in splits.values():
+        sp.images = sp.images.expand(-1, channels, -1, -1).contiguous() if sp.images.shape[1] < channels else sp.images
+    return splits
 
 
-# -- the two methods: same interface, different work per epoch -----------------------------------------
-class _FineTune:
-    """End to end: augmented batches through backbone and head."""
+class _Epochs:
+    """The epoch loop of one run: metrics of both splits, history and checkpoints after every epoch, the best
+    epoch by val loss; stops when cancelled, when the model goes NaN or when a checkpoint cannot be written."""
 
-    lr_scale = 1.0
+    def __init__(self, cfg: RunConfig, method: TrainingMethod, val_y: np.ndarray, files: "RunFiles",
+                 progress: Progress, cancel, ddp: dist.Dist):
+        self.cfg, self.method, self.val_y, self.files, self.progress, self.cancel = cfg, method, val_y, files, progress, cancel
+        self.opt = _optimizer(cfg, method.parameters(), cfg.lr * method.lr_scale())
+        self.sched = _scheduler(cfg, self.opt)
+        self.gen = torch.Generator().manual_seed(cfg.seed + ddp.rank)  # augmentations differ per rank
+        self.rows: list[dict] = []
+        self.best: tuple[int | None, float] = (None, math.inf)
+        self.checkpoints = files.checkpoint_writer()
 
-    def __init__(self, model: nn.Module, cfg: RunConfig, splits: dict, device, progress: Progress,
-                 ddp: dist.Dist = dist.Dist()):
-        self.model, self.cfg, self.splits, self.device, self.progress = model, cfg, splits, device, progress
-        self.ddp, self.seen = ddp, []
-        use_small_map_convs(model)  # same maths; resnet18 on 24 px trains ~1.7x faster per step on CPU
-        self.net = _wrap(model, ddp, device)
+    def run(self) -> RunResult:
+        status, message = "completed", f"Completed {self.cfg.epochs} epochs."
+        try:
+            for epoch in range(1, self.cfg.epochs + 1):
+                self.epoch(epoch)
+        except Cancelled:
+            status, message = "cancelled", f"Cancelled after {len(self.rows) // 2} complete epoch(s)."
+        except NonFinite as e:
+            kept = f"best checkpoint from epoch {self.best[0]} kept" if self.best[0] else "no checkpoint was saved"
+            status, message = "failed", f"{e} Training stopped; {kept}. Try a lower learning rate."
+        except CheckpointError as e:
+            status, message = "failed", f"{e}. Training stopped; best.pt and last.pt are the last complete ones."
+        except BaseException as e:  # out of memory, a bug, Ctrl-C: leave a summary that says so, then re-raise
+            try:
+                self.checkpoints.close()
+            except Exception:
+                pass  # the original error is the one to report
+            self.files.summary(self.result("failed", f"{type(e).__name__}: {e}"))
+            raise
+        try:
+            self.checkpoints.close()
+        except CheckpointError as e:  # the last writes failed; an earlier failure has said so already
+            if status != "failed":
+                status, message = "failed", f"{e}. best.pt and last.pt are the last complete ones."
+        return self.result(status, message)
 
-    def parameters(self):
-        return self.model.parameters()
+    def epoch(self, epoch: int) -> None:
+        """Train one epoch, score both splits, write history and checkpoints, step the schedule."""
+        t0, lr = time.time(), self.opt.param_groups[0]["lr"]
+        train_probs, train_y = self.method.train_epoch(self.opt, self.gen, epoch, self.cancel)
+        val_probs = self.method.predict("val")
+        if not (np.isfinite(val_probs).all() and np.isfinite(train_probs).all()):
+            raise NonFinite(f"Model outputs became NaN or inf at epoch {epoch}.")
+        for split, y, p in (("train", train_y, train_probs), ("val", self.val_y, val_probs)):
+            m = classification_metrics(y, p)
+            self.rows.append({"epoch": epoch, "split": split, **{k: m[k] for k in HISTORY_COLUMNS[2:9]},
+                              "lr": lr, "seconds": time.time() - t0})
+        self.files.history(self.history())
+        val_loss = self.rows[-1]["loss"]
+        improved = val_loss < self.best[1]
+        self.best = (epoch, val_loss) if improved else self.best
+        self.checkpoints.save(self.method.snapshot(), "last.pt", *(["best.pt"] if improved else []))
+        if self.cfg.schedule == "plateau":
+            self.sched.step(val_loss)
+        elif self.sched is not None:
+            self.sched.step()
+        self.progress(epoch / self.cfg.epochs, f"epoch {epoch}/{self.cfg.epochs}: val loss {val_loss:.4f}, "
+                                               f"val acc {self.rows[-1]['accuracy']:.3f}")
 
-    def snapshot(self) -> dict:
-        return snapshot(self.model.state_dict())
+    def history(self) -> pd.DataFrame:
+        return pd.DataFrame(self.rows, columns=HISTORY_COLUMNS)
 
-    def train_epoch(self, opt, gen, epoch, cancel):
-        self.model.train()
-        data = self.splits["train"]
-        order = _epoch_order(len(data), self, epoch)
-        probs, ys = [], []
-        n_batches = math.ceil(len(order) / self.cfg.batch_size)
-        for b, idx in enumerate(order.split(self.cfg.batch_size)):
-            if cancel is not None and cancel.is_set():
-                raise Cancelled
-            x = D.to_input(data.images[idx].to(self.device), self.cfg.augment.normalize)
-            x = D.augment_batch(x, self.cfg.augment, gen)
-            y = data.y[idx].to(self.device)
-            logits = _step(self.net, x, y, opt, epoch, b + 1)
-            probs.append(logits.softmax(1).cpu())
-            ys.append(y.cpu())
-            self.progress((epoch - 1 + (b + 1) / n_batches) / self.cfg.epochs, f"epoch {epoch}: batch {b + 1}/{n_batches}")
-        dist.sync_buffers(self.model, self.ddp)
-        return _gathered(probs, ys, self.ddp)
-
-    @torch.no_grad()
-    def predict(self, split: str) -> np.ndarray:
-        self.model.eval()
-        imgs = self.splits[split].images
-        out = [self.model(D.to_input(imgs[i:i + 256].to(self.device), self.cfg.augment.normalize)).softmax(1).cpu()
-               for i in range(0, len(imgs), 256)]
-        return torch.cat(out).double().numpy()
-
-
-class _HeadOnly:
-    """Frozen backbone: embed train and val once, then train the head on cached embeddings.
-
-    The head trains on embeddings centred on the train mean and scaled to unit RMS (one factor for all
-    features), folded back into the model's own linear head for every checkpoint: pooled features of small
-    inputs can be ~1e-3 in size (Lite0 at 32 px), which leaves a head trained on them at chance. A scale per
-    feature was tried and dropped: it blew near-constant features up into huge weights (blank Grad-CAMs).
-    The head alone learns at 10x the run's learning rate, the usual head-vs-backbone ratio: at the shared default
-    it stayed under-fitted after 10 epochs, below a tuned linear probe on the same embeddings (digits at 32 px:
-    val acc 0.400 vs the probe's 0.415; at 10x 0.422).
-    """
-
-    lr_scale = 10.0
-
-    def __init__(self, model: nn.Module, cfg: RunConfig, splits: dict, device, progress: Progress,
-                 ddp: dist.Dist = dist.Dist()):
-        self.model, self.cfg, self.splits, self.device = model, cfg, splits, device
-        self.ddp, self.seen = ddp, []
-        self.head = model.get_submodule(head_prefix(model))
-        model.eval()
-        for p in model.parameters():
-            p.requires_grad_(False)
-        progress(0.0, "computing embeddings")
-        emb = {s: embed(model, sp.images, device, cfg.augment.normalize) for s, sp in splits.items()}
-        if isinstance(self.head, nn.Linear):
-            # one scale for all features (not one per feature): near-constant features must not be blown up
-            self.mean = emb["train"].mean(0)
-            self.std = (emb["train"] - self.mean).pow(2).mean().sqrt().clamp_min(1e-12)
-            self.trained = nn.Linear(self.head.in_features, self.head.out_features).to(device)
-            with torch.no_grad():  # start from the model's own head, expressed on the scaled inputs
-                self.trained.weight.copy_(self.head.weight * self.std)
-                self.trained.bias.copy_(self.head.bias + self.head.weight @ self.mean)
-        else:  # a head that is not one linear layer: train it as it is, on raw embeddings
-            self.mean, self.std, self.trained = 0.0, 1.0, self.head
-            self.head.requires_grad_(True)
-        self.emb = {s: (e - self.mean) / self.std for s, e in emb.items()}
-        head = head_prefix(model) + "."
-        # the backbone never changes here (frozen, eval mode): copy it once for all checkpoints
-        self.frozen = {k: v for k, v in snapshot(model.state_dict()).items() if not k.startswith(head)}
-        self.net = _wrap(self.trained, ddp, device)
-
-    def parameters(self):
-        return self.trained.parameters()
-
-    def snapshot(self) -> dict:
-        if self.trained is not self.head:  # fold the scaling into the model's head: W/std, b - W·mean/std
-            with torch.no_grad():
-                w = self.trained.weight / self.std
-                self.head.weight.copy_(w)
-                self.head.bias.copy_(self.trained.bias - w @ self.mean)
-        return snapshot(self.model.state_dict(), reuse=self.frozen)
-
-    def train_epoch(self, opt, gen, epoch, cancel):
-        if cancel is not None and cancel.is_set():
-            raise Cancelled
-        emb, y_all = self.emb["train"], self.splits["train"].y.to(self.device)
-        order = _epoch_order(len(emb), self, epoch).to(self.device)
-        probs, ys = [], []
-        for b, idx in enumerate(order.split(self.cfg.batch_size)):
-            y = y_all[idx]
-            logits = _step(self.net, emb[idx], y, opt, epoch, b + 1)
-            probs.append(logits.softmax(1).cpu())
-            ys.append(y.cpu())
-        return _gathered(probs, ys, self.ddp)
-
-    @torch.no_grad()
-    def predict(self, split: str) -> np.ndarray:
-        return self.trained(self.emb[split]).softmax(1).double().cpu().numpy()
+    def result(self, status: str, message: str) -> RunResult:
+        best_epoch, best_loss = self.best
+        return RunResult(self.cfg.name, self.files.dir, status, message, best_epoch,
+                         None if best_epoch is None else best_loss, self.history())
 
 
-@torch.no_grad()
-def embed(model: nn.Module, images_u8: torch.Tensor, device, normalize: bool = True, batch_size: int = 256) -> torch.Tensor:
-    """Pooled backbone features (what the head sees) for uint8 images, computed in eval mode."""
-    model.eval()
-    out = []
-    for i in range(0, len(images_u8), batch_size):
-        x = D.to_input(images_u8[i:i + batch_size].to(device), normalize)
-        out.append(model.forward_head(model.forward_features(x), pre_logits=True))
-    return torch.cat(out) if out else torch.zeros((0, model.num_features), device=device)
+class RunFiles:
+    """Everything a run writes, each file atomically: checkpoints/<run>/ (config.json, dataset.json, history.csv,
+    best.pt, last.pt, summary.json) and plots_checkpoints/<run>/ (curves.html, curves.png)."""
+
+    def __init__(self, run_dir: Path, device):
+        self.dir, self.device, self.started = Path(run_dir), device, time.time()
+
+    def start(self, cfg: RunConfig, store: Store, task: TaskData, channels: int) -> None:
+        """The run folder with its config and what it trains on (so evaluation can tell when the dataset changed)."""
+        try:
+            self.dir.mkdir(parents=True)
+        except FileExistsError:  # taken since the run was checked (a queued job's name)
+            raise WorkbenchError(_taken(self.dir.name)) from None
+        cfg.save(self.dir / "config.json")
+        write_json(self.dir / "dataset.json", {
+            "dataset": cfg.dataset, "classes": task.classes, "dataset_classes": store.classes(cfg.dataset),
+            "grouping": cfg.grouping, "channels": int(channels), "seed": cfg.seed,
+            "images": [{"image_id": int(r.image_id), "sha256": r.sha256, "split": r.split, "label": r.label}
+                       for r in task.labels.itertuples()],
+        }, default=str)
+
+    def checkpoint_writer(self) -> CheckpointWriter:
+        """The background writer of best.pt / last.pt; the epochs start now (the summary's seconds count them)."""
+        self.started = time.time()
+        return CheckpointWriter(self.dir)
+
+    def history(self, history: pd.DataFrame) -> None:
+        write_csv(self.dir / "history.csv", history)
+
+    def finish(self, result: RunResult, distributed: dict | None = None, plots: bool = True) -> None:
+        """The final history, the curves (a failure there is said in the message: the run itself is done), the summary."""
+        self.history(result.history)
+        if plots and len(result.history):
+            try:
+                from workbench.plots import save_curves  # plotly and matplotlib: imported when a run ends
+
+                result.curves = save_curves({result.run: result.history}, result.run)["html"].parent
+            except Exception as e:
+                result.message += f" Saving the curves failed: {e}"
+        self.summary(result, distributed)
+
+    def summary(self, result: RunResult, distributed: dict | None = None) -> None:
+        write_json(self.dir / "summary.json", {
+            "run": result.run, "status": result.status, "message": result.message,
+            "best_epoch": result.best_epoch, "best_val_loss": result.best_val_loss,
+            "epochs_done": int(result.history.epoch.max()) if len(result.history) else 0,
+            "device": str(self.device), "seconds": round(time.time() - self.started, 2),
+            "finished_at": time.strftime("%Y-%m-%d %H:%M:%S"),
+            **({"distributed": distributed} if distributed else {})}, default=str)
 
 
-class _NonFinite(Exception):
+class _NoFiles(RunFiles):
+    """Ranks other than 0 under torchrun write nothing."""
+
+    def start(self, *a, **k) -> None:
+        pass
+
+    def checkpoint_writer(self):
+        return _NoCheckpoints()
+
+    def history(self, history) -> None:
+        pass
+
+    def finish(self, *a, **k) -> None:
+        pass
+
+    def summary(self, *a, **k) -> None:
+        pass
+
+
+class _NoCheckpoints:
+    def save(self, *a) -> None:
+        pass
+
+    def close(self) -> None:
+        pass
+
+
+def _quiet(frac: float, msg: str) -> None:
     pass
 
 
-# -- across processes (torchrun): see distributed.py ------------------------------------------------------
-def _wrap(module: nn.Module, ddp: dist.Dist, device) -> nn.Module:
-    """The module a training step calls: DDP (gradients averaged over ranks) when launched by torchrun."""
-    if not ddp.enabled:
-        return module
-    from torch.nn.parallel import DistributedDataParallel
-
-    return DistributedDataParallel(module, device_ids=[device.index] if device.type == "cuda" else None)
-
-
-def _epoch_order(n: int, step, epoch: int) -> torch.Tensor:
-    """This rank's shuffled shard of the epoch (the whole shuffled split with one process)."""
-    s = dist.sampler(n, step.ddp, step.cfg.seed)
-    s.set_epoch(epoch)
-    order = torch.tensor(list(s), dtype=torch.long)
-    if epoch == 1:
-        step.seen = order.tolist()
-    return order
-
-
-def _gathered(probs: list, ys: list, ddp: dist.Dist) -> tuple[np.ndarray, np.ndarray]:
-    """The epoch's train predictions and labels over all ranks (metrics of the whole split)."""
-    p, y = torch.cat(probs).double().numpy(), torch.cat(ys).numpy()
-    return dist.gather_arrays(p, ddp), dist.gather_arrays(y, ddp)
+def _taken(run: str) -> str:
+    return f"A run named {run!r} exists already; choose another name."
 
 
 def _digest(params) -> str:
@@ -354,16 +287,6 @@ def _shard_summary(ddp: dist.Dist, shards: list[list[int]], digests: list[str]) 
     return {"world_size": ddp.world, "backend": torch.distributed.get_backend(),
             "epoch1_images_per_rank": [len(s) for s in shards], "epoch1_images_on_two_ranks": len(seen) - len(set(seen)),
             "identical_parameters_on_all_ranks": len(set(digests)) == 1}
-
-
-class _NoCheckpoints:
-    """Ranks other than 0 write nothing."""
-
-    def save(self, *a) -> None:
-        pass
-
-    def close(self) -> None:
-        pass
 
 
 # -- helpers ----------------------------------------------------------------------------------------------
@@ -383,35 +306,3 @@ def _scheduler(cfg: RunConfig, opt):
     if cfg.schedule == "plateau":
         return torch.optim.lr_scheduler.ReduceLROnPlateau(opt, mode="min", factor=0.3, patience=2)
     return None
-
-
-def _atomic_csv(df: pd.DataFrame, path: Path) -> None:
-    tmp = path.with_name(f".{path.name}.tmp")
-    df.to_csv(tmp, index=False)
-    tmp.replace(path)
-
-
-def _write_json(obj, path: Path) -> None:
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(json.dumps(obj, indent=2, default=str))
-    tmp.replace(path)
-
-
-def _write_dataset_json(run_dir: Path, cfg: RunConfig, store: Store, df: pd.DataFrame, classes: list[str],
-                        channels: int) -> None:
-    """What the run was trained on, so evaluation can tell when the dataset changed since."""
-    _write_json({
-        "dataset": cfg.dataset, "classes": classes, "dataset_classes": store.classes(cfg.dataset),
-        "grouping": cfg.grouping, "channels": int(channels), "seed": cfg.seed,
-        "images": [{"image_id": int(r.image_id), "sha256": r.sha256, "split": r.split, "label": r.label}
-                   for r in df.itertuples()],
-    }, run_dir / "dataset.json")
-
-
-def _write_summary(result: RunResult, device, started: float, distributed: dict | None = None) -> None:
-    _write_json({"run": result.run, "status": result.status, "message": result.message,
-                 "best_epoch": result.best_epoch, "best_val_loss": result.best_val_loss,
-                 "epochs_done": int(result.history.epoch.max()) if len(result.history) else 0,
-                 "device": str(device), "seconds": round(time.time() - started, 2),
-                 "finished_at": time.strftime("%Y-%m-%d %H:%M:%S"),
-                 **({"distributed": distributed} if distributed else {})}, result.run_dir / "summary.json")

@@ -12,6 +12,7 @@ from PIL import Image
 from workbench.data.imageio import load_image
 from workbench.data.sharded import Sharded, map_to_shards
 from workbench.train import data as D
+from workbench.train.embedding import embed
 from workbench.train.runs import LoadedRun
 
 
@@ -41,6 +42,6 @@ def predict_to_shards(loaded: LoadedRun, files: Sequence[str | Path], out_dir: P
 
 def embed_to_shards(loaded: LoadedRun, files: Sequence[str | Path], out_dir: Path, **kw) -> Sharded:
     """Pooled backbone features (what the head sees) of a big set of image files into memory-mapped shards."""
-    model = loaded.model.eval()
-    return map_to_shards(lambda u8: model.forward_head(model.forward_features(_inputs(loaded, u8)), pre_logits=True),
+    normalize = loaded.config.augment.normalize
+    return map_to_shards(lambda u8: embed(loaded.model, u8, loaded.device, normalize, batch_size=len(u8)),
                          files, out_dir, size=loaded.config.input_size, channels=loaded.channels, **kw)

@@ -7,15 +7,14 @@ pickled code is refused, never executed.
 from __future__ import annotations
 
 import functools
-import os
 import pickle
 import re
-import tempfile
 from pathlib import Path
 
 import torch
 from torch import nn
 
+from workbench.atomic import atomic_path
 from workbench.errors import WorkbenchError
 
 
@@ -115,17 +114,8 @@ def load_into(model: nn.Module, sd: dict[str, torch.Tensor], source: str, head_p
 
 def atomic_save(obj, path: str | Path) -> None:
     """torch.save to a temp file in the same folder, fsync, then rename: a kill mid-save keeps the old file."""
-    path = Path(path)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            torch.save(obj, f)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    with atomic_path(path) as tmp, open(tmp, "wb") as f:
+        torch.save(obj, f)
 
 
 def _first_line(e: Exception) -> str:
