@@ -12,12 +12,14 @@ import shutil
 import numpy as np
 import pytest
 from PIL import Image
-from sklearn.metrics import accuracy_score, confusion_matrix, log_loss, precision_recall_fscore_support, roc_auc_score
+from sklearn.metrics import (accuracy_score, confusion_matrix, log_loss, precision_recall_fscore_support, roc_auc_score,
+                             roc_curve)
 
 from workbench.cli import main
 from workbench.data.demo import ensure_faces, faces_truth
 from workbench.data.imageio import load_image
-from workbench.evaluate import DatasetChanged, evaluate_run, load_predictions, probs_of
+from workbench.evaluate import DatasetChanged, evaluate_run, load_evaluation, load_predictions, probs_of
+from workbench.evaluate.plots import CORNER
 from workbench.explain import METHODS, explain_images
 from workbench.review import categories, category_table, errors_in, gallery_page
 from workbench.review.label_issues import suspected_label_errors
@@ -212,8 +214,8 @@ def test_evaluate_tab_through_the_gradio_api(trained):
     with served(trained["store"]) as url:
         client = Client(url, verbose=False)
         status, metrics, confusion, roc = client.predict(RUN, api_name="/evaluate_run")
-        assert "30 test images" in status and ["images", "30"] in metrics["data"]
-        assert confusion is not None and roc is not None
+        assert "30 test images" in status
+        _assert_shows_the_evaluation(metrics, confusion, roc, load_evaluation(RUN).classes)
         items, label, table, _, page = client.predict(RUN, "tag", "glasses", 1, True, "gradcam",
                                                       api_name="/error_gallery")
         preds = load_predictions(RUN)
@@ -231,6 +233,23 @@ def test_evaluate_tab_through_the_gradio_api(trained):
         suspects = client.predict(RUN, api_name="/suspected_label_errors")
         ids = [row[suspects["headers"].index("image_id")] for row in suspects["data"]]
         assert set(trained["flipped"]["test"]) <= set(ids)
+
+
+def _assert_shows_the_evaluation(metrics: dict, confusion: dict, roc: dict, classes: list[str]) -> None:
+    """What the tab shows equals sklearn on the saved predictions: metric values, matrix cells, ROC points."""
+    preds = load_predictions(RUN)
+    y, probs = preds.y_true.to_numpy(), probs_of(preds)
+    shown = {row[0]: row[1] for row in metrics["data"]}
+    assert shown["images"] == "30" and shown["accuracy"] == f"{accuracy_score(y, probs.argmax(1)):.4f}"
+    assert shown["ROC AUC"] == f"{roc_auc_score(y, probs[:, 1]):.4f}"
+    assert confusion["headers"] == [CORNER, *classes] and [row[0] for row in confusion["data"]] == classes
+    counts = [[int(cell.split(" · ")[0]) for cell in row[1:]] for row in confusion["data"]]
+    assert counts == confusion_matrix(y, probs.argmax(1), labels=[0, 1]).tolist()
+    curve = json.loads(roc["plot"])["data"][0]
+    fpr, tpr, _ = roc_curve(y, probs[:, 1])
+    np.testing.assert_allclose(curve["x"], fpr)
+    np.testing.assert_allclose(curve["y"], tpr)
+    assert curve["name"] == f"{classes[1]} (AUC {roc_auc_score(y, probs[:, 1]):.3f})"
 
 
 @pytest.mark.browser
@@ -265,7 +284,7 @@ def test_suspected_label_error_opens_in_the_label_tab(trained):
 
 
 def test_gallery_follows_labels_corrected_after_evaluation(changed_copy):
-    from workbench.review.views import run_predictions
+    from workbench.evaluate.staleness import run_predictions
 
     _, store = changed_copy
     preds, classes = run_predictions(RUN, store)

@@ -13,7 +13,8 @@ from workbench.data.demo import ensure_digits, ensure_faces, faces_truth
 from workbench.data.imageio import load_image
 from workbench.evaluate import evaluate_run, load_predictions
 from workbench.explain import compute_cams, explain_images, run_layer
-from workbench.review.views import RunCache, cam_view, error_view
+from workbench.review.run_cache import RunCache
+from workbench.review.views import cam_view, error_view
 from workbench.store import Store
 from workbench.train.config import RunConfig
 from workbench.train.loop import train

@@ -94,3 +94,23 @@ def test_eer_rejects_non_binary_labels():
         eer([0, 1, 2], [0.1, 0.2, 0.3])
     with pytest.raises(ValueError, match="both classes"):
         eer([1, 1], [0.1, 0.2])
+
+
+def test_one_registry_names_every_metric_the_core_computes():
+    from workbench.metrics import CURVE_METRICS, DECISION_METRICS, METRICS, REGISTRY, REPORT_METRICS, decision_metrics
+
+    y, p = np.array([0, 1, 1, 0]), np.array([[0.8, 0.2], [0.3, 0.7], [0.6, 0.4], [0.1, 0.9]])
+    assert set(classification_metrics(y, p)) == set(REPORT_METRICS)  # every computed number is reported
+    assert set(DECISION_METRICS) <= set(decision_metrics(y, p.argmax(1)))
+    assert METRICS == ("loss", "accuracy", "precision", "recall", "f1", "roc_auc", "eer")  # history.csv columns
+    assert CURVE_METRICS == ("loss", "accuracy", "f1", "roc_auc", "eer") and set(CURVE_METRICS) <= set(METRICS)
+    assert REPORT_METRICS[0] == "n" and REPORT_METRICS[-1] == "loss"
+    assert REGISTRY["eer"].higher_is_better is False and REGISTRY["f1"].title == "Macro F1"
+
+
+def test_metrics_format_as_reports_print_them():
+    from workbench.metrics import format_metric
+
+    assert format_metric("accuracy", 0.91234) == "0.9123" and format_metric("n", 30) == "30"
+    assert format_metric("eer_threshold", None) == "n/a" and format_metric("roc_auc", math.nan) == "n/a"
+    assert format_metric("something new", 0.5) == "0.5000"  # an unregistered key still prints

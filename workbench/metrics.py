@@ -7,12 +7,64 @@ edge, so callers get one clear message instead of a deep sklearn traceback.
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 
 import numpy as np
 from sklearn.metrics import (accuracy_score, confusion_matrix, log_loss, precision_recall_fscore_support, roc_auc_score,
                              roc_curve)
 
-METRICS = ("loss", "accuracy", "precision", "recall", "f1", "roc_auc", "eer")
+
+@dataclass(frozen=True)
+class Metric:
+    """One reported number: its key in metric dicts and history.csv, how it is shown, and where it appears."""
+
+    key: str
+    label: str  # rows of reports and tables: "F1 (macro)"
+    title: str  # plot panels: "Macro F1"
+    higher_is_better: bool | None  # None: not a score (a count, a threshold)
+    report: bool = False  # a row of an evaluation report (`classification_metrics`)
+    epoch: bool = False  # recorded for every epoch of training (history.csv)
+    curve: bool = False  # drawn as a training curve and compared across runs
+    decision: bool = False  # a metric of hard decisions at an operating point (`decision_metrics`)
+    fmt: str = ".4f"
+
+    def format(self, value) -> str:
+        """The value as reports print it; 'n/a' for a missing or undefined (NaN) one."""
+        if value is None or value != value:
+            return "n/a"
+        return format(int(value) if self.fmt == "d" else float(value), self.fmt)
+
+
+# The one list of metrics, in the order reports read: the size first, scores next, the log loss last.
+REGISTRY: dict[str, Metric] = {m.key: m for m in (
+    Metric("n", "images", "Images", None, report=True, fmt="d"),
+    Metric("accuracy", "accuracy", "Accuracy", True, report=True, epoch=True, curve=True, decision=True),
+    Metric("precision", "precision (macro)", "Macro precision", True, report=True, epoch=True, decision=True),
+    Metric("recall", "recall (macro)", "Macro recall", True, report=True, epoch=True, decision=True),
+    Metric("f1", "F1 (macro)", "Macro F1", True, report=True, epoch=True, curve=True, decision=True),
+    Metric("roc_auc", "ROC AUC", "ROC AUC", True, report=True, epoch=True, curve=True),
+    Metric("eer", "EER", "EER", False, report=True, epoch=True, curve=True),
+    Metric("eer_threshold", "EER threshold", "EER threshold", None, report=True),
+    Metric("loss", "log loss", "Loss", False, report=True, epoch=True, curve=True),
+    Metric("fpr", "false-positive rate", "FPR", False, decision=True),
+    Metric("fnr", "false-negative rate", "FNR", False, decision=True),
+)}
+
+
+def _loss_first(keys) -> tuple[str, ...]:
+    # training records lead with its objective, the loss (history.csv columns, curve panels)
+    return tuple(sorted(keys, key=lambda k: k != "loss"))
+
+
+REPORT_METRICS = tuple(k for k, m in REGISTRY.items() if m.report)  # evaluation reports, in this order
+METRICS = _loss_first(k for k, m in REGISTRY.items() if m.epoch)  # per-epoch history columns
+CURVE_METRICS = _loss_first(k for k, m in REGISTRY.items() if m.curve)  # training curves, run comparisons
+DECISION_METRICS = tuple(k for k, m in REGISTRY.items() if m.decision)  # operating-point tables
+
+
+def format_metric(key: str, value) -> str:
+    """`value` of metric `key` as every report prints it (4 decimals, counts as integers, 'n/a' when undefined)."""
+    return REGISTRY.get(key, Metric(key, key, key, None)).format(value)
 
 
 def eer(y_true_binary, scores, every_threshold: bool = False) -> tuple[float, float]:

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import json
 
-import pandas as pd
-
 from workbench.store import Store
 
 
@@ -30,49 +28,34 @@ def register(sub) -> None:
 
 
 def run(args) -> int:
-    from workbench.evaluate import evaluate_run, load_predictions
+    from workbench.evaluate import evaluate_run
+    from workbench.evaluate.report import evaluation_text
     from workbench.train.runs import resolve_run
 
     args.run = resolve_run(args.run)
     store = Store()
     ev = evaluate_run(args.run, store, split=args.split, which=args.checkpoint, threshold=args.threshold)
-    if args.json:
-        print(json.dumps(ev.to_dict(), indent=2))
-    else:
-        m = ev.metrics
-        print(f"{ev.run} · {ev.checkpoint} checkpoint · {ev.n} {ev.split} images")
-        for key in ("accuracy", "precision", "recall", "f1", "roc_auc", "eer", "eer_threshold", "loss"):
-            value = m.get(key)
-            print(f"  {key:14s} {'n/a' if value is None or value != value else f'{value:.4f}'}")
-        cm = pd.DataFrame(ev.confusion, index=[f"true {c}" for c in ev.classes], columns=ev.classes)
-        print("\nConfusion matrix (rows true, columns predicted):\n" + cm.to_string())
-        if ev.operating_point:
-            print_operating_point(ev.operating_point)
-        for note in ev.notes:
-            print(f"note: {note}")
-        print("\nWrote:\n  " + "\n  ".join(ev.files))
+    print(json.dumps(ev.to_dict(), indent=2) if args.json else evaluation_text(ev))
     if args.by:
-        from workbench.review import categories, category_table
-        from workbench.train.runs import load_config
-
-        preds = load_predictions(args.run, args.split)
-        cats = categories(args.by, preds, ev.classes, store, load_config(args.run).dataset)
-        table = category_table(preds, cats)
-        print(f"\nError rate per {args.by} category:\n" + table.to_string(index=False, float_format="%.3f"))
+        print_error_rates(args.run, args.by, store, args.split)
     if args.label_errors:
-        from workbench.review.label_issues import suspected_label_errors
-        from workbench.train.runs import load_run
-
-        sus = suspected_label_errors(load_run(args.run, args.checkpoint), store)
-        print(f"\nSuspected label errors ({len(sus)} found, strongest first):")
-        print(sus.drop(columns="path").head(args.label_errors).to_string(index=False, float_format="%.3f")
-              if len(sus) else "  none")
+        print_label_errors(args.run, args.checkpoint, store, args.label_errors)
     return 0
 
 
-def print_operating_point(op: dict) -> None:
-    from workbench.evaluate.threshold import operating_point_table
+def print_error_rates(run: str, grouping: str, store, split: str) -> None:
+    """Error rate and count per category of `grouping`: the table the Evaluate tab shows beside its gallery."""
+    from workbench.review.run_errors import run_errors
 
-    print(f"\nDecision threshold: P({op['positive']}) >= {op['threshold']:.4f}, chosen by {op['rule']} on "
-          f"{op['n']} {op['split']} images; metrics at argmax and at the threshold:")
-    print(operating_point_table(op).to_string(index=False, float_format="%.4f"))
+    table = run_errors(run, grouping, store, split).table
+    print(f"\nError rate per {grouping} category:\n" + table.to_string(index=False, float_format="%.3f"))
+
+
+def print_label_errors(run: str, which: str, store, n: int) -> None:
+    """The `n` strongest suspected label errors of the run's dataset."""
+    from workbench.review.label_issues import suspected_label_errors
+    from workbench.train.runs import load_run
+
+    sus = suspected_label_errors(load_run(run, which), store)
+    print(f"\nSuspected label errors ({len(sus)} found, strongest first):")
+    print(sus.drop(columns="path").head(n).to_string(index=False, float_format="%.3f") if len(sus) else "  none")

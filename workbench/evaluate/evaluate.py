@@ -12,6 +12,7 @@ import pandas as pd
 from sklearn.metrics import confusion_matrix, roc_auc_score, roc_curve
 
 from workbench import paths
+from workbench.atomic import write_csv, write_json
 from workbench.errors import WorkbenchError
 from workbench.evaluate.dataset_check import DatasetChanged, check_unchanged, recorded_images
 from workbench.evaluate.plots import confusion_figure, confusion_png, roc_figure, roc_png, save_figure
@@ -136,18 +137,29 @@ def evaluate_run(run: str, store=None, split: str = "test", which: str = "best",
         roc=roc_curves(y, probs, classes), notes=notes)
     if len(classes) == 2:
         result.operating_point = _operating_point(run, store, which, loaded, preds, threshold, notes)
-    preds.to_csv(predictions_path(run, split), index=False)
-    plot_dir = paths.plots_dir() / run
-    cm_title, roc_title = f"{run}: confusion matrix ({split})", f"{run}: ROC ({split})"
-    result.files += save_figure(confusion_figure(np.array(result.confusion), classes, cm_title),
-                                plot_dir / f"confusion_{split}")
-    result.files.append(confusion_png(np.array(result.confusion), classes, plot_dir / f"confusion_{split}.png", cm_title))
-    if result.roc:
-        result.files += save_figure(roc_figure(result.roc, roc_title), plot_dir / f"roc_{split}")
-        result.files.append(roc_png(result.roc, plot_dir / f"roc_{split}.png", roc_title))
+    write_csv(predictions_path(run, split), preds)
+    result.files += write_plots(result)
     result.files += [str(predictions_path(run, split)), str(evaluation_path(run, split))]
-    evaluation_path(run, split).write_text(json.dumps(result.to_dict(), indent=2))
+    save_evaluation(result)
     return result
+
+
+def write_plots(ev: Evaluation) -> list[str]:
+    """The confusion matrix and ROC of `ev` as HTML and PNG in plots_checkpoints/<run>/; the files written."""
+    plot_dir = paths.plots_dir() / ev.run
+    cm, split = np.array(ev.confusion), ev.split
+    cm_title, roc_title = f"{ev.run}: confusion matrix ({split})", f"{ev.run}: ROC ({split})"
+    files = save_figure(confusion_figure(cm, ev.classes, cm_title), plot_dir / f"confusion_{split}")
+    files.append(confusion_png(cm, ev.classes, plot_dir / f"confusion_{split}.png", cm_title))
+    if ev.roc:
+        files += save_figure(roc_figure(ev.roc, roc_title), plot_dir / f"roc_{split}")
+        files.append(roc_png(ev.roc, plot_dir / f"roc_{split}.png", roc_title))
+    return files
+
+
+def save_evaluation(ev: Evaluation) -> Path:
+    """Write checkpoints/<run>/evaluation_<split>.json (atomically: a reader never sees half of it)."""
+    return write_json(evaluation_path(ev.run, ev.split), ev.to_dict())
 
 
 def _operating_point(run, store, which, loaded, preds, rule, notes) -> dict | None:

@@ -11,6 +11,8 @@ import pandas as pd
 import plotly.graph_objects as go
 from pandas.io.formats.style import Styler
 
+from workbench.atomic import atomic_path
+
 LEGEND_COLUMNS = 2
 CORNER = "true ↓ · predicted →"  # the confusion table's first column: the row's true class
 
@@ -73,9 +75,9 @@ def roc_figure(curves: dict[str, dict], title: str = "ROC curve") -> go.Figure:
 
 def save_figure(fig: go.Figure, stem: Path) -> list[str]:
     """Write stem.html: self-contained (plotly.js inlined), so it opens offline."""
-    stem.parent.mkdir(parents=True, exist_ok=True)
     html = stem.with_suffix(".html")
-    fig.write_html(str(html), include_plotlyjs=True, full_html=True)
+    with atomic_path(html) as tmp:
+        fig.write_html(str(tmp), include_plotlyjs=True, full_html=True)
     return [str(html)]
 
 
@@ -129,10 +131,10 @@ def _pyplot():
 
 
 def _save(fig, plt, path: Path) -> str:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp.png")
     fig.tight_layout()
-    fig.savefig(tmp, dpi=120, bbox_inches="tight")  # keeps a legend placed outside the axes
-    plt.close(fig)
-    tmp.replace(path)
+    try:
+        with atomic_path(path) as tmp:
+            fig.savefig(tmp, dpi=120, bbox_inches="tight")  # keeps a legend placed outside the axes
+    finally:
+        plt.close(fig)
     return str(path)

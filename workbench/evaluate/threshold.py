@@ -4,13 +4,13 @@ stored as checkpoints/<run>/threshold.json, and test metrics at that threshold b
 from __future__ import annotations
 
 import json
-import os
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
+from workbench.atomic import write_json
 from workbench.errors import WorkbenchError
 from workbench.metrics import decision_metrics, operating_threshold, parse_rule, threshold_metrics
 
@@ -87,11 +87,7 @@ def check_rule(rule: str) -> str:
 
 def save_threshold(t: Threshold) -> Path:
     """Write threshold.json atomically: a reader sees the old file or the new one, never half of one."""
-    path = threshold_path(t.run)
-    tmp = path.with_name(f".threshold.{os.getpid()}.tmp")
-    tmp.write_text(json.dumps(asdict(t), indent=2))
-    os.replace(tmp, path)
-    return path
+    return write_json(threshold_path(t.run), asdict(t))
 
 
 def load_threshold(run: str) -> Threshold | None:
@@ -132,15 +128,6 @@ def operating_point(preds: pd.DataFrame, t: Threshold) -> dict:
             "at_argmax": decision_metrics(y, preds["y_pred"].to_numpy())}
 
 
-def operating_point_table(op: dict) -> pd.DataFrame:
-    """Metric rows, one column at argmax and one at the threshold: what the Evaluate tab and the CLI print."""
-    names = {"accuracy": "accuracy", "precision": "precision (macro)", "recall": "recall (macro)", "f1": "F1 (macro)",
-             "fpr": "false-positive rate", "fnr": "false-negative rate"}
-    return pd.DataFrame({"metric": list(names.values()),
-                         "argmax": [op["at_argmax"][k] for k in names],
-                         f"threshold {op['threshold']:.4f}": [op["at_threshold"][k] for k in names]})
-
-
 def current_operating_point(run: str, split: str = "test") -> dict | None:
     """The run's stored threshold applied to its saved `split` predictions (no model run); None if either is missing
     or the run is not binary."""
@@ -155,8 +142,8 @@ def current_operating_point(run: str, split: str = "test") -> dict | None:
 def set_threshold_rule(run: str, rule: str, store=None, split: str = "test") -> dict:
     """Choose the threshold by `rule` on validation and report it on the saved `split` evaluation (evaluating if
     needed); the saved evaluation's operating point is updated to match."""
-    from workbench.evaluate.evaluate import evaluation_path, load_evaluation
-    from workbench.review.views import run_predictions
+    from workbench.evaluate.evaluate import load_evaluation, save_evaluation
+    from workbench.evaluate.staleness import run_predictions
     from workbench.store import Store
 
     store = store or Store()
@@ -166,5 +153,5 @@ def set_threshold_rule(run: str, rule: str, store=None, split: str = "test") -> 
     ev = load_evaluation(run, split)
     if ev is not None:
         ev.operating_point = op
-        evaluation_path(run, split).write_text(json.dumps(ev.to_dict(), indent=2))
+        save_evaluation(ev)
     return op

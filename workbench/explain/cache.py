@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import hashlib
-import os
-import threading
 from pathlib import Path
 from typing import Sequence
 
+from workbench.atomic import atomic_path
 from workbench.data.imageio import load_image
 from workbench.explain.cam import explain_images, overlay
 
@@ -30,8 +29,6 @@ def cam_overlay_files(loaded, image_ids: Sequence[int], paths: Sequence[str], ta
         images = [load_image(paths[k]) for k in todo]
         maps = explain_images(loaded, images, [int(targets[k]) for k in todo], method, layer)
         for k, im, m in zip(todo, images, maps):
-            # a name of its own per writer: two sessions may render the same page at once
-            tmp = files[k].with_name(f".{files[k].stem}.{os.getpid()}.{threading.get_ident()}.tmp.png")
-            overlay(im, m, size).save(tmp)
-            tmp.replace(files[k])  # atomic: a half-written PNG is never served
+            with atomic_path(files[k]) as tmp:  # a half-written PNG is never served; two sessions may write one
+                overlay(im, m, size).save(tmp)
     return [str(f) for f in files]

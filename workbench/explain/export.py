@@ -9,6 +9,7 @@ from typing import Sequence
 
 import numpy as np
 
+from workbench.atomic import atomic_path
 from workbench.errors import WorkbenchError
 from workbench.explain.cam import explain_images, overlay, run_layer
 from workbench.explain.layers import ChosenLayer
@@ -48,7 +49,8 @@ def write_overlays(loaded, store, image_ids: Sequence[int], out_dir: Path, class
     result = WrittenOverlays(used)
     for info, image, cam, t, p, pr in zip(infos, images, maps, targets, preds, probs):
         path = out_dir / f"{info['image_id']}-{_method_slug(method)}-{_slug(loaded.classes[t])}.png"
-        overlay(image, cam, size).save(path)
+        with atomic_path(path) as tmp:
+            overlay(image, cam, size).save(tmp)
         result.files.append(str(path))
         result.captions.append(f"image {info['image_id']}: predicted {loaded.classes[p]} ({pr[p]:.0%}), "
                                f"CAM of '{loaded.classes[t]}'")

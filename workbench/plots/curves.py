@@ -17,9 +17,9 @@ from plotly.colors import qualitative
 from plotly.subplots import make_subplots
 
 from workbench import paths
+from workbench.atomic import atomic_path
+from workbench.metrics import CURVE_METRICS, REGISTRY
 
-CURVE_METRICS = ("loss", "accuracy", "f1", "roc_auc", "eer")
-TITLES = {"loss": "Loss", "accuracy": "Accuracy", "f1": "Macro F1", "roc_auc": "ROC AUC", "eer": "EER"}
 COLORS = qualitative.Plotly
 
 
@@ -27,7 +27,7 @@ def curves_figure(histories: dict[str, pd.DataFrame], metrics=CURVE_METRICS, spl
     """Plotly figure: a panel per metric, one colour per run, val solid and train dotted."""
     cols = 3
     rows = -(-len(metrics) // cols)
-    fig = make_subplots(rows=rows, cols=cols, subplot_titles=[TITLES.get(m, m) for m in metrics],
+    fig = make_subplots(rows=rows, cols=cols, subplot_titles=[_title(m) for m in metrics],
                         horizontal_spacing=0.07, vertical_spacing=0.14)
     for i, (run, h) in enumerate(histories.items()):
         color = COLORS[i % len(COLORS)]
@@ -51,7 +51,7 @@ def methods_figure(histories: dict[str, pd.DataFrame], per_run: pd.DataFrame, me
     """Val curves grouped by method: per metric, the mean over seeds per epoch with a ±1 std band; methods
     without epochs (baselines) as a dashed flat line at their mean. `per_run`: run, method, backbone, seed rows."""
     rows = -(-len(metrics) // 3)
-    fig = make_subplots(rows=rows, cols=3, subplot_titles=[TITLES.get(m, m) for m in metrics],
+    fig = make_subplots(rows=rows, cols=3, subplot_titles=[_title(m) for m in metrics],
                         horizontal_spacing=0.07, vertical_spacing=0.14)
     long = _val_by_method(histories, per_run)
     for i, (label, g) in enumerate(_groups(per_run)):
@@ -116,9 +116,9 @@ def save_curves(histories: dict[str, pd.DataFrame], name: str | None = None) -> 
         raise ValueError("No runs to plot.")
     name = name or plot_name(list(histories))
     out = paths.plots_dir() / name
-    out.mkdir(parents=True, exist_ok=True)
     html, png = out / "curves.html", out / "curves.png"
-    curves_figure(histories).write_html(html, include_plotlyjs=True, full_html=True)
+    with atomic_path(html) as tmp:
+        curves_figure(histories).write_html(tmp, include_plotlyjs=True, full_html=True)
     _matplotlib_png(histories, png)
     return {"html": html, "png": png}
 
@@ -150,7 +150,7 @@ def _matplotlib_png(histories: dict[str, pd.DataFrame], path: Path, metrics=CURV
                     ax.plot(part.epoch, part[metric], style, marker="o", ms=3, color=color,
                             label=f"{run} ({split})")
     for ax, metric in zip(axes, metrics):
-        ax.set_title(TITLES.get(metric, metric))
+        ax.set_title(_title(metric))
         ax.set_xlabel("epoch")
         ax.grid(alpha=0.3)
     for ax in axes[len(metrics):]:
@@ -159,9 +159,12 @@ def _matplotlib_png(histories: dict[str, pd.DataFrame], path: Path, metrics=CURV
     if len(metrics) < len(axes):
         axes[len(metrics)].legend(handles, labels, loc="center", fontsize=8, frameon=False)
     fig.tight_layout()
-    tmp = path.with_name(f".{path.name}.tmp.png")
-    fig.savefig(tmp)
-    tmp.replace(path)
+    with atomic_path(path) as tmp:
+        fig.savefig(tmp)
+
+
+def _title(metric: str) -> str:
+    return REGISTRY[metric].title if metric in REGISTRY else metric
 
 
 def _max_epoch(histories: dict[str, pd.DataFrame]) -> int:

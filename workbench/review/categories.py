@@ -11,6 +11,7 @@ from workbench.errors import WorkbenchError
 
 GROUPINGS = {"tag": "Category tag", "quality": "Image quality", "confusion": "Confusion cell (true → predicted)"}
 PRED_COLUMNS = ("image_id", "path", "y_true", "y_pred", "confidence")
+ALL_IMAGES = "all images"  # the first row of per-category tables: every image, whatever its category
 
 
 def check_predictions(preds: pd.DataFrame) -> pd.DataFrame:
@@ -36,10 +37,15 @@ def quality_categories_of(store, dataset: str) -> pd.DataFrame:
     return quality_categories(store.images(dataset))[["image_id", "category"]]
 
 
+def cell_category(classes: Sequence[str], true_index: int, pred_index: int) -> str:
+    """The confusion grouping's category of one matrix cell: 'true → predicted'."""
+    return f"{classes[true_index]} → {classes[pred_index]}"
+
+
 def confusion_categories(preds: pd.DataFrame, classes: Sequence[str]) -> pd.DataFrame:
-    """(image_id, category) with category 'true → predicted' for every image."""
-    names = np.asarray(list(classes), dtype=object)
-    cells = [f"{t} → {p}" for t, p in zip(names[preds["y_true"].to_numpy()], names[preds["y_pred"].to_numpy()])]
+    """(image_id, category) with category 'true → predicted' (`cell_category`) for every image."""
+    names = list(classes)
+    cells = [cell_category(names, t, p) for t, p in zip(preds["y_true"].to_numpy(), preds["y_pred"].to_numpy())]
     return pd.DataFrame({"image_id": preds["image_id"].to_numpy(), "category": cells})
 
 
@@ -66,12 +72,12 @@ def errors_in(preds: pd.DataFrame, cats: pd.DataFrame, category: str | None = No
 def category_table(preds: pd.DataFrame, cats: pd.DataFrame) -> pd.DataFrame:
     """Per category: images, errors, error rate, the error rate of the images outside it, and their ratio.
 
-    A first row 'all images' gives the overall rate; categories are sorted by error rate, worst first.
+    A first row ALL_IMAGES gives the overall rate; categories are sorted by error rate, worst first.
     """
     check_predictions(preds)
     wrong = preds.set_index("image_id")["y_true"].ne(preds.set_index("image_id")["y_pred"])
     n_all, e_all = len(wrong), int(wrong.sum())
-    rows = [{"category": "all images", "images": n_all, "errors": e_all,
+    rows = [{"category": ALL_IMAGES, "images": n_all, "errors": e_all,
              "error_rate": e_all / n_all if n_all else np.nan, "rest_error_rate": np.nan, "vs_rest": np.nan}]
     cats = cats[cats["image_id"].isin(wrong.index)]
     for cat, ids in cats.groupby("category")["image_id"]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pandas as pd
 
 from workbench.errors import WorkbenchError
-from workbench.review.categories import check_predictions
+from workbench.review.categories import ALL_IMAGES, check_predictions
 
 OUTCOMES = ("both right", "only A wrong", "only B wrong", "both wrong")
 
@@ -30,7 +30,7 @@ def compare_runs(preds_a: pd.DataFrame, preds_b: pd.DataFrame) -> pd.DataFrame:
 
 def compare_by_category(comparison: pd.DataFrame, cats: pd.DataFrame | None = None) -> pd.DataFrame:
     """Counts of each outcome, overall and per category, with each run's error rate."""
-    rows = [("all images", comparison)]
+    rows = [(ALL_IMAGES, comparison)]
     if cats is not None and not cats.empty:
         for cat, ids in cats.groupby("category")["image_id"]:
             rows.append((cat, comparison[comparison["image_id"].isin(ids)]))

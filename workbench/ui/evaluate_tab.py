@@ -1,9 +1,15 @@
 """Evaluate tab: test metrics, confusion matrix, ROC, Grad-CAM, error galleries, run comparison, label errors.
 
-Thin: every handler calls workbench.evaluate / workbench.review / workbench.explain and shapes the result.
+Layout functions build each panel and return its components; module-level handlers call workbench.evaluate /
+workbench.review / workbench.explain and shape the result; `wire_*` functions connect the events. Handlers get
+their inputs by parameter name (`inputs_kwargs`), and the store and the loaded-run cache bound by `_bind`.
 """
 
 from __future__ import annotations
+
+import functools
+from dataclasses import dataclass
+from typing import Callable
 
 import gradio as gr
 import numpy as np
@@ -13,9 +19,12 @@ from workbench import paths
 from workbench.errors import WorkbenchError
 from workbench.evaluate import evaluate_run, load_evaluation, roc_figure
 from workbench.evaluate.plots import confusion_table
+from workbench.evaluate.report import metrics_table, status_markdown
 from workbench.explain import LABELS as CAM_LABELS
 from workbench.review import GROUPINGS
-from workbench.review.views import RunCache, cam_view, cell_category, compare_view, error_view, metrics_table
+from workbench.review.categories import cell_category
+from workbench.review.run_cache import RunCache
+from workbench.review.views import cam_view, compare_view, error_view
 from workbench.train.runs import list_runs, load_config
 from workbench.ui.context import UIContext
 from workbench.ui.files import serve_dataset_files
@@ -25,26 +34,55 @@ PAGE_SIZE = 48
 CAM_CHOICES = [(label, key) for key, label in CAM_LABELS.items()]
 ALL = ("all errors", "")
 PREDICTED = ("predicted class", "")
-
-
-def _fail(e: Exception):
-    raise gr.Error(str(e), duration=None) from None
+PRIVATE = {"api_visibility": "private"}  # events the page needs that are no API of the app
 
 
 def build(ctx: UIContext) -> None:
-    store = ctx.store
-    runs: RunCache = ctx.services.setdefault("run_cache", RunCache())
+    """The tab: its panels, then their events."""
+    store, runs = ctx.store, ctx.runs
     serve_dataset_files(store)
     gr.set_static_paths([paths.plots_dir()])  # cached CAM thumbnails: written once, never rewritten
 
     gr.Markdown("### Evaluate and review failures")
+    top = run_panel()
+    build_operating_point(store, top.run, top.metrics)  # threshold chosen on validation, metrics at it vs argmax
+    gallery, explain, compare, suspects = gallery_panel(), explain_panel(), compare_panel(), suspects_panel()
+
+    wire_runs(top, gallery, explain, compare, store=store, runs=runs)
+    wire_gallery(top, gallery, store=store, runs=runs)
+    wire_explain(top, gallery, explain, store=store, runs=runs)
+    wire_compare(top, compare, store=store)
+    wire_suspects(top, suspects, store=store, runs=runs)
+    if ctx.goto is not None and ctx.tabs is not None:
+        for image_id, button in ((suspects.image_id, suspects.open_label), (explain.image_id, explain.open_label)):
+            button.click(open_in_label, inputs_kwargs={"run": top.run, "image_id": image_id},
+                         outputs=[ctx.goto, ctx.tabs], **PRIVATE)
+
+
+# -- layout -----------------------------------------------------------------------------------------------------
+
+@dataclass
+class RunPanel:
+    """The run picker and its evaluation: status line, metrics, ROC and the clickable confusion matrix."""
+
+    run: gr.Dropdown
+    refresh: gr.Button
+    evaluate: gr.Button
+    status: gr.Markdown
+    metrics: gr.Dataframe
+    roc: gr.Plot
+    confusion: gr.Dataframe
+
+
+def run_panel() -> RunPanel:
+    """The run picker, the Evaluate button and the evaluation's panels."""
     with gr.Row():
         # custom values: runs finished after the page loaded; the core names unknown ones
         run = gr.Dropdown(choices=list_runs(), value=None, label="Run", scale=4, elem_id="wb-eval-run",
                           allow_custom_value=True)
         refresh = gr.Button("Refresh runs", scale=1)
-        evaluate_btn = gr.Button("Evaluate best checkpoint on test split", variant="primary", scale=2,
-                                 elem_id="wb-eval-evaluate")
+        evaluate = gr.Button("Evaluate best checkpoint on test split", variant="primary", scale=2,
+                             elem_id="wb-eval-evaluate")
     status = gr.Markdown()
     with gr.Row():
         metrics = gr.Dataframe(label="Test metrics", interactive=False, scale=1, elem_id="wb-eval-metrics")
@@ -52,18 +90,47 @@ def build(ctx: UIContext) -> None:
     # a row of its own: a 10-class matrix beside the metrics and the ROC showed only its first three columns
     confusion = gr.Dataframe(label="Confusion matrix: click a cell to see its errors", interactive=False,
                              elem_id="wb-eval-confusion")
-    build_operating_point(store, run, metrics)  # threshold chosen on validation, metrics at it vs argmax
+    return RunPanel(run, refresh, evaluate, status, metrics, roc, confusion)
 
+
+@dataclass
+class GalleryPanel:
+    """The error gallery: grouping and category pickers, CAM thumbnails, paging, and the per-category table."""
+
+    grouping: gr.Radio
+    category: gr.Dropdown
+    with_cam: gr.Checkbox
+    method: gr.Dropdown
+    previous: gr.Button
+    page: gr.Number
+    next: gr.Button
+    page_label: gr.Markdown
+    gallery: gr.Gallery
+    table: gr.Dataframe
+    page_ids: gr.State  # image ids of the thumbnails shown, in order
+
+    def inputs(self, run: gr.Dropdown) -> dict:
+        """What `show_errors` reads, by parameter name (the order is error_gallery's API order)."""
+        return {"run": run, "grouping": self.grouping, "category": self.category, "page": self.page,
+                "with_cam": self.with_cam, "method": self.method}
+
+    def outputs(self) -> list:
+        """What `show_errors` returns, in order."""
+        return [self.gallery, self.page_label, self.table, self.category, self.page_ids, self.page]
+
+
+def gallery_panel() -> GalleryPanel:
+    """The error gallery accordion."""
     with gr.Accordion("Error gallery", open=True):
         with gr.Row():
             grouping = gr.Radio([(v, k) for k, v in GROUPINGS.items()], value="tag", label="Group errors by", scale=3)
             category = gr.Dropdown(choices=[ALL], value="", label="Category", scale=2, allow_custom_value=True)
             with_cam = gr.Checkbox(label="Grad-CAM thumbnails", value=False, scale=1)
-            gallery_method = gr.Dropdown(CAM_CHOICES, value="gradcam", label="CAM method", scale=1)
+            method = gr.Dropdown(CAM_CHOICES, value="gradcam", label="CAM method", scale=1)
         with gr.Row():
-            prev_btn = gr.Button("◀ Previous", scale=1)
+            previous = gr.Button("◀ Previous", scale=1)
             page = gr.Number(value=1, precision=0, minimum=1, label="Page", scale=1)
-            next_btn = gr.Button("Next ▶", scale=1)
+            next_ = gr.Button("Next ▶", scale=1)
             page_label = gr.Markdown()
         gallery = gr.Gallery(label="Misclassified images (most confident first): click one to explain it", columns=8,
                              height=460, object_fit="contain", elem_classes=["pixelated"], allow_preview=False,
@@ -71,193 +138,301 @@ def build(ctx: UIContext) -> None:
         table = gr.Dataframe(label="Error rate per category (vs_rest: how many times the rest's rate)",
                              interactive=False, elem_id="wb-eval-category-table")
         page_ids = gr.State([])
+    return GalleryPanel(grouping, category, with_cam, method, previous, page, next_, page_label, gallery, table,
+                        page_ids)
 
+
+@dataclass
+class ExplainPanel:
+    """One image explained: which image, class, method and layer; the image beside its CAM overlay."""
+
+    image_id: gr.Number
+    cam_class: gr.Dropdown
+    method: gr.Dropdown
+    layer: gr.Textbox
+    explain: gr.Button
+    original: gr.Image
+    overlay: gr.Image
+    caption: gr.Markdown
+    open_label: gr.Button
+
+    def inputs(self, run: gr.Dropdown) -> dict:
+        """What `show_cam` reads, by parameter name (the order is explain_image's API order)."""
+        return {"run": run, "image_id": self.image_id, "class_name": self.cam_class, "method": self.method,
+                "layer": self.layer}
+
+
+def explain_panel() -> ExplainPanel:
+    """The Grad-CAM accordion for one image."""
     with gr.Accordion("Explain one image (Grad-CAM)", open=True):
         with gr.Row():
             image_id = gr.Number(label="Image id", precision=0, scale=1, elem_id="wb-eval-image-id")
             cam_class = gr.Dropdown(choices=[PREDICTED], value="", label="Class to explain", scale=1,
                                     allow_custom_value=True)
-            cam_method = gr.Dropdown(CAM_CHOICES, value="gradcam", label="Method", scale=1)
-            cam_layer = gr.Textbox(label="Target layer (empty: automatic)", placeholder="e.g. layer3 or conv_head",
-                                   scale=1)
-            explain_btn = gr.Button("Explain", variant="primary", scale=1)
+            method = gr.Dropdown(CAM_CHOICES, value="gradcam", label="Method", scale=1)
+            layer = gr.Textbox(label="Target layer (empty: automatic)", placeholder="e.g. layer3 or conv_head",
+                               scale=1)
+            explain = gr.Button("Explain", variant="primary", scale=1)
         with gr.Row():
             original = gr.Image(label="Image", type="pil", elem_classes=["pixelated"], height=320)
-            cam_image = gr.Image(label="CAM overlay", type="pil", height=320)
-        cam_caption = gr.Markdown()
-        open_label_btn = gr.Button("Open this image in the Label tab")
+            overlay = gr.Image(label="CAM overlay", type="pil", height=320)
+        caption = gr.Markdown()
+        open_label = gr.Button("Open this image in the Label tab")
+    return ExplainPanel(image_id, cam_class, method, layer, explain, original, overlay, caption, open_label)
 
+
+@dataclass
+class ComparePanel:
+    """Run B, the grouping to count outcomes by, the outcome table and the images of one outcome."""
+
+    run_b: gr.Dropdown
+    grouping: gr.Radio
+    compare: gr.Button
+    table: gr.Dataframe
+    outcome: gr.Radio
+    gallery: gr.Gallery
+
+
+def compare_panel() -> ComparePanel:
+    """The run comparison accordion (closed at first)."""
     with gr.Accordion("Compare with another run (same test images)", open=False):
         with gr.Row():
             run_b = gr.Dropdown(choices=list_runs(), label="Run B", scale=3, allow_custom_value=True)
-            compare_grouping = gr.Radio([(v, k) for k, v in GROUPINGS.items() if k != "confusion"], value="tag",
-                                        label="Per category of", scale=2)
-            compare_btn = gr.Button("Compare", scale=1)
-        compare_table = gr.Dataframe(label="Outcomes per category", interactive=False)
+            grouping = gr.Radio([(v, k) for k, v in GROUPINGS.items() if k != "confusion"], value="tag",
+                                label="Per category of", scale=2)
+            compare = gr.Button("Compare", scale=1)
+        table = gr.Dataframe(label="Outcomes per category", interactive=False)
         outcome = gr.Radio(["only A wrong", "only B wrong", "both wrong"], value="only A wrong", label="Show")
-        compare_gallery = gr.Gallery(columns=10, height=300, object_fit="contain", elem_classes=["pixelated"],
-                                     allow_preview=False)
+        gallery = gr.Gallery(columns=10, height=300, object_fit="contain", elem_classes=["pixelated"],
+                             allow_preview=False)
+    return ComparePanel(run_b, grouping, compare, table, outcome, gallery)
 
+
+@dataclass
+class SuspectsPanel:
+    """Suspected label errors: the button, the ranked table, and the picked image to open in the Label tab."""
+
+    find: gr.Button
+    table: gr.Dataframe
+    image_id: gr.Number
+    open_label: gr.Button
+
+
+def suspects_panel() -> SuspectsPanel:
+    """The suspected label errors accordion (closed at first)."""
     with gr.Accordion("Suspected label errors", open=False):
         gr.Markdown("Out-of-fold predictions of a quick head on the run's embeddings, ranked with cleanlab: "
                     "images whose given label the model contradicts most confidently come first.")
-        find_btn = gr.Button("Find suspected label errors")
-        suspects = gr.Dataframe(interactive=False, label="Suspects (click a row, then open it in the Label tab)",
-                                elem_id="wb-eval-suspects")
+        find = gr.Button("Find suspected label errors")
+        table = gr.Dataframe(interactive=False, label="Suspects (click a row, then open it in the Label tab)",
+                             elem_id="wb-eval-suspects")
         with gr.Row():
-            suspect_id = gr.Number(label="Image id", precision=0)
-            open_suspect_btn = gr.Button("Open in Label tab", variant="primary", elem_id="wb-eval-open-label")
+            image_id = gr.Number(label="Image id", precision=0)
+            open_label = gr.Button("Open in Label tab", variant="primary", elem_id="wb-eval-open-label")
+    return SuspectsPanel(find, table, image_id, open_label)
 
-    # -- handlers: call the core, shape for display --------------------------------------------
-    def show_run(r):
-        if not r:
-            return "Pick a run.", None, None, None, gr.Dropdown(choices=[PREDICTED], value="")
-        try:
-            ev = load_evaluation(r)
-            classes = runs.get(r).classes
-        except WorkbenchError as e:
-            _fail(e)
-        if ev is None:
-            return ("Not evaluated yet: press **Evaluate**.", None, None, None,
-                    gr.Dropdown(choices=[PREDICTED, *classes], value=""))
-        return (*_panels(ev), gr.Dropdown(choices=[PREDICTED, *classes], value=""))
 
-    def do_evaluate(r, progress=gr.Progress()):
-        if not r:
-            _fail(WorkbenchError("Pick a run first."))
-        progress(0.1, desc="predicting the test split")
-        try:
-            ev = evaluate_run(r, store)
-        except WorkbenchError as e:
-            _fail(e)
-        return _panels(ev)
+# -- events -----------------------------------------------------------------------------------------------------
 
-    def show_errors(r, g, cat, pg, cam, method, progress=gr.Progress()):
-        if not r or load_evaluation(r) is None:  # evaluating is a button press, not a side effect of browsing
-            return [], "", None, gr.Dropdown(choices=[ALL], value=""), [], 1
-        try:
-            view = error_view(store, r, g, cat or None, int(pg or 1) - 1, PAGE_SIZE, cam_method=method if cam else None,
-                              runs=runs)
-        except WorkbenchError as e:
-            _fail(e)
-        return (view.page.items, _gallery_label(view), view.table.round(3),
-                gr.Dropdown(choices=[ALL, *view.categories], value=cat if cat in view.categories else ""),
-                view.page.image_ids,
-                view.page.page + 1)
+def _bind(fn: Callable, **deps) -> Callable:
+    """`fn` with the store / run cache bound (keyword-only parameters), keeping its name for the access policy."""
+    bound = functools.partial(fn, **deps)
+    # not functools.update_wrapper: its __wrapped__ would make inspect.signature (and gradio) see fn's own
+    # signature, with the bound parameters still to be given
+    bound.__module__, bound.__name__, bound.__qualname__ = fn.__module__, fn.__name__, fn.__qualname__
+    return bound
 
-    def explain(r, i, cls, method, layer):
-        if not r or i is None:
-            _fail(WorkbenchError("Pick a run and an image (click a gallery thumbnail or type its id)."))
-        try:
-            v = cam_view(runs.get(r), store, int(i), cls or None, method, (layer or "").strip() or None)
-        except WorkbenchError as e:
-            _fail(e)
-        return v.original, v.overlay, v.caption
 
-    def pick(ids, evt: gr.SelectData):
-        return ids[evt.index] if ids and evt.index is not None and evt.index < len(ids) else None
-
-    def pick_cell(r, evt: gr.SelectData):
-        """A confusion-matrix cell clicked: show the errors of that (true, predicted) pair."""
-        ev = load_evaluation(r) if r else None
-        row, col = evt.index if isinstance(evt.index, (list, tuple)) else (None, None)
-        if ev is None or row is None or not 1 <= col <= len(ev.classes) or row >= len(ev.classes):
-            return gr.skip(), gr.skip()
-        cell = cell_category(ev.classes, row, col - 1)
-        return "confusion", gr.Dropdown(choices=[ALL, cell], value=cell)
-
-    def do_compare(a, b, g, which):
-        if not a or not b:
-            _fail(WorkbenchError("Pick run A above and run B here."))
-        try:
-            v = compare_view(store, a, b, g, which)
-        except WorkbenchError as e:
-            _fail(e)
-        return v.table, [(p, f"#{i}") for p, i in zip(v.shown.path, v.shown.image_id)]
-
-    def find_suspects(r, progress=gr.Progress()):
-        if not r:
-            _fail(WorkbenchError("Pick a run first."))
-        from workbench.review.label_issues import suspected_label_errors
-
-        progress(0.1, desc="embedding the labelled images")
-        try:
-            sus = suspected_label_errors(runs.get(r), store)
-        except WorkbenchError as e:
-            _fail(e)
-        return sus.drop(columns="path").round(3) if len(sus) else pd.DataFrame({"result": ["No suspects found."]})
-
-    def pick_suspect(df, evt: gr.SelectData):
-        row = evt.index[0] if isinstance(evt.index, (list, tuple)) else evt.index
-        try:
-            return int(df.iloc[row]["image_id"])
-        except (KeyError, IndexError, ValueError, TypeError):
-            return None
-
-    def open_in_label(r, i):
-        if not r or i is None:
-            _fail(WorkbenchError("Pick a run and an image first."))
-        return {"dataset": load_config(r).dataset, "image_id": int(i)}, gr.Tabs(selected="label")
-
-    run_lists = [run, run_b]
-    refresh.click(lambda: [gr.Dropdown(choices=list_runs())] * 2, outputs=run_lists, api_visibility="private")
-
-    def on_load():  # runs finished since the app started; the newest one selected
-        names = list_runs()
-        return gr.Dropdown(choices=names, value=names[-1] if names else None), gr.Dropdown(choices=names)
-
-    gr.on(None, on_load, outputs=run_lists, api_visibility="private")
-    gallery_inputs = [run, grouping, category, page, with_cam, gallery_method]
-    gallery_outputs = [gallery, page_label, table, category, page_ids, page]
-    run.change(show_run, inputs=[run], outputs=[status, metrics, confusion, roc, cam_class],
-               api_visibility="private").then(
-        lambda: 1, outputs=[page], api_visibility="private").then(
-        show_errors, inputs=gallery_inputs, outputs=gallery_outputs, api_visibility="private")
-    evaluate_btn.click(do_evaluate, inputs=[run], outputs=[status, metrics, confusion, roc],
+def wire_runs(top: RunPanel, gallery: GalleryPanel, explain: ExplainPanel, compare: ComparePanel, *, store,
+              runs: RunCache) -> None:
+    """Run lists, picking a run (its saved evaluation, then its gallery) and the Evaluate button."""
+    run_lists = [top.run, compare.run_b]
+    top.refresh.click(refresh_runs, outputs=run_lists, **PRIVATE)
+    gr.on(None, runs_on_load, outputs=run_lists, **PRIVATE)
+    panels = [top.status, top.metrics, top.confusion, top.roc]
+    first_page = _bind(show_errors, store=store, runs=runs, turn="first")
+    top.run.change(_bind(show_run, runs=runs), inputs_kwargs={"run": top.run}, outputs=[*panels, explain.cam_class],
+                   **PRIVATE).then(first_page, inputs_kwargs=gallery.inputs(top.run), outputs=gallery.outputs(),
+                                   **PRIVATE)
+    top.evaluate.click(_bind(evaluate, store=store), inputs_kwargs={"run": top.run}, outputs=panels,
                        api_name="evaluate_run").then(
-        show_errors, inputs=gallery_inputs, outputs=gallery_outputs, api_visibility="private")
+        _bind(show_errors, store=store, runs=runs), inputs_kwargs=gallery.inputs(top.run),
+        outputs=gallery.outputs(), **PRIVATE)
+
+
+def wire_gallery(top: RunPanel, g: GalleryPanel, *, store, runs: RunCache) -> None:
+    """Browsing errors: grouping, category and CAM changes go back to the first page; paging; a matrix cell."""
+    inputs, outputs = g.inputs(top.run), g.outputs()
+    first_page = _bind(show_errors, store=store, runs=runs, turn="first")
     # .input (the user's own change), not .change: a cell click sets grouping and category together, and a
     # grouping .change could run with the old category and reset the cell's (seen in Chromium)
-    for trigger in (grouping.input, category.input, with_cam.change, gallery_method.change):
-        trigger(lambda *a: show_errors(*a[:3], 1, *a[4:]), inputs=gallery_inputs, outputs=gallery_outputs,
-                api_visibility="private", trigger_mode="always_last")
-    page.submit(show_errors, inputs=gallery_inputs, outputs=gallery_outputs, api_name="error_gallery")
-    prev_btn.click(lambda *a: show_errors(a[0], a[1], a[2], max(1, int(a[3] or 1) - 1), *a[4:]),
-                   inputs=gallery_inputs, outputs=gallery_outputs, api_visibility="private")
-    next_btn.click(lambda *a: show_errors(a[0], a[1], a[2], int(a[3] or 1) + 1, *a[4:]),
-                   inputs=gallery_inputs, outputs=gallery_outputs, api_visibility="private")
-    confusion.select(pick_cell, inputs=[run], outputs=[grouping, category], api_visibility="private").then(
-        lambda *a: show_errors(*a[:3], 1, *a[4:]), inputs=gallery_inputs, outputs=gallery_outputs,
-        api_visibility="private")
-    gallery.select(pick, inputs=[page_ids], outputs=[image_id], api_visibility="private").then(
-        explain, inputs=[run, image_id, cam_class, cam_method, cam_layer], outputs=[original, cam_image, cam_caption],
-        api_visibility="private")
-    explain_btn.click(explain, inputs=[run, image_id, cam_class, cam_method, cam_layer],
-                      outputs=[original, cam_image, cam_caption], api_name="explain_image")
-    compare_btn.click(do_compare, inputs=[run, run_b, compare_grouping, outcome],
-                      outputs=[compare_table, compare_gallery], api_name="compare_runs")
-    outcome.change(do_compare, inputs=[run, run_b, compare_grouping, outcome],
-                   outputs=[compare_table, compare_gallery], api_visibility="private")
-    find_btn.click(find_suspects, inputs=[run], outputs=[suspects], api_name="suspected_label_errors")
-    suspects.select(pick_suspect, inputs=[suspects], outputs=[suspect_id], api_visibility="private")
-    if ctx.goto is not None and ctx.tabs is not None:
-        open_suspect_btn.click(open_in_label, inputs=[run, suspect_id], outputs=[ctx.goto, ctx.tabs],
-                               api_visibility="private")
-        open_label_btn.click(open_in_label, inputs=[run, image_id], outputs=[ctx.goto, ctx.tabs],
-                             api_visibility="private")
+    for trigger in (g.grouping.input, g.category.input, g.with_cam.change, g.method.change):
+        trigger(first_page, inputs_kwargs=inputs, outputs=outputs, trigger_mode="always_last", **PRIVATE)
+    g.page.submit(_bind(show_errors, store=store, runs=runs), inputs_kwargs=inputs, outputs=outputs,
+                  api_name="error_gallery")
+    g.previous.click(_bind(show_errors, store=store, runs=runs, turn="previous"), inputs_kwargs=inputs,
+                     outputs=outputs, **PRIVATE)
+    g.next.click(_bind(show_errors, store=store, runs=runs, turn="next"), inputs_kwargs=inputs, outputs=outputs,
+                 **PRIVATE)
+    top.confusion.select(pick_cell, inputs_kwargs={"run": top.run}, outputs=[g.grouping, g.category],
+                         **PRIVATE).then(first_page, inputs_kwargs=inputs, outputs=outputs, **PRIVATE)
+
+
+def wire_explain(top: RunPanel, g: GalleryPanel, e: ExplainPanel, *, store, runs: RunCache) -> None:
+    """A thumbnail clicked, or the Explain button: the image's CAM."""
+    explain = _bind(show_cam, store=store, runs=runs)
+    outputs = [e.original, e.overlay, e.caption]
+    g.gallery.select(pick_image, inputs_kwargs={"ids": g.page_ids}, outputs=[e.image_id], **PRIVATE).then(
+        explain, inputs_kwargs=e.inputs(top.run), outputs=outputs, **PRIVATE)
+    e.explain.click(explain, inputs_kwargs=e.inputs(top.run), outputs=outputs, api_name="explain_image")
+
+
+def wire_compare(top: RunPanel, c: ComparePanel, *, store) -> None:
+    """Compare run A (the tab's run) with run B; the outcome picker re-filters the images."""
+    inputs = {"run_a": top.run, "run_b": c.run_b, "grouping": c.grouping, "outcome": c.outcome}
+    compare = _bind(show_comparison, store=store)
+    c.compare.click(compare, inputs_kwargs=inputs, outputs=[c.table, c.gallery], api_name="compare_runs")
+    c.outcome.change(compare, inputs_kwargs=inputs, outputs=[c.table, c.gallery], **PRIVATE)
+
+
+def wire_suspects(top: RunPanel, s: SuspectsPanel, *, store, runs: RunCache) -> None:
+    """Find suspected label errors; a clicked row's image id is the one to open."""
+    s.find.click(_bind(find_suspects, store=store, runs=runs), inputs_kwargs={"run": top.run}, outputs=[s.table],
+                 api_name="suspected_label_errors")
+    s.table.select(pick_suspect, inputs_kwargs={"table": s.table}, outputs=[s.image_id], **PRIVATE)
+
+
+# -- handlers: call the core, shape its result for display ----------------------------------------------------------
+
+def _user_errors(fn: Callable) -> Callable:
+    """The core's WorkbenchError (a message for the user) shown as a gradio error box that stays until closed."""
+    @functools.wraps(fn)
+    def handler(*args, **kwargs):
+        try:
+            return fn(*args, **kwargs)
+        except WorkbenchError as e:
+            raise gr.Error(str(e), duration=None) from None
+    return handler
+
+
+def refresh_runs() -> list:
+    """Both run pickers with the runs there are now."""
+    return [gr.Dropdown(choices=list_runs())] * 2
+
+
+def runs_on_load() -> tuple:
+    """Runs finished since the app started, the newest one selected."""
+    names = list_runs()
+    return gr.Dropdown(choices=names, value=names[-1] if names else None), gr.Dropdown(choices=names)
+
+
+@_user_errors
+def show_run(run: str | None, *, runs: RunCache) -> tuple:
+    """A picked run's saved evaluation (status, metrics, confusion matrix, ROC) and its classes to explain."""
+    if not run:
+        return "Pick a run.", None, None, None, gr.Dropdown(choices=[PREDICTED], value="")
+    ev = load_evaluation(run)
+    classes = gr.Dropdown(choices=[PREDICTED, *runs.get(run).classes], value="")
+    if ev is None:
+        return "Not evaluated yet: press **Evaluate**.", None, None, None, classes
+    return (*_panels(ev), classes)
+
+
+@_user_errors
+def evaluate(run: str | None, progress=gr.Progress(), *, store) -> tuple:
+    """Evaluate the run's best checkpoint on its test split: status, metrics, confusion matrix, ROC."""
+    if not run:
+        raise WorkbenchError("Pick a run first.")
+    progress(0.1, desc="predicting the test split")
+    return _panels(evaluate_run(run, store))
 
 
 def _panels(ev) -> tuple:
     """Status line, metrics table, confusion matrix and ROC of one evaluation."""
-    return (_status(ev), metrics_table(ev.metrics), confusion_table(np.array(ev.confusion), ev.classes),
+    return (status_markdown(ev), metrics_table(ev.metrics), confusion_table(np.array(ev.confusion), ev.classes),
             roc_figure(ev.roc) if ev.roc else None)
 
 
-def _gallery_label(view) -> str:
-    """Page line, and under it which CAM layer the thumbnails use or why they have no overlay."""
-    return view.page.label() + (f"  \n{view.cam_note}" if view.cam_note else "")
+@_user_errors
+def show_errors(run: str | None, grouping: str, category: str | None, page, with_cam: bool, method: str,
+                progress=gr.Progress(), *, store, runs: RunCache, turn: str = "stay") -> tuple:
+    """A page of the run's errors in `category` (all if empty), `turn`ed from `page` (first, previous, next or
+    stay): thumbnails, page line, per-category table, categories to pick from, the page's image ids, page number."""
+    if not run or load_evaluation(run) is None:  # evaluating is a button press, not a side effect of browsing
+        return [], "", None, gr.Dropdown(choices=[ALL], value=""), [], 1
+    number = _turned(page, turn)
+    view = error_view(store, run, grouping, category or None, number - 1, PAGE_SIZE,
+                      cam_method=method if with_cam else None, runs=runs)
+    label = view.page.label() + (f"  \n{view.cam_note}" if view.cam_note else "")  # the CAM layer, or why none
+    return (view.page.items, label, view.table.round(3),
+            gr.Dropdown(choices=[ALL, *view.categories], value=category if category in view.categories else ""),
+            view.page.image_ids, view.page.page + 1)
 
 
-def _status(ev) -> str:
-    notes = "".join(f"\n- {n}" for n in ev.notes)
-    return f"**{ev.run}** · {ev.checkpoint} checkpoint · {ev.n} {ev.split} images{notes}"
+def _turned(page, turn: str) -> int:
+    """The 1-based page number to show after `turn` from `page`."""
+    current = int(page or 1)
+    return {"first": 1, "previous": max(1, current - 1), "next": current + 1}.get(turn, current)
+
+
+def pick_cell(run: str | None, evt: gr.SelectData):
+    """A confusion-matrix cell clicked: group by confusion cell, with that (true, predicted) pair picked."""
+    ev = load_evaluation(run) if run else None
+    row, col = evt.index if isinstance(evt.index, (list, tuple)) else (None, None)
+    if ev is None or row is None or not 1 <= col <= len(ev.classes) or row >= len(ev.classes):
+        return gr.skip(), gr.skip()
+    cell = cell_category(ev.classes, row, col - 1)  # column 0 holds the true class
+    return "confusion", gr.Dropdown(choices=[ALL, cell], value=cell)
+
+
+def pick_image(ids: list[int], evt: gr.SelectData) -> int | None:
+    """The image id of the clicked thumbnail."""
+    return ids[evt.index] if ids and evt.index is not None and evt.index < len(ids) else None
+
+
+@_user_errors
+def show_cam(run: str | None, image_id, class_name: str | None, method: str, layer: str | None, *, store,
+                  runs: RunCache) -> tuple:
+    """The image, its CAM overlay and a caption naming label, prediction, class explained, method and layer."""
+    if not run or image_id is None:
+        raise WorkbenchError("Pick a run and an image (click a gallery thumbnail or type its id).")
+    v = cam_view(runs.get(run), store, int(image_id), class_name or None, method, (layer or "").strip() or None)
+    return v.original, v.overlay, v.caption
+
+
+@_user_errors
+def show_comparison(run_a: str | None, run_b: str | None, grouping: str, outcome: str, *, store) -> tuple:
+    """Outcome counts per category, and the images with the picked outcome as (path, '#id') thumbnails."""
+    if not run_a or not run_b:
+        raise WorkbenchError("Pick run A above and run B here.")
+    v = compare_view(store, run_a, run_b, grouping, outcome)
+    return v.table, [(p, f"#{i}") for p, i in zip(v.shown.path, v.shown.image_id)]
+
+
+@_user_errors
+def find_suspects(run: str | None, progress=gr.Progress(), *, store, runs: RunCache) -> pd.DataFrame:
+    """Suspected label errors of the run's dataset, most suspicious first (or a one-line 'none found' table)."""
+    from workbench.review.label_issues import suspected_label_errors
+
+    if not run:
+        raise WorkbenchError("Pick a run first.")
+    progress(0.1, desc="embedding the labelled images")
+    sus = suspected_label_errors(runs.get(run), store)
+    return sus.drop(columns="path").round(3) if len(sus) else pd.DataFrame({"result": ["No suspects found."]})
+
+
+def pick_suspect(table: pd.DataFrame, evt: gr.SelectData) -> int | None:
+    """The image id of the clicked suspects row."""
+    row = evt.index[0] if isinstance(evt.index, (list, tuple)) else evt.index
+    try:
+        return int(table.iloc[row]["image_id"])
+    except (KeyError, IndexError, ValueError, TypeError):
+        return None
+
+
+@_user_errors
+def open_in_label(run: str | None, image_id) -> tuple:
+    """Switch to the Label tab on this image of the run's dataset."""
+    if not run or image_id is None:
+        raise WorkbenchError("Pick a run and an image first.")
+    return {"dataset": load_config(run).dataset, "image_id": int(image_id)}, gr.Tabs(selected="label")

@@ -3,16 +3,28 @@ metrics at that threshold beside argmax; the rule (eer, fpr=R, fnr=R) can be cha
 
 from __future__ import annotations
 
+import functools
+from dataclasses import dataclass
+
 import gradio as gr
-import pandas as pd
 
 from workbench.errors import WorkbenchError
-from workbench.evaluate.threshold import current_operating_point, operating_point_table, set_threshold_rule
+from workbench.evaluate.report import operating_point_markdown, operating_point_table
+from workbench.evaluate.threshold import current_operating_point, set_threshold_rule
 
 
-def build_operating_point(store, run: gr.components.Component, shown_after: gr.components.Component) -> None:
-    """The panel; refreshed whenever `shown_after` (the tab's metrics table) changes, i.e. after a run is
-    picked or evaluated."""
+@dataclass
+class OperatingPointPanel:
+    """The panel's components: the threshold sentence, its table, the rule box and its button."""
+
+    text: gr.Markdown
+    table: gr.Dataframe
+    rule: gr.Textbox
+    choose: gr.Button
+
+
+def layout() -> OperatingPointPanel:
+    """The panel, in an accordion of its own."""
     with gr.Accordion("Operating point (binary runs)", open=True):
         text = gr.Markdown(elem_id="wb-eval-threshold")
         table = gr.Dataframe(interactive=False, elem_id="wb-eval-threshold-table", visible=False)
@@ -20,33 +32,43 @@ def build_operating_point(store, run: gr.components.Component, shown_after: gr.c
             rule = gr.Textbox(value="eer", label="Threshold rule: eer, fpr=0.01 or fnr=0.05 (on the validation split)",
                               scale=3, elem_id="wb-eval-threshold-rule")
             choose = gr.Button("Choose threshold", scale=1, elem_id="wb-eval-threshold-choose")
+    return OperatingPointPanel(text, table, rule, choose)
 
-    def show(r):
-        if not r:
-            return "", gr.Dataframe(visible=False)
-        try:
-            return _panel(current_operating_point(r))
-        except WorkbenchError as e:
-            return str(e), gr.Dataframe(visible=False)
 
-    def choose_rule(r, text, progress=gr.Progress()):
-        if not r:
-            raise gr.Error("Pick a run first.", duration=None)
-        progress(0.1, desc="predicting the validation split")
-        try:
-            return _panel(set_threshold_rule(r, text, store))
-        except WorkbenchError as e:
-            raise gr.Error(str(e), duration=None) from None
+def build_operating_point(store, run: gr.components.Component, shown_after: gr.components.Component) -> None:
+    """The panel for the run picked in `run`; refreshed whenever `shown_after` (the tab's metrics table) changes,
+    i.e. after a run is picked or evaluated."""
+    panel = layout()
+    outputs = [panel.text, panel.table]
+    shown_after.change(show_operating_point, inputs_kwargs={"run": run}, outputs=outputs, api_visibility="private")
+    choose = functools.partial(choose_rule, store=store)
+    choose.__module__, choose.__name__, choose.__qualname__ = __name__, "choose_rule", "choose_rule"  # for the policy
+    panel.choose.click(choose, inputs_kwargs={"run": run, "rule": panel.rule}, outputs=outputs,
+                       api_name="choose_threshold")
 
-    shown_after.change(show, inputs=[run], outputs=[text, table], api_visibility="private")
-    choose.click(choose_rule, inputs=[run, rule], outputs=[text, table], api_name="choose_threshold")
+
+def show_operating_point(run: str | None) -> tuple:
+    """The stored threshold on the saved test predictions (no model run); the reason as text when there is none."""
+    if not run:
+        return "", gr.Dataframe(visible=False)
+    try:
+        return _panel(current_operating_point(run))
+    except WorkbenchError as e:
+        return str(e), gr.Dataframe(visible=False)
+
+
+def choose_rule(run: str | None, rule: str, progress=gr.Progress(), *, store) -> tuple:
+    """Choose the threshold by `rule` on the validation split and show it on the test split."""
+    if not run:
+        raise gr.Error("Pick a run first.", duration=None)
+    progress(0.1, desc="predicting the validation split")
+    try:
+        return _panel(set_threshold_rule(run, rule, store))
+    except WorkbenchError as e:
+        raise gr.Error(str(e), duration=None) from None
 
 
 def _panel(op: dict | None) -> tuple:
     if op is None:
-        return ("No decision threshold: multi-class runs decide by the most probable class; a binary run gets one "
-                "(at the EER on its validation split) when it is evaluated.", gr.Dataframe(visible=False))
-    text = (f"Decide **{op['positive']}** when P({op['positive']}) ≥ **{op['threshold']:.4f}**, chosen by "
-            f"`{op['rule']}` on {op['n']} {op['split']} images (there: FPR {op['fpr']:.3f}, FNR {op['fnr']:.3f}). "
-            "Test metrics at argmax and at this threshold:")
-    return text, gr.Dataframe(pd.DataFrame(operating_point_table(op)).round(4), visible=True)
+        return operating_point_markdown(None), gr.Dataframe(visible=False)
+    return operating_point_markdown(op), gr.Dataframe(operating_point_table(op).round(4), visible=True)

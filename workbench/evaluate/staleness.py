@@ -1,0 +1,46 @@
+"""When a run's saved evaluation no longer describes it, and its predictions brought up to date.
+
+A saved evaluation is stale when it is missing, when the run's best checkpoint is newer than it (trained again), or
+when the labels of its images changed since (a reviewer corrected one): galleries and tables then evaluate again
+rather than show errors that are no longer errors.
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from workbench.evaluate.evaluate import (Evaluation, evaluate_run, evaluation_path, load_evaluation,
+                                         load_predictions)
+
+
+def is_stale(run: str, store, ev: Evaluation | None, preds: pd.DataFrame | None, split: str = "test") -> bool:
+    """Whether the saved evaluation `ev` and predictions `preds` of `run` on `split` must be made again."""
+    from workbench.train.runs import run_dir
+
+    if ev is None or preds is None:
+        return True
+    ckpt = run_dir(run) / "best.pt"
+    if ckpt.exists() and ckpt.stat().st_mtime_ns > evaluation_path(run, split).stat().st_mtime_ns:
+        return True
+    return labels_changed(run, store, preds, ev.classes)
+
+
+def labels_changed(run: str, store, preds: pd.DataFrame, classes: list[str]) -> bool:
+    """Whether any predicted image's current label (with the run's class grouping) differs from its y_true."""
+    from workbench.train.runs import load_config
+
+    cfg = load_config(run)
+    labels = store.resolved_labels(cfg.dataset)  # resolved labels only: cheaper than the full split table
+    if cfg.grouping:
+        labels = labels.map(cfg.grouping)
+    now = labels.map({c: i for i, c in enumerate(classes)}).reindex(preds["image_id"])
+    return bool(now.isna().any()) or bool((now.to_numpy() != preds["y_true"].to_numpy()).any())
+
+
+def run_predictions(run: str, store, split: str = "test") -> tuple[pd.DataFrame, list[str]]:
+    """Saved predictions of the run's best checkpoint on `split` and its classes, evaluating again if stale."""
+    ev, preds = load_evaluation(run, split), load_predictions(run, split)
+    if is_stale(run, store, ev, preds, split):
+        ev = evaluate_run(run, store, split)
+        preds = load_predictions(run, split)
+    return preds, list(ev.classes)

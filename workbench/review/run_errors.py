@@ -1,0 +1,44 @@
+"""A run's errors per category: the one place the CLI (`evaluate --by`) and the Evaluate tab build them from."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pandas as pd
+
+from workbench.review.categories import ALL_IMAGES, categories, category_table, errors_in
+
+
+@dataclass
+class RunErrors:
+    """A run's predictions on a split, its images' categories of one grouping, and the error rate per category."""
+
+    preds: pd.DataFrame
+    classes: list[str]
+    cats: pd.DataFrame  # image_id, category
+    table: pd.DataFrame  # category_table: 'all images' first, then worst error rate first
+
+    @property
+    def category_names(self) -> list[str]:
+        """The categories of the table, worst first (without the 'all images' row)."""
+        return [c for c in self.table["category"].tolist() if c != ALL_IMAGES]
+
+    def errors(self, category: str | None = None) -> pd.DataFrame:
+        """Misclassified images, most confident first; with `category`, only those in it."""
+        return errors_in(self.preds, self.cats, category or None)
+
+
+def run_categories(run: str, grouping: str, preds: pd.DataFrame, classes: list[str], store) -> pd.DataFrame:
+    """(image_id, category) of the predicted images of `run` by `grouping` (tags and quality: of the run's dataset)."""
+    from workbench.train.runs import load_config
+
+    return categories(grouping, preds, classes, store, load_config(run).dataset)
+
+
+def run_errors(run: str, grouping: str, store, split: str = "test") -> RunErrors:
+    """Errors of `run` on `split` per category of `grouping`; evaluates first if the saved evaluation is stale."""
+    from workbench.evaluate.staleness import run_predictions
+
+    preds, classes = run_predictions(run, store, split)
+    cats = run_categories(run, grouping, preds, classes, store)
+    return RunErrors(preds, classes, cats, category_table(preds, cats))
