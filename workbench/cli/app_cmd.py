@@ -9,6 +9,7 @@ from workbench.errors import WorkbenchError
 
 
 def add_app_arguments(p: argparse.ArgumentParser) -> None:
+    """The app's options (shared by `workbench app` and `python app.py`)."""
     p.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1: this machine only)")
     p.add_argument("--port", type=int, default=None,
                    help="default: $GRADIO_SERVER_PORT, else the first free port from 7860")
@@ -23,6 +24,7 @@ def add_app_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def parse_auth(values: list[str] | None) -> list[tuple[str, str]] | None:
+    """(user, password) pairs from USER:PASSWORD values (the password may hold ':'); None without any."""
     if not values:
         return None
     out = []
@@ -34,13 +36,15 @@ def parse_auth(values: list[str] | None) -> list[tuple[str, str]] | None:
     return out
 
 
-def register(sub) -> None:
+def register(sub: argparse._SubParsersAction) -> None:
+    """Add `workbench app`."""
     p = sub.add_parser("app", help="start the browser app")
     add_app_arguments(p)
     p.set_defaults(func=run)
 
 
-def run(args) -> int:
+def run(args: argparse.Namespace) -> int:
+    """Start the app with the options given (role options checked first)."""
     auth = parse_auth(args.auth)
     Access.of(auth, args.admin, args.blind)  # bad role options fail here, before the UI's slow imports
     from workbench.ui.app import launch

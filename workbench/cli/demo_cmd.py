@@ -11,7 +11,8 @@ from workbench.data.demo import DEFAULT_DEMOS, DEMOS, import_demo
 from workbench.store import Store
 
 
-def register(sub) -> None:
+def register(sub: argparse._SubParsersAction) -> None:
+    """Add `workbench demo`."""
     listing = "\n".join(f"  {k:8s} {d}" for k, (d, _) in DEMOS.items())
     p = sub.add_parser("demo", help="import a demo set (faces, digits, mnist); --list shows them",
                        description="Import a demo set made from data shipped inside installed packages (no download):\n"
@@ -23,6 +24,7 @@ def register(sub) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    """List the demo sets, or import the one named."""
     store = Store()
     if args.list:
         have = set(store.datasets())

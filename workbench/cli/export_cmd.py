@@ -8,7 +8,8 @@ from workbench.labeling.export import FORMATS, write_export
 from workbench.store import Store
 
 
-def register(subparsers) -> None:
+def register(subparsers: argparse._SubParsersAction) -> None:
+    """Add `workbench export`."""
     p = subparsers.add_parser("export", help="export labels (CSV, .xlsx or an ImageFolder tree)",
                               description=__doc__)
     p.add_argument("dataset")
@@ -22,6 +23,7 @@ def register(subparsers) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    """Write the dataset's labels to args.out."""
     out = write_export(Store(), args.dataset, args.out, args.format, args.annotator, args.resolved)
     print(f"Exported {args.dataset!r} to {out}")
     return 0

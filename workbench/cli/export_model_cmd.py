@@ -9,7 +9,8 @@ from workbench.deploy import EXPORTERS, export_model
 from workbench.train.runs import resolve_run
 
 
-def register(subparsers) -> None:
+def register(subparsers: argparse._SubParsersAction) -> None:
+    """Add `workbench export-model`."""
     about = (" The card (model_card.json) gives classes, input size, channels, normalisation, preprocessing, "
              "threshold, training data and metrics; an ONNX export also gets predict_onnx.py, which needs only numpy, "
              "Pillow and onnxruntime.")
@@ -23,6 +24,7 @@ def register(subparsers) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    """Export the run and list the files written."""
     result = export_model(resolve_run(args.run), args.fmt, args.out, args.checkpoint)
     print(result)
     for f in result.files:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+from typing import Iterable
 
 from tqdm import tqdm
 
@@ -11,7 +12,8 @@ from workbench.data.importers import FORMATS, import_path
 from workbench.store import Store
 
 
-def register(sub) -> None:
+def register(sub: argparse._SubParsersAction) -> None:
+    """Add `workbench import`."""
     formats = "\n".join(f"  {k:12s} {v}" for k, v in FORMATS.items())
     p = sub.add_parser("import", help="import an image set (folder, zip, ImageFolder, CSV/xlsx, numpy)",
                        description="Import an image set into the label store. Formats:\n" + formats
@@ -30,8 +32,9 @@ def register(sub) -> None:
     p.set_defaults(func=run)
 
 
-def run(args) -> int:
-    def progress(it, total, desc):
+def run(args: argparse.Namespace) -> int:
+    """Import args.path and print what was imported."""
+    def progress(it: Iterable, total: int, desc: str) -> Iterable:
         return tqdm(it, total=total, desc=desc, unit="img")
 
     result = import_path(Store(), args.path, fmt=args.format, name=args.name, labels=args.labels,

@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import argparse
 import sys
+from typing import Iterable
 
 from tqdm import tqdm
 
 from workbench.errors import WorkbenchError
 
 
-def register(sub) -> None:
+def register(sub: argparse._SubParsersAction) -> None:
+    """Add `workbench predict`."""
     p = sub.add_parser("predict", help="predict new images (files, folders, zips) with a trained run",
                        description="Class probabilities and the decision for each image: binary runs decide at the "
                                    "run's threshold (chosen on its validation split, at the EER unless set with "
@@ -36,11 +38,12 @@ def _probability(text: str) -> float:
     return value
 
 
-def run(args) -> int:
+def run(args: argparse.Namespace) -> int:
+    """Predict args.paths with the run, write the CSV, list unreadable images on stderr."""
     from workbench.predict import predict_paths
     from workbench.train.runs import resolve_run
 
-    def progress(it, total, desc):
+    def progress(it: Iterable, total: int, desc: str) -> Iterable:
         return tqdm(it, total=total, desc=desc, unit="batch", file=sys.stderr)
 
     if args.batch_size < 1:

@@ -10,7 +10,7 @@ import io
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path, PurePosixPath
-from typing import Sequence
+from typing import Any, Sequence
 
 import numpy as np
 import pandas as pd
@@ -39,6 +39,7 @@ class Box:
     h: int
 
     def fragment(self) -> str:
+        """The box as a W3C media fragment, `xywh=x,y,w,h`."""
         return f"xywh={self.x},{self.y},{self.w},{self.h}"
 
 
@@ -69,7 +70,7 @@ class CropImportResult(ImportResult):
 
 
 @lru_cache(maxsize=None)
-def cascade(part: str):
+def cascade(part: str) -> Any:
     """A Haar cascade shipped with opencv-python-headless 4.x (5.x wheels have none)."""
     import cv2
 
@@ -115,6 +116,7 @@ def crop_photo(im: Image.Image, item: Item, kind: str, size: int, shown: str) ->
 
 
 def check_crop(kind: str, size: int) -> None:
+    """Refuse an unknown crop kind or a size outside 8..1024 pixels (before any photo is read)."""
     if kind not in CROP_KINDS:
         raise WorkbenchError(f"Unknown crop {kind!r}; choose one of: {', '.join(CROP_KINDS)}.")
     if not 8 <= int(size) <= 1024:

@@ -19,6 +19,7 @@ SIGNATURES = {b"\x89PNG": "PNG", b"\xff\xd8\xff": "JPEG", b"GIF8": "GIF", b"BM":
 
 
 def is_image_name(name: str | Path) -> bool:
+    """Whether the file name has an image extension (the importers' and predict's filter)."""
     return Path(name).suffix.lower() in IMAGE_EXTENSIONS
 
 

@@ -44,6 +44,7 @@ class Sharded:
 
     @property
     def parts(self) -> list[Path]:
+        """The shard files in row order."""
         return sorted(self.folder.glob("part-*.npy"))
 
     def chunks(self) -> Iterator[np.ndarray]:

@@ -43,6 +43,7 @@ class WithProbabilities(nn.Module):
         self.model = model
 
     def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """(logits, softmax probabilities)."""
         logits = self.model(x)
         return logits, logits.softmax(dim=1)
 
@@ -109,6 +110,7 @@ def parity(model: nn.Module, runner: Runner, x: torch.Tensor) -> float:
 
 # -- formats ---------------------------------------------------------------------------------
 def load_onnx(path: Path) -> Runner:
+    """An ONNX file as a Runner (onnxruntime on CPU)."""
     import onnxruntime as ort
 
     opts = ort.SessionOptions()
@@ -118,11 +120,12 @@ def load_onnx(path: Path) -> Runner:
 
 
 def load_torchscript(path: Path) -> Runner:
+    """A TorchScript file as a Runner (on CPU)."""
     with _quiet():
         module = torch.jit.load(str(path), map_location="cpu").eval()
 
     @torch.no_grad()
-    def run(x: np.ndarray):
+    def run(x: np.ndarray) -> tuple[np.ndarray, ...]:
         return tuple(t.numpy() for t in module(torch.from_numpy(np.ascontiguousarray(x, np.float32))))
     return run
 

@@ -54,6 +54,7 @@ def predict(model: str | Path, card: dict, images: list[str]) -> np.ndarray:
 
 
 def main(argv: list[str] | None = None) -> int:
+    """Predict the images named on the command line; one CSV row each on stdout."""
     here = Path(__file__).resolve().parent
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("images", nargs="+")

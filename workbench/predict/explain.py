@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from PIL import Image
 
 from workbench.errors import WorkbenchError
+from workbench.train.runs import LoadedRun
 from workbench.predict.predict import Predictions, decide
 from workbench.predict.sources import ImageSource
 
@@ -22,6 +23,7 @@ class Explainable:
 
     @classmethod
     def of(cls, result: Predictions) -> "Explainable":
+        """What `result`'s table needs for explaining its rows."""
         return cls(result.run, result.threshold, tuple(s.key() for s in result.sources))
 
     @classmethod
@@ -43,7 +45,7 @@ class ExplainedPrediction:
     caption: str
 
 
-def explain_prediction(loaded, source: ImageSource, class_name: str | None = None, threshold: float | None = None,
+def explain_prediction(loaded: LoadedRun, source: ImageSource, class_name: str | None = None, threshold: float | None = None,
                        method: str = "gradcam", size: int = 320) -> ExplainedPrediction:
     """The CAM of `class_name` (default: the decided class, at `threshold` for a binary run) over the image."""
     from workbench.explain import LABELS, explain_images, overlay, run_layer

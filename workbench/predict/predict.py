@@ -14,7 +14,9 @@ from workbench.atomic import write_csv
 from workbench.data.importers.common import Progress, no_progress
 from workbench.errors import BadImage, WorkbenchError
 from workbench.predict.sources import ImageSource, gather
+from workbench.store import Store
 from workbench.train.predict import predict
+from workbench.train.runs import LoadedRun
 
 
 @dataclass
@@ -49,6 +51,7 @@ class Predictions:
         return table, bad
 
     def summary(self) -> str:
+        """One line: how many images were predicted, the decisions per class, the rule, and how many were unreadable."""
         counts = self.table["decision"].value_counts()
         n = len(self.table)
         s = (f"{self.run}: {n} image{'' if n == 1 else 's'} predicted; decisions: {', '.join(f'{c!r} × {counts.get(c, 0)}' for c in self.classes)}"
@@ -57,6 +60,7 @@ class Predictions:
 
 
 def probability_columns(classes: Sequence[str]) -> list[str]:
+    """The table's probability column of each class: p_<class>."""
     return [f"p_{c}" for c in classes]
 
 
@@ -66,7 +70,7 @@ def decide(probs: np.ndarray, threshold: float | None = None) -> np.ndarray:
     return (probs[:, 1] >= threshold).astype(int) if threshold is not None else probs.argmax(axis=1)
 
 
-def predict_sources(loaded, sources: Sequence[ImageSource], threshold: float | None = None, batch_size: int = 64,
+def predict_sources(loaded: LoadedRun, sources: Sequence[ImageSource], threshold: float | None = None, batch_size: int = 64,
                     progress: Progress = no_progress, run: str = "") -> Predictions:
     """Read and predict `sources` a batch at a time; a binary run decides its positive class (index 1) when
     P >= threshold, any run without a threshold by argmax. Unreadable images go to `bad`, the rest are predicted."""
@@ -97,8 +101,9 @@ def predict_sources(loaded, sources: Sequence[ImageSource], threshold: float | N
     return Predictions(run or loaded.run_dir.name, list(loaded.classes), table, bad, threshold, rule, kept)
 
 
-def predict_paths(run: str, paths: Sequence[str | Path], *, threshold: float | None = None, store=None,
-                  batch_size: int = 64, progress: Progress = no_progress, loaded=None) -> Predictions:
+def predict_paths(run: str, paths: Sequence[str | Path], *, threshold: float | None = None, store: Store | None = None,
+                  batch_size: int = 64, progress: Progress = no_progress,
+                  loaded: LoadedRun | None = None) -> Predictions:
     """Predict image files, folders and zips with `run`'s best checkpoint. Binary runs decide at `threshold` if
     given, else at the run's stored threshold (chosen at the EER on its validation split the first time)."""
     from workbench.evaluate.threshold import run_threshold

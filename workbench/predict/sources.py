@@ -88,5 +88,6 @@ def short_names(paths: Sequence[str | Path]) -> Callable[[str], str]:
     prefixes = sorted({str(p): Path(p).name for p in paths}.items(), key=lambda kv: -len(kv[0]))
 
     def short(name: str) -> str:
+        """`name` with the longest matching path replaced by its file name."""
         return next((short + name[len(full):] for full, short in prefixes if name.startswith(full)), name)
     return short

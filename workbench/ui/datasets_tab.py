@@ -60,6 +60,7 @@ class ImportForm:
 
 
 def build(ctx: UIContext) -> None:
+    """The Datasets tab inside the app's Blocks: its dataset image folders served, components laid out and wired."""
     serve_dataset_files(ctx.store)
     gr.Markdown("### Datasets")
     browser = browser_layout(ctx.store)
@@ -69,6 +70,7 @@ def build(ctx: UIContext) -> None:
 
 # -- layout ----------------------------------------------------------------------------------
 def browser_layout(store: Store) -> Browser:
+    """The datasets table, the dataset picker with a preview page number, its counts and thumbnails."""
     table = gr.Dataframe(interactive=False, wrap=True, elem_id="wb-datasets-table")  # filled on page load
     with gr.Row():
         dataset = gr.Dropdown(choices=store.datasets(), label="Dataset", scale=2)
@@ -83,6 +85,7 @@ def browser_layout(store: Store) -> Browser:
 
 
 def import_layout(store: Store) -> ImportForm:
+    """The import accordion (open while there is no dataset): path and options, upload, demo sets."""
     with gr.Accordion("Import", open=not store.datasets()):
         gr.Markdown("Formats: " + "; ".join(f"**{k}**: {v}" for k, v in FORMATS.items()))
         with gr.Row():
@@ -174,6 +177,7 @@ def _gr_progress(progress: gr.Progress) -> Progress:
 
 # -- events ----------------------------------------------------------------------------------
 def wire(ctx: UIContext, b: Browser, f: ImportForm) -> None:
+    """Connect the tab's events to its handlers, the store and components bound."""
     store = ctx.store
     after_import = [f.status, b.table, b.dataset, b.details, b.gallery]  # API outputs, in this order
     f.demo_btn.click(bind(import_demo_set, store, b, f), inputs_kwargs={"name": f.demo_name},

@@ -42,11 +42,13 @@ class PredictView:
 
 
 def build(ctx: UIContext) -> None:
+    """The Predict tab inside the app's Blocks: components laid out and wired."""
     gr.Markdown("### Predict new images")
     wire(ctx, layout())
 
 
 def layout() -> PredictView:
+    """Run picker, uploads and webcam, the predictions and rejected tables, the Grad-CAM of a row."""
     with gr.Row():
         run = gr.Dropdown(choices=list_runs(), value=None, label="Run", scale=4, allow_custom_value=True,
                           elem_id="wb-predict-run")
@@ -126,6 +128,7 @@ def _gr_progress(progress: gr.Progress) -> Progress:
 
 # -- events ----------------------------------------------------------------------------------
 def wire(ctx: UIContext, v: PredictView) -> None:
+    """Connect the tab's events to its handlers, the store, loaded runs and components bound."""
     v.refresh.click(refresh_runs, outputs=[v.run], api_visibility="private")
     gr.on(None, on_load, outputs=[v.run], api_visibility="private")
     explain = bind(explain_row, ctx.runs, v)

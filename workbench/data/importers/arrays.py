@@ -16,6 +16,7 @@ from workbench.store import Store
 
 
 def load_array(path: str | Path, what: str) -> np.ndarray:
+    """A .npy array (pickles refused); WorkbenchError naming the file and `what` it should hold otherwise."""
     path = Path(path)
     try:
         return np.load(path, allow_pickle=False)  # pickled object arrays could run code
@@ -78,6 +79,7 @@ def parse_class_names(classes: Sequence[str] | str | Path | None) -> list[str] |
 
 
 def png_bytes(a: np.ndarray) -> bytes:
+    """A uint8 image array as PNG file bytes (fast compression: imports write thousands)."""
     buf = io.BytesIO()
     Image.fromarray(a).save(buf, format="PNG", compress_level=1)
     return buf.getvalue()

@@ -23,6 +23,7 @@ Progress = Callable[[Iterable, int, str], Iterable]
 
 
 def no_progress(it: Iterable, total: int, desc: str) -> Iterable:
+    """The Progress that shows nothing."""
     return it
 
 

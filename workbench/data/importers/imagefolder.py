@@ -11,6 +11,7 @@ from workbench.store import Store
 
 
 def class_folders(root: Path) -> list[Path]:
+    """The sub-folders of `root` (hidden ones skipped), sorted: one class each."""
     return sorted(p for p in root.iterdir() if p.is_dir() and not p.name.startswith("."))
 
 

@@ -16,6 +16,7 @@ LABEL_COLUMNS = ("label", "class", "target", "category")
 
 
 def read_table(table: Path) -> pd.DataFrame:
+    """The (filename, label) rows of a .csv or .xlsx, columns found by name (or the only two); blank names dropped."""
     try:
         if table.suffix.lower() in (".xlsx", ".xlsm"):
             df = pd.read_excel(table, dtype=str)
