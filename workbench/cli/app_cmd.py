@@ -9,7 +9,7 @@ from workbench.errors import WorkbenchError
 
 
 def add_app_arguments(p: argparse.ArgumentParser) -> None:
-    """The app's options: host, port, logins and roles, demo sets (`python app.py` passes its own to `workbench app`)."""
+    """The app's options: host, port, logins and roles, demo sets (`python app.py` runs `workbench app`)."""
     p.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1: this machine only)")
     p.add_argument("--port", type=int, default=None,
                    help="default: $GRADIO_SERVER_PORT, else the first free port from 7860")

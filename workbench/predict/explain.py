@@ -45,8 +45,9 @@ class ExplainedPrediction:
     caption: str
 
 
-def explain_prediction(loaded: LoadedRun, source: ImageSource, class_name: str | None = None, threshold: float | None = None,
-                       method: str = "gradcam", size: int = 320) -> ExplainedPrediction:
+def explain_prediction(loaded: LoadedRun, source: ImageSource, class_name: str | None = None,
+                       threshold: float | None = None, method: str = "gradcam",
+                       size: int = 320) -> ExplainedPrediction:
     """The CAM of `class_name` (default: the decided class, at `threshold` for a binary run) over the image."""
     from workbench.explain import LABELS, explain_images, overlay, run_layer
     from workbench.train.predict import predict

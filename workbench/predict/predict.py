@@ -70,8 +70,8 @@ def decide(probs: np.ndarray, threshold: float | None = None) -> np.ndarray:
     return (probs[:, 1] >= threshold).astype(int) if threshold is not None else probs.argmax(axis=1)
 
 
-def predict_sources(loaded: LoadedRun, sources: Sequence[ImageSource], threshold: float | None = None, batch_size: int = 64,
-                    progress: Progress = no_progress, run: str = "") -> Predictions:
+def predict_sources(loaded: LoadedRun, sources: Sequence[ImageSource], threshold: float | None = None,
+                    batch_size: int = 64, progress: Progress = no_progress, run: str = "") -> Predictions:
     """Read and predict `sources` a batch at a time; a binary run decides its positive class (index 1) when
     P >= threshold, any run without a threshold by argmax. Unreadable images go to `bad`, the rest are predicted."""
     if batch_size < 1:

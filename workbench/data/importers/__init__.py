@@ -7,7 +7,8 @@ from typing import Sequence
 
 from workbench.data.importers.arrays import import_arrays, import_numpy
 from workbench.data.importers.common import ImportResult, Item, Progress, ingest, no_progress
-from workbench.data.importers.folder import folder_items, import_files, import_folder, import_zip, list_images, zip_items
+from workbench.data.importers.folder import (folder_items, import_files, import_folder, import_zip, list_images,
+                                             zip_items)
 from workbench.data.importers.imagefolder import class_folders, import_imagefolder
 from workbench.data.importers.table import import_table
 from workbench.data.uploads import sort_paths
