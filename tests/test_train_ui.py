@@ -6,14 +6,15 @@ import pytest
 from gradio_client import Client
 
 from workbench.train import list_runs
+from workbench.train.config import settings
+from workbench.ui.experiments_tab import FORM_ROWS
 
 from browser.appserver import served
 
 pytestmark = pytest.mark.slow
 
-#            dataset  method  backbone  weights  grouping  size epochs batch seed opt  lr   sched  name  flip  rot crop norm
-FORM = ["faces", "feature_extract", "efficientnet_lite0", "offline", "", 32, 2, 64, 0, "adamw", 0.01, "cosine",
-        "ui-run", True, 10, 0.8, True]
+# the form's inputs by setting name: what this test sets; every other input keeps its default (RunConfig's)
+FORM = {"dataset": "faces", "input_size": 32, "epochs": 2, "lr": 0.01, "name": "ui-run"}
 
 
 @pytest.fixture
@@ -23,7 +24,7 @@ def client(faces_labelled):
 
 
 def test_run_trains_in_background_and_shows_in_runs(client):
-    msg, _ = client.predict(*FORM, api_name="/do_start")
+    msg, _ = client.predict(**FORM, api_name="/do_start")
     assert msg.startswith("Queued job 1")
     # the app answers other requests while the job trains
     table, _, _ = client.predict(api_name="/do_refresh")
@@ -50,13 +51,18 @@ def test_run_trains_in_background_and_shows_in_runs(client):
 
 
 def test_bad_input_is_refused_with_the_core_message(client):
-    bad = list(FORM)
-    bad[2] = "resnet-18"
     with pytest.raises(Exception, match="Unknown backbone 'resnet-18'"):
-        client.predict(*bad, api_name="/do_start")
-    bad = list(FORM)
-    bad[4] = "face=all, not face=all"
+        client.predict(**{**FORM, "backbone": "resnet-18"}, api_name="/do_start")
     with pytest.raises(Exception, match="at least 2 classes"):
-        client.predict(*bad, api_name="/do_start")
+        client.predict(**{**FORM, "grouping": "face=all, not face=all"}, api_name="/do_start")
     msg, _ = client.predict(api_name="/do_cancel")
     assert msg == "No job to cancel."
+
+
+def test_form_inputs_are_run_config_settings_with_their_defaults(client):
+    form = {s.name: s.default for s in settings() if s.form}
+    for endpoint, extra in (("/do_start", []), ("/do_compare", ["seeds"])):
+        params = client.view_api(print_info=False, return_format="dict")["named_endpoints"][endpoint]["parameters"]
+        assert [p["parameter_name"] for p in params] == extra + [name for row in FORM_ROWS for name in row]
+        defaults = {p["parameter_name"]: p["parameter_default"] for p in params}
+        assert {k: defaults[k] for k in form if k != "dataset"} == {k: v for k, v in form.items() if k != "dataset"}

@@ -17,6 +17,7 @@ METHODS = ("finetune", "feature_extract")
 OPTIMIZERS = ("adamw", "adam", "sgd")
 SCHEDULES = ("cosine", "plateau", "none")
 WEIGHT_SOURCES = ("offline", "timm", "none")  # or a path to a .pth / .safetensors file
+AUGMENTATIONS = ("flip", "rotation", "crop_scale")  # Augment's fields that only fine-tuning uses (no normalize)
 BACKBONES = ("efficientnet_lite0", "resnet18", "resnet50", "mobilenetv3_large_100", "mobilenetv2_100",
              "efficientnet_b0", "convnext_atto")  # offered in the form; any timm name works
 
@@ -168,6 +169,8 @@ class Setting:
             return self.text(raw) if raw is None or isinstance(raw, str) else raw
         if self.type is str:
             return (raw or "").strip()
+        if raw is None or raw == "":
+            raise WorkbenchError(f"{self.label}: give a value.")
         return self.type(raw)
 
 

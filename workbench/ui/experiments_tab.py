@@ -1,187 +1,268 @@
 """Experiments tab: start and cancel training runs in the background, watch live curves,
 overlay finished runs, and compare fine-tuning with feature extraction (and linear baselines) over seeds.
-When a job ends the Runs table refreshes itself, and a comparison's table and method plot appear."""
+When a job ends the Runs table refreshes itself, and a comparison's table and method plot appear.
+
+`layout` builds the components (the run form from RunConfig's settings: labels, help, defaults and choices
+come from workbench.train.config), the module's handlers call workbench.train and shape its results for
+display, `wire` connects them (the form's inputs passed by setting name).
+"""
 
 from __future__ import annotations
 
 import html
+from dataclasses import dataclass
+from typing import Any
 
 import gradio as gr
 
 from workbench.errors import WorkbenchError
 from workbench.plots import curves_figure, save_curves
+from workbench.store import Store
 from workbench.train.compare import methods_figure_of, methods_table
-from workbench.train.config import METHODS, OPTIMIZERS, SCHEDULES, Augment, RunConfig, parse_grouping
-from workbench.train.jobs import JobManager
+from workbench.train.config import AUGMENTATIONS, RunConfig, Setting, config_from, settings
+from workbench.train.jobs import Job, JobManager
 from workbench.train.runs import list_runs, load_history, runs_table
 from workbench.ui.context import UIContext
+from workbench.ui.handlers import bind
 from workbench.ui.label_efficiency_panel import build_label_efficiency
 
-BACKBONES = ["efficientnet_lite0", "resnet18", "resnet50", "mobilenetv3_large_100", "mobilenetv2_100",
-             "efficientnet_b0", "convnext_atto"]
-WEIGHTS = ["offline", "timm", "none"]
+SETTINGS = {s.name: s for s in settings()}
 FE_NOTE = ("**Feature extraction** embeds every image once with the frozen backbone and trains only the head on the "
-           "cached embeddings at 10× the learning rate set here, so **augmentations are off** in that mode. **Fine-tuning** trains the whole network "
+           f"cached embeddings at {SETTINGS['head_lr_scale'].default:g}× the learning rate set here, so **augmentations "
+           "are off** in that mode. **Fine-tuning** trains the whole network "
            "on augmented batches. Offline weights: ImageNet EfficientNet-Lite0 (bundled); `timm` downloads "
            "(needs network); or give a path to a .pth/.safetensors file. **Compare methods** trains both methods "
            "per seed and adds two baselines on each seed's split: logistic regression on the raw pixels and a linear "
            "probe (C tuned by cross-validation on train) on the frozen backbone's embeddings.")
 
+# the run form, row by row: every setting RunConfig shows in a form (Setting.form), by name
+FORM_ROWS = (("dataset", "method", "backbone", "weights"),
+             ("grouping", "input_size", "epochs", "batch_size", "seed"),
+             ("optimizer", "lr", "schedule", "name"),
+             ("flip", "rotation", "crop_scale", "normalize"))
+# how an input looks here (width, element id, widget); its label, help, default and choices come from the setting
+LOOK: dict[str, dict[str, Any]] = {
+    "dataset": {"scale": 2, "elem_id": "wb-exp-dataset"},
+    "method": {"widget": gr.Radio, "scale": 2},
+    "backbone": {"scale": 2},
+    "weights": {"scale": 2},
+    "grouping": {"scale": 3, "placeholder": "cigs=tobacco, pipes=tobacco, other=other"},
+    "input_size": {"elem_id": "wb-exp-size"},
+    "epochs": {"elem_id": "wb-exp-epochs"},
+    "name": {"scale": 2},
+    "rotation": {"widget": gr.Slider, "minimum": 0, "maximum": 45, "step": 1},
+    "crop_scale": {"widget": gr.Slider, "minimum": 0.3, "maximum": 1.0, "step": 0.05},
+}
 # run, dataset, method, backbone, seed, status, epochs, best epoch, best val loss, val accuracy: fits the page,
 # short headers kept whole (narrow auto widths broke "seed" into "se/ed")
 RUNS_COLUMN_WIDTHS = ["20%", "8%", "12%", "14%", "5%", "9%", "7%", "7%", "9%", "9%"]
 
 
-def build(ctx: UIContext) -> None:
-    jobs: JobManager = ctx.jobs
-    store = ctx.store
+@dataclass
+class RunForm:
+    """One input per form setting (`inputs`, by setting name) and the buttons that queue or cancel jobs."""
 
+    inputs: dict[str, gr.components.Component]
+    start: gr.Button
+    seeds: gr.Number
+    compare: gr.Button
+    cancel: gr.Button
+
+
+@dataclass
+class JobsPanel:
+    """The jobs: status line, progress bar, table, the picked job, live curves, and the timer that updates them."""
+
+    status: gr.Markdown
+    progress: gr.HTML
+    table: gr.Dataframe
+    selected: gr.State
+    live: gr.Plot
+    seen: gr.State  # ids of ended jobs this page has shown
+    timer: gr.Timer
+
+
+@dataclass
+class RunsPanel:
+    """Finished runs: the table, runs picked to overlay, their curves, methods table and plot, saved plots."""
+
+    table: gr.Dataframe
+    pick: gr.Dropdown
+    refresh: gr.Button
+    save: gr.Button
+    overlay: gr.Plot
+    methods: gr.Dataframe
+    by_method: gr.Plot
+    saved: gr.File
+
+
+def build(ctx: UIContext) -> None:
+    """The Experiments tab inside the app's Blocks: laid out, wired, then the label-efficiency section."""
     gr.Markdown("### Experiments")
     gr.Markdown(FE_NOTE)
-    with gr.Row():
-        dataset = gr.Dropdown(choices=store.datasets(), label="Dataset", scale=2, elem_id="wb-exp-dataset")
-        method = gr.Radio(list(METHODS), value="feature_extract", label="Method", scale=2)
-        backbone = gr.Dropdown(BACKBONES, value="efficientnet_lite0", allow_custom_value=True,
-                               label="Backbone (any timm name)", scale=2)
-        weights = gr.Dropdown(WEIGHTS, value="offline", allow_custom_value=True,
-                              label="Weights (or a file path)", scale=2)
-    with gr.Row():
-        grouping = gr.Textbox(label="Class grouping (optional)", placeholder="cigs=tobacco, pipes=tobacco, other=other",
-                              scale=3)
-        input_size = gr.Number(64, label="Input size (px)", precision=0, minimum=8, scale=1, elem_id="wb-exp-size")
-        epochs = gr.Number(10, label="Epochs", precision=0, minimum=1, scale=1, elem_id="wb-exp-epochs")
-        batch_size = gr.Number(64, label="Batch size", precision=0, minimum=1, scale=1)
-        seed = gr.Number(0, label="Seed (also the split)", precision=0, scale=1)
-    with gr.Row():
-        optimizer = gr.Dropdown(list(OPTIMIZERS), value="adamw", label="Optimizer", scale=1)
-        lr = gr.Number(1e-3, label="Learning rate", scale=1)
-        schedule = gr.Dropdown(list(SCHEDULES), value="cosine", label="LR schedule", scale=1)
-        name = gr.Textbox(label="Run name (optional; a comparison's runs: <name>-ft-s0, ...)", scale=2)
-    with gr.Row():
-        flip = gr.Checkbox(True, label="Random flip", interactive=False)
-        rotation = gr.Slider(0, 45, value=10, step=1, label="Max rotation (°)", interactive=False)
-        crop = gr.Slider(0.3, 1.0, value=0.8, step=0.05, label="Random resized crop: min area", interactive=False)
-        normalize = gr.Checkbox(True, label="ImageNet normalisation")
+    form = form_layout(ctx.store)
+    jobs = jobs_layout(ctx.jobs)
+    runs = runs_layout()
+    wire(ctx, form, jobs, runs)
+    build_label_efficiency(ctx)
+
+
+# -- layout ----------------------------------------------------------------------------------
+def setting_input(s: Setting, widget: type | None = None, **look: Any) -> gr.components.Component:
+    """The input of one RunConfig setting: its label, help (as info), default and choices (offered ones with
+    custom values allowed) from the setting; `widget` and `look` (scale, elem_id, ...) from the tab."""
+    look = {"label": s.label, "info": s.help, **look}
+    if s.type is bool:
+        return gr.Checkbox(s.default, **look)
+    if widget is not None:
+        return widget(choices=list(s.choices), value=s.default, **look) if s.choices else widget(value=s.default, **look)
+    if s.choices or s.suggest:
+        return gr.Dropdown(list(s.choices or s.suggest), value=s.default, allow_custom_value=not s.choices, **look)
+    if s.type in (int, float):
+        return gr.Number(s.default, precision=0 if s.type is int else None, minimum=s.minimum, **look)
+    return gr.Textbox(s.default, **look)
+
+
+def form_layout(store: Store) -> RunForm:
+    """The run form (FORM_ROWS) and the start / compare / cancel buttons."""
+    inputs = {}
+    for row in FORM_ROWS:
+        with gr.Row():
+            for name in row:
+                look = dict(LOOK.get(name, {}))
+                if name == "dataset":  # the datasets there are now; the setting itself has no choices
+                    inputs[name] = gr.Dropdown(choices=store.datasets(), label=SETTINGS[name].label, **look)
+                    continue
+                if name in AUGMENTATIONS:  # off for the default method, feature extraction (see method_changed)
+                    look["interactive"] = SETTINGS["method"].default == "finetune"
+                inputs[name] = setting_input(SETTINGS[name], **look)
     with gr.Row():
         start = gr.Button("Start run", variant="primary", elem_id="wb-exp-start")
         seeds = gr.Number(3, label="Seeds", precision=0, minimum=1, scale=0, min_width=90, elem_id="wb-exp-seeds")
         compare = gr.Button("Compare methods (both × seeds)", elem_id="wb-exp-compare")
         cancel = gr.Button("Cancel job", variant="stop", elem_id="wb-exp-cancel")
+    return RunForm(inputs, start, seeds, compare, cancel)
+
+
+def jobs_layout(jobs: JobManager) -> JobsPanel:
     status = gr.Markdown(elem_id="wb-exp-status")
     progress = gr.HTML(_bar(None), elem_id="wb-exp-progress")
-    jobs_df = gr.Dataframe(jobs.table(), label="Jobs (newest first; select a row to pick the job to cancel)",
-                           interactive=False, elem_id="wb-exp-jobs")
-    selected_job = gr.State(None)
+    table = gr.Dataframe(jobs.table(), label="Jobs (newest first; select a row to pick the job to cancel)",
+                         interactive=False, elem_id="wb-exp-jobs")
+    selected = gr.State(None)
     live = gr.Plot(label="Live curves of the running job", elem_id="wb-exp-live")
+    return JobsPanel(status, progress, table, selected, live, gr.State(None), gr.Timer(2.0))
 
+
+def runs_layout() -> RunsPanel:
     gr.Markdown("#### Runs")
-    runs_df = gr.Dataframe(runs_table(), label="Runs (updated when a job ends)", interactive=False, wrap=True,
-                           elem_id="wb-exp-runs", column_widths=RUNS_COLUMN_WIDTHS)
+    table = gr.Dataframe(runs_table(), label="Runs (updated when a job ends)", interactive=False, wrap=True,
+                         elem_id="wb-exp-runs", column_widths=RUNS_COLUMN_WIDTHS)
     with gr.Row():
         pick = gr.Dropdown(list_runs(), multiselect=True, label="Runs to overlay", scale=4)
         refresh = gr.Button("Refresh runs and datasets", scale=1)
         save = gr.Button("Save plots (HTML + PNG)", scale=1)
     overlay = gr.Plot(label="Curves (val solid, train dotted)")
-    table = gr.Dataframe(methods_table([]), label="Final val metrics per method, mean ± std over seeds "
-                         "(shown when a comparison ends, or for the runs picked above)", interactive=False,
-                         elem_id="wb-exp-methods")
+    methods = gr.Dataframe(methods_table([]), label="Final val metrics per method, mean ± std over seeds "
+                           "(shown when a comparison ends, or for the runs picked above)", interactive=False,
+                           elem_id="wb-exp-methods")
     by_method = gr.Plot(label="Val curves by method: mean over seeds, ±1 std band", elem_id="wb-exp-by-method")
-    seen_jobs = gr.State(None)  # ids of ended jobs this page has shown
     saved = gr.File(label="Saved plots", file_count="multiple")
+    return RunsPanel(table, pick, refresh, save, overlay, methods, by_method, saved)
 
-    timer = gr.Timer(2.0)
 
-    # -- handlers: call the core, shape for display ---------------------------------------------------
-    def form_config(ds, m, bb, w, grp, size, ep, bs, sd, opt, rate, sch, nm, fl, rot, cr, norm):
-        if not ds:
-            raise gr.Error("Choose a dataset first.")
-        try:
-            return RunConfig(dataset=ds, method=m, backbone=(bb or "").strip(), weights=(w or "").strip(),
-                             grouping=parse_grouping(grp), input_size=int(size), epochs=int(ep), batch_size=int(bs),
-                             seed=int(sd), optimizer=opt, lr=float(rate), schedule=sch, name=(nm or "").strip(),
-                             augment=Augment(flip=fl, rotation=float(rot), crop_scale=float(cr), normalize=norm))
-        except WorkbenchError as e:
-            raise gr.Error(str(e)) from None
+# -- handlers: call the core, shape for display -----------------------------------------------
+def form_config(form: dict[str, Any]) -> RunConfig:
+    """The run the form describes (values by setting name); a bad value is an error message."""
+    if not form.get("dataset"):
+        raise gr.Error("Choose a dataset first.")
+    return _core(config_from, form)
 
-    form = [dataset, method, backbone, weights, grouping, input_size, epochs, batch_size, seed, optimizer, lr,
-            schedule, name, flip, rotation, crop, normalize]
 
-    def do_start(*values):
-        try:
-            job = jobs.submit_train(form_config(*values))
-        except WorkbenchError as e:
-            raise gr.Error(str(e)) from None
-        return f"Queued job {job.id}: {job.title}", job.id, jobs.table()
+def do_start(jobs: JobManager, j: JobsPanel, **form: Any) -> dict:
+    """Queue one training run of the form's settings."""
+    return _queued(jobs, j, _core(jobs.submit_train, form_config(form)))
 
-    def do_compare(n, *values):
-        try:
-            job = jobs.submit_compare(form_config(*values), int(n or 1), prefix=(values[12] or "").strip() or None)
-        except WorkbenchError as e:
-            raise gr.Error(str(e)) from None
-        return f"Queued job {job.id}: {job.title}", job.id, jobs.table()
 
-    def do_cancel(job_id):
-        target = job_id if job_id is not None else getattr(jobs.active(), "id", None)
-        if target is None:
-            return "No job to cancel.", jobs.table()
-        job = jobs.cancel(target)
-        return f"Job {job.id}: {job.message}", jobs.table()
+def do_compare(jobs: JobManager, j: JobsPanel, seeds: float | None, **form: Any) -> dict:
+    """Queue both methods × `seeds` seeds plus the baselines; a run name is the prefix of the runs' names."""
+    prefix = (form.get("name") or "").strip() or None
+    return _queued(jobs, j, _core(jobs.submit_compare, form_config(form), int(seeds or 1), prefix=prefix))
 
-    def on_select(evt: gr.SelectData, df):
-        row = evt.index[0] if isinstance(evt.index, (list, tuple)) else evt.index
-        return int(df.iloc[row]["job"])
 
-    def tick(job_id, seen):
-        job = jobs.active() if job_id is None else jobs.get(job_id)
-        live_fig = gr.skip()
-        if job is not None and job.runs:
-            hist = {r: _history_or_none(r) for r in job.runs}
-            hist = {r: h for r, h in hist.items() if h is not None and len(h)}
-            live_fig = curves_figure(hist) if hist else gr.skip()
-        return _bar(job), jobs.table(), live_fig, *ended_jobs(seen)
+def do_cancel(jobs: JobManager, j: JobsPanel, job_id: int | None) -> dict:
+    """Cancel the picked job, else the running (or next queued) one."""
+    target = job_id if job_id is not None else getattr(jobs.active(), "id", None)
+    if target is None:
+        return {j.status: "No job to cancel.", j.table: jobs.table()}
+    job = jobs.cancel(target)
+    return {j.status: f"Job {job.id}: {job.message}", j.table: jobs.table()}
 
-    def ended_jobs(seen):
-        """When jobs have ended since the last tick: fresh Runs table and run list; for a comparison, its table and plot."""
-        ended = jobs.finished()
-        new = [j for j in ended if j.id not in (seen or [])]
-        if not new:
-            return gr.skip(), gr.skip(), gr.skip(), gr.skip(), seen
-        cmp = next((j for j in new if j.comparison and j.runs), None)
-        known = set(list_runs())
-        runs = [r for r in cmp.runs if r in known] if cmp else []
-        shown = (methods_table(runs), methods_figure_of(runs)) if runs else (gr.skip(), gr.skip())
-        return runs_table(), gr.Dropdown(choices=list_runs()), *shown, [j.id for j in ended]
 
-    def do_refresh():
-        return runs_table(), gr.Dropdown(choices=list_runs()), gr.Dropdown(choices=store.datasets())
+def on_select(evt: gr.SelectData, df) -> int:
+    """The job of the selected row of the jobs table."""
+    row = evt.index[0] if isinstance(evt.index, (list, tuple)) else evt.index
+    return int(df.iloc[row]["job"])
 
-    def do_overlay(runs):
-        if not runs:
-            return None, methods_table([]), None
-        hist = {r: load_history(r) for r in runs}
-        return curves_figure(hist), methods_table(runs), methods_figure_of(runs)
 
-    def do_save(runs):
-        if not runs:
-            raise gr.Error("Pick runs to plot first.")
-        out = save_curves({r: load_history(r) for r in runs})
-        return [str(out["html"]), str(out["png"])]
+def tick(jobs: JobManager, j: JobsPanel, r: RunsPanel, job_id: int | None, seen: list[int] | None) -> dict:
+    """Every 2 s: the picked (or active) job's bar and live curves, the jobs table, and what ended jobs changed."""
+    job = jobs.active() if job_id is None else jobs.get(job_id)
+    hist = {run: h for run in (job.runs if job else []) if (h := _history_or_none(run)) is not None and len(h)}
+    return {j.progress: _bar(job), j.table: jobs.table(), j.live: curves_figure(hist) if hist else gr.skip(),
+            **ended_jobs(jobs, j, r, seen)}
 
-    def method_changed(m):
-        on = m == "finetune"
-        return [gr.update(interactive=on)] * 3
 
-    method.change(method_changed, method, [flip, rotation, crop])
-    start.click(do_start, form, [status, selected_job, jobs_df])
-    compare.click(do_compare, [seeds, *form], [status, selected_job, jobs_df])
-    cancel.click(do_cancel, selected_job, [status, jobs_df])
-    jobs_df.select(on_select, jobs_df, selected_job)
-    timer.tick(tick, [selected_job, seen_jobs], [progress, jobs_df, live, runs_df, pick, table, by_method, seen_jobs],
-               show_progress="hidden")
-    refresh.click(do_refresh, None, [runs_df, pick, dataset])
-    pick.change(do_overlay, pick, [overlay, table, by_method])
-    save.click(do_save, pick, saved)
-    build_label_efficiency(ctx)
+def ended_jobs(jobs: JobManager, j: JobsPanel, r: RunsPanel, seen: list[int] | None) -> dict:
+    """When jobs have ended since the last tick: fresh Runs table and run list; for a comparison, its table and plot."""
+    ended = jobs.finished()
+    new = [job for job in ended if job.id not in (seen or [])]
+    if not new:
+        return {r.table: gr.skip(), r.pick: gr.skip(), r.methods: gr.skip(), r.by_method: gr.skip(), j.seen: seen}
+    cmp = next((job for job in new if job.comparison and job.runs), None)
+    known = set(list_runs())
+    runs = [run for run in cmp.runs if run in known] if cmp else []
+    shown = {r.methods: methods_table(runs), r.by_method: methods_figure_of(runs)} if runs else \
+        {r.methods: gr.skip(), r.by_method: gr.skip()}
+    return {r.table: runs_table(), r.pick: gr.Dropdown(choices=list_runs()), **shown, j.seen: [job.id for job in ended]}
+
+
+def do_refresh(store: Store, f: RunForm, r: RunsPanel) -> dict:
+    return {r.table: runs_table(), r.pick: gr.Dropdown(choices=list_runs()),
+            f.inputs["dataset"]: gr.Dropdown(choices=store.datasets())}
+
+
+def do_overlay(r: RunsPanel, runs: list[str] | None) -> dict:
+    """The picked runs' curves overlaid, their methods table and method-grouped plot."""
+    if not runs:
+        return {r.overlay: None, r.methods: methods_table([]), r.by_method: None}
+    return {r.overlay: curves_figure({run: load_history(run) for run in runs}), r.methods: methods_table(runs),
+            r.by_method: methods_figure_of(runs)}
+
+
+def do_save(runs: list[str] | None) -> list[str]:
+    """The picked runs' curves saved as HTML and PNG in plots_checkpoints/."""
+    if not runs:
+        raise gr.Error("Pick runs to plot first.")
+    out = save_curves({run: load_history(run) for run in runs})
+    return [str(out["html"]), str(out["png"])]
+
+
+def method_changed(f: RunForm, method: str) -> dict:
+    """Augmentations apply to fine-tuning only: their inputs are editable for it alone."""
+    return {f.inputs[name]: gr.update(interactive=method == "finetune") for name in AUGMENTATIONS}
+
+
+def _queued(jobs: JobManager, j: JobsPanel, job: Job) -> dict:
+    return {j.status: f"Queued job {job.id}: {job.title}", j.selected: job.id, j.table: jobs.table()}
+
+
+def _core(fn, *args: Any, **kwargs: Any) -> Any:
+    """fn's result; a WorkbenchError becomes the error message shown."""
+    try:
+        return fn(*args, **kwargs)
+    except WorkbenchError as e:
+        raise gr.Error(str(e)) from None
 
 
 def _history_or_none(run: str):
@@ -191,9 +272,32 @@ def _history_or_none(run: str):
         return None
 
 
-def _bar(job) -> str:
+def _bar(job: Job | None) -> str:
     if job is None:
         return "<div>No job running.</div>"
     pct = round(100 * job.progress)
     return (f"<div><b>Job {job.id}</b> {html.escape(job.title)} — {html.escape(job.status)}: "
             f"{html.escape(job.message)}<br><progress value='{pct}' max='100' style='width:100%'></progress> {pct}%</div>")
+
+
+# -- events ----------------------------------------------------------------------------------
+def wire(ctx: UIContext, f: RunForm, j: JobsPanel, r: RunsPanel) -> None:
+    """Connect the tab's events to its handlers, the job queue, store and components bound."""
+    jobs, form = ctx.jobs, f.inputs  # the form's inputs by setting name, in the API's positional order
+    augmentations = [form[name] for name in AUGMENTATIONS]
+    form["method"].change(bind(method_changed, f), inputs_kwargs={"method": form["method"]}, outputs=augmentations,
+                          api_name="method_changed")
+    queued = [j.status, j.selected, j.table]
+    f.start.click(bind(do_start, jobs, j), inputs_kwargs=form, outputs=queued, api_name="do_start")
+    f.compare.click(bind(do_compare, jobs, j), inputs_kwargs={"seeds": f.seeds, **form}, outputs=queued,
+                    api_name="do_compare")
+    f.cancel.click(bind(do_cancel, jobs, j), inputs_kwargs={"job_id": j.selected}, outputs=[j.status, j.table],
+                   api_name="do_cancel")
+    j.table.select(on_select, j.table, j.selected, api_name="on_select")
+    j.timer.tick(bind(tick, jobs, j, r), inputs_kwargs={"job_id": j.selected, "seen": j.seen},
+                 outputs=[j.progress, j.table, j.live, r.table, r.pick, r.methods, r.by_method, j.seen],
+                 show_progress="hidden", api_name="tick")
+    r.refresh.click(bind(do_refresh, ctx.store, f, r), outputs=[r.table, r.pick, form["dataset"]], api_name="do_refresh")
+    r.pick.change(bind(do_overlay, r), inputs_kwargs={"runs": r.pick}, outputs=[r.overlay, r.methods, r.by_method],
+                  api_name="do_overlay")
+    r.save.click(do_save, inputs_kwargs={"runs": r.pick}, outputs=r.saved, api_name="do_save")
