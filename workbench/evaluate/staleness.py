@@ -27,12 +27,12 @@ def is_stale(run: str, store, ev: Evaluation | None, preds: pd.DataFrame | None,
 
 def labels_changed(run: str, store, preds: pd.DataFrame, classes: list[str]) -> bool:
     """Whether any predicted image's current label (with the run's class grouping) differs from its y_true."""
+    from workbench.train.data import to_task
     from workbench.train.runs import load_config
 
     cfg = load_config(run)
-    labels = store.resolved_labels(cfg.dataset)  # resolved labels only: cheaper than the full split table
-    if cfg.grouping:
-        labels = labels.map(cfg.grouping)
+    # resolved labels only: cheaper than the full split table
+    labels = to_task(store.resolved_labels(cfg.dataset), cfg.grouping)
     now = labels.map({c: i for i, c in enumerate(classes)}).reindex(preds["image_id"])
     return bool(now.isna().any()) or bool((now.to_numpy() != preds["y_true"].to_numpy()).any())
 

@@ -41,12 +41,17 @@ def task_classes(dataset_classes: list[str], grouping: dict[str, str] | None) ->
     return list(dict.fromkeys(grouping[c] for c in dataset_classes))
 
 
+def to_task(labels: pd.Series, grouping: dict[str, str] | None) -> pd.Series:
+    """Dataset class names as the task's: each mapped to its group, or unchanged without a grouping.
+    The one place a grouping is applied to labels (training data, evaluation's staleness check)."""
+    return labels.map(grouping) if grouping else labels
+
+
 def task_labels(store: Store, dataset: str, grouping: dict[str, str] | None, seed: int) -> tuple[pd.DataFrame, list[str]]:
     """Labelled images of the dataset with the grouping applied: image_id, path, sha256, label, y, split."""
     classes = task_classes(store.classes(dataset), grouping)
     df = store.labelled(dataset, seed=seed)
-    if grouping:
-        df["label"] = df["label"].map(grouping)
+    df["label"] = to_task(df["label"], grouping)
     index = {c: i for i, c in enumerate(classes)}
     df["y"] = df["label"].map(index).astype(int)
     return df[["image_id", "path", "sha256", "label", "y", "split"]].reset_index(drop=True), classes
