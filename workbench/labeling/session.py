@@ -23,6 +23,8 @@ from workbench.store import Store
 
 @dataclass
 class LabelSession:
+    """Where one annotator is in one dataset: the queue, the images shown (for ←), what to undo, the suggestion."""
+
     dataset: str
     annotator: str
     order: str = "unlabeled"
@@ -368,8 +370,6 @@ def _image_or_none(store: Store, image_id: int) -> dict | None:
         return store.image(image_id)
     except WorkbenchError:
         return None
-
-
 
 
 # -- actions by name ---------------------------------------------------------------------------

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import tempfile
 from dataclasses import dataclass
+from typing import Callable, NoReturn
 
 import gradio as gr
 
@@ -23,7 +24,7 @@ from workbench.labeling.grid import VERIFY_ORDER, accept_page, page_items
 from workbench.labeling.names import add_classes, add_tags, remove_tag
 from workbench.labeling.next_step import first_dataset_to_label
 from workbench.labeling.session import LabelSession, parse_action
-from workbench.labeling.suggest import SuggesterPool
+from workbench.labeling.suggest import Suggester, SuggesterPool
 from workbench.store import Store
 from workbench.ui.context import UIContext
 from workbench.ui.handlers import bind
@@ -53,11 +54,11 @@ def session_annotator(s: LabelSession | None, name: str | None, request: gr.Requ
     return s.annotator if s is not None else annotator_of(name, request)
 
 
-def _error(e: WorkbenchError):
+def _error(e: WorkbenchError) -> NoReturn:
     raise gr.Error(str(e), print_exception=False)
 
 
-def suggester_of(tab: LabelTab, s: LabelSession | None):
+def suggester_of(tab: LabelTab, s: LabelSession | None) -> Suggester | None:
     """The session's suggester when it shows suggestions, else None."""
     return tab.pool.get(s.dataset, s.annotator) if s is not None and s.suggest else None
 
@@ -88,7 +89,8 @@ def _step(tab: LabelTab, s: LabelSession | None, action: str, target: str | int 
 
 
 # -- handlers: session ---------------------------------------------------------------------------
-def on_load(tab: LabelTab, saved: str | None, typed: str | None, ds: str | None, request: gr.Request):
+def on_load(tab: LabelTab, saved: str | None, typed: str | None, ds: str | None,
+            request: gr.Request) -> tuple[gr.Dropdown, gr.Textbox]:
     """Page load: preselect a dataset with images left to label; restore the annotator name."""
     user = getattr(request, "username", None)
     pick = gr.Dropdown(choices=tab.store.datasets(), value=ds or first_dataset_to_label(tab.store, user or saved))
@@ -98,7 +100,7 @@ def on_load(tab: LabelTab, saved: str | None, typed: str | None, ds: str | None,
     return pick, gr.Textbox(value=saved) if saved and not typed else gr.Textbox()
 
 
-def refresh_choices(tab: LabelTab, ds: str | None):
+def refresh_choices(tab: LabelTab, ds: str | None) -> gr.Dropdown:
     """The dataset list as it is now (sets imported since the page loaded)."""
     return gr.Dropdown(choices=tab.store.datasets(), value=ds)
 
@@ -202,7 +204,7 @@ def marked(pics: list, ids: list[int], chosen: list[int] | None) -> list[tuple[s
     return [(p, f"✓ {c}" if i in chosen else c) for (p, c), i in zip(pics, ids)]
 
 
-def on_pick(ids: list[int], chosen: list[int] | None, pics: list, evt: gr.SelectData):
+def on_pick(ids: list[int], chosen: list[int] | None, pics: list, evt: gr.SelectData) -> tuple[list[int], list]:
     """A thumbnail clicked: in or out of the selection."""
     image_id = ids[evt.index]
     chosen = list(chosen or [])
@@ -210,17 +212,17 @@ def on_pick(ids: list[int], chosen: list[int] | None, pics: list, evt: gr.Select
     return chosen, marked(pics, ids, chosen)
 
 
-def select_all(ids: list[int], pics: list):
+def select_all(ids: list[int], pics: list) -> tuple[list[int], list]:
     """Every image of the page selected."""
     return ids, marked(pics, ids, ids)
 
 
-def select_none(ids: list[int], pics: list):
+def select_none(ids: list[int], pics: list) -> tuple[list[int], list]:
     """The selection cleared."""
     return [], marked(pics, ids, [])
 
 
-def bulk(kind: str):
+def bulk(kind: str) -> Callable:
     """The grid's bulk edit of the selection: "label" it as a class, "tag" or "untag" it."""
     def run(tab: LabelTab, s: LabelSession | None, ds: str, name: str | None, chosen: list[int] | None,
             cls: str | None, tag: str | None, request: gr.Request) -> None:
