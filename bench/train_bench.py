@@ -103,7 +103,7 @@ def workbench_run(store, method: str, epochs: int, name: str) -> float:
     cfg = RunConfig("bench", method=method, backbone="resnet18", weights="none", input_size=24, epochs=epochs,
                     batch_size=64, lr=1e-3, schedule="none", name=name)
     t0 = time.perf_counter()
-    res = train(cfg, store)
+    res = train(cfg, store, plots=False)  # the curves are drawn after training: not the loop's speed
     took = time.perf_counter() - t0
     assert res.status == "completed", res.message
     return took

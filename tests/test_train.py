@@ -27,7 +27,8 @@ def test_feature_extraction_with_offline_lite0_beats_chance_and_reloads(faces_la
     for f in ("config.json", "dataset.json", "history.csv", "best.pt", "last.pt", "summary.json"):
         assert (run / f).is_file(), f
     hist = pd.read_csv(run / "history.csv")
-    assert list(hist.columns) == HISTORY_COLUMNS
+    assert list(hist.columns) == HISTORY_COLUMNS == ["epoch", "split", "loss", "accuracy", "precision", "recall", "f1",
+                                                     "roc_auc", "eer", "lr", "seconds"]
     assert len(hist) == 6 and set(hist.split) == {"train", "val"} and sorted(hist.epoch.unique()) == [1, 2, 3]
     assert hist[METRIC_COLUMNS].notna().all().all()
     val = hist[hist.split == "val"]

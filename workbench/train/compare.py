@@ -18,6 +18,7 @@ from workbench import paths
 from workbench.atomic import atomic_path, write_csv, write_json
 from workbench.data.imageio import load_image
 from workbench.errors import WorkbenchError
+from workbench.metrics import CURVE_METRICS
 from workbench.store import Store
 from workbench.train import baselines as B
 from workbench.train import data as D
@@ -28,7 +29,7 @@ from workbench.train.embedding import embed
 from workbench.train.loop import RunResult, TaskData, precheck, train
 from workbench.train.runs import load_config, load_history, run_dir
 
-TABLE_METRICS = ("loss", "accuracy", "f1", "roc_auc", "eer")
+TABLE_METRICS = CURVE_METRICS  # the final val metrics compared across runs and methods
 BASELINES_FILE = "baselines.json"
 PIXEL_SIZE = 32  # raw-pixel baseline: images at min(input size, native size, this) px: upsampling adds nothing linear
 

@@ -21,7 +21,7 @@ import torch
 from workbench import paths
 from workbench.atomic import write_csv, write_json
 from workbench.errors import WorkbenchError
-from workbench.metrics import classification_metrics
+from workbench.metrics import METRICS, classification_metrics
 from workbench.store import Store
 from workbench.train import data as D
 from workbench.train import distributed as dist
@@ -30,7 +30,7 @@ from workbench.train.checkpoints import CheckpointError, CheckpointWriter
 from workbench.train.config import RunConfig
 from workbench.train.methods import METHODS, Cancelled, NonFinite, TrainingMethod
 
-HISTORY_COLUMNS = ["epoch", "split", "loss", "accuracy", "precision", "recall", "f1", "roc_auc", "eer", "lr", "seconds"]
+HISTORY_COLUMNS = ["epoch", "split", *METRICS, "lr", "seconds"]  # history.csv: the per-epoch metrics of both splits
 Progress = Callable[[float, str], None]
 __all__ = ["Cancelled", "HISTORY_COLUMNS", "RunResult", "TaskData", "precheck", "train"]
 
@@ -164,7 +164,7 @@ class _Epochs:
             raise NonFinite(f"Model outputs became NaN or inf at epoch {epoch}.")
         for split, y, p in (("train", train_y, train_probs), ("val", self.val_y, val_probs)):
             m = classification_metrics(y, p)
-            self.rows.append({"epoch": epoch, "split": split, **{k: m[k] for k in HISTORY_COLUMNS[2:9]},
+            self.rows.append({"epoch": epoch, "split": split, **{k: m[k] for k in METRICS},
                               "lr": lr, "seconds": time.time() - t0})
         self.files.history(self.history())
         val_loss = self.rows[-1]["loss"]
