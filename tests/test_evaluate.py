@@ -294,3 +294,16 @@ def test_gallery_follows_labels_corrected_after_evaluation(changed_copy):
     again, _ = run_predictions(RUN, store)
     fixed = again.set_index("image_id").loc[int(row.image_id)]
     assert fixed.y_true == 1 - int(row.y_true) and fixed.y_true != fixed.y_pred
+
+
+def test_tab_handlers_turn_pages_and_map_a_matrix_cell_to_its_category(trained):
+    import gradio as gr
+
+    from workbench.ui.evaluate_tab import _turned, pick_cell
+
+    assert [_turned(3, t) for t in ("first", "previous", "next", "stay")] == [1, 2, 4, 3]
+    assert _turned(None, "previous") == 1 and _turned(1, "previous") == 1
+    classes = trained["evaluation"].classes
+    grouping, category = pick_cell(RUN, gr.SelectData(None, {"index": [1, 1], "value": ""}))  # row 1, column 1
+    assert grouping == "confusion" and category.value == f"{classes[1]} → {classes[0]}"  # column 0: true class
+    assert pick_cell(RUN, gr.SelectData(None, {"index": [0, 0], "value": ""})) == (gr.skip(), gr.skip())

@@ -2,7 +2,7 @@
 
 Layout functions build each panel and return its components; module-level handlers call workbench.evaluate /
 workbench.review / workbench.explain and shape the result; `wire_*` functions connect the events. Handlers get
-their inputs by parameter name (`inputs_kwargs`), and the store and the loaded-run cache bound by `_bind`.
+their inputs by parameter name (`inputs_kwargs`), after the store / loaded-run cache bound by `ui.handlers.bind`.
 """
 
 from __future__ import annotations
@@ -28,6 +28,7 @@ from workbench.review.views import cam_view, compare_view, error_view
 from workbench.train.runs import list_runs, load_config
 from workbench.ui.context import UIContext
 from workbench.ui.files import serve_dataset_files
+from workbench.ui.handlers import bind
 from workbench.ui.operating_point import build_operating_point
 
 PAGE_SIZE = 48
@@ -234,15 +235,6 @@ def suspects_panel() -> SuspectsPanel:
 
 # -- events -----------------------------------------------------------------------------------------------------
 
-def _bind(fn: Callable, **deps) -> Callable:
-    """`fn` with the store / run cache bound (keyword-only parameters), keeping its name for the access policy."""
-    bound = functools.partial(fn, **deps)
-    # not functools.update_wrapper: its __wrapped__ would make inspect.signature (and gradio) see fn's own
-    # signature, with the bound parameters still to be given
-    bound.__module__, bound.__name__, bound.__qualname__ = fn.__module__, fn.__name__, fn.__qualname__
-    return bound
-
-
 def wire_runs(top: RunPanel, gallery: GalleryPanel, explain: ExplainPanel, compare: ComparePanel, *, store,
               runs: RunCache) -> None:
     """Run lists, picking a run (its saved evaluation, then its gallery) and the Evaluate button."""
@@ -250,29 +242,29 @@ def wire_runs(top: RunPanel, gallery: GalleryPanel, explain: ExplainPanel, compa
     top.refresh.click(refresh_runs, outputs=run_lists, **PRIVATE)
     gr.on(None, runs_on_load, outputs=run_lists, **PRIVATE)
     panels = [top.status, top.metrics, top.confusion, top.roc]
-    first_page = _bind(show_errors, store=store, runs=runs, turn="first")
-    top.run.change(_bind(show_run, runs=runs), inputs_kwargs={"run": top.run}, outputs=[*panels, explain.cam_class],
+    first_page = bind(show_errors, store, runs, "first")
+    top.run.change(bind(show_run, runs), inputs_kwargs={"run": top.run}, outputs=[*panels, explain.cam_class],
                    **PRIVATE).then(first_page, inputs_kwargs=gallery.inputs(top.run), outputs=gallery.outputs(),
                                    **PRIVATE)
-    top.evaluate.click(_bind(evaluate, store=store), inputs_kwargs={"run": top.run}, outputs=panels,
+    top.evaluate.click(bind(evaluate, store), inputs_kwargs={"run": top.run}, outputs=panels,
                        api_name="evaluate_run").then(
-        _bind(show_errors, store=store, runs=runs), inputs_kwargs=gallery.inputs(top.run),
+        bind(show_errors, store, runs, "stay"), inputs_kwargs=gallery.inputs(top.run),
         outputs=gallery.outputs(), **PRIVATE)
 
 
 def wire_gallery(top: RunPanel, g: GalleryPanel, *, store, runs: RunCache) -> None:
     """Browsing errors: grouping, category and CAM changes go back to the first page; paging; a matrix cell."""
     inputs, outputs = g.inputs(top.run), g.outputs()
-    first_page = _bind(show_errors, store=store, runs=runs, turn="first")
+    first_page = bind(show_errors, store, runs, "first")
     # .input (the user's own change), not .change: a cell click sets grouping and category together, and a
     # grouping .change could run with the old category and reset the cell's (seen in Chromium)
     for trigger in (g.grouping.input, g.category.input, g.with_cam.change, g.method.change):
         trigger(first_page, inputs_kwargs=inputs, outputs=outputs, trigger_mode="always_last", **PRIVATE)
-    g.page.submit(_bind(show_errors, store=store, runs=runs), inputs_kwargs=inputs, outputs=outputs,
+    g.page.submit(bind(show_errors, store, runs, "stay"), inputs_kwargs=inputs, outputs=outputs,
                   api_name="error_gallery")
-    g.previous.click(_bind(show_errors, store=store, runs=runs, turn="previous"), inputs_kwargs=inputs,
+    g.previous.click(bind(show_errors, store, runs, "previous"), inputs_kwargs=inputs,
                      outputs=outputs, **PRIVATE)
-    g.next.click(_bind(show_errors, store=store, runs=runs, turn="next"), inputs_kwargs=inputs, outputs=outputs,
+    g.next.click(bind(show_errors, store, runs, "next"), inputs_kwargs=inputs, outputs=outputs,
                  **PRIVATE)
     top.confusion.select(pick_cell, inputs_kwargs={"run": top.run}, outputs=[g.grouping, g.category],
                          **PRIVATE).then(first_page, inputs_kwargs=inputs, outputs=outputs, **PRIVATE)
@@ -280,7 +272,7 @@ def wire_gallery(top: RunPanel, g: GalleryPanel, *, store, runs: RunCache) -> No
 
 def wire_explain(top: RunPanel, g: GalleryPanel, e: ExplainPanel, *, store, runs: RunCache) -> None:
     """A thumbnail clicked, or the Explain button: the image's CAM."""
-    explain = _bind(show_cam, store=store, runs=runs)
+    explain = bind(show_cam, store, runs)
     outputs = [e.original, e.overlay, e.caption]
     g.gallery.select(pick_image, inputs_kwargs={"ids": g.page_ids}, outputs=[e.image_id], **PRIVATE).then(
         explain, inputs_kwargs=e.inputs(top.run), outputs=outputs, **PRIVATE)
@@ -290,14 +282,14 @@ def wire_explain(top: RunPanel, g: GalleryPanel, e: ExplainPanel, *, store, runs
 def wire_compare(top: RunPanel, c: ComparePanel, *, store) -> None:
     """Compare run A (the tab's run) with run B; the outcome picker re-filters the images."""
     inputs = {"run_a": top.run, "run_b": c.run_b, "grouping": c.grouping, "outcome": c.outcome}
-    compare = _bind(show_comparison, store=store)
+    compare = bind(show_comparison, store)
     c.compare.click(compare, inputs_kwargs=inputs, outputs=[c.table, c.gallery], api_name="compare_runs")
     c.outcome.change(compare, inputs_kwargs=inputs, outputs=[c.table, c.gallery], **PRIVATE)
 
 
 def wire_suspects(top: RunPanel, s: SuspectsPanel, *, store, runs: RunCache) -> None:
     """Find suspected label errors; a clicked row's image id is the one to open."""
-    s.find.click(_bind(find_suspects, store=store, runs=runs), inputs_kwargs={"run": top.run}, outputs=[s.table],
+    s.find.click(bind(find_suspects, store, runs), inputs_kwargs={"run": top.run}, outputs=[s.table],
                  api_name="suspected_label_errors")
     s.table.select(pick_suspect, inputs_kwargs={"table": s.table}, outputs=[s.image_id], **PRIVATE)
 
@@ -327,7 +319,7 @@ def runs_on_load() -> tuple:
 
 
 @_user_errors
-def show_run(run: str | None, *, runs: RunCache) -> tuple:
+def show_run(runs: RunCache, run: str | None) -> tuple:
     """A picked run's saved evaluation (status, metrics, confusion matrix, ROC) and its classes to explain."""
     if not run:
         return "Pick a run.", None, None, None, gr.Dropdown(choices=[PREDICTED], value="")
@@ -339,7 +331,7 @@ def show_run(run: str | None, *, runs: RunCache) -> tuple:
 
 
 @_user_errors
-def evaluate(run: str | None, progress=gr.Progress(), *, store) -> tuple:
+def evaluate(store, run: str | None, progress=gr.Progress()) -> tuple:
     """Evaluate the run's best checkpoint on its test split: status, metrics, confusion matrix, ROC."""
     if not run:
         raise WorkbenchError("Pick a run first.")
@@ -354,8 +346,8 @@ def _panels(ev) -> tuple:
 
 
 @_user_errors
-def show_errors(run: str | None, grouping: str, category: str | None, page, with_cam: bool, method: str,
-                progress=gr.Progress(), *, store, runs: RunCache, turn: str = "stay") -> tuple:
+def show_errors(store, runs: RunCache, turn: str, run: str | None, grouping: str, category: str | None, page,
+                with_cam: bool, method: str, progress=gr.Progress()) -> tuple:
     """A page of the run's errors in `category` (all if empty), `turn`ed from `page` (first, previous, next or
     stay): thumbnails, page line, per-category table, categories to pick from, the page's image ids, page number."""
     if not run or load_evaluation(run) is None:  # evaluating is a button press, not a side effect of browsing
@@ -391,8 +383,8 @@ def pick_image(ids: list[int], evt: gr.SelectData) -> int | None:
 
 
 @_user_errors
-def show_cam(run: str | None, image_id, class_name: str | None, method: str, layer: str | None, *, store,
-                  runs: RunCache) -> tuple:
+def show_cam(store, runs: RunCache, run: str | None, image_id, class_name: str | None, method: str,
+             layer: str | None) -> tuple:
     """The image, its CAM overlay and a caption naming label, prediction, class explained, method and layer."""
     if not run or image_id is None:
         raise WorkbenchError("Pick a run and an image (click a gallery thumbnail or type its id).")
@@ -401,7 +393,7 @@ def show_cam(run: str | None, image_id, class_name: str | None, method: str, lay
 
 
 @_user_errors
-def show_comparison(run_a: str | None, run_b: str | None, grouping: str, outcome: str, *, store) -> tuple:
+def show_comparison(store, run_a: str | None, run_b: str | None, grouping: str, outcome: str) -> tuple:
     """Outcome counts per category, and the images with the picked outcome as (path, '#id') thumbnails."""
     if not run_a or not run_b:
         raise WorkbenchError("Pick run A above and run B here.")
@@ -410,7 +402,7 @@ def show_comparison(run_a: str | None, run_b: str | None, grouping: str, outcome
 
 
 @_user_errors
-def find_suspects(run: str | None, progress=gr.Progress(), *, store, runs: RunCache) -> pd.DataFrame:
+def find_suspects(store, runs: RunCache, run: str | None, progress=gr.Progress()) -> pd.DataFrame:
     """Suspected label errors of the run's dataset, most suspicious first (or a one-line 'none found' table)."""
     from workbench.review.label_issues import suspected_label_errors
 

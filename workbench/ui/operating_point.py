@@ -3,7 +3,6 @@ metrics at that threshold beside argmax; the rule (eer, fpr=R, fnr=R) can be cha
 
 from __future__ import annotations
 
-import functools
 from dataclasses import dataclass
 
 import gradio as gr
@@ -11,6 +10,7 @@ import gradio as gr
 from workbench.errors import WorkbenchError
 from workbench.evaluate.report import operating_point_markdown, operating_point_table
 from workbench.evaluate.threshold import current_operating_point, set_threshold_rule
+from workbench.ui.handlers import bind
 
 
 @dataclass
@@ -41,9 +41,7 @@ def build_operating_point(store, run: gr.components.Component, shown_after: gr.c
     panel = layout()
     outputs = [panel.text, panel.table]
     shown_after.change(show_operating_point, inputs_kwargs={"run": run}, outputs=outputs, api_visibility="private")
-    choose = functools.partial(choose_rule, store=store)
-    choose.__module__, choose.__name__, choose.__qualname__ = __name__, "choose_rule", "choose_rule"  # for the policy
-    panel.choose.click(choose, inputs_kwargs={"run": run, "rule": panel.rule}, outputs=outputs,
+    panel.choose.click(bind(choose_rule, store), inputs_kwargs={"run": run, "rule": panel.rule}, outputs=outputs,
                        api_name="choose_threshold")
 
 
@@ -57,7 +55,7 @@ def show_operating_point(run: str | None) -> tuple:
         return str(e), gr.Dataframe(visible=False)
 
 
-def choose_rule(run: str | None, rule: str, progress=gr.Progress(), *, store) -> tuple:
+def choose_rule(store, run: str | None, rule: str, progress=gr.Progress()) -> tuple:
     """Choose the threshold by `rule` on the validation split and show it on the test split."""
     if not run:
         raise gr.Error("Pick a run first.", duration=None)
