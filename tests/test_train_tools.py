@@ -143,3 +143,30 @@ def test_job_runs_in_background_cancels_and_queues(faces_labelled, monkeypatch):
     assert jobs.wait(never.id, 10).status == "cancelled"
     assert "bg-never" not in list_runs()
     assert [j.id for j in jobs.jobs()] == [never.id, long.id, quick.id]
+
+
+def test_jobs_check_each_run_once_and_each_run_draws_its_own_curves(faces_labelled, monkeypatch):
+    from workbench.train import compare as compare_module
+    from workbench.train import loop
+
+    checked = []
+
+    def counted(cfg, store):
+        checked.append(cfg.name)
+        return real_precheck(cfg, store)
+
+    real_precheck = loop.precheck
+    for module in (loop, jobs_module, compare_module):
+        monkeypatch.setattr(module, "precheck", counted)
+    jobs = JobManager(faces_labelled)
+    one = jobs.submit_train(RunConfig("faces", input_size=32, epochs=1, name="once"))
+    assert jobs.wait(one.id, 120).status == "completed"
+    assert checked == ["once"]  # at submit; the queued run trains on what was checked then
+    assert one.result.curves == paths.plots_dir() / "once" and (one.result.curves / "curves.png").is_file()
+    checked.clear()
+    both = jobs.submit_compare(RunConfig("faces", input_size=32, epochs=1), 1, prefix="cmp1")
+    assert jobs.wait(both.id, 300).status == "completed"
+    assert checked == ["cmp1-ft-s0", "cmp1-fe-s0"]  # the first with the plan at submit, the second when it starts
+    assert all((paths.plots_dir() / run / "curves.html").is_file() for run in checked)
+    assert (paths.plots_dir() / "cmp1-compare" / "methods.csv").is_file()
+    assert both.message.endswith(f"Curves saved in {paths.plots_dir() / 'cmp1-compare'}.")
