@@ -16,6 +16,7 @@ from workbench.train.runs import list_runs, load_summary
 
 
 def register(sub) -> None:
+    """The `train` subcommand: --list, the run options (one per RunConfig setting), --compare-methods, --seeds."""
     p = sub.add_parser("train", help="train a classifier on a labelled dataset (or --compare-methods)",
                        description="Train on the labelled images of DATASET; writes checkpoints/<run>/ and "
                                    "plots_checkpoints/<run>/. Ctrl-C stops after the current batch, keeping checkpoints.")
@@ -53,10 +54,12 @@ def _help(s: Setting) -> str:
 
 
 def config_from_args(a: argparse.Namespace) -> RunConfig:
+    """The run the parsed arguments describe (not validated yet)."""
     return config_from({s.name: getattr(a, s.name) for s in settings()})
 
 
 def run(a: argparse.Namespace) -> int:
+    """List runs, or train (or compare) and report; exit code 0, 1 when a run failed, 130 when cancelled."""
     if a.list:
         for r in list_runs():
             s = load_summary(r)

@@ -214,6 +214,7 @@ class RunFiles:
         return CheckpointWriter(self.dir)
 
     def history(self, history: pd.DataFrame) -> None:
+        """history.csv as it is now: read by the live curves while the run trains."""
         write_csv(self.dir / "history.csv", history)
 
     def finish(self, result: RunResult, distributed: dict | None = None, plots: bool = True) -> None:
@@ -229,6 +230,7 @@ class RunFiles:
         self.summary(result, distributed)
 
     def summary(self, result: RunResult, distributed: dict | None = None) -> None:
+        """summary.json: how the run ended (status, message, best epoch, seconds; DDP facts under torchrun)."""
         write_json(self.dir / "summary.json", {
             "run": result.run, "status": result.status, "message": result.message,
             "best_epoch": result.best_epoch, "best_val_loss": result.best_val_loss,

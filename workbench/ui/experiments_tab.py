@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import gradio as gr
+import pandas as pd
 
 from workbench.errors import WorkbenchError
 from workbench.plots import curves_figure, save_curves
@@ -145,6 +146,7 @@ def form_layout(store: Store) -> RunForm:
 
 
 def jobs_layout(jobs: JobManager) -> JobsPanel:
+    """The status line, the picked job's progress bar, the jobs table and the live curves."""
     status = gr.Markdown(elem_id="wb-exp-status")
     progress = gr.HTML(_bar(None), elem_id="wb-exp-progress")
     table = gr.Dataframe(jobs.table(), label="Jobs (newest first; select a row to pick the job to cancel)",
@@ -155,6 +157,7 @@ def jobs_layout(jobs: JobManager) -> JobsPanel:
 
 
 def runs_layout() -> RunsPanel:
+    """The runs table, the runs to overlay with their curves, methods table and plot, and saved plots."""
     gr.Markdown("#### Runs")
     table = gr.Dataframe(runs_table(), label="Runs (updated when a job ends)", interactive=False, wrap=True,
                          elem_id="wb-exp-runs", column_widths=RUNS_COLUMN_WIDTHS)
@@ -199,7 +202,7 @@ def do_cancel(jobs: JobManager, j: JobsPanel, job_id: int | None) -> dict:
     return {j.status: f"Job {job.id}: {job.message}", j.table: jobs.table()}
 
 
-def on_select(evt: gr.SelectData, df) -> int:
+def on_select(evt: gr.SelectData, df: pd.DataFrame) -> int:
     """The job of the selected row of the jobs table."""
     row = evt.index[0] if isinstance(evt.index, (list, tuple)) else evt.index
     return int(df.iloc[row]["job"])
@@ -228,6 +231,7 @@ def ended_jobs(jobs: JobManager, j: JobsPanel, r: RunsPanel, seen: list[int] | N
 
 
 def do_refresh(store: Store, f: RunForm, r: RunsPanel) -> dict:
+    """The runs table and lists of runs and datasets as they are now."""
     return {r.table: runs_table(), r.pick: gr.Dropdown(choices=list_runs()),
             f.inputs["dataset"]: gr.Dropdown(choices=store.datasets())}
 
