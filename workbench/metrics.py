@@ -8,8 +8,10 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import Sequence
 
 import numpy as np
+from numpy.typing import ArrayLike
 from sklearn.metrics import (accuracy_score, confusion_matrix, log_loss, precision_recall_fscore_support, roc_auc_score,
                              roc_curve)
 
@@ -28,7 +30,7 @@ class Metric:
     decision: bool = False  # a metric of hard decisions at an operating point (`decision_metrics`)
     fmt: str = ".4f"
 
-    def format(self, value) -> str:
+    def format(self, value: float | int | None) -> str:
         """The value as reports print it; 'n/a' for a missing or undefined (NaN) one."""
         if value is None or value != value:
             return "n/a"
@@ -62,12 +64,12 @@ CURVE_METRICS = _loss_first(k for k, m in REGISTRY.items() if m.curve)  # traini
 DECISION_METRICS = tuple(k for k, m in REGISTRY.items() if m.decision)  # operating-point tables
 
 
-def format_metric(key: str, value) -> str:
+def format_metric(key: str, value: float | int | None) -> str:
     """`value` of metric `key` as every report prints it (4 decimals, counts as integers, 'n/a' when undefined)."""
     return REGISTRY.get(key, Metric(key, key, key, None)).format(value)
 
 
-def eer(y_true_binary, scores, every_threshold: bool = False) -> tuple[float, float]:
+def eer(y_true_binary: ArrayLike, scores: ArrayLike, every_threshold: bool = False) -> tuple[float, float]:
     """Equal error rate and its threshold from sklearn's ROC curve: where false accepts equal false rejects.
 
     Between the two ROC points that bracket FPR == FNR the rate is the mean of the two (the usual
@@ -107,7 +109,7 @@ def parse_rule(rule: str) -> tuple[str, float | None]:
     return kind, target
 
 
-def operating_threshold(y_true_binary, scores, rule: str = "eer") -> float:
+def operating_threshold(y_true_binary: ArrayLike, scores: ArrayLike, rule: str = "eer") -> float:
     """Decision threshold on P(positive) (positive when score >= threshold) chosen by `rule` from sklearn's ROC:
     'eer' where false positives and false negatives balance; 'fpr=R' the one calling most images positive with a
     false-positive rate of at most R; 'fnr=R' the one calling fewest positive with a false-negative rate of at most
@@ -136,14 +138,14 @@ def _finite_threshold(t: float, scores: np.ndarray) -> float:
     return float((t + below.max()) / 2) if below.size else float(t)
 
 
-def threshold_metrics(y_true_binary, scores, threshold: float) -> dict:
+def threshold_metrics(y_true_binary: ArrayLike, scores: ArrayLike, threshold: float) -> dict:
     """Accuracy, macro precision/recall/F1, false-positive and false-negative rates and the confusion matrix
     of the decisions `score >= threshold`."""
     y = np.asarray(y_true_binary).astype(int).ravel()
     return decision_metrics(y, (np.asarray(scores, dtype=float).ravel() >= threshold).astype(int))
 
 
-def decision_metrics(y_true_binary, y_pred_binary) -> dict:
+def decision_metrics(y_true_binary: ArrayLike, y_pred_binary: ArrayLike) -> dict:
     """Metrics of binary decisions: accuracy, macro precision/recall/F1, FPR, FNR, confusion matrix (rows true)."""
     y, pred = np.asarray(y_true_binary).astype(int), np.asarray(y_pred_binary).astype(int)
     precision, recall, f1, _ = precision_recall_fscore_support(y, pred, labels=[0, 1], average="macro",
@@ -156,7 +158,7 @@ def decision_metrics(y_true_binary, y_pred_binary) -> dict:
             "confusion": cm.tolist()}
 
 
-def classification_metrics(y_true, probs, classes=None) -> dict:
+def classification_metrics(y_true: ArrayLike, probs: ArrayLike, classes: Sequence[str] | None = None) -> dict:
     """Accuracy, macro precision/recall/F1, ROC AUC, EER and log loss of class probabilities.
 
     Binary: ROC AUC and EER on P(class 1). Multi-class: one-vs-rest, averaged over the classes present

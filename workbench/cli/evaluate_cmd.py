@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import argparse
 import json
 
 from workbench.store import Store
 
 
-def register(sub) -> None:
+def register(sub: argparse._SubParsersAction) -> None:
+    """Add `workbench evaluate` to the CLI's subcommands."""
     p = sub.add_parser("evaluate", help="evaluate a run's best checkpoint on its test split",
                        description="Score a trained run on the test images it was trained against: accuracy, "
                                    "macro precision/recall/F1, ROC AUC, EER and its threshold, confusion matrix. "
@@ -27,7 +29,8 @@ def register(sub) -> None:
     p.set_defaults(func=run)
 
 
-def run(args) -> int:
+def run(args: argparse.Namespace) -> int:
+    """Evaluate, print the report (or JSON), then the per-category table and label suspects when asked."""
     from workbench.evaluate import evaluate_run
     from workbench.evaluate.report import evaluation_text
     from workbench.train.runs import resolve_run
@@ -43,7 +46,7 @@ def run(args) -> int:
     return 0
 
 
-def print_error_rates(run: str, grouping: str, store, split: str) -> None:
+def print_error_rates(run: str, grouping: str, store: Store, split: str) -> None:
     """Error rate and count per category of `grouping`: the table the Evaluate tab shows beside its gallery."""
     from workbench.review.run_errors import run_errors
 
@@ -51,7 +54,7 @@ def print_error_rates(run: str, grouping: str, store, split: str) -> None:
     print(f"\nError rate per {grouping} category:\n" + table.to_string(index=False, float_format="%.3f"))
 
 
-def print_label_errors(run: str, which: str, store, n: int) -> None:
+def print_label_errors(run: str, which: str, store: Store, n: int) -> None:
     """The `n` strongest suspected label errors of the run's dataset."""
     from workbench.review.label_issues import suspected_label_errors
     from workbench.train.runs import load_run

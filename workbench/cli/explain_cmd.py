@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import argparse
+
 from workbench.explain.methods import METHODS
 from workbench.store import Store
 
 
-def register(sub) -> None:
+def register(sub: argparse._SubParsersAction) -> None:
+    """Add `workbench explain` to the CLI's subcommands."""
     p = sub.add_parser("explain", help="write Grad-CAM overlays of chosen images of a run as PNG files",
                        description="Explain what a run's best checkpoint looks at in the given images (ids as the "
                                    "app and `workbench evaluate --by` show them): one heatmap-over-image PNG per "
@@ -25,7 +28,8 @@ def register(sub) -> None:
     p.set_defaults(func=run)
 
 
-def run(args) -> int:
+def run(args: argparse.Namespace) -> int:
+    """Write the overlays and print the layer used and one line per file."""
     from workbench.errors import WorkbenchError
     from workbench.explain.export import write_overlays
     from workbench.train.runs import load_run, resolve_run

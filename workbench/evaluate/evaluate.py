@@ -6,6 +6,7 @@ import json
 import math
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
@@ -17,6 +18,10 @@ from workbench.errors import WorkbenchError
 from workbench.evaluate.dataset_check import DatasetChanged, check_unchanged, recorded_images
 from workbench.evaluate.plots import confusion_figure, confusion_png, roc_figure, roc_png, save_figure
 from workbench.metrics import classification_metrics, eer
+
+if TYPE_CHECKING:  # annotations only: importing these at run time would cycle or cost start-up
+    from workbench.store import Store
+    from workbench.train.runs import LoadedRun
 
 
 @dataclass
@@ -36,18 +41,21 @@ class Evaluation:
     operating_point: dict | None = None  # binary runs: metrics at the run's threshold beside those at argmax
 
     def to_dict(self) -> dict:
+        """As saved in evaluation_<split>.json: plain JSON values, NaN and inf as null."""
         return _json_safe(asdict(self))
 
 
 def evaluation_path(run: str, split: str = "test") -> Path:
+    """checkpoints/<run>/evaluation_<split>.json."""
     return paths.checkpoints_dir() / run / f"evaluation_{split}.json"
 
 
 def predictions_path(run: str, split: str = "test") -> Path:
+    """checkpoints/<run>/predictions_<split>.csv: one row per image (`predictions_table`)."""
     return paths.checkpoints_dir() / run / f"predictions_{split}.csv"
 
 
-def split_images(loaded, store, split: str = "test") -> tuple[pd.DataFrame, list[str]]:
+def split_images(loaded: LoadedRun, store: Store, split: str = "test") -> tuple[pd.DataFrame, list[str]]:
     """The run's `split` images as recorded at training, with current labels; raises DatasetChanged if they moved on."""
     from workbench.train.data import task_classes, task_labels
 
@@ -85,6 +93,7 @@ def predictions_table(part: pd.DataFrame, probs: np.ndarray) -> pd.DataFrame:
 
 
 def probs_of(preds: pd.DataFrame) -> np.ndarray:
+    """The (N, C) class probabilities of a predictions table (its p_0..p_{C-1} columns)."""
     cols = sorted((c for c in preds.columns if c.startswith("p_")), key=lambda c: int(c[2:]))
     return preds[cols].to_numpy(dtype=float)
 
@@ -106,7 +115,7 @@ def roc_curves(y: np.ndarray, probs: np.ndarray, classes: list[str]) -> dict[str
     return curves
 
 
-def evaluate_run(run: str, store=None, split: str = "test", which: str = "best",
+def evaluate_run(run: str, store: Store | None = None, split: str = "test", which: str = "best",
                  threshold: str | None = None) -> Evaluation:
     """Score the run's `which` checkpoint on its `split` images; write JSON, predictions CSV and plots.
 
@@ -184,6 +193,7 @@ def load_evaluation(run: str, split: str = "test") -> Evaluation | None:
 
 
 def load_predictions(run: str, split: str = "test") -> pd.DataFrame | None:
+    """The saved predictions table of a run on `split`, or None if it was never evaluated."""
     path = predictions_path(run, split)
     return pd.read_csv(path) if path.exists() else None
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import pandas as pd
 
+from workbench.evaluate.evaluate import Evaluation
 from workbench.metrics import DECISION_METRICS, REGISTRY, REPORT_METRICS, format_metric
 
 
@@ -24,13 +25,13 @@ def metrics_lines(metrics: dict) -> list[str]:
     return [f"  {k:14s} {v}" for k, v in metric_rows(metrics, skip=("n",))]
 
 
-def heading(ev, markdown: bool = False) -> str:
+def heading(ev: Evaluation, markdown: bool = False) -> str:
     """'run · best checkpoint · 30 test images' (the run in bold for markdown)."""
     name = f"**{ev.run}**" if markdown else ev.run
     return f"{name} · {ev.checkpoint} checkpoint · {ev.n} {ev.split} images"
 
 
-def status_markdown(ev) -> str:
+def status_markdown(ev: Evaluation) -> str:
     """The tab's status: the heading, then the evaluation's notes as a list."""
     return heading(ev, markdown=True) + "".join(f"\n- {n}" for n in ev.notes)
 
@@ -58,7 +59,7 @@ def operating_point_markdown(op: dict | None) -> str:
             "Test metrics at argmax and at this threshold:")
 
 
-def evaluation_text(ev) -> str:
+def evaluation_text(ev: Evaluation) -> str:
     """The CLI's whole report of one evaluation: heading, metrics, confusion matrix, operating point, notes, files."""
     cm = pd.DataFrame(ev.confusion, index=[f"true {c}" for c in ev.classes], columns=ev.classes)
     parts = [heading(ev), *metrics_lines(ev.metrics),

@@ -7,13 +7,18 @@ rather than show errors that are no longer errors.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import pandas as pd
 
 from workbench.evaluate.evaluate import (Evaluation, evaluate_run, evaluation_path, load_evaluation,
                                          load_predictions)
 
+if TYPE_CHECKING:  # annotations only: importing these at run time would cycle or cost start-up
+    from workbench.store import Store
 
-def is_stale(run: str, store, ev: Evaluation | None, preds: pd.DataFrame | None, split: str = "test") -> bool:
+
+def is_stale(run: str, store: Store, ev: Evaluation | None, preds: pd.DataFrame | None, split: str = "test") -> bool:
     """Whether the saved evaluation `ev` and predictions `preds` of `run` on `split` must be made again."""
     from workbench.train.runs import run_dir
 
@@ -25,7 +30,7 @@ def is_stale(run: str, store, ev: Evaluation | None, preds: pd.DataFrame | None,
     return labels_changed(run, store, preds, ev.classes)
 
 
-def labels_changed(run: str, store, preds: pd.DataFrame, classes: list[str]) -> bool:
+def labels_changed(run: str, store: Store, preds: pd.DataFrame, classes: list[str]) -> bool:
     """Whether any predicted image's current label (with the run's class grouping) differs from its y_true."""
     from workbench.train.data import to_task
     from workbench.train.runs import load_config
@@ -37,7 +42,7 @@ def labels_changed(run: str, store, preds: pd.DataFrame, classes: list[str]) -> 
     return bool(now.isna().any()) or bool((now.to_numpy() != preds["y_true"].to_numpy()).any())
 
 
-def run_predictions(run: str, store, split: str = "test") -> tuple[pd.DataFrame, list[str]]:
+def run_predictions(run: str, store: Store, split: str = "test") -> tuple[pd.DataFrame, list[str]]:
     """Saved predictions of the run's best checkpoint on `split` and its classes, evaluating again if stale."""
     ev, preds = load_evaluation(run, split), load_predictions(run, split)
     if is_stale(run, store, ev, preds, split):

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
@@ -13,6 +14,10 @@ import pandas as pd
 from workbench.atomic import write_json
 from workbench.errors import WorkbenchError
 from workbench.metrics import decision_metrics, operating_threshold, parse_rule, threshold_metrics
+
+if TYPE_CHECKING:  # annotations only: importing these at run time would cycle or cost start-up
+    from workbench.store import Store
+    from workbench.train.runs import LoadedRun
 
 DEFAULT_RULE = "eer"
 
@@ -36,17 +41,20 @@ class Threshold:
         return (np.asarray(probs, dtype=float)[:, 1] >= self.threshold).astype(int)
 
     def describe(self) -> str:
+        """One line: the rule, where it was chosen and its error rates there."""
         return (f"P({self.positive}) >= {self.threshold:.4f} ({self.rule} on {self.n} {self.split} images: "
                 f"FPR {self.fpr:.3f}, FNR {self.fnr:.3f})")
 
 
 def threshold_path(run: str) -> Path:
+    """checkpoints/<run>/threshold.json."""
     from workbench.train.runs import run_dir
 
     return run_dir(run) / "threshold.json"
 
 
-def choose_threshold(run: str, rule: str = DEFAULT_RULE, store=None, which: str = "best", loaded=None) -> Threshold:
+def choose_threshold(run: str, rule: str = DEFAULT_RULE, store: Store | None = None, which: str = "best",
+                     loaded: LoadedRun | None = None) -> Threshold:
     """Predict the run's validation images, pick the threshold by `rule` (eer, fpr=R, fnr=R) and store it."""
     from workbench.evaluate.evaluate import split_images
     from workbench.store import Store
@@ -111,7 +119,8 @@ def _read(run: str) -> Threshold | None:
         return None  # unreadable: choose again rather than fail
 
 
-def run_threshold(run: str, store=None, which: str = "best", loaded=None) -> Threshold:
+def run_threshold(run: str, store: Store | None = None, which: str = "best",
+                  loaded: LoadedRun | None = None) -> Threshold:
     """The run's stored threshold; chosen now (by the stored rule, else at the EER) if there is none for the
     `which` checkpoint or that checkpoint is newer than it."""
     t = load_threshold(run)
@@ -139,7 +148,7 @@ def current_operating_point(run: str, split: str = "test") -> dict | None:
     return operating_point(preds, t)
 
 
-def set_threshold_rule(run: str, rule: str, store=None, split: str = "test") -> dict:
+def set_threshold_rule(run: str, rule: str, store: Store | None = None, split: str = "test") -> dict:
     """Choose the threshold by `rule` on validation and report it on the saved `split` evaluation (evaluating if
     needed); the saved evaluation's operating point is updated to match."""
     from workbench.evaluate.evaluate import load_evaluation, save_evaluation

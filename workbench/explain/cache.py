@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import hashlib
 from pathlib import Path
-from typing import Sequence
+from typing import TYPE_CHECKING, Sequence
 
 from workbench.atomic import atomic_path
 from workbench.data.imageio import load_image
 from workbench.explain.cam import explain_images, overlay
+
+if TYPE_CHECKING:  # annotations only: importing these at run time would cycle or cost start-up
+    from workbench.train.runs import LoadedRun
 
 
 def cache_dir(run_dir: Path, plots_run_dir: Path, method: str, layer: str | None, which: str = "best") -> Path:
@@ -19,7 +22,7 @@ def cache_dir(run_dir: Path, plots_run_dir: Path, method: str, layer: str | None
     return Path(plots_run_dir) / "cams" / key
 
 
-def cam_overlay_files(loaded, image_ids: Sequence[int], paths: Sequence[str], targets: Sequence[int],
+def cam_overlay_files(loaded: LoadedRun, image_ids: Sequence[int], paths: Sequence[str], targets: Sequence[int],
                       folder: Path, method: str = "gradcam", layer: str | None = None, size: int = 160) -> list[str]:
     """PNG overlay paths for each image (CAM of class targets[i]); computes the missing ones in one batch."""
     folder.mkdir(parents=True, exist_ok=True)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import threading
-from typing import Sequence
+from typing import TYPE_CHECKING, Sequence
 
 import numpy as np
 import torch
@@ -15,6 +15,9 @@ from pytorch_grad_cam.utils.model_targets import ClassifierOutputTarget
 from workbench.errors import WorkbenchError
 from workbench.explain.layers import ChosenLayer, choose_layer
 from workbench.explain.methods import method_class
+
+if TYPE_CHECKING:  # annotations only: importing these at run time would cycle or cost start-up
+    from workbench.train.runs import LoadedRun
 
 # CAMs work by hooking a model's layer and toggling requires_grad: two threads doing that on one model
 # (two browser sessions) would read each other's activations. One lock serialises them (CPU-bound anyway).
@@ -87,13 +90,13 @@ def _check_resolution(cam, layer_name: str, input_hw: tuple[int, int]) -> None:
             "blank. Choose an earlier layer, or leave the layer empty to have one chosen.")
 
 
-def explain_images(loaded, images: Sequence[Image.Image], targets: int | Sequence[int] | None = None,
+def explain_images(loaded: LoadedRun, images: Sequence[Image.Image], targets: int | Sequence[int] | None = None,
                    method: str = "gradcam", layer: str | None = None, batch_size: int = 64) -> np.ndarray:
     """CAMs for PIL images through a loaded run's eval transform (which upscales small crops to its input size)."""
     return compute_cams(loaded.model, loaded.preprocess(list(images)), targets, method, layer, batch_size)
 
 
-def run_layer(loaded, layer: str | None = None) -> ChosenLayer:
+def run_layer(loaded: LoadedRun, layer: str | None = None) -> ChosenLayer:
     """The layer CAMs of a loaded run use at its input size (the default, or a deeper-resolved one), for display."""
     size = int(loaded.config.input_size)
     with _HOOKS:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Sequence
+from typing import TYPE_CHECKING, Sequence
 
 import numpy as np
 
@@ -14,6 +14,10 @@ from workbench.errors import WorkbenchError
 from workbench.explain.cam import explain_images, overlay, run_layer
 from workbench.explain.layers import ChosenLayer
 from workbench.explain.methods import method_class
+
+if TYPE_CHECKING:  # annotations only: importing these at run time would cycle or cost start-up
+    from workbench.store import Store
+    from workbench.train.runs import LoadedRun
 
 
 @dataclass
@@ -25,8 +29,9 @@ class WrittenOverlays:
     captions: list[str] = field(default_factory=list)
 
 
-def write_overlays(loaded, store, image_ids: Sequence[int], out_dir: Path, class_name: str | None = None,
-                   method: str = "gradcam", layer: str | None = None, size: int = 192) -> WrittenOverlays:
+def write_overlays(loaded: LoadedRun, store: Store, image_ids: Sequence[int], out_dir: Path,
+                   class_name: str | None = None, method: str = "gradcam", layer: str | None = None,
+                   size: int = 192) -> WrittenOverlays:
     """Overlay of the CAM of `class_name` (default: each image's predicted class) for each image, in `out_dir`.
     Everything is checked before anything is written."""
     from workbench.data.imageio import load_image

@@ -89,6 +89,7 @@ class ChosenLayer:
     note: str = ""  # set when the architecture's default was replaced
 
     def describe(self) -> str:
+        """'layer layer2 (3x3 map)', with the note on why when the default was replaced."""
         where = f"layer {self.name} ({self.map_hw[0]}x{self.map_hw[1]} map)"
         return f"{where}; {self.note}" if self.note else where
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import re
 from pathlib import Path
+from typing import Sequence
 
 import pandas as pd
 import plotly.graph_objects as go
@@ -23,7 +24,8 @@ from workbench.metrics import CURVE_METRICS, REGISTRY
 COLORS = qualitative.Plotly
 
 
-def curves_figure(histories: dict[str, pd.DataFrame], metrics=CURVE_METRICS, splits=("train", "val")) -> go.Figure:
+def curves_figure(histories: dict[str, pd.DataFrame], metrics: Sequence[str] = CURVE_METRICS,
+                  splits: Sequence[str] = ("train", "val")) -> go.Figure:
     """Plotly figure: a panel per metric, one colour per run, val solid and train dotted."""
     cols = 3
     rows = -(-len(metrics) // cols)
@@ -47,7 +49,8 @@ def curves_figure(histories: dict[str, pd.DataFrame], metrics=CURVE_METRICS, spl
     return fig
 
 
-def methods_figure(histories: dict[str, pd.DataFrame], per_run: pd.DataFrame, metrics=CURVE_METRICS) -> go.Figure:
+def methods_figure(histories: dict[str, pd.DataFrame], per_run: pd.DataFrame,
+                   metrics: Sequence[str] = CURVE_METRICS) -> go.Figure:
     """Val curves grouped by method: per metric, the mean over seeds per epoch with a ±1 std band; methods
     without epochs (baselines) as a dashed flat line at their mean. `per_run`: run, method, backbone, seed rows."""
     rows = -(-len(metrics) // 3)
@@ -131,7 +134,7 @@ def plot_name(runs: list[str]) -> str:
     return f"compare-{re.sub(r'[^A-Za-z0-9._-]', '_', sorted(runs)[0])[:40]}-{len(runs)}runs-{digest}"
 
 
-def _matplotlib_png(histories: dict[str, pd.DataFrame], path: Path, metrics=CURVE_METRICS) -> None:
+def _matplotlib_png(histories: dict[str, pd.DataFrame], path: Path, metrics: Sequence[str] = CURVE_METRICS) -> None:
     import matplotlib
 
     matplotlib.use("Agg", force=False)

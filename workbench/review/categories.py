@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
-from typing import Sequence
+from typing import TYPE_CHECKING, Sequence
 
 import numpy as np
 import pandas as pd
 
 from workbench.errors import WorkbenchError
+
+if TYPE_CHECKING:  # annotations only: importing these at run time would cycle or cost start-up
+    from workbench.store import Store
 
 GROUPINGS = {"tag": "Category tag", "quality": "Image quality", "confusion": "Confusion cell (true → predicted)"}
 PRED_COLUMNS = ("image_id", "path", "y_true", "y_pred", "confidence")
@@ -24,13 +27,13 @@ def check_predictions(preds: pd.DataFrame) -> pd.DataFrame:
     return preds
 
 
-def tag_categories(store, dataset: str) -> pd.DataFrame:
+def tag_categories(store: Store, dataset: str) -> pd.DataFrame:
     """(image_id, category) from the category tags annotators gave, one row per image and tag."""
     tags = store.image_tags(dataset)
     return tags[["image_id", "tag"]].drop_duplicates().rename(columns={"tag": "category"}).reset_index(drop=True)
 
 
-def quality_categories_of(store, dataset: str) -> pd.DataFrame:
+def quality_categories_of(store: Store, dataset: str) -> pd.DataFrame:
     """(image_id, category) from the automatic quality categories of the import statistics."""
     from workbench.data.quality import quality_categories
 
@@ -49,7 +52,7 @@ def confusion_categories(preds: pd.DataFrame, classes: Sequence[str]) -> pd.Data
     return pd.DataFrame({"image_id": preds["image_id"].to_numpy(), "category": cells})
 
 
-def categories(grouping: str, preds: pd.DataFrame, classes: Sequence[str], store=None,
+def categories(grouping: str, preds: pd.DataFrame, classes: Sequence[str], store: Store | None = None,
                dataset: str | None = None) -> pd.DataFrame:
     """The (image_id, category) table for one grouping of GROUPINGS, restricted to the predicted images."""
     if grouping == "confusion":

@@ -24,15 +24,18 @@ class GalleryPage:
 
     @property
     def empty(self) -> bool:
+        """No misclassified images at all (not just on this page)."""
         return self.total == 0
 
     def label(self) -> str:
+        """The line shown under the gallery: page, pages and images, or that there are none."""
         if self.empty:
             return "No misclassified images here."
         return f"Page {self.page + 1} of {self.pages} · {self.total} image(s)"
 
 
-def caption(row, classes: Sequence[str]) -> str:
+def caption(row: tuple, classes: Sequence[str]) -> str:
+    """'#id true: A · pred: B (97%)' for a predictions row (a namedtuple of `itertuples`)."""
     return f"#{int(row.image_id)} true: {classes[int(row.y_true)]} · pred: {classes[int(row.y_pred)]} ({row.confidence:.0%})"
 
 

@@ -4,6 +4,10 @@ from __future__ import annotations
 
 import threading
 from collections import OrderedDict
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # annotations only: train.runs imports torch and timm
+    from workbench.train.runs import LoadedRun
 
 
 class RunCache:
@@ -12,7 +16,7 @@ class RunCache:
     def __init__(self, size: int = 2):
         self.size, self._runs, self._lock = size, OrderedDict(), threading.Lock()
 
-    def get(self, run: str, which: str = "best"):
+    def get(self, run: str, which: str = "best") -> LoadedRun:
         """The loaded run (`workbench.train.runs.load_run`), from the cache when its checkpoint is unchanged."""
         from workbench.train.runs import load_run, run_dir
 

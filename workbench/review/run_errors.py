@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import pandas as pd
 
 from workbench.review.categories import ALL_IMAGES, categories, category_table, errors_in
+
+if TYPE_CHECKING:  # annotations only: importing these at run time would cycle or cost start-up
+    from workbench.store import Store
 
 
 @dataclass
@@ -28,14 +32,14 @@ class RunErrors:
         return errors_in(self.preds, self.cats, category or None)
 
 
-def run_categories(run: str, grouping: str, preds: pd.DataFrame, classes: list[str], store) -> pd.DataFrame:
+def run_categories(run: str, grouping: str, preds: pd.DataFrame, classes: list[str], store: Store) -> pd.DataFrame:
     """(image_id, category) of the predicted images of `run` by `grouping` (tags and quality: of the run's dataset)."""
     from workbench.train.runs import load_config
 
     return categories(grouping, preds, classes, store, load_config(run).dataset)
 
 
-def run_errors(run: str, grouping: str, store, split: str = "test") -> RunErrors:
+def run_errors(run: str, grouping: str, store: Store, split: str = "test") -> RunErrors:
     """Errors of `run` on `split` per category of `grouping`; evaluates first if the saved evaluation is stale."""
     from workbench.evaluate.staleness import run_predictions
 

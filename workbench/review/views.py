@@ -4,6 +4,7 @@ per-category table, two runs compared, one image explained. Each view only gathe
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import pandas as pd
 
@@ -12,6 +13,10 @@ from workbench.review.cam_thumbs import CamThumbs
 from workbench.review.gallery import GalleryPage, gallery_page
 from workbench.review.run_cache import RunCache
 from workbench.review.run_errors import run_categories, run_errors
+
+if TYPE_CHECKING:  # annotations only: importing these at run time would cycle or cost start-up
+    from workbench.store import Store
+    from workbench.train.runs import LoadedRun
 
 
 @dataclass
@@ -24,7 +29,7 @@ class ErrorView:
     cam_note: str = ""  # which layer the CAM thumbnails use, or why they are missing
 
 
-def error_view(store, run: str, grouping: str, category: str | None = None, page: int = 0, page_size: int = 48,
+def error_view(store: Store, run: str, grouping: str, category: str | None = None, page: int = 0, page_size: int = 48,
                split: str = "test", cam_method: str | None = None, layer: str | None = None,
                runs: RunCache | None = None) -> ErrorView:
     """Errors of `run` in `category` of `grouping` (all errors if None); thumbnails are CAM overlays of the
@@ -43,7 +48,7 @@ class CompareView:
     shown: pd.DataFrame  # image_id, path, ... of the images with the picked outcome
 
 
-def compare_view(store, run_a: str, run_b: str, grouping: str, outcome: str = "only A wrong") -> CompareView:
+def compare_view(store: Store, run_a: str, run_b: str, grouping: str, outcome: str = "only A wrong") -> CompareView:
     """Which test images each run gets wrong, per category of `grouping` (of run A's dataset)."""
     from workbench.evaluate.staleness import run_predictions
     from workbench.review.compare import compare_by_category, compare_runs
@@ -64,7 +69,7 @@ class CamView:
     caption: str
 
 
-def cam_view(loaded, store, image_id: int, class_name: str | None = None, method: str = "gradcam",
+def cam_view(loaded: LoadedRun, store: Store, image_id: int, class_name: str | None = None, method: str = "gradcam",
              layer: str | None = None, size: int = 320) -> CamView:
     """The CAM of `class_name` (default: the predicted class) for one image of the run's dataset."""
     import numpy as np

@@ -25,6 +25,7 @@ from workbench.review import GROUPINGS
 from workbench.review.categories import cell_category
 from workbench.review.run_cache import RunCache
 from workbench.review.views import cam_view, compare_view, error_view
+from workbench.store import Store
 from workbench.train.runs import list_runs, load_config
 from workbench.ui.context import UIContext
 from workbench.ui.files import serve_dataset_files
@@ -235,7 +236,7 @@ def suspects_panel() -> SuspectsPanel:
 
 # -- events -----------------------------------------------------------------------------------------------------
 
-def wire_runs(top: RunPanel, gallery: GalleryPanel, explain: ExplainPanel, compare: ComparePanel, *, store,
+def wire_runs(top: RunPanel, gallery: GalleryPanel, explain: ExplainPanel, compare: ComparePanel, *, store: Store,
               runs: RunCache) -> None:
     """Run lists, picking a run (its saved evaluation, then its gallery) and the Evaluate button."""
     run_lists = [top.run, compare.run_b]
@@ -252,7 +253,7 @@ def wire_runs(top: RunPanel, gallery: GalleryPanel, explain: ExplainPanel, compa
         outputs=gallery.outputs(), **PRIVATE)
 
 
-def wire_gallery(top: RunPanel, g: GalleryPanel, *, store, runs: RunCache) -> None:
+def wire_gallery(top: RunPanel, g: GalleryPanel, *, store: Store, runs: RunCache) -> None:
     """Browsing errors: grouping, category and CAM changes go back to the first page; paging; a matrix cell."""
     inputs, outputs = g.inputs(top.run), g.outputs()
     first_page = bind(show_errors, store, runs, "first")
@@ -270,7 +271,7 @@ def wire_gallery(top: RunPanel, g: GalleryPanel, *, store, runs: RunCache) -> No
                          **PRIVATE).then(first_page, inputs_kwargs=inputs, outputs=outputs, **PRIVATE)
 
 
-def wire_explain(top: RunPanel, g: GalleryPanel, e: ExplainPanel, *, store, runs: RunCache) -> None:
+def wire_explain(top: RunPanel, g: GalleryPanel, e: ExplainPanel, *, store: Store, runs: RunCache) -> None:
     """A thumbnail clicked, or the Explain button: the image's CAM."""
     explain = bind(show_cam, store, runs)
     outputs = [e.original, e.overlay, e.caption]
@@ -279,7 +280,7 @@ def wire_explain(top: RunPanel, g: GalleryPanel, e: ExplainPanel, *, store, runs
     e.explain.click(explain, inputs_kwargs=e.inputs(top.run), outputs=outputs, api_name="explain_image")
 
 
-def wire_compare(top: RunPanel, c: ComparePanel, *, store) -> None:
+def wire_compare(top: RunPanel, c: ComparePanel, *, store: Store) -> None:
     """Compare run A (the tab's run) with run B; the outcome picker re-filters the images."""
     inputs = {"run_a": top.run, "run_b": c.run_b, "grouping": c.grouping, "outcome": c.outcome}
     compare = bind(show_comparison, store)
@@ -287,7 +288,7 @@ def wire_compare(top: RunPanel, c: ComparePanel, *, store) -> None:
     c.outcome.change(compare, inputs_kwargs=inputs, outputs=[c.table, c.gallery], **PRIVATE)
 
 
-def wire_suspects(top: RunPanel, s: SuspectsPanel, *, store, runs: RunCache) -> None:
+def wire_suspects(top: RunPanel, s: SuspectsPanel, *, store: Store, runs: RunCache) -> None:
     """Find suspected label errors; a clicked row's image id is the one to open."""
     s.find.click(bind(find_suspects, store, runs), inputs_kwargs={"run": top.run}, outputs=[s.table],
                  api_name="suspected_label_errors")
@@ -299,7 +300,7 @@ def wire_suspects(top: RunPanel, s: SuspectsPanel, *, store, runs: RunCache) -> 
 def _user_errors(fn: Callable) -> Callable:
     """The core's WorkbenchError (a message for the user) shown as a gradio error box that stays until closed."""
     @functools.wraps(fn)
-    def handler(*args, **kwargs):
+    def handler(*args, **kwargs):  # functools.wraps: gradio and the guard read fn's signature
         try:
             return fn(*args, **kwargs)
         except WorkbenchError as e:
@@ -331,7 +332,7 @@ def show_run(runs: RunCache, run: str | None) -> tuple:
 
 
 @_user_errors
-def evaluate(store, run: str | None, progress=gr.Progress()) -> tuple:
+def evaluate(store: Store, run: str | None, progress: gr.Progress = gr.Progress()) -> tuple:
     """Evaluate the run's best checkpoint on its test split: status, metrics, confusion matrix, ROC."""
     if not run:
         raise WorkbenchError("Pick a run first.")
@@ -346,8 +347,9 @@ def _panels(ev) -> tuple:
 
 
 @_user_errors
-def show_errors(store, runs: RunCache, turn: str, run: str | None, grouping: str, category: str | None, page,
-                with_cam: bool, method: str, progress=gr.Progress()) -> tuple:
+def show_errors(store: Store, runs: RunCache, turn: str, run: str | None, grouping: str, category: str | None,
+                page: float | None,
+                with_cam: bool, method: str, progress: gr.Progress = gr.Progress()) -> tuple:
     """A page of the run's errors in `category` (all if empty), `turn`ed from `page` (first, previous, next or
     stay): thumbnails, page line, per-category table, categories to pick from, the page's image ids, page number."""
     if not run or load_evaluation(run) is None:  # evaluating is a button press, not a side effect of browsing
@@ -361,13 +363,13 @@ def show_errors(store, runs: RunCache, turn: str, run: str | None, grouping: str
             view.page.image_ids, view.page.page + 1)
 
 
-def _turned(page, turn: str) -> int:
+def _turned(page: float | None, turn: str) -> int:
     """The 1-based page number to show after `turn` from `page`."""
     current = int(page or 1)
     return {"first": 1, "previous": max(1, current - 1), "next": current + 1}.get(turn, current)
 
 
-def pick_cell(run: str | None, evt: gr.SelectData):
+def pick_cell(run: str | None, evt: gr.SelectData) -> tuple:
     """A confusion-matrix cell clicked: group by confusion cell, with that (true, predicted) pair picked."""
     ev = load_evaluation(run) if run else None
     row, col = evt.index if isinstance(evt.index, (list, tuple)) else (None, None)
@@ -383,7 +385,7 @@ def pick_image(ids: list[int], evt: gr.SelectData) -> int | None:
 
 
 @_user_errors
-def show_cam(store, runs: RunCache, run: str | None, image_id, class_name: str | None, method: str,
+def show_cam(store: Store, runs: RunCache, run: str | None, image_id: float | None, class_name: str | None, method: str,
              layer: str | None) -> tuple:
     """The image, its CAM overlay and a caption naming label, prediction, class explained, method and layer."""
     if not run or image_id is None:
@@ -393,7 +395,7 @@ def show_cam(store, runs: RunCache, run: str | None, image_id, class_name: str |
 
 
 @_user_errors
-def show_comparison(store, run_a: str | None, run_b: str | None, grouping: str, outcome: str) -> tuple:
+def show_comparison(store: Store, run_a: str | None, run_b: str | None, grouping: str, outcome: str) -> tuple:
     """Outcome counts per category, and the images with the picked outcome as (path, '#id') thumbnails."""
     if not run_a or not run_b:
         raise WorkbenchError("Pick run A above and run B here.")
@@ -402,7 +404,8 @@ def show_comparison(store, run_a: str | None, run_b: str | None, grouping: str, 
 
 
 @_user_errors
-def find_suspects(store, runs: RunCache, run: str | None, progress=gr.Progress()) -> pd.DataFrame:
+def find_suspects(store: Store, runs: RunCache, run: str | None,
+                  progress: gr.Progress = gr.Progress()) -> pd.DataFrame:
     """Suspected label errors of the run's dataset, most suspicious first (or a one-line 'none found' table)."""
     from workbench.review.label_issues import suspected_label_errors
 
@@ -423,7 +426,7 @@ def pick_suspect(table: pd.DataFrame, evt: gr.SelectData) -> int | None:
 
 
 @_user_errors
-def open_in_label(run: str | None, image_id) -> tuple:
+def open_in_label(run: str | None, image_id: float | None) -> tuple:
     """Switch to the Label tab on this image of the run's dataset."""
     if not run or image_id is None:
         raise WorkbenchError("Pick a run and an image first.")

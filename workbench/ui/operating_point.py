@@ -10,6 +10,7 @@ import gradio as gr
 from workbench.errors import WorkbenchError
 from workbench.evaluate.report import operating_point_markdown, operating_point_table
 from workbench.evaluate.threshold import current_operating_point, set_threshold_rule
+from workbench.store import Store
 from workbench.ui.handlers import bind
 
 
@@ -35,7 +36,7 @@ def layout() -> OperatingPointPanel:
     return OperatingPointPanel(text, table, rule, choose)
 
 
-def build_operating_point(store, run: gr.components.Component, shown_after: gr.components.Component) -> None:
+def build_operating_point(store: Store, run: gr.components.Component, shown_after: gr.components.Component) -> None:
     """The panel for the run picked in `run`; refreshed whenever `shown_after` (the tab's metrics table) changes,
     i.e. after a run is picked or evaluated."""
     panel = layout()
@@ -55,7 +56,7 @@ def show_operating_point(run: str | None) -> tuple:
         return str(e), gr.Dataframe(visible=False)
 
 
-def choose_rule(store, run: str | None, rule: str, progress=gr.Progress()) -> tuple:
+def choose_rule(store: Store, run: str | None, rule: str, progress: gr.Progress = gr.Progress()) -> tuple:
     """Choose the threshold by `rule` on the validation split and show it on the test split."""
     if not run:
         raise gr.Error("Pick a run first.", duration=None)
