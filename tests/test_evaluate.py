@@ -307,3 +307,21 @@ def test_tab_handlers_turn_pages_and_map_a_matrix_cell_to_its_category(trained):
     grouping, category = pick_cell(RUN, gr.SelectData(None, {"index": [1, 1], "value": ""}))  # row 1, column 1
     assert grouping == "confusion" and category.value == f"{classes[1]} → {classes[0]}"  # column 0: true class
     assert pick_cell(RUN, gr.SelectData(None, {"index": [0, 0], "value": ""})) == (gr.skip(), gr.skip())
+
+
+def test_an_evaluation_older_than_the_checkpoint_is_stale_and_made_again(changed_copy):
+    import os
+
+    from workbench.evaluate import load_evaluation
+    from workbench.evaluate.staleness import is_stale, run_predictions
+
+    home, store = changed_copy
+    ev, preds = load_evaluation(RUN), load_predictions(RUN)
+    assert not is_stale(RUN, store, ev, preds)
+    assert is_stale(RUN, store, None, preds) and is_stale(RUN, store, ev, None)
+    saved = home / "checkpoints" / RUN / "evaluation_test.json"
+    earlier = (home / "checkpoints" / RUN / "best.pt").stat().st_mtime_ns - 10**9
+    os.utime(saved, ns=(earlier, earlier))  # as if the run was trained again after it was evaluated
+    assert is_stale(RUN, store, ev, preds)
+    run_predictions(RUN, store)  # evaluates again
+    assert saved.stat().st_mtime_ns > earlier and not is_stale(RUN, store, load_evaluation(RUN), load_predictions(RUN))
