@@ -72,6 +72,7 @@ def main() -> None:
     from workbench.review import categories, category_table, errors_in, gallery_page
     from workbench.review.views import RunCache, error_view
     from workbench.store import Store
+    from workbench.workspace import Workspace
     from workbench.train.config import RunConfig
     from workbench.train.loop import train
     from workbench.train.predict import predict
@@ -80,15 +81,16 @@ def main() -> None:
     t0 = time.perf_counter()
     make_imagefolder(home / "src", args.n)
     store = Store()
+    ws = Workspace.around(store)
     import_path(store, home / "src", fmt="imagefolder", name="eyes")
     images = store.images("eyes")
     with store.transaction():  # one transaction: setting up the bench, not measuring the store
         for i in images.image_id[::10]:
             store.set_image_tag(int(i), "glasses", "bench")
-    train(RunConfig(dataset="eyes", method="feature_extract", backbone="resnet18", weights="none", input_size=64,
-                    epochs=1, batch_size=256, name="bench"), store)
-    evaluate_run("bench", store)
-    loaded = load_run("bench")
+    train(ws, RunConfig(dataset="eyes", method="feature_extract", backbone="resnet18", weights="none", input_size=64,
+                    epochs=1, batch_size=256, name="bench"))
+    evaluate_run(ws, "bench")
+    loaded = load_run(ws, "bench")
     labelled = loaded.task_labels(store)
     preds = predictions_table(labelled, predict(loaded, labelled["path"].tolist()))
     classes = loaded.classes
@@ -105,10 +107,10 @@ def main() -> None:
     for grouping, category in (("tag", "glasses"), ("quality", None), ("confusion", "open → closed")):
         first, median = timed(lambda: first_page(grouping, category))
         rows.append((f"first page, {args.n} images, by {grouping}", first, median))
-    first, median = timed(lambda: error_view(store, "bench", "tag", "glasses", 0, args.page_size, runs=RunCache()))
+    first, median = timed(lambda: error_view(ws, "bench", "tag", "glasses", 0, args.page_size, runs=RunCache(ws)))
     rows.append(("Evaluate tab path (error_view), test split", first, median))
 
-    runs = RunCache()
+    runs = RunCache(ws)
     runs.get("bench")
     page_rows = errors_in(preds, categories("confusion", preds, classes)).iloc[:args.page_size]
     folder = cache_dir(loaded.run_dir, paths.plots_dir() / "bench", "gradcam", None)

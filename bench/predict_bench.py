@@ -32,6 +32,7 @@ class Setup:
     loaded: object
     files: list[Path]
     batch: int
+    ws: object  # the run's Workspace
 
 
 @dataclass
@@ -46,7 +47,7 @@ class Comparison:
 def batched_predict(s: Setup) -> np.ndarray:
     from workbench.predict import predict_paths
 
-    table = predict_paths(s.run, s.files, loaded=s.loaded, batch_size=s.batch).table
+    table = predict_paths(s.ws, s.run, s.files, loaded=s.loaded, batch_size=s.batch).table
     return table[[c for c in table.columns if c.startswith("p_")]].to_numpy()
 
 
@@ -68,15 +69,15 @@ def batches(s: Setup):
 
 
 @functools.lru_cache(maxsize=None)
-def onnx_runner(run: str):
+def onnx_runner(ws, run: str):
     """The run exported by `workbench export-model --format onnx` (once, in the warm-up call), on ONNX Runtime."""
     from workbench.deploy.export import export_model, load_onnx
 
-    return load_onnx(export_model(run, "onnx", Path(os.environ["WORKBENCH_HOME"]) / "onnx").model_file)
+    return load_onnx(export_model(ws, run, "onnx", Path(os.environ["WORKBENCH_HOME"]) / "onnx").model_file)
 
 
 def onnx_runtime(s: Setup) -> np.ndarray:
-    run = onnx_runner(s.run)
+    run = onnx_runner(s.ws, s.run)
     return np.concatenate([run(x.contiguous().numpy())[1] for x in batches(s)])
 
 
@@ -101,18 +102,19 @@ def prepare(home: Path, n: int, input_size: int, batch: int) -> Setup:
     from workbench.data.demo import ensure_faces, faces_truth
     from workbench.evaluate import run_threshold
     from workbench.store import Store
+    from workbench.workspace import Workspace
     from workbench.train.config import RunConfig
     from workbench.train.loop import train
     from workbench.train.runs import load_run
 
     os.environ["WORKBENCH_HOME"] = str(home)
     store = Store()
+    ws = Workspace.around(store)
     ensure_faces(store)
     store.add_labels("faces", list(faces_truth(store).items()), "truth")
-    res = train(RunConfig(dataset="faces", method="feature_extract", input_size=input_size, epochs=1, name="bench"),
-                store)
+    res = train(ws, RunConfig(dataset="faces", method="feature_extract", input_size=input_size, epochs=1, name="bench"))
     assert res.status == "completed", res.message
-    run_threshold("bench", store)  # chosen once here, as after a first evaluation: not part of the timing
+    run_threshold(ws, "bench")  # chosen once here, as after a first evaluation: not part of the timing
     crops = (lfw_subset() * 255).astype(np.uint8)
     folder = home / "photos"
     folder.mkdir()
@@ -120,7 +122,7 @@ def prepare(home: Path, n: int, input_size: int, batch: int) -> Setup:
     for i in range(n):
         files.append(folder / f"{i:05d}.png")
         Image.fromarray(crops[i % len(crops)]).save(files[-1])
-    return Setup("bench", load_run("bench"), files, batch)
+    return Setup("bench", load_run(ws, "bench"), files, batch, ws)
 
 
 def timed(fn: Callable[[Setup], np.ndarray], s: Setup) -> tuple[float, np.ndarray]:

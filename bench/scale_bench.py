@@ -51,8 +51,9 @@ def phase_import(n: int) -> dict:
                               for r in imgs.itertuples()], "bench")
     from workbench.train.config import RunConfig
     from workbench.train.loop import train
+    from workbench.workspace import Workspace
 
-    train(RunConfig("eyes", method="feature_extract", input_size=32, epochs=2, name=RUN))
+    train(Workspace.around(store), RunConfig("eyes", method="feature_extract", input_size=32, epochs=2, name=RUN))
     return {"seconds": took}
 
 
@@ -61,8 +62,9 @@ def phase_infer(which: str) -> dict:
     from workbench.store import Store
     from workbench.train.predict import embed_to_shards, predict, predict_to_shards
     from workbench.train.runs import load_run
+    from workbench.workspace import Workspace
 
-    loaded = load_run(RUN)
+    loaded = load_run(Workspace.open(), RUN)
     files = Store().images("eyes").path.tolist()
     work = {"predict-memory": lambda: predict(loaded, files),
             "predict-shards": lambda: predict_to_shards(loaded, files, loaded.run_dir / "probs"),

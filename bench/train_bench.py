@@ -97,13 +97,13 @@ def plain_loop(df_train, df_val, epochs: int, frozen: bool, workers: int, small_
     return time.perf_counter() - t0
 
 
-def workbench_run(store, method: str, epochs: int, name: str) -> float:
+def workbench_run(ws, method: str, epochs: int, name: str) -> float:
     from workbench.train import RunConfig, train
 
     cfg = RunConfig("bench", method=method, backbone="resnet18", weights="none", input_size=24, epochs=epochs,
                     batch_size=64, lr=1e-3, schedule="none", name=name)
     t0 = time.perf_counter()
-    res = train(cfg, store, plots=False)  # the curves are drawn after training: not the loop's speed
+    res = train(ws, cfg, plots=False)  # the curves are drawn after training: not the loop's speed
     took = time.perf_counter() - t0
     assert res.status == "completed", res.message
     return took
@@ -125,8 +125,10 @@ def main() -> None:
 
     from workbench.data.importers import import_arrays
     from workbench.store import Store
+    from workbench.workspace import Workspace
 
     store = Store()
+    ws = Workspace.around(store)
     x, y = make_images(a.images, np.random.default_rng(0))
     import_arrays(store, x, y, class_names=["open", "closed"], name="bench")
     df = store.labelled("bench")
@@ -138,7 +140,7 @@ def main() -> None:
     ratios = []
     for r in range(a.repeat):
         plain_ft = plain_loop(tr, va, 1, frozen=False, workers=a.workers, small_map_convs=a.plain_small_map_convs)
-        ours_ft = workbench_run(store, "finetune", 1, f"bench-ft-{r}")
+        ours_ft = workbench_run(ws, "finetune", 1, f"bench-ft-{r}")
         ratios.append(ours_ft / plain_ft)
         print(f"fine-tune 1 epoch:      plain {plain_ft:7.2f} s   workbench {ours_ft:7.2f} s   "
               f"ratio {ratios[-1]:.2f}x (goal <= 0.8x)", flush=True)
@@ -148,7 +150,7 @@ def main() -> None:
         return
 
     plain_fe = plain_loop(tr, va, a.fe_epochs, frozen=True, workers=a.workers)
-    ours_fe = workbench_run(store, "feature_extract", a.fe_epochs, "bench-fe")
+    ours_fe = workbench_run(ws, "feature_extract", a.fe_epochs, "bench-fe")
     print(f"feature extraction {a.fe_epochs} ep: plain {plain_fe:7.2f} s   workbench {ours_fe:7.2f} s   "
           f"ratio {ours_fe / plain_fe:.3f}x (goal <= 0.1x)")
 

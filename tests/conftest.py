@@ -62,3 +62,18 @@ def digits(store):
     """The digits demo set (1,797 8×8 images, labelled 0..9)."""
     ensure_digits(store)
     return store
+
+
+
+@pytest.fixture
+def ws(request):
+    """The test's workspace: its home and the `store` fixture's store when the test uses them; else the workspace
+    at $WORKBENCH_HOME, the home a module-scoped fixture (a trained run shared by the module's tests) set."""
+    from workbench.workspace import Workspace
+
+    if "store" in request.fixturenames:
+        yield Workspace.around(request.getfixturevalue("store"), request.getfixturevalue("home"))
+        return
+    w = Workspace.open(request.getfixturevalue("home") if "home" in request.fixturenames else None)
+    yield w
+    w.close()

@@ -10,6 +10,7 @@ from workbench.data.demo import ensure_faces, faces_truth
 from workbench.store import Store
 from workbench.train.config import RunConfig
 from workbench.train.loop import train
+from workbench.workspace import Workspace
 
 INPUT_SIZE = 96  # faces upscaled so lite0's last stage is 3x3 and Grad-CAM has structure
 
@@ -21,11 +22,12 @@ def faces_run(home, name: str = "faces-fe"):
     mp.setenv("WORKBENCH_HOME", str(home))
     mp.chdir(home)
     store = Store()
+    ws = Workspace.around(store, home)
     try:
         ensure_faces(store)
         store.add_labels("faces", list(faces_truth(store).items()), "truth")
-        result = train(RunConfig(dataset="faces", method="feature_extract", input_size=INPUT_SIZE, epochs=2,
-                                 batch_size=32, name=name), store)
+        result = train(ws, RunConfig(dataset="faces", method="feature_extract", input_size=INPUT_SIZE, epochs=2,
+                                 batch_size=32, name=name))
         assert result.status == "completed", result.message
         yield store
     finally:

@@ -48,7 +48,7 @@ def test_snapshot_does_not_follow_later_training_steps(tmp_path):
     assert torch.equal(saved["weight"], before["weight"]) and torch.equal(saved["bias"], before["bias"])
 
 
-def test_a_failed_write_fails_the_run_with_the_reason_and_keeps_the_earlier_file(faces_labelled, monkeypatch):
+def test_a_failed_write_fails_the_run_with_the_reason_and_keeps_the_earlier_file(ws, faces_labelled, monkeypatch):
     real = C.atomic_save
     calls = {"n": 0}
 
@@ -59,11 +59,11 @@ def test_a_failed_write_fails_the_run_with_the_reason_and_keeps_the_earlier_file
         real(obj, path)
 
     monkeypatch.setattr(C, "atomic_save", disk_fills_up)
-    res = train(RunConfig("faces", method="feature_extract", input_size=32, epochs=3, batch_size=1000,
-                          name="full-disk"), faces_labelled)
+    res = train(ws, RunConfig("faces", method="feature_extract", input_size=32, epochs=3, batch_size=1000,
+                          name="full-disk"))
     assert res.status == "failed"
     assert "Writing a checkpoint" in res.message and "No space left on device" in res.message
-    assert load_run("full-disk", "last").model is not None  # epoch 1's complete checkpoint is still there
+    assert load_run(ws, "full-disk", "last").model is not None  # epoch 1's complete checkpoint is still there
 
 
 def test_save_after_a_failed_write_raises(tmp_path, monkeypatch):

@@ -28,6 +28,7 @@ from workbench.train.config import RunConfig
 from workbench.train.loop import train
 from workbench.train.predict import predict
 from workbench.train.runs import load_run
+from workbench.workspace import Workspace
 
 from browser.appserver import CHROMIUM_ARGS, served
 
@@ -42,11 +43,12 @@ def trained(tmp_path_factory):
     mp.setenv("WORKBENCH_HOME", str(home))
     mp.chdir(home)
     store = Store()
+    ws = Workspace.around(store, home)
     ensure_faces(store)
     truth = faces_truth(store)
     store.add_labels("faces", list(truth.items()), "truth")
-    result = train(RunConfig(dataset="faces", method="feature_extract", input_size=INPUT_SIZE, epochs=2,
-                             batch_size=32, name=RUN), store)
+    result = train(ws, RunConfig(dataset="faces", method="feature_extract", input_size=INPUT_SIZE, epochs=2,
+                             batch_size=32, name=RUN))
     assert result.status == "completed", result.message
     split = store.splits("faces", seed=0).set_index("image_id")["split"]
     other = {"face": "not face", "not face": "face"}
@@ -57,17 +59,17 @@ def trained(tmp_path_factory):
     tagged = flipped["test"][:2] + [i for i in test_ids if i not in flipped["test"]][:3] + flipped["train"][:1]
     for i in tagged:
         store.set_image_tag(i, "glasses", "reviewer")
-    evaluation = evaluate_run(RUN, store)
+    evaluation = evaluate_run(ws, RUN)
     yield {"home": home, "store": store, "flipped": flipped, "tagged": tagged, "evaluation": evaluation}
     store.close()
     mp.undo()
 
 
-def test_metrics_equal_sklearn_on_the_same_predictions(trained):
+def test_metrics_equal_sklearn_on_the_same_predictions(ws, trained):
     ev = trained["evaluation"]
-    preds = load_predictions(RUN)
+    preds = load_predictions(ws, RUN)
     probs = probs_of(preds)
-    loaded = load_run(RUN)
+    loaded = load_run(ws, RUN)
     # the saved predictions are the model's on exactly the run's test images
     recorded = json.loads((loaded.run_dir / "dataset.json").read_text())["images"]
     assert sorted(preds.image_id) == sorted(r["image_id"] for r in recorded if r["split"] == "test")
@@ -92,9 +94,9 @@ def test_metrics_equal_sklearn_on_the_same_predictions(trained):
             assert im.format == "PNG" and min(im.size) > 200
 
 
-def test_cam_maps_have_the_input_size_and_are_not_constant(trained):
-    loaded = load_run(RUN)
-    preds = load_predictions(RUN)
+def test_cam_maps_have_the_input_size_and_are_not_constant(ws, trained):
+    loaded = load_run(ws, RUN)
+    preds = load_predictions(ws, RUN)
     images = [load_image(p) for p in preds.path[:6]]
     for method in METHODS:
         maps = explain_images(loaded, images, preds.y_pred[:6].tolist(), method)
@@ -104,9 +106,9 @@ def test_cam_maps_have_the_input_size_and_are_not_constant(trained):
         assert not np.allclose(maps[0], maps[1]), method
 
 
-def test_tag_gallery_holds_exactly_the_misclassified_images_with_that_tag(trained):
+def test_tag_gallery_holds_exactly_the_misclassified_images_with_that_tag(ws, trained):
     store, ev = trained["store"], trained["evaluation"]
-    preds = load_predictions(RUN)
+    preds = load_predictions(ws, RUN)
     cats = categories("tag", preds, ev.classes, store, "faces")
     wrong = set(preds.loc[preds.y_true != preds.y_pred, "image_id"])
     tagged = set(store.image_tags("faces").query("tag == 'glasses'").image_id)
@@ -123,11 +125,11 @@ def test_tag_gallery_holds_exactly_the_misclassified_images_with_that_tag(traine
     assert empty.empty and empty.items == [] and "No misclassified" in empty.label()
 
 
-def test_quality_and_confusion_galleries_hold_exactly_their_errors(trained):
+def test_quality_and_confusion_galleries_hold_exactly_their_errors(ws, trained):
     from workbench.data.quality import quality_categories
 
     store, ev = trained["store"], trained["evaluation"]
-    preds = load_predictions(RUN)
+    preds = load_predictions(ws, RUN)
     wrong = set(preds.loc[preds.y_true != preds.y_pred, "image_id"])
     quality = quality_categories(store.images("faces"))
     cats = categories("quality", preds, ev.classes, store, "faces")
@@ -142,8 +144,8 @@ def test_quality_and_confusion_galleries_hold_exactly_their_errors(trained):
     assert set().union(*(set(errors_in(preds, cells, c).image_id) for c in off_diagonal)) == wrong
 
 
-def test_flipped_labels_are_among_the_suspected_label_errors(trained):
-    suspects = suspected_label_errors(load_run(RUN), trained["store"])
+def test_flipped_labels_are_among_the_suspected_label_errors(ws, trained):
+    suspects = suspected_label_errors(load_run(ws, RUN), trained["store"])
     flipped = trained["flipped"]["test"] + trained["flipped"]["train"]
     assert set(flipped) <= set(suspects.image_id)
     # ranked: the flipped ones come first, ahead of the (few) genuine doubts
@@ -152,18 +154,18 @@ def test_flipped_labels_are_among_the_suspected_label_errors(trained):
     assert row.given != row.suggested and row.p_given < 0.5
 
 
-def test_run_compared_with_itself_has_only_shared_errors_per_tag(trained):
+def test_run_compared_with_itself_has_only_shared_errors_per_tag(ws, trained):
     from workbench.review.views import compare_view
 
-    preds = load_predictions(RUN)
+    preds = load_predictions(ws, RUN)
     wrong = set(preds.loc[preds.y_true != preds.y_pred, "image_id"])
-    v = compare_view(trained["store"], RUN, RUN, "tag", "both wrong")
+    v = compare_view(ws, RUN, RUN, "tag", "both wrong")
     table = v.table.set_index("category")
     assert set(v.shown.image_id) == wrong
     assert table.loc["all images", "both wrong"] == len(wrong) and table.loc["all images", "only A wrong"] == 0
     tagged_wrong = wrong & set(trained["tagged"])
     assert table.loc["glasses", "both wrong"] == len(tagged_wrong & set(preds.image_id))
-    assert compare_view(trained["store"], RUN, RUN, "tag", "only B wrong").shown.empty
+    assert compare_view(ws, RUN, RUN, "tag", "only B wrong").shown.empty
 
 
 def test_cli_evaluate_prints_metrics_and_names_an_unknown_run(trained, capsys):
@@ -189,36 +191,38 @@ def changed_copy(trained, tmp_path, monkeypatch):
 
 def test_evaluating_after_test_images_were_removed_says_so_and_keeps_the_old_evaluation(changed_copy):
     home, store = changed_copy
+    ws = Workspace.around(store, home)
     before = (home / "checkpoints" / RUN / "evaluation_test.json").read_text()
     test_ids = store.splits("faces").query("split == 'test'").image_id[:2].tolist()
     with store.transaction():
         for i in test_ids:
             store.execute("DELETE FROM images WHERE id=?", [int(i)])
     with pytest.raises(DatasetChanged, match=r"2 of its 30 test images are gone"):
-        evaluate_run(RUN, store)
+        evaluate_run(ws, RUN)
     assert (home / "checkpoints" / RUN / "evaluation_test.json").read_text() == before
     assert main(["evaluate", RUN]) == 2
 
 
 def test_evaluating_after_a_class_was_renamed_says_which(changed_copy):
-    _, store = changed_copy
+    home, store = changed_copy
+    ws = Workspace.around(store, home)
     store.execute("UPDATE classes SET name='nonface' WHERE name='not face'")
     with pytest.raises(DatasetChanged, match=r"not face.*gone.*nonface.*new") as err:
-        evaluate_run(RUN, store)
+        evaluate_run(ws, RUN)
     assert "images are gone" not in str(err.value)  # only what really changed is named
 
 
-def test_evaluate_tab_through_the_gradio_api(trained):
+def test_evaluate_tab_through_the_gradio_api(ws, trained):
     from gradio_client import Client
 
     with served(trained["store"]) as url:
         client = Client(url, verbose=False)
         status, metrics, confusion, roc = client.predict(RUN, api_name="/evaluate_run")
         assert "30 test images" in status
-        _assert_shows_the_evaluation(metrics, confusion, roc, load_evaluation(RUN).classes)
+        _assert_shows_the_evaluation(ws, metrics, confusion, roc, load_evaluation(ws, RUN).classes)
         items, label, table, _, page = client.predict(RUN, "tag", "glasses", 1, True, "gradcam",
                                                       api_name="/error_gallery")
-        preds = load_predictions(RUN)
+        preds = load_predictions(ws, RUN)
         tagged = set(trained["store"].image_tags("faces").query("tag == 'glasses'").image_id)
         expected = set(preds.loc[preds.y_true != preds.y_pred, "image_id"]) & tagged
         assert {int(it["caption"].split()[0][1:]) for it in items} == expected and page == 1
@@ -235,9 +239,9 @@ def test_evaluate_tab_through_the_gradio_api(trained):
         assert set(trained["flipped"]["test"]) <= set(ids)
 
 
-def _assert_shows_the_evaluation(metrics: dict, confusion: dict, roc: dict, classes: list[str]) -> None:
+def _assert_shows_the_evaluation(ws, metrics: dict, confusion: dict, roc: dict, classes: list[str]) -> None:
     """What the tab shows equals sklearn on the saved predictions: metric values, matrix cells, ROC points."""
-    preds = load_predictions(RUN)
+    preds = load_predictions(ws, RUN)
     y, probs = preds.y_true.to_numpy(), probs_of(preds)
     shown = {row[0]: row[1] for row in metrics["data"]}
     assert shown["images"] == "30" and shown["accuracy"] == f"{accuracy_score(y, probs.argmax(1)):.4f}"
@@ -253,7 +257,7 @@ def _assert_shows_the_evaluation(metrics: dict, confusion: dict, roc: dict, clas
 
 
 @pytest.mark.browser
-def test_suspected_label_error_opens_in_the_label_tab(trained):
+def test_suspected_label_error_opens_in_the_label_tab(ws, trained):
     from playwright.sync_api import sync_playwright
 
     with served(trained["store"]) as url:
@@ -280,23 +284,24 @@ def test_suspected_label_error_opens_in_the_label_tab(trained):
             page.wait_for_function(f"() => {{ const v = document.querySelector('#wb-label-view [data-image-id]');"
                                    f" return v && v.dataset.imageId === '{top}' && v.offsetParent !== null; }}")
             browser.close()
-        assert top == int(suspected_label_errors(load_run(RUN), trained["store"]).image_id.iloc[0])
+        assert top == int(suspected_label_errors(load_run(ws, RUN), trained["store"]).image_id.iloc[0])
 
 
 def test_gallery_follows_labels_corrected_after_evaluation(changed_copy):
     from workbench.evaluate.staleness import run_predictions
 
-    _, store = changed_copy
-    preds, classes = run_predictions(RUN, store)
+    home, store = changed_copy
+    ws = Workspace.around(store, home)
+    preds, classes = run_predictions(ws, RUN)
     row = preds[preds.y_true == preds.y_pred].iloc[0]
     store.add_label(int(row.image_id), classes[1 - int(row.y_true)], "second-opinion")
     store.add_label(int(row.image_id), classes[1 - int(row.y_true)], "third-opinion")
-    again, _ = run_predictions(RUN, store)
+    again, _ = run_predictions(ws, RUN)
     fixed = again.set_index("image_id").loc[int(row.image_id)]
     assert fixed.y_true == 1 - int(row.y_true) and fixed.y_true != fixed.y_pred
 
 
-def test_tab_handlers_turn_pages_and_map_a_matrix_cell_to_its_category(trained):
+def test_tab_handlers_turn_pages_and_map_a_matrix_cell_to_its_category(ws, trained):
     import gradio as gr
 
     from workbench.ui.evaluate_tab import _turned, pick_cell
@@ -304,9 +309,9 @@ def test_tab_handlers_turn_pages_and_map_a_matrix_cell_to_its_category(trained):
     assert [_turned(3, t) for t in ("first", "previous", "next", "stay")] == [1, 2, 4, 3]
     assert _turned(None, "previous") == 1 and _turned(1, "previous") == 1
     classes = trained["evaluation"].classes
-    grouping, category = pick_cell(RUN, gr.SelectData(None, {"index": [1, 1], "value": ""}))  # row 1, column 1
+    grouping, category = pick_cell(ws, RUN, gr.SelectData(None, {"index": [1, 1], "value": ""}))  # row 1, column 1
     assert grouping == "confusion" and category.value == f"{classes[1]} → {classes[0]}"  # column 0: true class
-    assert pick_cell(RUN, gr.SelectData(None, {"index": [0, 0], "value": ""})) == (gr.skip(), gr.skip())
+    assert pick_cell(ws, RUN, gr.SelectData(None, {"index": [0, 0], "value": ""})) == (gr.skip(), gr.skip())
 
 
 def test_an_evaluation_older_than_the_checkpoint_is_stale_and_made_again(changed_copy):
@@ -316,12 +321,13 @@ def test_an_evaluation_older_than_the_checkpoint_is_stale_and_made_again(changed
     from workbench.evaluate.staleness import is_stale, run_predictions
 
     home, store = changed_copy
-    ev, preds = load_evaluation(RUN), load_predictions(RUN)
-    assert not is_stale(RUN, store, ev, preds)
-    assert is_stale(RUN, store, None, preds) and is_stale(RUN, store, ev, None)
+    ws = Workspace.around(store, home)
+    ev, preds = load_evaluation(ws, RUN), load_predictions(ws, RUN)
+    assert not is_stale(ws, RUN, ev, preds)
+    assert is_stale(ws, RUN, None, preds) and is_stale(ws, RUN, ev, None)
     saved = home / "checkpoints" / RUN / "evaluation_test.json"
     earlier = (home / "checkpoints" / RUN / "best.pt").stat().st_mtime_ns - 10**9
     os.utime(saved, ns=(earlier, earlier))  # as if the run was trained again after it was evaluated
-    assert is_stale(RUN, store, ev, preds)
-    run_predictions(RUN, store)  # evaluates again
-    assert saved.stat().st_mtime_ns > earlier and not is_stale(RUN, store, load_evaluation(RUN), load_predictions(RUN))
+    assert is_stale(ws, RUN, ev, preds)
+    run_predictions(ws, RUN)  # evaluates again
+    assert saved.stat().st_mtime_ns > earlier and not is_stale(ws, RUN, load_evaluation(ws, RUN), load_predictions(ws, RUN))

@@ -21,12 +21,12 @@ def _eer(positive, score):
     return (fpr[i] + 1 - tpr[i]) / 2
 
 
-def test_ten_class_run_scores_like_sklearn_and_reviews_by_confusion_cell(digits):
-    res = train(RunConfig("digits", method="feature_extract", input_size=64, epochs=8, lr=0.01, batch_size=128,
-                          name="digits-fe"), digits)
+def test_ten_class_run_scores_like_sklearn_and_reviews_by_confusion_cell(ws, digits):
+    res = train(ws, RunConfig("digits", method="feature_extract", input_size=64, epochs=8, lr=0.01, batch_size=128,
+                          name="digits-fe"))
     assert res.status == "completed", res.message
-    ev = evaluate_run("digits-fe", digits)
-    preds = load_predictions("digits-fe")
+    ev = evaluate_run(ws, "digits-fe")
+    preds = load_predictions(ws, "digits-fe")
     probs, y = probs_of(preds), preds.y_true.to_numpy()
     pred = probs.argmax(1)
     assert ev.classes == [str(d) for d in range(10)] and probs.shape == (len(preds), 10)

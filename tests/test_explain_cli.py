@@ -19,6 +19,7 @@ from workbench.store import Store
 from workbench.train.config import RunConfig
 from workbench.train.loop import train
 from workbench.train.runs import load_run
+from workbench.workspace import Workspace
 
 pytestmark = pytest.mark.slow
 RUN = "faces-r18-24"
@@ -31,20 +32,21 @@ def run24(tmp_path_factory):
     mp.setenv("WORKBENCH_HOME", str(home))
     mp.chdir(home)
     store = Store()
+    ws = Workspace.around(store, home)
     ensure_faces(store)
     store.add_labels("faces", list(faces_truth(store).items()), "truth")
-    result = train(RunConfig(dataset="faces", method="finetune", backbone="resnet18", weights="none", input_size=24,
-                             epochs=1, batch_size=32, lr=3e-3, name=RUN), store)
+    result = train(ws, RunConfig(dataset="faces", method="finetune", backbone="resnet18", weights="none", input_size=24,
+                             epochs=1, batch_size=32, lr=3e-3, name=RUN))
     assert result.status == "completed", result.message
-    evaluate_run(RUN, store)
-    preds = load_predictions(RUN)
+    evaluate_run(ws, RUN)
+    preds = load_predictions(ws, RUN)
     yield {"home": home, "store": store, "preds": preds, "errors": preds[preds.y_true != preds.y_pred]}
     store.close()
     mp.undo()
 
 
-def test_a_24px_run_is_explained_at_a_layer_keeping_3x3_and_its_cams_have_structure(run24):
-    loaded = load_run(RUN)
+def test_a_24px_run_is_explained_at_a_layer_keeping_3x3_and_its_cams_have_structure(ws, run24):
+    loaded = load_run(ws, RUN)
     used = run_layer(loaded)
     assert used.name == "layer2" and min(used.map_hw) >= 3 and "layer4.1 has a 1x1 map at 24x24" in used.note
     images = [load_image(p) for p in run24["preds"].path[:8]]
@@ -56,9 +58,9 @@ def test_a_24px_run_is_explained_at_a_layer_keeping_3x3_and_its_cams_have_struct
     assert maps28.shape == (8, 28, 28) and (maps28.std(axis=(1, 2)) > 0.02).mean() >= 0.75
 
 
-def test_gallery_with_cams_on_a_24px_run_shows_overlays_and_says_which_layer(run24):
+def test_gallery_with_cams_on_a_24px_run_shows_overlays_and_says_which_layer(ws, run24):
     assert len(run24["errors"]) > 0, "one epoch from scratch should leave test errors to review"
-    view = error_view(run24["store"], RUN, "tag", cam_method="gradcam", runs=RunCache())
+    view = error_view(ws, RUN, "tag", cam_method="gradcam", runs=RunCache(ws))
     files = [f for f, _ in view.page.items]
     assert len(files) == len(run24["errors"]) and all("/cams/" in f for f in files)
     assert "layer layer2 (3x3 map)" in view.cam_note and "1x1" in view.cam_note
@@ -68,16 +70,16 @@ def test_gallery_with_cams_on_a_24px_run_shows_overlays_and_says_which_layer(run
     assert "all images" in view.table["category"].tolist()
 
 
-def test_explicit_layer_overrides_the_automatic_one(run24):
-    view = error_view(run24["store"], RUN, "tag", cam_method="gradcam", layer="layer3", runs=RunCache())
+def test_explicit_layer_overrides_the_automatic_one(ws, run24):
+    view = error_view(ws, RUN, "tag", cam_method="gradcam", layer="layer3", runs=RunCache(ws))
     assert "layer layer3 (2x2 map)" in view.cam_note and all("/cams/" in f for f, _ in view.page.items)
-    shown = cam_view(load_run(RUN), run24["store"], int(run24["preds"].image_id[0]), layer="layer1.0")
+    shown = cam_view(load_run(ws, RUN), run24["store"], int(run24["preds"].image_id[0]), layer="layer1.0")
     assert "layer layer1.0 (6x6 map)" in shown.caption
 
 
-def test_gallery_shows_plain_thumbnails_and_the_reason_when_cams_fail(run24, monkeypatch):
+def test_gallery_shows_plain_thumbnails_and_the_reason_when_cams_fail(ws, run24, monkeypatch):
     store, errors = run24["store"], run24["errors"]
-    view = error_view(store, RUN, "tag", cam_method="gradcam", layer="fc", runs=RunCache())
+    view = error_view(ws, RUN, "tag", cam_method="gradcam", layer="fc", runs=RunCache(ws))
     assert sorted(f for f, _ in view.page.items) == sorted(errors.path)  # the images themselves
     assert view.cam_note.startswith("Showing images without CAM overlays") and "does not output a feature map" \
         in view.cam_note and len(view.table) >= 1
@@ -86,7 +88,7 @@ def test_gallery_shows_plain_thumbnails_and_the_reason_when_cams_fail(run24, mon
         raise RuntimeError("CUDA out of memory")
 
     monkeypatch.setattr("workbench.explain.cache.cam_overlay_files", broken)
-    view = error_view(store, RUN, "confusion", cam_method="gradcam", runs=RunCache())
+    view = error_view(ws, RUN, "confusion", cam_method="gradcam", runs=RunCache(ws))
     assert all("/cams/" not in f for f, _ in view.page.items) and len(view.page.items) == len(errors)
     assert view.cam_note == "Showing images without CAM overlays: CUDA out of memory"
     assert len(view.categories) >= 1  # the confusion cells are still offered

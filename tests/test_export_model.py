@@ -24,6 +24,7 @@ from workbench.train.config import RunConfig
 from workbench.train.loop import train
 from workbench.train.predict import predict
 from workbench.train.runs import load_run
+from workbench.workspace import Workspace
 
 TOL = 1e-4
 RUNS = {  # both backbones the issue names, binary and ten-class, grey input
@@ -41,12 +42,13 @@ def trained(tmp_path_factory):
     mp.setenv("WORKBENCH_HOME", str(home))
     mp.chdir(home)
     store = Store()
+    ws = Workspace.around(store, home)
     ensure_faces(store)
     store.add_labels("faces", list(faces_truth(store).items()), "truth")
     ensure_digits(store)
     for cfg in RUNS.values():
-        assert train(cfg, store).status == "completed"
-    exports = {(run, fmt): export_model(run, fmt) for run in RUNS for fmt in EXPORTERS}
+        assert train(ws, cfg).status == "completed"
+    exports = {(run, fmt): export_model(ws, run, fmt) for run in RUNS for fmt in EXPORTERS}
     yield {"home": home, "store": store, "exports": exports}
     store.close()
     mp.undo()
@@ -60,10 +62,10 @@ def real_images(store, dataset, n=12):
 @pytest.mark.slow
 @pytest.mark.parametrize("run,dataset", [("faces-lite0", "faces"), ("digits-r18", "digits")])
 @pytest.mark.parametrize("fmt", list(EXPORTERS))
-def test_export_equals_pytorch_on_real_images(trained, run, dataset, fmt):
+def test_export_equals_pytorch_on_real_images(ws, trained, run, dataset, fmt):
     from workbench.deploy.export import eager_model
 
-    loaded = load_run(run, device="cpu")
+    loaded = load_run(ws, run, device="cpu")
     x = loaded.preprocess([Image.open(p) for p in real_images(trained["store"], dataset)])
     with torch.no_grad():
         want = [t.numpy() for t in eager_model(loaded)(x.contiguous())]
@@ -99,14 +101,14 @@ def test_card_describes_the_run(trained):
     assert "repeat the single channel three times" in card["preprocessing"]
 
 
-def test_card_carries_the_stored_threshold(trained, tmp_path):
+def test_card_carries_the_stored_threshold(ws, trained, tmp_path):
     from workbench.evaluate.threshold import choose_threshold
 
-    chosen = choose_threshold("faces-lite0", store=trained["store"])
-    card = json.loads(export_model("faces-lite0", "torchscript", tmp_path / "with-threshold").card_file.read_text())
+    chosen = choose_threshold(ws, "faces-lite0")
+    card = json.loads(export_model(ws, "faces-lite0", "torchscript", tmp_path / "with-threshold").card_file.read_text())
     assert card["threshold"]["threshold"] == pytest.approx(chosen.threshold)
     assert card["classes"][card["threshold"]["positive_index"]] == chosen.positive
-    last = export_model("faces-lite0", "torchscript", tmp_path / "last", which="last").card_file
+    last = export_model(ws, "faces-lite0", "torchscript", tmp_path / "last", which="last").card_file
     assert json.loads(last.read_text())["threshold"] is None  # chosen for best.pt, not for last.pt
 
 
@@ -126,13 +128,13 @@ print(out.getvalue(), end="")
 
 
 @pytest.mark.slow
-def test_onnx_runs_without_workbench(trained, tmp_path):
+def test_onnx_runs_without_workbench(ws, trained, tmp_path):
     export = trained["exports"][("faces-lite0", "onnx")]
     photos = real_images(trained["store"], "faces", 6)
     for name, img in (("astronaut.jpg", skimage.data.astronaut()), ("chelsea.png", skimage.data.chelsea())):
         Image.fromarray(img).save(tmp_path / name)  # RGB photos: the script must convert them as training did
         photos.append(str(tmp_path / name))
-    want = predict(load_run("faces-lite0", device="cpu"), photos)
+    want = predict(load_run(ws, "faces-lite0", device="cpu"), photos)
     card = json.loads(export.card_file.read_text())
     classes = card["classes"]
     # the same card with a threshold on P(not face) only the top photo reaches: decisions unlike argmax's
@@ -151,14 +153,14 @@ def test_onnx_runs_without_workbench(trained, tmp_path):
         assert [r["predicted"] for r in rows] == [classes[int(k)] for k in decided]
 
 
-def test_bad_input_is_refused_with_a_clear_message(trained, tmp_path, capsys):
+def test_bad_input_is_refused_with_a_clear_message(ws, trained, tmp_path, capsys):
     with pytest.raises(WorkbenchError, match="No run named 'nope'"):
-        export_model("nope", "onnx")
+        export_model(ws, "nope", "onnx")
     with pytest.raises(WorkbenchError, match="Unknown export format 'tflite'.*onnx, torchscript"):
-        export_model("faces-lite0", "tflite")
+        export_model(ws, "faces-lite0", "tflite")
     (tmp_path / "file.txt").write_text("x")
     with pytest.raises(WorkbenchError, match="is a file"):
-        export_model("faces-lite0", "onnx", tmp_path / "file.txt")
+        export_model(ws, "faces-lite0", "onnx", tmp_path / "file.txt")
     assert cli(["export-model", "nope", "--format", "onnx"]) == 2
     assert "No run named 'nope'" in capsys.readouterr().err
     with pytest.raises(SystemExit):

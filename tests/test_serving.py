@@ -15,6 +15,7 @@ from workbench import paths
 from workbench.data.demo import ensure_faces
 from workbench.plots.curves import save_curves
 from workbench.store import Store
+from workbench.workspace import Workspace
 
 SECRET = b"WORKBENCH_TEST_SECRET=do-not-serve"
 ROUTES = ("gradio_api/file=", "file=", "gradio_api/file/")
@@ -29,13 +30,14 @@ def project(tmp_path_factory):
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("WORKBENCH_HOME", str(home))
         store = Store()
+        ws = Workspace.around(store, home)
         ensure_faces(store)
         image = paths.from_stored(store.images("faces")["path"].iloc[0])
         store.close()
         h = pd.DataFrame({"epoch": [0, 1, 0, 1], "split": ["train", "train", "val", "val"],
                           "loss": [1.0, .5, 1.1, .6], "accuracy": [.5, .7, .4, .6], "f1": [.5, .7, .4, .6],
                           "roc_auc": [.5, .8, .5, .7], "eer": [.5, .3, .5, .35]})
-        plot = save_curves({"faces-ft-resnet18-s0": h})["png"]
+        plot = save_curves({"faces-ft-resnet18-s0": h}, ws.plots)["png"]
         ckpt = paths.checkpoints_dir() / "faces-ft-resnet18-s0" / "best.pt"
         ckpt.parent.mkdir(parents=True)
         torch.save({"w": torch.zeros(3), "note": SECRET.decode()}, ckpt)

@@ -102,26 +102,26 @@ def run_store(tmp_path_factory):
         yield store
 
 
-def test_threshold_chosen_on_validation_predictions_is_stored_and_reloaded(run_store):
-    loaded = load_run(RUN)
+def test_threshold_chosen_on_validation_predictions_is_stored_and_reloaded(ws, run_store):
+    loaded = load_run(ws, RUN)
     val, _ = split_images(loaded, run_store, "val")
     p1 = predict(loaded, val["path"].tolist())[:, 1]
-    t = choose_threshold(RUN, "fnr=0.1", run_store)
+    t = choose_threshold(ws, RUN, "fnr=0.1")
     assert t.split == "val" and t.n == len(val) == 30 and t.positive == "not face"
     assert t.threshold == pytest.approx(operating_threshold(val["y"], p1, "fnr=0.1"))
     assert t.fnr <= 0.1 and t.fnr == pytest.approx(np.mean(p1[val["y"] == 1] < t.threshold))
-    stored = json.loads(threshold_path(RUN).read_text())
+    stored = json.loads(threshold_path(ws, RUN).read_text())
     assert stored["rule"] == "fnr=0.1" and stored["threshold"] == t.threshold
-    assert load_threshold(RUN) == t
-    assert [f for f in os.listdir(threshold_path(RUN).parent) if f.endswith(".tmp")] == []  # written atomically
+    assert load_threshold(ws, RUN) == t
+    assert [f for f in os.listdir(threshold_path(ws, RUN).parent) if f.endswith(".tmp")] == []  # written atomically
 
 
-def test_evaluation_reports_test_metrics_at_the_threshold_and_at_argmax(run_store):
-    ev = evaluate_run(RUN, run_store, threshold="fpr=0.05")
+def test_evaluation_reports_test_metrics_at_the_threshold_and_at_argmax(ws, run_store):
+    ev = evaluate_run(ws, RUN, threshold="fpr=0.05")
     op = ev.operating_point
-    preds = load_predictions(RUN)
+    preds = load_predictions(ws, RUN)
     y, p1 = preds["y_true"].to_numpy(), probs_of(preds)[:, 1]
-    assert op["rule"] == "fpr=0.05" and op["threshold"] == load_threshold(RUN).threshold
+    assert op["rule"] == "fpr=0.05" and op["threshold"] == load_threshold(ws, RUN).threshold
     assert op["at_threshold"]["accuracy"] == pytest.approx(accuracy_score(y, p1 >= op["threshold"]))
     assert op["at_threshold"]["f1"] == pytest.approx(f1_score(y, p1 >= op["threshold"], average="macro"))
     assert op["at_argmax"]["accuracy"] == pytest.approx(ev.metrics["accuracy"])
@@ -133,38 +133,38 @@ def test_evaluation_reports_test_metrics_at_the_threshold_and_at_argmax(run_stor
     assert saved["operating_point"]["threshold"] == op["threshold"]
 
 
-def test_stored_rule_is_reused_and_a_retrained_checkpoint_gets_a_new_threshold(run_store):
-    first = choose_threshold(RUN, "fpr=0.1", run_store)
-    assert run_threshold(RUN, run_store) == first  # nothing recomputed
-    earlier = (load_run(RUN).run_dir / "best.pt").stat().st_mtime_ns - 10**9
-    os.utime(threshold_path(RUN), ns=(earlier, earlier))  # as if the run was trained again after it was chosen
-    assert load_threshold(RUN) is None
-    again = run_threshold(RUN, run_store)
-    assert again.rule == "fpr=0.1" and load_threshold(RUN) == again
+def test_stored_rule_is_reused_and_a_retrained_checkpoint_gets_a_new_threshold(ws, run_store):
+    first = choose_threshold(ws, RUN, "fpr=0.1")
+    assert run_threshold(ws, RUN) == first  # nothing recomputed
+    earlier = (load_run(ws, RUN).run_dir / "best.pt").stat().st_mtime_ns - 10**9
+    os.utime(threshold_path(ws, RUN), ns=(earlier, earlier))  # as if the run was trained again after it was chosen
+    assert load_threshold(ws, RUN) is None
+    again = run_threshold(ws, RUN)
+    assert again.rule == "fpr=0.1" and load_threshold(ws, RUN) == again
 
 
-def test_cli_evaluate_with_threshold_prints_both_operating_points(run_store, capsys):
+def test_cli_evaluate_with_threshold_prints_both_operating_points(ws, run_store, capsys):
     assert main(["evaluate", RUN, "--threshold", "eer"]) == 0
     out = capsys.readouterr().out
-    t = load_threshold(RUN)
+    t = load_threshold(ws, RUN)
     assert t.rule == "eer"
     assert f"P(not face) >= {t.threshold:.4f}, chosen by eer on 30 val images" in out
     assert "false-positive rate" in out and f"threshold {t.threshold:.4f}" in out
     assert main(["evaluate", RUN, "--threshold", "fpr=two"]) == 2
     assert "not understood" in capsys.readouterr().err
-    assert load_threshold(RUN) == t  # a bad rule changes nothing
+    assert load_threshold(ws, RUN) == t  # a bad rule changes nothing
 
 
-def test_multiclass_runs_are_refused_a_threshold(store):
+def test_multiclass_runs_are_refused_a_threshold(ws, store):
     x, y = three_digit_classes()
     import_arrays(store, x, y, ["0", "1", "2"], name="d3")
-    res = train(RunConfig("d3", method="feature_extract", input_size=32, epochs=1, name="d3-run"), store)
+    res = train(ws, RunConfig("d3", method="feature_extract", input_size=32, epochs=1, name="d3-run"))
     assert res.status == "completed", res.message
     with pytest.raises(WorkbenchError, match="3 classes: a decision threshold is for binary runs"):
-        choose_threshold("d3-run", "eer", store)
+        choose_threshold(ws, "d3-run", "eer")
     assert main(["evaluate", "d3-run", "--threshold", "eer"]) == 2
-    ev = evaluate_run("d3-run", store)  # no threshold asked: evaluated by argmax, as before
-    assert ev.operating_point is None and not threshold_path("d3-run").exists()
+    ev = evaluate_run(ws, "d3-run")  # no threshold asked: evaluated by argmax, as before
+    assert ev.operating_point is None and not threshold_path(ws, "d3-run").exists()
 
 
 def three_digit_classes(per_class: int = 30):
@@ -176,7 +176,7 @@ def three_digit_classes(per_class: int = 30):
     return (d.images[keep] * (255 / 16)).round().astype(np.uint8), d.target[keep]
 
 
-def test_evaluate_tab_operating_point_panel_chooses_and_shows_the_threshold(run_store):
+def test_evaluate_tab_operating_point_panel_chooses_and_shows_the_threshold(ws, run_store):
     from gradio_client import Client
 
     from browser.appserver import served
@@ -186,14 +186,14 @@ def test_evaluate_tab_operating_point_panel_chooses_and_shows_the_threshold(run_
     with served(run_store) as url:
         client = Client(url, verbose=False)
         text, table = client.predict(RUN, "FNR = 0", api_name="/choose_threshold")
-        t = load_threshold(RUN)
+        t = load_threshold(ws, RUN)
         assert t.rule == "fnr=0" and t.fnr == 0.0
         assert f"P(not face) ≥ **{t.threshold:.4f}**" in text and "`fnr=0` on 30 val images" in text
         rows = {r[0]: r[1:] for r in table["value"]["data"]}
-        op = current_operating_point(RUN)
+        op = current_operating_point(ws, RUN)
         assert rows["false-negative rate"] == pytest.approx([op["at_argmax"]["fnr"], op["at_threshold"]["fnr"]],
                                                            abs=1e-4)
-        assert load_evaluation(RUN).operating_point["rule"] == "fnr=0"  # the saved evaluation agrees
+        assert load_evaluation(ws, RUN).operating_point["rule"] == "fnr=0"  # the saved evaluation agrees
         with pytest.raises(Exception, match="not understood"):
             client.predict(RUN, "fnr=lots", api_name="/choose_threshold")
-        assert load_threshold(RUN) == t
+        assert load_threshold(ws, RUN) == t

@@ -17,11 +17,11 @@ pytestmark = pytest.mark.slow
 METRIC_COLUMNS = ["loss", "accuracy", "f1", "roc_auc", "eer"]
 
 
-def test_feature_extraction_with_offline_lite0_beats_chance_and_reloads(faces_labelled):
+def test_feature_extraction_with_offline_lite0_beats_chance_and_reloads(ws, faces_labelled):
     store = faces_labelled
     cfg = RunConfig("faces", method="feature_extract", backbone="efficientnet_lite0", weights="offline",
                     input_size=64, epochs=3, name="fe-faces")
-    res = train(cfg, store)
+    res = train(ws, cfg)
     assert res.status == "completed"
     run = res.run_dir
     for f in ("config.json", "dataset.json", "history.csv", "best.pt", "last.pt", "summary.json"):
@@ -35,12 +35,12 @@ def test_feature_extraction_with_offline_lite0_beats_chance_and_reloads(faces_la
     # chance is 0.5 on this balanced set; ImageNet features separate faces from non-faces well
     assert val.accuracy.max() >= 0.85
     assert val.roc_auc.max() >= 0.9
-    assert list_runs() == ["fe-faces"]
+    assert list_runs(ws) == ["fe-faces"]
     # cosine schedule: the learning rate falls epoch by epoch
     lrs = hist[hist.split == "train"].lr.to_numpy()
     assert lrs[0] == pytest.approx(10 * cfg.lr) and np.all(np.diff(lrs) < 0)  # the head alone learns at 10x lr
 
-    loaded = load_run("fe-faces")
+    loaded = load_run(ws, "fe-faces")
     assert loaded.classes == ["face", "not face"]
     assert not loaded.model.training
     labels = loaded.task_labels(store)
@@ -53,23 +53,23 @@ def test_feature_extraction_with_offline_lite0_beats_chance_and_reloads(faces_la
     assert loaded.changed_images(store) == []
 
 
-def test_same_seed_gives_same_numbers(faces_labelled):
+def test_same_seed_gives_same_numbers(ws, faces_labelled):
     kw = dict(method="feature_extract", input_size=32, epochs=2)
-    a = train(RunConfig("faces", name="a", seed=3, **kw), faces_labelled)
-    b = train(RunConfig("faces", name="b", seed=3, **kw), faces_labelled)
-    c = train(RunConfig("faces", name="c", seed=4, **kw), faces_labelled)
+    a = train(ws, RunConfig("faces", name="a", seed=3, **kw))
+    b = train(ws, RunConfig("faces", name="b", seed=3, **kw))
+    c = train(ws, RunConfig("faces", name="c", seed=4, **kw))
     cols = METRIC_COLUMNS + ["precision", "recall"]
     pd.testing.assert_frame_equal(a.history[cols], b.history[cols])
     assert not a.history[cols].equals(c.history[cols])
 
 
-def test_finetune_learns_digits_from_scratch(digits):
+def test_finetune_learns_digits_from_scratch(ws, digits):
     cfg = RunConfig("digits", method="finetune", backbone="mobilenetv3_small_050", weights="none", input_size=32, epochs=2,
                     batch_size=64, lr=2e-3, schedule="plateau", augment=Augment(flip=False, rotation=5, crop_scale=0.9),
                     name="ft-digits")
-    res = train(cfg, digits)
+    res = train(ws, cfg)
     assert res.status == "completed"
-    hist = load_history("ft-digits")
+    hist = load_history(ws, "ft-digits")
     assert hist[METRIC_COLUMNS].notna().all().all()
     val = hist[hist.split == "val"]
     # ten classes: chance is 0.1
@@ -77,7 +77,7 @@ def test_finetune_learns_digits_from_scratch(digits):
     tr = hist[hist.split == "train"]
     assert tr.loss.iloc[-1] < tr.loss.iloc[0]
     # the fine-tuned best checkpoint (batch-norm statistics included) reproduces its val metrics
-    loaded = load_run("ft-digits")
+    loaded = load_run(ws, "ft-digits")
     labels = loaded.task_labels(digits)
     v = labels[labels.split == "val"]
     m = classification_metrics(v.y.to_numpy(), predict(loaded, v.path.tolist(), batch_size=100))
@@ -103,12 +103,12 @@ def test_augmentations_flip_rotate_crop_and_stay_off_when_asked():
     assert warped.shape == x.shape and not torch.allclose(warped, x, atol=1e-1)
 
 
-def test_grouping_derives_a_binary_task_from_the_ten_digit_classes(digits):
+def test_grouping_derives_a_binary_task_from_the_ten_digit_classes(ws, digits):
     grouping = {str(d): ("small" if d < 5 else "large") for d in range(10)}
-    res = train(RunConfig("digits", grouping=grouping, method="feature_extract", input_size=32, epochs=2, lr=0.01,
-                          name="grouped"), digits)
+    res = train(ws, RunConfig("digits", grouping=grouping, method="feature_extract", input_size=32, epochs=2, lr=0.01,
+                          name="grouped"))
     assert res.status == "completed"
-    loaded = load_run("grouped")
+    loaded = load_run(ws, "grouped")
     assert loaded.classes == ["small", "large"]
     labels = loaded.task_labels(digits)
     assert set(labels.label) == {"small", "large"}
@@ -119,17 +119,17 @@ def test_grouping_derives_a_binary_task_from_the_ten_digit_classes(digits):
     assert val.eer.notna().all() and val.accuracy.iloc[-1] > 0.6  # binary chance is about 0.5
 
 
-def test_feature_extraction_learns_when_the_features_are_tiny(digits):
+def test_feature_extraction_learns_when_the_features_are_tiny(ws, digits):
     # 8×8 digits at 32 px give Lite0 a 1×1 last stage: pooled features of ~1e-3. A head trained on them
     # as they are stayed at chance (0.16 after 8 epochs); on centred, rescaled ones it learns.
     model = build_model("efficientnet_lite0", 10, "offline").to(memory_format=torch.channels_last)
     imgs = digits.images("digits").path.tolist()[:64]
     assert embed(model, load_images(imgs, 32), torch.device("cpu")).abs().mean() < 0.01
-    res = train(RunConfig("digits", method="feature_extract", input_size=32, epochs=8, lr=0.01, batch_size=128,
-                          name="tiny"), digits)
+    res = train(ws, RunConfig("digits", method="feature_extract", input_size=32, epochs=8, lr=0.01, batch_size=128,
+                          name="tiny"))
     val = res.history[res.history.split == "val"]
     assert val.accuracy.max() > 0.3  # chance is 0.1
-    loaded = load_run("tiny")  # the scaling is folded into the saved head
+    loaded = load_run(ws, "tiny")  # the scaling is folded into the saved head
     labels = loaded.task_labels(digits)
     v = labels[labels.split == "val"]
     m = classification_metrics(v.y.to_numpy(), predict(loaded, v.path.tolist()))

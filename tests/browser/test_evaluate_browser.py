@@ -23,14 +23,14 @@ def _box(page, selector):
     return page.locator(selector).first.bounding_box()
 
 
-def test_confusion_cell_click_opens_its_errors_and_roc_legend_is_below_the_axes(store, home, tmp_path):
+def test_confusion_cell_click_opens_its_errors_and_roc_legend_is_below_the_axes(ws, store, home, tmp_path):
     ensure_faces(store)
     store.add_labels("faces", list(faces_truth(store).items()), "truth")
-    res = train(RunConfig(dataset="faces", method="finetune", backbone="resnet18", weights="none", input_size=24,
-                          epochs=1, batch_size=32, lr=3e-3, name=RUN), store)
+    res = train(ws, RunConfig(dataset="faces", method="finetune", backbone="resnet18", weights="none", input_size=24,
+                          epochs=1, batch_size=32, lr=3e-3, name=RUN))
     assert res.status == "completed", res.message
-    ev = evaluate_run(RUN, store)
-    preds = load_predictions(RUN)
+    ev = evaluate_run(ws, RUN)
+    preds = load_predictions(ws, RUN)
     n = len(ev.classes)
     t, p = next((t, p) for t in range(n) for p in range(n) if t != p and ev.confusion[t][p] > 0)
     cell = preds[(preds.y_true == t) & (preds.y_pred == p)]

@@ -8,7 +8,6 @@ import sys
 from tqdm import tqdm
 
 from workbench.data.demo import DEFAULT_DEMOS, DEMOS, import_demo
-from workbench.store import Store
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -25,7 +24,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """List the demo sets, or import the one named."""
-    store = Store()
+    store = args.workspace.store
     if args.list:
         have = set(store.datasets())
         for k, (desc, _) in DEMOS.items():

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 
-from workbench.store import Store
+from workbench.workspace import Workspace
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -35,30 +35,30 @@ def run(args: argparse.Namespace) -> int:
     from workbench.evaluate.report import evaluation_text
     from workbench.train.runs import resolve_run
 
-    args.run = resolve_run(args.run)
-    store = Store()
-    ev = evaluate_run(args.run, store, split=args.split, which=args.checkpoint, threshold=args.threshold)
+    ws = args.workspace
+    args.run = resolve_run(ws, args.run)
+    ev = evaluate_run(ws, args.run, split=args.split, which=args.checkpoint, threshold=args.threshold)
     print(json.dumps(ev.to_dict(), indent=2) if args.json else evaluation_text(ev))
     if args.by:
-        print_error_rates(args.run, args.by, store, args.split)
+        print_error_rates(ws, args.run, args.by, args.split)
     if args.label_errors:
-        print_label_errors(args.run, args.checkpoint, store, args.label_errors)
+        print_label_errors(ws, args.run, args.checkpoint, args.label_errors)
     return 0
 
 
-def print_error_rates(run: str, grouping: str, store: Store, split: str) -> None:
+def print_error_rates(ws: Workspace, run: str, grouping: str, split: str) -> None:
     """Error rate and count per category of `grouping`: the table the Evaluate tab shows beside its gallery."""
     from workbench.review.run_errors import run_errors
 
-    table = run_errors(run, grouping, store, split).table
+    table = run_errors(ws, run, grouping, split).table
     print(f"\nError rate per {grouping} category:\n" + table.to_string(index=False, float_format="%.3f"))
 
 
-def print_label_errors(run: str, which: str, store: Store, n: int) -> None:
+def print_label_errors(ws: Workspace, run: str, which: str, n: int) -> None:
     """The `n` strongest suspected label errors of the run's dataset."""
     from workbench.review.label_issues import suspected_label_errors
     from workbench.train.runs import load_run
 
-    sus = suspected_label_errors(load_run(run, which), store)
+    sus = suspected_label_errors(load_run(ws, run, which), ws.store)
     print(f"\nSuspected label errors ({len(sus)} found, strongest first):")
     print(sus.drop(columns="path").head(n).to_string(index=False, float_format="%.3f") if len(sus) else "  none")

@@ -5,7 +5,6 @@ from __future__ import annotations
 import argparse
 
 from workbench.explain.methods import METHODS
-from workbench.store import Store
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -36,14 +35,14 @@ def run(args: argparse.Namespace) -> int:
 
     if not 16 <= args.size <= 2048:
         raise WorkbenchError(f"--size must be between 16 and 2048 pixels, got {args.size}.")
-    args.run = resolve_run(args.run)
-    loaded = load_run(args.run, args.checkpoint)
-    store = Store()
+    ws = args.workspace
+    args.run = resolve_run(ws, args.run)
+    loaded = load_run(ws, args.run, args.checkpoint)
     try:
-        result = write_overlays(loaded, store, args.image_ids, args.out, args.class_name, args.method, args.layer,
+        result = write_overlays(loaded, ws.store, args.image_ids, args.out, args.class_name, args.method, args.layer,
                                 args.size)
     finally:
-        store.close()
+        ws.close()
     print(f"{args.run} · {args.method} at {result.layer.describe()}")
     for f, c in zip(result.files, result.captions):
         print(f"  {f}  ({c})")

@@ -5,7 +5,6 @@ from __future__ import annotations
 import argparse
 
 from workbench.labeling.export import FORMATS, write_export
-from workbench.store import Store
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -24,6 +23,6 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Write the dataset's labels to args.out."""
-    out = write_export(Store(), args.dataset, args.out, args.format, args.annotator, args.resolved)
+    out = write_export(args.workspace.store, args.dataset, args.out, args.format, args.annotator, args.resolved)
     print(f"Exported {args.dataset!r} to {out}")
     return 0

@@ -25,7 +25,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Export the run and list the files written."""
-    result = export_model(resolve_run(args.run), args.fmt, args.out, args.checkpoint)
+    ws = args.workspace
+    result = export_model(ws, resolve_run(ws, args.run), args.fmt, args.out, args.checkpoint)
     print(result)
     for f in result.files:
         print(f"  {f}")

@@ -9,7 +9,6 @@ from tqdm import tqdm
 
 from workbench.data.crops import CROP_KINDS
 from workbench.data.importers import FORMATS, import_path
-from workbench.store import Store
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -37,7 +36,7 @@ def run(args: argparse.Namespace) -> int:
     def progress(it: Iterable, total: int, desc: str) -> Iterable:
         return tqdm(it, total=total, desc=desc, unit="img")
 
-    result = import_path(Store(), args.path, fmt=args.format, name=args.name, labels=args.labels,
+    result = import_path(args.workspace.store, args.path, fmt=args.format, name=args.name, labels=args.labels,
                          classes=args.classes, images=args.images, skip_bad=args.skip_bad, progress=progress,
                          crop=args.crop, crop_size=args.size)
     print(result)

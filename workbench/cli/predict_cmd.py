@@ -48,7 +48,8 @@ def run(args: argparse.Namespace) -> int:
 
     if args.batch_size < 1:
         raise WorkbenchError(f"--batch-size must be at least 1, got {args.batch_size}.")
-    result = predict_paths(resolve_run(args.run), args.paths, threshold=args.threshold, batch_size=args.batch_size,
+    ws = args.workspace
+    result = predict_paths(ws, resolve_run(ws, args.run), args.paths, threshold=args.threshold, batch_size=args.batch_size,
                            progress=progress)
     out = result.to_csv(args.out)
     for note in result.notes:

@@ -7,12 +7,12 @@ import signal
 import sys
 import threading
 
-from workbench.store import Store
 from workbench.train import compare as C
 from workbench.train import distributed
 from workbench.train.config import RunConfig, Setting, config_from, settings
 from workbench.train.loop import RunResult, train
 from workbench.train.runs import list_runs, load_summary
+from workbench.workspace import Workspace
 
 
 def register(sub) -> None:
@@ -60,31 +60,31 @@ def config_from_args(a: argparse.Namespace) -> RunConfig:
 
 def run(a: argparse.Namespace) -> int:
     """List runs, or train (or compare) and report; exit code 0, 1 when a run failed, 130 when cancelled."""
+    ws = a.workspace
     if a.list:
-        for r in list_runs():
-            s = load_summary(r)
+        for r in list_runs(ws):
+            s = load_summary(ws, r)
             print(f"{r}\t{s.get('status')}\tbest epoch {s.get('best_epoch')}\tval loss {s.get('best_val_loss')}")
         return 0
     if not a.dataset:
         print("error: give a DATASET to train on (or --list)", file=sys.stderr)
         return 2
     cfg = config_from_args(a).validate()
-    store = Store()
     cancel = threading.Event()
     previous = signal.signal(signal.SIGINT, lambda *_: (cancel.set(), print("\nstopping after this batch...", file=sys.stderr)))
     comparison = None
     try:
         if a.compare_methods:
             comparison, planned = C.plan(cfg, a.seeds, a.name or None)
-            results = C.compare_methods(cfg, a.seeds, store, _printer(), cancel, planned=planned, name=comparison)
+            results = C.compare_methods(ws, cfg, a.seeds, _printer(), cancel, planned=planned, name=comparison)
         else:
-            results = [train(cfg, store, _printer(), cancel)]
+            results = [train(ws, cfg, _printer(), cancel)]
     finally:
         signal.signal(signal.SIGINT, previous)
         distributed.teardown()
     if not distributed.master_process():  # torchrun's other ranks: rank 0 reports
         return 0
-    _report(results, comparison)
+    _report(ws, results, comparison)
     statuses = {r.status for r in results}
     return 130 if "cancelled" in statuses else 1 if "failed" in statuses else 0
 
@@ -101,15 +101,15 @@ def _printer():
     return progress
 
 
-def _report(results: list[RunResult], comparison: str | None) -> None:
+def _report(ws: Workspace, results: list[RunResult], comparison: str | None) -> None:
     for r in results:
         print(f"{r.run}: {r.status}. {r.message} Best epoch {r.best_epoch} (val loss "
               f"{'-' if r.best_val_loss is None else f'{r.best_val_loss:.4f}'}). Checkpoints in {r.run_dir}")
-    curves = C.curves_folder(results, comparison)
+    curves = C.curves_folder(ws, results, comparison)
     if curves:
         print(f"curves: {curves / 'curves.html'} and curves.png")
     runs = [r.run for r in results if len(r.history)]
     if comparison and runs:
         print("\nfinal val metrics, mean ± std over seeds (baselines: logistic regression on the run's split, "
               "on raw pixels and on the frozen backbone's embeddings with C tuned by cross-validation on train):")
-        print(C.methods_table(runs).to_string(index=False))
+        print(C.methods_table(ws, runs).to_string(index=False))

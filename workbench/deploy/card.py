@@ -10,11 +10,12 @@ from dataclasses import asdict
 
 from workbench.train.data import IMAGENET_MEAN, IMAGENET_STD
 from workbench.train.runs import LoadedRun
+from workbench.workspace import Workspace
 
 SPLITS = ("train", "val", "test")
 
 
-def model_card(loaded: LoadedRun, fmt: str, model_file: str, checkpoint: str = "best") -> dict:
+def model_card(ws: Workspace, loaded: LoadedRun, fmt: str, model_file: str, checkpoint: str = "best") -> dict:
     """Card for `loaded` (its `checkpoint`: best or last) exported as `fmt` to `model_file` (relative to the card)."""
     cfg, size = loaded.config, loaded.config.input_size
     return {
@@ -30,7 +31,7 @@ def model_card(loaded: LoadedRun, fmt: str, model_file: str, checkpoint: str = "
                     "probabilities": "softmax of the logits, (batch, classes), in the order of `classes`"},
         "normalisation": normalisation(cfg.augment.normalize),
         "preprocessing": preprocessing_steps(size, loaded.channels, cfg.augment.normalize),
-        "threshold": stored_threshold(loaded, checkpoint),
+        "threshold": stored_threshold(ws, loaded, checkpoint),
         "training_data": training_data(loaded.dataset_info),
         "backbone": cfg.backbone,
         "method": cfg.method,
@@ -61,12 +62,12 @@ def preprocessing_steps(size: int, channels: int, normalize: bool) -> list[str]:
     return steps
 
 
-def stored_threshold(loaded: LoadedRun, checkpoint: str) -> dict | None:
+def stored_threshold(ws: Workspace, loaded: LoadedRun, checkpoint: str) -> dict | None:
     """The operating point stored for this checkpoint (checkpoints/<run>/threshold.json, not stale), with the
     positive class's index; None when none was chosen: a card never carries another checkpoint's threshold."""
     from workbench.evaluate.threshold import load_threshold
 
-    t = load_threshold(loaded.run_dir.name)
+    t = load_threshold(ws, loaded.run_dir.name)
     if t is None or t.checkpoint != checkpoint or t.positive not in loaded.classes:
         return None
     return {**asdict(t), "positive_index": loaded.classes.index(t.positive)}

@@ -12,7 +12,6 @@ import numpy as np
 import pandas as pd
 from sklearn.metrics import confusion_matrix, roc_auc_score, roc_curve
 
-from workbench import paths
 from workbench.atomic import write_csv, write_json
 from workbench.errors import WorkbenchError
 from workbench.evaluate.dataset_check import DatasetChanged, check_unchanged, recorded_images
@@ -22,6 +21,7 @@ from workbench.metrics import classification_metrics, eer
 if TYPE_CHECKING:  # annotations only: importing these at run time would cycle or cost start-up
     from workbench.store import Store
     from workbench.train.runs import LoadedRun
+    from workbench.workspace import Workspace
 
 
 @dataclass
@@ -45,14 +45,14 @@ class Evaluation:
         return _json_safe(asdict(self))
 
 
-def evaluation_path(run: str, split: str = "test") -> Path:
+def evaluation_path(ws: Workspace, run: str, split: str = "test") -> Path:
     """checkpoints/<run>/evaluation_<split>.json."""
-    return paths.checkpoints_dir() / run / f"evaluation_{split}.json"
+    return ws.run_folder(run) / f"evaluation_{split}.json"
 
 
-def predictions_path(run: str, split: str = "test") -> Path:
+def predictions_path(ws: Workspace, run: str, split: str = "test") -> Path:
     """checkpoints/<run>/predictions_<split>.csv: one row per image (`predictions_table`)."""
-    return paths.checkpoints_dir() / run / f"predictions_{split}.csv"
+    return ws.run_folder(run) / f"predictions_{split}.csv"
 
 
 def split_images(loaded: LoadedRun, store: Store, split: str = "test") -> tuple[pd.DataFrame, list[str]]:
@@ -115,18 +115,16 @@ def roc_curves(y: np.ndarray, probs: np.ndarray, classes: list[str]) -> dict[str
     return curves
 
 
-def evaluate_run(run: str, store: Store | None = None, split: str = "test", which: str = "best",
+def evaluate_run(ws: Workspace, run: str, split: str = "test", which: str = "best",
                  threshold: str | None = None) -> Evaluation:
     """Score the run's `which` checkpoint on its `split` images; write JSON, predictions CSV and plots.
 
     Binary runs are also scored at their decision threshold: the stored one (chosen at the EER on the validation
     split the first time), or one chosen now by `threshold` ('eer', 'fpr=0.01', 'fnr=0.05')."""
-    from workbench.store import Store
     from workbench.train.predict import predict
     from workbench.train.runs import load_run
 
-    store = store or Store()
-    loaded = load_run(run, which)
+    loaded = load_run(ws, run, which)
     if threshold is not None:
         from workbench.evaluate.threshold import check_rule
 
@@ -134,7 +132,7 @@ def evaluate_run(run: str, store: Store | None = None, split: str = "test", whic
         if len(loaded.classes) != 2:
             raise WorkbenchError(f"--threshold is for binary runs; {run!r} has {len(loaded.classes)} classes "
                                  "and decides by the most probable one.")
-    part, notes = split_images(loaded, store, split)
+    part, notes = split_images(loaded, ws.store, split)
     probs = np.asarray(predict(loaded, part["path"].tolist()), dtype=float)
     preds = predictions_table(part, probs)
     classes = list(loaded.classes)
@@ -145,17 +143,17 @@ def evaluate_run(run: str, store: Store | None = None, split: str = "test", whic
         confusion=confusion_matrix(y, preds["y_pred"], labels=list(range(len(classes)))).tolist(),
         roc=roc_curves(y, probs, classes), notes=notes)
     if len(classes) == 2:
-        result.operating_point = _operating_point(run, store, which, loaded, preds, threshold, notes)
-    write_csv(predictions_path(run, split), preds)
-    result.files += write_plots(result)
-    result.files += [str(predictions_path(run, split)), str(evaluation_path(run, split))]
-    save_evaluation(result)
+        result.operating_point = _operating_point(ws, run, which, loaded, preds, threshold, notes)
+    write_csv(predictions_path(ws, run, split), preds)
+    result.files += write_plots(ws, result)
+    result.files += [str(predictions_path(ws, run, split)), str(evaluation_path(ws, run, split))]
+    save_evaluation(ws, result)
     return result
 
 
-def write_plots(ev: Evaluation) -> list[str]:
+def write_plots(ws: Workspace, ev: Evaluation) -> list[str]:
     """The confusion matrix and ROC of `ev` as HTML and PNG in plots_checkpoints/<run>/; the files written."""
-    plot_dir = paths.plots_dir() / ev.run
+    plot_dir = ws.plot_folder(ev.run)
     cm, split = np.array(ev.confusion), ev.split
     cm_title, roc_title = f"{ev.run}: confusion matrix ({split})", f"{ev.run}: ROC ({split})"
     files = save_figure(confusion_figure(cm, ev.classes, cm_title), plot_dir / f"confusion_{split}")
@@ -166,16 +164,16 @@ def write_plots(ev: Evaluation) -> list[str]:
     return files
 
 
-def save_evaluation(ev: Evaluation) -> Path:
+def save_evaluation(ws: Workspace, ev: Evaluation) -> Path:
     """Write checkpoints/<run>/evaluation_<split>.json (atomically: a reader never sees half of it)."""
-    return write_json(evaluation_path(ev.run, ev.split), ev.to_dict())
+    return write_json(evaluation_path(ws, ev.run, ev.split), ev.to_dict())
 
 
-def _operating_point(run, store, which, loaded, preds, rule, notes) -> dict | None:
+def _operating_point(ws, run, which, loaded, preds, rule, notes) -> dict | None:
     from workbench.evaluate.threshold import choose_threshold, operating_point, run_threshold
 
     try:
-        t = choose_threshold(run, rule, store, which, loaded) if rule else run_threshold(run, store, which, loaded)
+        t = choose_threshold(ws, run, rule, which, loaded) if rule else run_threshold(ws, run, which, loaded)
     except WorkbenchError as e:
         if rule:
             raise
@@ -184,17 +182,17 @@ def _operating_point(run, store, which, loaded, preds, rule, notes) -> dict | No
     return operating_point(preds, t)
 
 
-def load_evaluation(run: str, split: str = "test") -> Evaluation | None:
+def load_evaluation(ws: Workspace, run: str, split: str = "test") -> Evaluation | None:
     """The saved evaluation of a run, or None if it was never evaluated."""
-    path = evaluation_path(run, split)
+    path = evaluation_path(ws, run, split)
     if not path.exists():
         return None
     return Evaluation(**json.loads(path.read_text()))
 
 
-def load_predictions(run: str, split: str = "test") -> pd.DataFrame | None:
+def load_predictions(ws: Workspace, run: str, split: str = "test") -> pd.DataFrame | None:
     """The saved predictions table of a run on `split`, or None if it was never evaluated."""
-    path = predictions_path(run, split)
+    path = predictions_path(ws, run, split)
     return pd.read_csv(path) if path.exists() else None
 
 

@@ -16,8 +16,8 @@ from workbench.errors import WorkbenchError
 from workbench.metrics import decision_metrics, operating_threshold, parse_rule, threshold_metrics
 
 if TYPE_CHECKING:  # annotations only: importing these at run time would cycle or cost start-up
-    from workbench.store import Store
     from workbench.train.runs import LoadedRun
+    from workbench.workspace import Workspace
 
 DEFAULT_RULE = "eer"
 
@@ -46,27 +46,26 @@ class Threshold:
                 f"FPR {self.fpr:.3f}, FNR {self.fnr:.3f})")
 
 
-def threshold_path(run: str) -> Path:
+def threshold_path(ws: Workspace, run: str) -> Path:
     """checkpoints/<run>/threshold.json."""
     from workbench.train.runs import run_dir
 
-    return run_dir(run) / "threshold.json"
+    return run_dir(ws, run) / "threshold.json"
 
 
-def choose_threshold(run: str, rule: str = DEFAULT_RULE, store: Store | None = None, which: str = "best",
+def choose_threshold(ws: Workspace, run: str, rule: str = DEFAULT_RULE, which: str = "best",
                      loaded: LoadedRun | None = None) -> Threshold:
     """Predict the run's validation images, pick the threshold by `rule` (eer, fpr=R, fnr=R) and store it."""
     from workbench.evaluate.evaluate import split_images
-    from workbench.store import Store
     from workbench.train.predict import predict
     from workbench.train.runs import load_run
 
     rule = check_rule(rule)  # a typo fails before any prediction
-    loaded = loaded or load_run(run, which)
+    loaded = loaded or load_run(ws, run, which)
     if len(loaded.classes) != 2:
         raise WorkbenchError(f"Run {run!r} has {len(loaded.classes)} classes: a decision threshold is for binary runs "
                              "(multi-class runs decide by the most probable class).")
-    part, _ = split_images(loaded, store or Store(), "val")
+    part, _ = split_images(loaded, ws.store, "val")
     y = part["y"].to_numpy()
     if len(set(y.tolist())) < 2:
         raise WorkbenchError(f"Run {run!r}: its {len(y)} validation images are all one class, so no threshold can be "
@@ -80,7 +79,7 @@ def choose_threshold(run: str, rule: str = DEFAULT_RULE, store: Store | None = N
     result = Threshold(run=run, rule=rule, threshold=t,
                        positive=loaded.classes[1], split="val", n=len(y), fpr=at["fpr"], fnr=at["fnr"],
                        checkpoint=which)
-    save_threshold(result)
+    save_threshold(ws, result)
     return result
 
 
@@ -93,24 +92,24 @@ def check_rule(rule: str) -> str:
     return kind if target is None else f"{kind}={target:g}"
 
 
-def save_threshold(t: Threshold) -> Path:
+def save_threshold(ws: Workspace, t: Threshold) -> Path:
     """Write threshold.json atomically: a reader sees the old file or the new one, never half of one."""
-    return write_json(threshold_path(t.run), asdict(t))
+    return write_json(threshold_path(ws, t.run), asdict(t))
 
 
-def load_threshold(run: str) -> Threshold | None:
+def load_threshold(ws: Workspace, run: str) -> Threshold | None:
     """The stored threshold, or None if none was chosen or the checkpoint is newer than it (retrained)."""
-    t = _read(run)
+    t = _read(ws, run)
     if t is None:
         return None
-    ckpt = threshold_path(run).parent / f"{t.checkpoint}.pt"
-    if ckpt.exists() and ckpt.stat().st_mtime_ns > threshold_path(run).stat().st_mtime_ns:
+    ckpt = threshold_path(ws, run).parent / f"{t.checkpoint}.pt"
+    if ckpt.exists() and ckpt.stat().st_mtime_ns > threshold_path(ws, run).stat().st_mtime_ns:
         return None
     return t
 
 
-def _read(run: str) -> Threshold | None:
-    path = threshold_path(run)
+def _read(ws: Workspace, run: str) -> Threshold | None:
+    path = threshold_path(ws, run)
     try:
         return Threshold(**json.loads(path.read_text()))
     except FileNotFoundError:
@@ -119,15 +118,15 @@ def _read(run: str) -> Threshold | None:
         return None  # unreadable: choose again rather than fail
 
 
-def run_threshold(run: str, store: Store | None = None, which: str = "best",
+def run_threshold(ws: Workspace, run: str, which: str = "best",
                   loaded: LoadedRun | None = None) -> Threshold:
     """The run's stored threshold; chosen now (by the stored rule, else at the EER) if there is none for the
     `which` checkpoint or that checkpoint is newer than it."""
-    t = load_threshold(run)
+    t = load_threshold(ws, run)
     if t is not None and t.checkpoint == which:
         return t
-    previous = _read(run)
-    return choose_threshold(run, previous.rule if previous else DEFAULT_RULE, store, which, loaded)
+    previous = _read(ws, run)
+    return choose_threshold(ws, run, previous.rule if previous else DEFAULT_RULE, which, loaded)
 
 
 def operating_point(preds: pd.DataFrame, t: Threshold) -> dict:
@@ -137,30 +136,28 @@ def operating_point(preds: pd.DataFrame, t: Threshold) -> dict:
             "at_argmax": decision_metrics(y, preds["y_pred"].to_numpy())}
 
 
-def current_operating_point(run: str, split: str = "test") -> dict | None:
+def current_operating_point(ws: Workspace, run: str, split: str = "test") -> dict | None:
     """The run's stored threshold applied to its saved `split` predictions (no model run); None if either is missing
     or the run is not binary."""
     from workbench.evaluate.evaluate import load_predictions
 
-    t, preds = load_threshold(run), load_predictions(run, split)
+    t, preds = load_threshold(ws, run), load_predictions(ws, run, split)
     if t is None or preds is None or "p_1" not in preds or "p_2" in preds:
         return None
     return operating_point(preds, t)
 
 
-def set_threshold_rule(run: str, rule: str, store: Store | None = None, split: str = "test") -> dict:
+def set_threshold_rule(ws: Workspace, run: str, rule: str, split: str = "test") -> dict:
     """Choose the threshold by `rule` on validation and report it on the saved `split` evaluation (evaluating if
     needed); the saved evaluation's operating point is updated to match."""
     from workbench.evaluate.evaluate import load_evaluation, save_evaluation
     from workbench.evaluate.staleness import run_predictions
-    from workbench.store import Store
 
-    store = store or Store()
-    t = choose_threshold(run, rule, store)
-    preds, _ = run_predictions(run, store, split)  # evaluates first when missing or stale
+    t = choose_threshold(ws, run, rule)
+    preds, _ = run_predictions(ws, run, split)  # evaluates first when missing or stale
     op = operating_point(preds, t)
-    ev = load_evaluation(run, split)
+    ev = load_evaluation(ws, run, split)
     if ev is not None:
         ev.operating_point = op
-        save_evaluation(ev)
+        save_evaluation(ws, ev)
     return op

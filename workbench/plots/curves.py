@@ -17,7 +17,6 @@ import plotly.graph_objects as go
 from plotly.colors import qualitative
 from plotly.subplots import make_subplots
 
-from workbench import paths
 from workbench.atomic import atomic_path
 from workbench.metrics import CURVE_METRICS, REGISTRY
 
@@ -113,12 +112,12 @@ def _band(fig: go.Figure, x, lo, hi, color: str, label: str, where: dict) -> Non
                              legendgroup=label, showlegend=False, name=f"{label} ±1 std", hoverinfo="skip"), **where)
 
 
-def save_curves(histories: dict[str, pd.DataFrame], name: str | None = None) -> dict[str, Path]:
-    """Write curves.html and curves.png to plots_checkpoints/<name>/ (name: the run, or a comparison id)."""
+def save_curves(histories: dict[str, pd.DataFrame], plots: Path, name: str | None = None) -> dict[str, Path]:
+    """Write curves.html and curves.png to <plots>/<name>/ (plots: the workspace's plots_checkpoints/;
+    name: the run, or a comparison id)."""
     if not histories:
         raise ValueError("No runs to plot.")
-    name = name or plot_name(list(histories))
-    out = paths.plots_dir() / name
+    out = Path(plots) / (name or plot_name(list(histories)))
     html, png = out / "curves.html", out / "curves.png"
     with atomic_path(html) as tmp:
         curves_figure(histories).write_html(tmp, include_plotlyjs=True, full_html=True)

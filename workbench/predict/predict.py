@@ -14,7 +14,7 @@ from workbench.atomic import write_csv
 from workbench.data.importers.common import Progress, no_progress
 from workbench.errors import BadImage, WorkbenchError
 from workbench.predict.sources import ImageSource, gather
-from workbench.store import Store
+from workbench.workspace import Workspace
 from workbench.train.predict import predict
 from workbench.train.runs import LoadedRun
 
@@ -101,7 +101,7 @@ def predict_sources(loaded: LoadedRun, sources: Sequence[ImageSource], threshold
     return Predictions(run or loaded.run_dir.name, list(loaded.classes), table, bad, threshold, rule, kept)
 
 
-def predict_paths(run: str, paths: Sequence[str | Path], *, threshold: float | None = None, store: Store | None = None,
+def predict_paths(ws: Workspace, run: str, paths: Sequence[str | Path], *, threshold: float | None = None,
                   batch_size: int = 64, progress: Progress = no_progress,
                   loaded: LoadedRun | None = None) -> Predictions:
     """Predict image files, folders and zips with `run`'s best checkpoint. Binary runs decide at `threshold` if
@@ -109,12 +109,12 @@ def predict_paths(run: str, paths: Sequence[str | Path], *, threshold: float | N
     from workbench.evaluate.threshold import run_threshold
     from workbench.train.runs import load_run
 
-    loaded = loaded or load_run(run)
+    loaded = loaded or load_run(ws, run)
     sources, problems = gather(paths)
     how, notes = "given", []
     if threshold is None and len(loaded.classes) == 2:
         try:
-            chosen = run_threshold(run, store, loaded=loaded)
+            chosen = run_threshold(ws, run, loaded=loaded)
             threshold, how = chosen.threshold, f"the run's threshold: {chosen.rule} on {chosen.split}"
         except WorkbenchError as e:  # e.g. the run's dataset is gone: its validation images cannot be scored
             notes.append(f"No decision threshold for {run!r} ({e}); deciding by the most probable class.")

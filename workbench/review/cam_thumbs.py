@@ -6,7 +6,6 @@ import logging
 
 import pandas as pd
 
-from workbench import paths
 from workbench.errors import WorkbenchError
 from workbench.review.run_cache import RunCache
 
@@ -28,7 +27,7 @@ class CamThumbs:
         try:
             loaded = self.runs.get(self.run)
             used = run_layer(loaded, self.layer)
-            folder = cache_dir(loaded.run_dir, paths.plots_dir() / self.run, self.method, self.layer)
+            folder = cache_dir(loaded.run_dir, self.runs.ws.plot_folder(self.run), self.method, self.layer)
             files = cam_overlay_files(loaded, rows["image_id"].tolist(), rows["path"].tolist(),
                                       rows["y_pred"].tolist(), folder, self.method, self.layer)
         except Exception as e:  # noqa: BLE001 (any failure: a CAM is an extra, the errors still show)

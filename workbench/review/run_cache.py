@@ -8,23 +8,25 @@ from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:  # annotations only: train.runs imports torch and timm
     from workbench.train.runs import LoadedRun
+    from workbench.workspace import Workspace
 
 
 class RunCache:
-    """The last few loaded runs, reloaded when their checkpoint file changes (a run trained again)."""
+    """The last few loaded runs of the workspace `ws`, reloaded when their checkpoint file changes (a run trained
+    again)."""
 
-    def __init__(self, size: int = 2):
-        self.size, self._runs, self._lock = size, OrderedDict(), threading.Lock()
+    def __init__(self, ws: Workspace, size: int = 2):
+        self.ws, self.size, self._runs, self._lock = ws, size, OrderedDict(), threading.Lock()
 
     def get(self, run: str, which: str = "best") -> LoadedRun:
         """The loaded run (`workbench.train.runs.load_run`), from the cache when its checkpoint is unchanged."""
         from workbench.train.runs import load_run, run_dir
 
-        ckpt = run_dir(run) / f"{which}.pt"
+        ckpt = run_dir(self.ws, run) / f"{which}.pt"
         key = (run, which, ckpt.stat().st_mtime_ns if ckpt.exists() else 0)
         with self._lock:
             if key not in self._runs:
-                self._runs[key] = load_run(run, which)
+                self._runs[key] = load_run(self.ws, run, which)
                 while len(self._runs) > self.size:
                     self._runs.popitem(last=False)
             self._runs.move_to_end(key)

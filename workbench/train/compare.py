@@ -14,12 +14,10 @@ import numpy as np
 import pandas as pd
 import torch
 
-from workbench import paths
 from workbench.atomic import atomic_path, write_csv, write_json
 from workbench.data.imageio import load_image
 from workbench.errors import WorkbenchError
 from workbench.metrics import CURVE_METRICS
-from workbench.store import Store
 from workbench.train import baselines as B
 from workbench.train import data as D
 from workbench.train.backbones import build_model, pick_device, place
@@ -28,6 +26,7 @@ from workbench.train.distributed import master_process
 from workbench.train.embedding import embed
 from workbench.train.loop import RunResult, TaskData, precheck, train
 from workbench.train.runs import load_config, load_history, run_dir
+from workbench.workspace import Workspace
 
 TABLE_METRICS = CURVE_METRICS  # the final val metrics compared across runs and methods
 BASELINES_FILE = "baselines.json"
@@ -48,16 +47,16 @@ def plan(base: RunConfig, seeds: int | list[int], prefix: str | None = None) -> 
     return name, runs
 
 
-def check_plan(runs: list[RunConfig], store: Store) -> TaskData:
+def check_plan(ws: Workspace, runs: list[RunConfig]) -> TaskData:
     """Every check a single run gets, on the first run (whose data it returns), plus: no planned run name is taken."""
-    task = precheck(runs[0], store)
-    taken = [c.name for c in runs if (paths.checkpoints_dir() / c.name).exists()]
+    task = precheck(ws, runs[0])
+    taken = [c.name for c in runs if ws.run_folder(c.name).exists()]
     if taken:
         raise WorkbenchError(f"Runs named {', '.join(taken)} exist already; choose another name.")
     return task
 
 
-def compare_methods(base: RunConfig, seeds: int | list[int] = 3, store: Store | None = None,
+def compare_methods(ws: Workspace, base: RunConfig, seeds: int | list[int] = 3,
                     progress: Callable[[float, str], None] | None = None, cancel=None,
                     on_run_start: Callable[[str], None] | None = None, prefix: str | None = None,
                     planned: list[RunConfig] | None = None, task: TaskData | None = None,
@@ -66,33 +65,32 @@ def compare_methods(base: RunConfig, seeds: int | list[int] = 3, store: Store | 
     Each run writes its own curves; the comparison's (overlay, methods plot and table) go to
     plots_checkpoints/<name>/ when `name` is given. `planned`, `task`: the runs from `plan` and what `check_plan`
     returned, when the caller has named and checked them already (a queued job shows its names)."""
-    store = store or Store()
     runs = planned or plan(base, seeds, prefix)[1]
-    task = task or check_plan(runs, store)
+    task = task or check_plan(ws, runs)
     progress = progress or (lambda f, m: None)
     results = []
     for i, cfg in enumerate(runs):
         if on_run_start:
             on_run_start(cfg.name)
         sub = lambda f, m, i=i, cfg=cfg: progress((i + f) / len(runs), f"{cfg.name} ({i + 1}/{len(runs)}): {m}")  # noqa: E731
-        res = train(cfg, store, sub, cancel, task=task if i == 0 else None)  # the first run was checked with the plan
+        res = train(ws, cfg, sub, cancel, task=task if i == 0 else None)  # the first run was checked with the plan
         results.append(res)
         if res.status == "cancelled":
             break
         if cfg.method == "feature_extract" and res.status == "completed":
             sub(1.0, "baselines: logistic regression on pixels, linear probe on embeddings")
-            run_baselines(cfg.name, store)
+            run_baselines(ws, cfg.name)
     if name and master_process():
-        _save_comparison(name, results)
+        _save_comparison(ws, name, results)
     return results
 
 
-def run_baselines(run: str, store: Store) -> list[B.BaselineResult]:
+def run_baselines(ws: Workspace, run: str) -> list[B.BaselineResult]:
     """Both baselines on the run's own train/val images (ids from its dataset.json); saved as baselines.json."""
-    cfg = load_config(run)
-    info = json.loads((run_dir(run) / "dataset.json").read_text())
+    cfg = load_config(ws, run)
+    info = json.loads((run_dir(ws, run) / "dataset.json").read_text())
     split = {d["image_id"]: d["split"] for d in info["images"]}
-    df, classes = D.task_labels(store, cfg.dataset, cfg.grouping, cfg.seed)
+    df, classes = D.task_labels(ws.store, cfg.dataset, cfg.grouping, cfg.seed)
     df = df[df.image_id.isin(split.keys())]
     if (df.split != df.image_id.map(split)).any() or len(df) != len(split):
         raise WorkbenchError(f"Dataset {cfg.dataset!r} changed since run {run!r}; baselines need the run's split.")
@@ -111,29 +109,29 @@ def run_baselines(run: str, store: Store) -> list[B.BaselineResult]:
     record = {"run": run, "seed": cfg.seed, "backbone": cfg.backbone, "input_size": cfg.input_size,
               "train_ids": [int(i) for i in parts["train"].image_id], "val_ids": [int(i) for i in parts["val"].image_id],
               "results": [asdict(r) for r in results]}
-    write_json(run_dir(run) / BASELINES_FILE, record, default=_json_number)
+    write_json(run_dir(ws, run) / BASELINES_FILE, record, default=_json_number)
     return results
 
 
-def load_baselines(run: str) -> dict | None:
+def load_baselines(ws: Workspace, run: str) -> dict | None:
     """The run's baselines.json (a feature-extraction run of a comparison), or None."""
-    f = run_dir(run) / BASELINES_FILE
+    f = run_dir(ws, run) / BASELINES_FILE
     return json.loads(f.read_text()) if f.is_file() else None
 
 
-def final_val_metrics(runs: list[str], with_baselines: bool = False) -> pd.DataFrame:
+def final_val_metrics(ws: Workspace, runs: list[str], with_baselines: bool = False) -> pd.DataFrame:
     """One row per run (method, backbone, seed, last epoch's val metrics); baselines' rows too when asked."""
     rows = []
     for run in runs:
-        cfg = load_config(run)
-        h = load_history(run)
+        cfg = load_config(ws, run)
+        h = load_history(ws, run)
         val = h[h.split == "val"]
         if val.empty:
             continue
         last = val.iloc[-1]
         rows.append({"run": run, "method": cfg.method, "backbone": cfg.backbone, "seed": cfg.seed,
                      "epochs": int(last.epoch), **{k: float(last[k]) for k in TABLE_METRICS}})
-        base = load_baselines(run) if with_baselines else None
+        base = load_baselines(ws, run) if with_baselines else None
         for r in (base or {}).get("results", []):
             backbone = "" if r["method"] == B.PIXELS else cfg.backbone
             rows.append({"run": run, "method": r["method"], "backbone": backbone, "seed": cfg.seed, "epochs": None,
@@ -141,9 +139,9 @@ def final_val_metrics(runs: list[str], with_baselines: bool = False) -> pd.DataF
     return pd.DataFrame(rows, columns=["run", "method", "backbone", "seed", "epochs", *TABLE_METRICS])
 
 
-def methods_table(runs: list[str]) -> pd.DataFrame:
+def methods_table(ws: Workspace, runs: list[str]) -> pd.DataFrame:
     """Per method (and baseline) and backbone: number of seeds and each final val metric as 'mean ± std'."""
-    return _table_of(final_val_metrics(runs, with_baselines=True))
+    return _table_of(final_val_metrics(ws, runs, with_baselines=True))
 
 
 def _table_of(per_run: pd.DataFrame) -> pd.DataFrame:
@@ -160,12 +158,12 @@ def _table_of(per_run: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(out, columns=["method", "backbone", "seeds", *TABLE_METRICS])
 
 
-def methods_figure_of(runs: list[str]):
+def methods_figure_of(ws: Workspace, runs: list[str]):
     """The method-grouped plotly figure of these runs (mean per method over seeds, ±1 std band, baselines)."""
     from workbench.plots import methods_figure
 
-    runs = [r for r in runs if len(load_history(r))]
-    return methods_figure({r: load_history(r) for r in runs}, final_val_metrics(runs, with_baselines=True))
+    histories = {r: h for r in runs if len(h := load_history(ws, r))}
+    return methods_figure(histories, final_val_metrics(ws, list(histories), with_baselines=True))
 
 
 def _short(method: str) -> str:
@@ -176,21 +174,16 @@ def _json_number(x):
     return float(x) if isinstance(x, (np.floating, torch.Tensor)) else str(x)
 
 
-def comparison_dir(name: str) -> Path:
-    """plots_checkpoints/<name>/: a comparison's overlay of curves, methods plot and methods table."""
-    return paths.plots_dir() / name
-
-
-def curves_folder(results: list[RunResult], comparison: str | None = None) -> Path | None:
+def curves_folder(ws: Workspace, results: list[RunResult], comparison: str | None = None) -> Path | None:
     """Where a job's or command's curves are: the comparison's folder when it overlays several runs, else the
     run's own (None when nothing was drawn)."""
     drawn = [r.curves for r in results if r.curves]
-    if comparison and len(drawn) > 1 and (comparison_dir(comparison) / "curves.html").is_file():
-        return comparison_dir(comparison)
+    if comparison and len(drawn) > 1 and (ws.plot_folder(comparison) / "curves.html").is_file():
+        return ws.plot_folder(comparison)
     return drawn[-1] if drawn else None
 
 
-def _save_comparison(name: str, results: list[RunResult]) -> None:
+def _save_comparison(ws: Workspace, name: str, results: list[RunResult]) -> None:
     """The runs' curves overlaid, the method-grouped plot (methods.html) and the methods table (methods.csv)
     into plots_checkpoints/<name>/; a failure is said in the last run's message (the runs themselves are done)."""
     from workbench.plots import methods_figure, save_curves
@@ -199,8 +192,8 @@ def _save_comparison(name: str, results: list[RunResult]) -> None:
     if len(histories) < 2:
         return
     try:
-        out = save_curves(histories, name)["html"].parent
-        per_run = final_val_metrics(list(histories), with_baselines=True)
+        out = save_curves(histories, ws.plots, name)["html"].parent
+        per_run = final_val_metrics(ws, list(histories), with_baselines=True)
         write_csv(out / "methods.csv", _table_of(per_run.copy()))
         with atomic_path(out / "methods.html") as tmp:
             methods_figure(histories, per_run).write_html(tmp, include_plotlyjs=True, full_html=True)

@@ -14,10 +14,10 @@ from typing import Any, Callable
 import pandas as pd
 
 from workbench.errors import WorkbenchError
-from workbench.store import Store
 from workbench.train.compare import check_plan, compare_methods, curves_folder, plan
 from workbench.train.config import RunConfig
 from workbench.train.loop import precheck, train
+from workbench.workspace import Workspace
 
 
 @dataclass
@@ -44,8 +44,8 @@ class Job:
 class JobManager:
     """Queue of training jobs run one at a time on a daemon thread (two runs at once only halve each other's speed)."""
 
-    def __init__(self, store: Store | None = None):
-        self.store = store or Store()
+    def __init__(self, ws: Workspace):
+        self.ws = ws
         self._jobs: dict[int, Job] = {}
         self._ids = itertools.count(1)
         self._queue: queue.Queue = queue.Queue()
@@ -57,10 +57,10 @@ class JobManager:
     def submit_train(self, cfg: RunConfig) -> Job:
         """Queue one training run; it is checked now (once), so mistakes show at once, and trains on the labels
         as they were when it was submitted."""
-        task = precheck(cfg, self.store)
+        task = precheck(self.ws, cfg)
         job = self._new(f"train {cfg.name}")
         job.runs.append(cfg.name)
-        self._queue.put((job, lambda progress: train(cfg, self.store, progress, job.cancel, task=task)))
+        self._queue.put((job, lambda progress: train(self.ws, cfg, progress, job.cancel, task=task)))
         return job
 
     def submit_compare(self, base: RunConfig, seeds: int, prefix: str | None = None) -> Job:
@@ -68,10 +68,10 @@ class JobManager:
         if seeds < 1:
             raise WorkbenchError("Compare methods needs at least 1 seed.")
         name, runs = plan(base, seeds, prefix)
-        task = check_plan(runs, self.store)
+        task = check_plan(self.ws, runs)
         job = self._new(f"compare methods {name} × {seeds} seeds")
         job.comparison = name
-        self._queue.put((job, lambda progress: compare_methods(base, seeds, self.store, progress, job.cancel,
+        self._queue.put((job, lambda progress: compare_methods(self.ws, base, seeds, progress, job.cancel,
                                                                on_run_start=lambda r: _add_run(job, r),
                                                                planned=runs, task=task, name=name)))
         return job
@@ -146,7 +146,7 @@ class JobManager:
             statuses = {r.status for r in results}
             job.status = "cancelled" if "cancelled" in statuses else "failed" if "failed" in statuses else "completed"
             job.message = "; ".join(f"{r.run}: {r.message}" for r in results)
-            curves = curves_folder(results, job.comparison)  # train() and compare_methods wrote them
+            curves = curves_folder(self.ws, results, job.comparison)  # train() and compare_methods wrote them
             if curves:
                 job.message += f" Curves saved in {curves}."
             if job.status == "completed":

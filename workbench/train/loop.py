@@ -18,7 +18,6 @@ import numpy as np
 import pandas as pd
 import torch
 
-from workbench import paths
 from workbench.atomic import write_csv, write_json
 from workbench.errors import WorkbenchError
 from workbench.metrics import METRICS, classification_metrics
@@ -29,6 +28,7 @@ from workbench.train.backbones import build_model, check_backbone, pick_device, 
 from workbench.train.checkpoints import CheckpointError, CheckpointWriter
 from workbench.train.config import RunConfig
 from workbench.train.methods import METHODS, Cancelled, NonFinite, TrainingMethod
+from workbench.workspace import Workspace
 
 HISTORY_COLUMNS = ["epoch", "split", *METRICS, "lr", "seconds"]  # history.csv: the per-epoch metrics of both splits
 Progress = Callable[[float, str], None]
@@ -58,7 +58,7 @@ class TaskData:
     classes: list[str]
 
 
-def train(cfg: RunConfig, store: Store | None = None, progress: Progress | None = None, cancel=None,
+def train(ws: Workspace, cfg: RunConfig, progress: Progress | None = None, cancel=None,
           task: TaskData | None = None, plots: bool = True) -> RunResult:
     """Train one run to checkpoints/<run>/ (config, dataset, history, best.pt, last.pt, summary) and its curves
     to plots_checkpoints/<run>/ (unless `plots` is False). `task`: what precheck returned when the caller
@@ -67,10 +67,9 @@ def train(cfg: RunConfig, store: Store | None = None, progress: Progress | None 
     Bad configuration or data raises WorkbenchError before anything is written; a run that goes
     NaN, or is cancelled, stops with its best checkpoint kept and says so in the result.
     """
-    store = store or Store()
     ddp = dist.setup(cfg.device)
     cfg.name = dist.broadcast(cfg.name, ddp)  # a default name holds the time: rank 0's names the run
-    task = task or precheck(cfg, store)
+    task = task or precheck(ws, cfg)
     dist.barrier(ddp)  # every rank has checked the name before rank 0 creates the run folder
     progress = (progress or _quiet) if ddp.master else _quiet
     torch.manual_seed(cfg.seed)  # same initial weights on every rank (DDP also broadcasts rank 0's)
@@ -80,8 +79,8 @@ def train(cfg: RunConfig, store: Store | None = None, progress: Progress | None 
     place(model, device)
     progress(0.0, "loading images")
     splits = load_splits(task.labels, cfg.input_size)
-    files = (RunFiles if ddp.master else _NoFiles)(paths.checkpoints_dir() / cfg.name, device)
-    files.start(cfg, store, task, channels=splits["train"].images.shape[1])
+    files = (RunFiles if ddp.master else _NoFiles)(ws.run_folder(cfg.name), ws.plots, device)
+    files.start(cfg, ws.store, task, channels=splits["train"].images.shape[1])
     method = METHODS[cfg.method](model, cfg, splits, device, progress, ddp)
     result = _Epochs(cfg, method, splits["val"].y.numpy(), files, progress, cancel, ddp).run()
     # what each rank saw in epoch 1 and ended with: proof in summary.json that the shards were disjoint
@@ -91,13 +90,13 @@ def train(cfg: RunConfig, store: Store | None = None, progress: Progress | None 
     return result
 
 
-def precheck(cfg: RunConfig, store: Store) -> TaskData:
+def precheck(ws: Workspace, cfg: RunConfig) -> TaskData:
     """Every cheap check before a run starts (config, name, backbone, dataset, labels): errors at once, not later."""
     cfg.validate()
-    if (paths.checkpoints_dir() / cfg.name).exists():
+    if ws.run_folder(cfg.name).exists():
         raise WorkbenchError(_taken(cfg.name))
     check_backbone(cfg.backbone)
-    df, classes = D.task_labels(store, cfg.dataset, cfg.grouping, cfg.seed)
+    df, classes = D.task_labels(ws.store, cfg.dataset, cfg.grouping, cfg.seed)
     D.check_trainable(df, classes)
     return TaskData(df, classes)
 
@@ -191,8 +190,8 @@ class RunFiles:
     """Everything a run writes, each file atomically: checkpoints/<run>/ (config.json, dataset.json, history.csv,
     best.pt, last.pt, summary.json) and plots_checkpoints/<run>/ (curves.html, curves.png)."""
 
-    def __init__(self, run_dir: Path, device):
-        self.dir, self.device, self.started = Path(run_dir), device, time.time()
+    def __init__(self, run_dir: Path, plots: Path, device):
+        self.dir, self.plots, self.device, self.started = Path(run_dir), Path(plots), device, time.time()
 
     def start(self, cfg: RunConfig, store: Store, task: TaskData, channels: int) -> None:
         """The run folder with its config and what it trains on (so evaluation can tell when the dataset changed)."""
@@ -224,7 +223,7 @@ class RunFiles:
             try:
                 from workbench.plots import save_curves  # plotly and matplotlib: imported when a run ends
 
-                result.curves = save_curves({result.run: result.history}, result.run)["html"].parent
+                result.curves = save_curves({result.run: result.history}, self.plots, result.run)["html"].parent
             except Exception as e:
                 result.message += f" Saving the curves failed: {e}"
         self.summary(result, distributed)

@@ -11,13 +11,13 @@ import torch
 from PIL import Image
 from torch import nn
 
-from workbench import paths
 from workbench.errors import WorkbenchError
 from workbench.store import Store
 from workbench.train import data as D
 from workbench.train.backbones import build_model, pick_device, place
 from workbench.train.config import RunConfig
 from workbench.train.weights import read_weights_file
+from workbench.workspace import Workspace
 
 
 @dataclass
@@ -48,7 +48,8 @@ class LoadedRun:
         return df[["image_id", "path", "label", "y", "split"]]
 
     def history(self) -> pd.DataFrame:
-        return load_history(self.run_dir.name)
+        """Per-epoch metrics of the run (see load_history)."""
+        return _history(self.run_dir)
 
     def changed_images(self, store: Store) -> list[int]:
         """Image ids whose content, label or split differ from when the run was trained (empty: unchanged)."""
@@ -58,10 +59,11 @@ class LoadedRun:
         return sorted(i for i in then.keys() | now.keys() if then.get(i) != now.get(i))
 
 
-def run_dir(run: str) -> Path:
-    d = paths.checkpoints_dir() / run
+def run_dir(ws: Workspace, run: str) -> Path:
+    """checkpoints/<run>/ of an existing run; a WorkbenchError naming recent runs otherwise."""
+    d = ws.run_folder(run)
     if not run or "/" in run or "\\" in run or run.startswith(".") or not (d / "config.json").is_file():
-        known = ", ".join(list_runs()[-10:]) or "none yet"
+        known = ", ".join(list_runs(ws)[-10:]) or "none yet"
         raise WorkbenchError(f"No run named {run!r} (recent runs: {known}).")
     return d
 
@@ -69,30 +71,35 @@ def run_dir(run: str) -> Path:
 LATEST = ("last", "latest")  # what a user may type for the newest run: `workbench evaluate last`
 
 
-def resolve_run(run: str) -> str:
+def resolve_run(ws: Workspace, run: str) -> str:
     """`run` itself, or for "last"/"latest" (unless a run has that name) the newest run; for CLI arguments."""
-    if run in LATEST and not (paths.checkpoints_dir() / run / "config.json").is_file():
-        runs = list_runs()
+    if run in LATEST and not (ws.run_folder(run) / "config.json").is_file():
+        runs = list_runs(ws)
         if not runs:
             raise WorkbenchError("No runs yet: train one first (workbench train DATASET).")
         return runs[-1]
     return run
 
 
-def list_runs() -> list[str]:
+def list_runs(ws: Workspace) -> list[str]:
     """Run names under checkpoints/, oldest first."""
-    root = paths.checkpoints_dir()
+    root = ws.checkpoints
     dirs = [d for d in root.iterdir() if d.is_dir() and (d / "config.json").is_file()]
     return [d.name for d in sorted(dirs, key=lambda d: ((d / "config.json").stat().st_mtime, d.name))]
 
 
-def load_config(run: str) -> RunConfig:
-    return RunConfig.load(run_dir(run) / "config.json")
+def load_config(ws: Workspace, run: str) -> RunConfig:
+    """The run's config.json."""
+    return RunConfig.load(run_dir(ws, run) / "config.json")
 
 
-def load_history(run: str) -> pd.DataFrame:
+def load_history(ws: Workspace, run: str) -> pd.DataFrame:
     """Per-epoch metrics (epoch, split, loss, accuracy, ...); empty before the first epoch ends."""
-    f = run_dir(run) / "history.csv"
+    return _history(run_dir(ws, run))
+
+
+def _history(folder: Path) -> pd.DataFrame:
+    f = folder / "history.csv"
     if not f.is_file():
         from workbench.train.loop import HISTORY_COLUMNS
 
@@ -100,15 +107,15 @@ def load_history(run: str) -> pd.DataFrame:
     return pd.read_csv(f)
 
 
-def load_summary(run: str) -> dict:
+def load_summary(ws: Workspace, run: str) -> dict:
     """How the run ended (status, message, best epoch); {"status": "running"} while it has not."""
-    f = run_dir(run) / "summary.json"
+    f = run_dir(ws, run) / "summary.json"
     return json.loads(f.read_text()) if f.is_file() else {"run": run, "status": "running or interrupted"}
 
 
-def load_run(run: str, which: str = "best", device: str = "auto") -> LoadedRun:
+def load_run(ws: Workspace, run: str, which: str = "best", device: str = "auto") -> LoadedRun:
     """Rebuild the run's model and load best.pt or last.pt (weights_only=True)."""
-    d = run_dir(run)
+    d = run_dir(ws, run)
     if which not in ("best", "last"):
         raise WorkbenchError(f"which must be 'best' or 'last', got {which!r}.")
     cfg = RunConfig.load(d / "config.json")
@@ -128,17 +135,17 @@ def load_run(run: str, which: str = "best", device: str = "auto") -> LoadedRun:
     return LoadedRun(cfg, model, classes, d, dev, int(info.get("channels", 3)), info)
 
 
-def runs_table() -> pd.DataFrame:
+def runs_table(ws: Workspace) -> pd.DataFrame:
     """One row per run, newest first: what a run list in the app or CLI shows."""
     rows = []
-    for run in reversed(list_runs()):
+    for run in reversed(list_runs(ws)):
         try:
-            cfg = load_config(run)
+            cfg = load_config(ws, run)
         except Exception:  # a half-written config: show the run rather than hide it
             rows.append({"run": run, "status": "unreadable config"})
             continue
-        s = load_summary(run)
-        h = load_history(run)
+        s = load_summary(ws, run)
+        h = load_history(ws, run)
         val = h[h.split == "val"]
         rows.append({"run": run, "dataset": cfg.dataset, "method": cfg.method, "backbone": cfg.backbone,
                      "seed": cfg.seed, "status": s.get("status"), "epochs": int(val.epoch.max()) if len(val) else 0,

@@ -40,8 +40,8 @@ class UIContext:
         if self.store is None:
             self.store = self.ws.store
         if self.jobs is None:
-            self.jobs = JobManager(self.store)
+            self.jobs = JobManager(self.ws)
         if self.runs is None:
-            self.runs = RunCache()
+            self.runs = RunCache(self.ws)
         if self.suggesters is None:
             self.suggesters = SuggesterPool(self.store)

@@ -2,7 +2,7 @@
 
 Layout functions build each panel and return its components; module-level handlers call workbench.evaluate /
 workbench.review / workbench.explain and shape the result; `wire_*` functions connect the events. Handlers get
-their inputs by parameter name (`inputs_kwargs`), after the store / loaded-run cache bound by `ui.handlers.bind`.
+their inputs by parameter name (`inputs_kwargs`), after the workspace / loaded-run cache bound by `ui.handlers.bind`.
 """
 
 from __future__ import annotations
@@ -15,7 +15,6 @@ import gradio as gr
 import numpy as np
 import pandas as pd
 
-from workbench import paths
 from workbench.errors import WorkbenchError
 from workbench.evaluate import evaluate_run, load_evaluation, roc_figure
 from workbench.evaluate.plots import confusion_table
@@ -25,8 +24,8 @@ from workbench.review import GROUPINGS
 from workbench.review.categories import cell_category
 from workbench.review.run_cache import RunCache
 from workbench.review.views import cam_view, compare_view, error_view
-from workbench.store import Store
 from workbench.train.runs import list_runs, load_config
+from workbench.workspace import Workspace
 from workbench.ui.context import UIContext
 from workbench.ui.files import serve_dataset_files
 from workbench.ui.handlers import bind
@@ -41,23 +40,23 @@ PRIVATE = {"api_visibility": "private"}  # events the page needs that are no API
 
 def build(ctx: UIContext) -> None:
     """The tab: its panels, then their events."""
-    store, runs = ctx.store, ctx.runs
+    ws, store, runs = ctx.ws, ctx.store, ctx.runs
     serve_dataset_files(store)
-    gr.set_static_paths([paths.plots_dir()])  # cached CAM thumbnails: written once, never rewritten
+    gr.set_static_paths([ws.plots])  # cached CAM thumbnails: written once, never rewritten
 
     gr.Markdown("### Evaluate and review failures")
-    top = run_panel()
-    build_operating_point(store, top.run, top.metrics)  # threshold chosen on validation, metrics at it vs argmax
-    gallery, explain, compare, suspects = gallery_panel(), explain_panel(), compare_panel(), suspects_panel()
+    top = run_panel(ws)
+    build_operating_point(ws, top.run, top.metrics)  # threshold chosen on validation, metrics at it vs argmax
+    gallery, explain, compare, suspects = gallery_panel(), explain_panel(), compare_panel(ws), suspects_panel()
 
-    wire_runs(top, gallery, explain, compare, store=store, runs=runs)
-    wire_gallery(top, gallery, store=store, runs=runs)
-    wire_explain(top, gallery, explain, store=store, runs=runs)
-    wire_compare(top, compare, store=store)
-    wire_suspects(top, suspects, store=store, runs=runs)
+    wire_runs(top, gallery, explain, compare, ws=ws, runs=runs)
+    wire_gallery(top, gallery, ws=ws, runs=runs)
+    wire_explain(top, gallery, explain, ws=ws, runs=runs)
+    wire_compare(top, compare, ws=ws)
+    wire_suspects(top, suspects, ws=ws, runs=runs)
     if ctx.goto is not None and ctx.tabs is not None:
         for image_id, button in ((suspects.image_id, suspects.open_label), (explain.image_id, explain.open_label)):
-            button.click(open_in_label, inputs_kwargs={"run": top.run, "image_id": image_id},
+            button.click(bind(open_in_label, ws), inputs_kwargs={"run": top.run, "image_id": image_id},
                          outputs=[ctx.goto, ctx.tabs], **PRIVATE)
 
 
@@ -76,11 +75,11 @@ class RunPanel:
     confusion: gr.Dataframe
 
 
-def run_panel() -> RunPanel:
+def run_panel(ws: Workspace) -> RunPanel:
     """The run picker, the Evaluate button and the evaluation's panels."""
     with gr.Row():
         # custom values: runs finished after the page loaded; the core names unknown ones
-        run = gr.Dropdown(choices=list_runs(), value=None, label="Run", scale=4, elem_id="wb-eval-run",
+        run = gr.Dropdown(choices=list_runs(ws), value=None, label="Run", scale=4, elem_id="wb-eval-run",
                           allow_custom_value=True)
         refresh = gr.Button("Refresh runs", scale=1)
         evaluate = gr.Button("Evaluate best checkpoint on test split", variant="primary", scale=2,
@@ -195,11 +194,11 @@ class ComparePanel:
     gallery: gr.Gallery
 
 
-def compare_panel() -> ComparePanel:
+def compare_panel(ws: Workspace) -> ComparePanel:
     """The run comparison accordion (closed at first)."""
     with gr.Accordion("Compare with another run (same test images)", open=False):
         with gr.Row():
-            run_b = gr.Dropdown(choices=list_runs(), label="Run B", scale=3, allow_custom_value=True)
+            run_b = gr.Dropdown(choices=list_runs(ws), label="Run B", scale=3, allow_custom_value=True)
             grouping = gr.Radio([(v, k) for k, v in GROUPINGS.items() if k != "confusion"], value="tag",
                                 label="Per category of", scale=2)
             compare = gr.Button("Compare", scale=1)
@@ -236,61 +235,61 @@ def suspects_panel() -> SuspectsPanel:
 
 # -- events -----------------------------------------------------------------------------------------------------
 
-def wire_runs(top: RunPanel, gallery: GalleryPanel, explain: ExplainPanel, compare: ComparePanel, *, store: Store,
+def wire_runs(top: RunPanel, gallery: GalleryPanel, explain: ExplainPanel, compare: ComparePanel, *, ws: Workspace,
               runs: RunCache) -> None:
     """Run lists, picking a run (its saved evaluation, then its gallery) and the Evaluate button."""
     run_lists = [top.run, compare.run_b]
-    top.refresh.click(refresh_runs, outputs=run_lists, **PRIVATE)
-    gr.on(None, runs_on_load, outputs=run_lists, **PRIVATE)
+    top.refresh.click(bind(refresh_runs, ws), outputs=run_lists, **PRIVATE)
+    gr.on(None, bind(runs_on_load, ws), outputs=run_lists, **PRIVATE)
     panels = [top.status, top.metrics, top.confusion, top.roc]
-    first_page = bind(show_errors, store, runs, "first")
-    top.run.change(bind(show_run, runs), inputs_kwargs={"run": top.run}, outputs=[*panels, explain.cam_class],
+    first_page = bind(show_errors, ws, runs, "first")
+    top.run.change(bind(show_run, ws, runs), inputs_kwargs={"run": top.run}, outputs=[*panels, explain.cam_class],
                    **PRIVATE).then(first_page, inputs_kwargs=gallery.inputs(top.run), outputs=gallery.outputs(),
                                    **PRIVATE)
-    top.evaluate.click(bind(evaluate, store), inputs_kwargs={"run": top.run}, outputs=panels,
+    top.evaluate.click(bind(evaluate, ws), inputs_kwargs={"run": top.run}, outputs=panels,
                        api_name="evaluate_run").then(
-        bind(show_errors, store, runs, "stay"), inputs_kwargs=gallery.inputs(top.run),
+        bind(show_errors, ws, runs, "stay"), inputs_kwargs=gallery.inputs(top.run),
         outputs=gallery.outputs(), **PRIVATE)
 
 
-def wire_gallery(top: RunPanel, g: GalleryPanel, *, store: Store, runs: RunCache) -> None:
+def wire_gallery(top: RunPanel, g: GalleryPanel, *, ws: Workspace, runs: RunCache) -> None:
     """Browsing errors: grouping, category and CAM changes go back to the first page; paging; a matrix cell."""
     inputs, outputs = g.inputs(top.run), g.outputs()
-    first_page = bind(show_errors, store, runs, "first")
+    first_page = bind(show_errors, ws, runs, "first")
     # .input (the user's own change), not .change: a cell click sets grouping and category together, and a
     # grouping .change could run with the old category and reset the cell's (seen in Chromium)
     for trigger in (g.grouping.input, g.category.input, g.with_cam.change, g.method.change):
         trigger(first_page, inputs_kwargs=inputs, outputs=outputs, trigger_mode="always_last", **PRIVATE)
-    g.page.submit(bind(show_errors, store, runs, "stay"), inputs_kwargs=inputs, outputs=outputs,
+    g.page.submit(bind(show_errors, ws, runs, "stay"), inputs_kwargs=inputs, outputs=outputs,
                   api_name="error_gallery")
-    g.previous.click(bind(show_errors, store, runs, "previous"), inputs_kwargs=inputs,
+    g.previous.click(bind(show_errors, ws, runs, "previous"), inputs_kwargs=inputs,
                      outputs=outputs, **PRIVATE)
-    g.next.click(bind(show_errors, store, runs, "next"), inputs_kwargs=inputs, outputs=outputs,
+    g.next.click(bind(show_errors, ws, runs, "next"), inputs_kwargs=inputs, outputs=outputs,
                  **PRIVATE)
-    top.confusion.select(pick_cell, inputs_kwargs={"run": top.run}, outputs=[g.grouping, g.category],
+    top.confusion.select(bind(pick_cell, ws), inputs_kwargs={"run": top.run}, outputs=[g.grouping, g.category],
                          **PRIVATE).then(first_page, inputs_kwargs=inputs, outputs=outputs, **PRIVATE)
 
 
-def wire_explain(top: RunPanel, g: GalleryPanel, e: ExplainPanel, *, store: Store, runs: RunCache) -> None:
+def wire_explain(top: RunPanel, g: GalleryPanel, e: ExplainPanel, *, ws: Workspace, runs: RunCache) -> None:
     """A thumbnail clicked, or the Explain button: the image's CAM."""
-    explain = bind(show_cam, store, runs)
+    explain = bind(show_cam, ws, runs)
     outputs = [e.original, e.overlay, e.caption]
     g.gallery.select(pick_image, inputs_kwargs={"ids": g.page_ids}, outputs=[e.image_id], **PRIVATE).then(
         explain, inputs_kwargs=e.inputs(top.run), outputs=outputs, **PRIVATE)
     e.explain.click(explain, inputs_kwargs=e.inputs(top.run), outputs=outputs, api_name="explain_image")
 
 
-def wire_compare(top: RunPanel, c: ComparePanel, *, store: Store) -> None:
+def wire_compare(top: RunPanel, c: ComparePanel, *, ws: Workspace) -> None:
     """Compare run A (the tab's run) with run B; the outcome picker re-filters the images."""
     inputs = {"run_a": top.run, "run_b": c.run_b, "grouping": c.grouping, "outcome": c.outcome}
-    compare = bind(show_comparison, store)
+    compare = bind(show_comparison, ws)
     c.compare.click(compare, inputs_kwargs=inputs, outputs=[c.table, c.gallery], api_name="compare_runs")
     c.outcome.change(compare, inputs_kwargs=inputs, outputs=[c.table, c.gallery], **PRIVATE)
 
 
-def wire_suspects(top: RunPanel, s: SuspectsPanel, *, store: Store, runs: RunCache) -> None:
+def wire_suspects(top: RunPanel, s: SuspectsPanel, *, ws: Workspace, runs: RunCache) -> None:
     """Find suspected label errors; a clicked row's image id is the one to open."""
-    s.find.click(bind(find_suspects, store, runs), inputs_kwargs={"run": top.run}, outputs=[s.table],
+    s.find.click(bind(find_suspects, ws, runs), inputs_kwargs={"run": top.run}, outputs=[s.table],
                  api_name="suspected_label_errors")
     s.table.select(pick_suspect, inputs_kwargs={"table": s.table}, outputs=[s.image_id], **PRIVATE)
 
@@ -308,23 +307,23 @@ def _user_errors(fn: Callable) -> Callable:
     return handler
 
 
-def refresh_runs() -> list:
+def refresh_runs(ws: Workspace) -> list:
     """Both run pickers with the runs there are now."""
-    return [gr.Dropdown(choices=list_runs())] * 2
+    return [gr.Dropdown(choices=list_runs(ws))] * 2
 
 
-def runs_on_load() -> tuple:
+def runs_on_load(ws: Workspace) -> tuple:
     """Runs finished since the app started, the newest one selected."""
-    names = list_runs()
+    names = list_runs(ws)
     return gr.Dropdown(choices=names, value=names[-1] if names else None), gr.Dropdown(choices=names)
 
 
 @_user_errors
-def show_run(runs: RunCache, run: str | None) -> tuple:
+def show_run(ws: Workspace, runs: RunCache, run: str | None) -> tuple:
     """A picked run's saved evaluation (status, metrics, confusion matrix, ROC) and its classes to explain."""
     if not run:
         return "Pick a run.", None, None, None, gr.Dropdown(choices=[PREDICTED], value="")
-    ev = load_evaluation(run)
+    ev = load_evaluation(ws, run)
     classes = gr.Dropdown(choices=[PREDICTED, *runs.get(run).classes], value="")
     if ev is None:
         return "Not evaluated yet: press **Evaluate**.", None, None, None, classes
@@ -332,12 +331,12 @@ def show_run(runs: RunCache, run: str | None) -> tuple:
 
 
 @_user_errors
-def evaluate(store: Store, run: str | None, progress: gr.Progress = gr.Progress()) -> tuple:
+def evaluate(ws: Workspace, run: str | None, progress: gr.Progress = gr.Progress()) -> tuple:
     """Evaluate the run's best checkpoint on its test split: status, metrics, confusion matrix, ROC."""
     if not run:
         raise WorkbenchError("Pick a run first.")
     progress(0.1, desc="predicting the test split")
-    return _panels(evaluate_run(run, store))
+    return _panels(evaluate_run(ws, run))
 
 
 def _panels(ev) -> tuple:
@@ -347,15 +346,15 @@ def _panels(ev) -> tuple:
 
 
 @_user_errors
-def show_errors(store: Store, runs: RunCache, turn: str, run: str | None, grouping: str, category: str | None,
+def show_errors(ws: Workspace, runs: RunCache, turn: str, run: str | None, grouping: str, category: str | None,
                 page: float | None,
                 with_cam: bool, method: str, progress: gr.Progress = gr.Progress()) -> tuple:
     """A page of the run's errors in `category` (all if empty), `turn`ed from `page` (first, previous, next or
     stay): thumbnails, page line, per-category table, categories to pick from, the page's image ids, page number."""
-    if not run or load_evaluation(run) is None:  # evaluating is a button press, not a side effect of browsing
+    if not run or load_evaluation(ws, run) is None:  # evaluating is a button press, not a side effect of browsing
         return [], "", None, gr.Dropdown(choices=[ALL], value=""), [], 1
     number = _turned(page, turn)
-    view = error_view(store, run, grouping, category or None, number - 1, PAGE_SIZE,
+    view = error_view(ws, run, grouping, category or None, number - 1, PAGE_SIZE,
                       cam_method=method if with_cam else None, runs=runs)
     label = view.page.label() + (f"  \n{view.cam_note}" if view.cam_note else "")  # the CAM layer, or why none
     return (view.page.items, label, view.table.round(3),
@@ -369,9 +368,9 @@ def _turned(page: float | None, turn: str) -> int:
     return {"first": 1, "previous": max(1, current - 1), "next": current + 1}.get(turn, current)
 
 
-def pick_cell(run: str | None, evt: gr.SelectData) -> tuple:
+def pick_cell(ws: Workspace, run: str | None, evt: gr.SelectData) -> tuple:
     """A confusion-matrix cell clicked: group by confusion cell, with that (true, predicted) pair picked."""
-    ev = load_evaluation(run) if run else None
+    ev = load_evaluation(ws, run) if run else None
     row, col = evt.index if isinstance(evt.index, (list, tuple)) else (None, None)
     if ev is None or row is None or not 1 <= col <= len(ev.classes) or row >= len(ev.classes):
         return gr.skip(), gr.skip()
@@ -385,26 +384,26 @@ def pick_image(ids: list[int], evt: gr.SelectData) -> int | None:
 
 
 @_user_errors
-def show_cam(store: Store, runs: RunCache, run: str | None, image_id: float | None, class_name: str | None, method: str,
+def show_cam(ws: Workspace, runs: RunCache, run: str | None, image_id: float | None, class_name: str | None, method: str,
              layer: str | None) -> tuple:
     """The image, its CAM overlay and a caption naming label, prediction, class explained, method and layer."""
     if not run or image_id is None:
         raise WorkbenchError("Pick a run and an image (click a gallery thumbnail or type its id).")
-    v = cam_view(runs.get(run), store, int(image_id), class_name or None, method, (layer or "").strip() or None)
+    v = cam_view(runs.get(run), ws.store, int(image_id), class_name or None, method, (layer or "").strip() or None)
     return v.original, v.overlay, v.caption
 
 
 @_user_errors
-def show_comparison(store: Store, run_a: str | None, run_b: str | None, grouping: str, outcome: str) -> tuple:
+def show_comparison(ws: Workspace, run_a: str | None, run_b: str | None, grouping: str, outcome: str) -> tuple:
     """Outcome counts per category, and the images with the picked outcome as (path, '#id') thumbnails."""
     if not run_a or not run_b:
         raise WorkbenchError("Pick run A above and run B here.")
-    v = compare_view(store, run_a, run_b, grouping, outcome)
+    v = compare_view(ws, run_a, run_b, grouping, outcome)
     return v.table, [(p, f"#{i}") for p, i in zip(v.shown.path, v.shown.image_id)]
 
 
 @_user_errors
-def find_suspects(store: Store, runs: RunCache, run: str | None,
+def find_suspects(ws: Workspace, runs: RunCache, run: str | None,
                   progress: gr.Progress = gr.Progress()) -> pd.DataFrame:
     """Suspected label errors of the run's dataset, most suspicious first (or a one-line 'none found' table)."""
     from workbench.review.label_issues import suspected_label_errors
@@ -412,7 +411,7 @@ def find_suspects(store: Store, runs: RunCache, run: str | None,
     if not run:
         raise WorkbenchError("Pick a run first.")
     progress(0.1, desc="embedding the labelled images")
-    sus = suspected_label_errors(runs.get(run), store)
+    sus = suspected_label_errors(runs.get(run), ws.store)
     return sus.drop(columns="path").round(3) if len(sus) else pd.DataFrame({"result": ["No suspects found."]})
 
 
@@ -426,8 +425,8 @@ def pick_suspect(table: pd.DataFrame, evt: gr.SelectData) -> int | None:
 
 
 @_user_errors
-def open_in_label(run: str | None, image_id: float | None) -> tuple:
+def open_in_label(ws: Workspace, run: str | None, image_id: float | None) -> tuple:
     """Switch to the Label tab on this image of the run's dataset."""
     if not run or image_id is None:
         raise WorkbenchError("Pick a run and an image first.")
-    return {"dataset": load_config(run).dataset, "image_id": int(image_id)}, gr.Tabs(selected="label")
+    return {"dataset": load_config(ws, run).dataset, "image_id": int(image_id)}, gr.Tabs(selected="label")

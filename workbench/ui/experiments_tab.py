@@ -23,6 +23,7 @@ from workbench.train.compare import methods_figure_of, methods_table
 from workbench.train.config import AUGMENTATIONS, RunConfig, Setting, config_from, settings
 from workbench.train.jobs import Job, JobManager
 from workbench.train.runs import list_runs, load_history, runs_table
+from workbench.workspace import Workspace
 from workbench.ui.context import UIContext
 from workbench.ui.handlers import bind
 from workbench.ui.label_efficiency_panel import build_label_efficiency
@@ -103,7 +104,7 @@ def build(ctx: UIContext) -> None:
     gr.Markdown(FE_NOTE)
     form = form_layout(ctx.store)
     jobs = jobs_layout(ctx.jobs)
-    runs = runs_layout()
+    runs = runs_layout(ctx.ws)
     wire(ctx, form, jobs, runs)
     build_label_efficiency(ctx)
 
@@ -156,17 +157,17 @@ def jobs_layout(jobs: JobManager) -> JobsPanel:
     return JobsPanel(status, progress, table, selected, live, gr.State(None), gr.Timer(2.0))
 
 
-def runs_layout() -> RunsPanel:
+def runs_layout(ws: Workspace) -> RunsPanel:
     """The runs table, the runs to overlay with their curves, methods table and plot, and saved plots."""
     gr.Markdown("#### Runs")
-    table = gr.Dataframe(runs_table(), label="Runs (updated when a job ends)", interactive=False, wrap=True,
+    table = gr.Dataframe(runs_table(ws), label="Runs (updated when a job ends)", interactive=False, wrap=True,
                          elem_id="wb-exp-runs", column_widths=RUNS_COLUMN_WIDTHS)
     with gr.Row():
-        pick = gr.Dropdown(list_runs(), multiselect=True, label="Runs to overlay", scale=4)
+        pick = gr.Dropdown(list_runs(ws), multiselect=True, label="Runs to overlay", scale=4)
         refresh = gr.Button("Refresh runs and datasets", scale=1)
         save = gr.Button("Save plots (HTML + PNG)", scale=1)
     overlay = gr.Plot(label="Curves (val solid, train dotted)")
-    methods = gr.Dataframe(methods_table([]), label="Final val metrics per method, mean ± std over seeds "
+    methods = gr.Dataframe(methods_table(ws, []), label="Final val metrics per method, mean ± std over seeds "
                            "(shown when a comparison ends, or for the runs picked above)", interactive=False,
                            elem_id="wb-exp-methods")
     by_method = gr.Plot(label="Val curves by method: mean over seeds, ±1 std band", elem_id="wb-exp-by-method")
@@ -208,47 +209,47 @@ def on_select(evt: gr.SelectData, df: pd.DataFrame) -> int:
     return int(df.iloc[row]["job"])
 
 
-def tick(jobs: JobManager, j: JobsPanel, r: RunsPanel, job_id: int | None, seen: list[int] | None) -> dict:
+def tick(ws: Workspace, jobs: JobManager, j: JobsPanel, r: RunsPanel, job_id: int | None, seen: list[int] | None) -> dict:
     """Every 2 s: the picked (or active) job's bar and live curves, the jobs table, and what ended jobs changed."""
     job = jobs.active() if job_id is None else jobs.get(job_id)
-    hist = {run: h for run in (job.runs if job else []) if (h := _history_or_none(run)) is not None and len(h)}
+    hist = {run: h for run in (job.runs if job else []) if (h := _history_or_none(ws, run)) is not None and len(h)}
     return {j.progress: _bar(job), j.table: jobs.table(), j.live: curves_figure(hist) if hist else gr.skip(),
-            **ended_jobs(jobs, j, r, seen)}
+            **ended_jobs(ws, jobs, j, r, seen)}
 
 
-def ended_jobs(jobs: JobManager, j: JobsPanel, r: RunsPanel, seen: list[int] | None) -> dict:
+def ended_jobs(ws: Workspace, jobs: JobManager, j: JobsPanel, r: RunsPanel, seen: list[int] | None) -> dict:
     """When jobs have ended since the last tick: fresh Runs table and run list; for a comparison, its table and plot."""
     ended = jobs.finished()
     new = [job for job in ended if job.id not in (seen or [])]
     if not new:
         return {r.table: gr.skip(), r.pick: gr.skip(), r.methods: gr.skip(), r.by_method: gr.skip(), j.seen: seen}
     cmp = next((job for job in new if job.comparison and job.runs), None)
-    known = set(list_runs())
+    known = set(list_runs(ws))
     runs = [run for run in cmp.runs if run in known] if cmp else []
-    shown = {r.methods: methods_table(runs), r.by_method: methods_figure_of(runs)} if runs else \
+    shown = {r.methods: methods_table(ws, runs), r.by_method: methods_figure_of(ws, runs)} if runs else \
         {r.methods: gr.skip(), r.by_method: gr.skip()}
-    return {r.table: runs_table(), r.pick: gr.Dropdown(choices=list_runs()), **shown, j.seen: [job.id for job in ended]}
+    return {r.table: runs_table(ws), r.pick: gr.Dropdown(choices=list_runs(ws)), **shown, j.seen: [job.id for job in ended]}
 
 
-def do_refresh(store: Store, f: RunForm, r: RunsPanel) -> dict:
+def do_refresh(ws: Workspace, f: RunForm, r: RunsPanel) -> dict:
     """The runs table and lists of runs and datasets as they are now."""
-    return {r.table: runs_table(), r.pick: gr.Dropdown(choices=list_runs()),
-            f.inputs["dataset"]: gr.Dropdown(choices=store.datasets())}
+    return {r.table: runs_table(ws), r.pick: gr.Dropdown(choices=list_runs(ws)),
+            f.inputs["dataset"]: gr.Dropdown(choices=ws.store.datasets())}
 
 
-def do_overlay(r: RunsPanel, runs: list[str] | None) -> dict:
+def do_overlay(ws: Workspace, r: RunsPanel, runs: list[str] | None) -> dict:
     """The picked runs' curves overlaid, their methods table and method-grouped plot."""
     if not runs:
-        return {r.overlay: None, r.methods: methods_table([]), r.by_method: None}
-    return {r.overlay: curves_figure({run: load_history(run) for run in runs}), r.methods: methods_table(runs),
-            r.by_method: methods_figure_of(runs)}
+        return {r.overlay: None, r.methods: methods_table(ws, []), r.by_method: None}
+    return {r.overlay: curves_figure({run: load_history(ws, run) for run in runs}), r.methods: methods_table(ws, runs),
+            r.by_method: methods_figure_of(ws, runs)}
 
 
-def do_save(runs: list[str] | None) -> list[str]:
+def do_save(ws: Workspace, runs: list[str] | None) -> list[str]:
     """The picked runs' curves saved as HTML and PNG in plots_checkpoints/."""
     if not runs:
         raise gr.Error("Pick runs to plot first.")
-    out = save_curves({run: load_history(run) for run in runs})
+    out = save_curves({run: load_history(ws, run) for run in runs}, ws.plots)
     return [str(out["html"]), str(out["png"])]
 
 
@@ -269,9 +270,9 @@ def _core(fn, *args: Any, **kwargs: Any) -> Any:
         raise gr.Error(str(e)) from None
 
 
-def _history_or_none(run: str):
+def _history_or_none(ws: Workspace, run: str):
     try:
-        return load_history(run)
+        return load_history(ws, run)
     except WorkbenchError:  # config not written yet: the run is still loading images
         return None
 
@@ -298,10 +299,10 @@ def wire(ctx: UIContext, f: RunForm, j: JobsPanel, r: RunsPanel) -> None:
     f.cancel.click(bind(do_cancel, jobs, j), inputs_kwargs={"job_id": j.selected}, outputs=[j.status, j.table],
                    api_name="do_cancel")
     j.table.select(on_select, j.table, j.selected, api_name="on_select")
-    j.timer.tick(bind(tick, jobs, j, r), inputs_kwargs={"job_id": j.selected, "seen": j.seen},
+    j.timer.tick(bind(tick, ctx.ws, jobs, j, r), inputs_kwargs={"job_id": j.selected, "seen": j.seen},
                  outputs=[j.progress, j.table, j.live, r.table, r.pick, r.methods, r.by_method, j.seen],
                  show_progress="hidden", api_name="tick")
-    r.refresh.click(bind(do_refresh, ctx.store, f, r), outputs=[r.table, r.pick, form["dataset"]], api_name="do_refresh")
-    r.pick.change(bind(do_overlay, r), inputs_kwargs={"runs": r.pick}, outputs=[r.overlay, r.methods, r.by_method],
+    r.refresh.click(bind(do_refresh, ctx.ws, f, r), outputs=[r.table, r.pick, form["dataset"]], api_name="do_refresh")
+    r.pick.change(bind(do_overlay, ctx.ws, r), inputs_kwargs={"runs": r.pick}, outputs=[r.overlay, r.methods, r.by_method],
                   api_name="do_overlay")
-    r.save.click(do_save, inputs_kwargs={"runs": r.pick}, outputs=r.saved, api_name="do_save")
+    r.save.click(bind(do_save, ctx.ws), inputs_kwargs={"runs": r.pick}, outputs=r.saved, api_name="do_save")

@@ -10,7 +10,7 @@ import gradio as gr
 from workbench.errors import WorkbenchError
 from workbench.evaluate.report import operating_point_markdown, operating_point_table
 from workbench.evaluate.threshold import current_operating_point, set_threshold_rule
-from workbench.store import Store
+from workbench.workspace import Workspace
 from workbench.ui.handlers import bind
 
 
@@ -36,33 +36,33 @@ def layout() -> OperatingPointPanel:
     return OperatingPointPanel(text, table, rule, choose)
 
 
-def build_operating_point(store: Store, run: gr.components.Component, shown_after: gr.components.Component) -> None:
+def build_operating_point(ws: Workspace, run: gr.components.Component, shown_after: gr.components.Component) -> None:
     """The panel for the run picked in `run`; refreshed whenever `shown_after` (the tab's metrics table) changes,
     i.e. after a run is picked or evaluated."""
     panel = layout()
     outputs = [panel.text, panel.table]
-    shown_after.change(show_operating_point, inputs_kwargs={"run": run}, outputs=outputs, api_visibility="private")
-    panel.choose.click(bind(choose_rule, store), inputs_kwargs={"run": run, "rule": panel.rule}, outputs=outputs,
+    shown_after.change(bind(show_operating_point, ws), inputs_kwargs={"run": run}, outputs=outputs, api_visibility="private")
+    panel.choose.click(bind(choose_rule, ws), inputs_kwargs={"run": run, "rule": panel.rule}, outputs=outputs,
                        api_name="choose_threshold")
 
 
-def show_operating_point(run: str | None) -> tuple:
+def show_operating_point(ws: Workspace, run: str | None) -> tuple:
     """The stored threshold on the saved test predictions (no model run); the reason as text when there is none."""
     if not run:
         return "", gr.Dataframe(visible=False)
     try:
-        return _panel(current_operating_point(run))
+        return _panel(current_operating_point(ws, run))
     except WorkbenchError as e:
         return str(e), gr.Dataframe(visible=False)
 
 
-def choose_rule(store: Store, run: str | None, rule: str, progress: gr.Progress = gr.Progress()) -> tuple:
+def choose_rule(ws: Workspace, run: str | None, rule: str, progress: gr.Progress = gr.Progress()) -> tuple:
     """Choose the threshold by `rule` on the validation split and show it on the test split."""
     if not run:
         raise gr.Error("Pick a run first.", duration=None)
     progress(0.1, desc="predicting the validation split")
     try:
-        return _panel(set_threshold_rule(run, rule, store))
+        return _panel(set_threshold_rule(ws, run, rule))
     except WorkbenchError as e:
         raise gr.Error(str(e), duration=None) from None
 

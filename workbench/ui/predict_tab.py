@@ -15,7 +15,7 @@ from workbench.data.importers import Progress
 from workbench.data.uploads import upload_paths
 from workbench.errors import WorkbenchError
 from workbench.predict import Explainable, explain_prediction, predict_paths, short_names
-from workbench.store import Store
+from workbench.workspace import Workspace
 from workbench.train.runs import list_runs
 from workbench.ui.context import UIContext
 from workbench.ui.handlers import bind
@@ -44,13 +44,13 @@ class PredictView:
 def build(ctx: UIContext) -> None:
     """The Predict tab inside the app's Blocks: components laid out and wired."""
     gr.Markdown("### Predict new images")
-    wire(ctx, layout())
+    wire(ctx, layout(ctx.ws))
 
 
-def layout() -> PredictView:
+def layout(ws: Workspace) -> PredictView:
     """Run picker, uploads and webcam, the predictions and rejected tables, the Grad-CAM of a row."""
     with gr.Row():
-        run = gr.Dropdown(choices=list_runs(), value=None, label="Run", scale=4, allow_custom_value=True,
+        run = gr.Dropdown(choices=list_runs(ws), value=None, label="Run", scale=4, allow_custom_value=True,
                           elem_id="wb-predict-run")
         refresh = gr.Button("Refresh runs", scale=1)
     with gr.Row():
@@ -75,14 +75,14 @@ def layout() -> PredictView:
 
 
 # -- handlers: call the core, shape for display -----------------------------------------------
-def predict_images(store: Store, runs: Any, v: PredictView, run: str | None, files: list | None,
+def predict_images(ws: Workspace, runs: Any, v: PredictView, run: str | None, files: list | None,
                    picture: str | None, progress: gr.Progress = gr.Progress()) -> dict:
     """Predict the uploaded files (images, zips) and the webcam picture with `run`; row 0 is picked."""
     paths = upload_paths(files, picture)
     if not run or not paths:
         _fail(WorkbenchError("Pick a run and add images (files, a .zip, or a webcam picture)."))
     try:
-        result = predict_paths(run, paths, store=store, progress=_gr_progress(progress), loaded=runs.get(run))
+        result = predict_paths(ws, run, paths, progress=_gr_progress(progress), loaded=runs.get(run))
     except WorkbenchError as e:
         _fail(e)
     table, rejected = result.display(short_names(paths))
@@ -107,14 +107,14 @@ def picked_row(evt: gr.SelectData) -> int:
     return evt.index[0] if isinstance(evt.index, (list, tuple)) else evt.index
 
 
-def refresh_runs() -> gr.Dropdown:
+def refresh_runs(ws: Workspace) -> gr.Dropdown:
     """The runs as they are now (a finished training adds one)."""
-    return gr.Dropdown(choices=list_runs())
+    return gr.Dropdown(choices=list_runs(ws))
 
 
-def on_load() -> gr.Dropdown:
+def on_load(ws: Workspace) -> gr.Dropdown:
     """Runs finished since the app started; the newest one selected."""
-    names = list_runs()
+    names = list_runs(ws)
     return gr.Dropdown(choices=names, value=names[-1] if names else None)
 
 
@@ -129,12 +129,12 @@ def _gr_progress(progress: gr.Progress) -> Progress:
 # -- events ----------------------------------------------------------------------------------
 def wire(ctx: UIContext, v: PredictView) -> None:
     """Connect the tab's events to its handlers, the store, loaded runs and components bound."""
-    v.refresh.click(refresh_runs, outputs=[v.run], api_visibility="private")
-    gr.on(None, on_load, outputs=[v.run], api_visibility="private")
+    v.refresh.click(bind(refresh_runs, ctx.ws), outputs=[v.run], api_visibility="private")
+    gr.on(None, bind(on_load, ctx.ws), outputs=[v.run], api_visibility="private")
     explain = bind(explain_row, ctx.runs, v)
     row_input = {"shown": v.shown, "row": v.row}
     cam_outputs = [v.original, v.cam_image, v.cam_caption]
-    v.predict_btn.click(bind(predict_images, ctx.store, ctx.runs, v),
+    v.predict_btn.click(bind(predict_images, ctx.ws, ctx.runs, v),
                         inputs_kwargs={"run": v.run, "files": v.files, "picture": v.camera},
                         outputs=[v.status, v.table, v.bad, v.shown, v.row], api_name="predict_images").success(
         explain, inputs_kwargs=row_input, outputs=cam_outputs, api_visibility="private")
