@@ -64,13 +64,13 @@ def main() -> None:
     home = Path(tempfile.mkdtemp(prefix="wb-gallery-bench-"))
     os.environ["WORKBENCH_HOME"] = str(home)
 
-    from workbench import paths
     from workbench.data.importers import import_path
     from workbench.evaluate import evaluate_run
     from workbench.evaluate.evaluate import predictions_table
     from workbench.explain.cache import cache_dir, cam_overlay_files
     from workbench.review import categories, category_table, errors_in, gallery_page
-    from workbench.review.views import RunCache, error_view
+    from workbench.review.run_cache import RunCache
+    from workbench.review.views import error_view
     from workbench.store import Store
     from workbench.workspace import Workspace
     from workbench.train.config import RunConfig
@@ -113,7 +113,7 @@ def main() -> None:
     runs = RunCache(ws)
     runs.get("bench")
     page_rows = errors_in(preds, categories("confusion", preds, classes)).iloc[:args.page_size]
-    folder = cache_dir(loaded.run_dir, paths.plots_dir() / "bench", "gradcam", None)
+    folder = cache_dir(loaded.run_dir, ws.plot_folder("bench"), "gradcam", None)
     t0 = time.perf_counter()
     cam_overlay_files(loaded, page_rows.image_id.tolist(), page_rows.path.tolist(), page_rows.y_pred.tolist(), folder)
     cold = time.perf_counter() - t0

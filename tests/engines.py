@@ -59,7 +59,7 @@ def fresh_pg_schema() -> Iterator[str]:
 def engine_url(engine: str) -> Iterator[str]:
     """The store URL a test of `engine` works on (also exported as WORKBENCH_DB by the fixture)."""
     if engine == "sqlite":
-        yield f"sqlite:///{paths.db_path()}"
+        yield f"sqlite:///{paths.find_home() / paths.DATASETS / paths.DB_FILE}"
     else:
         with fresh_pg_schema() as url:
             yield url

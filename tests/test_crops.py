@@ -65,7 +65,7 @@ def test_crops_csv_lists_photo_and_box_without_duplicates(store, photos):
     import_path(store, photos, crop="eyes")
     again = import_path(store, photos, crop="eyes")
     assert again.added == 0 and len(store.images("photos-eyes")) == 2
-    table = read_crops_csv("photos-eyes")
+    table = read_crops_csv(store, "photos-eyes")
     assert table.name.tolist() == ["astronaut.face0.eye0.png", "astronaut.face0.eye1.png"]
     assert (table.kind == "eye").all() and (table.face == 0).all()
     stored = store.images("photos-eyes").set_index("name").source
@@ -79,7 +79,7 @@ def test_corrupt_photo_refuses_the_whole_import(store, home, photos):
         import_path(store, photos, crop="faces")
     assert "photos-faces" not in store.datasets()
     assert not [f for f in (home / "datasets").rglob("*.png")]  # no crop file left behind
-    assert read_crops_csv("photos-faces").empty
+    assert read_crops_csv(store, "photos-faces").empty
     r = import_path(store, photos, crop="faces", skip_bad=True)
     assert r.found == 1 and [f for f, _ in r.skipped] == [str(photos / "broken.jpg")] and r.without == ["coffee.png"]
 

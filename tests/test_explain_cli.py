@@ -78,7 +78,7 @@ def test_explicit_layer_overrides_the_automatic_one(ws, run24):
 
 
 def test_gallery_shows_plain_thumbnails_and_the_reason_when_cams_fail(ws, run24, monkeypatch):
-    store, errors = run24["store"], run24["errors"]
+    errors = run24["errors"]
     view = error_view(ws, RUN, "tag", cam_method="gradcam", layer="fc", runs=RunCache(ws))
     assert sorted(f for f, _ in view.page.items) == sorted(errors.path)  # the images themselves
     assert view.cam_note.startswith("Showing images without CAM overlays") and "does not output a feature map" \

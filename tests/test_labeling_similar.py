@@ -6,7 +6,6 @@ import os
 
 import numpy as np
 
-from workbench import paths
 from workbench.data import thumbnails as T
 from workbench.data.demo import faces_truth
 from workbench.labeling import build_queue, grid_page
@@ -46,6 +45,6 @@ def test_thumbnails_come_from_the_cache_and_unreadable_files_still_get_a_place(f
     with monkeypatch.context() as m:
         m.setattr(T, "load_image", lambda p: (_ for _ in ()).throw(AssertionError("decoded again")))
         assert build_queue(faces, "faces", "ann", "similar") == first
-    (paths.datasets_dir() / "faces" / "thumbnails16.npz").unlink()
+    (faces.home / "datasets" / "faces" / "thumbnails16.npz").unlink()
     os.remove(faces.images("faces").path.iloc[5])  # gone from disk since import
     assert sorted(build_queue(faces, "faces", "ann", "similar")) == sorted(first)

@@ -14,7 +14,8 @@ from workbench.data.imageio import load_image
 from workbench.evaluate import evaluate_run, load_predictions
 from workbench.explain import explain_images
 from workbench.review import categories, category_table
-from workbench.review.views import RunCache, error_view
+from workbench.review.run_cache import RunCache
+from workbench.review.views import error_view
 from workbench.store import Store
 from workbench.train.config import RunConfig
 from workbench.train.loop import train

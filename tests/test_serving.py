@@ -11,7 +11,7 @@ import torch
 
 from browser.api import ApiSession
 from browser.appserver import AppProcess
-from workbench import paths
+from pathlib import Path
 from workbench.data.demo import ensure_faces
 from workbench.plots.curves import save_curves
 from workbench.store import Store
@@ -32,13 +32,13 @@ def project(tmp_path_factory):
         store = Store()
         ws = Workspace.around(store, home)
         ensure_faces(store)
-        image = paths.from_stored(store.images("faces")["path"].iloc[0])
+        image = Path(store.images("faces")["path"].iloc[0])
         store.close()
         h = pd.DataFrame({"epoch": [0, 1, 0, 1], "split": ["train", "train", "val", "val"],
                           "loss": [1.0, .5, 1.1, .6], "accuracy": [.5, .7, .4, .6], "f1": [.5, .7, .4, .6],
                           "roc_auc": [.5, .8, .5, .7], "eer": [.5, .3, .5, .35]})
         plot = save_curves({"faces-ft-resnet18-s0": h}, ws.plots)["png"]
-        ckpt = paths.checkpoints_dir() / "faces-ft-resnet18-s0" / "best.pt"
+        ckpt = ws.run_folder("faces-ft-resnet18-s0") / "best.pt"
         ckpt.parent.mkdir(parents=True)
         torch.save({"w": torch.zeros(3), "note": SECRET.decode()}, ckpt)
     (home / ".env").write_bytes(SECRET + b"\n")

@@ -18,7 +18,7 @@ from workbench.errors import WorkbenchError
 from workbench.evaluate import evaluate_run, load_predictions, load_threshold, probs_of, run_threshold
 from workbench.evaluate.evaluate import split_images
 from workbench.evaluate.threshold import Threshold, choose_threshold, operating_point, threshold_path
-from workbench.metrics import operating_threshold, threshold_metrics
+from workbench.metrics import operating_threshold
 from workbench.train import RunConfig, train
 from workbench.train.predict import predict
 from workbench.train.runs import load_run

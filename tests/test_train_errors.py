@@ -5,7 +5,6 @@ import threading
 import pytest
 import torch
 
-from workbench import paths
 from workbench.errors import WorkbenchError
 from workbench.train import RunConfig, list_runs, load_run, train
 from workbench.train import methods
@@ -14,22 +13,22 @@ from workbench.train.config import parse_grouping
 FAST = dict(method="feature_extract", input_size=32, epochs=2)
 
 
-def _no_run_written():
-    return list(paths.checkpoints_dir().iterdir()) == []
+def _no_run_written(ws):
+    return list(ws.checkpoints.iterdir()) == []
 
 
 def test_fewer_than_two_classes(ws, faces_labelled):
     cfg = RunConfig("faces", grouping={"face": "any", "not face": "any"}, **FAST)
     with pytest.raises(WorkbenchError, match="at least 2 classes; this task has 1"):
         train(ws, cfg)
-    assert _no_run_written()
+    assert _no_run_written(ws)
 
 
 def test_class_without_training_images(ws, faces_labelled):
     faces_labelled.add_classes("faces", ["cat"])
     with pytest.raises(WorkbenchError, match="No training image for class cat"):
         train(ws, RunConfig("faces", **FAST))
-    assert _no_run_written()
+    assert _no_run_written(ws)
 
 
 def test_too_few_images_for_the_split(ws, faces):
@@ -38,7 +37,7 @@ def test_too_few_images_for_the_split(ws, faces):
     faces.add_labels("faces", list(one_each.items()), "ann")
     with pytest.raises(WorkbenchError, match="Too few labelled images for a val split"):
         train(ws, RunConfig("faces", **FAST))
-    assert _no_run_written()
+    assert _no_run_written(ws)
 
 
 def test_unknown_backbone_and_bad_grouping(ws, faces_labelled):
@@ -52,7 +51,7 @@ def test_unknown_backbone_and_bad_grouping(ws, faces_labelled):
         parse_grouping("face person")
     with pytest.raises(WorkbenchError, match="Unknown method"):
         train(ws, RunConfig("faces", method="distill"))
-    assert _no_run_written()
+    assert _no_run_written(ws)
 
 
 def test_nan_loss_stops_the_run_and_keeps_the_best_checkpoint(ws, faces_labelled, monkeypatch):

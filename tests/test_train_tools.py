@@ -9,7 +9,6 @@ import pandas as pd
 import pytest
 from PIL import Image
 
-from workbench import paths
 from workbench.cli import main
 from workbench.train import RunConfig, list_runs, load_history
 from workbench.train.baselines import PIXELS, PROBE
@@ -35,7 +34,7 @@ def test_cli_compare_methods_prints_mean_std_table_and_saves_plots(ws, faces_lab
     assert list(table.index[:2]) == ["feature_extract", "finetune"]
     assert table.loc["feature_extract", "seeds"] == 2
     assert table.loc["feature_extract", "accuracy"] == f"{fe.accuracy.mean():.3f} ± {fe.accuracy.std():.3f}"
-    plots = paths.plots_dir() / "cmp-compare"
+    plots = ws.plots / "cmp-compare"
     assert (plots / "curves.html").stat().st_size > 10_000
     assert Image.open(plots / "curves.png").size[0] > 500
     assert "baseline: linear probe" in out and "baseline: logreg on pixels" in out
@@ -43,7 +42,7 @@ def test_cli_compare_methods_prints_mean_std_table_and_saves_plots(ws, faces_lab
     assert set(table.index[-2:]) == {PIXELS, PROBE}  # methods first, then the linear baselines
     assert pd.read_csv(plots / "methods.csv").shape[0] == 4
     assert "±1 std" in (plots / "methods.html").read_text()
-    assert (paths.plots_dir() / "cmp-ft-s1" / "curves.html").is_file()  # each run's own curves too
+    assert (ws.plots / "cmp-ft-s1" / "curves.html").is_file()  # each run's own curves too
     for seed in (0, 1):  # the baselines used the seed's own split
         record = load_baselines(ws, f"cmp-fe-s{seed}")
         info = json.loads((run_dir(ws, f"cmp-ft-s{seed}") / "dataset.json").read_text())
@@ -104,7 +103,7 @@ def test_curves_overlay_runs_and_save_html_and_png(ws, home):
     val_loss_b = next(t for t in fig.data if t.name == "run-b (val)" and t.hovertemplate.count("loss"))
     assert np.allclose(val_loss_b.y, [1.2, 0.7, 1 / 3 + 0.2])
     out = save_curves({"run-a": _history(), "run-b": _history(0.2)}, ws.plots)
-    assert out["html"].parent.parent == paths.plots_dir()
+    assert out["html"].parent.parent == ws.plots
     assert "run-b (val)" in out["html"].read_text()
     img = np.asarray(Image.open(out["png"]).convert("RGB"))
     assert img.std() > 10  # something was drawn
@@ -132,14 +131,14 @@ def test_job_runs_in_background_cancels_and_queues(ws, faces_labelled, monkeypat
     assert long.status == "queued"
     jobs.cancel(never.id)
     assert jobs.wait(quick.id, 120).status == "completed" and quick.progress == 1.0
-    assert (paths.plots_dir() / "bg-quick" / "curves.png").is_file() and "Curves saved" in quick.message
+    assert (ws.plots / "bg-quick" / "curves.png").is_file() and "Curves saved" in quick.message
     assert held.wait(120), "the long job never finished its first epoch"
     assert long.status == "running" and long.progress == 1 / 500 and long.message.startswith("epoch 1/500: val loss")
     assert len(load_history(ws, "bg-long")) == 2  # live curves can read the epochs done so far
     jobs.cancel(long.id)
     release.set()
     assert jobs.wait(long.id, 60).status == "cancelled"
-    assert long.message == "bg-long: Cancelled after 1 complete epoch(s)." + f" Curves saved in {paths.plots_dir() / 'bg-long'}."
+    assert long.message == "bg-long: Cancelled after 1 complete epoch(s)." + f" Curves saved in {ws.plots / 'bg-long'}."
     assert jobs.wait(never.id, 10).status == "cancelled"
     assert "bg-never" not in list_runs(ws)
     assert [j.id for j in jobs.jobs()] == [never.id, long.id, quick.id]
@@ -162,11 +161,11 @@ def test_jobs_check_each_run_once_and_each_run_draws_its_own_curves(ws, faces_la
     one = jobs.submit_train(RunConfig("faces", input_size=32, epochs=1, name="once"))
     assert jobs.wait(one.id, 120).status == "completed"
     assert checked == ["once"]  # at submit; the queued run trains on what was checked then
-    assert one.result.curves == paths.plots_dir() / "once" and (one.result.curves / "curves.png").is_file()
+    assert one.result.curves == ws.plots / "once" and (one.result.curves / "curves.png").is_file()
     checked.clear()
     both = jobs.submit_compare(RunConfig("faces", input_size=32, epochs=1), 1, prefix="cmp1")
     assert jobs.wait(both.id, 300).status == "completed"
     assert checked == ["cmp1-ft-s0", "cmp1-fe-s0"]  # the first with the plan at submit, the second when it starts
-    assert all((paths.plots_dir() / run / "curves.html").is_file() for run in checked)
-    assert (paths.plots_dir() / "cmp1-compare" / "methods.csv").is_file()
-    assert both.message.endswith(f"Curves saved in {paths.plots_dir() / 'cmp1-compare'}.")
+    assert all((ws.plots / run / "curves.html").is_file() for run in checked)
+    assert (ws.plots / "cmp1-compare" / "methods.csv").is_file()
+    assert both.message.endswith(f"Curves saved in {ws.plots / 'cmp1-compare'}.")

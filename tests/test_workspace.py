@@ -3,7 +3,6 @@ on demand, and opens its label store on first use only."""
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import pytest

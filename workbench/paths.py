@@ -1,7 +1,7 @@
-"""Where Workbench keeps its files: datasets/, checkpoints/, plots_checkpoints/ under one home folder.
+"""Where Workbench keeps its files, as pure functions of a home folder: datasets/, checkpoints/, plots_checkpoints/.
 
-The home is the current directory (the repository when started with `python app.py`), or
-$WORKBENCH_HOME when set, which is how tests and several projects keep their files apart.
+The environment is read once, by `find_home` and `default_db`, when a Workspace (or a Store) is made at a process's
+edge; the core is handed the workspace and never looks the home up itself.
 """
 
 from __future__ import annotations
@@ -9,46 +9,39 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-
-def home() -> Path:
-    """The folder holding datasets/, checkpoints/ and plots_checkpoints/."""
-    return Path(os.environ.get("WORKBENCH_HOME") or Path.cwd()).resolve()
+DATASETS, CHECKPOINTS, PLOTS = "datasets", "checkpoints", "plots_checkpoints"
+DB_FILE = "workbench.sqlite"  # the default SQLite label store, in datasets/
 
 
-def datasets_dir() -> Path:
-    return _ensure(home() / "datasets")
+def find_home(home: str | Path | None = None) -> Path:
+    """`home` when given, else $WORKBENCH_HOME, else the current directory; absolute, links resolved."""
+    return Path(home or os.environ.get("WORKBENCH_HOME") or Path.cwd()).expanduser().resolve()
 
 
-def checkpoints_dir() -> Path:
-    return _ensure(home() / "checkpoints")
+def default_db(home: Path) -> str:
+    """The label store's URL: $WORKBENCH_DB (e.g. postgresql+psycopg://...), else the SQLite file under `home`."""
+    return os.environ.get("WORKBENCH_DB") or f"sqlite:///{home / DATASETS / DB_FILE}"
 
 
-def plots_dir() -> Path:
-    return _ensure(home() / "plots_checkpoints")
+def dataset_dir(home: Path, dataset: str) -> Path:
+    """datasets/<name>/ under `home` (made on demand): a dataset's copies, conversions and caches."""
+    safe = "".join(c if c.isalnum() or c in "-_." else "_" for c in dataset).strip(".") or "dataset"
+    return ensure(home / DATASETS / safe)
 
 
-def db_path() -> Path:
-    """The SQLite label store."""
-    return datasets_dir() / "workbench.sqlite"
-
-
-def db_url() -> str:
-    """The label store's SQLAlchemy URL: $WORKBENCH_DB (e.g. postgresql+psycopg://...), else the SQLite file."""
-    return os.environ.get("WORKBENCH_DB") or f"sqlite:///{db_path()}"
-
-
-def to_stored(path: Path, base: Path | None = None) -> str:
-    """Store paths under home relative to it, so a moved project keeps working (base: home, if known)."""
+def to_stored(path: str | Path, home: Path) -> str:
+    """A path as the store keeps it: relative to `home` when below it, so a moved project keeps working."""
     p = os.path.abspath(path)
-    root = str(base or home()) + os.sep
+    root = str(home) + os.sep
     return Path(p[len(root):]).as_posix() if p.startswith(root) else p
 
 
-def from_stored(stored: str) -> Path:
+def from_stored(stored: str, home: Path) -> Path:
+    """The absolute path of a path the store keeps."""
     p = Path(stored)
-    return p if p.is_absolute() else home() / p
+    return p if p.is_absolute() else home / p
 
 
-def _ensure(p: Path) -> Path:
+def ensure(p: Path) -> Path:
     p.mkdir(parents=True, exist_ok=True)
     return p

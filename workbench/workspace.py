@@ -6,19 +6,12 @@ resolved once, when the workspace is made: from an argument, else $WORKBENCH_HOM
 
 from __future__ import annotations
 
-import os
 import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from workbench.paths import CHECKPOINTS, DATASETS, DB_FILE, PLOTS, default_db, ensure, find_home, from_stored, to_stored
 from workbench.store import Store
-
-DB_FILE = "workbench.sqlite"  # the default SQLite label store, in datasets/
-
-
-def find_home(home: str | Path | None = None) -> Path:
-    """`home` when given, else $WORKBENCH_HOME, else the current directory; absolute, links resolved."""
-    return Path(home or os.environ.get("WORKBENCH_HOME") or Path.cwd()).expanduser().resolve()
 
 
 @dataclass(eq=False)
@@ -39,7 +32,7 @@ class Workspace:
         """The workspace at `home` (else $WORKBENCH_HOME, else the current directory) with the label store `db`
         (a URL or SQLite file; else $WORKBENCH_DB, else datasets/workbench.sqlite under the home)."""
         root = find_home(home)
-        return cls(root, str(db or os.environ.get("WORKBENCH_DB") or f"sqlite:///{root / 'datasets' / DB_FILE}"))
+        return cls(root, str(db or default_db(root)))
 
     @classmethod
     def around(cls, store: Store, home: str | Path | None = None) -> Workspace:
@@ -57,17 +50,17 @@ class Workspace:
     @property
     def datasets(self) -> Path:
         """datasets/: imported and converted image files, and the default SQLite store (made on demand)."""
-        return _ensure(self.home / "datasets")
+        return ensure(self.home / DATASETS)
 
     @property
     def checkpoints(self) -> Path:
         """checkpoints/: one folder per training run (made on demand)."""
-        return _ensure(self.home / "checkpoints")
+        return ensure(self.home / CHECKPOINTS)
 
     @property
     def plots(self) -> Path:
         """plots_checkpoints/: the runs' training curves, the one run folder the app serves (made on demand)."""
-        return _ensure(self.home / "plots_checkpoints")
+        return ensure(self.home / PLOTS)
 
     def run_folder(self, run: str) -> Path:
         """checkpoints/<run>/, whether or not the run exists (workbench.train.runs checks names and reads runs)."""
@@ -80,18 +73,15 @@ class Workspace:
     @property
     def db_file(self) -> Path:
         """Where the default SQLite store lives (whether or not this workspace's store is it)."""
-        return self.home / "datasets" / DB_FILE
+        return self.home / DATASETS / DB_FILE
 
     def to_stored(self, path: str | Path) -> str:
         """A path as the store keeps it: relative to the home when below it, so a moved project keeps working."""
-        p = os.path.abspath(path)
-        root = str(self.home) + os.sep
-        return Path(p[len(root):]).as_posix() if p.startswith(root) else p
+        return to_stored(path, self.home)
 
     def from_stored(self, stored: str) -> Path:
         """The absolute path of a path the store keeps."""
-        p = Path(stored)
-        return p if p.is_absolute() else self.home / p
+        return from_stored(stored, self.home)
 
     def close(self) -> None:
         """Close the store's connections, if it was opened."""
@@ -99,7 +89,3 @@ class Workspace:
             if self._store is not None:
                 self._store.close()
 
-
-def _ensure(p: Path) -> Path:
-    p.mkdir(parents=True, exist_ok=True)
-    return p

@@ -152,7 +152,7 @@ def import_crops(store: Store, photos: Sequence[Item], dataset: str, kind: str, 
                              "nothing imported.")
     result = ingest(store, dataset, [c.item for c in crops], classes=classes, source=source, skip_bad=skip_bad,
                     progress=progress, problems=problems)
-    write_crops_csv(dataset, crops)
+    write_crops_csv(store, dataset, crops)
     return CropImportResult(**vars(result), kind=kind, photos=len(photos) - len(problems), without=without)
 
 
@@ -179,9 +179,9 @@ def import_photo_crops(store: Store, path: Path, fmt: str, kind: str, size: int,
                         source=f"{path.resolve()} ({kind} crops, {size} px)", skip_bad=skip_bad, progress=progress)
 
 
-def write_crops_csv(dataset: str, crops: Sequence[Crop]) -> Path:
+def write_crops_csv(store: Store, dataset: str, crops: Sequence[Crop]) -> Path:
     """datasets/<name>/crops.csv: name, photo, kind, x, y, w, h, face; merged with an earlier import's rows."""
-    f = dataset_folder(dataset) / CROPS_CSV
+    f = dataset_folder(store, dataset) / CROPS_CSV
     rows = pd.DataFrame([{"name": c.item.name, "photo": c.photo, "kind": c.kind, **vars(c.box), "face": c.face}
                          for c in crops], columns=CROPS_COLUMNS)
     if f.is_file():
@@ -189,7 +189,7 @@ def write_crops_csv(dataset: str, crops: Sequence[Crop]) -> Path:
     return write_csv(f, rows)
 
 
-def read_crops_csv(dataset: str) -> pd.DataFrame:
+def read_crops_csv(store: Store, dataset: str) -> pd.DataFrame:
     """The crops of a dataset with their photo and box (empty when it was not imported with --crop)."""
-    f = dataset_folder(dataset) / CROPS_CSV
+    f = dataset_folder(store, dataset) / CROPS_CSV
     return pd.read_csv(f) if f.is_file() else pd.DataFrame(columns=CROPS_COLUMNS)

@@ -27,14 +27,14 @@ def ensure_faces(store: Store, progress: Progress = no_progress) -> str:
                                progress=progress)
         names = store.images(FACES)["name"]
         truth = pd.DataFrame({"name": names, "label": [FACE_CLASSES[0]] * 100 + [FACE_CLASSES[1]] * 100})
-        write_csv(dataset_folder(FACES) / "truth.csv", truth)
+        write_csv(dataset_folder(store, FACES) / "truth.csv", truth)
         assert result.found == 200
     return FACES
 
 
 def faces_truth(store: Store) -> pd.Series:
     """The true class of each faces image, indexed by image_id (kept out of the store for tests and demos)."""
-    truth = pd.read_csv(dataset_folder(FACES) / "truth.csv")
+    truth = pd.read_csv(dataset_folder(store, FACES) / "truth.csv")
     ids = store.images(FACES).set_index("name")["image_id"]
     return pd.Series(truth["label"].values, index=ids.loc[truth["name"]].values, name="label")
 

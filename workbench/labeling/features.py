@@ -10,6 +10,7 @@ chance (0.51 vs 0.97 unwhitened), as it blows noise directions up to the size of
 from __future__ import annotations
 
 import hashlib
+from pathlib import Path
 from dataclasses import dataclass
 from typing import Callable
 
@@ -51,8 +52,8 @@ class Features:
 def dataset_features(store: Store, dataset: str, progress: Progress = no_progress) -> Features:
     """Projected backbone features of every image of `dataset`, from the cache or computed once."""
     images = store.images(dataset)
-    raw = embeddings(dataset, images["sha256"].tolist(), images["path"].tolist(), progress)
-    folder = paths.datasets_dir() / dataset
+    folder = paths.dataset_dir(store.home, dataset)
+    raw = embeddings(folder, images["sha256"].tolist(), images["path"].tolist(), progress)
     key = hashlib.sha256("".join(images["sha256"]).encode()).hexdigest()[:16]
     cache = folder / f"features-{BACKBONE}-{EMBED_SIZE}-pca{HEAD_DIMS}.npz"
     if cache.is_file():
@@ -73,9 +74,10 @@ def project(raw: np.ndarray, dims: int = HEAD_DIMS, seed: int = 0) -> np.ndarray
     return (z / max(float(np.sqrt((z ** 2).sum(1).mean())), 1e-12)).astype(np.float32)
 
 
-def embeddings(dataset: str, shas: list[str], files: list[str], progress: Progress = no_progress) -> np.ndarray:
-    """(N, D) raw Lite0 embeddings in the given order; only images not in the cache are embedded."""
-    cache = paths.datasets_dir() / dataset / f"embeddings-{BACKBONE}-{EMBED_SIZE}.npz"
+def embeddings(folder: Path, shas: list[str], files: list[str], progress: Progress = no_progress) -> np.ndarray:
+    """(N, D) raw Lite0 embeddings in the given order, cached in the dataset's `folder`; only images not in the
+    cache are embedded."""
+    cache = folder / f"embeddings-{BACKBONE}-{EMBED_SIZE}.npz"
     known: dict[str, np.ndarray] = {}
     if cache.is_file():
         with np.load(cache) as f:

@@ -27,7 +27,7 @@ def similar_order(store: Store, dataset: str, seed: int = 0) -> list[int]:
     ids = images["image_id"].astype(int).to_numpy()
     if len(ids) < 3:
         return ids.tolist()
-    x = thumbnails(dataset, images)
+    x = thumbnails(store, dataset, images)
     x = x - x.mean(1, keepdims=True)
     x = x / np.maximum(x.std(1, keepdims=True), 1e-6)
     z = PCA(n_components=min(32, len(ids) - 1, x.shape[1]), random_state=seed).fit_transform(x)
@@ -39,6 +39,6 @@ def similar_order(store: Store, dataset: str, seed: int = 0) -> list[int]:
     return ids[order].tolist()
 
 
-def thumbnails(dataset: str, images: pd.DataFrame) -> np.ndarray:
+def thumbnails(store: Store, dataset: str, images: pd.DataFrame) -> np.ndarray:
     """(N, 256) float32 grayscale thumbnails in the rows' order, from the dataset's cache or decoded once."""
-    return cached_thumbnails(paths.datasets_dir() / dataset, images)
+    return cached_thumbnails(paths.dataset_dir(store.home, dataset), images)

@@ -98,13 +98,14 @@ class Store:
     """Datasets, images, classes, labels, tags and splits in SQLite (a file) or PostgreSQL (a server).
 
     `db` is an SQLAlchemy URL or an SQLite file path; by default $WORKBENCH_DB or datasets/workbench.sqlite.
-    `home` is the folder that relative image paths are under (a Workspace's); by default paths.home() at each call.
+    `home` is the folder that relative image paths are under (a Workspace's); by default $WORKBENCH_HOME or the
+    current directory, read once here.
     Safe across threads (Gradio runs handlers in a pool); the schema is migrated to the newest on open.
     """
 
     def __init__(self, db: str | Path | None = None, home: str | Path | None = None):
-        self.url = parse_url(db or paths.db_url())
-        self.home = Path(home).resolve() if home else None
+        self.home = paths.find_home(home)
+        self.url = parse_url(db or paths.default_db(self.home))
         self.engine = make_engine(self.url)
         self._insert = postgresql.insert if self.engine.dialect.name == "postgresql" else sqlite.insert
         self._local = threading.local()
@@ -282,7 +283,7 @@ class Store:
         cols = [c for c in images.c if c.name != "dataset_id"]
         df = self._frame(select(images.c.id.label("image_id"), *cols[1:]).where(images.c.dataset_id == ds)
                          .order_by(images.c.position, images.c.id))
-        base = str(self.home or paths.home())
+        base = str(self.home)
         df["path"] = [p if os.path.isabs(p) else os.path.join(base, p) for p in df["path"]]
         return df
 
@@ -292,8 +293,7 @@ class Store:
         if not rows:
             raise WorkbenchError(f"No image with id {image_id}.")
         out = dict(rows[0]._mapping)
-        stored = Path(out["path"])
-        out["path"] = str(stored if stored.is_absolute() else (self.home or paths.home()) / stored)
+        out["path"] = str(paths.from_stored(out["path"], self.home))
         return out
 
     # -- labels ------------------------------------------------------------------------------

@@ -55,10 +55,9 @@ class ImportResult:
         return s
 
 
-def dataset_folder(dataset: str) -> Path:
-    """datasets/<name>/, where copies, conversions and extracted files of a dataset live."""
-    safe = "".join(c if c.isalnum() or c in "-_." else "_" for c in dataset).strip(".") or "dataset"
-    return paths.datasets_dir() / safe
+def dataset_folder(store: Store, dataset: str) -> Path:
+    """datasets/<name>/ under the store's home, where copies, conversions and extracted files of a dataset live."""
+    return paths.dataset_dir(store.home, dataset)
 
 
 def ingest(store: Store, dataset: str, items: Sequence[Item], *, classes: Sequence[str] = (),
@@ -73,7 +72,7 @@ def ingest(store: Store, dataset: str, items: Sequence[Item], *, classes: Sequen
     if not items and not problems:
         raise WorkbenchError(f"No image files found in {source or dataset} (looked for "
                              "png, jpg, jpeg, bmp, gif, tif, tiff, webp, pgm, ppm).")
-    batch = _Batch(dataset_folder(dataset), paths.home())
+    batch = _Batch(dataset_folder(store, dataset), store.home)
     try:
         for item in progress(items, len(items), f"Importing {dataset}"):
             batch.add(item, problems)
