@@ -72,6 +72,9 @@ def errors_in(preds: pd.DataFrame, cats: pd.DataFrame, category: str | None = No
     return wrong.sort_values(["confidence", "image_id"], ascending=[False, True]).reset_index(drop=True)
 
 
+CATEGORY_COLUMNS = ("category", "images", "errors", "error_rate", "rest_error_rate", "vs_rest")
+
+
 def category_table(preds: pd.DataFrame, cats: pd.DataFrame) -> pd.DataFrame:
     """Per category: images, errors, error rate, the error rate of the images outside it, and their ratio.
 
@@ -91,6 +94,6 @@ def category_table(preds: pd.DataFrame, cats: pd.DataFrame) -> pd.DataFrame:
         rows.append({"category": cat, "images": len(inside), "errors": int(inside.sum()), "error_rate": rate,
                      "rest_error_rate": rest,
                      "vs_rest": rate / rest if rest and rest > 0 else (np.inf if rate > 0 else np.nan)})
-    table = pd.DataFrame(rows)
+    table = pd.DataFrame(rows, columns=list(CATEGORY_COLUMNS))
     head, body = table.iloc[:1], table.iloc[1:].sort_values(["error_rate", "images"], ascending=False)
     return pd.concat([head, body], ignore_index=True)

@@ -21,7 +21,7 @@ from workbench.evaluate.plots import confusion_table
 from workbench.evaluate.report import metrics_table, status_markdown
 from workbench.explain import LABELS as CAM_LABELS
 from workbench.review import GROUPINGS
-from workbench.review.categories import cell_category
+from workbench.review.categories import CATEGORY_COLUMNS, cell_category
 from workbench.review.run_cache import RunCache
 from workbench.review.views import cam_view, compare_view, error_view
 from workbench.train.runs import list_runs, load_config
@@ -86,11 +86,12 @@ def run_panel(ws: Workspace) -> RunPanel:
                              elem_id="wb-eval-evaluate")
     status = gr.Markdown()
     with gr.Row():
-        metrics = gr.Dataframe(label="Test metrics", interactive=False, scale=1, elem_id="wb-eval-metrics")
+        metrics = gr.Dataframe(label="Test metrics", headers=["metric", "value"], interactive=False, scale=1,
+                               elem_id="wb-eval-metrics")
         roc = gr.Plot(label="ROC curve", scale=2, elem_id="wb-eval-roc")
     # a row of its own: a 10-class matrix beside the metrics and the ROC showed only its first three columns
-    confusion = gr.Dataframe(label="Confusion matrix: click a cell to see its errors", interactive=False,
-                             elem_id="wb-eval-confusion")
+    confusion = gr.Dataframe(label="Confusion matrix: click a cell to see its errors", headers=["true \\ predicted"],
+                             interactive=False, elem_id="wb-eval-confusion")
     return RunPanel(run, refresh, evaluate, status, metrics, roc, confusion)
 
 
@@ -137,7 +138,7 @@ def gallery_panel() -> GalleryPanel:
                              height=460, object_fit="contain", elem_classes=["pixelated"], allow_preview=False,
                              elem_id="wb-eval-gallery")
         table = gr.Dataframe(label="Error rate per category (vs_rest: how many times the rest's rate)",
-                             interactive=False, elem_id="wb-eval-category-table")
+                             headers=list(CATEGORY_COLUMNS), interactive=False, elem_id="wb-eval-category-table")
         page_ids = gr.State([])
     return GalleryPanel(grouping, category, with_cam, method, previous, page, next_, page_label, gallery, table,
                         page_ids)

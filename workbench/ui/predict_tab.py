@@ -59,7 +59,8 @@ def layout(ws: Workspace) -> PredictView:
                           type="filepath", scale=2, height=240, elem_id="wb-predict-camera")
     predict_btn = gr.Button("Predict", variant="primary", elem_id="wb-predict-go")
     status = gr.Markdown(elem_id="wb-predict-status")
-    table = gr.Dataframe(label="Predictions (click a row for its Grad-CAM)", interactive=False,
+    table = gr.Dataframe(label="Predictions (click a row for its Grad-CAM)", headers=["row", "file", "decision"],
+                         interactive=False,
                          elem_id="wb-predict-table")
     bad = gr.Dataframe(label="Not predicted", interactive=False, visible=False, elem_id="wb-predict-bad")
     with gr.Row():
