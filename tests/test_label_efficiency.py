@@ -33,3 +33,14 @@ def test_dataset_curve_on_faces(faces_labelled):
 def test_dataset_curve_needs_labels(faces):
     with pytest.raises(WorkbenchError, match="needs labels of at least two classes"):
         dataset_efficiency(faces, "faces")
+
+
+def test_the_table_is_the_mean_over_seeds_per_number_of_labels():
+    import pandas as pd
+
+    from workbench.labeling.efficiency import mean_over_seeds
+
+    curve = pd.DataFrame({"seed": [0, 1, 0, 1], "n_labels": [10, 10, 20, 20],
+                          "balanced_accuracy": [0.5, 0.7, 0.8, 0.9], "accuracy": [0.6, 0.6, 0.85, 0.95]})
+    got = mean_over_seeds(curve)
+    assert got.to_dict("list") == {"n_labels": [10, 20], "balanced_accuracy": [0.6, 0.85], "accuracy": [0.6, 0.9]}

@@ -86,3 +86,19 @@ class AppProcess:
             except subprocess.TimeoutExpired:
                 self.kill()
         self.log.close()
+
+
+SHOWN_NAME = "#wb-filename"  # the Label tab's file name of the image on screen
+
+
+def shown_name(page) -> str:
+    """The file name of the image the Label tab shows."""
+    return page.locator(SHOWN_NAME).inner_text()
+
+
+def press_and_wait_move(page, key: str) -> str:
+    """Press a key and wait until another image is on screen; returns the name of the one it acted on."""
+    before = shown_name(page)
+    page.keyboard.press(key)
+    page.wait_for_function(f"document.querySelector('{SHOWN_NAME}')?.textContent !== {before!r}", timeout=10_000)
+    return before

@@ -5,12 +5,10 @@ from __future__ import annotations
 import pytest
 from sklearn.metrics import cohen_kappa_score
 
-from browser.appserver import CHROMIUM_ARGS, AppProcess
+from browser.appserver import CHROMIUM_ARGS, SHOWN_NAME, AppProcess, press_and_wait_move, shown_name
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 sync_playwright = pytest.importorskip("playwright.sync_api").sync_playwright
-
-NAME = "#wb-filename"
 
 
 def _open(page, url, annotator):
@@ -22,18 +20,7 @@ def _open(page, url, annotator):
     page.get_by_role("option", name="faces").click()
     page.locator("#wb-annotator input, #wb-annotator textarea").first.fill(annotator)
     page.locator("#wb-start").click()
-    page.wait_for_selector(NAME)
-
-
-def _name(page) -> str:
-    return page.locator(NAME).inner_text()
-
-
-def _press_and_wait_move(page, key):
-    before = _name(page)
-    page.keyboard.press(key)
-    page.wait_for_function(f"document.querySelector('{NAME}')?.textContent !== {before!r}", timeout=10_000)
-    return before
+    page.wait_for_selector(SHOWN_NAME)
 
 
 def test_keyboard_labelling_survives_reload(faces, home):
@@ -51,7 +38,7 @@ def test_keyboard_labelling_survives_reload(faces, home):
                 if i in (2, 7):
                     page.keyboard.press("g")          # glasses, shown on screen as [g]
                     page.wait_for_selector(".wb-chip:text('glasses')")
-                    expected_tags.add((_name(page), "glasses"))
+                    expected_tags.add((shown_name(page), "glasses"))
                 if i == 7:
                     page.keyboard.press("d")
                     page.wait_for_selector(".wb-chip:text('dark')")
@@ -66,19 +53,19 @@ def test_keyboard_labelling_survives_reload(faces, home):
                     seed.press("1")
                     page.locator("#wb-label-view").click()
                     page.wait_for_timeout(300)
-                    assert _name(page) == "00005.png"
+                    assert shown_name(page) == "00005.png"
                 key = "2" if i % 4 == 3 else "1"
-                name = _press_and_wait_move(page, key)
+                name = press_and_wait_move(page, key)
                 expected_labels[name] = "not face" if key == "2" else "face"
-            undone = _name(page)
+            undone = shown_name(page)
             page.keyboard.press("u")                  # undo the 30th label: that image is back on screen
-            page.wait_for_function(f"document.querySelector('{NAME}').textContent !== {undone!r}")
-            last = _name(page)
+            page.wait_for_function(f"document.querySelector('{SHOWN_NAME}').textContent !== {undone!r}")
+            last = shown_name(page)
             assert last == "00029.png" and page.locator("#wb-current-label").inner_text() == "—"
             del expected_labels[last]
-            _press_and_wait_move(page, "ArrowRight")  # skip it: stays unlabeled
-            _press_and_wait_move(page, "ArrowLeft")   # back to it
-            assert _name(page) == last
+            press_and_wait_move(page, "ArrowRight")  # skip it: stays unlabeled
+            press_and_wait_move(page, "ArrowLeft")   # back to it
+            assert shown_name(page) == last
 
             page.reload()                             # the typed annotator name survives the refresh
             page.get_by_role("tab", name="Label").click()
@@ -86,7 +73,7 @@ def test_keyboard_labelling_survives_reload(faces, home):
                                    "?.value === 'alice'", timeout=10_000)
             _open(page, app.url, "alice")
             assert page.locator("#wb-progress-count").inner_text() == "29"
-            assert _name(page) == "00029.png"         # the first unlabeled image, in file order
+            assert shown_name(page) == "00029.png"         # the first unlabeled image, in file order
 
             # grid: click three thumbnails, label them at once
             page.get_by_role("radio", name="Grid").check()
@@ -115,10 +102,10 @@ def test_keyboard_labelling_survives_reload(faces, home):
             page.locator("#wb-review-image input").click()
             page.get_by_role("option", name="00011.png").click()
             page.locator("#wb-review-open").click()
-            page.wait_for_function(f"document.querySelector('{NAME}')?.textContent === '00011.png'"
+            page.wait_for_function(f"document.querySelector('{SHOWN_NAME}')?.textContent === '00011.png'"
                                    " && document.querySelector('#wb-label-panel').offsetParent !== null")
             assert page.locator("#wb-current-label").inner_text() == "not face"
-            _press_and_wait_move(page, "1")
+            press_and_wait_move(page, "1")
             expected_labels["00011.png"] = "face"
             browser.close()
     finally:

@@ -5,26 +5,13 @@ from __future__ import annotations
 
 import pytest
 
-from browser.appserver import CHROMIUM_ARGS, AppProcess
+from browser.appserver import CHROMIUM_ARGS, SHOWN_NAME, AppProcess, press_and_wait_move
 from workbench.data.demo import faces_truth
 from workbench.labeling.features import dataset_features
 from workbench.labeling.queue import ORDERS
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 sync_playwright = pytest.importorskip("playwright.sync_api").sync_playwright
-
-NAME = "#wb-filename"
-
-
-def _name(page) -> str:
-    return page.locator(NAME).inner_text()
-
-
-def _press_and_wait_move(page, key):
-    before = _name(page)
-    page.keyboard.press(key)
-    page.wait_for_function(f"document.querySelector('{NAME}')?.textContent !== {before!r}", timeout=10_000)
-    return before
 
 
 def test_enter_accepts_digit_overrides_and_a_verify_page_with_two_left_out(faces, home):
@@ -45,14 +32,14 @@ def test_enter_accepts_digit_overrides_and_a_verify_page_with_two_left_out(faces
             page.get_by_role("option", name="faces").click()
             page.locator("#wb-annotator input, #wb-annotator textarea").first.fill("alice")
             page.locator("#wb-start").click()
-            page.wait_for_selector(NAME)
+            page.wait_for_selector(SHOWN_NAME)
             for _ in range(30):   # the first suggestions arrive in the background; → moves on until one shows
                 if page.locator("#wb-suggestion").count():
                     break
-                _press_and_wait_move(page, "ArrowRight")
+                press_and_wait_move(page, "ArrowRight")
             suggested = page.locator("#wb-suggestion").inner_text()
-            accepted = _press_and_wait_move(page, "Enter")
-            overridden = _press_and_wait_move(page, "2")
+            accepted = press_and_wait_move(page, "Enter")
+            overridden = press_and_wait_move(page, "2")
 
             page.get_by_role("radio", name="Grid").check()
             page.get_by_role("combobox", name="Order", exact=True).click()
@@ -68,7 +55,7 @@ def test_enter_accepts_digit_overrides_and_a_verify_page_with_two_left_out(faces
             page.locator("#wb-grid h2, #wb-grid .prose").first.click()   # focus off any field
             page.keyboard.press("Enter")
             page.wait_for_function("document.querySelector('#wb-label-panel')?.offsetParent", timeout=15_000)
-            page.wait_for_function(f"document.querySelector('{NAME}')?.textContent === {shown[2]!r}",
+            page.wait_for_function(f"document.querySelector('{SHOWN_NAME}')?.textContent === {shown[2]!r}",
                                    timeout=15_000)
             browser.close()
     finally:

@@ -63,6 +63,11 @@ def dataset_efficiency(store: Store, dataset: str, seeds: int = 3, split_seed: i
                             seeds)
 
 
+def mean_over_seeds(curve: pd.DataFrame) -> pd.DataFrame:
+    """Balanced and plain accuracy per number of labels, averaged over the curve's seeds (3 decimals)."""
+    return curve.groupby("n_labels")[["balanced_accuracy", "accuracy"]].mean().round(3).reset_index()
+
+
 def efficiency_figure(curve: pd.DataFrame, metric: str = "balanced_accuracy") -> go.Figure:
     """Mean over seeds with a ±1 std band, log-scaled label axis."""
     g = curve.groupby("n_labels")[metric].agg(["mean", "std"]).fillna(0.0).reset_index()

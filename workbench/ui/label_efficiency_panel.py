@@ -2,34 +2,62 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import gradio as gr
+import pandas as pd
+import plotly.graph_objects as go
 
 from workbench.errors import WorkbenchError
-from workbench.labeling.efficiency import dataset_efficiency, efficiency_figure
+from workbench.labeling.efficiency import dataset_efficiency, efficiency_figure, mean_over_seeds
+from workbench.store import Store
 from workbench.ui.context import UIContext
+from workbench.ui.handlers import bind
 
 
-def build_label_efficiency(ctx: UIContext) -> None:
-    """An accordion: pick a dataset and seeds, get the curve and its table."""
-    store = ctx.store
+@dataclass
+class EfficiencyPanel:
+    """The dataset and seeds to draw with, the button, the curve and its table."""
+
+    dataset: gr.Dropdown
+    seeds: gr.Number
+    draw: gr.Button
+    plot: gr.Plot
+    table: gr.Dataframe
+
+
+def layout(store: Store) -> EfficiencyPanel:
+    """An accordion, closed at first."""
     with gr.Accordion("How many labels do I need? (label-efficiency curve)", open=False):
         with gr.Row():
             dataset = gr.Dropdown(choices=store.datasets(), label="Dataset", scale=2, elem_id="wb-eff-dataset")
             seeds = gr.Number(3, label="Seeds", precision=0, minimum=1, maximum=10, scale=1)
-            go_btn = gr.Button("Draw the curve", scale=1, elem_id="wb-eff-go")
+            draw = gr.Button("Draw the curve", scale=1, elem_id="wb-eff-go")
         plot = gr.Plot(label="Val metric against number of labels", elem_id="wb-eff-plot")
-        table = gr.Dataframe(interactive=False, label="Mean over seeds")
+        table = gr.Dataframe(interactive=False, label="Mean over seeds", headers=["n_labels", "balanced_accuracy",
+                                                                                 "accuracy"])
+    return EfficiencyPanel(dataset, seeds, draw, plot, table)
 
-    def on_curve(ds, n, progress=gr.Progress()):
-        if not ds:
-            raise gr.Error("Pick a dataset first.", print_exception=False)
-        try:
-            curve = dataset_efficiency(store, ds, int(n or 3), progress=lambda f, what: progress(f, desc=what))
-        except WorkbenchError as e:
-            raise gr.Error(str(e), print_exception=False)
-        mean = curve.groupby("n_labels")[["balanced_accuracy", "accuracy"]].mean().round(3).reset_index()
-        return efficiency_figure(curve), mean
 
-    dataset.focus(lambda ds: gr.Dropdown(choices=store.datasets(), value=ds), dataset, dataset,
-                  api_visibility="private")
-    go_btn.click(on_curve, [dataset, seeds], [plot, table], api_name="label_efficiency")
+def draw_curve(store: Store, ds: str | None, n: float | None,
+               progress: gr.Progress = gr.Progress()) -> tuple[go.Figure, pd.DataFrame]:
+    """The curve of `ds` over `n` seeds, and its mean per number of labels."""
+    if not ds:
+        raise gr.Error("Pick a dataset first.", print_exception=False)
+    try:
+        curve = dataset_efficiency(store, ds, int(n or 3), progress=lambda f, what: progress(f, desc=what))
+    except WorkbenchError as e:
+        raise gr.Error(str(e), print_exception=False)
+    return efficiency_figure(curve), mean_over_seeds(curve)
+
+
+def refresh_datasets(store: Store, ds: str | None) -> gr.Dropdown:
+    """The dataset list as it is now (a set imported since the page loaded shows up)."""
+    return gr.Dropdown(choices=store.datasets(), value=ds)
+
+
+def build_label_efficiency(ctx: UIContext) -> None:
+    """The panel, wired to the core."""
+    p = layout(ctx.store)
+    p.dataset.focus(bind(refresh_datasets, ctx.store), p.dataset, p.dataset, api_visibility="private")
+    p.draw.click(bind(draw_curve, ctx.store), [p.dataset, p.seeds], [p.plot, p.table], api_name="label_efficiency")
