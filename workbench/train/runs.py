@@ -154,3 +154,9 @@ def runs_table(ws: Workspace) -> pd.DataFrame:
                      "val accuracy": round(float(val.accuracy.iloc[-1]), 4) if len(val) else None})
     return pd.DataFrame(rows, columns=["run", "dataset", "method", "backbone", "seed", "status", "epochs",
                                        "best epoch", "best val loss", "val accuracy"])
+
+
+def run_classes(ws: Workspace, run: str) -> list[str]:
+    """The run's classes in output order, read from its dataset.json (no model loaded)."""
+    f = run_dir(ws, run) / "dataset.json"
+    return list(json.loads(f.read_text()).get("classes") or []) if f.is_file() else []
