@@ -79,7 +79,7 @@ def run(args: argparse.Namespace) -> int:
     ws = args.workspace
     run_name = resolve_run(ws, args.run)
     result = predict_videos(args, run_name) if kinds == {True} else predict_images(args, run_name)
-    out = result.to_csv(args.out)
+    out = result.save_csv(args.out)
     for note in result.notes:
         print(f"note: {note}", file=sys.stderr)
     for name, reason in result.bad:

@@ -13,7 +13,8 @@ import numpy as np
 import pandas as pd
 from PIL import Image
 
-from workbench.atomic import write_bytes, write_csv
+from workbench.atomic import write_bytes
+from workbench.tables import write_csv
 from workbench.errors import WorkbenchError
 from workbench.predict.frames import Detection
 

@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 from PIL import Image, UnidentifiedImageError
 
-from workbench.atomic import write_csv
+from workbench.tables import write_csv
 from workbench.data.importers.common import Progress, no_progress
 from workbench.errors import WorkbenchError
 from workbench.predict.crop_steps import DETECT_WIDTH
@@ -251,7 +251,7 @@ class VideoPredictions:
         columns = ["video", *self.results[0].table.columns, "error"] if self.results else ["video", "error"]
         return pd.concat([p for p in parts if len(p)], ignore_index=True).reindex(columns=columns)
 
-    def to_csv(self, path: str | Path) -> Path:
+    def save_csv(self, path: str | Path) -> Path:
         """Write `frame()` to `path` (folders made as needed)."""
         return write_csv(path, self.frame())
 

@@ -141,7 +141,7 @@ def predict_video_file(ws: Workspace, runs: Any, p: CameraPanel, run: str | None
     except WorkbenchError as e:
         fail(e)
     done = result.results[0]
-    csv = result.to_csv(Path(tempfile.mkdtemp(prefix="workbench-video-")) / f"{Path(video_file).stem}-frames.csv")
+    csv = result.save_csv(Path(tempfile.mkdtemp(prefix="workbench-video-")) / f"{Path(video_file).stem}-frames.csv")
     text = result.summary() + "".join(f"\n- {n}" for n in result.notes)
     if done.events is not None and done.events.rows:
         text += f"\n- events logged in `{done.events.folder}`"
