@@ -92,10 +92,11 @@ def layout() -> CameraPanel:
     video_table = gr.Dataframe(label="Per sampled frame and crop", interactive=False, max_height=300,
                                headers=["time_s", "frame", "crop", "x", "y", "w", "h", "class", "confidence"],
                                elem_id="wb-video-table")
-    video_csv = gr.File(label="The whole table (CSV)", interactive=False, height=80, elem_id="wb-video-csv")
+    video_csv = gr.File(label="The whole table (CSV)", interactive=False, visible=False, elem_id="wb-video-csv")
     gr.Markdown("#### Latest events")
     events_table = gr.Dataframe(headers=EVENT_COLUMNS, interactive=False, elem_id="wb-events-table")
-    events_gallery = gr.Gallery(label="Snapshots, newest first", columns=4, height=240, elem_id="wb-events-gallery")
+    events_gallery = gr.Gallery(label="Snapshots, newest first", columns=4, height=240, preview=False,
+                                object_fit="contain", elem_id="wb-events-gallery")
     return CameraPanel(crop, detect_width, event_class, min_confidence, frames, camera, shown, live_status,
                        video_file, every, video_btn, video_status, video_table, video_csv, events_table,
                        events_gallery, gr.State(None))
@@ -146,7 +147,7 @@ def predict_video_file(ws: Workspace, runs: Any, p: CameraPanel, run: str | None
     if done.events is not None and done.events.rows:
         text += f"\n- events logged in `{done.events.folder}`"
     shown = done.table.head(SHOWN_ROWS).round(4)
-    return {p.video_status: text, p.video_table: shown, p.video_csv: str(csv), **_events_view(p, done.events)}
+    return {p.video_status: text, p.video_table: shown, p.video_csv: gr.File(str(csv), visible=True), **_events_view(p, done.events)}
 
 
 def event_classes(ws: Workspace, run: str | None, current: str | None) -> gr.Dropdown:
