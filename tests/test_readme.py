@@ -3,7 +3,8 @@
 The README is parsed at test time, one test per command, in README order, all in one fresh WORKBENCH_HOME (also the
 working directory) holding the demo sets (faces, digits: what `python app.py` imports at start), links to the
 repository's app.py and bench/, and small fixtures made from real images: photos/ (unlabeled faces), tree/<class>/,
-labels.csv (filename,label for photos/), X.npy and y.npy (five classes of digits), people/ (two photos).
+labels.csv (filename,label for photos/), X.npy and y.npy (five classes of digits), people/ (two photos), clip.mp4
+(1.2 s of those photos at 10 frames/s).
 
 Rules, for commands `&&` joins as for single ones:
 - `pip install ...` is not re-run (it would reinstall into the environment running the tests): the test checks that
@@ -37,6 +38,7 @@ import pytest
 from PIL import Image
 
 from browser.appserver import ROOT, free_port
+from clips import write_video
 
 README = ROOT / "README.md"
 SERVERS = ("python app.py", "workbench app")
@@ -85,7 +87,7 @@ def readme_home(tmp_path_factory):
 
 def make_fixtures(home: Path) -> None:
     """photos/, tree/<class>/, labels.csv, X.npy, y.npy from scikit-image faces and scikit-learn digits; people/
-    (skimage's astronaut and coffee photos) for the --crop examples."""
+    (skimage's astronaut and coffee photos) for the --crop examples, and a short clip of them for the video example."""
     from skimage.data import astronaut, coffee, lfw_subset
     from sklearn.datasets import load_digits
 
@@ -107,6 +109,7 @@ def make_fixtures(home: Path) -> None:
     (home / "people").mkdir()
     Image.fromarray(astronaut()).save(home / "people" / "astronaut.png")
     Image.fromarray(coffee()).save(home / "people" / "coffee.png")
+    write_video(home / "clip.mp4", [("astronaut", 6), ("coffee", 2), ("astronaut", 4)])
 
 
 def env_for(home: Path) -> dict:
