@@ -15,6 +15,7 @@ ADMIN, ANNOTATOR = "admin", "annotator"
 
 LABEL_PAGE = "label"  # the annotators' page, /label
 LABEL_MODULE = "workbench.ui.label_tab"
+BOXES_MODULE = "workbench.ui.label_boxes"  # the Label tab's Boxes mode
 
 # Label-tab handlers an annotator may call (on /label, or in the main page's Label tab: the same API names):
 # start a session, label / skip / undo / tag as themselves, switch views, page and select the grid, bulk-label
@@ -26,6 +27,9 @@ ANNOTATOR_HANDLERS = frozenset({
     "bulk.run", "on_accept_page",  # accept the model's suggestions on a grid page, as oneself
     "on_refresh", "open_in_labeller",
 })
+# Boxes-mode handlers an annotator may call: open their boxes, and every drawing operation (as themselves: a box is
+# changed only by its owner). Adding box classes stays with admins.
+ANNOTATOR_BOX_HANDLERS = frozenset({"on_boxes_start", "on_box_event"})
 # the UI shell's own events, open to every user: the landing check that sends annotators to /label
 SHELL_HANDLERS = frozenset({("workbench.ui.guard", "send_annotators_to_label_page.landing")})
 # handlers that show every annotator's labels (agreement, disagreements): refused to annotators when labelling is blind
@@ -82,7 +86,8 @@ class Access:
             return None
         if (op.module, op.handler) in SHELL_HANDLERS:
             return None
-        if op.module != LABEL_MODULE or op.handler not in ANNOTATOR_HANDLERS:
+        allowed = {LABEL_MODULE: ANNOTATOR_HANDLERS, BOXES_MODULE: ANNOTATOR_BOX_HANDLERS}.get(op.module, ())
+        if op.handler not in allowed:
             return (f"{user or 'This user'} is an annotator: annotators label at /{LABEL_PAGE}, and only that "
                     f"is open to them (refused: {op}). Ask an admin.")
         if self.blind and (op.handler in SHOWS_OTHERS_LABELS or (inputs or {}).get(ORDER_INPUT) in ORDERS_BY_OTHERS):

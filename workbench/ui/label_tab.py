@@ -29,9 +29,15 @@ from workbench.store import Store
 from workbench.ui.context import UIContext
 from workbench.ui.handlers import bind
 from workbench.ui.label_layout import MODES, ONE, LabelUI, layout
-from workbench.ui.label_render import CSS, HEAD, class_buttons, gallery_of, render, tag_buttons
+from workbench.ui.label_boxes import BoxTab
+from workbench.ui.label_boxes import CSS as BOX_CSS
+from workbench.ui.label_boxes import wire as wire_boxes
+from workbench.ui.label_render import CSS as VIEW_CSS
+from workbench.ui.label_render import HEAD, class_buttons, gallery_of, render, tag_buttons
 
 __all__ = ["CSS", "HEAD", "build", "layout", "wire"]
+
+CSS = VIEW_CSS + BOX_CSS
 
 
 @dataclass
@@ -342,6 +348,7 @@ def wire(tab: LabelTab, goto: gr.State | None = None) -> None:
     _wire_grid(tab)
     _wire_review(tab, goto)
     _wire_admin(tab)
+    wire_boxes(BoxTab(tab.store, tab.ui.boxes), tab.ui.c.dataset, tab.ui.c.annotator, tab.ui.c.suggest_on)
     if goto is not None:
         _wire_goto(tab, goto)
 
