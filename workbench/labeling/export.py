@@ -17,6 +17,7 @@ from workbench.atomic import atomic_path
 from workbench.errors import WorkbenchError
 from workbench.labeling.box_export import write_coco
 from workbench.store import Store
+from workbench.tables import write_csv, write_xlsx
 
 COLUMNS = ["filename", "label", "tags", "annotator", "source", "confidence"]
 FORMATS = ("csv", "xlsx", "imagefolder", "coco")
@@ -74,12 +75,8 @@ def write_export(store: Store, dataset: str, out: str | Path, fmt: str | None = 
     if fmt == "imagefolder":
         return write_imagefolder(store, dataset, out, annotator)
     table = export_table(store, dataset, annotator, resolved)
-    with atomic_path(out) as tmp:  # never a half-written file under the real name
-        if fmt == "csv":
-            table.to_csv(tmp, index=False)
-        else:
-            table.to_excel(tmp, index=False, engine="openpyxl")
-    return out
+    # spreadsheet-safe (no cell a spreadsheet runs as a formula) and atomic (never a half-written file)
+    return write_csv(out, table) if fmt == "csv" else write_xlsx(out, table)
 
 
 def write_download(store: Store, dataset: str, out_dir: str | Path, fmt: str, annotator: str | None = None,
