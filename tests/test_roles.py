@@ -13,9 +13,11 @@ import pytest
 
 from browser.api import ApiSession
 from browser.appserver import AppProcess, free_port
+from workbench.access import ANNOTATOR_HANDLERS as POLICY_HANDLERS
 from workbench.access import Access, Operation
 from workbench.cli import app_cmd
 from workbench.errors import WorkbenchError
+from workbench.labeling.orders import ORDER_TABLE
 from workbench.data.demo import ensure_faces
 from workbench.store import Store
 from workbench.ui.app import build_app
@@ -146,6 +148,7 @@ def test_policy_roles_and_blind():
     assert "Blind" in blind.refusal("alice", review) and blind.refusal("boss", review) is None
     assert "Blind" in blind.refusal("alice", label, {"order_": "class"})
     assert blind.refusal("alice", label, {"order_": "unlabeled"}) is None
+    assert "Blind" in blind.refusal("alice", label, {"order_": "accepted"})  # others' accepted suggestions
     assert team.refusal("alice", label, {"order_": "class"}) is None
 
 
@@ -213,6 +216,29 @@ def test_guard_keeps_generators_coroutines_and_request_injection(guarded_app):
         assert not reply.ok and REFUSED in reply.error, (name, reply)
 
 
+@pytest.mark.parametrize("order", ORDER_TABLE, ids=lambda o: o.name)
+@pytest.mark.parametrize("handler", ["on_start", "on_show"])  # a one-image session, a grid page
+def test_blind_labelling_refuses_every_order_built_on_others_work(order, handler):
+    """Every order, in both views that take one: refused to a blind annotator exactly when it is built on other
+    annotators' work (test_labeling_session checks each order's mark against what it shows); admins may."""
+    blind = Access(users=frozenset({"alice", "boss"}), admins=frozenset({"boss"}), blind=True)
+    op = Operation("label", "workbench.ui.label_tab", handler)
+    refusal = blind.refusal("alice", op, {"order_": order.name})
+    assert (refusal is not None and "Blind" in refusal) == order.by_others
+    assert blind.refusal("boss", op, {"order_": order.name}) is None
+    assert Access(users=frozenset({"alice"})).refusal("alice", op, {"order_": order.name}) is None
+
+
+def test_every_annotator_handler_is_decided_for_blind_labelling():
+    """The Review view's handlers show everyone's labels: refused in blind labelling; the others are not."""
+    blind = Access(users=frozenset({"alice"}), blind=True)
+    for handler, others in POLICY_HANDLERS.items():
+        refusal = blind.refusal("alice", Operation("label", "workbench.ui.label_tab", handler), {})
+        assert (refusal is not None) == others, handler
+    assert POLICY_HANDLERS["on_refresh"] and POLICY_HANDLERS["open_in_labeller"]
+    assert set(POLICY_HANDLERS) == ANNOTATOR_HANDLERS  # the policy's list is this test's list
+
+
 def test_without_logins_nothing_is_wrapped():
     with gr.Blocks() as demo:
         gr.Button().click(lambda: None)
@@ -233,6 +259,11 @@ def test_blind_labelling_hides_the_agreement_view_from_annotators(faces):
         assert send(alice, "label", "label_start", ["faces", "", "unlabeled", None, 0]).ok
         by_class = send(alice, "label", "label_start", ["faces", "", "class", "face", 0])  # by everyone's labels
         assert not by_class.ok and "Blind" in by_class.error
+        accepted = send(alice, "label", "label_start", ["faces", "", "accepted", None, 0])  # others' accepted
+        assert not accepted.ok and "Blind" in accepted.error
+        grid = send(alice, "label", "on_show", [None, "faces", "", "accepted", None, 0, 1, 5])  # and its grid
+        assert not grid.ok and "Blind" in grid.error
+        assert send(alice, "label", "on_show", [None, "faces", "", "unlabeled", None, 0, 1, 5]).ok
         boss = ApiSession(url, "boss", "pw")
         shown = send(boss, "", "label_review", ["faces"])
         assert shown.ok, shown.error
