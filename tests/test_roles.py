@@ -26,7 +26,7 @@ from workbench.ui.guard import guard, operation
 REFUSED = "is an annotator"
 # the Label tab's handlers an annotator may call, on /label and in the main page's Label tab
 ANNOTATOR_HANDLERS = {"on_start", "act", "on_action", "on_more_class", "refresh_choices", "on_dataset", "on_load",
-                      "on_goto", "show_one_image", "on_mode", "on_show", "marked", "on_pick", "select_all",
+                      "on_goto", "show_one_image", "on_mode", "on_show", "show_grid_if_open", "on_pick", "select_all",
                       "select_none", "bulk.run", "on_redraw", "on_accept_page", "on_refresh", "open_in_labeller"}
 LANDING = "send_annotators_to_label_page.landing"
 SELECT = {"index": 0, "value": None, "selected": True}
@@ -111,8 +111,11 @@ def test_annotator_labels_as_herself_whatever_name_she_sends(team):
     # the grid's bulk label, sent with another annotator's name and no session
     show = send(alice, "label", "on_show", [None, "faces", "bob", "unlabeled", None, 0, 1, 5])
     assert show.ok, show.error
-    ids = [v for _, v in show.data[1]["choices"]][:2]
-    bulk = send(alice, "label", "run", [None, "faces", "bob", ids, "not face", None], nth=0)
+    ids = [tile["id"] for tile in show.data[0]["items"]][:2]
+    pick = named(alice, "label", "on_pick")
+    for i in ids:  # the selection is held by the server: picked by image id, as a click on a thumbnail does
+        assert alice.call(pick["id"], alice.defaults(pick), {"id": i}).ok
+    bulk = send(alice, "label", "run", [None, "faces", "bob", None, "not face", None], nth=0)
     assert bulk.ok, bulk.error
     labels = team["store"].latest_labels("faces")
     assert set(labels["annotator"]) == {"alice"} and len(labels) == 3

@@ -26,7 +26,7 @@ LABEL_MODULE = "workbench.ui.label_tab"
 ANNOTATOR_HANDLERS: dict[str, bool] = {
     "on_start": False, "act": False, "on_action": False, "on_more_class": False, "refresh_choices": False,
     "on_dataset": False, "on_load": False, "on_goto": False, "show_one_image": False, "on_mode": False,
-    "on_show": False, "on_redraw": False, "marked": False, "on_pick": False, "select_all": False,
+    "on_show": False, "show_grid_if_open": False, "on_redraw": False, "on_pick": False, "select_all": False,
     "select_none": False,
     "bulk.run": False, "on_accept_page": False,  # accept the model's suggestions on a grid page, as oneself
     "on_refresh": True, "open_in_labeller": True,  # the Review view
