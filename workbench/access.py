@@ -16,6 +16,7 @@ ADMIN, ANNOTATOR = "admin", "annotator"
 
 LABEL_PAGE = "label"  # the annotators' page, /label
 LABEL_MODULE = "workbench.ui.label_tab"
+BOXES_MODULE = "workbench.ui.label_boxes"  # the Label tab's Boxes mode
 
 # Label-tab handlers an annotator may call (on /label, or in the main page's Label tab: the same API names), each
 # with whether it shows other annotators' work (refused to annotators in blind labelling): start a session, label /
@@ -31,10 +32,14 @@ ANNOTATOR_HANDLERS: dict[str, bool] = {
     "bulk.run": False, "on_accept_page": False,  # accept the model's suggestions on a grid page, as oneself
     "on_refresh": True, "open_in_labeller": True,  # the Review view
 }
+# Boxes-mode handlers an annotator may call: open their boxes, and every drawing operation (as themselves: a box is
+# changed only by its owner, and a session shows only its annotator's boxes). Adding box classes stays with admins.
+ANNOTATOR_BOX_HANDLERS: dict[str, bool] = {"on_boxes_start": False, "on_box_event": False}
 # the UI shell's own events, open to every user: the landing check that sends annotators to /label
 SHELL_HANDLERS = frozenset({("workbench.ui.guard", "send_annotators_to_label_page.landing")})
 # handlers that show every annotator's labels (agreement, disagreements): refused to annotators when labelling is blind
-SHOWS_OTHERS_LABELS = frozenset(h for h, others in ANNOTATOR_HANDLERS.items() if others)
+SHOWS_OTHERS_LABELS = frozenset(h for handlers in (ANNOTATOR_HANDLERS, ANNOTATOR_BOX_HANDLERS)
+                                for h, others in handlers.items() if others)
 # the handlers' input naming the queue order: orders built on others' work are refused in blind labelling too
 ORDER_INPUT = "order_"
 
@@ -87,7 +92,8 @@ class Access:
             return None
         if (op.module, op.handler) in SHELL_HANDLERS:
             return None
-        if op.module != LABEL_MODULE or op.handler not in ANNOTATOR_HANDLERS:
+        allowed = {LABEL_MODULE: ANNOTATOR_HANDLERS, BOXES_MODULE: ANNOTATOR_BOX_HANDLERS}.get(op.module, ())
+        if op.handler not in allowed:
             return (f"{user or 'This user'} is an annotator: annotators label at /{LABEL_PAGE}, and only that "
                     f"is open to them (refused: {op}). Ask an admin.")
         if self.blind and (op.handler in SHOWS_OTHERS_LABELS or (inputs or {}).get(ORDER_INPUT) in ORDERS_BY_OTHERS):

@@ -11,10 +11,12 @@ from workbench.labeling import ORDERS
 from workbench.labeling.export import FORMATS, SCOPES
 from workbench.labeling.keys import MAX_CLASS_KEYS
 from workbench.store import Store
+from workbench.ui import label_boxes
+from workbench.ui.label_boxes import BoxesUI
 from workbench.ui.label_render import MAX_TAG_BUTTONS, render
 from workbench.ui.thumb_grid import thumb_grid
 
-MODES = ("One image", "Grid", "Review")
+MODES = ("One image", "Grid", "Review", "Boxes")
 ONE, GRID = MODES[0], MODES[1]
 
 
@@ -114,6 +116,7 @@ class LabelUI:
     grid: Grid
     review: Review
     admin: Admin
+    boxes: BoxesUI
 
     @property
     def parts(self) -> list:
@@ -123,12 +126,13 @@ class LabelUI:
 
     @property
     def panels(self) -> list:
-        return [self.one.panel, self.grid.panel, self.review.panel]
+        return [self.one.panel, self.grid.panel, self.review.panel, self.boxes.panel]
 
 
 def layout(store: Store) -> LabelUI:
     """Build the tab's components inside the current Blocks."""
-    return LabelUI(c=_controls(store), one=_single(), grid=_grid(), review=_review(), admin=_admin())
+    c, one, grid, review = _controls(store), _single(), _grid(), _review()
+    return LabelUI(c=c, one=one, grid=grid, review=review, boxes=label_boxes.layout(), admin=_admin())
 
 
 def _controls(store: Store) -> Controls:

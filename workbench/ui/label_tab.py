@@ -28,11 +28,17 @@ from workbench.labeling.suggest import Suggester, SuggesterPool
 from workbench.store import Store
 from workbench.ui.context import UIContext
 from workbench.ui.handlers import bind
+from workbench.ui.label_boxes import CSS as BOX_CSS
+from workbench.ui.label_boxes import BoxTab
+from workbench.ui.label_boxes import wire as wire_boxes
 from workbench.ui.label_layout import GRID, MODES, ONE, LabelUI, layout
-from workbench.ui.label_render import CSS, HEAD, class_buttons, gallery_of, render, tag_buttons
+from workbench.ui.label_render import CSS as VIEW_CSS
+from workbench.ui.label_render import HEAD, class_buttons, gallery_of, render, tag_buttons
 from workbench.ui.thumb_grid import grid_value, picked_id
 
 __all__ = ["CSS", "HEAD", "build", "layout", "wire"]
+
+CSS = VIEW_CSS + BOX_CSS
 
 
 @dataclass
@@ -362,6 +368,7 @@ def wire(tab: LabelTab, goto: gr.State | None = None) -> None:
     _wire_grid(tab)
     _wire_review(tab, goto)
     _wire_admin(tab)
+    wire_boxes(BoxTab(tab.store, tab.ui.boxes), tab.ui.c.dataset, tab.ui.c.annotator, tab.ui.c.suggest_on)
     if goto is not None:
         _wire_goto(tab, goto)
 
