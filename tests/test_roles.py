@@ -13,9 +13,12 @@ import pytest
 
 from browser.api import ApiSession
 from browser.appserver import AppProcess, free_port
+from workbench.access import ANNOTATOR_BOX_HANDLERS as POLICY_BOX_HANDLERS
+from workbench.access import ANNOTATOR_HANDLERS as POLICY_HANDLERS
 from workbench.access import Access, Operation
 from workbench.cli import app_cmd
 from workbench.errors import WorkbenchError
+from workbench.labeling.orders import ORDER_TABLE
 from workbench.data.demo import ensure_faces
 from workbench.store import Store
 from workbench.ui.app import build_app
@@ -24,7 +27,7 @@ from workbench.ui.guard import guard, operation
 REFUSED = "is an annotator"
 # the Label tab's handlers an annotator may call, on /label and in the main page's Label tab
 ANNOTATOR_HANDLERS = {"on_start", "act", "on_action", "on_more_class", "refresh_choices", "on_dataset", "on_load",
-                      "on_goto", "show_one_image", "on_mode", "on_show", "marked", "on_pick", "select_all",
+                      "on_goto", "show_one_image", "on_mode", "on_show", "show_grid_if_open", "on_pick", "select_all",
                       "select_none", "bulk.run", "on_redraw", "on_accept_page", "on_refresh", "open_in_labeller"}
 # the Boxes mode's handlers an annotator may call: open her boxes and draw (adding box classes is an admin's)
 ANNOTATOR_BOX_HANDLERS = {"on_boxes_start", "on_box_event"}
@@ -112,8 +115,11 @@ def test_annotator_labels_as_herself_whatever_name_she_sends(team):
     # the grid's bulk label, sent with another annotator's name and no session
     show = send(alice, "label", "on_show", [None, "faces", "bob", "unlabeled", None, 0, 1, 5])
     assert show.ok, show.error
-    ids = [v for _, v in show.data[1]["choices"]][:2]
-    bulk = send(alice, "label", "run", [None, "faces", "bob", ids, "not face", None], nth=0)
+    ids = [tile["id"] for tile in show.data[0]["items"]][:2]
+    pick = named(alice, "label", "on_pick")
+    for i in ids:  # the selection is held by the server: picked by image id, as a click on a thumbnail does
+        assert alice.call(pick["id"], alice.defaults(pick), {"id": i}).ok
+    bulk = send(alice, "label", "run", [None, "faces", "bob", None, "not face", None], nth=0)
     assert bulk.ok, bulk.error
     labels = team["store"].latest_labels("faces")
     assert set(labels["annotator"]) == {"alice"} and len(labels) == 3
@@ -168,6 +174,7 @@ def test_policy_roles_and_blind():
     assert "Blind" in blind.refusal("alice", review) and blind.refusal("boss", review) is None
     assert "Blind" in blind.refusal("alice", label, {"order_": "class"})
     assert blind.refusal("alice", label, {"order_": "unlabeled"}) is None
+    assert "Blind" in blind.refusal("alice", label, {"order_": "accepted"})  # others' accepted suggestions
     assert team.refusal("alice", label, {"order_": "class"}) is None
 
 
@@ -235,6 +242,32 @@ def test_guard_keeps_generators_coroutines_and_request_injection(guarded_app):
         assert not reply.ok and REFUSED in reply.error, (name, reply)
 
 
+@pytest.mark.parametrize("order", ORDER_TABLE, ids=lambda o: o.name)
+@pytest.mark.parametrize("handler", ["on_start", "on_show"])  # a one-image session, a grid page
+def test_blind_labelling_refuses_every_order_built_on_others_work(order, handler):
+    """Every order, in both views that take one: refused to a blind annotator exactly when it is built on other
+    annotators' work (test_labeling_session checks each order's mark against what it shows); admins may."""
+    blind = Access(users=frozenset({"alice", "boss"}), admins=frozenset({"boss"}), blind=True)
+    op = Operation("label", "workbench.ui.label_tab", handler)
+    refusal = blind.refusal("alice", op, {"order_": order.name})
+    assert (refusal is not None and "Blind" in refusal) == order.by_others
+    assert blind.refusal("boss", op, {"order_": order.name}) is None
+    assert Access(users=frozenset({"alice"})).refusal("alice", op, {"order_": order.name}) is None
+
+
+def test_every_annotator_handler_is_decided_for_blind_labelling():
+    """The Review view's handlers show everyone's labels: refused in blind labelling; the others (boxes included:
+    a boxing session shows its annotator's own boxes) are not."""
+    blind = Access(users=frozenset({"alice"}), blind=True)
+    for module, handlers in (("label_tab", POLICY_HANDLERS), ("label_boxes", POLICY_BOX_HANDLERS)):
+        for handler, others in handlers.items():
+            refusal = blind.refusal("alice", Operation("label", f"workbench.ui.{module}", handler), {})
+            assert (refusal is not None) == others, handler
+    assert POLICY_HANDLERS["on_refresh"] and POLICY_HANDLERS["open_in_labeller"]
+    # the policy's lists are this test's lists
+    assert set(POLICY_HANDLERS) == ANNOTATOR_HANDLERS and set(POLICY_BOX_HANDLERS) == ANNOTATOR_BOX_HANDLERS
+
+
 def test_without_logins_nothing_is_wrapped():
     with gr.Blocks() as demo:
         gr.Button().click(lambda: None)
@@ -255,6 +288,11 @@ def test_blind_labelling_hides_the_agreement_view_from_annotators(faces):
         assert send(alice, "label", "label_start", ["faces", "", "unlabeled", None, 0]).ok
         by_class = send(alice, "label", "label_start", ["faces", "", "class", "face", 0])  # by everyone's labels
         assert not by_class.ok and "Blind" in by_class.error
+        accepted = send(alice, "label", "label_start", ["faces", "", "accepted", None, 0])  # others' accepted
+        assert not accepted.ok and "Blind" in accepted.error
+        grid = send(alice, "label", "on_show", [None, "faces", "", "accepted", None, 0, 1, 5])  # and its grid
+        assert not grid.ok and "Blind" in grid.error
+        assert send(alice, "label", "on_show", [None, "faces", "", "unlabeled", None, 0, 1, 5]).ok
         boss = ApiSession(url, "boss", "pw")
         shown = send(boss, "", "label_review", ["faces"])
         assert shown.ok, shown.error
