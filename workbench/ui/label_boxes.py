@@ -96,7 +96,7 @@ def _value(tab: BoxTab, s: BoxSession, new_image: bool, selected: int | None = N
             src = image_src(shown["path"])[0]
         except (OSError, ValueError, WorkbenchError) as e:
             shown["message"] = f"Cannot show {shown['name']}: {e}"
-    return box_canvas.payload(shown, src, selected)
+    return box_canvas.payload(shown, src, selected, s.seq)
 
 
 def on_boxes_start(tab: BoxTab, ds: str | None, name: str | None, suggest_: bool = True,
