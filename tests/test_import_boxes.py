@@ -81,6 +81,9 @@ def test_coco_imports_with_its_boxes_and_round_trips_through_the_export(store, h
     # importing the same file again adds no box twice
     assert cli(["import", str(path), "--name", "c"]) == 0
     assert len(store.boxes("c")) == 3
+    # a tool's generic file name (CVAT's instances_default.json) names the set after its folder
+    path.rename(home / "photos" / "instances_default.json")
+    assert cli(["import", str(home / "photos" / "instances_default.json")]) == 0 and "photos" in store.datasets()
 
 
 def _write_voc(root: Path, truth=TRUTH) -> None:
