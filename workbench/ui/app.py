@@ -14,7 +14,7 @@ from workbench.store import Store
 # rather than a tab that quietly disappears.
 from workbench.ui import datasets_tab, evaluate_tab, experiments_tab, label_tab, predict_tab
 from workbench.ui.context import UIContext
-from workbench.ui.files import serving_paths
+from workbench.ui.files import serving_options
 from workbench.ui.guard import guard, send_annotators_to_label_page
 from workbench.workspace import Workspace
 
@@ -66,7 +66,7 @@ def build_app(store: Store | None = None, access: Access | None = None,
     launch_kwargs = {
         "css": BASE_CSS + "".join(getattr(tab.module, "CSS", "") for tab in tabs),
         "head": "".join(getattr(tab.module, "HEAD", "") for tab in tabs),
-        **serving_paths(ws),
+        **serving_options(ws),
     }
     return demo, launch_kwargs
 
