@@ -204,3 +204,45 @@ def test_images_imported_while_the_app_runs_are_served_and_nothing_beside_them(p
         ws.close()
     finally:
         app.stop()
+
+
+def upload(http, size: int):
+    return http.post("gradio_api/upload", files={"files": ("big.zip", b"\0" * size, "application/zip")})
+
+
+def assert_gradio_routes_closed(http, log: Path) -> None:
+    """Monitoring is off: no summary, no dashboard URL printed by the server."""
+    for route in ("monitoring", "monitoring/summary", "gradio_api/monitoring", "gradio_api/monitoring/summary"):
+        r = http.get(route)
+        assert r.status_code != 200 or "Monitoring is not enabled" in r.text, f"/{route}: {r.status_code} {r.text[:80]}"
+    assert "Monitoring URL" not in log.read_text()
+
+
+def test_uploads_are_limited_and_monitoring_is_off(project):
+    """`--max-upload` limits every file sent to /gradio_api/upload, for annotators and admins alike; Gradio's
+    monitoring stays off."""
+    app = AppProcess(project["home"], auth=["alice:pw", "boss:pw"], args=["--admin", "boss", "--max-upload", "64kb"])
+    try:
+        for user in ("alice", "boss"):
+            api = ApiSession(app.url, user, "pw")
+            assert upload(api.http, 60 * 1024).status_code == 200
+            refused = upload(api.http, 65 * 1024)
+            assert refused.status_code == 413 and "exceeded" in refused.text, refused.text
+            assert_gradio_routes_closed(api.http, app.home / f"app-{app.port}.log")
+        assert upload(ApiSession(app.url).http, 10).status_code != 200  # not logged in
+    finally:
+        app.stop()
+
+
+def test_the_default_upload_limit_and_a_bad_one(project, capsys):
+    from workbench.cli import main
+
+    app = AppProcess(project["home"])
+    try:
+        api = ApiSession(app.url)
+        assert api.config()["max_file_size"] == 1024 ** 3
+        assert_gradio_routes_closed(api.http, app.home / f"app-{app.port}.log")
+    finally:
+        app.stop()
+    assert main(["app", "--max-upload", "lots", "--no-demo"]) == 2
+    assert "--max-upload expects a size such as 500mb" in capsys.readouterr().err
