@@ -19,7 +19,6 @@ from workbench.data.uploads import upload_paths
 from workbench.errors import WorkbenchError
 from workbench.store import Store
 from workbench.ui.context import UIContext
-from workbench.ui.files import serve_dataset_files
 from workbench.ui.handlers import bind
 
 PREVIEW = 60  # thumbnails shown per page
@@ -60,8 +59,7 @@ class ImportForm:
 
 
 def build(ctx: UIContext) -> None:
-    """The Datasets tab inside the app's Blocks: its dataset image folders served, components laid out and wired."""
-    serve_dataset_files(ctx.store)
+    """The Datasets tab inside the app's Blocks: components laid out and wired (ui.files serves the images)."""
     gr.Markdown("### Datasets")
     browser = browser_layout(ctx.store)
     form = import_layout(ctx.store)
@@ -155,7 +153,6 @@ def import_demo_set(store: Store, b: Browser, f: ImportForm, name: str, progress
 
 
 def _imported(store: Store, b: Browser, f: ImportForm, message: str, dataset: str) -> dict:
-    serve_dataset_files(store)  # the new images' folder is served as files too
     return {f.status: message, **reload(store, b, dataset, 1)}
 
 
