@@ -87,7 +87,7 @@ def test_gallery_shows_plain_thumbnails_and_the_reason_when_cams_fail(ws, run24,
     def broken(*a, **k):
         raise RuntimeError("CUDA out of memory")
 
-    monkeypatch.setattr("workbench.explain.cache.cam_overlay_files", broken)
+    monkeypatch.setattr("workbench.review.cam_thumbs.cam_overlay_files", broken)
     view = error_view(ws.run(RUN), "confusion", cam_method="gradcam", runs=RunCache())
     assert all("/cams/" not in f for f, _ in view.page.items) and len(view.page.items) == len(errors)
     assert view.cam_note == "Showing images without CAM overlays: CUDA out of memory"
