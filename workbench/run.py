@@ -23,10 +23,11 @@ from typing import TYPE_CHECKING
 
 import pandas as pd
 
-from workbench.atomic import write_csv, write_json
+from workbench.atomic import write_json
 from workbench.errors import WorkbenchError
 from workbench.evaluate.records import Evaluation, Threshold
 from workbench.metrics import HISTORY_COLUMNS
+from workbench.tables import read_csv, write_csv
 from workbench.train.config import RunConfig
 
 try:
@@ -102,7 +103,7 @@ class Run:
     def history(self) -> pd.DataFrame:
         """Per-epoch metrics (epoch, split, loss, accuracy, ...); empty before the first epoch ends."""
         f = self.folder / "history.csv"
-        return pd.read_csv(f) if f.is_file() else pd.DataFrame(columns=HISTORY_COLUMNS)
+        return read_csv(f) if f.is_file() else pd.DataFrame(columns=HISTORY_COLUMNS)
 
     @cached_property
     def summary(self) -> dict:
@@ -197,7 +198,7 @@ class Run:
         key = ("predictions", split)
         if key not in self._saved:
             path = self.predictions_path(split)
-            self._saved[key] = pd.read_csv(path) if path.exists() else None
+            self._saved[key] = read_csv(path) if path.exists() else None
         return self._saved[key]
 
     def save_evaluation(self, ev: Evaluation) -> Path:
