@@ -38,7 +38,7 @@ def _history(val_losses: list[float]) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def test_a_run_is_opened_once_by_name_or_last_and_an_unknown_one_refused(ws):
+def test_a_run_is_opened_once_by_name_or_last_and_an_unknown_one_refused(home, ws):
     with pytest.raises(WorkbenchError, match="No runs yet: train one first"):
         ws.run("last")
     _fake_run(ws, "older")
@@ -51,7 +51,7 @@ def test_a_run_is_opened_once_by_name_or_last_and_an_unknown_one_refused(ws):
             ws.run(bad)
 
 
-def test_without_a_summary_a_run_is_running_while_its_lock_is_held_then_interrupted(ws):
+def test_without_a_summary_a_run_is_running_while_its_lock_is_held_then_interrupted(home, ws):
     run = _fake_run(ws, "r", _history([0.9, 0.4, 0.6]))
     lock = TrainingLock(run.folder)
     try:
