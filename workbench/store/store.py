@@ -293,6 +293,20 @@ class Store(BoxLabels):
         df["path"] = [p if os.path.isabs(p) else os.path.join(base, p) for p in df["path"]]
         return df
 
+    def image_paths(self) -> list[str]:
+        """Every image file the store knows, in every dataset, as absolute paths (the files the app may serve)."""
+        base = str(self.home)
+        with self._reading() as conn:
+            stored = conn.execute(select(images.c.path)).scalars().all()
+        return [p if p.startswith("/") or os.path.isabs(p) else os.path.join(base, p) for p in stored]
+
+    def images_version(self) -> tuple[int, int, int]:
+        """Changes whenever images are added or a dataset is deleted (images go only with their dataset), read from
+        primary keys and the small datasets table: cheap at any size."""
+        top = select(func.max(images.c.id)).scalar_subquery()
+        row = self._rows(select(top, func.count(), func.max(datasets.c.id)).select_from(datasets))[0]
+        return tuple(int(v or 0) for v in row)
+
     def image(self, image_id: int) -> dict:
         """One image's row (with its dataset's name); `path` is absolute."""
         rows = self._rows(_IMAGE_ROW, {"image_id": int(image_id)})

@@ -23,7 +23,6 @@ from workbench.review.run_cache import RunCache
 from workbench.run import list_runs
 from workbench.workspace import Workspace
 from workbench.ui.context import UIContext
-from workbench.ui.files import serve_dataset_files
 from workbench.ui.handlers import bind
 from workbench.ui.operating_point import build_operating_point
 from workbench.ui.thumb_grid import grid_value, picked_id, thumb_grid
@@ -45,10 +44,7 @@ PRIVATE = {"api_visibility": "private"}  # events the page needs that are no API
 
 def build(ctx: UIContext) -> None:
     """The tab: its panels, then their events."""
-    ws, store, runs = ctx.ws, ctx.store, ctx.runs
-    serve_dataset_files(store)
-    gr.set_static_paths([ws.plots])  # cached CAM thumbnails: written once, never rewritten
-
+    ws, runs = ctx.ws, ctx.runs
     gr.Markdown("### Evaluate and review failures")
     top = run_panel(ws)
     build_operating_point(ws, top.run, top.metrics)  # threshold chosen on validation, metrics at it vs argmax
