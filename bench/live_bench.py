@@ -30,7 +30,7 @@ SCRIPT = [("astronaut", 1), ("lfw0", 1), ("lfw5", 1), ("coffee", 1), ("lfw10", 1
 
 
 def train_run(home: Path, input_size: int):
-    """A feature-extraction run on the faces demo set; returns (workspace, loaded run)."""
+    """A feature-extraction run on the faces demo set, loaded."""
     from workbench.data.demo import ensure_faces, faces_truth
     from workbench.train.config import RunConfig
     from workbench.train.loop import train
@@ -43,16 +43,16 @@ def train_run(home: Path, input_size: int):
     done = train(ws, RunConfig(dataset="faces", method="feature_extract", input_size=input_size, epochs=2,
                                batch_size=32, name="live-bench"), plots=False)
     assert done.status == "completed", done.message
-    return ws, load_run(ws, "live-bench")
+    return load_run(ws.run("live-bench"))
 
 
-def live_fps(ws, loaded, frames, detect_width: int) -> tuple[float, list[list[Image.Image]]]:
+def live_fps(loaded, frames, detect_width: int) -> tuple[float, list[list[Image.Image]]]:
     """Frames per second of LiveStream.step over `frames`, and (cut out beforehand, untimed) the crops its crop
     step finds in each frame: what the baseline classifies."""
     from workbench.predict.events import EventRule
     from workbench.predict.live import LiveSettings, LiveStream
 
-    stream = LiveStream.start(ws, LiveSettings("live-bench", "faces", detect_width, EventRule("face", 0.8, 3)), loaded)
+    stream = LiveStream.start(LiveSettings("live-bench", "faces", detect_width, EventRule("face", 0.8, 3)), loaded)
     classify = stream.classifier(loaded)
     crops = [[Image.fromarray(f[b.y:b.y + b.h, b.x:b.x + b.w]) for b in classify.crop.boxes(f)] for f in frames]
     stream.step(classify, frames[0])  # warm-up: first-call allocations
@@ -87,11 +87,11 @@ def main() -> None:
     cv2.setNumThreads(args.threads)
     frames = (clip_frames(SCRIPT) * (args.frames // len(SCRIPT) + 1))[:args.frames]
     with tempfile.TemporaryDirectory() as home:
-        ws, loaded = train_run(Path(home), args.input_size)
+        loaded = train_run(Path(home), args.input_size)
         print(f"{args.frames} frames of 640×480, classifier {loaded.config.backbone} at {args.input_size} px, "
               f"{args.threads} threads, load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs")
         for width in args.detect_width:
-            live, crops = live_fps(ws, loaded, frames, width)
+            live, crops = live_fps(loaded, frames, width)
             bare = bare_fps(loaded, crops)
             n = sum(map(len, crops))
             verdict = "meets" if live >= 10 else "misses"

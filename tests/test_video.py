@@ -40,7 +40,7 @@ def trained(tmp_path_factory):
     with faces_run(home, RUN) as store:
         ws = Workspace.around(store, home)
         clip = write_video(home / "clip.mp4", SCRIPT)
-        yield {"home": home, "ws": ws, "clip": clip, "loaded": load_run(ws, RUN)}
+        yield {"home": home, "ws": ws, "clip": clip, "loaded": load_run(ws.run(RUN))}
 
 
 def decoded_frames(path) -> list[np.ndarray]:
@@ -248,9 +248,9 @@ def test_annotate_draws_boxes_and_keeps_the_frame():
 
 
 def test_live_stream_counts_measures_and_logs_events(trained):
-    ws, loaded = trained["ws"], trained["loaded"]
+    loaded = trained["loaded"]
     settings = LiveSettings(RUN, "faces", 320, EventRule("face", 0.5, 2))
-    stream = LiveStream.start(ws, settings, loaded, now=0.0)
+    stream = LiveStream.start(settings, loaded, now=0.0)
     frames = [photo(n) for n in ("astronaut", "astronaut", "astronaut", "coffee", "astronaut", "astronaut")]
     handled = [stream.step(stream.classifier(loaded), f, now=0.1 * i) for i, f in enumerate(frames)]
     assert [h.event is not None for h in handled] == [False, True, False, False, False, True]

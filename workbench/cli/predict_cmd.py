@@ -11,9 +11,10 @@ from tqdm import tqdm
 
 from workbench.errors import WorkbenchError
 from workbench.lazy import lazy_import
+from workbench.run import Run
 
 # torch and OpenCV: imported when a prediction runs, not when the CLI starts
-predict = lazy_import("workbench.predict")
+prediction = lazy_import("workbench.predict.predict")
 video = lazy_import("workbench.predict.video")
 events = lazy_import("workbench.predict.events")
 
@@ -69,16 +70,13 @@ def _probability(text: str) -> float:
 def run(args: argparse.Namespace) -> int:
     """Predict args.paths with the run (images, or videos frame by frame), write the CSV, list unreadable files on
     stderr."""
-    from workbench.train.runs import resolve_run
-
     if args.batch_size < 1:
         raise WorkbenchError(f"--batch-size must be at least 1, got {args.batch_size}.")
     kinds = {video.is_video(p) for p in args.paths}
     if kinds == {True, False}:
         raise WorkbenchError("Give images or videos, not both, in one command (videos get one row per frame and crop).")
-    ws = args.workspace
-    run_name = resolve_run(ws, args.run)
-    result = predict_videos(args, run_name) if kinds == {True} else predict_images(args, run_name)
+    run = args.workspace.run(args.run)
+    result = predict_videos(args, run) if kinds == {True} else predict_images(args, run)
     out = result.save_csv(args.out)
     for note in result.notes:
         print(f"note: {note}", file=sys.stderr)
@@ -95,25 +93,25 @@ def _progress(unit: str):
     return progress
 
 
-def predict_images(args: argparse.Namespace, run_name: str):
+def predict_images(args: argparse.Namespace, run: Run):
     """Images, folders and zips: one row per image."""
     video_only = [f"--{o.replace('_', '-')}" for o in ("every", "crop", "event", "events")
                   if getattr(args, o) not in (None, 1, "none")]
     if video_only:
         raise WorkbenchError(f"{', '.join(video_only)} {'is' if len(video_only) == 1 else 'are'} for video files "
                              f"({', '.join(video.VIDEO_SUFFIXES)}).")
-    return predict.predict_paths(args.workspace, run_name, args.paths, threshold=args.threshold,
-                                 batch_size=args.batch_size, progress=_progress("batch"))
+    return prediction.predict_paths(run, args.paths, threshold=args.threshold, batch_size=args.batch_size,
+                                    progress=_progress("batch"))
 
 
-def predict_videos(args: argparse.Namespace, run_name: str):
+def predict_videos(args: argparse.Namespace, run: Run):
     """Videos: every N-th frame, one row per crop; events by the rule, each with a snapshot."""
     if args.every < 1:
         raise WorkbenchError(f"--every must be at least 1, got {args.every}.")
     if args.frames < 1:
         raise WorkbenchError(f"--frames must be at least 1, got {args.frames}.")
     rule = events.EventRule(args.event, args.min_confidence, args.frames) if args.event else None
-    result = video.predict_videos(args.workspace, run_name, args.paths, every=args.every, crop=args.crop,
+    result = video.predict_videos(run, args.paths, every=args.every, crop=args.crop,
                                   detect_width=args.detect_width, rule=rule, events_dir=args.events,
                                   threshold=args.threshold, progress=_progress("frame"))
     for r in result.results:

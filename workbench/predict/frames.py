@@ -16,7 +16,6 @@ from workbench.predict.crop_steps import DETECT_WIDTH, CropStep, crop_step
 from workbench.predict.predict import decide, decision_threshold
 from workbench.train.predict import predict
 from workbench.train.runs import LoadedRun
-from workbench.workspace import Workspace
 
 # one colour per class index (RGB), Okabe-Ito: tells classes apart for colour-blind viewers too
 PALETTE = [(0, 114, 178), (213, 94, 0), (0, 158, 115), (204, 121, 167), (230, 159, 0), (86, 180, 233),
@@ -60,13 +59,12 @@ class FrameClassifier:
                 for b, k, p in zip(boxes, decided, probs)]
 
 
-def frame_classifier(ws: Workspace, run: str, loaded: LoadedRun, crop: str = "none", *,
-                     detect_width: int = DETECT_WIDTH, threshold: float | None = None
-                     ) -> tuple[FrameClassifier, list[str]]:
+def frame_classifier(loaded: LoadedRun, crop: str = "none", *, detect_width: int = DETECT_WIDTH,
+                     threshold: float | None = None) -> tuple[FrameClassifier, list[str]]:
     """The run behind the crop step `crop`, deciding as `workbench predict` does (binary runs at the run's
     threshold unless `threshold` is given); notes for the user (e.g. no threshold could be chosen)."""
     step = crop_step(crop, detect_width=detect_width)  # a typo fails before a threshold is chosen
-    chosen, _, notes = decision_threshold(ws, run, loaded, threshold)
+    chosen, _, notes = decision_threshold(loaded.run, loaded, threshold)
     return FrameClassifier(loaded, step, chosen), notes
 
 

@@ -18,7 +18,6 @@ from workbench.predict.events import EventLog, EventRule, EventWatcher, events_f
 from workbench.predict.frames import Detection, FrameClassifier, annotate, counts
 from workbench.predict.predict import decision_threshold
 from workbench.train.runs import LoadedRun
-from workbench.workspace import Workspace
 
 WINDOW_S = 3.0  # frames per second is measured over the last few seconds, so it follows changes quickly
 
@@ -60,12 +59,12 @@ class LiveStream:
     notes: list[str] = field(default_factory=list)
 
     @classmethod
-    def start(cls, ws: Workspace, settings: LiveSettings, loaded: LoadedRun, now: float | None = None) -> "LiveStream":
+    def start(cls, settings: LiveSettings, loaded: LoadedRun, now: float | None = None) -> "LiveStream":
         """A new stream of `settings` with the run `loaded`: the crop step and rule checked, the decision threshold
         chosen; its events (if it has a rule) go to checkpoints/<run>/events/camera-<time>/."""
         crop_step(settings.crop, detect_width=settings.detect_width)  # a bad setting is refused before any frame
         rule = settings.rule.check(loaded.classes) if settings.rule else None
-        threshold, _, notes = decision_threshold(ws, settings.run, loaded)
+        threshold, _, notes = decision_threshold(loaded.run, loaded)
         log = EventLog(events_folder(loaded.run_dir, "camera"), rule) if rule else None
         return cls(settings, time.monotonic() if now is None else now, EventWatcher(rule) if rule else None, log,
                    threshold=threshold, notes=notes)

@@ -21,8 +21,8 @@ from workbench.predict.crop_steps import DETECT_WIDTH
 from workbench.predict.events import EventLog, EventRule, EventWatcher, events_folder
 from workbench.predict.frames import FrameClassifier, annotate, counts, frame_classifier
 from workbench.predict.predict import probability_columns
+from workbench.run import Run
 from workbench.train.runs import LoadedRun, load_run
-from workbench.workspace import Workspace
 
 VIDEO_SUFFIXES = (".mp4", ".m4v", ".mov", ".avi", ".mkv", ".webm", ".mpg", ".mpeg", ".wmv", ".flv", ".y4m", ".ogv")
 BOX_COLUMNS = ["crop", "x", "y", "w", "h"]
@@ -260,22 +260,22 @@ class VideoPredictions:
         return "\n".join([r.summary() for r in self.results] + [f"could not read {v}: {why}" for v, why in self.bad])
 
 
-def predict_videos(ws: Workspace, run: str, paths: Sequence[str | Path], *, every: int = 1, crop: str = "none",
+def predict_videos(run: Run, paths: Sequence[str | Path], *, every: int = 1, crop: str = "none",
                    detect_width: int = DETECT_WIDTH, rule: EventRule | None = None,
                    events_dir: str | Path | None = None, threshold: float | None = None,
                    progress: Progress = no_progress, loaded: LoadedRun | None = None) -> VideoPredictions:
-    """Predict each video of `paths` (see predict_video); with `rule`, each video's events go to `events_dir`
+    """Predict each video of `paths` with `run` (`loaded`: it, loaded already; see predict_video); with `rule`, each video's events go to `events_dir`
     (a sub-folder per video when there are several), by default checkpoints/<run>/events/<video>-<time>/.
     Unreadable videos are listed with their reason; a WorkbenchError when none could be read."""
-    loaded = loaded or load_run(ws, run)
+    loaded = loaded or load_run(run)
     if rule is not None:
         rule.check(loaded.classes)
-    classify, notes = frame_classifier(ws, run, loaded, crop, detect_width=detect_width, threshold=threshold)
-    done = VideoPredictions(run, list(loaded.classes), [], notes=notes)
+    classify, notes = frame_classifier(loaded, crop, detect_width=detect_width, threshold=threshold)
+    done = VideoPredictions(run.name, list(loaded.classes), [], notes=notes)
     for path in paths:
         log = None
         if rule is not None:
-            folder = events_folder(loaded.run_dir, Path(path).stem) if events_dir is None else \
+            folder = events_folder(run.folder, Path(path).stem) if events_dir is None else \
                 Path(events_dir) / (Path(path).stem if len(paths) > 1 else "")
             log = EventLog(folder, rule)
         try:

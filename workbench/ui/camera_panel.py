@@ -20,8 +20,8 @@ from PIL import Image
 
 from workbench.errors import WorkbenchError
 from workbench.lazy import lazy_import
-from workbench.train.runs import run_classes
 from workbench.ui.handlers import bind, fail, gr_progress
+from workbench.review.run_cache import RunCache
 from workbench.workspace import Workspace
 
 # torch and OpenCV: imported on the first frame or video, not when the app starts
@@ -103,7 +103,7 @@ def layout() -> CameraPanel:
 
 
 # -- handlers: call the core, shape for display -----------------------------------------------
-def live_frame(ws: Workspace, runs: Any, p: CameraPanel, frame: np.ndarray | None, run: str | None, crop: str,
+def live_frame(ws: Workspace, runs: RunCache, p: CameraPanel, frame: np.ndarray | None, run: str | None, crop: str,
                detect_width: float | None, event_class: str | None, min_confidence: float, frames: float | None,
                stream: Any) -> dict:
     """One camera frame: classified and drawn, the running count and rate; a new event listed. A bad setting is
@@ -115,9 +115,9 @@ def live_frame(ws: Workspace, runs: Any, p: CameraPanel, frame: np.ndarray | Non
                                      _rule(event_class, min_confidence, frames))
         if not run:
             raise WorkbenchError("Pick a run to classify the camera's frames.")
-        loaded = runs.get(run)
+        loaded = runs.get(ws.run(run))
         if stream is None or stream.settings != settings:
-            stream = live.LiveStream.start(ws, settings, loaded)
+            stream = live.LiveStream.start(settings, loaded)
         handled = stream.step(stream.classifier(loaded), frame)
     except WorkbenchError as e:
         return {p.shown: frame, p.live_status: f"**Not classified:** {e}", p.stream: None}
@@ -128,16 +128,17 @@ def live_frame(ws: Workspace, runs: Any, p: CameraPanel, frame: np.ndarray | Non
     return out
 
 
-def predict_video_file(ws: Workspace, runs: Any, p: CameraPanel, run: str | None, video_file: str | None, crop: str,
+def predict_video_file(ws: Workspace, runs: RunCache, p: CameraPanel, run: str | None, video_file: str | None, crop: str,
                        detect_width: float | None, event_class: str | None, min_confidence: float,
                        frames: float | None, every: float | None, progress: gr.Progress = gr.Progress()) -> dict:
     """The uploaded video, every N-th frame: its table (first rows shown, all in the CSV), its events."""
     if not run or not video_file:
         fail(WorkbenchError("Pick a run and add a video file."))
     try:
-        result = video.predict_videos(ws, run, [video_file], every=int(every or 1), crop=crop,
+        picked = ws.run(run)
+        result = video.predict_videos(picked, [video_file], every=int(every or 1), crop=crop,
                                       detect_width=int(detect_width or 320),
-                                      rule=_rule(event_class, min_confidence, frames), loaded=runs.get(run),
+                                      rule=_rule(event_class, min_confidence, frames), loaded=runs.get(picked),
                                       progress=gr_progress(progress))
     except WorkbenchError as e:
         fail(e)
@@ -152,7 +153,10 @@ def predict_video_file(ws: Workspace, runs: Any, p: CameraPanel, run: str | None
 
 def event_classes(ws: Workspace, run: str | None, current: str | None) -> gr.Dropdown:
     """The event class choices of the picked run (its classes), keeping the current one if the run has it."""
-    classes = run_classes(ws, run) if run else []
+    try:
+        classes = ws.run(run).classes if run else []
+    except WorkbenchError:  # a name typed into the picker that is no run: no classes to offer
+        classes = []
     return gr.Dropdown(choices=[NO_EVENTS, *classes], value=current if current in classes else NO_EVENTS)
 
 
@@ -173,7 +177,7 @@ def _events_view(p: CameraPanel, log: Any) -> dict:
 
 
 # -- events ----------------------------------------------------------------------------------
-def wire(ws: Workspace, runs: Any, run: gr.Dropdown, p: CameraPanel) -> None:
+def wire(ws: Workspace, runs: RunCache, run: gr.Dropdown, p: CameraPanel) -> None:
     """Connect the panel's events; `run` is the Predict tab's run picker."""
     rule = {"crop": p.crop, "detect_width": p.detect_width, "event_class": p.event_class,
             "min_confidence": p.min_confidence, "frames": p.frames}
