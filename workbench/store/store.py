@@ -24,7 +24,7 @@ from sqlalchemy.exc import DBAPIError
 
 from workbench import paths
 from workbench.errors import UnknownDataset, WorkbenchError
-from workbench.store import migrate, schema
+from workbench.store import checks, migrate, schema
 from workbench.store.boxes import BoxLabels
 from workbench.store.engine import WRITE, make_engine, parse_url
 from workbench.store.schema import (DEFAULT_TAGS, LABEL_SOURCES, box_classes, classes, datasets, image_tags, images,
@@ -505,15 +505,11 @@ def _param_dict(params: Sequence) -> dict:
 
 
 def _annotator(name: str | None) -> str:
-    name = (name or "").strip()
-    if not name:
-        raise WorkbenchError("Give an annotator name before labelling.")
-    return name
+    return checks.annotator(name, "labelling")
 
 
 def _check_source(source: str) -> None:
-    if source not in LABEL_SOURCES:
-        raise WorkbenchError(f"Unknown label source {source!r} (one of {', '.join(LABEL_SOURCES)}).")
+    checks.one_of(source, LABEL_SOURCES, "label source")
 
 
 def _float_or_none(x) -> float | None:

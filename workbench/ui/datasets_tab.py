@@ -87,7 +87,8 @@ def import_layout(store: Store) -> ImportForm:
     with gr.Accordion("Import", open=not store.datasets()):
         gr.Markdown("Formats: " + "; ".join(f"**{k}**: {v}" for k, v in FORMATS.items()))
         with gr.Row():
-            path = gr.Textbox(label="Path on this machine (folder, .zip, .csv/.xlsx, X.npy)", scale=3)
+            path = gr.Textbox(label="Path on this machine (folder, .zip, .csv/.xlsx, X.npy; boxes: COCO .json, VOC or YOLO folder)",
+                              scale=3)
             fmt = gr.Dropdown(["auto", *FORMATS], value="auto", label="Format", scale=1)
             crop = gr.Dropdown([("no: whole images", NO_CROP), *((k, k) for k in CROP_KINDS)], value=NO_CROP,
                                label="Crop faces/eyes from photos", scale=1, elem_id="wb-import-crop")
@@ -96,7 +97,7 @@ def import_layout(store: Store) -> ImportForm:
         with gr.Row():
             classes = gr.Textbox(label="Classes, comma-separated (optional)")
             labels = gr.Textbox(label="numpy: y.npy path (optional)")
-            images = gr.Textbox(label="table: image folder (default: the table's folder)")
+            images = gr.Textbox(label="table, COCO: image folder (default: the file's folder)")
             skip_bad = gr.Checkbox(label="Skip unreadable images instead of refusing the import")
         import_btn = gr.Button("Import from path", variant="primary")
         upload = gr.File(label="Or upload a .zip or image files", file_count="multiple")
