@@ -14,6 +14,7 @@ from workbench.store import Store
 # rather than a tab that quietly disappears.
 from workbench.ui import datasets_tab, evaluate_tab, experiments_tab, label_tab, predict_tab
 from workbench.ui.context import UIContext
+from workbench.ui.pickers import wire_page_pickers
 from workbench.ui.files import serving_paths
 from workbench.ui.guard import guard, send_annotators_to_label_page
 from workbench.workspace import Workspace
@@ -51,17 +52,21 @@ def build_app(store: Store | None = None, access: Access | None = None,
     access = access or Access()
     tabs = list(TABS)  # read once: bench/label_latency.py narrows TABS to the Label tab
     with gr.Blocks(title="Workbench") as demo:
-        ctx = UIContext(ws=ws, demo=demo, goto=gr.State(None))
+        ctx = UIContext(ws=ws, demo=demo, goto=gr.State(None), datasets=gr.State([]), runs_listed=gr.State([]))
         with gr.Tabs() as ctx.tabs:
             for tab in tabs:
                 with gr.Tab(tab.title, id=tab.id):
                     tab.module.build(ctx)
+        wire_page_pickers(ctx.store, ctx.ws, (ctx.pickers, ctx.datasets), (ctx.run_pickers, ctx.runs_listed))
         send_annotators_to_label_page(access)
     if any(tab.module is label_tab for tab in tabs):
         # A page holding only the Label tab: each keypress costs the browser less when no other tab's
         # components are mounted (measured in bench/label_latency.py). Same jobs, runs and suggesters.
         with demo.route("Label only", LABEL_PAGE):
-            label_tab.build(replace(ctx, tabs=None, goto=gr.State(None)))
+            page = replace(ctx, tabs=None, goto=gr.State(None), datasets=None, runs_listed=None, pickers=[],
+                           run_pickers=[])
+            label_tab.build(page)
+            wire_page_pickers(page.store, page.ws, (page.pickers, None), (page.run_pickers, None))
     guard(demo, access)
     launch_kwargs = {
         "css": BASE_CSS + "".join(getattr(tab.module, "CSS", "") for tab in tabs),

@@ -44,7 +44,9 @@ class PredictView:
 def build(ctx: UIContext) -> None:
     """The Predict tab inside the app's Blocks: components laid out and wired."""
     gr.Markdown("### Predict new images")
-    wire(ctx, layout(ctx.ws))
+    view = layout(ctx.ws)
+    wire(ctx, view)
+    ctx.follow_runs(view.run)  # runs trained since the page loaded are offered when the list opens
 
 
 def layout(ws: Workspace) -> PredictView:
