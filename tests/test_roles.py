@@ -183,6 +183,7 @@ def test_policy_roles_and_blind():
     (["app", "--admin", "boss"], "need logins"),
     (["app", "--blind"], "need logins"),
     (["app", "--auth", "alice:pw", "--admin", "carol"], "carol"),
+    (["app", "--suggestion-floor", "1.5"], "between 0 and 1"),
 ])
 def test_bad_role_options_are_refused_before_starting(home, argv, says):
     parser = argparse.ArgumentParser()

@@ -9,6 +9,7 @@ from typing import NamedTuple
 import gradio as gr
 
 from workbench.access import LABEL_PAGE, Access  # LABEL_PAGE: /label, the annotators' page
+from workbench.labeling.suggest import SuggesterPool
 from workbench.store import Store
 # Every tab, imported normally: a renamed or broken tab module is an ImportError here, at start,
 # rather than a tab that quietly disappears.
@@ -42,17 +43,21 @@ BASE_CSS = """
 
 
 def build_app(store: Store | None = None, access: Access | None = None,
-              ws: Workspace | None = None) -> tuple[gr.Blocks, dict]:
+              ws: Workspace | None = None, suggestion_floor: float | None = None) -> tuple[gr.Blocks, dict]:
     """The Blocks app and the launch() keyword arguments it needs (css, head, served paths).
 
     The workspace `ws` (else the one around `store`, else Workspace.open()) is the app's home and store.
-    With logins in `access`, every event is checked against it (workbench.ui.guard).
+    With logins in `access`, every event is checked against it (workbench.ui.guard). `suggestion_floor`: label
+    suggestions less sure than this are not offered (default labeling.suggest.SUGGESTION_FLOOR).
     """
     ws = ws or (Workspace.around(store) if store is not None else Workspace.open())
     access = access or Access()
     tabs = list(TABS)  # read once: bench/label_latency.py narrows TABS to the Label tab
+    floor = {} if suggestion_floor is None else {"floor": suggestion_floor}
+    suggesters = SuggesterPool(ws.store, **floor)
     with gr.Blocks(title="Workbench") as demo:
-        ctx = UIContext(ws=ws, demo=demo, goto=gr.State(None), datasets=gr.State([]), runs_listed=gr.State([]))
+        ctx = UIContext(ws=ws, demo=demo, goto=gr.State(None), datasets=gr.State([]), runs_listed=gr.State([]),
+                        suggesters=suggesters)
         with gr.Tabs() as ctx.tabs:
             for tab in tabs:
                 with gr.Tab(tab.title, id=tab.id):
@@ -78,11 +83,12 @@ def build_app(store: Store | None = None, access: Access | None = None,
 
 def launch(host: str = "127.0.0.1", port: int | None = None, auth: list[tuple[str, str]] | None = None,
            demo_sets: bool = True, admins: list[str] | None = None, blind: bool = False,
-           ws: Workspace | None = None, **kwargs) -> None:
+           ws: Workspace | None = None, suggestion_floor: float | None = None, **kwargs) -> None:
     """Start the app; by default on 127.0.0.1 with the bundled demo sets imported.
 
     With `auth`, users are annotators (the /label page, their own labels only) unless named in `admins`;
     `blind`: annotators do not see other annotators' labels. `ws`: the workspace (else Workspace.open()).
+    `suggestion_floor`: label suggestions less sure than this are not offered.
     """
     access = Access.of(auth, admins, blind)
     ws = ws or Workspace.open()
@@ -90,6 +96,6 @@ def launch(host: str = "127.0.0.1", port: int | None = None, auth: list[tuple[st
         from workbench.data.demo import ensure_demos
 
         ensure_demos(ws.store)
-    demo, launch_kwargs = build_app(access=access, ws=ws)
+    demo, launch_kwargs = build_app(access=access, ws=ws, suggestion_floor=suggestion_floor)
     demo.queue(default_concurrency_limit=4)
     demo.launch(server_name=host, server_port=port, auth=auth, **launch_kwargs, **kwargs)

@@ -354,7 +354,7 @@ def on_export(tab: LabelTab, ds: str | None, fmt_: str, scope_: str, s: LabelSes
 # -- wiring --------------------------------------------------------------------------------------
 def build(ctx: UIContext) -> None:
     """The Label tab inside the current Blocks: its layout, then its events; its dataset picker lists every set."""
-    tab = LabelTab(ctx.store, ctx.suggesters, layout(ctx.store))
+    tab = LabelTab(ctx.store, ctx.suggesters, layout(ctx.store, ctx.suggesters.floor))
     wire(tab, ctx.goto)
     ctx.follow_datasets(tab.ui.c.dataset)
 
