@@ -24,7 +24,7 @@ from sqlalchemy.exc import DBAPIError
 
 from workbench import paths
 from workbench.errors import UnknownDataset, WorkbenchError
-from workbench.store import migrate, schema
+from workbench.store import checks, migrate, schema
 from workbench.store.boxes import BoxLabels
 from workbench.store.engine import WRITE, make_engine, parse_url
 from workbench.store.schema import (DEFAULT_TAGS, LABEL_SOURCES, box_classes, classes, datasets, image_tags, images,
@@ -293,6 +293,20 @@ class Store(BoxLabels):
         df["path"] = [p if os.path.isabs(p) else os.path.join(base, p) for p in df["path"]]
         return df
 
+    def image_paths(self) -> list[str]:
+        """Every image file the store knows, in every dataset, as absolute paths (the files the app may serve)."""
+        base = str(self.home)
+        with self._reading() as conn:
+            stored = conn.execute(select(images.c.path)).scalars().all()
+        return [p if p.startswith("/") or os.path.isabs(p) else os.path.join(base, p) for p in stored]
+
+    def images_version(self) -> tuple[int, int, int]:
+        """Changes whenever images are added or a dataset is deleted (images go only with their dataset), read from
+        primary keys and the small datasets table: cheap at any size."""
+        top = select(func.max(images.c.id)).scalar_subquery()
+        row = self._rows(select(top, func.count(), func.max(datasets.c.id)).select_from(datasets))[0]
+        return tuple(int(v or 0) for v in row)
+
     def image(self, image_id: int) -> dict:
         """One image's row (with its dataset's name); `path` is absolute."""
         rows = self._rows(_IMAGE_ROW, {"image_id": int(image_id)})
@@ -491,15 +505,11 @@ def _param_dict(params: Sequence) -> dict:
 
 
 def _annotator(name: str | None) -> str:
-    name = (name or "").strip()
-    if not name:
-        raise WorkbenchError("Give an annotator name before labelling.")
-    return name
+    return checks.annotator(name, "labelling")
 
 
 def _check_source(source: str) -> None:
-    if source not in LABEL_SOURCES:
-        raise WorkbenchError(f"Unknown label source {source!r} (one of {', '.join(LABEL_SOURCES)}).")
+    checks.one_of(source, LABEL_SOURCES, "label source")
 
 
 def _float_or_none(x) -> float | None:

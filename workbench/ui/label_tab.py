@@ -356,7 +356,9 @@ def build(ctx: UIContext) -> None:
     """The Label tab inside the current Blocks: its layout, then its events; its dataset picker lists every set."""
     tab = LabelTab(ctx.store, ctx.suggesters, layout(ctx.store, ctx.suggesters.floor))
     wire(tab, ctx.goto)
-    ctx.follow_datasets(tab.ui.c.dataset)
+    c = tab.ui.c
+    wire_boxes(BoxTab(ctx.ws, tab.ui.boxes), c.dataset, c.annotator, c.suggest_on)
+    ctx.follow_datasets(c.dataset)
 
 
 def wire(tab: LabelTab, goto: gr.State | None = None) -> None:
@@ -366,7 +368,6 @@ def wire(tab: LabelTab, goto: gr.State | None = None) -> None:
     _wire_grid(tab)
     _wire_review(tab, goto)
     _wire_admin(tab)
-    wire_boxes(BoxTab(tab.store, tab.ui.boxes), tab.ui.c.dataset, tab.ui.c.annotator, tab.ui.c.suggest_on)
     if goto is not None:
         _wire_goto(tab, goto)
 

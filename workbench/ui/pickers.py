@@ -12,8 +12,8 @@ from typing import Callable
 
 import gradio as gr
 
+from workbench.run import list_runs
 from workbench.store import Store
-from workbench.train.runs import list_runs
 from workbench.ui.handlers import bind
 from workbench.workspace import Workspace
 

@@ -30,13 +30,20 @@ def no_progress(it: Iterable, total: int, desc: str) -> Iterable:
 
 @dataclass
 class Item:
-    """One image to import: a file in place (`path`), or bytes to write into the dataset folder (`data`)."""
+    """One image to import: a file in place (`path`), or bytes to write into the dataset folder (`data`, or read
+    when needed by `reader`, e.g. from a zip)."""
 
     name: str
     label: str | None = None
     path: Path | None = None
     data: bytes | None = None
     source: str | None = None  # what `data` came from, when not `path` (a crop: its photo and box)
+    reader: Callable[[], bytes] | None = field(default=None, repr=False)
+
+    @property
+    def in_place(self) -> bool:
+        """A file used where it is (not bytes written into the dataset folder)."""
+        return self.data is None and self.reader is None
 
 
 @dataclass
@@ -140,9 +147,9 @@ class _Batch:
     def _place(self, item: Item, data: bytes, im: Image.Image, needs_copy: bool) -> tuple[Path, str | None]:
         """(file the record points at, its source): the file in place, or bytes given / a browser-ready PNG
         conversion written into the dataset folder."""
-        if item.data is None and not needs_copy:
+        if item.in_place and not needs_copy:
             return item.path, item.source
-        file = self.folder / ("images" if item.data is not None else "converted") / item.name
+        file = self.folder / ("converted" if item.in_place else "images") / item.name
         if needs_copy:
             file = file.with_name(file.name + ".png")
         if not file.exists():
@@ -184,8 +191,10 @@ def _commit(store: Store, dataset: str, batch: _Batch, classes: Sequence[str], s
 
 
 def read_item(item: Item) -> bytes:
-    """The item's bytes: given, or read from its file (BadImage naming the file when it cannot be)."""
-    return item.data if item.data is not None else _read(item.path)
+    """The item's bytes: given, read by its reader, or read from its file (BadImage naming the file when it cannot be)."""
+    if item.data is not None:
+        return item.data
+    return item.reader() if item.reader is not None else _read(item.path)
 
 
 def _read(path: Path) -> bytes:
