@@ -56,14 +56,16 @@ class ImportForm:
     demo_name: gr.Dropdown
     demo_btn: gr.Button
     status: gr.Markdown
+    datasets: gr.State | None = None  # the page's dataset names, set after an import: every picker follows it
 
 
 def build(ctx: UIContext) -> None:
     """The Datasets tab inside the app's Blocks: components laid out and wired (ui.files serves the images)."""
     gr.Markdown("### Datasets")
     browser = browser_layout(ctx.store)
-    form = import_layout(ctx.store)
+    form = import_layout(ctx.store, ctx.datasets)
     wire(ctx, browser, form)
+    ctx.follow_datasets(browser.dataset)
 
 
 # -- layout ----------------------------------------------------------------------------------
@@ -82,8 +84,9 @@ def browser_layout(store: Store) -> Browser:
     return Browser(table, dataset, page, refresh, details, gallery)
 
 
-def import_layout(store: Store) -> ImportForm:
-    """The import accordion (open while there is no dataset): path and options, upload, demo sets."""
+def import_layout(store: Store, datasets: gr.State | None = None) -> ImportForm:
+    """The import accordion (open while there is no dataset): path and options, upload, demo sets; an import sets
+    `datasets` (the page's list, which its dataset pickers follow)."""
     with gr.Accordion("Import", open=not store.datasets()):
         gr.Markdown("Formats: " + "; ".join(f"**{k}**: {v}" for k, v in FORMATS.items()))
         with gr.Row():
@@ -109,7 +112,7 @@ def import_layout(store: Store) -> ImportForm:
             demo_btn = gr.Button("Import demo set", scale=1, elem_id="wb-demo-import")
         status = gr.Markdown(elem_id="wb-datasets-status")
     return ImportForm(path, fmt, crop, crop_size, name, classes, labels, images, skip_bad, import_btn, upload,
-                      upload_btn, demo_name, demo_btn, status)
+                      upload_btn, demo_name, demo_btn, status, datasets)
 
 
 # -- handlers: call the core, shape for display -----------------------------------------------
@@ -153,7 +156,8 @@ def import_demo_set(store: Store, b: Browser, f: ImportForm, name: str, progress
 
 
 def _imported(store: Store, b: Browser, f: ImportForm, message: str, dataset: str) -> dict:
-    return {f.status: message, **reload(store, b, dataset, 1)}
+    listed = {f.datasets: store.datasets()} if f.datasets is not None else {}  # the other tabs' pickers follow
+    return {f.status: message, **reload(store, b, dataset, 1), **listed}
 
 
 def _core(fn, *args: Any, **kwargs: Any) -> Any:
@@ -174,7 +178,9 @@ def _given(text: str | None) -> str | None:
 def wire(ctx: UIContext, b: Browser, f: ImportForm) -> None:
     """Connect the tab's events to its handlers, the store and components bound."""
     store = ctx.store
-    after_import = [f.status, b.table, b.dataset, b.details, b.gallery]  # API outputs, in this order
+    # API outputs, in this order (the page's datasets state, which the other tabs' pickers follow, is no API output)
+    after_import = [f.status, b.table, b.dataset, b.details, b.gallery]
+    after_import += [f.datasets] if f.datasets is not None else []
     f.demo_btn.click(bind(import_demo_set, store, b, f), inputs_kwargs={"name": f.demo_name},
                      outputs=after_import, api_name="import_demo")
     # inputs by name, in the order API callers pass them positionally

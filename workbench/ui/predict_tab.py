@@ -64,6 +64,7 @@ def build(ctx: UIContext) -> None:
             panel = camera_panel.layout()
     wire(ctx, view)
     camera_panel.wire(ctx.ws, ctx.runs, run, panel)
+    ctx.follow_runs(run)  # runs trained since the page loaded are offered when the list opens
 
 
 def layout(run: gr.Dropdown, refresh: gr.Button) -> PredictView:
