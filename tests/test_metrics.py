@@ -17,14 +17,16 @@ def _probs(rng, n, c, y, signal=1.5):
 
 
 def _eer_by_scan(y, s):
-    """EER by brute force over thresholds: the independent reference."""
-    best = (2.0, None)
-    for t in np.unique(s):
-        far = np.mean(s[y == 0] >= t)
-        frr = np.mean(s[y == 1] < t)
-        if abs(far - frr) < best[0]:
-            best = (abs(far - frr), (far + frr) / 2)
-    return best[1]
+    """EER by brute force, the independent reference: FPR and FNR counted at every threshold (each distinct score,
+    from calling nothing positive to calling everything positive), linear between the two thresholds around the
+    crossing of FPR and FNR."""
+    y, s = np.asarray(y).astype(bool), np.asarray(s, dtype=float)
+    points = [(np.mean(s[~y] >= t), np.mean(s[y] < t)) for t in [np.inf, *sorted(set(s), reverse=True)]]
+    for (fpr0, fnr0), (fpr1, fnr1) in zip(points, points[1:]):
+        if fnr1 - fpr1 <= 0:
+            w = (fnr0 - fpr0) / ((fnr0 - fpr0) - (fnr1 - fpr1))
+            return fpr0 + w * (fpr1 - fpr0)
+    raise AssertionError("FPR and FNR never cross")
 
 
 def test_binary_metrics_match_sklearn():
@@ -39,7 +41,7 @@ def test_binary_metrics_match_sklearn():
     assert m["f1"] == pytest.approx(f1_score(y, pred, average="macro"))
     assert m["roc_auc"] == pytest.approx(roc_auc_score(y, p[:, 1]))
     assert m["loss"] == pytest.approx(log_loss(y, p), rel=1e-6)
-    assert m["eer"] == pytest.approx(_eer_by_scan(y, p[:, 1]), abs=0.01)
+    assert m["eer"] == pytest.approx(_eer_by_scan(y, p[:, 1]), abs=1e-12)
     assert 0.0 < m["eer"] < 0.5
     # the threshold separates about as well as the EER says
     t = m["eer_threshold"]
@@ -57,8 +59,63 @@ def test_multiclass_metrics_match_sklearn():
     assert m["roc_auc"] == pytest.approx(roc_auc_score(y, p, multi_class="ovr", average="macro"))
     assert m["loss"] == pytest.approx(log_loss(y, p), rel=1e-6)
     want = np.mean([_eer_by_scan((y == c).astype(int), p[:, c]) for c in range(5)])
-    assert m["eer"] == pytest.approx(want, abs=0.01)
+    assert m["eer"] == pytest.approx(want, abs=1e-12)
     assert m["eer_threshold"] is None
+
+
+def test_eer_is_exact_at_every_threshold_where_the_thinned_roc_was_optimistic():
+    rng = np.random.default_rng(7)
+    thinned_differs = 0
+    for _ in range(200):
+        n = int(rng.integers(6, 60))
+        y = np.r_[0, 1, rng.integers(0, 2, n - 2)]
+        s = np.round(rng.normal(size=n) + y, int(rng.integers(1, 3)))  # rounded: tied scores too
+        exact = _eer_by_scan(y, s)
+        assert eer(y, s)[0] == pytest.approx(exact, abs=1e-12)
+        fpr, tpr, _ = roc_curve(y, s)  # sklearn's default: intermediate points dropped, nearest point, no interpolation
+        i = np.argmin(np.abs(1 - tpr - fpr))
+        thinned_differs += abs((fpr[i] + 1 - tpr[i]) / 2 - exact) > 1e-9
+    assert thinned_differs > 20  # what the old computation got wrong
+
+
+def test_eer_threshold_is_a_score_whose_rates_bracket_the_eer():
+    rng = np.random.default_rng(3)
+    y = rng.integers(0, 2, 200)
+    s = rng.normal(size=200) + y
+    rate, t = eer(y, s)
+    assert t in s
+    far, frr = np.mean(s[y == 0] >= t), np.mean(s[y == 1] < t)
+    assert min(far, frr) <= rate <= max(far, frr) and abs(far - frr) < 0.02
+
+
+def test_per_row_versions_used_by_the_bootstrap_equal_the_single_ones():
+    from sklearn.metrics import f1_score
+
+    from workbench.metrics import auc_rows, eer_rows, f1_rows, ranking_metrics, ranking_rows
+
+    rng = np.random.default_rng(5)
+    for c in (2, 4):
+        y = rng.integers(0, c, (6, 80))
+        p = np.round(np.stack([_probs(rng, 80, c, row) for row in y]), 2)  # ties
+        auc, rate = ranking_rows(y, p)
+        for r in range(6):
+            assert (auc[r], rate[r]) == pytest.approx(ranking_metrics(y[r], p[r])[:2], abs=1e-12)
+            assert f1_rows(y[r:r + 1], p[r:r + 1].argmax(-1), c)[0] == pytest.approx(
+                f1_score(y[r], p[r].argmax(-1), labels=list(range(c)), average="macro", zero_division=0))
+        pos = y == 1
+        assert auc_rows(pos, p[..., 1]) == pytest.approx([roc_auc_score(a, b) for a, b in zip(pos, p[..., 1])])
+        assert eer_rows(pos, p[..., 1])[0] == pytest.approx([_eer_by_scan(a, b) for a, b in zip(pos, p[..., 1])])
+    one_class = np.zeros((1, 5), dtype=bool)
+    assert np.isnan(auc_rows(one_class, np.arange(5.0)[None])[0]) and np.isnan(eer_rows(one_class, np.ones((1, 5)))[0][0])
+
+
+def test_multiclass_ranking_metrics_are_labelled_as_one_vs_rest_means():
+    from workbench.metrics import metric_label, metric_title
+
+    assert metric_label("eer", 2) == "EER" and metric_label("eer", 10) == "mean one-vs-rest EER"
+    assert metric_label("roc_auc", 3) == "mean one-vs-rest ROC AUC" and metric_label("f1", 10) == "F1 (macro)"
+    assert metric_title("eer", [10, 10]) == "Mean one-vs-rest EER" and metric_title("eer", [2]) == "EER"
+    assert metric_title("eer", [2, 10]) == "EER (mean one-vs-rest if > 2 classes)"
 
 
 def test_eer_perfect_and_inverted_scores():

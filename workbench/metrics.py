@@ -7,8 +7,9 @@ edge, so callers get one clear message instead of a deep sklearn traceback.
 from __future__ import annotations
 
 import math
+import warnings
 from dataclasses import dataclass
-from typing import Sequence
+from typing import Iterable, Sequence
 
 import numpy as np
 from numpy.typing import ArrayLike
@@ -18,6 +19,7 @@ from workbench.lazy import lazy_import
 # scikit-learn is imported when a metric is first computed: the registry below is read by pages and commands that
 # compute nothing (run tables, reports), and sklearn takes a second to import
 skm = lazy_import("sklearn.metrics")
+stats = lazy_import("scipy.stats")  # the same: ranks for bootstrapped AUCs
 
 
 @dataclass(frozen=True)
@@ -32,7 +34,19 @@ class Metric:
     epoch: bool = False  # recorded for every epoch of training (history.csv)
     curve: bool = False  # drawn as a training curve and compared across runs
     decision: bool = False  # a metric of hard decisions at an operating point (`decision_metrics`)
+    one_vs_rest: bool = False  # with more than two classes: the mean of one-vs-rest values, and labelled so
     fmt: str = ".4f"
+
+    def label_for(self, n_classes: int = 2) -> str:
+        """The row label for a task of `n_classes` classes: 'mean one-vs-rest EER' where that is what it is."""
+        return f"mean one-vs-rest {self.label}" if self.one_vs_rest and n_classes > 2 else self.label
+
+    def title_for(self, n_classes: int | Iterable[int] = 2) -> str:
+        """The panel title for runs of `n_classes` classes (one count, or one per run overlaid)."""
+        counts = {n_classes} if isinstance(n_classes, int) else set(n_classes) or {2}
+        if not self.one_vs_rest or max(counts) <= 2:
+            return self.title
+        return f"Mean one-vs-rest {self.title}" if min(counts) > 2 else f"{self.title} (mean one-vs-rest if > 2 classes)"
 
     def format(self, value: float | int | None) -> str:
         """The value as reports print it; 'n/a' for a missing or undefined (NaN) one."""
@@ -48,8 +62,8 @@ REGISTRY: dict[str, Metric] = {m.key: m for m in (
     Metric("precision", "precision (macro)", "Macro precision", True, report=True, epoch=True, decision=True),
     Metric("recall", "recall (macro)", "Macro recall", True, report=True, epoch=True, decision=True),
     Metric("f1", "F1 (macro)", "Macro F1", True, report=True, epoch=True, curve=True, decision=True),
-    Metric("roc_auc", "ROC AUC", "ROC AUC", True, report=True, epoch=True, curve=True),
-    Metric("eer", "EER", "EER", False, report=True, epoch=True, curve=True),
+    Metric("roc_auc", "ROC AUC", "ROC AUC", True, report=True, epoch=True, curve=True, one_vs_rest=True),
+    Metric("eer", "EER", "EER", False, report=True, epoch=True, curve=True, one_vs_rest=True),
     Metric("eer_threshold", "EER threshold", "EER threshold", None, report=True),
     Metric("loss", "log loss", "Loss", False, report=True, epoch=True, curve=True),
     Metric("fpr", "false-positive rate", "FPR", False, decision=True),
@@ -69,16 +83,27 @@ DECISION_METRICS = tuple(k for k, m in REGISTRY.items() if m.decision)  # operat
 HISTORY_COLUMNS = ["epoch", "split", *METRICS, "lr", "seconds"]  # history.csv: the per-epoch metrics of both splits
 
 
+def metric_label(key: str, n_classes: int = 2) -> str:
+    """The label of metric `key` in reports and tables of a task with `n_classes` classes."""
+    return REGISTRY[key].label_for(n_classes) if key in REGISTRY else key
+
+
+def metric_title(key: str, n_classes: int | Iterable[int] = 2) -> str:
+    """The title of metric `key`'s panel for runs of `n_classes` classes (one count, or one per run)."""
+    return REGISTRY[key].title_for(n_classes) if key in REGISTRY else key
+
+
 def format_metric(key: str, value: float | int | None) -> str:
     """`value` of metric `key` as every report prints it (4 decimals, counts as integers, 'n/a' when undefined)."""
     return REGISTRY.get(key, Metric(key, key, key, None)).format(value)
 
 
-def eer(y_true_binary: ArrayLike, scores: ArrayLike, every_threshold: bool = False) -> tuple[float, float]:
-    """Equal error rate and its threshold from sklearn's ROC curve: where false accepts equal false rejects.
+def eer(y_true_binary: ArrayLike, scores: ArrayLike) -> tuple[float, float]:
+    """Equal error rate and its threshold: where the false-positive rate equals the false-negative rate.
 
-    Between the two ROC points that bracket FPR == FNR the rate is the mean of the two (the usual
-    convention); the threshold is that of the closest point.
+    Computed on the ROC at every threshold (sklearn's default curve drops points, sometimes the ones nearest the
+    crossing: 0.0788 instead of 0.0803 on one real run) and interpolated linearly between the two thresholds whose
+    (FPR, FNR) bracket FPR == FNR. The threshold is that of the nearer of the two, a score that really decides.
     """
     y = np.asarray(y_true_binary).ravel()
     s = np.asarray(scores, dtype=float).ravel()
@@ -91,11 +116,69 @@ def eer(y_true_binary: ArrayLike, scores: ArrayLike, every_threshold: bool = Fal
         raise ValueError(f"eer: labels must be binary 0/1, got {sorted(values)[:5]}.")
     if len(values) < 2:
         raise ValueError("eer: needs both classes among the labels.")
-    # every_threshold: sklearn's default drops "suboptimal" ROC points, sometimes the one nearest FPR == FNR
-    fpr, tpr, thresholds = skm.roc_curve(y, s, drop_intermediate=not every_threshold)
-    fnr = 1.0 - tpr
-    i = int(np.nanargmin(np.abs(fnr - fpr)))
-    return float((fpr[i] + fnr[i]) / 2.0), float(thresholds[i])
+    rates, thresholds = eer_rows(y[None, :].astype(bool), s[None, :])
+    return float(rates[0]), float(thresholds[0])
+
+
+# -- per row: many resamples of one test set at once (the bootstrap's statistics), numpy over (R, n) arrays ---------
+
+def eer_rows(positive: np.ndarray, scores: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """EER and its threshold for each row of (R, n) booleans and scores, as `eer`: the ROC at every distinct score
+    (the points of sklearn's `roc_curve(drop_intermediate=False)`), linear between the two points around the
+    crossing. NaN for a row without both classes."""
+    order = np.argsort(-scores, axis=1, kind="stable")
+    s = np.take_along_axis(scores, order, axis=1)
+    t = np.take_along_axis(positive, order, axis=1)
+    tp, fp = np.cumsum(t, axis=1), np.cumsum(~t, axis=1)
+    n_pos, n_neg = tp[:, -1:], fp[:, -1:]
+    rows, ones = np.arange(len(s)), np.ones((len(s), 1))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        # point 0 calls nothing positive (threshold inf); point k calls the k highest scores positive
+        fpr = np.hstack([0 * ones, fp / n_neg])
+        gap = np.hstack([ones, 1 - tp / n_pos]) - fpr  # FNR - FPR: 1 at point 0, down to -1 at the last point
+    threshold = np.hstack([np.inf * ones, s])
+    point = np.hstack([ones, s[:, :-1] != s[:, 1:], ones]).astype(bool)  # tied scores make one point: their last
+    i = np.argmax(point & (gap <= 0), axis=1)  # the first point where FPR has caught up with FNR
+    before = np.maximum.accumulate(np.where(point, np.arange(point.shape[1]), 0), axis=1)[rows, i - 1]
+    g0, g1 = gap[rows, before], gap[rows, i]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        w = g0 / (g0 - g1)  # where the straight line between the two points crosses FNR == FPR
+    rate = fpr[rows, before] + w * (fpr[rows, i] - fpr[rows, before])
+    undefined = (n_pos[:, 0] == 0) | (n_neg[:, 0] == 0)
+    return np.where(undefined, np.nan, rate), np.where(w >= 0.5, threshold[rows, i], threshold[rows, before])
+
+
+def auc_rows(positive: np.ndarray, scores: np.ndarray) -> np.ndarray:
+    """ROC AUC of each row of (R, n) booleans and scores, by ranks (Mann-Whitney U over n_pos·n_neg, ties
+    counted half, as sklearn's roc_auc_score); NaN for a row without both classes."""
+    ranks = stats.rankdata(scores, axis=1)
+    n_pos = positive.sum(axis=1)
+    n_neg = positive.shape[1] - n_pos
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return ((ranks * positive).sum(axis=1) - n_pos * (n_pos + 1) / 2) / (n_pos * n_neg)
+
+
+def ranking_rows(y: np.ndarray, probs: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(ROC AUC, EER) of each row of (R, n) class indices with (R, n, C) probabilities, as `ranking_metrics`:
+    binary on P(class 1), multi-class the mean of one-vs-rest values over the classes present in the row."""
+    if probs.shape[-1] == 2:
+        return auc_rows(y == 1, probs[..., 1]), eer_rows(y == 1, probs[..., 1])[0]
+    per_class = [(auc_rows(y == c, probs[..., c]), eer_rows(y == c, probs[..., c])[0]) for c in range(probs.shape[-1])]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # a row with a single class: NaN, as ranking_metrics
+        return tuple(np.nanmean(np.stack(v), axis=0) for v in zip(*per_class))
+
+
+def f1_rows(y: np.ndarray, pred: np.ndarray, n_classes: int) -> np.ndarray:
+    """Macro F1 of each row of (R, n) true and predicted class indices over all `n_classes` classes, as
+    `classification_metrics` (sklearn's zero_division=0: a class neither true nor predicted counts 0)."""
+    f1 = []
+    for c in range(n_classes):
+        t, p = y == c, pred == c
+        tp = (t & p).sum(axis=1)
+        denominator = t.sum(axis=1) + p.sum(axis=1)
+        f1.append(np.divide(2 * tp, denominator, out=np.zeros(len(y)), where=denominator > 0))
+    return np.mean(f1, axis=0)
 
 
 def parse_rule(rule: str) -> tuple[str, float | None]:
@@ -123,7 +206,7 @@ def operating_threshold(y_true_binary: ArrayLike, scores: ArrayLike, rule: str =
     y = np.asarray(y_true_binary).ravel()
     s = np.asarray(scores, dtype=float).ravel()
     if kind == "eer":
-        return _finite_threshold(eer(y, s, every_threshold=True)[1], s)
+        return _finite_threshold(eer(y, s)[1], s)
     eer(y, s)  # the same checks on labels and scores
     fpr, tpr, thresholds = skm.roc_curve(y, s, drop_intermediate=False)
     if kind == "fpr":
@@ -166,9 +249,9 @@ def decision_metrics(y_true_binary: ArrayLike, y_pred_binary: ArrayLike) -> dict
 def classification_metrics(y_true: ArrayLike, probs: ArrayLike, classes: Sequence[str] | None = None) -> dict:
     """Accuracy, macro precision/recall/F1, ROC AUC, EER and log loss of class probabilities.
 
-    Binary: ROC AUC and EER on P(class 1). Multi-class: one-vs-rest, averaged over the classes present
-    (ROC AUC then equals sklearn's `multi_class="ovr"` macro average). Metrics that are undefined
-    for the given labels (e.g. only one class present) are NaN rather than an exception.
+    Binary: ROC AUC and EER on P(class 1). Multi-class: one-vs-rest, averaged over the classes present (ROC AUC
+    then equals sklearn's `multi_class="ovr"` macro average; reports label both "mean one-vs-rest"). Metrics that
+    are undefined for the given labels (e.g. only one class present) are NaN rather than an exception.
     """
     y, p = _validate(y_true, probs, classes)
     n_classes = p.shape[1]
@@ -176,29 +259,32 @@ def classification_metrics(y_true: ArrayLike, probs: ArrayLike, classes: Sequenc
     pred = p.argmax(axis=1)
     precision, recall, f1, _ = skm.precision_recall_fscore_support(
         y, pred, labels=labels, average="macro", zero_division=0)
-    out = {
+    auc, rate, threshold = ranking_metrics(y, p)
+    return {
         "n": int(len(y)),
         "accuracy": float(skm.accuracy_score(y, pred)),
         "precision": float(precision),
         "recall": float(recall),
         "f1": float(f1),
-        "roc_auc": math.nan,
-        "eer": math.nan,
-        "eer_threshold": None,
+        "roc_auc": auc,
+        "eer": rate,
+        "eer_threshold": threshold,
         "loss": float(skm.log_loss(y, _renormalise(p), labels=labels)),
     }
-    present = set(np.unique(y).tolist())
-    if n_classes == 2:
-        if len(present) == 2:
-            out["roc_auc"] = float(skm.roc_auc_score(y, p[:, 1]))
-            out["eer"], out["eer_threshold"] = eer(y, p[:, 1])
-    else:
-        # one-vs-rest over classes that have both positives and negatives here
-        ovr = [c for c in labels if c in present and len(present) > 1]
-        if ovr:
-            out["roc_auc"] = float(np.mean([skm.roc_auc_score(y == c, p[:, c]) for c in ovr]))
-            out["eer"] = float(np.mean([eer(y == c, p[:, c])[0] for c in ovr]))
-    return out
+
+
+def ranking_metrics(y: np.ndarray, probs: np.ndarray) -> tuple[float, float, float | None]:
+    """(ROC AUC, EER, EER threshold) of class probabilities: binary on P(class 1); multi-class the mean over the
+    classes present of one-vs-rest values (no threshold); NaN where undefined (one class present)."""
+    present = np.unique(y)
+    if len(present) < 2:
+        return math.nan, math.nan, None
+    if probs.shape[1] == 2:
+        rate, threshold = eer(y, probs[:, 1])
+        return float(skm.roc_auc_score(y, probs[:, 1])), rate, threshold
+    ovr = [int(c) for c in present]  # one-vs-rest over classes that have both positives and negatives here
+    return (float(np.mean([skm.roc_auc_score(y == c, probs[:, c]) for c in ovr])),
+            float(np.mean([eer(y == c, probs[:, c])[0] for c in ovr])), None)
 
 
 def _validate(y_true, probs, classes) -> tuple[np.ndarray, np.ndarray]:

@@ -6,13 +6,17 @@ import argparse
 import signal
 import sys
 import threading
+from dataclasses import replace
 
+from workbench.lazy import lazy_import
 from workbench.train import compare as C
 from workbench.train import distributed
 from workbench.train.config import RunConfig, Setting, config_from, settings
 from workbench.train.loop import RunResult, train
 from workbench.run import Run, list_runs
 from workbench.workspace import Workspace
+
+stems = lazy_import("workbench.train.stems")  # builds a model on the meta device (timm): only when training
 
 
 def register(sub) -> None:
@@ -70,6 +74,9 @@ def run(a: argparse.Namespace) -> int:
         print("error: give a DATASET to train on (or --list)", file=sys.stderr)
         return 2
     cfg = config_from_args(a).validate()
+    warning = stems.map_warning(replace(cfg, method="feature_extract") if a.compare_methods else cfg)
+    if warning:
+        print(f"warning: {warning}", file=sys.stderr)
     cancel = threading.Event()
     previous = signal.signal(signal.SIGINT, lambda *_: (cancel.set(), print("\nstopping after this batch...", file=sys.stderr)))
     comparison = None

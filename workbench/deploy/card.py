@@ -32,6 +32,7 @@ def model_card(loaded: LoadedRun, fmt: str, model_file: str, checkpoint: str = "
         "threshold": stored_threshold(loaded, checkpoint),
         "training_data": training_data(loaded.dataset_info),
         "backbone": cfg.backbone,
+        "stem": cfg.stem,  # small: the backbone's early downsampling removed for tiny inputs (same weights' shapes)
         "method": cfg.method,
         "weights": cfg.weights,
         "training": {"epochs": cfg.epochs, "seed": cfg.seed, "optimizer": cfg.optimizer, "lr": cfg.lr,

@@ -8,6 +8,7 @@ from sklearn.metrics import confusion_matrix, roc_auc_score, roc_curve
 
 from workbench.errors import WorkbenchError
 from workbench.evaluate.dataset_check import split_images
+from workbench.evaluate.intervals import metric_intervals
 from workbench.evaluate.plots import confusion_figure, confusion_png, roc_figure, roc_png, save_figure
 from workbench.evaluate.records import Evaluation
 from workbench.evaluate.threshold import check_rule, choose_threshold, operating_point, run_threshold
@@ -77,7 +78,8 @@ def evaluate_run(run: Run, split: str = "test", which: str = "best", threshold: 
         run=run.name, split=split, checkpoint=which, classes=classes, n=len(preds),
         metrics=classification_metrics(y, probs, classes),
         confusion=confusion_matrix(y, preds["y_pred"], labels=list(range(len(classes)))).tolist(),
-        roc=roc_curves(y, probs, classes), notes=notes)
+        roc=roc_curves(y, probs, classes), notes=notes,
+        intervals={k: v.to_dict() for k, v in metric_intervals(y, probs).items()})
     if len(classes) == 2:
         result.operating_point = _operating_point(run, which, loaded, preds, threshold, notes)
     run.save_predictions(preds, split)

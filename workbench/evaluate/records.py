@@ -27,6 +27,9 @@ class Evaluation:
     notes: list[str] = field(default_factory=list)
     files: list[str] = field(default_factory=list)
     operating_point: dict | None = None  # binary runs: metrics at the run's threshold beside those at argmax
+    # 95% intervals by metric key (accuracy: Wilson; f1, roc_auc, eer: bootstrap over the test images), each
+    # {low, high, method, level} (evaluate.intervals.Interval); None in evaluations saved before intervals existed
+    intervals: dict[str, dict] | None = None
 
     def to_dict(self) -> dict:
         """As saved in evaluation_<split>.json: plain JSON values, NaN and inf as null."""

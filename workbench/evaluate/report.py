@@ -6,7 +6,9 @@ from __future__ import annotations
 import pandas as pd
 
 from workbench.evaluate.records import Evaluation
-from workbench.metrics import DECISION_METRICS, REGISTRY, REPORT_METRICS, format_metric
+from workbench.metrics import DECISION_METRICS, REGISTRY, REPORT_METRICS, format_metric, metric_label
+
+INTERVAL_COLUMN = "95% interval"
 
 
 def metric_rows(metrics: dict, skip: tuple[str, ...] = ()) -> list[tuple[str, str]]:
@@ -14,15 +16,41 @@ def metric_rows(metrics: dict, skip: tuple[str, ...] = ()) -> list[tuple[str, st
     return [(k, format_metric(k, metrics[k])) for k in REPORT_METRICS if k in metrics and k not in skip]
 
 
-def metrics_table(metrics: dict) -> pd.DataFrame:
-    """Metrics as a two-column table (metric label, formatted value): the Evaluate tab's "Test metrics"."""
+def interval_text(key: str, interval: dict | None) -> str:
+    """'0.8950–0.9350' in the metric's format, or '' when the metric has no interval."""
+    if not interval:
+        return ""
+    return f"{format_metric(key, interval['low'])}–{format_metric(key, interval['high'])}"
+
+
+def metrics_table(metrics: dict, n_classes: int = 2, intervals: dict | None = None) -> pd.DataFrame:
+    """Metrics as a table (metric label, formatted value, its 95% interval if any): the Evaluate tab's "Test
+    metrics". With more than two classes ROC AUC and EER are labelled as the one-vs-rest means they are."""
     rows = metric_rows(metrics)
-    return pd.DataFrame({"metric": [REGISTRY[k].label for k, _ in rows], "value": [v for _, v in rows]})
+    return pd.DataFrame({"metric": [metric_label(k, n_classes) for k, _ in rows], "value": [v for _, v in rows],
+                         INTERVAL_COLUMN: [interval_text(k, (intervals or {}).get(k)) for k, _ in rows]})
 
 
-def metrics_lines(metrics: dict) -> list[str]:
-    """The CLI's metric lines, keyed as in the JSON (the image count is in the heading)."""
-    return [f"  {k:14s} {v}" for k, v in metric_rows(metrics, skip=("n",))]
+def intervals_note(intervals: dict | None) -> str:
+    """How the intervals were made, in one line (under the tab's table and the CLI's metrics); '' without any."""
+    by_method: dict[str, list[str]] = {}
+    for k, v in (intervals or {}).items():
+        by_method.setdefault(v["method"], []).append(REGISTRY[k].title if k in REGISTRY else k)
+    if not by_method:
+        return ""
+    return "95% intervals: " + "; ".join(f"{', '.join(names)} by {how}" for how, names in by_method.items()) + "."
+
+
+def metrics_lines(metrics: dict, n_classes: int = 2, intervals: dict | None = None) -> list[str]:
+    """The CLI's metric lines, keyed as in the JSON (the image count is in the heading), each with its 95%
+    interval and, where the label says more than the key (a one-vs-rest mean), the label."""
+    lines = []
+    for k, v in metric_rows(metrics, skip=("n",)):
+        ci = interval_text(k, (intervals or {}).get(k))
+        label = metric_label(k, n_classes)
+        lines.append(f"  {k:14s} {v}" + (f"  95% CI {ci}" if ci else "") +
+                     (f"  ({label})" if label.startswith("mean one-vs-rest") else ""))
+    return lines
 
 
 def heading(ev: Evaluation, markdown: bool = False) -> str:
@@ -32,8 +60,9 @@ def heading(ev: Evaluation, markdown: bool = False) -> str:
 
 
 def status_markdown(ev: Evaluation) -> str:
-    """The tab's status: the heading, then the evaluation's notes as a list."""
-    return heading(ev, markdown=True) + "".join(f"\n- {n}" for n in ev.notes)
+    """The tab's status: the heading, how the intervals were made, then the evaluation's notes as a list."""
+    how = f"  \n{intervals_note(ev.intervals)}" if ev.intervals else ""
+    return heading(ev, markdown=True) + how + "".join(f"\n- {n}" for n in ev.notes)
 
 
 def operating_point_table(op: dict) -> pd.DataFrame:
@@ -62,8 +91,10 @@ def operating_point_markdown(op: dict | None) -> str:
 def evaluation_text(ev: Evaluation) -> str:
     """The CLI's whole report of one evaluation: heading, metrics, confusion matrix, operating point, notes, files."""
     cm = pd.DataFrame(ev.confusion, index=[f"true {c}" for c in ev.classes], columns=ev.classes)
-    parts = [heading(ev), *metrics_lines(ev.metrics),
-             "\nConfusion matrix (rows true, columns predicted):\n" + cm.to_string()]
+    parts = [heading(ev), *metrics_lines(ev.metrics, len(ev.classes), ev.intervals)]
+    if ev.intervals:
+        parts.append("  " + intervals_note(ev.intervals))
+    parts.append("\nConfusion matrix (rows true, columns predicted):\n" + cm.to_string())
     if ev.operating_point:
         op = ev.operating_point
         parts += ["\n" + operating_point_text(op),

@@ -10,7 +10,7 @@ from __future__ import annotations
 import hashlib
 import re
 from pathlib import Path
-from typing import Sequence
+from typing import Iterable, Sequence
 
 import pandas as pd
 import plotly.graph_objects as go
@@ -18,17 +18,18 @@ from plotly.colors import qualitative
 from plotly.subplots import make_subplots
 
 from workbench.atomic import atomic_path
-from workbench.metrics import CURVE_METRICS, REGISTRY
+from workbench.metrics import CURVE_METRICS, metric_title
 
 COLORS = qualitative.Plotly
 
 
 def curves_figure(histories: dict[str, pd.DataFrame], metrics: Sequence[str] = CURVE_METRICS,
-                  splits: Sequence[str] = ("train", "val")) -> go.Figure:
-    """Plotly figure: a panel per metric, one colour per run, val solid and train dotted."""
+                  splits: Sequence[str] = ("train", "val"), n_classes: int | Iterable[int] = 2) -> go.Figure:
+    """Plotly figure: a panel per metric, one colour per run, val solid and train dotted. `n_classes`: the runs'
+    class counts (one for all, or one per run), so multi-class EER and ROC AUC panels say they are one-vs-rest means."""
     cols = 3
     rows = -(-len(metrics) // cols)
-    fig = make_subplots(rows=rows, cols=cols, subplot_titles=[_title(m) for m in metrics],
+    fig = make_subplots(rows=rows, cols=cols, subplot_titles=[metric_title(m, n_classes) for m in metrics],
                         horizontal_spacing=0.07, vertical_spacing=0.14)
     for i, (run, h) in enumerate(histories.items()):
         color = COLORS[i % len(COLORS)]
@@ -49,11 +50,11 @@ def curves_figure(histories: dict[str, pd.DataFrame], metrics: Sequence[str] = C
 
 
 def methods_figure(histories: dict[str, pd.DataFrame], per_run: pd.DataFrame,
-                   metrics: Sequence[str] = CURVE_METRICS) -> go.Figure:
+                   metrics: Sequence[str] = CURVE_METRICS, n_classes: int | Iterable[int] = 2) -> go.Figure:
     """Val curves grouped by method: per metric, the mean over seeds per epoch with a ±1 std band; methods
     without epochs (baselines) as a dashed flat line at their mean. `per_run`: run, method, backbone, seed rows."""
     rows = -(-len(metrics) // 3)
-    fig = make_subplots(rows=rows, cols=3, subplot_titles=[_title(m) for m in metrics],
+    fig = make_subplots(rows=rows, cols=3, subplot_titles=[metric_title(m, n_classes) for m in metrics],
                         horizontal_spacing=0.07, vertical_spacing=0.14)
     long = _val_by_method(histories, per_run)
     for i, (label, g) in enumerate(_groups(per_run)):
@@ -112,16 +113,17 @@ def _band(fig: go.Figure, x, lo, hi, color: str, label: str, where: dict) -> Non
                              legendgroup=label, showlegend=False, name=f"{label} ±1 std", hoverinfo="skip"), **where)
 
 
-def save_curves(histories: dict[str, pd.DataFrame], plots: Path, name: str | None = None) -> dict[str, Path]:
+def save_curves(histories: dict[str, pd.DataFrame], plots: Path, name: str | None = None,
+                n_classes: int | Iterable[int] = 2) -> dict[str, Path]:
     """Write curves.html and curves.png to <plots>/<name>/ (plots: the workspace's plots_checkpoints/;
-    name: the run, or a comparison id)."""
+    name: the run, or a comparison id; n_classes: as curves_figure)."""
     if not histories:
         raise ValueError("No runs to plot.")
     out = Path(plots) / (name or plot_name(list(histories)))
     html, png = out / "curves.html", out / "curves.png"
     with atomic_path(html) as tmp:
-        curves_figure(histories).write_html(tmp, include_plotlyjs=True, full_html=True)
-    _matplotlib_png(histories, png)
+        curves_figure(histories, n_classes=n_classes).write_html(tmp, include_plotlyjs=True, full_html=True)
+    _matplotlib_png(histories, png, n_classes=n_classes)
     return {"html": html, "png": png}
 
 
@@ -133,7 +135,8 @@ def plot_name(runs: list[str]) -> str:
     return f"compare-{re.sub(r'[^A-Za-z0-9._-]', '_', sorted(runs)[0])[:40]}-{len(runs)}runs-{digest}"
 
 
-def _matplotlib_png(histories: dict[str, pd.DataFrame], path: Path, metrics: Sequence[str] = CURVE_METRICS) -> None:
+def _matplotlib_png(histories: dict[str, pd.DataFrame], path: Path, metrics: Sequence[str] = CURVE_METRICS,
+                    n_classes: int | Iterable[int] = 2) -> None:
     import matplotlib
 
     matplotlib.use("Agg", force=False)
@@ -152,7 +155,7 @@ def _matplotlib_png(histories: dict[str, pd.DataFrame], path: Path, metrics: Seq
                     ax.plot(part.epoch, part[metric], style, marker="o", ms=3, color=color,
                             label=f"{run} ({split})")
     for ax, metric in zip(axes, metrics):
-        ax.set_title(_title(metric))
+        ax.set_title(metric_title(metric, n_classes))
         ax.set_xlabel("epoch")
         ax.grid(alpha=0.3)
     for ax in axes[len(metrics):]:
@@ -163,10 +166,6 @@ def _matplotlib_png(histories: dict[str, pd.DataFrame], path: Path, metrics: Seq
     fig.tight_layout()
     with atomic_path(path) as tmp:
         fig.savefig(tmp)
-
-
-def _title(metric: str) -> str:
-    return REGISTRY[metric].title if metric in REGISTRY else metric
 
 
 def _max_epoch(histories: dict[str, pd.DataFrame]) -> int:

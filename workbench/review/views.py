@@ -11,6 +11,7 @@ from PIL import Image
 
 from workbench.data.imageio import load_image
 from workbench.errors import WorkbenchError
+from workbench.evaluate.intervals import mcnemar_runs
 from workbench.evaluate.staleness import run_predictions
 from workbench.explain.cam import explain_images, overlay, run_layer
 from workbench.review.cam_thumbs import CamThumbs
@@ -52,6 +53,7 @@ class CompareView:
     table: pd.DataFrame
     shown: pd.DataFrame  # image_id, path, y_true, pred_a, pred_b, conf_a, conf_b of the images with the picked outcome
     classes: list[str] = field(default_factory=list)
+    test: str = ""  # McNemar's test on the shared test images, or why there is none (the test images differ)
 
     def tiles(self) -> list[tuple[int, str, str]]:
         """(image id, path, caption) of the shown images: '#id', its true class, what A and B predicted."""
@@ -66,8 +68,12 @@ def compare_view(run_a: Run, run_b: Run, grouping: str, outcome: str = "only A w
     preds_b, _ = run_predictions(run_b)
     comparison = compare_runs(preds_a, preds_b)
     cats = run_categories(run_a, grouping, preds_a, classes)
+    try:
+        test = mcnemar_runs(preds_a, preds_b).describe()
+    except WorkbenchError as e:  # the outcomes of the shared images still show; the test is refused, saying why
+        test = str(e)
     return CompareView(compare_by_category(comparison, cats), comparison[comparison["outcome"] == outcome],
-                       list(classes))
+                       list(classes), test)
 
 
 @dataclass

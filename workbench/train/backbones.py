@@ -11,6 +11,7 @@ from torch import nn
 
 from workbench.errors import WorkbenchError
 from workbench.train import weights as W
+from workbench.train.stems import use_stem
 
 OFFLINE_BACKBONES = ("efficientnet_lite0",)
 
@@ -28,12 +29,17 @@ def head_prefix(model: nn.Module) -> str:
     return (getattr(model, "pretrained_cfg", None) or {}).get("classifier") or "classifier"
 
 
-def build_model(backbone: str, num_classes: int, weights: str = "offline") -> nn.Module:
+def build_model(backbone: str, num_classes: int, weights: str = "offline", stem: str = "standard") -> nn.Module:
     """A timm model with a fresh `num_classes` head on pretrained features.
 
     weights: "offline" (bundled ImageNet EfficientNet-Lite0), "timm" (hub download, needs network),
-    "none" (random init) or a path to a .pth/.safetensors state dict.
+    "none" (random init) or a path to a .pth/.safetensors state dict. stem: "standard", or "small" (the early
+    downsampling removed for tiny inputs, weights kept: see stems.py).
     """
+    return use_stem(_with_weights(backbone, num_classes, weights), stem, backbone)
+
+
+def _with_weights(backbone: str, num_classes: int, weights: str) -> nn.Module:
     check_backbone(backbone)
     if weights == "none":
         return timm.create_model(backbone, pretrained=False, num_classes=num_classes)

@@ -101,7 +101,7 @@ def run_baselines(run: Run) -> list[B.BaselineResult]:
     size = min(cfg.input_size, PIXEL_SIZE, native)
     pixels = {s: D.load_images(p.path.tolist(), size).numpy() for s, p in parts.items()}
     device = pick_device(cfg.device)
-    model = place(build_model(cfg.backbone, len(classes), cfg.weights), device)
+    model = place(build_model(cfg.backbone, len(classes), cfg.weights, cfg.stem), device)
     emb = {s: embed(model, D.load_images(p.path.tolist(), cfg.input_size), device, cfg.augment.normalize).cpu().numpy()
            for s, p in parts.items()}
     n = len(classes)
@@ -161,7 +161,8 @@ def _table_of(per_run: pd.DataFrame) -> pd.DataFrame:
 def methods_figure_of(runs: list[Run]):
     """The method-grouped plotly figure of these runs (mean per method over seeds, ±1 std band, baselines)."""
     shown = [r for r in runs if len(r.history)]
-    return methods_figure({r.name: r.history for r in shown}, final_val_metrics(shown, with_baselines=True))
+    return methods_figure({r.name: r.history for r in shown}, final_val_metrics(shown, with_baselines=True),
+                          n_classes=[len(r.classes) for r in shown])
 
 
 def _short(method: str) -> str:
@@ -188,10 +189,13 @@ def _save_comparison(ws: Workspace, name: str, results: list[RunResult]) -> None
     if len(histories) < 2:
         return
     try:
-        out = save_curves(histories, ws.plots, name)["html"].parent
-        per_run = final_val_metrics([ws.run(run) for run in histories], with_baselines=True)
+        runs = [ws.run(run) for run in histories]
+        n_classes = [len(run.classes) for run in runs]
+        out = save_curves(histories, ws.plots, name, n_classes=n_classes)["html"].parent
+        per_run = final_val_metrics(runs, with_baselines=True)
         write_csv(out / "methods.csv", _table_of(per_run.copy()))
         with atomic_path(out / "methods.html") as tmp:
-            methods_figure(histories, per_run).write_html(tmp, include_plotlyjs=True, full_html=True)
+            methods_figure(histories, per_run, n_classes=n_classes).write_html(tmp, include_plotlyjs=True,
+                                                                                full_html=True)
     except Exception as e:
         results[-1].message += f" Saving the comparison's curves failed: {e}"

@@ -18,6 +18,8 @@ METHODS = ("finetune", "feature_extract")
 OPTIMIZERS = ("adamw", "adam", "sgd")
 SCHEDULES = ("cosine", "plateau", "none")
 WEIGHT_SOURCES = ("offline", "timm", "none")  # or a path to a .pth / .safetensors file
+STEMS = ("auto", "standard", "small")  # auto: small when the standard stem's last feature map is under MIN_MAP
+MIN_MAP = 3  # a last feature map under 3x3 pools (and explains) almost no spatial detail
 AUGMENTATIONS = ("flip", "rotation", "crop_scale")  # Augment's fields that only fine-tuning uses (no normalize)
 BACKBONES = ("efficientnet_lite0", "resnet18", "resnet50", "mobilenetv3_large_100", "mobilenetv2_100",
              "efficientnet_b0", "convnext_atto")  # offered in the form; any timm name works
@@ -88,6 +90,11 @@ class RunConfig:
                                               text=parse_grouping,
                                               help="class grouping, e.g. 'cigs=tobacco,pipes=tobacco,other=other'")
     input_size: int = setting(64, label="Input size (px)", minimum=8, help="images are resized to this square size")
+    # saved resolved (standard or small) so that loading the run rebuilds the same model; old runs load as standard
+    stem: str = setting("auto", label="Stem", choices=STEMS,
+                        help="small removes the backbone's early downsampling (stride-1 stem, no max-pool; pretrained "
+                             "weights kept) so tiny inputs end on a last feature map of at least 3x3; auto does so "
+                             "when the standard stem's map would be under 3x3 at this input size")
     epochs: int = setting(10, label="Epochs", minimum=1, help="passes over the train split")
     batch_size: int = setting(64, label="Batch size", minimum=1, help="images per optimisation step")
     optimizer: str = setting("adamw", label="Optimizer", choices=OPTIMIZERS, help="the optimizer")
@@ -116,7 +123,7 @@ class RunConfig:
     def validate(self) -> "RunConfig":
         """Raise WorkbenchError naming the first bad field."""
         for name, what, allowed in (("method", "method", METHODS), ("optimizer", "optimizer", OPTIMIZERS),
-                                    ("schedule", "LR schedule", SCHEDULES)):
+                                    ("schedule", "LR schedule", SCHEDULES), ("stem", "stem", STEMS)):
             if getattr(self, name) not in allowed:
                 raise WorkbenchError(f"Unknown {what} {getattr(self, name)!r}; choose one of {', '.join(allowed)}.")
         for name, lo in (("input_size", 8), ("epochs", 1), ("batch_size", 1)):
@@ -138,7 +145,8 @@ class RunConfig:
     @classmethod
     def from_dict(cls, d: dict) -> "RunConfig":
         known = {f.name for f in fields(cls)}
-        return cls(**{k: v for k, v in d.items() if k in known})
+        # runs saved before stems existed were built with the backbone's own (standard) stem
+        return cls(**{"stem": "standard", **{k: v for k, v in d.items() if k in known}})
 
     def save(self, path: Path) -> None:
         write_json(path, self.to_dict())

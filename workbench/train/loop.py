@@ -30,6 +30,7 @@ from workbench.train.backbones import build_model, check_backbone, pick_device, 
 from workbench.train.checkpoints import CheckpointError, CheckpointWriter
 from workbench.train.config import RunConfig
 from workbench.train.methods import METHODS, Cancelled, NonFinite, TrainingMethod
+from workbench.train.stems import resolve_stem
 from workbench.workspace import Workspace
 
 Progress = Callable[[float, str], None]
@@ -75,7 +76,7 @@ def train(ws: Workspace, cfg: RunConfig, progress: Progress | None = None, cance
     progress = (progress or _quiet) if ddp.master else _quiet
     torch.manual_seed(cfg.seed)  # same initial weights on every rank (DDP also broadcasts rank 0's)
     np.random.seed(cfg.seed)
-    model = build_model(cfg.backbone, len(task.classes), cfg.weights)
+    model = build_model(cfg.backbone, len(task.classes), cfg.weights, cfg.stem)
     device = dist.device_for(ddp, pick_device(cfg.device))
     place(model, device)
     progress(0.0, "loading images")
@@ -100,6 +101,7 @@ def precheck(ws: Workspace, cfg: RunConfig) -> TaskData:
     if ws.run_folder(cfg.name).exists():
         raise WorkbenchError(_taken(cfg.name))
     check_backbone(cfg.backbone)
+    cfg.stem = resolve_stem(cfg.backbone, cfg.stem, cfg.input_size)  # saved resolved: a reload builds the same model
     df, classes = D.task_labels(ws.store, cfg.dataset, cfg.grouping, cfg.seed)
     D.check_trainable(df, classes)
     return TaskData(df, classes)
@@ -198,6 +200,7 @@ class RunFiles:
     def __init__(self, run_dir: Path, plots: Path, device):
         self.dir, self.plots, self.device, self.started = Path(run_dir), Path(plots), device, time.time()
         self.lock: TrainingLock | None = None
+        self.n_classes = 2  # the task's, set by start: multi-class curves are titled as one-vs-rest means
 
     def start(self, cfg: RunConfig, store: Store, task: TaskData, channels: int) -> None:
         """The run folder with its config and what it trains on (so evaluation can tell when the dataset changed)."""
@@ -206,6 +209,7 @@ class RunFiles:
         except FileExistsError:  # taken since the run was checked (a queued job's name)
             raise WorkbenchError(_taken(self.dir.name)) from None
         self.lock = TrainingLock(self.dir)  # before the config: a listed run without summary has a lock to probe
+        self.n_classes = len(task.classes)
         cfg.save(self.dir / "config.json")
         write_json(self.dir / "dataset.json", {
             "dataset": cfg.dataset, "classes": task.classes, "dataset_classes": store.classes(cfg.dataset),
@@ -230,7 +234,8 @@ class RunFiles:
             try:
                 from workbench.plots import save_curves  # plotly and matplotlib: imported when a run ends
 
-                result.curves = save_curves({result.run: result.history}, self.plots, result.run)["html"].parent
+                result.curves = save_curves({result.run: result.history}, self.plots, result.run,
+                                            n_classes=self.n_classes)["html"].parent
             except Exception as e:
                 result.message += f" Saving the curves failed: {e}"
         self.summary(result, distributed)

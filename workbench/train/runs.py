@@ -69,7 +69,7 @@ def load_run(run: Run, which: str = "best", device: str = "auto") -> LoadedRun:
     if not ckpt.is_file():
         raise WorkbenchError(f"Run {run.name!r} has no {which}.pt (did it finish an epoch?).")
     cfg, classes = run.config, run.classes
-    model = build_model(cfg.backbone, len(classes), weights="none")
+    model = build_model(cfg.backbone, len(classes), weights="none", stem=cfg.stem)
     state = read_weights_file(ckpt)
     try:
         model.load_state_dict(state)

@@ -16,6 +16,7 @@ import numpy as np
 import pandas as pd
 
 from workbench.errors import WorkbenchError
+from workbench.evaluate.report import INTERVAL_COLUMN
 from workbench.explain.methods import LABELS as CAM_LABELS
 from workbench.lazy import lazy_import
 from workbench.review.categories import CATEGORY_COLUMNS, GROUPINGS, cell_category
@@ -88,8 +89,8 @@ def run_panel(ws: Workspace) -> RunPanel:
                              elem_id="wb-eval-evaluate")
     status = gr.Markdown()
     with gr.Row():
-        metrics = gr.Dataframe(label="Test metrics", headers=["metric", "value"], interactive=False, scale=1,
-                               elem_id="wb-eval-metrics")
+        metrics = gr.Dataframe(label="Test metrics", headers=["metric", "value", INTERVAL_COLUMN], interactive=False,
+                               scale=1, elem_id="wb-eval-metrics")
         roc = gr.Plot(label="ROC curve", scale=2, elem_id="wb-eval-roc")
     # a row of its own: a 10-class matrix beside the metrics and the ROC showed only its first three columns
     confusion = gr.Dataframe(label="Confusion matrix: click a cell to see its errors", headers=["true \\ predicted"],
@@ -188,6 +189,7 @@ class ComparePanel:
     run_b: gr.Dropdown
     grouping: gr.Radio
     compare: gr.Button
+    test: gr.Markdown  # McNemar's test on the shared test images, or why not
     table: gr.Dataframe
     outcome: gr.Radio
     gallery: gr.HTML
@@ -201,10 +203,11 @@ def compare_panel(ws: Workspace) -> ComparePanel:
             grouping = gr.Radio([(v, k) for k, v in GROUPINGS.items() if k != "confusion"], value="tag",
                                 label="Per category of", scale=2)
             compare = gr.Button("Compare", scale=1)
+        test = gr.Markdown(elem_id="wb-eval-mcnemar")
         table = gr.Dataframe(label="Outcomes per category", interactive=False)
         outcome = gr.Radio(["only A wrong", "only B wrong", "both wrong"], value="only A wrong", label="Show")
         gallery = thumb_grid(elem_id="wb-eval-compare-gallery", height="420px", empty="Press Compare.")
-    return ComparePanel(run_b, grouping, compare, table, outcome, gallery)
+    return ComparePanel(run_b, grouping, compare, test, table, outcome, gallery)
 
 
 @dataclass
@@ -281,8 +284,8 @@ def wire_compare(top: RunPanel, c: ComparePanel, *, ws: Workspace) -> None:
     """Compare run A (the tab's run) with run B; the outcome picker re-filters the images."""
     inputs = {"run_a": top.run, "run_b": c.run_b, "grouping": c.grouping, "outcome": c.outcome}
     compare = bind(show_comparison, ws)
-    c.compare.click(compare, inputs_kwargs=inputs, outputs=[c.table, c.gallery], api_name="compare_runs")
-    c.outcome.change(compare, inputs_kwargs=inputs, outputs=[c.table, c.gallery], **PRIVATE)
+    c.compare.click(compare, inputs_kwargs=inputs, outputs=[c.test, c.table, c.gallery], api_name="compare_runs")
+    c.outcome.change(compare, inputs_kwargs=inputs, outputs=[c.test, c.table, c.gallery], **PRIVATE)
 
 
 def wire_suspects(top: RunPanel, s: SuspectsPanel, *, ws: Workspace, runs: RunCache) -> None:
@@ -343,7 +346,7 @@ def evaluate(ws: Workspace, run: str | None, progress: gr.Progress = gr.Progress
 
 def _panels(ev) -> tuple:
     """Status line, metrics table, confusion matrix and ROC of one evaluation."""
-    return (report.status_markdown(ev), report.metrics_table(ev.metrics),
+    return (report.status_markdown(ev), report.metrics_table(ev.metrics, len(ev.classes), ev.intervals),
             plots.confusion_table(np.array(ev.confusion), ev.classes), plots.roc_figure(ev.roc) if ev.roc else None)
 
 
@@ -401,12 +404,12 @@ def show_cam(ws: Workspace, runs: RunCache, run: str | None, image_id: float | N
 
 @_user_errors
 def show_comparison(ws: Workspace, run_a: str | None, run_b: str | None, grouping: str, outcome: str) -> tuple:
-    """Outcome counts per category, and the images with the picked outcome as thumbnails (id, true class, both
-    predictions)."""
+    """McNemar's test on the shared test images (or why there is none), outcome counts per category, and the images
+    with the picked outcome as thumbnails (id, true class, both predictions)."""
     if not run_a or not run_b:
         raise WorkbenchError("Pick run A above and run B here.")
     v = views.compare_view(ws.run(run_a), ws.run(run_b), grouping, outcome)
-    return v.table, grid_value(v.tiles(), empty=f"No image with the outcome {outcome!r}.")
+    return v.test, v.table, grid_value(v.tiles(), empty=f"No image with the outcome {outcome!r}.")
 
 
 @_user_errors

@@ -17,6 +17,7 @@ import gradio as gr
 import pandas as pd
 
 from workbench.errors import WorkbenchError
+from workbench.lazy import lazy_import
 from workbench.plots import curves_figure, save_curves
 from workbench.store import Store
 from workbench.train.compare import methods_figure_of, methods_table
@@ -28,7 +29,11 @@ from workbench.ui.context import UIContext
 from workbench.ui.handlers import bind
 from workbench.ui.label_efficiency_panel import build_label_efficiency
 
+# building a model to measure its last feature map needs torch and timm: imported when the form first asks
+stems = lazy_import("workbench.train.stems")
+
 SETTINGS = {s.name: s for s in settings()}
+MAP_INPUTS = ("method", "backbone", "input_size", "stem")  # what the last feature map's size depends on
 FE_NOTE = ("**Feature extraction** embeds every image once with the frozen backbone and trains only the head on the "
            f"cached embeddings at {SETTINGS['head_lr_scale'].default:g}× the learning rate set here, so **augmentations "
            "are off** in that mode. **Fine-tuning** trains the whole network "
@@ -39,7 +44,7 @@ FE_NOTE = ("**Feature extraction** embeds every image once with the frozen backb
 
 # the run form, row by row: every setting RunConfig shows in a form (Setting.form), by name
 FORM_ROWS = (("dataset", "method", "backbone", "weights"),
-             ("grouping", "input_size", "epochs", "batch_size", "seed"),
+             ("grouping", "input_size", "stem", "epochs", "batch_size", "seed"),
              ("optimizer", "lr", "schedule", "name"),
              ("flip", "rotation", "crop_scale", "normalize"))
 # how an input looks here (width, element id, widget); its label, help, default and choices come from the setting
@@ -50,6 +55,7 @@ LOOK: dict[str, dict[str, Any]] = {
     "weights": {"scale": 2},
     "grouping": {"scale": 3, "placeholder": "cigs=tobacco, pipes=tobacco, other=other"},
     "input_size": {"elem_id": "wb-exp-size"},
+    "stem": {"widget": gr.Radio, "scale": 2, "elem_id": "wb-exp-stem"},
     "epochs": {"elem_id": "wb-exp-epochs"},
     "name": {"scale": 2},
     "rotation": {"widget": gr.Slider, "minimum": 0, "maximum": 45, "step": 1},
@@ -65,6 +71,7 @@ class RunForm:
     """One input per form setting (`inputs`, by setting name) and the buttons that queue or cancel jobs."""
 
     inputs: dict[str, gr.components.Component]
+    map_note: gr.Markdown  # the last feature map's size, and the warning when feature extraction pools one under 3x3
     start: gr.Button
     seeds: gr.Number
     compare: gr.Button
@@ -140,12 +147,13 @@ def form_layout(store: Store) -> RunForm:
                 if name in AUGMENTATIONS:  # off for the default method, feature extraction (see method_changed)
                     look["interactive"] = SETTINGS["method"].default == "finetune"
                 inputs[name] = setting_input(SETTINGS[name], **look)
+    map_note = gr.Markdown(elem_id="wb-exp-map-note")
     with gr.Row():
         start = gr.Button("Start run", variant="primary", elem_id="wb-exp-start")
         seeds = gr.Number(3, label="Seeds", precision=0, minimum=1, scale=0, min_width=90, elem_id="wb-exp-seeds")
         compare = gr.Button("Compare methods (both × seeds)", elem_id="wb-exp-compare")
         cancel = gr.Button("Cancel job", variant="stop", elem_id="wb-exp-cancel")
-    return RunForm(inputs, start, seeds, compare, cancel)
+    return RunForm(inputs, map_note, start, seeds, compare, cancel)
 
 
 def jobs_layout(jobs: JobManager) -> JobsPanel:
@@ -216,7 +224,8 @@ def tick(ws: Workspace, jobs: JobManager, j: JobsPanel, r: RunsPanel, job_id: in
     """Every 2 s: the picked (or active) job's bar and live curves, the jobs table, and what ended jobs changed."""
     job = jobs.active() if job_id is None else jobs.get(job_id)
     hist = {run: h for run in (job.runs if job else []) if (h := _history_or_none(ws, run)) is not None and len(h)}
-    return {j.progress: _bar(job), j.table: jobs.table(), j.live: curves_figure(hist) if hist else gr.skip(),
+    live = curves_figure(hist, n_classes=[len(ws.run(run).classes) for run in hist]) if hist else gr.skip()
+    return {j.progress: _bar(job), j.table: jobs.table(), j.live: live,
             **ended_jobs(ws, jobs, j, r, seen)}
 
 
@@ -249,7 +258,8 @@ def do_overlay(ws: Workspace, r: RunsPanel, runs: list[str] | None) -> dict:
     if not runs:
         return {r.overlay: None, r.methods: methods_table([]), r.by_method: None}
     picked = [_core(ws.run, run) for run in runs]
-    return {r.overlay: curves_figure({run.name: run.history for run in picked}), r.methods: methods_table(picked),
+    curves = curves_figure({run.name: run.history for run in picked}, n_classes=[len(run.classes) for run in picked])
+    return {r.overlay: curves, r.methods: methods_table(picked),
             r.by_method: methods_figure_of(picked)}
 
 
@@ -257,8 +267,19 @@ def do_save(ws: Workspace, runs: list[str] | None) -> list[str]:
     """The picked runs' curves saved as HTML and PNG in plots_checkpoints/."""
     if not runs:
         raise gr.Error("Pick runs to plot first.")
-    out = save_curves({run.name: run.history for run in (_core(ws.run, name) for name in runs)}, ws.plots)
+    picked = [_core(ws.run, name) for name in runs]
+    out = save_curves({run.name: run.history for run in picked}, ws.plots, n_classes=[len(r.classes) for r in picked])
     return [str(out["html"]), str(out["png"])]
+
+
+def map_note(method: str, backbone: str, input_size: float | None, stem: str) -> str:
+    """The last feature map these settings give (size and stem), with a warning for feature extraction under 3×3."""
+    try:
+        cfg = RunConfig(dataset="-", method=method, backbone=(backbone or "").strip(), input_size=int(input_size or 0),
+                        stem=stem, name="form")
+    except (TypeError, ValueError):
+        return ""
+    return stems.map_summary(cfg)
 
 
 def method_changed(f: RunForm, method: str) -> dict:
@@ -300,6 +321,8 @@ def wire(ctx: UIContext, f: RunForm, j: JobsPanel, r: RunsPanel) -> None:
     augmentations = [form[name] for name in AUGMENTATIONS]
     form["method"].change(bind(method_changed, f), inputs_kwargs={"method": form["method"]}, outputs=augmentations,
                           api_name="method_changed")
+    gr.on([form[name].change for name in MAP_INPUTS], map_note, inputs_kwargs={n: form[n] for n in MAP_INPUTS},
+          outputs=f.map_note, trigger_mode="always_last", api_name="map_note")
     queued = [j.status, j.selected, j.table]
     f.start.click(bind(do_start, jobs, j), inputs_kwargs=form, outputs=queued, api_name="do_start")
     f.compare.click(bind(do_compare, jobs, j), inputs_kwargs={"seeds": f.seeds, **form}, outputs=queued,
