@@ -13,6 +13,7 @@ import pandas as pd
 from sklearn.metrics import confusion_matrix, roc_auc_score, roc_curve
 
 from workbench.atomic import write_json
+from workbench.data import splits as data_splits
 from workbench.errors import WorkbenchError
 from workbench.evaluate.dataset_check import DatasetChanged, check_unchanged, recorded_images
 from workbench.evaluate.plots import confusion_figure, confusion_png, roc_figure, roc_png, save_figure
@@ -69,7 +70,7 @@ def split_images(loaded: LoadedRun, store: Store, split: str = "test") -> tuple[
     classes_then, images_then = recorded_images(loaded.run_dir)
     classes_then = classes_then or list(loaded.classes)
     # which images are there now (with sha256, to spot replaced files) does not depend on class names
-    present = store.labelled(cfg.dataset, seed=cfg.seed)[["image_id", "sha256", "split"]]
+    present = data_splits.labelled(store, cfg.dataset, seed=cfg.seed)[["image_id", "sha256", "split"]]
     notes = check_unchanged(cfg.name, classes_then, images_then, classes_now, present, split)
     labelled = task_labels(store, cfg.dataset, cfg.grouping, cfg.seed)[0]
     if images_then.empty:

@@ -99,7 +99,7 @@ class RunConfig:
     weight_decay: float = setting(1e-4, label="Weight decay", form=False, help="the optimizer's weight decay")
     schedule: str = setting("cosine", label="LR schedule", choices=SCHEDULES, help="learning-rate schedule")
     augment: Augment = field(default_factory=Augment)
-    seed: int = setting(0, label="Seed (also the split)",  # also the split seed: store.splits(dataset, seed)
+    seed: int = setting(0, label="Seed (also the split)",  # also the split seed: data.splits.splits(store, dataset, seed)
                         help="seed of the split, the init and the batches")
     name: str = setting("", label="Run name (optional; a comparison's runs: <name>-ft-s0, ...)",
                         help="run name (default: <dataset>-<method>-<backbone>-s<seed>-<time>)")
