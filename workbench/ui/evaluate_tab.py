@@ -16,21 +16,24 @@ import numpy as np
 import pandas as pd
 
 from workbench.errors import WorkbenchError
-from workbench.evaluate import evaluate_run, load_evaluation, roc_figure
-from workbench.evaluate.plots import confusion_table
-from workbench.evaluate.report import metrics_table, status_markdown
-from workbench.explain import LABELS as CAM_LABELS
-from workbench.review import GROUPINGS
-from workbench.review.categories import CATEGORY_COLUMNS, cell_category
+from workbench.explain.methods import LABELS as CAM_LABELS
+from workbench.lazy import lazy_import
+from workbench.review.categories import CATEGORY_COLUMNS, GROUPINGS, cell_category
 from workbench.review.run_cache import RunCache
-from workbench.review.views import cam_view, compare_view, error_view
-from workbench.train.runs import list_runs, load_config
+from workbench.run import list_runs
 from workbench.workspace import Workspace
 from workbench.ui.context import UIContext
-from workbench.ui.files import serve_dataset_files
 from workbench.ui.handlers import bind
 from workbench.ui.operating_point import build_operating_point
 from workbench.ui.thumb_grid import grid_value, picked_id, thumb_grid
+
+# evaluating, reviewing and explaining need torch, scikit-learn and plotly: imported when first used, not to serve
+# the first page
+evaluation = lazy_import("workbench.evaluate.evaluate")
+plots = lazy_import("workbench.evaluate.plots")
+report = lazy_import("workbench.evaluate.report")
+label_issues = lazy_import("workbench.review.label_issues")
+views = lazy_import("workbench.review.views")
 
 PAGE_SIZE = 48
 CAM_CHOICES = [(label, key) for key, label in CAM_LABELS.items()]
@@ -41,16 +44,14 @@ PRIVATE = {"api_visibility": "private"}  # events the page needs that are no API
 
 def build(ctx: UIContext) -> None:
     """The tab: its panels, then their events."""
-    ws, store, runs = ctx.ws, ctx.store, ctx.runs
-    serve_dataset_files(store)
-    gr.set_static_paths([ws.plots])  # cached CAM thumbnails: written once, never rewritten
-
+    ws, runs = ctx.ws, ctx.runs
     gr.Markdown("### Evaluate and review failures")
     top = run_panel(ws)
     build_operating_point(ws, top.run, top.metrics)  # threshold chosen on validation, metrics at it vs argmax
     gallery, explain, compare, suspects = gallery_panel(), explain_panel(), compare_panel(ws), suspects_panel()
 
     wire_runs(top, gallery, explain, compare, ws=ws, runs=runs)
+    ctx.follow_runs(top.run, compare.run_b)  # runs trained since the page loaded are offered when a list opens
     wire_gallery(top, gallery, ws=ws, runs=runs)
     wire_explain(top, gallery, explain, ws=ws, runs=runs)
     wire_compare(top, compare, ws=ws)
@@ -320,10 +321,13 @@ def show_run(ws: Workspace, runs: RunCache, run: str | None) -> tuple:
     """A picked run's saved evaluation (status, metrics, confusion matrix, ROC) and its classes to explain."""
     if not run:
         return "Pick a run.", None, None, None, gr.Dropdown(choices=[PREDICTED], value="")
-    ev = load_evaluation(ws, run)
-    classes = gr.Dropdown(choices=[PREDICTED, *runs.get(run).classes], value="")
+    picked = ws.run(run)
+    ev = picked.evaluation()
+    classes = gr.Dropdown(choices=[PREDICTED, *picked.classes], value="")
     if ev is None:
-        return "Not evaluated yet: press **Evaluate**.", None, None, None, classes
+        unfinished = picked.unfinished()
+        return (f"{unfinished}  \n" if unfinished else "") + "Not evaluated yet: press **Evaluate**.", None, None, \
+            None, classes
     return (*_panels(ev), classes)
 
 
@@ -332,14 +336,15 @@ def evaluate(ws: Workspace, run: str | None, progress: gr.Progress = gr.Progress
     """Evaluate the run's best checkpoint on its test split: status, metrics, confusion matrix, ROC."""
     if not run:
         raise WorkbenchError("Pick a run first.")
+    picked = ws.run(run)
     progress(0.1, desc="predicting the test split")
-    return _panels(evaluate_run(ws, run))
+    return _panels(evaluation.evaluate_run(picked))
 
 
 def _panels(ev) -> tuple:
     """Status line, metrics table, confusion matrix and ROC of one evaluation."""
-    return (status_markdown(ev), metrics_table(ev.metrics), confusion_table(np.array(ev.confusion), ev.classes),
-            roc_figure(ev.roc) if ev.roc else None)
+    return (report.status_markdown(ev), report.metrics_table(ev.metrics),
+            plots.confusion_table(np.array(ev.confusion), ev.classes), plots.roc_figure(ev.roc) if ev.roc else None)
 
 
 @_user_errors
@@ -348,12 +353,13 @@ def show_errors(ws: Workspace, runs: RunCache, turn: str, run: str | None, group
                 with_cam: bool, method: str, progress: gr.Progress = gr.Progress()) -> tuple:
     """A page of the run's errors in `category` (all if empty), `turn`ed from `page` (first, previous, next or
     stay): thumbnails, page line, per-category table, categories to pick from, the page's image ids, page number."""
-    if not run or load_evaluation(ws, run) is None:  # evaluating is a button press, not a side effect of browsing
+    picked = ws.run(run) if run else None
+    if picked is None or picked.evaluation() is None:  # evaluating is a button press, not a side effect of browsing
         empty = "Evaluate the run to see its errors." if run else "Pick a run."
         return grid_value([], empty=empty), "", None, gr.Dropdown(choices=[ALL], value=""), 1
     number = _turned(page, turn)
-    view = error_view(ws, run, grouping, category or None, number - 1, PAGE_SIZE,
-                      cam_method=method if with_cam else None, runs=runs)
+    view = views.error_view(picked, grouping, category or None, number - 1, PAGE_SIZE,
+                            cam_method=method if with_cam else None, runs=runs)
     label = view.page.label() + (f"  \n{view.cam_note}" if view.cam_note else "")  # the CAM layer, or why none
     tiles = [(i, path, text) for i, (path, text) in zip(view.page.image_ids, view.page.items)]
     return (grid_value(tiles, empty=view.page.label()), label, view.table.round(3),
@@ -369,7 +375,7 @@ def _turned(page: float | None, turn: str) -> int:
 
 def pick_cell(ws: Workspace, run: str | None, evt: gr.SelectData) -> tuple:
     """A confusion-matrix cell clicked: group by confusion cell, with that (true, predicted) pair picked."""
-    ev = load_evaluation(ws, run) if run else None
+    ev = ws.run(run).evaluation() if run else None
     row, col = evt.index if isinstance(evt.index, (list, tuple)) else (None, None)
     if ev is None or row is None or not 1 <= col <= len(ev.classes) or row >= len(ev.classes):
         return gr.skip(), gr.skip()
@@ -388,7 +394,8 @@ def show_cam(ws: Workspace, runs: RunCache, run: str | None, image_id: float | N
     """The image, its CAM overlay and a caption naming label, prediction, class explained, method and layer."""
     if not run or image_id is None:
         raise WorkbenchError("Pick a run and an image (click a gallery thumbnail or type its id).")
-    v = cam_view(runs.get(run), ws.store, int(image_id), class_name or None, method, (layer or "").strip() or None)
+    v = views.cam_view(runs.get(ws.run(run)), ws.store, int(image_id), class_name or None, method,
+                       (layer or "").strip() or None)
     return v.original, v.overlay, v.caption
 
 
@@ -398,7 +405,7 @@ def show_comparison(ws: Workspace, run_a: str | None, run_b: str | None, groupin
     predictions)."""
     if not run_a or not run_b:
         raise WorkbenchError("Pick run A above and run B here.")
-    v = compare_view(ws, run_a, run_b, grouping, outcome)
+    v = views.compare_view(ws.run(run_a), ws.run(run_b), grouping, outcome)
     return v.table, grid_value(v.tiles(), empty=f"No image with the outcome {outcome!r}.")
 
 
@@ -406,12 +413,11 @@ def show_comparison(ws: Workspace, run_a: str | None, run_b: str | None, groupin
 def find_suspects(ws: Workspace, runs: RunCache, run: str | None,
                   progress: gr.Progress = gr.Progress()) -> pd.DataFrame:
     """Suspected label errors of the run's dataset, most suspicious first (or a one-line 'none found' table)."""
-    from workbench.review.label_issues import suspected_label_errors
-
     if not run:
         raise WorkbenchError("Pick a run first.")
+    picked = ws.run(run)
     progress(0.1, desc="embedding the labelled images")
-    sus = suspected_label_errors(runs.get(run), ws.store)
+    sus = label_issues.suspected_label_errors(runs.get(picked), ws.store)
     return sus.drop(columns="path").round(3) if len(sus) else pd.DataFrame({"result": ["No suspects found."]})
 
 
@@ -429,4 +435,4 @@ def open_in_label(ws: Workspace, run: str | None, image_id: float | None) -> tup
     """Switch to the Label tab on this image of the run's dataset."""
     if not run or image_id is None:
         raise WorkbenchError("Pick a run and an image first.")
-    return {"dataset": load_config(ws, run).dataset, "image_id": int(image_id)}, gr.Tabs(selected="label")
+    return {"dataset": ws.run(run).config.dataset, "image_id": int(image_id)}, gr.Tabs(selected="label")
