@@ -5,8 +5,9 @@ Per image: brightness, contrast, blur (variance of the Laplacian) and an inversi
 and an outlier score (the local outlier factor among the 10 nearest neighbours of the backbone embeddings of
 workbench.labeling.features). A category holds the images whose score is extreme *for this set*: a modified z-score
 (Iglewicz & Hoaglin: 0.6745 · (x − median) / MAD) beyond 3.5 on the category's side, on a log scale for scores that
-spread multiplicatively (brightness: its ratio to black for dark, of 1 − brightness for light). So on a set of digits on black backgrounds "dark" is the few digits much darker than the
-others, not every image; a category is empty when nothing stands out. Each dataset's scores and thresholds are
+spread multiplicatively (brightness: its ratio to black for dark, of 1 − brightness for light). So on a set of
+digits on black backgrounds "dark" is the few digits much darker than the others, not every image; a category is
+empty when nothing stands out. Each dataset's scores and thresholds are
 saved as datasets/<name>/quality.csv and quality.json.
 """
 
