@@ -18,7 +18,7 @@ from workbench.labeling import suggest as S
 from workbench.labeling.grid import accept_page, verify_page
 from workbench.labeling.queue import build_queue
 from workbench.labeling.session import apply_action, open_session, view
-from workbench.labeling.simulate import simulate
+from workbench.labeling.simulate import Policy, simulate
 
 
 def _seed_labels(store, truth, per_class, annotator="ann"):
@@ -139,9 +139,9 @@ def test_verify_page_is_one_class_most_confident_first_and_accepts_in_one_transa
 
 def test_simulated_annotator_reaches_the_truth(faces):
     truth = faces_truth(faces)
-    r = simulate(faces, "faces", truth.to_dict(), page_size=50)
+    r = simulate(faces, "faces", truth.to_dict(), Policy(page_size=50), miss=0.0)
     cur = faces.latest_labels("faces", "sim")
-    assert len(cur) == 200 and r.agreement == 1.0 and r.accepted_wrong == 0
+    assert len(cur) == 200 and r.right == 1.0 and r.accepted_wrong == 0
     suggested = cur[cur["source"].isin(["accepted", "page"])]
     assert len(suggested) > 100   # most labels came from suggestions...
     assert (suggested["label"].to_numpy() == truth.loc[suggested["image_id"]].to_numpy()).all()  # ...all right
