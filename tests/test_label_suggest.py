@@ -190,21 +190,28 @@ def test_an_acknowledged_page_survives_kill_9(faces, home):
     assert sorted(cur["image_id"]) == ids[2:] and set(cur["source"]) == {"page"}
 
 
-def test_exit_while_embeddings_are_computed_ends_cleanly(tmp_path):
-    """A process that ends while a worker is inside torch used to abort (exit 134, 'terminate called ...')."""
+@pytest.mark.parametrize("make", ["Suggester(s, 'digits', 'me')", "SuggesterPool(s).get('digits', 'me')"],
+                         ids=["in a thread", "in the pool's worker process"])
+def test_exit_while_embeddings_are_computed_ends_cleanly(tmp_path, make):
+    """A process that ends while a worker is inside torch used to abort (exit 134, 'terminate called ...'); the
+    pool embeds the 1,797 digits in a worker process, which must end with it."""
     script = (
         "import time\n"
         "from workbench.store import Store\n"
         "from workbench.data.demo import ensure_digits\n"
-        "from workbench.labeling.suggest import Suggester\n"
+        "from workbench.labeling.suggest import Suggester, SuggesterPool\n"
         "s = Store(); ensure_digits(s)\n"
-        "w = Suggester(s, 'digits', 'me')\n"
-        "t = time.time() + 120\n"
+        f"w = {make}\n"
+        "t = time.time() + 240\n"
         "while 'computing embeddings: 2' not in w.status and time.time() < t:\n"
         "    time.sleep(0.05)\n"
         "print(w.status, flush=True)\n"
+        "import multiprocessing as mp; print('children', [p.pid for p in mp.active_children()], flush=True)\n"
     )
     env = {**os.environ, "WORKBENCH_HOME": str(tmp_path)}
-    r = subprocess.run([sys.executable, "-c", script], env=env, capture_output=True, text=True, timeout=300)
+    r = subprocess.run([sys.executable, "-c", script], env=env, capture_output=True, text=True, timeout=400)
     assert "computing embeddings" in r.stdout  # it did exit mid-way
     assert r.returncode == 0, r.stderr[-2000:]
+    children = [int(p) for p in r.stdout.split("children [")[1].split("]")[0].replace(",", " ").split()]
+    assert not any(os.path.exists(f"/proc/{pid}") and "Z" not in open(f"/proc/{pid}/stat").read().split()[2]
+                   for pid in children)   # the worker process ended with the app
