@@ -137,6 +137,21 @@ def test_verify_page_is_one_class_most_confident_first_and_accepts_in_one_transa
     assert review == paged.sort_values("confidence").index.tolist()
 
 
+def test_a_class_key_on_a_page_corrects_that_image_in_the_pages_transaction(faces):
+    ids = faces.images("faces")["image_id"].astype(int).tolist()[:6]
+    items = [(i, 0.9) for i in ids]
+    with pytest.raises(WorkbenchError, match="no class 'cat'"):   # a bad correction: nothing of the page is written
+        accept_page(faces, "faces", "ann", "face", items, corrected={ids[1]: "cat"})
+    with pytest.raises(WorkbenchError, match="not on this page"):
+        accept_page(faces, "faces", "ann", "face", items[:3], corrected={ids[4]: "not face"})
+    assert faces.latest_labels("faces", "ann").empty
+    n = accept_page(faces, "faces", "ann", "face", items, left_out=[ids[0]], corrected={ids[1]: "not face"})
+    cur = faces.latest_labels("faces", "ann").set_index("image_id")
+    assert n == 5 and ids[0] not in cur.index
+    assert (cur.loc[ids[1], "label"], cur.loc[ids[1], "source"]) == ("not face", "typed")
+    assert (cur.loc[ids[2:], "label"] == "face").all() and (cur.loc[ids[2:], "source"] == "page").all()
+
+
 def test_simulated_annotator_reaches_the_truth(faces):
     truth = faces_truth(faces)
     r = simulate(faces, "faces", truth.to_dict(), Policy(page_size=50), miss=0.0)
