@@ -5,8 +5,7 @@ from __future__ import annotations
 
 import argparse
 
-from workbench.deploy import EXPORTERS, export_model
-from workbench.train.runs import resolve_run
+from workbench.deploy.export import EXPORTERS, export_model
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -25,8 +24,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Export the run and list the files written."""
-    ws = args.workspace
-    result = export_model(ws, resolve_run(ws, args.run), args.fmt, args.out, args.checkpoint)
+    result = export_model(args.workspace.run(args.run), args.fmt, args.out, args.checkpoint)
     print(result)
     for f in result.files:
         print(f"  {f}")

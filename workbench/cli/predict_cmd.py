@@ -9,6 +9,10 @@ from typing import Iterable
 from tqdm import tqdm
 
 from workbench.errors import WorkbenchError
+from workbench.lazy import lazy_import
+
+# predicting needs torch: imported when the command runs, not when the CLI starts
+prediction = lazy_import("workbench.predict.predict")
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -40,18 +44,14 @@ def _probability(text: str) -> float:
 
 def run(args: argparse.Namespace) -> int:
     """Predict args.paths with the run, write the CSV, list unreadable images on stderr."""
-    from workbench.predict import predict_paths
-    from workbench.train.runs import resolve_run
-
     def progress(it: Iterable, total: int, desc: str) -> Iterable:
         return tqdm(it, total=total, desc=desc, unit="batch", file=sys.stderr)
 
     if args.batch_size < 1:
         raise WorkbenchError(f"--batch-size must be at least 1, got {args.batch_size}.")
-    ws = args.workspace
-    result = predict_paths(ws, resolve_run(ws, args.run), args.paths, threshold=args.threshold, batch_size=args.batch_size,
-                           progress=progress)
-    out = result.to_csv(args.out)
+    result = prediction.predict_paths(args.workspace.run(args.run), args.paths, threshold=args.threshold,
+                                      batch_size=args.batch_size, progress=progress)
+    out = result.save_csv(args.out)
     for note in result.notes:
         print(f"note: {note}", file=sys.stderr)
     for name, reason in result.bad:

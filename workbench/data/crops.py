@@ -16,13 +16,14 @@ import numpy as np
 import pandas as pd
 from PIL import Image
 
-from workbench.atomic import write_csv
+from workbench.data.archives import ZipImages
 from workbench.data.imageio import decode
 from workbench.data.importers.common import ImportResult, Item, Progress, dataset_folder, ingest, no_progress, read_item
 from workbench.data.importers.folder import folder_items, zip_items
 from workbench.data.importers.imagefolder import imagefolder_items
 from workbench.errors import BadImage, WorkbenchError
 from workbench.store import Store
+from workbench.tables import read_csv, write_csv
 
 CROP_KINDS = ("faces", "eyes")
 CASCADES = {"face": "haarcascade_frontalface_default.xml", "eye": "haarcascade_eye.xml"}
@@ -161,7 +162,10 @@ def photo_items(path: Path, fmt: str) -> tuple[list[Item], list[str]]:
     if fmt == "folder":
         return folder_items(path), []
     if fmt == "zip":
-        return [Item(name=n, data=d, source=f"{path.resolve()}:{n}") for n, d in zip_items(path)], []
+        items = zip_items(ZipImages(path))  # zip bombs refused here; each photo read when its crops are cut
+        for item in items:
+            item.source = f"{path.resolve()}:{item.name}"
+        return items, []
     if fmt == "imagefolder":
         return imagefolder_items(path)
     raise WorkbenchError(f"Crops are cut from photos: a folder, a .zip or an ImageFolder tree, not a {fmt} import.")
@@ -185,11 +189,11 @@ def write_crops_csv(store: Store, dataset: str, crops: Sequence[Crop]) -> Path:
     rows = pd.DataFrame([{"name": c.item.name, "photo": c.photo, "kind": c.kind, **vars(c.box), "face": c.face}
                          for c in crops], columns=CROPS_COLUMNS)
     if f.is_file():
-        rows = pd.concat([pd.read_csv(f), rows]).drop_duplicates("name", keep="last")
+        rows = pd.concat([read_csv(f), rows]).drop_duplicates("name", keep="last")
     return write_csv(f, rows)
 
 
 def read_crops_csv(store: Store, dataset: str) -> pd.DataFrame:
     """The crops of a dataset with their photo and box (empty when it was not imported with --crop)."""
     f = dataset_folder(store, dataset) / CROPS_CSV
-    return pd.read_csv(f) if f.is_file() else pd.DataFrame(columns=CROPS_COLUMNS)
+    return read_csv(f) if f.is_file() else pd.DataFrame(columns=CROPS_COLUMNS)

@@ -1,4 +1,5 @@
-"""Export labels as a table (CSV / .xlsx: filename,label,tags,annotator,source,confidence) or an ImageFolder tree.
+"""Export labels as a table (CSV / .xlsx: filename,label,tags,annotator,source,confidence) or an ImageFolder tree;
+boxes as COCO JSON (labeling/box_export.py).
 
 source and confidence are the label's provenance: typed, accepted (a suggestion), page (an accepted verify
 page), bulk, imported or review, and the accepted suggestion's confidence (empty for the others).
@@ -9,15 +10,18 @@ from __future__ import annotations
 import re
 import shutil
 from pathlib import Path
+from typing import Iterable
 
 import pandas as pd
 
-from workbench.atomic import atomic_path
+from workbench.atomic import atomic_dir, atomic_path
 from workbench.errors import WorkbenchError
-from workbench.store import Store
+from workbench.labeling.box_export import write_coco
+from workbench.store import Store, checks
+from workbench.tables import write_csv, write_xlsx
 
 COLUMNS = ["filename", "label", "tags", "annotator", "source", "confidence"]
-FORMATS = ("csv", "xlsx", "imagefolder")
+FORMATS = ("csv", "xlsx", "imagefolder", "coco")
 # whose labels an export holds: everyone's (one row per image and annotator), one annotator's, or the majority
 SCOPES = ("all annotators", "only me", "resolved (majority)")
 
@@ -61,26 +65,29 @@ def export_table(store: Store, dataset: str, annotator: str | None = None, resol
 
 def write_export(store: Store, dataset: str, out: str | Path, fmt: str | None = None,
                  annotator: str | None = None, resolved: bool = False) -> Path:
-    """Write the export; the format comes from `fmt` or the file extension (a folder means ImageFolder)."""
+    """Write the export; the format comes from `fmt` or the file extension (a folder means ImageFolder, .json the
+    boxes as COCO)."""
     out = Path(out)
-    fmt = fmt or {".csv": "csv", ".xlsx": "xlsx"}.get(out.suffix.lower(), "imagefolder")
+    fmt = fmt or {".csv": "csv", ".xlsx": "xlsx", ".json": "coco"}.get(out.suffix.lower(), "imagefolder")
     if fmt not in FORMATS:
         raise WorkbenchError(f"Unknown export format {fmt!r}; choose one of {', '.join(FORMATS)}.")
+    if fmt == "coco":
+        return write_coco(store, dataset, out, annotator)
     if fmt == "imagefolder":
         return write_imagefolder(store, dataset, out, annotator)
     table = export_table(store, dataset, annotator, resolved)
-    with atomic_path(out) as tmp:  # never a half-written file under the real name
-        if fmt == "csv":
-            table.to_csv(tmp, index=False)
-        else:
-            table.to_excel(tmp, index=False, engine="openpyxl")
-    return out
+    try:  # spreadsheet-safe (no cell a spreadsheet runs as a formula) and atomic (never a half-written file)
+        return write_csv(out, table) if fmt == "csv" else write_xlsx(out, table)
+    except OSError as e:
+        raise WorkbenchError(f"Cannot write {out}: {e.strerror or e}; nothing was exported.") from None
 
 
 def write_download(store: Store, dataset: str, out_dir: str | Path, fmt: str, annotator: str | None = None,
                    resolved: bool = False) -> Path:
     """The export as one file in `out_dir` (an ImageFolder tree zipped), for a browser to download."""
     out_dir = Path(out_dir)
+    if fmt == "coco":
+        return write_coco(store, dataset, out_dir / f"{dataset}-boxes.json", annotator)
     if fmt != "imagefolder":
         return write_export(store, dataset, out_dir / f"{dataset}-labels.{fmt}", fmt, annotator, resolved)
     tree = write_imagefolder(store, dataset, out_dir / dataset, annotator)
@@ -107,16 +114,40 @@ def write_imagefolder(store: Store, dataset: str, out: Path, annotator: str | No
     if missing:
         raise WorkbenchError(f"{len(missing)} labelled image(s) are missing on disk, e.g. {missing[:3]}; "
                              "nothing was exported.")
-    for image_id, cls in labels.items():
-        src = Path(images.at[int(image_id), "path"])
-        # the stored name may contain folders: flatten it so every file lands directly in its class folder
-        flat = images.at[int(image_id), "name"].replace("\\", "/").replace("/", "__")
-        dest = out / _safe(cls) / flat
-        if dest.suffix.lower() != src.suffix.lower():
-            dest = dest.with_name(dest.name + src.suffix)
-        with atomic_path(dest) as tmp:
-            shutil.copy2(src, tmp)
+    folders = class_folders(labels.unique())
+    try:
+        with atomic_dir(out) as tmp:  # a failed export leaves no half tree
+            for image_id, cls in labels.items():
+                src = Path(images.at[int(image_id), "path"])
+                # the stored name may contain folders: flatten it so every file lands directly in its class folder
+                flat = images.at[int(image_id), "name"].replace("\\", "/").replace("/", "__")
+                dest = tmp / folders[cls] / flat
+                if dest.suffix.lower() != src.suffix.lower():
+                    dest = dest.with_name(dest.name + src.suffix)
+                dest.parent.mkdir(exist_ok=True)
+                shutil.copy2(src, dest)
+    except OSError as e:
+        raise WorkbenchError(f"Cannot write the ImageFolder tree {out}: {e.strerror or e}"
+                             f"{f' ({e.filename})' if e.filename else ''}; nothing was exported.") from None
     return out
+
+
+def class_folders(classes: Iterable[str]) -> dict[str, str]:
+    """Each class's folder name in an ImageFolder export; a WorkbenchError for a class that cannot have one (a
+    store from before names were checked may hold such a name) or two classes that would share a folder."""
+    folders = {c: _safe(c) for c in classes}
+    bad = [f"{c[:40]!r} {why}" for c, f in folders.items() if (why := checks.name_problem(f))]
+    if bad:
+        raise WorkbenchError(f"Cannot export class{'es' if len(bad) > 1 else ''} as folders: {'; '.join(bad[:10])} "
+                             f"(at most {checks.MAX_NAME} characters, not a device name such as CON, not ending "
+                             "with '.'); nothing was exported. Export a .csv or .xlsx table instead.")
+    shared = {f: sorted(c for c, g in folders.items() if g == f) for f in folders.values()}
+    shared = {f: cs for f, cs in shared.items() if len(cs) > 1}
+    if shared:
+        f, cs = next(iter(shared.items()))
+        raise WorkbenchError(f"Classes {', '.join(map(repr, cs))} would share the folder {f!r}; nothing was exported. "
+                             "Export a .csv or .xlsx table instead.")
+    return folders
 
 
 def _safe(name: str) -> str:

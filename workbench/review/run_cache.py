@@ -6,27 +6,28 @@ import threading
 from collections import OrderedDict
 from typing import TYPE_CHECKING
 
-if TYPE_CHECKING:  # annotations only: train.runs imports torch and timm
+from workbench.lazy import lazy_import
+from workbench.run import Run
+
+if TYPE_CHECKING:  # annotations only: loaded_runs below
     from workbench.train.runs import LoadedRun
-    from workbench.workspace import Workspace
+
+# the app holds its cache from the start; torch is imported when the first run is loaded
+loaded_runs = lazy_import("workbench.train.runs")
 
 
 class RunCache:
-    """The last few loaded runs of the workspace `ws`, reloaded when their checkpoint file changes (a run trained
-    again)."""
+    """The last few loaded runs, reloaded when their checkpoint file changes (a run trained again)."""
 
-    def __init__(self, ws: Workspace, size: int = 2):
-        self.ws, self.size, self._runs, self._lock = ws, size, OrderedDict(), threading.Lock()
+    def __init__(self, size: int = 2):
+        self.size, self._runs, self._lock = size, OrderedDict(), threading.Lock()
 
-    def get(self, run: str, which: str = "best") -> LoadedRun:
+    def get(self, run: Run, which: str = "best") -> LoadedRun:
         """The loaded run (`workbench.train.runs.load_run`), from the cache when its checkpoint is unchanged."""
-        from workbench.train.runs import load_run, run_dir
-
-        ckpt = run_dir(self.ws, run) / f"{which}.pt"
-        key = (run, which, ckpt.stat().st_mtime_ns if ckpt.exists() else 0)
+        key = (run.folder, which, run.checkpoint_stamp(which))
         with self._lock:
             if key not in self._runs:
-                self._runs[key] = load_run(self.ws, run, which)
+                self._runs[key] = loaded_runs.load_run(run, which)
                 while len(self._runs) > self.size:
                     self._runs.popitem(last=False)
             self._runs.move_to_end(key)

@@ -24,10 +24,11 @@ from sqlalchemy.exc import DBAPIError
 
 from workbench import paths
 from workbench.errors import UnknownDataset, WorkbenchError
-from workbench.store import migrate, schema
+from workbench.store import checks, migrate, schema
+from workbench.store.boxes import BoxLabels
 from workbench.store.engine import WRITE, make_engine, parse_url
-from workbench.store.schema import (DEFAULT_TAGS, LABEL_SOURCES, classes, datasets, image_tags, images, labels,
-                                    splits, tags)
+from workbench.store.schema import (DEFAULT_TAGS, LABEL_SOURCES, box_classes, classes, datasets, image_tags, images,
+                                    labels, splits, tags)
 
 SPLITS = ("train", "val", "test")
 DEFAULT_FRACTIONS = (0.7, 0.15, 0.15)
@@ -53,6 +54,7 @@ def _latest(*where) -> Any:
 _DS = bindparam("ds")
 _LATEST = _latest(images.c.dataset_id == _DS)
 _LATEST_OF = _latest(images.c.dataset_id == _DS, labels.c.annotator == _ANNOTATOR)
+NAME_KINDS = {"classes": "class", "tags": "tag", "box_classes": "box class"}  # the names tables, as users call them
 _DATASET_ID = select(datasets.c.id).where(datasets.c.name == bindparam("name"))
 _COUNT_IMAGES = select(func.count()).select_from(images).where(images.c.dataset_id == _DS)
 _MINE = _latest_ids(images.c.dataset_id == _DS, labels.c.annotator == _ANNOTATOR)
@@ -61,7 +63,7 @@ _LABEL_COUNTS = (select(classes.c.name, func.count()).select_from(_MINE).join(la
 _CURRENT_LABEL = (select(classes.c.name).join_from(labels, classes, classes.c.id == labels.c.class_id)
                   .where(labels.c.image_id == _IMAGE, labels.c.annotator == _ANNOTATOR)
                   .order_by(labels.c.id.desc()).limit(1))
-_NAMES = {t.name: select(t.c.name).where(t.c.dataset_id == _DS).order_by(t.c.position) for t in (classes, tags)}
+_NAMES = {t.name: select(t.c.name).where(t.c.dataset_id == _DS).order_by(t.c.position) for t in (classes, tags, box_classes)}
 _IMAGE_ROW = (select(images, datasets.c.name.label("dataset")).join_from(images, datasets, datasets.c.id == images.c.dataset_id)
               .where(images.c.id == _IMAGE))
 _TAGS_OF = (select(tags.c.name).join_from(image_tags, tags, tags.c.id == image_tags.c.tag_id)
@@ -94,8 +96,9 @@ class ImageRecord:
     inverted: float | None = None
 
 
-class Store:
-    """Datasets, images, classes, labels, tags and splits in SQLite (a file) or PostgreSQL (a server).
+class Store(BoxLabels):
+    """Datasets, images, classes, labels, tags, splits and boxes (workbench/store/boxes.py) in SQLite (a file) or
+    PostgreSQL (a server).
 
     `db` is an SQLAlchemy URL or an SQLite file path; by default $WORKBENCH_DB or datasets/workbench.sqlite.
     `home` is the folder that relative image paths are under (a Workspace's); by default $WORKBENCH_HOME or the
@@ -179,8 +182,9 @@ class Store:
 
     # -- datasets ----------------------------------------------------------------------------
     def create_dataset(self, name: str, source: str = "", classes: Iterable[str] = (),
-                       tags: Iterable[str] = DEFAULT_TAGS) -> int:
-        """Create a dataset (or return the existing one of that name), adding classes and tags."""
+                       tags: Iterable[str] = DEFAULT_TAGS, box_classes: Iterable[str] = ()) -> int:
+        """Create a dataset (or return the existing one of that name), adding classes, tags and box classes (which
+        make it a detection set, see add_box_classes)."""
         name = name.strip()
         if not name:
             raise WorkbenchError("A dataset needs a name.")
@@ -191,6 +195,9 @@ class Store:
             if new is not None:
                 self._add_named(db, schema.tags, ds, tags)
             self._add_named(db, schema.classes, ds, classes)
+            box_classes = list(box_classes)
+            if box_classes:
+                self.add_box_classes(name, box_classes)
         return ds
 
     def dataset_id(self, name: str) -> int:
@@ -228,11 +235,9 @@ class Store:
         db.execute(select(datasets.c.id).where(datasets.c.id == ds).with_for_update())
         start = db.execute(select(func.coalesce(func.max(table.c.position) + 1, 0))
                            .where(table.c.dataset_id == ds)).scalar_one()
-        for name in names:
-            name = str(name).strip()
-            if name:
-                start += len(db.execute(self._insert(table).values(dataset_id=ds, name=name, position=start)
-                                        .on_conflict_do_nothing().returning(table.c.id)).all())
+        for name in checks.names(names, NAME_KINDS[table.name]):  # each usable as a folder name in exports
+            start += len(db.execute(self._insert(table).values(dataset_id=ds, name=name, position=start)
+                                    .on_conflict_do_nothing().returning(table.c.id)).all())
 
     def _names(self, table, dataset: str) -> list[str]:
         return [r[0] for r in self._rows(_NAMES[table.name], {"ds": self.dataset_id(dataset)})]
@@ -286,6 +291,20 @@ class Store:
         base = str(self.home)
         df["path"] = [p if os.path.isabs(p) else os.path.join(base, p) for p in df["path"]]
         return df
+
+    def image_paths(self) -> list[str]:
+        """Every image file the store knows, in every dataset, as absolute paths (the files the app may serve)."""
+        base = str(self.home)
+        with self._reading() as conn:
+            stored = conn.execute(select(images.c.path)).scalars().all()
+        return [p if p.startswith("/") or os.path.isabs(p) else os.path.join(base, p) for p in stored]
+
+    def images_version(self) -> tuple[int, int, int]:
+        """Changes whenever images are added or a dataset is deleted (images go only with their dataset), read from
+        primary keys and the small datasets table: cheap at any size."""
+        top = select(func.max(images.c.id)).scalar_subquery()
+        row = self._rows(select(top, func.count(), func.max(datasets.c.id)).select_from(datasets))[0]
+        return tuple(int(v or 0) for v in row)
 
     def image(self, image_id: int) -> dict:
         """One image's row (with its dataset's name); `path` is absolute."""
@@ -485,15 +504,11 @@ def _param_dict(params: Sequence) -> dict:
 
 
 def _annotator(name: str | None) -> str:
-    name = (name or "").strip()
-    if not name:
-        raise WorkbenchError("Give an annotator name before labelling.")
-    return name
+    return checks.annotator(name, "labelling")
 
 
 def _check_source(source: str) -> None:
-    if source not in LABEL_SOURCES:
-        raise WorkbenchError(f"Unknown label source {source!r} (one of {', '.join(LABEL_SOURCES)}).")
+    checks.one_of(source, LABEL_SOURCES, "label source")
 
 
 def _float_or_none(x) -> float | None:

@@ -18,10 +18,12 @@ import numpy as np
 import pandas as pd
 import torch
 
-from workbench.atomic import write_csv, write_json
+from workbench.atomic import write_json
 from workbench.errors import WorkbenchError
-from workbench.metrics import METRICS, classification_metrics
+from workbench.metrics import HISTORY_COLUMNS, METRICS, classification_metrics
+from workbench.run import TrainingLock
 from workbench.store import Store
+from workbench.tables import write_csv
 from workbench.train import data as D
 from workbench.train import distributed as dist
 from workbench.train.backbones import build_model, check_backbone, pick_device, place
@@ -30,7 +32,6 @@ from workbench.train.config import RunConfig
 from workbench.train.methods import METHODS, Cancelled, NonFinite, TrainingMethod
 from workbench.workspace import Workspace
 
-HISTORY_COLUMNS = ["epoch", "split", *METRICS, "lr", "seconds"]  # history.csv: the per-epoch metrics of both splits
 Progress = Callable[[float, str], None]
 __all__ = ["Cancelled", "HISTORY_COLUMNS", "RunResult", "TaskData", "precheck", "train"]
 
@@ -79,14 +80,17 @@ def train(ws: Workspace, cfg: RunConfig, progress: Progress | None = None, cance
     place(model, device)
     progress(0.0, "loading images")
     splits = load_splits(task.labels, cfg.input_size)
-    files = (RunFiles if ddp.master else _NoFiles)(ws.run_folder(cfg.name), ws.plots, device)
+    files = RunFiles(ws.run_folder(cfg.name), ws.plots, device) if ddp.master else _NoFiles()
     files.start(cfg, ws.store, task, channels=splits["train"].images.shape[1])
-    method = METHODS[cfg.method](model, cfg, splits, device, progress, ddp)
-    result = _Epochs(cfg, method, splits["val"].y.numpy(), files, progress, cancel, ddp).run()
-    # what each rank saw in epoch 1 and ended with: proof in summary.json that the shards were disjoint
-    # and the replicas stayed identical
-    shards, digests = dist.gather(method.seen, ddp), dist.gather(_digest(method.parameters()), ddp)
-    files.finish(result, _shard_summary(ddp, shards, digests), plots)
+    try:
+        method = METHODS[cfg.method](model, cfg, splits, device, progress, ddp)
+        result = _Epochs(cfg, method, splits["val"].y.numpy(), files, progress, cancel, ddp).run()
+        # what each rank saw in epoch 1 and ended with: proof in summary.json that the shards were disjoint
+        # and the replicas stayed identical
+        shards, digests = dist.gather(method.seen, ddp), dist.gather(_digest(method.parameters()), ddp)
+        files.finish(result, _shard_summary(ddp, shards, digests), plots)
+    finally:
+        files.close()  # let go of the run's training lock: without a summary the run is now "interrupted"
     return result
 
 
@@ -188,10 +192,12 @@ class _Epochs:
 
 class RunFiles:
     """Everything a run writes, each file atomically: checkpoints/<run>/ (config.json, dataset.json, history.csv,
-    best.pt, last.pt, summary.json) and plots_checkpoints/<run>/ (curves.html, curves.png)."""
+    best.pt, last.pt, summary.json) and plots_checkpoints/<run>/ (curves.html, curves.png); and the training lock
+    it holds meanwhile (training.lock, workbench.run.TrainingLock: how other processes tell running from interrupted)."""
 
     def __init__(self, run_dir: Path, plots: Path, device):
         self.dir, self.plots, self.device, self.started = Path(run_dir), Path(plots), device, time.time()
+        self.lock: TrainingLock | None = None
 
     def start(self, cfg: RunConfig, store: Store, task: TaskData, channels: int) -> None:
         """The run folder with its config and what it trains on (so evaluation can tell when the dataset changed)."""
@@ -199,6 +205,7 @@ class RunFiles:
             self.dir.mkdir(parents=True)
         except FileExistsError:  # taken since the run was checked (a queued job's name)
             raise WorkbenchError(_taken(self.dir.name)) from None
+        self.lock = TrainingLock(self.dir)  # before the config: a listed run without summary has a lock to probe
         cfg.save(self.dir / "config.json")
         write_json(self.dir / "dataset.json", {
             "dataset": cfg.dataset, "classes": task.classes, "dataset_classes": store.classes(cfg.dataset),
@@ -237,10 +244,17 @@ class RunFiles:
             "device": str(self.device), "seconds": round(time.time() - self.started, 2),
             "finished_at": time.strftime("%Y-%m-%d %H:%M:%S"),
             **({"distributed": distributed} if distributed else {})}, default=str)
+        self.close()
+
+    def close(self) -> None:
+        """Release the training lock (after the summary, or when the run stops without one)."""
+        if self.lock is not None:
+            self.lock.release()
 
 
-class _NoFiles(RunFiles):
-    """Ranks other than 0 under torchrun write nothing."""
+class _NoFiles:
+    """Ranks other than 0 under torchrun write nothing (a class of its own: a method added to RunFiles must not
+    write from every rank by inheritance)."""
 
     def start(self, *a, **k) -> None:
         pass
@@ -255,6 +269,9 @@ class _NoFiles(RunFiles):
         pass
 
     def summary(self, *a, **k) -> None:
+        pass
+
+    def close(self) -> None:
         pass
 
 

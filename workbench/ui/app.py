@@ -9,12 +9,13 @@ from typing import NamedTuple
 import gradio as gr
 
 from workbench.access import LABEL_PAGE, Access  # LABEL_PAGE: /label, the annotators' page
+from workbench.limits import MAX_UPLOAD, parse_size
 from workbench.store import Store
 # Every tab, imported normally: a renamed or broken tab module is an ImportError here, at start,
 # rather than a tab that quietly disappears.
 from workbench.ui import datasets_tab, evaluate_tab, experiments_tab, label_tab, predict_tab
 from workbench.ui.context import UIContext
-from workbench.ui.files import serving_paths
+from workbench.ui.files import serving_options
 from workbench.ui.guard import guard, send_annotators_to_label_page
 from workbench.workspace import Workspace
 
@@ -66,18 +67,27 @@ def build_app(store: Store | None = None, access: Access | None = None,
     launch_kwargs = {
         "css": BASE_CSS + "".join(getattr(tab.module, "CSS", "") for tab in tabs),
         "head": "".join(getattr(tab.module, "HEAD", "") for tab in tabs),
-        **serving_paths(ws),
+        **serving_options(ws),
+        **gradio_routes(),
     }
     return demo, launch_kwargs
 
 
+def gradio_routes(max_upload: int = parse_size(MAX_UPLOAD), monitoring: bool = False) -> dict:
+    """launch() arguments for Gradio's own routes: uploads to /gradio_api/upload limited to `max_upload` bytes
+    per file; /monitoring off unless asked for; no run history (a record of every call kept in the browser)."""
+    return {"max_file_size": max_upload, "enable_monitoring": monitoring, "run_history": False}
+
+
 def launch(host: str = "127.0.0.1", port: int | None = None, auth: list[tuple[str, str]] | None = None,
            demo_sets: bool = True, admins: list[str] | None = None, blind: bool = False,
-           ws: Workspace | None = None, **kwargs) -> None:
+           ws: Workspace | None = None, max_upload: int = parse_size(MAX_UPLOAD), monitoring: bool = False,
+           **kwargs) -> None:
     """Start the app; by default on 127.0.0.1 with the bundled demo sets imported.
 
     With `auth`, users are annotators (the /label page, their own labels only) unless named in `admins`;
     `blind`: annotators do not see other annotators' labels. `ws`: the workspace (else Workspace.open()).
+    `max_upload`: the largest file a user may upload, in bytes; `monitoring`: Gradio's /monitoring on.
     """
     access = Access.of(auth, admins, blind)
     ws = ws or Workspace.open()
@@ -86,5 +96,6 @@ def launch(host: str = "127.0.0.1", port: int | None = None, auth: list[tuple[st
 
         ensure_demos(ws.store)
     demo, launch_kwargs = build_app(access=access, ws=ws)
+    launch_kwargs.update(gradio_routes(max_upload, monitoring))
     demo.queue(default_concurrency_limit=4)
     demo.launch(server_name=host, server_port=port, auth=auth, **launch_kwargs, **kwargs)

@@ -42,6 +42,6 @@ class UIContext:
         if self.jobs is None:
             self.jobs = JobManager(self.ws)
         if self.runs is None:
-            self.runs = RunCache(self.ws)
+            self.runs = RunCache()
         if self.suggesters is None:
             self.suggesters = SuggesterPool(self.store)

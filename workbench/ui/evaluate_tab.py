@@ -16,20 +16,24 @@ import numpy as np
 import pandas as pd
 
 from workbench.errors import WorkbenchError
-from workbench.evaluate import evaluate_run, load_evaluation, roc_figure
-from workbench.evaluate.plots import confusion_table
-from workbench.evaluate.report import metrics_table, status_markdown
-from workbench.explain import LABELS as CAM_LABELS
-from workbench.review import GROUPINGS
-from workbench.review.categories import CATEGORY_COLUMNS, cell_category
+from workbench.explain.methods import LABELS as CAM_LABELS
+from workbench.lazy import lazy_import
+from workbench.review.categories import CATEGORY_COLUMNS, GROUPINGS, cell_category
 from workbench.review.run_cache import RunCache
-from workbench.review.views import cam_view, compare_view, error_view
-from workbench.train.runs import list_runs, load_config
+from workbench.run import list_runs
 from workbench.workspace import Workspace
 from workbench.ui.context import UIContext
-from workbench.ui.files import serve_dataset_files
 from workbench.ui.handlers import bind
 from workbench.ui.operating_point import build_operating_point
+from workbench.ui.thumb_grid import grid_value, picked_id, thumb_grid
+
+# evaluating, reviewing and explaining need torch, scikit-learn and plotly: imported when first used, not to serve
+# the first page
+evaluation = lazy_import("workbench.evaluate.evaluate")
+plots = lazy_import("workbench.evaluate.plots")
+report = lazy_import("workbench.evaluate.report")
+label_issues = lazy_import("workbench.review.label_issues")
+views = lazy_import("workbench.review.views")
 
 PAGE_SIZE = 48
 CAM_CHOICES = [(label, key) for key, label in CAM_LABELS.items()]
@@ -40,10 +44,7 @@ PRIVATE = {"api_visibility": "private"}  # events the page needs that are no API
 
 def build(ctx: UIContext) -> None:
     """The tab: its panels, then their events."""
-    ws, store, runs = ctx.ws, ctx.store, ctx.runs
-    serve_dataset_files(store)
-    gr.set_static_paths([ws.plots])  # cached CAM thumbnails: written once, never rewritten
-
+    ws, runs = ctx.ws, ctx.runs
     gr.Markdown("### Evaluate and review failures")
     top = run_panel(ws)
     build_operating_point(ws, top.run, top.metrics)  # threshold chosen on validation, metrics at it vs argmax
@@ -107,9 +108,8 @@ class GalleryPanel:
     page: gr.Number
     next: gr.Button
     page_label: gr.Markdown
-    gallery: gr.Gallery
+    gallery: gr.HTML  # ui.thumb_grid: whole thumbnails, captions below; a click picks an image by its id
     table: gr.Dataframe
-    page_ids: gr.State  # image ids of the thumbnails shown, in order
 
     def inputs(self, run: gr.Dropdown) -> dict:
         """What `show_errors` reads, by parameter name (the order is error_gallery's API order)."""
@@ -118,7 +118,7 @@ class GalleryPanel:
 
     def outputs(self) -> list:
         """What `show_errors` returns, in order."""
-        return [self.gallery, self.page_label, self.table, self.category, self.page_ids, self.page]
+        return [self.gallery, self.page_label, self.table, self.category, self.page]
 
 
 def gallery_panel() -> GalleryPanel:
@@ -134,14 +134,11 @@ def gallery_panel() -> GalleryPanel:
             page = gr.Number(value=1, precision=0, minimum=1, label="Page", scale=1)
             next_ = gr.Button("Next ▶", scale=1)
             page_label = gr.Markdown()
-        gallery = gr.Gallery(label="Misclassified images (most confident first): click one to explain it", columns=8,
-                             height=460, object_fit="contain", elem_classes=["pixelated"], allow_preview=False,
-                             elem_id="wb-eval-gallery")
+        gallery = thumb_grid(label="Misclassified images (most confident first): click one to explain it",
+                             elem_id="wb-eval-gallery", height="560px", empty="Pick an evaluated run.")
         table = gr.Dataframe(label="Error rate per category (vs_rest: how many times the rest's rate)",
                              headers=list(CATEGORY_COLUMNS), interactive=False, elem_id="wb-eval-category-table")
-        page_ids = gr.State([])
-    return GalleryPanel(grouping, category, with_cam, method, previous, page, next_, page_label, gallery, table,
-                        page_ids)
+    return GalleryPanel(grouping, category, with_cam, method, previous, page, next_, page_label, gallery, table)
 
 
 @dataclass
@@ -192,7 +189,7 @@ class ComparePanel:
     compare: gr.Button
     table: gr.Dataframe
     outcome: gr.Radio
-    gallery: gr.Gallery
+    gallery: gr.HTML
 
 
 def compare_panel(ws: Workspace) -> ComparePanel:
@@ -205,8 +202,7 @@ def compare_panel(ws: Workspace) -> ComparePanel:
             compare = gr.Button("Compare", scale=1)
         table = gr.Dataframe(label="Outcomes per category", interactive=False)
         outcome = gr.Radio(["only A wrong", "only B wrong", "both wrong"], value="only A wrong", label="Show")
-        gallery = gr.Gallery(columns=10, height=300, object_fit="contain", elem_classes=["pixelated"],
-                             allow_preview=False)
+        gallery = thumb_grid(elem_id="wb-eval-compare-gallery", height="420px", empty="Press Compare.")
     return ComparePanel(run_b, grouping, compare, table, outcome, gallery)
 
 
@@ -275,7 +271,7 @@ def wire_explain(top: RunPanel, g: GalleryPanel, e: ExplainPanel, *, ws: Workspa
     """A thumbnail clicked, or the Explain button: the image's CAM."""
     explain = bind(show_cam, ws, runs)
     outputs = [e.original, e.overlay, e.caption]
-    g.gallery.select(pick_image, inputs_kwargs={"ids": g.page_ids}, outputs=[e.image_id], **PRIVATE).then(
+    g.gallery.pick(pick_image, outputs=[e.image_id], **PRIVATE).then(
         explain, inputs_kwargs=e.inputs(top.run), outputs=outputs, **PRIVATE)
     e.explain.click(explain, inputs_kwargs=e.inputs(top.run), outputs=outputs, api_name="explain_image")
 
@@ -324,10 +320,13 @@ def show_run(ws: Workspace, runs: RunCache, run: str | None) -> tuple:
     """A picked run's saved evaluation (status, metrics, confusion matrix, ROC) and its classes to explain."""
     if not run:
         return "Pick a run.", None, None, None, gr.Dropdown(choices=[PREDICTED], value="")
-    ev = load_evaluation(ws, run)
-    classes = gr.Dropdown(choices=[PREDICTED, *runs.get(run).classes], value="")
+    picked = ws.run(run)
+    ev = picked.evaluation()
+    classes = gr.Dropdown(choices=[PREDICTED, *picked.classes], value="")
     if ev is None:
-        return "Not evaluated yet: press **Evaluate**.", None, None, None, classes
+        unfinished = picked.unfinished()
+        return (f"{unfinished}  \n" if unfinished else "") + "Not evaluated yet: press **Evaluate**.", None, None, \
+            None, classes
     return (*_panels(ev), classes)
 
 
@@ -336,14 +335,15 @@ def evaluate(ws: Workspace, run: str | None, progress: gr.Progress = gr.Progress
     """Evaluate the run's best checkpoint on its test split: status, metrics, confusion matrix, ROC."""
     if not run:
         raise WorkbenchError("Pick a run first.")
+    picked = ws.run(run)
     progress(0.1, desc="predicting the test split")
-    return _panels(evaluate_run(ws, run))
+    return _panels(evaluation.evaluate_run(picked))
 
 
 def _panels(ev) -> tuple:
     """Status line, metrics table, confusion matrix and ROC of one evaluation."""
-    return (status_markdown(ev), metrics_table(ev.metrics), confusion_table(np.array(ev.confusion), ev.classes),
-            roc_figure(ev.roc) if ev.roc else None)
+    return (report.status_markdown(ev), report.metrics_table(ev.metrics),
+            plots.confusion_table(np.array(ev.confusion), ev.classes), plots.roc_figure(ev.roc) if ev.roc else None)
 
 
 @_user_errors
@@ -352,15 +352,18 @@ def show_errors(ws: Workspace, runs: RunCache, turn: str, run: str | None, group
                 with_cam: bool, method: str, progress: gr.Progress = gr.Progress()) -> tuple:
     """A page of the run's errors in `category` (all if empty), `turn`ed from `page` (first, previous, next or
     stay): thumbnails, page line, per-category table, categories to pick from, the page's image ids, page number."""
-    if not run or load_evaluation(ws, run) is None:  # evaluating is a button press, not a side effect of browsing
-        return [], "", None, gr.Dropdown(choices=[ALL], value=""), [], 1
+    picked = ws.run(run) if run else None
+    if picked is None or picked.evaluation() is None:  # evaluating is a button press, not a side effect of browsing
+        empty = "Evaluate the run to see its errors." if run else "Pick a run."
+        return grid_value([], empty=empty), "", None, gr.Dropdown(choices=[ALL], value=""), 1
     number = _turned(page, turn)
-    view = error_view(ws, run, grouping, category or None, number - 1, PAGE_SIZE,
-                      cam_method=method if with_cam else None, runs=runs)
+    view = views.error_view(picked, grouping, category or None, number - 1, PAGE_SIZE,
+                            cam_method=method if with_cam else None, runs=runs)
     label = view.page.label() + (f"  \n{view.cam_note}" if view.cam_note else "")  # the CAM layer, or why none
-    return (view.page.items, label, view.table.round(3),
+    tiles = [(i, path, text) for i, (path, text) in zip(view.page.image_ids, view.page.items)]
+    return (grid_value(tiles, empty=view.page.label()), label, view.table.round(3),
             gr.Dropdown(choices=[ALL, *view.categories], value=category if category in view.categories else ""),
-            view.page.image_ids, view.page.page + 1)
+            view.page.page + 1)
 
 
 def _turned(page: float | None, turn: str) -> int:
@@ -371,7 +374,7 @@ def _turned(page: float | None, turn: str) -> int:
 
 def pick_cell(ws: Workspace, run: str | None, evt: gr.SelectData) -> tuple:
     """A confusion-matrix cell clicked: group by confusion cell, with that (true, predicted) pair picked."""
-    ev = load_evaluation(ws, run) if run else None
+    ev = ws.run(run).evaluation() if run else None
     row, col = evt.index if isinstance(evt.index, (list, tuple)) else (None, None)
     if ev is None or row is None or not 1 <= col <= len(ev.classes) or row >= len(ev.classes):
         return gr.skip(), gr.skip()
@@ -379,9 +382,9 @@ def pick_cell(ws: Workspace, run: str | None, evt: gr.SelectData) -> tuple:
     return "confusion", gr.Dropdown(choices=[ALL, cell], value=cell)
 
 
-def pick_image(ids: list[int], evt: gr.SelectData) -> int | None:
+def pick_image(evt: gr.EventData) -> int | None:
     """The image id of the clicked thumbnail."""
-    return ids[evt.index] if ids and evt.index is not None and evt.index < len(ids) else None
+    return picked_id(evt) if picked_id(evt) is not None else gr.skip()
 
 
 @_user_errors
@@ -390,29 +393,30 @@ def show_cam(ws: Workspace, runs: RunCache, run: str | None, image_id: float | N
     """The image, its CAM overlay and a caption naming label, prediction, class explained, method and layer."""
     if not run or image_id is None:
         raise WorkbenchError("Pick a run and an image (click a gallery thumbnail or type its id).")
-    v = cam_view(runs.get(run), ws.store, int(image_id), class_name or None, method, (layer or "").strip() or None)
+    v = views.cam_view(runs.get(ws.run(run)), ws.store, int(image_id), class_name or None, method,
+                       (layer or "").strip() or None)
     return v.original, v.overlay, v.caption
 
 
 @_user_errors
 def show_comparison(ws: Workspace, run_a: str | None, run_b: str | None, grouping: str, outcome: str) -> tuple:
-    """Outcome counts per category, and the images with the picked outcome as (path, '#id') thumbnails."""
+    """Outcome counts per category, and the images with the picked outcome as thumbnails (id, true class, both
+    predictions)."""
     if not run_a or not run_b:
         raise WorkbenchError("Pick run A above and run B here.")
-    v = compare_view(ws, run_a, run_b, grouping, outcome)
-    return v.table, [(p, f"#{i}") for p, i in zip(v.shown.path, v.shown.image_id)]
+    v = views.compare_view(ws.run(run_a), ws.run(run_b), grouping, outcome)
+    return v.table, grid_value(v.tiles(), empty=f"No image with the outcome {outcome!r}.")
 
 
 @_user_errors
 def find_suspects(ws: Workspace, runs: RunCache, run: str | None,
                   progress: gr.Progress = gr.Progress()) -> pd.DataFrame:
     """Suspected label errors of the run's dataset, most suspicious first (or a one-line 'none found' table)."""
-    from workbench.review.label_issues import suspected_label_errors
-
     if not run:
         raise WorkbenchError("Pick a run first.")
+    picked = ws.run(run)
     progress(0.1, desc="embedding the labelled images")
-    sus = suspected_label_errors(runs.get(run), ws.store)
+    sus = label_issues.suspected_label_errors(runs.get(picked), ws.store)
     return sus.drop(columns="path").round(3) if len(sus) else pd.DataFrame({"result": ["No suspects found."]})
 
 
@@ -430,4 +434,4 @@ def open_in_label(ws: Workspace, run: str | None, image_id: float | None) -> tup
     """Switch to the Label tab on this image of the run's dataset."""
     if not run or image_id is None:
         raise WorkbenchError("Pick a run and an image first.")
-    return {"dataset": load_config(ws, run).dataset, "image_id": int(image_id)}, gr.Tabs(selected="label")
+    return {"dataset": ws.run(run).config.dataset, "image_id": int(image_id)}, gr.Tabs(selected="label")

@@ -22,7 +22,7 @@ from workbench.store import Store
 from workbench.train.compare import methods_figure_of, methods_table
 from workbench.train.config import AUGMENTATIONS, RunConfig, Setting, config_from, settings
 from workbench.train.jobs import Job, JobManager
-from workbench.train.runs import list_runs, load_history, runs_table
+from workbench.run import list_runs, runs_table
 from workbench.workspace import Workspace
 from workbench.ui.context import UIContext
 from workbench.ui.handlers import bind
@@ -167,7 +167,7 @@ def runs_layout(ws: Workspace) -> RunsPanel:
         refresh = gr.Button("Refresh runs and datasets", scale=1)
         save = gr.Button("Save plots (HTML + PNG)", scale=1)
     overlay = gr.Plot(label="Curves (val solid, train dotted)")
-    methods = gr.Dataframe(methods_table(ws, []), label="Final val metrics per method, mean ± std over seeds "
+    methods = gr.Dataframe(methods_table([]), label="Final val metrics per method, mean ± std over seeds "
                            "(shown when a comparison ends, or for the runs picked above)", interactive=False,
                            elem_id="wb-exp-methods")
     by_method = gr.Plot(label="Val curves by method: mean over seeds, ±1 std band", elem_id="wb-exp-by-method")
@@ -225,8 +225,8 @@ def ended_jobs(ws: Workspace, jobs: JobManager, j: JobsPanel, r: RunsPanel, seen
         return {r.table: gr.skip(), r.pick: gr.skip(), r.methods: gr.skip(), r.by_method: gr.skip(), j.seen: seen}
     cmp = next((job for job in new if job.comparison and job.runs), None)
     known = set(list_runs(ws))
-    runs = [run for run in cmp.runs if run in known] if cmp else []
-    shown = {r.methods: methods_table(ws, runs), r.by_method: methods_figure_of(ws, runs)} if runs else \
+    runs = [ws.run(run) for run in cmp.runs if run in known] if cmp else []
+    shown = {r.methods: methods_table(runs), r.by_method: methods_figure_of(runs)} if runs else \
         {r.methods: gr.skip(), r.by_method: gr.skip()}
     return {r.table: runs_table(ws), r.pick: gr.Dropdown(choices=list_runs(ws)), **shown, j.seen: [job.id for job in ended]}
 
@@ -240,16 +240,17 @@ def do_refresh(ws: Workspace, f: RunForm, r: RunsPanel) -> dict:
 def do_overlay(ws: Workspace, r: RunsPanel, runs: list[str] | None) -> dict:
     """The picked runs' curves overlaid, their methods table and method-grouped plot."""
     if not runs:
-        return {r.overlay: None, r.methods: methods_table(ws, []), r.by_method: None}
-    return {r.overlay: curves_figure({run: load_history(ws, run) for run in runs}), r.methods: methods_table(ws, runs),
-            r.by_method: methods_figure_of(ws, runs)}
+        return {r.overlay: None, r.methods: methods_table([]), r.by_method: None}
+    picked = [_core(ws.run, run) for run in runs]
+    return {r.overlay: curves_figure({run.name: run.history for run in picked}), r.methods: methods_table(picked),
+            r.by_method: methods_figure_of(picked)}
 
 
 def do_save(ws: Workspace, runs: list[str] | None) -> list[str]:
     """The picked runs' curves saved as HTML and PNG in plots_checkpoints/."""
     if not runs:
         raise gr.Error("Pick runs to plot first.")
-    out = save_curves({run: load_history(ws, run) for run in runs}, ws.plots)
+    out = save_curves({run.name: run.history for run in (_core(ws.run, name) for name in runs)}, ws.plots)
     return [str(out["html"]), str(out["png"])]
 
 
@@ -272,7 +273,7 @@ def _core(fn, *args: Any, **kwargs: Any) -> Any:
 
 def _history_or_none(ws: Workspace, run: str):
     try:
-        return load_history(ws, run)
+        return ws.run(run).history
     except WorkbenchError:  # config not written yet: the run is still loading images
         return None
 

@@ -11,14 +11,22 @@ from typing import Any
 
 import gradio as gr
 
-from workbench.data.importers import Progress
+from workbench.data.importers.common import Progress
 from workbench.data.uploads import upload_paths
 from workbench.errors import WorkbenchError
-from workbench.predict import Explainable, explain_prediction, predict_paths, short_names
+from workbench.lazy import lazy_import
+from workbench.predict.explainable import Explainable
+from workbench.predict.sources import short_names
+from workbench.review.run_cache import RunCache
+from workbench.run import list_runs
 from workbench.workspace import Workspace
-from workbench.train.runs import list_runs
 from workbench.ui.context import UIContext
 from workbench.ui.handlers import bind
+
+
+# predicting and Grad-CAM need torch: imported when first used, not to serve the first page
+prediction = lazy_import("workbench.predict.predict")
+explaining = lazy_import("workbench.predict.explain")
 
 
 @dataclass
@@ -76,14 +84,15 @@ def layout(ws: Workspace) -> PredictView:
 
 
 # -- handlers: call the core, shape for display -----------------------------------------------
-def predict_images(ws: Workspace, runs: Any, v: PredictView, run: str | None, files: list | None,
+def predict_images(ws: Workspace, runs: RunCache, v: PredictView, run: str | None, files: list | None,
                    picture: str | None, progress: gr.Progress = gr.Progress()) -> dict:
     """Predict the uploaded files (images, zips) and the webcam picture with `run`; row 0 is picked."""
     paths = upload_paths(files, picture)
     if not run or not paths:
         _fail(WorkbenchError("Pick a run and add images (files, a .zip, or a webcam picture)."))
     try:
-        result = predict_paths(ws, run, paths, progress=_gr_progress(progress), loaded=runs.get(run))
+        picked = ws.run(run)
+        result = prediction.predict_paths(picked, paths, progress=_gr_progress(progress), loaded=runs.get(picked))
     except WorkbenchError as e:
         _fail(e)
     table, rejected = result.display(short_names(paths))
@@ -92,11 +101,11 @@ def predict_images(ws: Workspace, runs: Any, v: PredictView, run: str | None, fi
             v.shown: Explainable.of(result), v.row: 0}
 
 
-def explain_row(runs: Any, v: PredictView, shown: Explainable, row: float | None) -> dict:
+def explain_row(ws: Workspace, runs: RunCache, v: PredictView, shown: Explainable, row: float | None) -> dict:
     """The image of a predictions row, its Grad-CAM and a caption naming the decision."""
     try:
         source = shown.source(row)
-        ex = explain_prediction(runs.get(shown.run), source, threshold=shown.threshold)
+        ex = explaining.explain_prediction(runs.get(ws.run(shown.run)), source, threshold=shown.threshold)
     except WorkbenchError as e:
         _fail(e)
     caption = ex.caption.replace(source.name, short_names([source.path])(source.name), 1)
@@ -132,7 +141,7 @@ def wire(ctx: UIContext, v: PredictView) -> None:
     """Connect the tab's events to its handlers, the store, loaded runs and components bound."""
     v.refresh.click(bind(refresh_runs, ctx.ws), outputs=[v.run], api_visibility="private")
     gr.on(None, bind(on_load, ctx.ws), outputs=[v.run], api_visibility="private")
-    explain = bind(explain_row, ctx.runs, v)
+    explain = bind(explain_row, ctx.ws, ctx.runs, v)
     row_input = {"shown": v.shown, "row": v.row}
     cam_outputs = [v.original, v.cam_image, v.cam_caption]
     v.predict_btn.click(bind(predict_images, ctx.ws, ctx.runs, v),
