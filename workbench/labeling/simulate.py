@@ -24,6 +24,7 @@ from typing import Sequence
 import numpy as np
 
 from workbench.labeling.grid import accept_page, verify_page
+from workbench.labeling.klm import HOME, KEY, MENTAL, POINT
 from workbench.labeling.session import LabelSession, apply_action, open_session, queue_next, view
 from workbench.labeling.suggest import PAGE_SIZE, RETRAIN_EVERY, Suggester, Suggestions
 from workbench.store import Store
@@ -37,10 +38,10 @@ FIXES = ("leave-out", "cursor")
 class CostModel:
     """Modelled annotator seconds per action: KLM operators plus an inspection time per verify-page thumbnail."""
 
-    mental: float = 1.35    # M: deciding what to do next
-    key: float = 0.28       # K: one keystroke or mouse click
-    point: float = 1.1      # P: pointing the mouse at a target
-    home: float = 0.4       # H: moving the hand between keyboard and mouse
+    mental: float = MENTAL
+    key: float = KEY
+    point: float = POINT
+    home: float = HOME
     inspect: float = 0.3    # looking at one thumbnail of a verify page, stated (not measured)
     columns: int = 10       # thumbnails per row of a grid page (arrow-key distance)
 
