@@ -219,7 +219,8 @@ def simulate(store: Store, dataset: str, truth: dict[int, str], policy: Policy =
              annotator: str = "sim", miss: float = MISS, seed: int = 0, cost: CostModel = CostModel(),
              retrain_s: float | None = RETRAIN_S, suggester: PacedSuggester | None = None) -> SimResult:
     """Label every image of `dataset`: typed in `policy.first` order until suggestions are seen, then
-    `policy.uncertain` images uncertain-first, then verify pages until none is left; returns the cost."""
+    `policy.uncertain` images uncertain-first, then verify pages until none is left, then the images no page took
+    (under the suggestion floor) one by one; returns the cost."""
     clock = suggester.clock if suggester is not None else Clock()
     sugg = suggester or PacedSuggester(store, dataset, annotator, clock, retrain_s, every=policy.every)
     r = SimResult(policy.name, images=len(truth), cost=cost)
@@ -234,6 +235,10 @@ def simulate(store: Store, dataset: str, truth: dict[int, str], policy: Policy =
                 break
             sim.decide(s)
     sim.pages(policy)
+    # the images no page took (the model under the suggestion floor for them): one by one, Enter when right
+    s = open_session(store, dataset, annotator, "uncertain", seed=seed, suggester=sugg)
+    while s.image_id is not None:
+        sim.decide(s)
     cur = store.latest_labels(dataset, annotator)
     final = dict(zip(cur["image_id"].astype(int), cur["label"]))
     r.right = float(np.mean([final.get(int(i)) == cls for i, cls in truth.items()]))
