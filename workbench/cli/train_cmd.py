@@ -7,6 +7,7 @@ import signal
 import sys
 import threading
 
+from workbench.cli.mlflow_option import add_mlflow_argument
 from workbench.train import compare as C
 from workbench.train import distributed
 from workbench.train.config import RunConfig, Setting, config_from, random_features_caveat, settings
@@ -26,6 +27,7 @@ def register(sub) -> None:
                    help="train both methods × --seeds seeds, plus two linear baselines on each seed's split (logistic "
                         "regression on pixels, a tuned linear probe on the embeddings); print val metrics as mean ± std")
     p.add_argument("--seeds", type=int, default=3, help="seeds for --compare-methods (default %(default)s)")
+    add_mlflow_argument(p)
     p.set_defaults(func=run)
 
 
