@@ -8,10 +8,11 @@ import sys
 import threading
 from dataclasses import replace
 
+from workbench.cli.mlflow_option import add_mlflow_argument
 from workbench.lazy import lazy_import
 from workbench.train import compare as C
 from workbench.train import distributed
-from workbench.train.config import RunConfig, Setting, config_from, settings
+from workbench.train.config import RunConfig, Setting, config_from, random_features_caveat, settings
 from workbench.train.loop import RunResult, train
 from workbench.run import Run, list_runs
 from workbench.workspace import Workspace
@@ -30,6 +31,7 @@ def register(sub) -> None:
                    help="train both methods × --seeds seeds, plus two linear baselines on each seed's split (logistic "
                         "regression on pixels, a tuned linear probe on the embeddings); print val metrics as mean ± std")
     p.add_argument("--seeds", type=int, default=3, help="seeds for --compare-methods (default %(default)s)")
+    add_mlflow_argument(p)
     p.set_defaults(func=run)
 
 
@@ -74,6 +76,9 @@ def run(a: argparse.Namespace) -> int:
         print("error: give a DATASET to train on (or --list)", file=sys.stderr)
         return 2
     cfg = config_from_args(a).validate()
+    caveat = random_features_caveat(cfg.method, cfg.weights, comparing=a.compare_methods)
+    if caveat:
+        print(f"warning: {caveat}", file=sys.stderr)
     warning = stems.map_warning(replace(cfg, method="feature_extract") if a.compare_methods else cfg)
     if warning:
         print(f"warning: {warning}", file=sys.stderr)
@@ -119,4 +124,7 @@ def _report(ws: Workspace, results: list[RunResult], comparison: str | None) -> 
     if comparison and runs:
         print("\nfinal val metrics, mean ± std over seeds (baselines: logistic regression on the run's split, "
               "on raw pixels and on the frozen backbone's embeddings with C tuned by cross-validation on train):")
-        print(C.methods_table([ws.run(r) for r in runs]).to_string(index=False))
+        compared = [ws.run(r) for r in runs]
+        print(C.methods_table(compared).to_string(index=False))
+        for note in C.comparison_caveats(compared):
+            print(f"note: {note}")
