@@ -5,21 +5,20 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from sklearn.metrics import (accuracy_score, confusion_matrix, precision_recall_fscore_support, roc_auc_score,
-                             roc_curve)
+from sklearn.metrics import accuracy_score, confusion_matrix, precision_recall_fscore_support, roc_auc_score
 
 from workbench.evaluate.evaluate import evaluate_run, probs_of
 from workbench.review import categories, category_table, errors_in
 from workbench.train.config import RunConfig
 from workbench.train.loop import train
 
+from test_metrics import _eer_by_scan
+
 pytestmark = pytest.mark.slow
 
 
 def _eer(positive, score):
-    fpr, tpr, _ = roc_curve(positive, score)
-    i = np.argmin(np.abs((1 - tpr) - fpr))
-    return (fpr[i] + 1 - tpr[i]) / 2
+    return _eer_by_scan(positive, score)  # at every threshold, interpolated where FPR crosses FNR
 
 
 def test_ten_class_run_scores_like_sklearn_and_reviews_by_confusion_cell(ws, digits):

@@ -106,3 +106,15 @@ def test_a_run_records_its_resolved_stem_and_loads_as_it_was_trained(ws, faces_l
     (run.folder / "config.json").write_text(json.dumps(old))
     assert ws.run("r18-small").config.stem == "standard"
     assert load_run(ws.run("r18-small")).model.conv1.stride == (2, 2)
+
+
+def test_the_experiments_form_says_the_map_size_and_warns_under_3x3():
+    from workbench.ui.experiments_tab import MAP_INPUTS, map_note
+
+    assert set(MAP_INPUTS) == {"method", "backbone", "input_size", "stem"}  # each change redraws the note
+    warned = map_note("feature_extract", "efficientnet_lite0", 28, "standard")
+    assert warned.startswith("Last feature map 1×1 at 28 px") and "⚠️ Feature extraction on a 1×1" in warned
+    assert map_note("feature_extract", "efficientnet_lite0", 28, "auto") == \
+        "Last feature map 4×4 at 28 px: efficientnet_lite0, small stem (chosen by auto)."
+    assert "No small stem for regnetx_002" in map_note("finetune", "regnetx_002", 28, "small")
+    assert map_note("finetune", "efficientnet_lite0", None, "auto") == ""  # no size typed yet

@@ -30,6 +30,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--checkpoint", default="best", choices=["best", "last"])
     p.add_argument("--size", type=int, default=192, help="overlay size in pixels on the long side (default 192)")
     p.add_argument("--out", required=True, metavar="DIR", help="folder for the PNG files (created if missing)")
+    p.add_argument("--sanity", action="store_true",
+                   help="also run the model-randomisation check (Adebayo et al., 2018): re-initialise the layers from "
+                        "the top and print the rank correlation of the maps with the trained model's")
     p.set_defaults(func=run)
 
 
@@ -43,9 +46,12 @@ def run(args: argparse.Namespace) -> int:
     try:
         result = overlays.write_overlays(loaded, ws.store, args.image_ids, args.out, args.class_name, args.method,
                                          args.layer, args.size)
+        print(f"{run.name} · {args.method} at {result.layer.describe()}")
+        for f, c in zip(result.files, result.captions):
+            print(f"  {f}  ({c})")
+        if args.sanity:
+            print(overlays.sanity_check(loaded, ws.store, args.image_ids, args.class_name, args.method,
+                                        args.layer).describe())
     finally:
         ws.close()
-    print(f"{run.name} · {args.method} at {result.layer.describe()}")
-    for f, c in zip(result.files, result.captions):
-        print(f"  {f}  ({c})")
     return 0

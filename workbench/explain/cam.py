@@ -22,6 +22,8 @@ if TYPE_CHECKING:  # annotations only: importing these at run time would cycle o
 # CAMs work by hooking a model's layer and toggling requires_grad: two threads doing that on one model
 # (two browser sessions) would read each other's activations. One lock serialises them (CPU-bound anyway).
 _HOOKS = threading.Lock()
+# said of an all-zero map: Grad-CAM keeps only what raises the class's score (a ReLU), and here nothing did
+BLANK = "; blank: nothing at this layer raises that class's score"
 
 
 def compute_cams(model: nn.Module, inputs: torch.Tensor, targets: int | Sequence[int] | None = None,

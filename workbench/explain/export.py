@@ -10,10 +10,13 @@ from typing import TYPE_CHECKING, Sequence
 import numpy as np
 
 from workbench.atomic import atomic_path
+from workbench.data.imageio import load_image
 from workbench.errors import WorkbenchError
-from workbench.explain.cam import explain_images, overlay, run_layer
+from workbench.explain.cam import BLANK, explain_images, overlay, run_layer
 from workbench.explain.layers import ChosenLayer
 from workbench.explain.methods import method_class
+from workbench.explain.sanity import SanityCheck, randomisation_check
+from workbench.train.predict import predict
 
 if TYPE_CHECKING:  # annotations only: importing these at run time would cycle or cost start-up
     from workbench.store import Store
@@ -34,21 +37,11 @@ def write_overlays(loaded: LoadedRun, store: Store, image_ids: Sequence[int], ou
                    size: int = 192) -> WrittenOverlays:
     """Overlay of the CAM of `class_name` (default: each image's predicted class) for each image, in `out_dir`.
     Everything is checked before anything is written."""
-    from workbench.data.imageio import load_image
-    from workbench.train.predict import predict
-
-    method_class(method)
-    if class_name is not None and class_name not in loaded.classes:
-        raise WorkbenchError(f"Class {class_name!r} is not one of the run's classes: {', '.join(loaded.classes)}.")
-    used = run_layer(loaded, layer)
-    infos = [_image_of_run(store, loaded, i) for i in image_ids]
     out_dir = Path(out_dir)
     if out_dir.exists() and not out_dir.is_dir():
         raise WorkbenchError(f"{out_dir} exists and is not a folder.")
-    images = [load_image(info["path"]) for info in infos]
-    probs = predict(loaded, images)
+    used, infos, images, probs, targets = _explained(loaded, store, image_ids, class_name, method, layer)
     preds = np.argmax(probs, axis=1)
-    targets = [loaded.classes.index(class_name) if class_name else int(p) for p in preds]
     maps = explain_images(loaded, images, targets, method, layer)
     out_dir.mkdir(parents=True, exist_ok=True)
     result = WrittenOverlays(used)
@@ -58,8 +51,28 @@ def write_overlays(loaded: LoadedRun, store: Store, image_ids: Sequence[int], ou
             overlay(image, cam, size).save(tmp)
         result.files.append(str(path))
         result.captions.append(f"image {info['image_id']}: predicted {loaded.classes[p]} ({pr[p]:.0%}), "
-                               f"CAM of '{loaded.classes[t]}'")
+                               f"CAM of '{loaded.classes[t]}'{BLANK if not cam.any() else ''}")
     return result
+
+
+def sanity_check(loaded: LoadedRun, store: Store, image_ids: Sequence[int], class_name: str | None = None,
+                 method: str = "gradcam", layer: str | None = None) -> SanityCheck:
+    """The model-randomisation check (explain.sanity) of the maps `write_overlays` draws for these images."""
+    used, _, images, _, targets = _explained(loaded, store, image_ids, class_name, method, layer)
+    return randomisation_check(loaded.model, loaded.preprocess(images), targets, method, used.name)
+
+
+def _explained(loaded, store, image_ids, class_name, method, layer) -> tuple:
+    """The layer used, image records, images, class probabilities and CAM targets, all checked."""
+    method_class(method)
+    if class_name is not None and class_name not in loaded.classes:
+        raise WorkbenchError(f"Class {class_name!r} is not one of the run's classes: {', '.join(loaded.classes)}.")
+    used = run_layer(loaded, layer)
+    infos = [_image_of_run(store, loaded, i) for i in image_ids]
+    images = [load_image(info["path"]) for info in infos]
+    probs = predict(loaded, images)
+    targets = [loaded.classes.index(class_name) if class_name else int(p) for p in np.argmax(probs, axis=1)]
+    return used, infos, images, probs, targets
 
 
 def _image_of_run(store, loaded, image_id) -> dict:

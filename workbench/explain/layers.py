@@ -11,6 +11,7 @@ import torch.nn as nn
 from workbench.errors import WorkbenchError
 
 MIN_MAP = 3  # a CAM needs at least 3x3 cells to say where; a 1x1 map is constant and normalises to blank
+FINE_MAP = 7  # under 7x7 cells (ImageNet's last map at 224 px) a map is coarse: each cell covers a large patch
 
 # architecture class name -> path (below the backbone) of the last spatial feature map.
 # MobileNetV3's conv_head runs after global pooling (1x1), so its last block is the right one.
@@ -88,9 +89,14 @@ class ChosenLayer:
     map_hw: tuple[int, int]
     note: str = ""  # set when the architecture's default was replaced
 
+    @property
+    def coarse(self) -> bool:
+        """A map under 7x7: it can say roughly where, not which detail."""
+        return min(self.map_hw) < FINE_MAP
+
     def describe(self) -> str:
-        """'layer layer2 (3x3 map)', with the note on why when the default was replaced."""
-        where = f"layer {self.name} ({self.map_hw[0]}x{self.map_hw[1]} map)"
+        """'layer layer2 (3x3 map, coarse)', with the note on why when the default was replaced."""
+        where = f"layer {self.name} ({self.map_hw[0]}x{self.map_hw[1]} map{', coarse' if self.coarse else ''})"
         return f"{where}; {self.note}" if self.note else where
 
 

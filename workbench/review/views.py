@@ -13,7 +13,7 @@ from workbench.data.imageio import load_image
 from workbench.errors import WorkbenchError
 from workbench.evaluate.intervals import mcnemar_runs
 from workbench.evaluate.staleness import run_predictions
-from workbench.explain.cam import explain_images, overlay, run_layer
+from workbench.explain.cam import BLANK, explain_images, overlay, run_layer
 from workbench.review.cam_thumbs import CamThumbs
 from workbench.review.compare import compare_by_category, compare_runs
 from workbench.review.gallery import GalleryPage, gallery_page
@@ -103,5 +103,6 @@ def cam_view(loaded: LoadedRun, store: Store, image_id: int, class_name: str | N
     original = image.convert("RGB").resize((round(w * scale), round(h * scale)), Image.NEAREST)
     label = store.resolved_labels(loaded.config.dataset).get(int(image_id))
     caption = (f"Image {image_id} · label: {label or 'none'} · predicted: {loaded.classes[pred]} ({probs[pred]:.1%})"
-               f" · CAM of '{loaded.classes[target]}' ({method}, {run_layer(loaded, layer).describe()})")
+               f" · CAM of '{loaded.classes[target]}' ({method}, {run_layer(loaded, layer).describe()})"
+               f"{BLANK if not cam.any() else ''}")
     return CamView(original, overlay(image, cam, size), caption)
