@@ -1,6 +1,6 @@
 """The Evaluate tab in headless Chromium on a resnet18 run trained at 24 px: a click on a confusion-matrix cell
 shows that cell's errors in the gallery (whole thumbnails, captions below them naming true and predicted class), the
-ROC legend stays clear of the axes, CAM thumbnails name their layer."""
+test metrics carry 95% intervals, the ROC legend stays clear of the axes, CAM thumbnails name their layer."""
 
 from __future__ import annotations
 
@@ -27,8 +27,9 @@ def _box(page, selector):
 def test_confusion_cell_click_opens_its_errors_and_roc_legend_is_below_the_axes(ws, store, home, tmp_path):
     ensure_faces(store)
     store.add_labels("faces", list(faces_truth(store).items()), "truth")
-    res = train(ws, RunConfig(dataset="faces", method="finetune", backbone="resnet18", weights="none", input_size=24,
-                          epochs=1, batch_size=32, lr=3e-3, name=RUN))
+    # the standard stem: its 1x1 last map at 24 px makes the CAMs fall back to layer2, named below
+    res = train(ws, RunConfig(dataset="faces", method="finetune", backbone="resnet18", weights="none", stem="standard",
+                              input_size=24, epochs=1, batch_size=32, lr=3e-3, name=RUN))
     assert res.status == "completed", res.message
     ev = evaluate_run(ws.run(RUN))
     preds = ws.run(RUN).predictions()
@@ -66,7 +67,16 @@ def test_confusion_cell_click_opens_its_errors_and_roc_legend_is_below_the_axes(
             _box(page, "#wb-eval-roc .xtitle")
         assert legend["y"] >= area["y"] + area["height"] and legend["y"] >= title["y"] + title["height"] - 1
 
+        # the test metrics with their 95% intervals, and how they were made
+        metrics = page.locator("#wb-eval-metrics")
+        assert "95% interval" in metrics.inner_text()
+        accuracy = next(r for r in metrics.locator("tr").all() if r.inner_text().startswith("accuracy"))
+        low, high = (float(v) for v in accuracy.inner_text().split()[-1].split("–"))
+        assert low <= ev.metrics["accuracy"] <= high and high - low < 0.5
+        assert "95% intervals: Accuracy by Wilson score; Macro F1, ROC AUC, EER by bootstrap over" in page.inner_text("body")
+        metrics.screenshot(path=str(tmp_path / "metrics.png"))
+
         page.get_by_label("Grad-CAM thumbnails").check()
-        page.wait_for_function("() => document.body.innerText.includes('layer layer2 (3x3 map)')")
+        page.wait_for_function("() => document.body.innerText.includes('layer layer2 (3x3 map, coarse)')")
         page.screenshot(path=str(tmp_path / "evaluate.png"), full_page=True)
         browser.close()
