@@ -12,9 +12,12 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 from PIL import Image
-from scipy import ndimage
 
 from workbench.data.thumbnails import thumbnail
+from workbench.lazy import lazy_import
+
+# scipy is imported when an image is first measured (an import), not by the pages that only read the categories
+ndimage = lazy_import("scipy.ndimage")
 
 
 @dataclass(frozen=True)

@@ -22,7 +22,10 @@ from sklearn.decomposition import PCA
 from workbench import paths
 from workbench.atomic import atomic_path
 from workbench.data.imageio import load_image
+from workbench.data.tensors import image_to_uint8
 from workbench.store import Store
+from workbench.train.backbones import build_model, place
+from workbench.train.embedding import embed
 
 EMBED_SIZE = 64   # small crops (24-28 px) upsampled; Lite0 features of digits: val acc 0.44 at 32 px, ~0.9 at 64
 HEAD_DIMS = 128
@@ -91,10 +94,6 @@ def embeddings(folder: Path, shas: list[str], files: list[str], progress: Progre
 
 
 def _embed_files(todo: list[tuple[str, str]], progress: Progress) -> dict[str, np.ndarray]:
-    from workbench.train.backbones import build_model, place
-    from workbench.train.data import image_to_uint8
-    from workbench.train.embedding import embed
-
     device = torch.device("cpu")
     model = place(build_model(BACKBONE, 1000, "offline"), device)
     out: dict[str, np.ndarray] = {}

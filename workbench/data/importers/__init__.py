@@ -8,6 +8,7 @@ from typing import Sequence
 from workbench.data.importers.arrays import import_arrays, import_numpy
 from workbench.data.importers.coco import import_coco
 from workbench.data.importers.common import ImportResult, Item, Progress, ingest, no_progress
+from workbench.data.importers.crops import import_photo_crops
 from workbench.data.importers.folder import (folder_items, import_files, import_folder, import_zip, list_images,
                                              zip_items)
 from workbench.data.importers.imagefolder import class_folders, import_imagefolder
@@ -66,8 +67,6 @@ def import_path(store: Store, path: str | Path, fmt: str = "auto", name: str | N
     fmt = detect_format(path) if fmt == "auto" else fmt
     class_list = split_classes(classes)
     if crop:
-        from workbench.data.crops import import_photo_crops  # crops builds on this package's importers
-
         return import_photo_crops(store, path, fmt, crop, crop_size, name, class_list, skip_bad, progress)
     if fmt == "folder":
         return import_folder(store, path, name, class_list, skip_bad, progress)
