@@ -19,3 +19,10 @@ def parse_size(text: str | int, what: str = "a size") -> int:
     if not m or int(m.group(1)) <= 0:
         raise WorkbenchError(f"{what} expects a size such as 500mb or 2gb, got {text!r}")
     return int(m.group(1)) * SIZE_UNITS[m.group(2) or "b"]
+
+# Zip archives (imports, uploads, predictions): checked on the sizes the archive declares before anything is read,
+# then on the bytes actually unpacked while reading, which stops at the first limit passed.
+MAX_ZIP_ENTRY = 256 * 1024 ** 2  # one image file unpacked
+MAX_ZIP_TOTAL = 4 * 1024 ** 3  # all the images of one archive unpacked
+MAX_ZIP_RATIO = 100  # unpacked / packed, for entries above RATIO_FLOOR: a real image that large is never that flat
+RATIO_FLOOR = 16 * 1024 ** 2

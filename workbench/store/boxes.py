@@ -277,6 +277,12 @@ class BoxLabels:
         out = out.merge(counts, on=["image_id", "annotator"], how="left").fillna({"n_boxes": 0})
         return out.astype({"n_boxes": int}).sort_values(["position", "image_id"]).reset_index(drop=True)
 
+    def boxed_count(self, dataset: str, annotator: str) -> int:
+        """How many of the dataset's images the annotator has boxed (one query: it runs after every change)."""
+        stmt = (select(func.count()).select_from(box_images).join(images, images.c.id == box_images.c.image_id)
+                .where(images.c.dataset_id == self.dataset_id(dataset), box_images.c.annotator == annotator))
+        return int(self._rows(stmt)[0][0])
+
     def box_history(self, box_id: int) -> pd.DataFrame:
         """Every version of a box, oldest first: version, label, x, y, w, h, deleted, created_at."""
         stmt = (select(box_versions.c.id.label("version"), box_classes.c.name.label("label"), box_versions.c.x,
