@@ -75,7 +75,7 @@ def test_fake_camera_frames_are_classified_and_an_event_is_logged(tmp_path_facto
         page.wait_for_function(f"() => /[1-9]\\d* events? \\(class 'face'/.test("
                                f"document.querySelector('{STATUS}')?.innerText)", timeout=120_000)
         page.wait_for_function(f"() => / [0-9.]+ frames\\/s/.test(document.querySelector('{STATUS}')?.innerText)")
-        page.wait_for_function("() => document.querySelectorAll('#wb-events-gallery img').length >= 1")
+        page.wait_for_function("() => document.querySelectorAll('#wb-events-snapshots img').length >= 1")
         assert "face" in page.locator("#wb-events-table").inner_text()
         frame_src = page.locator("#wb-live-frame img").get_attribute("src")
         assert frame_src
@@ -84,7 +84,7 @@ def test_fake_camera_frames_are_classified_and_an_event_is_logged(tmp_path_facto
         # the frame shown is the camera's picture, drawn over; the event's snapshot has the face box in class
         # 'face''s colour (colour 0)
         assert fetch(page, frame_src).shape == (480, 640, 3)
-        snapshot = fetch(page, page.locator("#wb-events-gallery img").first.get_attribute("src"))
+        snapshot = fetch(page, page.locator("#wb-events-snapshots img").first.get_attribute("src"))
         blue = (np.abs(snapshot.astype(int) - (0, 114, 178)).max(axis=2) < 40).sum()
         assert snapshot.shape == (480, 640, 3) and blue > 200, blue
 
@@ -110,6 +110,18 @@ def test_fake_camera_frames_are_classified_and_an_event_is_logged(tmp_path_facto
         csv = page.locator("#wb-video-csv a").first.get_attribute("href")
         rows = page.request.get(csv).text().splitlines()
         assert rows[0].startswith("video,time_s,frame,crop,x,y,w,h,class,confidence") and len(rows) >= 11
-        page.wait_for_function("() => document.querySelectorAll('#wb-events-gallery img').length == 2")
+        assert all(r.startswith("visit.mp4,") for r in rows[1:])  # the upload's name, not its temporary path
+        page.wait_for_function("() => document.querySelectorAll('#wb-events-snapshots img').length == 2")
         page.screenshot(path=str(shots / "video.png"), full_page=True)
+
+        # a video cut off while recording: refused with the reason, named as the user named it
+        broken = home / "broken.mp4"
+        broken.write_bytes(video.read_bytes()[:20_000])
+        page.locator("#wb-video-file button[aria-label='Clear']").click()
+        page.locator("#wb-video-file input[type=file]").set_input_files(str(broken))
+        page.locator("#wb-video-go").click()
+        toast = page.locator(".toast-body", has_text="broken.mp4")
+        toast.wait_for()
+        assert "broken.mp4: an MP4/MOV file without its index (moov box)" in toast.inner_text()
+        assert "/tmp" not in toast.inner_text()
         browser.close()

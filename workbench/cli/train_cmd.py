@@ -8,10 +8,11 @@ import sys
 import threading
 from typing import TYPE_CHECKING
 
+from workbench.cli.mlflow_option import add_mlflow_argument
 from workbench.lazy import lazy_import
 from workbench.run import Run, list_runs
-from workbench.train.config import RunConfig, Setting, config_from, settings
-from workbench.train.results import methods_table
+from workbench.train.config import RunConfig, Setting, config_from, random_features_caveat, settings
+from workbench.train.results import comparison_caveats, methods_table
 from workbench.workspace import Workspace
 
 if TYPE_CHECKING:  # annotations only: loop below
@@ -34,6 +35,7 @@ def register(sub) -> None:
                    help="train both methods × --seeds seeds, plus two linear baselines on each seed's split (logistic "
                         "regression on pixels, a tuned linear probe on the embeddings); print val metrics as mean ± std")
     p.add_argument("--seeds", type=int, default=3, help="seeds for --compare-methods (default %(default)s)")
+    add_mlflow_argument(p)
     p.set_defaults(func=run)
 
 
@@ -78,6 +80,9 @@ def run(a: argparse.Namespace) -> int:
         print("error: give a DATASET to train on (or --list)", file=sys.stderr)
         return 2
     cfg = config_from_args(a).validate()
+    caveat = random_features_caveat(cfg.method, cfg.weights, comparing=a.compare_methods)
+    if caveat:
+        print(f"warning: {caveat}", file=sys.stderr)
     cancel = threading.Event()
     previous = signal.signal(signal.SIGINT, lambda *_: (cancel.set(), print("\nstopping after this batch...", file=sys.stderr)))
     comparison = None
@@ -120,4 +125,7 @@ def _report(ws: Workspace, results: list[RunResult], comparison: str | None) -> 
     if comparison and runs:
         print("\nfinal val metrics, mean ± std over seeds (baselines: logistic regression on the run's split, "
               "on raw pixels and on the frozen backbone's embeddings with C tuned by cross-validation on train):")
-        print(methods_table([ws.run(r) for r in runs]).to_string(index=False))
+        compared = [ws.run(r) for r in runs]
+        print(methods_table(compared).to_string(index=False))
+        for note in comparison_caveats(compared):
+            print(f"note: {note}")

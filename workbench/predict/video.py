@@ -7,7 +7,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Iterator, Sequence
+from typing import Callable, Iterator, Sequence
 
 import cv2
 import numpy as np
@@ -244,16 +244,17 @@ class VideoPredictions:
     bad: list[tuple[str, str]] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
 
-    def frame(self) -> pd.DataFrame:
-        """What the CSV holds: `video` then each result's rows, then one row per unreadable video with `error`."""
-        parts = [r.table.assign(video=str(r.info.path)) for r in self.results]
-        parts.append(pd.DataFrame({"video": [v for v, _ in self.bad], "error": [why for _, why in self.bad]}))
+    def frame(self, rename: Callable[[str], str] = str) -> pd.DataFrame:
+        """What the CSV holds: `video` (as `rename` names it) then each result's rows, then one row per unreadable
+        video with `error`."""
+        parts = [r.table.assign(video=rename(str(r.info.path))) for r in self.results]
+        parts.append(pd.DataFrame({"video": [rename(v) for v, _ in self.bad], "error": [why for _, why in self.bad]}))
         columns = ["video", *self.results[0].table.columns, "error"] if self.results else ["video", "error"]
         return pd.concat([p for p in parts if len(p)], ignore_index=True).reindex(columns=columns)
 
-    def save_csv(self, path: str | Path) -> Path:
-        """Write `frame()` to `path` (folders made as needed)."""
-        return write_csv(path, self.frame())
+    def save_csv(self, path: str | Path, rename: Callable[[str], str] = str) -> Path:
+        """Write `frame(rename)` to `path` (folders made as needed)."""
+        return write_csv(path, self.frame(rename))
 
     def summary(self) -> str:
         """One line per video, and one per video that could not be read."""

@@ -8,6 +8,7 @@ picture only once the answer to the previous one came back, and the server keeps
 
 from __future__ import annotations
 
+import shutil
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -16,11 +17,12 @@ from typing import Any
 import gradio as gr
 import numpy as np
 import pandas as pd
-from PIL import Image
 
 from workbench.errors import WorkbenchError
 from workbench.lazy import lazy_import
+from workbench.predict.sources import short_names
 from workbench.ui.handlers import bind, fail, gr_progress
+from workbench.ui.thumb_grid import grid_value, thumb_grid
 from workbench.review.run_cache import RunCache
 from workbench.workspace import Workspace
 
@@ -57,7 +59,7 @@ class CameraPanel:
     video_table: gr.Dataframe
     video_csv: gr.File
     events_table: gr.Dataframe
-    events_gallery: gr.Gallery
+    snapshots: gr.HTML  # a thumb_grid of the latest events' snapshots
     stream: gr.State  # this session's LiveStream: frames, rate, event watcher and log (no model)
 
 
@@ -95,11 +97,11 @@ def layout() -> CameraPanel:
     video_csv = gr.File(label="The whole table (CSV)", interactive=False, visible=False, elem_id="wb-video-csv")
     gr.Markdown("#### Latest events")
     events_table = gr.Dataframe(headers=EVENT_COLUMNS, interactive=False, elem_id="wb-events-table")
-    events_gallery = gr.Gallery(label="Snapshots, newest first", columns=4, height=240, preview=False,
-                                object_fit="contain", elem_id="wb-events-gallery")
+    snapshots = thumb_grid(elem_id="wb-events-snapshots", label="Snapshots, newest first", tile=200,
+                           height="480px", empty="No events yet.")
     return CameraPanel(crop, detect_width, event_class, min_confidence, frames, camera, shown, live_status,
                        video_file, every, video_btn, video_status, video_table, video_csv, events_table,
-                       events_gallery, gr.State(None))
+                       snapshots, gr.State(None))
 
 
 # -- handlers: call the core, shape for display -----------------------------------------------
@@ -141,9 +143,10 @@ def predict_video_file(ws: Workspace, runs: RunCache, p: CameraPanel, run: str |
                                       rule=_rule(event_class, min_confidence, frames), loaded=runs.get(picked),
                                       progress=gr_progress(progress))
     except WorkbenchError as e:
-        fail(e)
+        fail(WorkbenchError(str(e).replace(video_file, Path(video_file).name)))  # the upload's name, not its temp path
     done = result.results[0]
-    csv = result.save_csv(Path(tempfile.mkdtemp(prefix="workbench-video-")) / f"{Path(video_file).stem}-frames.csv")
+    csv = result.save_csv(Path(tempfile.mkdtemp(prefix="workbench-video-")) / f"{Path(video_file).stem}-frames.csv",
+                          rename=short_names([video_file]))
     text = result.summary() + "".join(f"\n- {n}" for n in result.notes)
     if done.events is not None and done.events.rows:
         text += f"\n- events logged in `{done.events.folder}`"
@@ -167,13 +170,16 @@ def _rule(event_class: str | None, min_confidence: float, frames: float | None):
 
 
 def _events_view(p: CameraPanel, log: Any) -> dict:
-    """The latest events, newest first, and their snapshots (as images: the files stay in checkpoints/, unserved)."""
+    """The latest events, newest first, and their snapshots (copies in a temporary folder: the log stays in
+    checkpoints/, which is never served)."""
     if log is None or not log.rows:
-        return {p.events_table: pd.DataFrame(columns=EVENT_COLUMNS), p.events_gallery: []}
-    snaps = [(Image.open(f).copy(), f"event {r['event']}: {r['class']} {r['confidence']:.2f} at {r['time_s']:.1f}s")
-             for f, r in zip(log.snapshot_paths(EVENTS_SHOWN), reversed(log.rows[-EVENTS_SHOWN:]))]
-    return {p.events_table: log.latest(10)[EVENT_COLUMNS], p.events_gallery: snaps}
-
+        return {p.events_table: pd.DataFrame(columns=EVENT_COLUMNS), p.snapshots: grid_value([], empty="No events.")}
+    copies = Path(tempfile.mkdtemp(prefix="workbench-events-"))
+    tiles = []
+    for f, r in zip(log.snapshot_paths(EVENTS_SHOWN), reversed(log.rows[-EVENTS_SHOWN:])):
+        tiles.append((r["event"], shutil.copy(f, copies / f.name),
+                      f"event {r['event']}: {r['class']} {r['confidence']:.2f} at {r['time_s']:.1f} s"))
+    return {p.events_table: log.latest(10)[EVENT_COLUMNS], p.snapshots: grid_value(tiles)}
 
 
 # -- events ----------------------------------------------------------------------------------
@@ -185,10 +191,10 @@ def wire(ws: Workspace, runs: RunCache, run: gr.Dropdown, p: CameraPanel) -> Non
                api_visibility="private")
     p.camera.stream(bind(live_frame, ws, runs, p),
                     inputs_kwargs={"frame": p.camera, "run": run, **rule, "stream": p.stream},
-                    outputs=[p.shown, p.live_status, p.stream, p.events_table, p.events_gallery],
+                    outputs=[p.shown, p.live_status, p.stream, p.events_table, p.snapshots],
                     stream_every=STREAM_EVERY_S, time_limit=STREAM_LIMIT_S, concurrency_limit=2,
                     show_progress="hidden", api_name="live_frame")
     p.video_btn.click(bind(predict_video_file, ws, runs, p),
                       inputs_kwargs={"run": run, "video_file": p.video, **rule, "every": p.every},
-                      outputs=[p.video_status, p.video_table, p.video_csv, p.events_table, p.events_gallery],
+                      outputs=[p.video_status, p.video_table, p.video_csv, p.events_table, p.snapshots],
                       api_name="predict_video")
