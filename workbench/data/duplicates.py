@@ -29,21 +29,24 @@ import hashlib
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-import cv2
 import numpy as np
 import pandas as pd
-from scipy import ndimage
-from scipy.sparse import coo_matrix
-from scipy.sparse.csgraph import connected_components
-from sklearn.neighbors import NearestNeighbors
 
 from workbench import paths
 from workbench.atomic import atomic_path
 from workbench.data.pixels import SIDE, Progress, cached_pixels, no_progress
 from workbench.errors import WorkbenchError
+from workbench.lazy import lazy_import
 
 if TYPE_CHECKING:  # annotations only
     from workbench.store import Store
+
+# OpenCV, scipy and scikit-learn when a search runs: the Datasets tab and the splits import this module
+cv2 = lazy_import("cv2")
+ndimage = lazy_import("scipy.ndimage")
+sparse = lazy_import("scipy.sparse")
+csgraph = lazy_import("scipy.sparse.csgraph")
+neighbors = lazy_import("sklearn.neighbors")
 
 THRESHOLD = 0.003  # default largest distance of a near-duplicate pair (see module docstring, step 2)
 RATIO = 0.3  # a pair's distance at most this times each image's distance to its nearest outsider (step 3)
@@ -124,7 +127,7 @@ def candidates(x: np.ndarray, k: int = NEIGHBOURS) -> np.ndarray:
     kk = min(k + 1, len(x))
     found = []
     for f in (_centred(x), _blurred(x)):
-        _, nb = NearestNeighbors(n_neighbors=kk).fit(f).kneighbors(f)
+        _, nb = neighbors.NearestNeighbors(n_neighbors=kk).fit(f).kneighbors(f)
         i, j = np.repeat(np.arange(len(x)), kk), nb.ravel()
         found.append(np.stack([np.minimum(i, j), np.maximum(i, j)], 1)[i != j])
     return np.unique(np.concatenate(found), axis=0)
@@ -216,8 +219,8 @@ def _distances(v: np.ndarray, pairs: np.ndarray) -> np.ndarray:
 def components(n: int, pairs: np.ndarray) -> np.ndarray:
     """(n,) component label of each of n items linked by index pairs (singletons get their own)."""
     pairs = np.asarray(pairs, np.int64).reshape(-1, 2)
-    graph = coo_matrix((np.ones(len(pairs)), (pairs[:, 0], pairs[:, 1])), shape=(n, n))
-    return connected_components(graph, directed=False)[1]
+    graph = sparse.coo_matrix((np.ones(len(pairs)), (pairs[:, 0], pairs[:, 1])), shape=(n, n))
+    return csgraph.connected_components(graph, directed=False)[1]
 
 
 def stand_out(n: int, pairs: np.ndarray, dist: np.ndarray, threshold: float, ratio: float = RATIO) -> np.ndarray:
