@@ -13,12 +13,15 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
-from sklearn.cluster import KMeans
-from sklearn.decomposition import PCA
 
 from workbench import paths
 from workbench.data.thumbnails import cached_thumbnails
+from workbench.lazy import lazy_import
 from workbench.store import Store
+
+# scikit-learn: imported when look-alikes are first grouped, not with the Label tab
+cluster = lazy_import("sklearn.cluster")
+decomposition = lazy_import("sklearn.decomposition")
 
 IMAGES_PER_CLUSTER = 60  # about half a default grid page: a cluster fits on one page with room to spare
 # representatives: finer clusters, so the first round holds more kinds (digits, 5 labels of every class: 61-64
@@ -28,25 +31,25 @@ IMAGES_PER_REPRESENTATIVE = 30
 
 def similar_order(store: Store, dataset: str, seed: int = 0) -> list[int]:
     """Every image id of the dataset, look-alike images adjacent."""
-    ids, cluster, dist, centres = clusters(store, dataset, seed)
+    ids, group, dist, centres = clusters(store, dataset, seed)
     if centres is None:
         return ids.tolist()
     rank = np.argsort(np.argsort(centres[:, 0]))  # clusters along PC1: neighbours look alike too
-    return ids[np.lexsort((ids, dist, rank[cluster]))].tolist()
+    return ids[np.lexsort((ids, dist, rank[group]))].tolist()
 
 
 def representative_order(store: Store, dataset: str, seed: int = 0) -> list[int]:
     """Every image id of the dataset, cluster representatives first: round k holds each cluster's k-th nearest
     image to its centre (bigger clusters first)."""
-    ids, cluster, dist, centres = clusters(store, dataset, seed, IMAGES_PER_REPRESENTATIVE)
+    ids, group, dist, centres = clusters(store, dataset, seed, IMAGES_PER_REPRESENTATIVE)
     if centres is None:
         return ids.tolist()
-    by_dist = np.lexsort((ids, dist, cluster))
+    by_dist = np.lexsort((ids, dist, group))
     place = np.empty(len(ids), dtype=np.int64)   # an image's rank inside its cluster, nearest the centre 0
-    starts = np.searchsorted(cluster[by_dist], cluster[by_dist], side="left")
+    starts = np.searchsorted(group[by_dist], group[by_dist], side="left")
     place[by_dist] = np.arange(len(ids)) - starts
-    size = np.bincount(cluster)
-    return ids[np.lexsort((ids, -size[cluster], place))].tolist()
+    size = np.bincount(group)
+    return ids[np.lexsort((ids, -size[group], place))].tolist()
 
 
 def clusters(store: Store, dataset: str, seed: int = 0, per: int = IMAGES_PER_CLUSTER
@@ -60,9 +63,9 @@ def clusters(store: Store, dataset: str, seed: int = 0, per: int = IMAGES_PER_CL
     x = thumbnails(store, dataset, images)
     x = x - x.mean(1, keepdims=True)
     x = x / np.maximum(x.std(1, keepdims=True), 1e-6)
-    z = PCA(n_components=min(32, len(ids) - 1, x.shape[1]), random_state=seed).fit_transform(x)
+    z = decomposition.PCA(n_components=min(32, len(ids) - 1, x.shape[1]), random_state=seed).fit_transform(x)
     k = int(np.clip(round(len(ids) / per), 2, 200))
-    km = KMeans(n_clusters=min(k, len(ids)), n_init=1, random_state=seed).fit(z)
+    km = cluster.KMeans(n_clusters=min(k, len(ids)), n_init=1, random_state=seed).fit(z)
     dist = np.linalg.norm(z - km.cluster_centers_[km.labels_], axis=1)
     return ids, km.labels_.astype(np.int64), dist, km.cluster_centers_
 

@@ -15,15 +15,18 @@ from dataclasses import dataclass
 from typing import Callable
 
 import numpy as np
-import torch
-import torch.nn.functional as F
 
 from workbench.errors import WorkbenchError
 from workbench.labeling.background import (EXITING, PROCESS_MIN, Activity, Stopped, Worker, lower_thread_priority,
                                            yield_threads)
 from workbench.labeling.features import Features, Progress, dataset_features, no_progress
-from workbench.labeling.spreading import combine, spread
+from workbench.lazy import lazy_import
 from workbench.store import Store
+
+# the head is fitted in the background once labels come in: torch is imported then, not when the app opens its pool
+torch = lazy_import("torch")
+F = lazy_import("torch.nn.functional")
+spreading_ = lazy_import("workbench.labeling.spreading")   # scikit-learn, likewise
 
 MIN_PER_CLASS = 5
 RETRAIN_EVERY = 10
@@ -98,9 +101,10 @@ def fit_head(x: np.ndarray, y: np.ndarray, n_classes: int, seed: int = 0,
     return head
 
 
-@torch.no_grad()
 def predict(head: torch.nn.Linear, x: np.ndarray) -> np.ndarray:
-    return head(torch.from_numpy(np.array(x, np.float32))).softmax(1).numpy()
+    """(N, C) class probabilities of the head on features `x`."""
+    with torch.no_grad():
+        return head(torch.from_numpy(np.array(x, np.float32))).softmax(1).numpy()
 
 
 def fit_predict(x: np.ndarray, rows: np.ndarray, y: np.ndarray, n_classes: int,
@@ -111,7 +115,7 @@ def fit_predict(x: np.ndarray, rows: np.ndarray, y: np.ndarray, n_classes: int,
     head = fit_head(x[rows], y, n_classes, start=start)
     probs = predict(head, x)
     if spreading:
-        probs = combine(probs, spread(x, rows, y, n_classes))
+        probs = spreading_.combine(probs, spreading_.spread(x, rows, y, n_classes))
     return probs, head
 
 

@@ -22,6 +22,7 @@ from workbench.atomic import write_json
 from workbench.data.splits import groups_kept, kept_note
 from workbench.errors import WorkbenchError
 from workbench.metrics import HISTORY_COLUMNS, METRICS, classification_metrics
+from workbench.plots.curves import save_curves
 from workbench.run import TrainingLock
 from workbench.store import Store
 from workbench.tables import write_csv
@@ -243,8 +244,6 @@ class RunFiles:
         self.history(result.history)
         if plots and len(result.history):
             try:
-                from workbench.plots import save_curves  # plotly and matplotlib: imported when a run ends
-
                 result.curves = save_curves({result.run: result.history}, self.plots, result.run)["html"].parent
             except Exception as e:
                 result.message += f" Saving the curves failed: {e}"
