@@ -14,14 +14,15 @@ import pytest
 import torch
 from PIL import Image
 
-from clips import photo, write_video
+from clips import panning, photo, write_video
 from faces_run import faces_run
 from workbench.cli import main
 from workbench.data.crops import Box, detect_faces
 from workbench.errors import WorkbenchError
-from workbench.predict.crop_steps import HaarCrops, crop_step
+from workbench.predict import frames as frames_mod
+from workbench.predict.crop_steps import BoxTracker, HaarCrops, crop_step
 from workbench.predict.events import EventLog, EventRule, EventWatcher
-from workbench.predict.frames import PALETTE, Detection, FrameClassifier, annotate
+from workbench.predict.frames import FRAME_THREADS, PALETTE, Detection, FrameClassifier, annotate
 from workbench.predict.live import LiveSettings, LiveStream
 from workbench.predict.video import open_video
 from workbench.train.predict import predict
@@ -249,7 +250,7 @@ def test_annotate_draws_boxes_and_keeps_the_frame():
 
 def test_live_stream_counts_measures_and_logs_events(trained):
     loaded = trained["loaded"]
-    settings = LiveSettings(RUN, "faces", 320, EventRule("face", 0.5, 2))
+    settings = LiveSettings(RUN, "faces", 320, EventRule("face", 0.5, 2), detect_every=1)  # every frame searched
     stream = LiveStream.start(settings, loaded, now=0.0)
     frames = [photo(n) for n in ("astronaut", "astronaut", "astronaut", "coffee", "astronaut", "astronaut")]
     handled = [stream.step(stream.classifier(loaded), f, now=0.1 * i) for i, f in enumerate(frames)]
@@ -265,3 +266,61 @@ def test_live_stream_counts_measures_and_logs_events(trained):
     # the stream is small state a browser session keeps between frames: the model is passed in, not held
     assert isinstance(stream.classifier(loaded), FrameClassifier)
     assert not any(isinstance(v, (torch.nn.Module, type(loaded))) for v in vars(stream).values())
+
+
+class Counted:
+    """A crop step that counts its whole-frame searches (and passes refind through unless told not to)."""
+
+    def __init__(self, step, refinds: bool = True):
+        self.step, self.name, self.searched = step, step.name, []
+        if refinds:
+            self.refind = step.refind
+
+    def boxes(self, frame):
+        self.searched.append(frame)
+        return self.step.boxes(frame)
+
+
+def test_tracker_searches_whole_frames_every_n_and_follows_faces_between():
+    moving = panning([("lfw0", 7)], 6)  # a face sliding 6 px a frame
+    step = Counted(crop_step("faces", detect_width=320))
+    tracker = BoxTracker(every=3)
+    tracked = [tracker.boxes(step, f) for f in moving]
+    assert [any(s is f for s in step.searched) for f in moving] == [True, False, False, True, False, False, True]
+    whole = [crop_step("faces", detect_width=320).boxes(f) for f in moving]
+    assert all(len(t) == len(w) == 1 and iou(t[0], w[0]) > 0.6 for t, w in zip(tracked, whole))
+    centre = [b[0].x + b[0].w / 2 for b in tracked]
+    assert centre[2] - centre[0] >= 6  # followed the face, not kept where it was first found
+    assert all(t[0] == w[0] for t, w in zip(tracked[::3], whole[::3]))
+
+
+def test_tracker_searches_again_after_a_lost_face_and_keeps_boxes_of_steps_without_refind():
+    scene = [photo(n) for n in ("lfw0", "coffee", "coffee", "lfw0", "lfw0", "lfw0")]
+    step = Counted(crop_step("faces", detect_width=320))
+    tracker = BoxTracker(every=3)
+    found = [tracker.boxes(step, f) for f in scene]
+    # the face is gone in frame 1: frame 2 is searched whole (nothing), the face back in frame 3 waits for frame 5
+    assert [[s is f for f in scene].index(True) for s in step.searched] == [0, 2, 5]
+    assert [len(b) for b in found] == [1, 0, 0, 0, 0, 1]
+    keeps = Counted(crop_step("faces", detect_width=320), refinds=False)
+    tracker = BoxTracker(every=3)
+    kept = [tracker.boxes(keeps, f) for f in (scene[0], scene[1], scene[2][:100, :100])]
+    assert kept[1] == kept[0] and len(keeps.searched) == 1  # a step with no refind: its boxes kept between
+    assert all(b.x + b.w <= 100 and b.y + b.h <= 100 for b in kept[2])  # and kept inside a smaller frame
+
+
+def test_frames_are_classified_on_one_torch_thread(trained, monkeypatch):
+    seen = []
+
+    def predict_counting(*a, **k):
+        seen.append(torch.get_num_threads())
+        return predict(*a, **k)
+
+    monkeypatch.setattr(frames_mod, "predict", predict_counting)
+    before = torch.get_num_threads()
+    torch.set_num_threads(2)
+    try:
+        found = FrameClassifier(trained["loaded"], HaarCrops("faces", 320))(photo("lfw0"))
+        assert found and seen == [FRAME_THREADS] == [1] and torch.get_num_threads() == 2  # restored after
+    finally:
+        torch.set_num_threads(before)

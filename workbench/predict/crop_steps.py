@@ -3,21 +3,28 @@
 A crop step turns an RGB frame into boxes; each box is cut out and classified. `none` classifies the whole frame,
 `faces` and `eyes` use OpenCV's Haar cascades exactly as import does (workbench.data.crops). A detector trained in
 Workbench becomes one more step: any object with `name` and `boxes(frame)` registered with `register_crop_step`.
+
+A live stream need not search every frame whole: BoxTracker searches every few frames and, in between, looks for
+each box again near where it was (steps with `refind`, the cascades: a small patch instead of the frame) or keeps it.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import partial
 from typing import Callable, Protocol
 
 import cv2
 import numpy as np
 
-from workbench.data.crops import Box, detect_eyes, detect_faces
+from workbench.data.crops import Box, cascade, detect_eyes, detect_faces
 from workbench.errors import WorkbenchError
 
 DETECT_WIDTH = 640  # frames wider than this are shrunk before the cascade looks at them (cost grows with pixels)
+DETECT_EVERY = 3  # a live stream searches whole frames this often; a new face waits at most this many frames
+REFIND_PX = 64  # a box is looked for again in a patch shrunk so the box is about this wide (at 48 boxes grew 10%/frame)
+REFIND_MARGIN = 0.5  # the patch reaches this many box widths beyond the box on each side: how far it may have moved
+REFIND_SIZES = (0.75, 1.33)  # and it may have shrunk or grown this much
 
 
 class CropStep(Protocol):
@@ -40,6 +47,9 @@ class WholeFrame:
         h, w = frame.shape[:2]
         return [Box(0, 0, w, h)]
 
+    def refind(self, frame: np.ndarray, previous: list[Box]) -> list[Box]:
+        return self.boxes(frame)
+
 
 @dataclass(frozen=True)
 class HaarCrops:
@@ -58,11 +68,60 @@ class HaarCrops:
             return faces
         return [eye for face in faces for eye in detect_eyes(grey, face)]
 
+    def refind(self, frame: np.ndarray, previous: list[Box]) -> list[Box]:
+        """Each of `previous` looked for again near where it was (the box found there, or none): the cascade runs on
+        a small patch around each box, at sizes close to it, instead of on the whole frame."""
+        grey = frame if frame.ndim == 2 else cv2.cvtColor(frame, cv2.COLOR_RGB2GRAY)
+        part = "face" if self.name == "faces" else "eye"
+        return [b for b in (_refind(grey, p, part) for p in previous) if b is not None]
+
+
+def _refind(grey: np.ndarray, b: Box, part: str) -> Box | None:
+    """The `part` nearest to `b` in a patch of `grey` around it, or None."""
+    m = round(b.w * REFIND_MARGIN)
+    x0, y0 = max(0, b.x - m), max(0, b.y - m)
+    x1, y1 = min(grey.shape[1], b.x + b.w + m), min(grey.shape[0], b.y + b.h + m)
+    if x1 - x0 < 2 or y1 - y0 < 2:
+        return None
+    k = min(1.0, REFIND_PX / b.w)
+    patch = cv2.resize(grey[y0:y1, x0:x1], None, fx=k, fy=k, interpolation=cv2.INTER_AREA)
+    lo, hi = (max(1, round(b.w * k * f)) for f in REFIND_SIZES)
+    found = cascade(part).detectMultiScale(patch, scaleFactor=1.1, minNeighbors=3, minSize=(lo, lo),
+                                           maxSize=(hi, hi))
+    if len(found) == 0:
+        return None
+    cx, cy = (b.x - x0 + b.w / 2) * k, (b.y - y0 + b.h / 2) * k
+    x, y, w, h = min(found, key=lambda f: (f[0] + f[2] / 2 - cx) ** 2 + (f[1] + f[3] / 2 - cy) ** 2)
+    inside = _scaled(Box(int(x), int(y), int(w), int(h)), 1 / k, (y1 - y0, x1 - x0))
+    return Box(inside.x + x0, inside.y + y0, inside.w, inside.h)
+
 
 def _scaled(b: Box, k: float, shape: tuple[int, ...]) -> Box:
     """`b` multiplied by `k`, kept inside an image of `shape`."""
     x, y = min(round(b.x * k), shape[1] - 1), min(round(b.y * k), shape[0] - 1)
     return Box(x, y, max(1, min(round(b.w * k), shape[1] - x)), max(1, min(round(b.h * k), shape[0] - y)))
+
+
+@dataclass
+class BoxTracker:
+    """A live stream's boxes: the whole frame searched every `every` frames (and on the frame after a box was
+    lost); in between, each box looked for again near where it was (`step.refind`) or, for a step without one, kept.
+    Small and copyable, like the stream that holds it."""
+
+    every: int = DETECT_EVERY
+    last: list[Box] = field(default_factory=list)
+    since: int = 0  # frames since the last whole search (0: search the next frame whole)
+
+    def boxes(self, step: CropStep, frame: np.ndarray) -> list[Box]:
+        """The boxes of `frame`, the newest of the stream."""
+        if self.since % max(1, self.every) == 0:
+            found, self.since = step.boxes(frame), 1
+        else:
+            refind = getattr(step, "refind", None)
+            found = refind(frame, self.last) if refind else [_scaled(b, 1, frame.shape) for b in self.last]
+            self.since = 0 if len(found) < len(self.last) else self.since + 1
+        self.last = found
+        return found
 
 
 CROP_STEPS: dict[str, Callable[..., CropStep]] = {}
