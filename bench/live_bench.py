@@ -5,9 +5,9 @@ The stream is made from real photos (tests/clips.py: skimage's astronaut, LFW fa
 without a face), each shown for 10 frames while sliding 4 px a frame (a camera turning slowly). A short
 feature-extraction run is trained on the faces demo set at --input-size (the goal is for 24–64 px classifiers) in a
 temporary Workbench home. The live path is what the Predict tab does per frame (workbench.predict.live.LiveStream
-.step): find faces with the Haar cascade on the frame shrunk to --detect-width every --detect-every frames (in
-between, each face is looked for again near where it was), classify every crop in one batch, draw boxes and text,
-watch the event rule; --detect-every 1 searches every frame whole. The baseline classifies the crops a whole search
+.step): find faces with the Haar cascade (sizes 20% apart) on the frame shrunk to --detect-width every
+--detect-every frames (in between, each face is looked for again near where it was), classify every crop in one
+batch, draw boxes and text, watch the event rule; --detect-every 1 searches every frame whole. The baseline classifies the crops a whole search
 finds in each frame (cut out beforehand) with the same model and thread count, one batch per frame. A last line
 times the model alone on one crop with 1 torch thread against --threads: why frames use one.
 Goal: >= 10 frames/s on 2 CPU cores.
@@ -70,7 +70,7 @@ def whole_search_crops(loaded, frames, detect_width: int) -> list[list[Image.Ima
     """The crops a whole-frame search finds in each frame (untimed): what the baseline classifies."""
     from workbench.predict.crop_steps import crop_step
 
-    step = crop_step("faces", detect_width=detect_width)
+    step = crop_step("faces", detect_width=detect_width, live=True)
     return [[Image.fromarray(f[b.y:b.y + b.h, b.x:b.x + b.w]) for b in step.boxes(f)] for f in frames]
 
 

@@ -324,3 +324,11 @@ def test_frames_are_classified_on_one_torch_thread(trained, monkeypatch):
         assert found and seen == [FRAME_THREADS] == [1] and torch.get_num_threads() == 2  # restored after
     finally:
         torch.set_num_threads(before)
+
+
+def test_live_whole_searches_find_the_faces_the_video_path_finds():
+    live, video = crop_step("faces", detect_width=320, live=True), crop_step("faces", detect_width=320)
+    assert live.scale_step > video.scale_step  # coarser sizes: faster
+    for name in ("astronaut", "lfw0", "lfw5", "lfw10", "coffee"):
+        a, b = live.boxes(photo(name)), video.boxes(photo(name))
+        assert len(a) == len(b) and all(iou(x, y) > 0.7 for x, y in zip(a, b)), name

@@ -25,6 +25,9 @@ DETECT_EVERY = 3  # a live stream searches whole frames this often; a new face w
 REFIND_PX = 64  # a box is looked for again in a patch shrunk so the box is about this wide (at 48 boxes grew 10%/frame)
 REFIND_MARGIN = 0.5  # the patch reaches this many box widths beyond the box on each side: how far it may have moved
 REFIND_SIZES = (0.75, 1.33)  # and it may have shrunk or grown this much
+# A live stream's whole searches try face sizes 20% apart, not 10%: 1.75x faster, the same 33 of 34 LFW faces found
+# at 320 px (fewer sizes give fewer neighbouring finds, so 3 suffice instead of 5).
+LIVE_SCALE_STEP, LIVE_NEIGHBOURS = 1.2, 3
 
 
 class CropStep(Protocol):
@@ -54,16 +57,19 @@ class WholeFrame:
 @dataclass(frozen=True)
 class HaarCrops:
     """Frontal faces, or the eyes inside them, found by the Haar cascades on the frame shrunk to `detect_width`
-    pixels wide (boxes scaled back to the frame); eyes are searched at full resolution inside each face."""
+    pixels wide (boxes scaled back to the frame; sizes `scale_step` apart, see detect_faces); eyes are searched at
+    full resolution inside each face."""
 
     name: str = "faces"
     detect_width: int = DETECT_WIDTH
+    scale_step: float = 1.1
+    neighbours: int = 5
 
     def boxes(self, frame: np.ndarray) -> list[Box]:
         grey = frame if frame.ndim == 2 else cv2.cvtColor(frame, cv2.COLOR_RGB2GRAY)
         scale = min(1.0, self.detect_width / grey.shape[1])
         small = grey if scale == 1.0 else cv2.resize(grey, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA)
-        faces = [_scaled(b, 1 / scale, grey.shape) for b in detect_faces(small)]
+        faces = [_scaled(b, 1 / scale, grey.shape) for b in detect_faces(small, self.scale_step, self.neighbours)]
         if self.name == "faces":
             return faces
         return [eye for face in faces for eye in detect_eyes(grey, face)]
@@ -128,7 +134,8 @@ CROP_STEPS: dict[str, Callable[..., CropStep]] = {}
 
 
 def register_crop_step(name: str, factory: Callable[..., CropStep]) -> None:
-    """Make `name` a crop step: `factory(**options)` builds it (options: detect_width, or what the step needs)."""
+    """Make `name` a crop step: `factory(**options)` builds it (options: detect_width and live, or what the step
+    needs)."""
     CROP_STEPS[name] = factory
 
 
@@ -136,15 +143,20 @@ def _whole_frame(**_: object) -> CropStep:
     return WholeFrame()
 
 
+def _haar(name: str, *, detect_width: int = DETECT_WIDTH, live: bool = False) -> CropStep:
+    return HaarCrops(name, detect_width, *((LIVE_SCALE_STEP, LIVE_NEIGHBOURS) if live else ()))
+
+
 register_crop_step("none", _whole_frame)
-register_crop_step("faces", partial(HaarCrops, "faces"))
-register_crop_step("eyes", partial(HaarCrops, "eyes"))
+register_crop_step("faces", partial(_haar, "faces"))
+register_crop_step("eyes", partial(_haar, "eyes"))
 
 
-def crop_step(name: str, *, detect_width: int = DETECT_WIDTH) -> CropStep:
-    """The crop step called `name`; a WorkbenchError naming the choices for an unknown one."""
+def crop_step(name: str, *, detect_width: int = DETECT_WIDTH, live: bool = False) -> CropStep:
+    """The crop step called `name` (`live`: tuned for a live stream's speed); a WorkbenchError naming the choices
+    for an unknown one."""
     if name not in CROP_STEPS:
         raise WorkbenchError(f"Unknown crop step {name!r}; choose one of: {', '.join(CROP_STEPS)}.")
     if not 64 <= int(detect_width) <= 4096:
         raise WorkbenchError(f"The detection width must be between 64 and 4096 pixels, got {detect_width}.")
-    return CROP_STEPS[name](detect_width=int(detect_width))
+    return CROP_STEPS[name](detect_width=int(detect_width), live=live)

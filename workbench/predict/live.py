@@ -78,8 +78,8 @@ class LiveStream:
     def classifier(self, loaded: LoadedRun) -> FrameClassifier:
         """The stream's crop step and threshold over the run's model (cheap: made for each frame, the model not kept
         here, so the stream stays copyable)."""
-        return FrameClassifier(loaded, crop_step(self.settings.crop, detect_width=self.settings.detect_width),
-                               self.threshold)
+        step = crop_step(self.settings.crop, detect_width=self.settings.detect_width, live=True)
+        return FrameClassifier(loaded, step, self.threshold)
 
     def step(self, classify: FrameClassifier, frame: np.ndarray, now: float | None = None) -> LiveFrame:
         """Handle the newest frame: classify its crops, draw them with the count and rate, log an event."""
