@@ -7,18 +7,22 @@ feature-extraction run is trained on the faces demo set at --input-size (the goa
 temporary Workbench home. The live path is what the Predict tab does per frame (workbench.predict.live.LiveStream
 .step): find faces with the Haar cascade (sizes 20% apart) on the frame shrunk to --detect-width every
 --detect-every frames (in between, each face is looked for again near where it was), classify every crop in one
-batch, draw boxes and text, watch the event rule; --detect-every 1 searches every frame whole. The baseline classifies the crops a whole search
-finds in each frame (cut out beforehand) with the same model and thread count, one batch per frame. A last line
-times the model alone on one crop with 1 torch thread against --threads: why frames use one.
+batch, draw boxes and text, watch the event rule; --detect-every 1 searches every frame whole. The baseline
+classifies the crops a whole search finds in each frame (cut out beforehand) with the same model and thread
+count, one batch per frame. Each is measured --rounds times, interleaved, and the medians compared (a loaded
+machine's speed drifts). A last line times the model alone on one crop with 1 torch thread against --threads: why
+frames use one.
 Goal: >= 10 frames/s on 2 CPU cores.
 
     python bench/live_bench.py [--frames 60] [--input-size 64] [--detect-width 320 640] [--detect-every 3 1]
+                               [--rounds 3]
 """
 
 from __future__ import annotations
 
 import argparse
 import os
+import statistics
 import sys
 import tempfile
 import time
@@ -110,6 +114,7 @@ def main() -> None:
     ap.add_argument("--detect-width", type=int, nargs="+", default=[320, 640])
     ap.add_argument("--detect-every", type=int, nargs="+", default=[3, 1])
     ap.add_argument("--threads", type=int, default=2, help="OpenCV's threads, and torch's in the last line")
+    ap.add_argument("--rounds", type=int, default=3, help="each measured this many times, interleaved; medians")
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
     import cv2
@@ -122,14 +127,21 @@ def main() -> None:
               f"{args.threads} threads, load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs")
         for width in args.detect_width:
             crops = whole_search_crops(loaded, frames, width)
-            bare = bare_fps(loaded, crops)
+            bare, live, found = [], {e: [] for e in args.detect_every}, {}
+            for _ in range(args.rounds):  # interleaved, so a change in the machine's load hits every one alike
+                bare.append(bare_fps(loaded, crops))
+                for every in args.detect_every:
+                    fps, found[every] = live_fps(loaded, frames, width, every)
+                    live[every].append(fps)
+            base = statistics.median(bare)
             print(f"detect width {width:4d}: bare classifier on the {sum(map(len, crops))} crops of whole searches "
-                  f"{bare:6.1f} frames/s")
-            for every in args.detect_every:
-                live, n = live_fps(loaded, frames, width, every)
-                verdict = "meets" if live >= 10 else "misses"
-                print(f"  whole search every {every} frame{'s' * (every > 1)}: live path {live:6.1f} frames/s "
-                      f"({n} crops); live / bare = {live / bare:.2f} ({verdict} the 10 frames/s goal)")
+                  f"{base:6.1f} frames/s (median of {args.rounds})")
+            for every, runs in live.items():
+                fps = statistics.median(runs)
+                verdict = "meets" if fps >= 10 else "misses"
+                print(f"  whole search every {every} frame{'s' * (every > 1)}: live path {fps:6.1f} frames/s "
+                      f"({found[every]} crops; rounds {', '.join(f'{r:.1f}' for r in runs)}); live / bare = "
+                      f"{fps / base:.2f} ({verdict} the 10 frames/s goal)")
         one, many = model_ms(loaded, 1), model_ms(loaded, args.threads)
         print(f"model alone on one crop: {one:.1f} ms with 1 torch thread, {many:.1f} ms with {args.threads} "
               f"({many / one:.1f}x); load average {os.getloadavg()[0]:.1f}")

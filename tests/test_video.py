@@ -105,6 +105,34 @@ def test_video_cli_writes_a_row_per_frame_and_crop_and_logs_events(trained, caps
     assert f"{len(streaks)} events" in captured.out and str(events) in captured.out
 
 
+def test_photos_with_a_crop_step_get_a_row_per_face_found(trained, capsys):
+    home, loaded = trained["home"], trained["loaded"]
+    photos = home / "photos"
+    photos.mkdir()
+    for name in ("astronaut", "lfw5", "coffee"):
+        Image.fromarray(photo(name)).save(photos / f"{name}.png")
+    (photos / "broken.png").write_bytes(b"not a png")
+    out = home / "photo-crops.csv"
+    code = main(["predict", RUN, str(photos), "--crop", "faces", "--detect-width", "320", "--out", str(out)])
+    captured = capsys.readouterr()
+    assert code == 0, captured.err
+    df = pd.read_csv(out)
+    assert list(df.columns[:9]) == ["file", "crop", "x", "y", "w", "h", "class", "confidence", "p_face"]
+    for name in ("astronaut", "lfw5"):
+        rows = df[df.file == str(photos / f"{name}.png")]
+        boxes = HaarCrops("faces", detect_width=320).boxes(photo(name))
+        assert [Box(*r) for r in rows[["x", "y", "w", "h"]].itertuples(index=False)] == boxes and boxes
+        crops = [Image.fromarray(photo(name)[b.y:b.y + b.h, b.x:b.x + b.w]) for b in boxes]
+        np.testing.assert_allclose(rows[["p_face", "p_not face"]].to_numpy(), predict(loaded, crops), atol=1e-5)
+    coffee = df[df.file == str(photos / "coffee.png")]
+    assert len(coffee) == 1 and coffee["class"].isna().all()  # no face: one row without a box
+    broken = df[df.file == str(photos / "broken.png")]
+    assert len(broken) == 1 and broken.error.notna().all()
+    assert "3 photos" in captured.out and "1 with no crop found" in captured.out
+    assert "1 could not be read" in captured.out
+    assert "broken.png" in captured.err
+
+
 def test_every_nth_frame(trained):
     home, clip = trained["home"], trained["clip"]
     out = home / "every.csv"
@@ -187,6 +215,7 @@ def test_one_bad_video_among_good_ones_is_listed_and_the_rest_predicted(trained,
 @pytest.mark.parametrize("args, says", [
     (["{clip}", "{home}/photo.png"], "images or videos, not both"),
     (["{home}/photo.png", "--every", "2"], "--every is for video files"),
+    (["{home}/photo.png", "--event", "face"], "--event is for video files"),
     (["{clip}", "--event", "no_mask"], "names class 'no_mask'; the run's classes are 'face', 'not face'"),
     (["{clip}", "--every", "0"], "--every must be at least 1"),
     (["{clip}", "--event", "face", "--frames", "0"], "--frames must be at least 1"),

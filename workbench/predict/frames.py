@@ -15,7 +15,7 @@ from PIL import Image
 from workbench.data.crops import Box
 from workbench.errors import WorkbenchError
 from workbench.predict.crop_steps import DETECT_WIDTH, CropStep, crop_step
-from workbench.predict.predict import decide, decision_threshold
+from workbench.predict.predict import decide, decision_threshold, probability_columns
 from workbench.train.predict import predict
 from workbench.train.runs import LoadedRun
 
@@ -86,6 +86,22 @@ def frame_classifier(loaded: LoadedRun, crop: str = "none", *, detect_width: int
     step = crop_step(crop, detect_width=detect_width)  # a typo fails before a threshold is chosen
     chosen, _, notes = decision_threshold(loaded.run, loaded, threshold)
     return FrameClassifier(loaded, step, chosen), notes
+
+
+CROP_COLUMNS = ["crop", "x", "y", "w", "h"]  # a crop's number in its frame and its box, in the frame's pixels
+
+
+def detection_rows(found: Sequence[Detection], classes: Sequence[str], **where: object) -> list[dict]:
+    """One table row per detection (`where`, e.g. the frame or the file, then the crop, box, class, confidence and
+    p_<class>...); one row of `where` alone when nothing was found."""
+    cols = probability_columns(classes)
+    return [{**where, "crop": i, **vars(d.box), "class": d.label, "confidence": d.confidence,
+             **dict(zip(cols, d.probs))} for i, d in enumerate(found)] or [dict(where)]
+
+
+def detection_columns(classes: Sequence[str]) -> list[str]:
+    """The columns detection_rows fills after its `where` ones."""
+    return [*CROP_COLUMNS, "class", "confidence", *probability_columns(classes)]
 
 
 def counts(detections: Sequence[Detection], classes: Sequence[str]) -> str:
