@@ -12,7 +12,7 @@ import numpy as np
 import torch
 from PIL import Image
 
-from workbench.data.crops import Box
+from workbench.data.importers.crops import Box
 from workbench.errors import WorkbenchError
 from workbench.predict.crop_steps import DETECT_WIDTH, CropStep, crop_step
 from workbench.predict.predict import decide, decision_threshold, probability_columns
