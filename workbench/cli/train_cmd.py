@@ -10,7 +10,7 @@ import threading
 from workbench.cli.mlflow_option import add_mlflow_argument
 from workbench.train import compare as C
 from workbench.train import distributed
-from workbench.train.config import RunConfig, Setting, config_from, settings
+from workbench.train.config import RunConfig, Setting, config_from, random_features_caveat, settings
 from workbench.train.loop import RunResult, train
 from workbench.run import Run, list_runs
 from workbench.workspace import Workspace
@@ -66,6 +66,9 @@ def run(a: argparse.Namespace) -> int:
         print("error: give a DATASET to train on (or --list)", file=sys.stderr)
         return 2
     cfg = config_from_args(a).validate()
+    caveat = random_features_caveat(cfg.method, cfg.weights, comparing=a.compare_methods)
+    if caveat:
+        print(f"warning: {caveat}", file=sys.stderr)
     cancel = threading.Event()
     previous = signal.signal(signal.SIGINT, lambda *_: (cancel.set(), print("\nstopping after this batch...", file=sys.stderr)))
     comparison = None
@@ -108,4 +111,7 @@ def _report(ws: Workspace, results: list[RunResult], comparison: str | None) -> 
     if comparison and runs:
         print("\nfinal val metrics, mean ± std over seeds (baselines: logistic regression on the run's split, "
               "on raw pixels and on the frozen backbone's embeddings with C tuned by cross-validation on train):")
-        print(C.methods_table([ws.run(r) for r in runs]).to_string(index=False))
+        compared = [ws.run(r) for r in runs]
+        print(C.methods_table(compared).to_string(index=False))
+        for note in C.comparison_caveats(compared):
+            print(f"note: {note}")

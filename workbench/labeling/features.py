@@ -88,17 +88,34 @@ def project(raw: np.ndarray, dims: int = HEAD_DIMS, seed: int = 0) -> np.ndarray
 def embeddings(folder: Path, shas: list[str], files: list[str], progress: Progress = no_progress) -> np.ndarray:
     """(N, D) raw Lite0 embeddings in the given order, cached in the dataset's `folder`; only images not in the
     cache are embedded."""
-    cache = folder / f"embeddings-{BACKBONE}-{EMBED_SIZE}.npz"
-    known: dict[str, np.ndarray] = {}
-    if cache.is_file():
-        with np.load(cache) as f:
-            known = dict(zip(f["sha256"].tolist(), f["x"]))
+    cache = _embedding_cache(folder)
+    known = _read_embeddings(cache)
     todo = list({s: p for s, p in zip(shas, files) if s not in known}.items())
     if todo:
         known.update(_embed_files(todo, progress))
         _save(cache, sha256=np.array(list(known)), x=np.stack(list(known.values())))
     progress(1.0, "embeddings ready")
     return np.stack([known[s] for s in shas]).astype(np.float32)
+
+
+def cached_embeddings(folder: Path, shas: list[str]) -> np.ndarray | None:
+    """(N, D) raw embeddings of the given files from the cache in `folder`, or None unless every one is there
+    (nothing is computed)."""
+    known = _read_embeddings(_embedding_cache(folder))
+    if not shas or any(s not in known for s in shas):
+        return None
+    return np.stack([known[s] for s in shas]).astype(np.float32)
+
+
+def _embedding_cache(folder: Path) -> Path:
+    return Path(folder) / f"embeddings-{BACKBONE}-{EMBED_SIZE}.npz"
+
+
+def _read_embeddings(cache: Path) -> dict[str, np.ndarray]:
+    if not cache.is_file():
+        return {}
+    with np.load(cache) as f:
+        return dict(zip(f["sha256"].tolist(), f["x"]))
 
 
 def _embed_files(todo: list[tuple[str, str]], progress: Progress) -> dict[str, np.ndarray]:

@@ -19,6 +19,7 @@ import pandas as pd
 import torch
 
 from workbench.atomic import write_json
+from workbench.data.splits import groups_kept
 from workbench.errors import WorkbenchError
 from workbench.metrics import HISTORY_COLUMNS, METRICS, classification_metrics
 from workbench.run import TrainingLock
@@ -214,6 +215,8 @@ class RunFiles:
         write_json(self.dir / "dataset.json", {
             "dataset": cfg.dataset, "classes": task.classes, "dataset_classes": store.classes(cfg.dataset),
             "grouping": cfg.grouping, "channels": int(channels), "seed": cfg.seed,
+            # duplicate groups (exact and near copies) among its images, each kept on one side of the split
+            "duplicate_groups": groups_kept(task.labels),
             "images": [{"image_id": int(r.image_id), "sha256": r.sha256, "split": r.split, "label": r.label}
                        for r in task.labels.itertuples()],
         }, default=str)
