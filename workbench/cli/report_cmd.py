@@ -43,6 +43,6 @@ def run(args: argparse.Namespace) -> int:
         print(f"[{frac:5.1%}] {what}", file=sys.stderr, flush=True)
 
     written = report.write_report(study, out, progress)
-    print(f"report of {args.dataset} ({len(study.runs)} runs) written to {written} "
+    print(f"report of {args.dataset} ({len(study.runs)} run{'s' if len(study.runs) != 1 else ''}) written to {written} "
           f"({written.stat().st_size / 1e6:.1f} MB)")
     return 0

@@ -6,10 +6,13 @@ import pandas as pd
 
 from workbench import paths
 from workbench.data.duplicates import dataset_duplicates
+from workbench.evaluate.leaks import run_leaks
+from workbench.evaluate.staleness import run_predictions
 from workbench.labeling.agreement import SUGGESTED_SOURCES, disagreements, pairwise_kappa
 from workbench.labeling.provenance import provenance_table
 from workbench.report import document as doc
 from workbench.report.study import Study
+from workbench.run import Run
 
 MIN_TEST = 20  # test images per class below which its test metrics move by 5 points or more per image
 KAPPA_OK = 0.6  # Landis & Koch: above 0.6, substantial agreement
@@ -108,12 +111,30 @@ def _duplicates(s: doc.Section, study: Study) -> None:
         return
     found = dataset_duplicates(store, study.dataset)
     s.check(found.n_groups == 0, "no exact or near duplicates",
-            f"{found.n_groups} groups of duplicates ({len(found.groups)} images)")
+            f"{found.n_groups} group{'s' if found.n_groups != 1 else ''} of duplicates ({len(found.groups)} images)")
     if not found.n_groups:
         return
+    if study.chosen is not None:
+        _leaks(s, study.chosen)
     paths_by_id = store.images(study.dataset).set_index("image_id")["path"]
     shown = found.groups[found.groups["group"] <= SHOWN_GROUPS]
     s.add(doc.heading(f"Duplicate groups (the first {min(SHOWN_GROUPS, found.n_groups)} of {found.n_groups})"))
     for number, members in shown.groupby("group", sort=True):
         s.add(doc.tiles([doc.tile(paths_by_id[i], f"#{i}", name) for i, name in zip(members.image_id, members.name)],
                         "collage"))
+
+
+def _leaks(s: doc.Section, run: Run) -> None:
+    """The chosen run's test images with a copy among its train images (evaluate.leaks), and its metrics without them."""
+    run_predictions(run)  # the saved evaluation, made again only if missing or stale
+    leaks = run_leaks(run)
+    s.check(leaks.count == 0, f"no test image of {run.name} has a duplicate in its train split",
+            f"{leaks.count} test image{'s' if leaks.count != 1 else ''} of {run.name} "
+            f"{'have' if leaks.count != 1 else 'has'} a duplicate in train")
+    if leaks.count:
+        clean = leaks.metrics_clean
+        rows = [("all test images", leaks.n, leaks.metrics_all["accuracy"]),
+                ("without the leaked ones", leaks.n - leaks.count, clean["accuracy"] if clean else float("nan"))]
+        s.add(doc.heading("Leaks"), doc.table(pd.DataFrame(rows, columns=["test images", "images", "accuracy"]),
+                                              caption=f"{run.name}'s test accuracy with and without its leaked images."),
+              doc.table(leaks.leaked.rename(columns={"train_copies": "copies in train"})))

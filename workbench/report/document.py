@@ -103,15 +103,16 @@ def data_uri(image: Image.Image | str | Path) -> tuple[str, tuple[int, int]]:
     return "data:image/png;base64," + base64.b64encode(buf.getvalue()).decode("ascii"), im.size
 
 
-def tile(image: Image.Image | str | Path, caption: str = "", title: str = "") -> str:
-    """One image embedded at its own size; a small one (24×24 crops) enlarged by a whole factor, pixelated."""
+def tile(image: Image.Image | str | Path, caption: str = "", title: str = "", size: int | None = None) -> str:
+    """One image embedded at its own size; a small one (24×24 crops) enlarged by a whole factor, pixelated.
+    `size`: shown with this long side instead (an image beside its Grad-CAM, both the same size)."""
     try:
         uri, (w, h) = data_uri(image)
     except Exception as e:  # noqa: BLE001 (a file gone since import: say so in its place, keep the report)
         return f"<div class='tile missing'>{esc(f'unreadable: {e}')}</div>"
-    scale = max(1, SMALL // max(w, h)) if max(w, h) <= SMALL else 1
-    img = (f"<img src='{uri}' width='{w * scale}' height='{h * scale}' alt='{esc(caption)}' title='{esc(title)}'"
-           f"{' class=px' if scale > 1 or max(w, h) <= SMALL else ''}>")
+    scale = size / max(w, h) if size else max(1, SMALL // max(w, h)) if max(w, h) <= SMALL else 1
+    img = (f"<img src='{uri}' width='{round(w * scale)}' height='{round(h * scale)}' alt='{esc(caption)}' "
+           f"title='{esc(title)}'{' class=px' if scale > 1 or max(w, h) <= SMALL else ''}>")
     return f"<div class='tile'>{img}{f'<span>{esc(caption)}</span>' if caption else ''}</div>"
 
 

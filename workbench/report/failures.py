@@ -22,6 +22,7 @@ GROUPINGS = {"tag": "category tag", "quality": "quality category"}
 SHOWN_CATEGORIES = 8  # worst first
 SHOWN_ERRORS = 6  # per category, most confident mistakes first
 SHOWN_SUSPECTS = 12
+SHOWN_PX = 96  # an error and its Grad-CAM, side by side at the same size
 WORSE = 2.0  # a category failing this many times as often as the rest is warned about
 MIN_ERRORS = 3  # ... when it has at least this many errors (one or two is chance)
 
@@ -66,7 +67,8 @@ def gallery(errors: RunErrors, category: str | None, cams: CamThumbs) -> str:
         return f"<div class='collage'><h3>{doc.esc(title)}</h3><p class='muted'>No errors.</p></div>"
     rows = wrong.head(SHOWN_ERRORS)
     overlays = cams(rows)
-    items = [doc.pair(doc.tile(r.path), doc.tile(cam) if cam != r.path else "", caption(r, errors.classes))
+    items = [doc.pair(doc.tile(r.path, size=SHOWN_PX), doc.tile(cam, size=SHOWN_PX) if cam != r.path else "",
+                      caption(r, errors.classes))
              for r, cam in zip(rows.itertuples(index=False), overlays)]
     more = f" (the {SHOWN_ERRORS} most confident shown)" if len(wrong) > SHOWN_ERRORS else ""
     return f"<div class='collage'><h3>{doc.esc(title + more)}</h3>{doc.tiles(items)}</div>"

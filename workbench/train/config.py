@@ -225,12 +225,14 @@ def command_line(cfg: RunConfig) -> list[str]:
     args = [cfg.dataset]
     for s in settings():
         value = getattr(cfg.augment if s.part == "augment" else cfg, s.name)
+        if s.text is not None:
+            value = format_grouping(value)  # the only text setting: compared and written as the CLI reads it
         if s.option is None or (value == s.default and s.name != "name"):
             continue
         if s.type is bool:
             args.append(s.option)  # the flag turns the default around
         else:
-            args += [s.option, format_grouping(value) if s.text is not None else str(value)]
+            args += [s.option, str(value)]
     return args
 
 
