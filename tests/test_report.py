@@ -205,7 +205,9 @@ def test_sections_without_data_are_left_out(study_home):
 def test_cli_writes_the_report_and_refuses_mistakes(study_home, tmp_path, capsys):
     out = tmp_path / "sub" / "ft.html"
     assert main(["report", "faces", "--runs", "cmp-ft-s0", "--out", str(out)]) == 0
-    assert f"report of faces (1 run) written to {out}" in capsys.readouterr().out
+    said = capsys.readouterr().out
+    assert f"report of faces (1 run) written to {out}" in said
+    assert "  warn: Data: few test images: face " in said  # the report's warnings, each with its section
     parts = Tables(out.read_text()).sections
     assert "methods" not in parts and "The chosen run: cmp-ft-s0" in out.read_text()
     assert main(["report", "nope"]) == 2

@@ -43,6 +43,8 @@ def run(args: argparse.Namespace) -> int:
         print(f"[{frac:5.1%}] {what}", file=sys.stderr, flush=True)
 
     written = report.write_report(study, out, progress)
-    print(f"report of {args.dataset} ({len(study.runs)} run{'s' if len(study.runs) != 1 else ''}) written to {written} "
-          f"({written.stat().st_size / 1e6:.1f} MB)")
+    runs = f"{len(study.runs)} run{'s' if len(study.runs) != 1 else ''}"
+    print(f"report of {args.dataset} ({runs}) written to {written.path} ({written.path.stat().st_size / 1e6:.1f} MB)")
+    for line in written.warnings:
+        print(f"  warn: {line}")
     return 0

@@ -4,6 +4,7 @@ the ones without data left out."""
 from __future__ import annotations
 
 import time
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
@@ -30,8 +31,21 @@ SECTIONS: tuple[tuple[str, Callable], ...] = (
 )
 
 
-def build_report(study: Study, progress: Progress | None = None) -> str:
-    """The report's HTML: every section with data, numbered in order."""
+@dataclass(frozen=True)
+class Report:
+    """A written report: where it is, and its sections (their pass/warn lines: what the CLI and the app sum up)."""
+
+    path: Path
+    sections: list[doc.Section]
+
+    @property
+    def warnings(self) -> list[str]:
+        """Every 'warn' line, prefixed with its section's title."""
+        return [f"{s.title}: {c.text}" for s in self.sections for c in s.checks if c.level == "warn"]
+
+
+def report_sections(study: Study, progress: Progress | None = None) -> list[doc.Section]:
+    """Every section with data, in order."""
     progress = progress or (lambda f, m: None)
     sections = []
     for i, (what, build) in enumerate(SECTIONS):
@@ -41,6 +55,11 @@ def build_report(study: Study, progress: Progress | None = None) -> str:
         if section is not None:
             sections.append(section)
     progress(1.0, "writing the page")
+    return sections
+
+
+def report_page(study: Study, sections: list[doc.Section]) -> str:
+    """The HTML page of these sections, numbered in order, under the study's title."""
     runs = f"{len(study.runs)} run{'s' if len(study.runs) != 1 else ''}"
     about = f"comparison {study.comparison} ({runs})" if study.comparison else runs
     version = dict(versions()).get("image-workbench", "?")
@@ -48,11 +67,17 @@ def build_report(study: Study, progress: Progress | None = None) -> str:
                     f"{about} · written {time.strftime('%Y-%m-%d %H:%M')} by Workbench {version}", sections)
 
 
-def write_report(study: Study, out: str | Path, progress: Progress | None = None) -> Path:
+def build_report(study: Study, progress: Progress | None = None) -> str:
+    """The report's HTML: every section with data, numbered in order."""
+    return report_page(study, report_sections(study, progress))
+
+
+def write_report(study: Study, out: str | Path, progress: Progress | None = None) -> Report:
     """Build the report and write it to `out` atomically (a reader never sees half a page)."""
     out = Path(out)
-    page = build_report(study, progress)
+    sections = report_sections(study, progress)
+    page = report_page(study, sections)
     out.parent.mkdir(parents=True, exist_ok=True)
     with atomic_path(out) as tmp:
         Path(tmp).write_text(page, encoding="utf-8")
-    return out
+    return Report(out, sections)
