@@ -6,14 +6,22 @@ import argparse
 import signal
 import sys
 import threading
+from typing import TYPE_CHECKING
 
 from workbench.cli.mlflow_option import add_mlflow_argument
-from workbench.train import compare as C
-from workbench.train import distributed
-from workbench.train.config import RunConfig, Setting, config_from, random_features_caveat, settings
-from workbench.train.loop import RunResult, train
+from workbench.lazy import lazy_import
 from workbench.run import Run, list_runs
+from workbench.train.config import RunConfig, Setting, config_from, random_features_caveat, settings
+from workbench.train.results import comparison_caveats, methods_table
 from workbench.workspace import Workspace
+
+if TYPE_CHECKING:  # annotations only: loop below
+    from workbench.train.loop import RunResult
+
+# training imports torch: when the command trains, not when the CLI starts (`--list`, `--help`, other commands)
+C = lazy_import("workbench.train.compare")
+distributed = lazy_import("workbench.train.distributed")
+loop = lazy_import("workbench.train.loop")
 
 
 def register(sub) -> None:
@@ -77,7 +85,7 @@ def run(a: argparse.Namespace) -> int:
             comparison, planned = C.plan(cfg, a.seeds, a.name or None)
             results = C.compare_methods(ws, cfg, a.seeds, _printer(), cancel, planned=planned, name=comparison)
         else:
-            results = [train(ws, cfg, _printer(), cancel)]
+            results = [loop.train(ws, cfg, _printer(), cancel)]
     finally:
         signal.signal(signal.SIGINT, previous)
         distributed.teardown()
@@ -112,6 +120,6 @@ def _report(ws: Workspace, results: list[RunResult], comparison: str | None) -> 
         print("\nfinal val metrics, mean ± std over seeds (baselines: logistic regression on the run's split, "
               "on raw pixels and on the frozen backbone's embeddings with C tuned by cross-validation on train):")
         compared = [ws.run(r) for r in runs]
-        print(C.methods_table(compared).to_string(index=False))
-        for note in C.comparison_caveats(compared):
+        print(methods_table(compared).to_string(index=False))
+        for note in comparison_caveats(compared):
             print(f"note: {note}")

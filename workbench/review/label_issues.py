@@ -10,7 +10,7 @@ cleanlab's, and all are ranked by cleanlab's self-confidence score, most suspici
 from __future__ import annotations
 
 import hashlib
-from typing import TYPE_CHECKING, Sequence
+from typing import Sequence
 
 import numpy as np
 import pandas as pd
@@ -22,14 +22,14 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
 from workbench.errors import WorkbenchError
+from workbench.review.embeddings import embed
 from workbench.review.run_cache import RunCache
 from workbench.run import Run
+from workbench.store import Store
 from workbench.tables import read_csv, write_csv
 from workbench.train.data import task_labels
+from workbench.train.runs import LoadedRun
 
-if TYPE_CHECKING:  # annotations only: importing these at run time would cycle or cost start-up
-    from workbench.store import Store
-    from workbench.train.runs import LoadedRun
 
 COLUMNS = ["rank", "image_id", "path", "given", "suggested", "p_given", "p_suggested", "confident_learning"]
 SAVED = "label_suspects-{key}.csv"  # beside the run, keyed by its best checkpoint and the labels it was found on
@@ -81,8 +81,6 @@ def find_suspects(features: np.ndarray, y: Sequence[int], classes: Sequence[str]
 
 def suspected_label_errors(loaded: LoadedRun, store: Store, folds: int = 5) -> pd.DataFrame:
     """Suspects among all labelled images of a run's dataset, with the run's class grouping applied."""
-    from workbench.review.embeddings import embed
-
     labels = loaded.task_labels(store)
     if labels.empty:
         raise WorkbenchError("The run's dataset has no labelled images.")
