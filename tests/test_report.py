@@ -21,7 +21,8 @@ from workbench.review.label_issues import run_label_errors
 from workbench.review.run_cache import RunCache
 from workbench.review.run_errors import run_errors
 from workbench.store import ImageRecord, Store
-from workbench.train.compare import compare_methods, methods_table
+from workbench.train.compare import compare_methods
+from workbench.train.results import methods_table
 from workbench.train.config import RunConfig
 from workbench.workspace import Workspace
 

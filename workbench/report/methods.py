@@ -7,7 +7,8 @@ from collections import Counter
 
 from workbench.report import document as doc
 from workbench.report.study import Study
-from workbench.train.compare import comparison_caveats, methods_figure_of, methods_table
+from workbench.train.compare import methods_figure_of
+from workbench.train.results import comparison_caveats, methods_table
 
 MIN_SEEDS = 3  # seeds per method below which a mean ± std says little
 
