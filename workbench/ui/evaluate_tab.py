@@ -426,7 +426,7 @@ def find_suspects(ws: Workspace, runs: RunCache, run: str | None,
         raise WorkbenchError("Pick a run first.")
     picked = ws.run(run)
     progress(0.1, desc="embedding the labelled images")
-    sus = label_issues.suspected_label_errors(runs.get(picked), ws.store)
+    sus = label_issues.run_label_errors(picked, runs)
     return sus.drop(columns="path").round(3) if len(sus) else pd.DataFrame({"result": ["No suspects found."]})
 
 
