@@ -7,16 +7,22 @@ import signal
 import sys
 import threading
 from dataclasses import replace
+from typing import TYPE_CHECKING
 
 from workbench.cli.mlflow_option import add_mlflow_argument
 from workbench.lazy import lazy_import
-from workbench.train import compare as C
-from workbench.train import distributed
-from workbench.train.config import RunConfig, Setting, config_from, random_features_caveat, settings
-from workbench.train.loop import RunResult, train
 from workbench.run import Run, list_runs
+from workbench.train.config import RunConfig, Setting, config_from, random_features_caveat, settings
+from workbench.train.results import comparison_caveats, methods_table
 from workbench.workspace import Workspace
 
+if TYPE_CHECKING:  # annotations only: loop below
+    from workbench.train.loop import RunResult
+
+# training imports torch: when the command trains, not when the CLI starts (`--list`, `--help`, other commands)
+C = lazy_import("workbench.train.compare")
+distributed = lazy_import("workbench.train.distributed")
+loop = lazy_import("workbench.train.loop")
 stems = lazy_import("workbench.train.stems")  # builds a model on the meta device (timm): only when training
 
 
@@ -39,20 +45,14 @@ def add_run_options(p: argparse.ArgumentParser) -> None:
     """One argument per RunConfig setting (config.settings()): its type, default, choices and help come from there;
     the dataset (the one setting without a default) is positional, a setting that is on by default gets --no-NAME."""
     for s in settings():
-        if s.default is None:
+        if s.option is None:
             p.add_argument(s.name, nargs="?", help=s.help)
         elif s.type is bool:
-            flag = s.flag or f"--{'no-' if s.default else ''}{_dashed(s.name)}"
-            p.add_argument(flag, dest=s.name, action="store_false" if s.default else "store_true",
+            p.add_argument(s.option, dest=s.name, action="store_false" if s.default else "store_true",
                            help=f"no {s.help}" if s.default else s.help)
         else:
-            flag = s.flag or f"--{_dashed(s.name)}"
-            p.add_argument(flag, dest=s.name, metavar=s.flag.lstrip("-").upper() if s.flag else None,
+            p.add_argument(s.option, dest=s.name, metavar=s.flag.lstrip("-").upper() if s.flag else None,
                            type=s.type, default=s.default, choices=s.choices or None, help=_help(s))
-
-
-def _dashed(name: str) -> str:
-    return name.replace("_", "-")
 
 
 def _help(s: Setting) -> str:
@@ -90,7 +90,7 @@ def run(a: argparse.Namespace) -> int:
             comparison, planned = C.plan(cfg, a.seeds, a.name or None)
             results = C.compare_methods(ws, cfg, a.seeds, _printer(), cancel, planned=planned, name=comparison)
         else:
-            results = [train(ws, cfg, _printer(), cancel)]
+            results = [loop.train(ws, cfg, _printer(), cancel)]
     finally:
         signal.signal(signal.SIGINT, previous)
         distributed.teardown()
@@ -125,6 +125,6 @@ def _report(ws: Workspace, results: list[RunResult], comparison: str | None) -> 
         print("\nfinal val metrics, mean ± std over seeds (baselines: logistic regression on the run's split, "
               "on raw pixels and on the frozen backbone's embeddings with C tuned by cross-validation on train):")
         compared = [ws.run(r) for r in runs]
-        print(C.methods_table(compared).to_string(index=False))
-        for note in C.comparison_caveats(compared):
+        print(methods_table(compared).to_string(index=False))
+        for note in comparison_caveats(compared):
             print(f"note: {note}")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Sequence
+from typing import Sequence
 
 import numpy as np
 
@@ -16,11 +16,9 @@ from workbench.explain.cam import BLANK, explain_images, overlay, run_layer
 from workbench.explain.layers import ChosenLayer
 from workbench.explain.methods import method_class
 from workbench.explain.sanity import SanityCheck, randomisation_check
+from workbench.store import Store
 from workbench.train.predict import predict
-
-if TYPE_CHECKING:  # annotations only: importing these at run time would cycle or cost start-up
-    from workbench.store import Store
-    from workbench.train.runs import LoadedRun
+from workbench.train.runs import LoadedRun
 
 
 @dataclass
