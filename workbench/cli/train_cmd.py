@@ -7,17 +7,19 @@ import signal
 import sys
 import threading
 
+from workbench.errors import WorkbenchError
 from workbench.train import compare as C
 from workbench.train import distributed
 from workbench.train.config import RunConfig, Setting, config_from, settings
-from workbench.train.loop import RunResult, train
+from workbench.train.loop import RunResult
+from workbench.train.tasks import pick_task, train
 from workbench.train.runs import list_runs, load_summary
 from workbench.workspace import Workspace
 
 
 def register(sub) -> None:
     """The `train` subcommand: --list, the run options (one per RunConfig setting), --compare-methods, --seeds."""
-    p = sub.add_parser("train", help="train a classifier on a labelled dataset (or --compare-methods)",
+    p = sub.add_parser("train", help="train a classifier (image labels) or a detector (boxes) on a dataset (or --compare-methods)",
                        description="Train on the labelled images of DATASET; writes checkpoints/<run>/ and "
                                    "plots_checkpoints/<run>/. Ctrl-C stops after the current batch, keeping checkpoints.")
     p.add_argument("--list", action="store_true", help="list runs and exit")
@@ -74,6 +76,9 @@ def run(a: argparse.Namespace) -> int:
     previous = signal.signal(signal.SIGINT, lambda *_: (cancel.set(), print("\nstopping after this batch...", file=sys.stderr)))
     comparison = None
     try:
+        if a.compare_methods and pick_task(ws.store, cfg) == "detection":
+            raise WorkbenchError("--compare-methods compares classification methods with pixel and embedding "
+                                 "baselines; train detectors one run at a time (--method finetune or feature_extract).")
         if a.compare_methods:
             comparison, planned = C.plan(cfg, a.seeds, a.name or None)
             results = C.compare_methods(ws, cfg, a.seeds, _printer(), cancel, planned=planned, name=comparison)

@@ -412,8 +412,14 @@ class Store:
         Assignments are sticky: images labelled later join a split without moving earlier ones, so the
         test set of an experiment stays the test set.
         """
+        return self.splits_of(dataset, self.resolved_labels(dataset), seed, fractions)
+
+    def splits_of(self, dataset: str, labels_: pd.Series, seed: int = 0,
+                  fractions: tuple[float, float, float] = DEFAULT_FRACTIONS) -> pd.DataFrame:
+        """train/val/test for the images of `labels_` (image_id -> the label to stratify by), as `splits` does for
+        the labelled images: detection splits its boxed images by each one's main box class. The assignments are
+        one table per dataset and seed, so an image keeps its split whichever task asks."""
         ds = self.dataset_id(dataset)
-        labels_ = self.resolved_labels(dataset)
         imgs = self._frame(select(images.c.id.label("image_id"), images.c.sha256, images.c.position)
                            .where(images.c.dataset_id == ds))
         imgs = imgs[imgs.image_id.isin(labels_.index)].copy()

@@ -16,7 +16,7 @@ import pandas as pd
 from workbench.errors import WorkbenchError
 from workbench.train.compare import check_plan, compare_methods, curves_folder, plan
 from workbench.train.config import RunConfig
-from workbench.train.loop import precheck, train
+from workbench.train.tasks import precheck, train
 from workbench.workspace import Workspace
 
 

@@ -38,10 +38,11 @@ FE_NOTE = ("**Feature extraction** embeds every image once with the frozen backb
            "probe (C tuned by cross-validation on train) on the frozen backbone's embeddings.")
 
 # the run form, row by row: every setting RunConfig shows in a form (Setting.form), by name
-FORM_ROWS = (("dataset", "method", "backbone", "weights"),
+FORM_ROWS = (("dataset", "task", "method", "backbone", "weights"),
              ("grouping", "input_size", "epochs", "batch_size", "seed"),
              ("optimizer", "lr", "schedule", "name"),
-             ("flip", "rotation", "crop_scale", "normalize"))
+             ("flip", "rotation", "crop_scale", "normalize"),
+             ("detector", "image_size"))
 # how an input looks here (width, element id, widget); its label, help, default and choices come from the setting
 LOOK: dict[str, dict[str, Any]] = {
     "dataset": {"scale": 2, "elem_id": "wb-exp-dataset"},
