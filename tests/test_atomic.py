@@ -7,7 +7,7 @@ import json
 import pandas as pd
 import pytest
 
-from workbench import atomic
+from workbench import atomic, tables
 
 
 def test_writes_replace_the_file_and_leave_nothing_else(tmp_path):
@@ -15,7 +15,7 @@ def test_writes_replace_the_file_and_leave_nothing_else(tmp_path):
     atomic.write_json(f, {"a": 1})
     atomic.write_json(f, {"a": 2})
     assert json.loads(f.read_text()) == {"a": 2}
-    atomic.write_csv(tmp_path / "h.csv", pd.DataFrame({"epoch": [1, 2]}))
+    tables.write_csv(tmp_path / "h.csv", pd.DataFrame({"epoch": [1, 2]}))
     assert pd.read_csv(tmp_path / "h.csv")["epoch"].tolist() == [1, 2]
     assert sorted(p.name for p in tmp_path.rglob("*")) == ["h.csv", "run.json", "sub"]
 

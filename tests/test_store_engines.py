@@ -70,6 +70,31 @@ def test_a_store_given_provenance_before_migrations_existed_is_not_altered_twice
     assert _revision(store) == migrate.head() and len(store.latest_labels("d")) == 4
 
 
+RELEASED_0002 = Path(__file__).parent / "fixtures" / "store_schema_ba6b4bd.sql"  # the store as released at ba6b4bd
+
+
+def test_a_store_of_the_release_before_boxes_upgrades_in_place_keeps_labels_and_takes_boxes(home):
+    path = home / "before_boxes.sqlite"
+    db = sqlite3.connect(path)
+    db.executescript(RELEASED_0002.read_text())
+    db.execute("INSERT INTO datasets(id, name, created_at) VALUES (1, 'd', 0)")
+    db.executemany("INSERT INTO classes(id, dataset_id, name, position) VALUES (?, 1, ?, ?)", [(1, "a", 0), (2, "b", 1)])
+    db.executemany("INSERT INTO images(id, dataset_id, name, path, sha256, width, height, mode, position)"
+                   " VALUES (?, 1, ?, 'x.png', ?, 80, 60, 'RGB', ?)", [(i, f"{i}.png", str(i), i) for i in (1, 2)])
+    db.executemany("INSERT INTO labels(image_id, class_id, annotator, created_at, source, confidence)"
+                   " VALUES (?, ?, ?, ?, ?, ?)", [(1, 1, "ann", 1, "typed", None), (2, 2, "ann", 2, "accepted", 0.8)])
+    db.commit()
+    db.close()
+    store = Store(path)
+    assert _revision(store) == migrate.head()
+    cur = store.latest_labels("d")
+    assert list(zip(cur.image_id, cur.label, cur.source)) == [(1, "a", "typed"), (2, "b", "accepted")]
+    assert store.task("d") == "classification"
+    store.add_box_classes("d", ["thing"])
+    box = store.add_box(2, "thing", 10, 10, 70, 50, "ann")
+    assert store.task("d") == "both" and store.boxes("d").box_id.tolist() == [box]
+
+
 def _revision(store: Store) -> str | None:
     with store.engine.connect() as conn:
         return migrate.current(conn)

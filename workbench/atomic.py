@@ -1,8 +1,9 @@
 """Atomic file writes: a reader, or a process killed mid-write, sees the old file or the new one, never half.
 
 Every file Workbench writes (run configs, histories, evaluations, thresholds, plots, caches, exports) goes
-through `atomic_write`: the content is written to a temporary file in the same folder, flushed to disk and
-renamed over the target (`os.replace` is atomic on POSIX and Windows).
+through `atomic_path` (CSV and .xlsx tables through workbench.tables, which uses it): the content is written
+to a temporary file in the same folder, flushed to disk and renamed over the target (`os.replace` is atomic on
+POSIX and Windows).
 """
 
 from __future__ import annotations
@@ -15,8 +16,6 @@ import uuid
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Iterator
-
-import pandas as pd
 
 
 @contextmanager
@@ -53,12 +52,6 @@ def write_text(path: str | Path, text: str) -> Path:
 def write_json(path: str | Path, obj: Any, **kw) -> Path:
     """`obj` as indented JSON; `kw` goes to json.dumps (e.g. default=str)."""
     return write_text(path, json.dumps(obj, indent=2, **kw))
-
-
-def write_csv(path: str | Path, df: pd.DataFrame, index: bool = False) -> Path:
-    with atomic_path(path) as tmp:
-        df.to_csv(tmp, index=index)
-    return Path(path)
 
 
 @contextmanager

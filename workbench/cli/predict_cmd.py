@@ -51,7 +51,7 @@ def run(args: argparse.Namespace) -> int:
     ws = args.workspace
     result = predict_paths(ws, resolve_run(ws, args.run), args.paths, threshold=args.threshold, batch_size=args.batch_size,
                            progress=progress)
-    out = result.to_csv(args.out)
+    out = result.save_csv(args.out)
     for note in result.notes:
         print(f"note: {note}", file=sys.stderr)
     for name, reason in result.bad:

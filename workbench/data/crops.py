@@ -16,13 +16,13 @@ import numpy as np
 import pandas as pd
 from PIL import Image
 
-from workbench.atomic import write_csv
 from workbench.data.imageio import decode
 from workbench.data.importers.common import ImportResult, Item, Progress, dataset_folder, ingest, no_progress, read_item
 from workbench.data.importers.folder import folder_items, zip_items
 from workbench.data.importers.imagefolder import imagefolder_items
 from workbench.errors import BadImage, WorkbenchError
 from workbench.store import Store
+from workbench.tables import read_csv, write_csv
 
 CROP_KINDS = ("faces", "eyes")
 CASCADES = {"face": "haarcascade_frontalface_default.xml", "eye": "haarcascade_eye.xml"}
@@ -185,11 +185,11 @@ def write_crops_csv(store: Store, dataset: str, crops: Sequence[Crop]) -> Path:
     rows = pd.DataFrame([{"name": c.item.name, "photo": c.photo, "kind": c.kind, **vars(c.box), "face": c.face}
                          for c in crops], columns=CROPS_COLUMNS)
     if f.is_file():
-        rows = pd.concat([pd.read_csv(f), rows]).drop_duplicates("name", keep="last")
+        rows = pd.concat([read_csv(f), rows]).drop_duplicates("name", keep="last")
     return write_csv(f, rows)
 
 
 def read_crops_csv(store: Store, dataset: str) -> pd.DataFrame:
     """The crops of a dataset with their photo and box (empty when it was not imported with --crop)."""
     f = dataset_folder(store, dataset) / CROPS_CSV
-    return pd.read_csv(f) if f.is_file() else pd.DataFrame(columns=CROPS_COLUMNS)
+    return read_csv(f) if f.is_file() else pd.DataFrame(columns=CROPS_COLUMNS)

@@ -7,11 +7,11 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from workbench.atomic import write_csv
 from workbench.data.importers import import_arrays
 from workbench.data.importers.common import Progress, dataset_folder, no_progress
 from workbench.errors import WorkbenchError
 from workbench.store import Store
+from workbench.tables import read_csv, write_csv
 
 FACES, DIGITS, MNIST = "faces", "digits", "mnist"
 FACE_CLASSES = ["face", "not face"]
@@ -34,7 +34,7 @@ def ensure_faces(store: Store, progress: Progress = no_progress) -> str:
 
 def faces_truth(store: Store) -> pd.Series:
     """The true class of each faces image, indexed by image_id (kept out of the store for tests and demos)."""
-    truth = pd.read_csv(dataset_folder(store, FACES) / "truth.csv")
+    truth = read_csv(dataset_folder(store, FACES) / "truth.csv")
     ids = store.images(FACES).set_index("name")["image_id"]
     return pd.Series(truth["label"].values, index=ids.loc[truth["name"]].values, name="label")
 

@@ -53,6 +53,12 @@ def predict(model: str | Path, card: dict, images: list[str]) -> np.ndarray:
     return session.run(["probabilities"], {"input": batch})[0]
 
 
+def _text(cell: str) -> str:
+    """A text cell a spreadsheet shows as text (OWASP's CSV-injection rule, as workbench.tables.safe_cell: this
+    script runs without Workbench)."""
+    return "'" + cell if cell.startswith(("=", "+", "-", "@", "\t", "\r", "'")) else cell
+
+
 def main(argv: list[str] | None = None) -> int:
     """Predict the images named on the command line; one CSV row each on stdout."""
     here = Path(__file__).resolve().parent
@@ -64,9 +70,9 @@ def main(argv: list[str] | None = None) -> int:
     card = json.loads(Path(args.card).read_text())
     probs = predict(args.model, card, args.images)
     out = csv.writer(sys.stdout)
-    out.writerow(["file", *(f"p_{c}" for c in card["classes"]), "predicted"])
+    out.writerow([_text(c) for c in ["file", *(f"p_{c}" for c in card["classes"]), "predicted"]])
     for f, row, k in zip(args.images, probs, decide(probs, card)):
-        out.writerow([f, *(f"{v:.8f}" for v in row), card["classes"][k]])
+        out.writerow([_text(f), *(f"{v:.8f}" for v in row), _text(card["classes"][k])])
     return 0
 
 

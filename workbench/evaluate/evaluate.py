@@ -12,11 +12,12 @@ import numpy as np
 import pandas as pd
 from sklearn.metrics import confusion_matrix, roc_auc_score, roc_curve
 
-from workbench.atomic import write_csv, write_json
+from workbench.atomic import write_json
 from workbench.errors import WorkbenchError
 from workbench.evaluate.dataset_check import DatasetChanged, check_unchanged, recorded_images
 from workbench.evaluate.plots import confusion_figure, confusion_png, roc_figure, roc_png, save_figure
 from workbench.metrics import classification_metrics, eer
+from workbench.tables import read_csv, write_csv
 
 if TYPE_CHECKING:  # annotations only: importing these at run time would cycle or cost start-up
     from workbench.store import Store
@@ -193,7 +194,7 @@ def load_evaluation(ws: Workspace, run: str, split: str = "test") -> Evaluation 
 def load_predictions(ws: Workspace, run: str, split: str = "test") -> pd.DataFrame | None:
     """The saved predictions table of a run on `split`, or None if it was never evaluated."""
     path = predictions_path(ws, run, split)
-    return pd.read_csv(path) if path.exists() else None
+    return read_csv(path) if path.exists() else None
 
 
 def _json_safe(obj):

@@ -1,4 +1,5 @@
-"""Export labels as a table (CSV / .xlsx: filename,label,tags,annotator,source,confidence) or an ImageFolder tree.
+"""Export labels as a table (CSV / .xlsx: filename,label,tags,annotator,source,confidence) or an ImageFolder tree;
+boxes as COCO JSON (labeling/box_export.py).
 
 source and confidence are the label's provenance: typed, accepted (a suggestion), page (an accepted verify
 page), bulk, imported or review, and the accepted suggestion's confidence (empty for the others).
@@ -14,10 +15,12 @@ import pandas as pd
 
 from workbench.atomic import atomic_path
 from workbench.errors import WorkbenchError
+from workbench.labeling.box_export import write_coco
 from workbench.store import Store
+from workbench.tables import write_csv, write_xlsx
 
 COLUMNS = ["filename", "label", "tags", "annotator", "source", "confidence"]
-FORMATS = ("csv", "xlsx", "imagefolder")
+FORMATS = ("csv", "xlsx", "imagefolder", "coco")
 # whose labels an export holds: everyone's (one row per image and annotator), one annotator's, or the majority
 SCOPES = ("all annotators", "only me", "resolved (majority)")
 
@@ -61,26 +64,27 @@ def export_table(store: Store, dataset: str, annotator: str | None = None, resol
 
 def write_export(store: Store, dataset: str, out: str | Path, fmt: str | None = None,
                  annotator: str | None = None, resolved: bool = False) -> Path:
-    """Write the export; the format comes from `fmt` or the file extension (a folder means ImageFolder)."""
+    """Write the export; the format comes from `fmt` or the file extension (a folder means ImageFolder, .json the
+    boxes as COCO)."""
     out = Path(out)
-    fmt = fmt or {".csv": "csv", ".xlsx": "xlsx"}.get(out.suffix.lower(), "imagefolder")
+    fmt = fmt or {".csv": "csv", ".xlsx": "xlsx", ".json": "coco"}.get(out.suffix.lower(), "imagefolder")
     if fmt not in FORMATS:
         raise WorkbenchError(f"Unknown export format {fmt!r}; choose one of {', '.join(FORMATS)}.")
+    if fmt == "coco":
+        return write_coco(store, dataset, out, annotator)
     if fmt == "imagefolder":
         return write_imagefolder(store, dataset, out, annotator)
     table = export_table(store, dataset, annotator, resolved)
-    with atomic_path(out) as tmp:  # never a half-written file under the real name
-        if fmt == "csv":
-            table.to_csv(tmp, index=False)
-        else:
-            table.to_excel(tmp, index=False, engine="openpyxl")
-    return out
+    # spreadsheet-safe (no cell a spreadsheet runs as a formula) and atomic (never a half-written file)
+    return write_csv(out, table) if fmt == "csv" else write_xlsx(out, table)
 
 
 def write_download(store: Store, dataset: str, out_dir: str | Path, fmt: str, annotator: str | None = None,
                    resolved: bool = False) -> Path:
     """The export as one file in `out_dir` (an ImageFolder tree zipped), for a browser to download."""
     out_dir = Path(out_dir)
+    if fmt == "coco":
+        return write_coco(store, dataset, out_dir / f"{dataset}-boxes.json", annotator)
     if fmt != "imagefolder":
         return write_export(store, dataset, out_dir / f"{dataset}-labels.{fmt}", fmt, annotator, resolved)
     tree = write_imagefolder(store, dataset, out_dir / dataset, annotator)

@@ -10,10 +10,10 @@ from typing import Callable, Sequence
 import numpy as np
 import pandas as pd
 
-from workbench.atomic import write_csv
 from workbench.data.importers.common import Progress, no_progress
 from workbench.errors import BadImage, WorkbenchError
 from workbench.predict.sources import ImageSource, gather
+from workbench.tables import write_csv
 from workbench.workspace import Workspace
 from workbench.train.predict import predict
 from workbench.train.runs import LoadedRun
@@ -38,7 +38,7 @@ class Predictions:
         bad = pd.DataFrame({"file": [f for f, _ in self.bad], "error": [r for _, r in self.bad]})
         return pd.concat([self.table.assign(error=""), bad], ignore_index=True)[[*self.table.columns, "error"]]
 
-    def to_csv(self, path: str | Path) -> Path:
+    def save_csv(self, path: str | Path) -> Path:
         """Write `frame()` to `path` (folders made as needed)."""
         return write_csv(path, self.frame())
 

@@ -4,13 +4,19 @@ Labels keep their history; the latest row per annotator wins. The migrations in
 workbench/store/migrations/ build exactly these tables (a test compares them).
 """
 
-from sqlalchemy import (CheckConstraint, Column, Float, ForeignKey, Index, Integer, MetaData, PrimaryKeyConstraint,
-                        Table, Text, UniqueConstraint, text)
+from sqlalchemy import (Boolean, CheckConstraint, Column, Float, ForeignKey, Index, Integer, MetaData,
+                        PrimaryKeyConstraint, Table, Text, UniqueConstraint, text)
 
 DEFAULT_TAGS = ("glasses", "dark", "odd angle", "inverted", "other")
 
 # How a label was made (provenance): typed key, accepted suggestion, accepted page, bulk edit, import, review.
 LABEL_SOURCES = ("typed", "accepted", "page", "bulk", "imported", "review")
+
+# How a box was made: drawn by hand, an accepted suggestion, imported from a file, copied from the previous image.
+BOX_SOURCES = ("drawn", "accepted", "imported", "copied")
+
+# What a dataset is labelled for: one class per image, boxes, or both (its classes and box classes are separate lists).
+TASKS = ("classification", "detection", "both")
 
 metadata = MetaData()
 
@@ -25,6 +31,7 @@ datasets = Table(
     Column("name", Text, nullable=False, unique=True),
     Column("source", Text),  # what it was imported from
     Column("created_at", Float, nullable=False),
+    Column("task", Text, nullable=False, server_default=text("'classification'")),  # one of TASKS
 )
 
 images = Table(
@@ -95,4 +102,44 @@ splits = Table(
     Column("image_id", Integer, _ref("images.id"), nullable=False),
     Column("split", Text, CheckConstraint("split IN ('train', 'val', 'test')"), nullable=False),
     PrimaryKeyConstraint("dataset_id", "seed", "image_id"),
+)
+
+# Boxes: `boxes` holds each box's stable identity (its image, owner and how it was made); `box_versions` its
+# append-only history (a move, resize or class change appends a version; a delete appends a tombstone).
+box_classes = _names_table("box_classes")
+
+boxes = Table(
+    "boxes", metadata,
+    Column("id", Integer, primary_key=True),  # the box's stable id
+    Column("image_id", Integer, _ref("images.id"), nullable=False),
+    Column("annotator", Text, nullable=False),  # the owner: only they change it
+    Column("source", Text, nullable=False),  # one of BOX_SOURCES
+    Column("confidence", Float),  # the accepted or imported suggestion's score, else NULL
+    Column("created_at", Float, nullable=False),
+    Index("boxes_image", "image_id", "annotator"),
+)
+
+box_versions = Table(
+    "box_versions", metadata,
+    Column("id", Integer, primary_key=True),  # newest version of a box = its largest id
+    Column("box_id", Integer, _ref("boxes.id"), nullable=False),
+    Column("class_id", Integer, _ref("box_classes.id"), nullable=False),
+    # top-left corner and size in the image's own pixels
+    Column("x", Float, nullable=False),
+    Column("y", Float, nullable=False),
+    Column("w", Float, nullable=False),
+    Column("h", Float, nullable=False),
+    Column("deleted", Boolean, nullable=False, server_default=text("false")),  # a tombstone keeps the last geometry
+    Column("created_at", Float, nullable=False),
+    Index("box_versions_box", "box_id", "id"),
+)
+
+# One row per (image, annotator) whose boxes that annotator has labelled (none is an answer too: "no objects here");
+# updated_at moves with every change, and says whose boxes an image shows when several annotators boxed it.
+box_images = Table(
+    "box_images", metadata,
+    Column("image_id", Integer, _ref("images.id"), nullable=False),
+    Column("annotator", Text, nullable=False),
+    Column("updated_at", Float, nullable=False),
+    PrimaryKeyConstraint("image_id", "annotator"),
 )

@@ -25,9 +25,10 @@ from sqlalchemy.exc import DBAPIError
 from workbench import paths
 from workbench.errors import UnknownDataset, WorkbenchError
 from workbench.store import migrate, schema
+from workbench.store.boxes import BoxLabels
 from workbench.store.engine import WRITE, make_engine, parse_url
-from workbench.store.schema import (DEFAULT_TAGS, LABEL_SOURCES, classes, datasets, image_tags, images, labels,
-                                    splits, tags)
+from workbench.store.schema import (DEFAULT_TAGS, LABEL_SOURCES, box_classes, classes, datasets, image_tags, images,
+                                    labels, splits, tags)
 
 SPLITS = ("train", "val", "test")
 DEFAULT_FRACTIONS = (0.7, 0.15, 0.15)
@@ -61,7 +62,7 @@ _LABEL_COUNTS = (select(classes.c.name, func.count()).select_from(_MINE).join(la
 _CURRENT_LABEL = (select(classes.c.name).join_from(labels, classes, classes.c.id == labels.c.class_id)
                   .where(labels.c.image_id == _IMAGE, labels.c.annotator == _ANNOTATOR)
                   .order_by(labels.c.id.desc()).limit(1))
-_NAMES = {t.name: select(t.c.name).where(t.c.dataset_id == _DS).order_by(t.c.position) for t in (classes, tags)}
+_NAMES = {t.name: select(t.c.name).where(t.c.dataset_id == _DS).order_by(t.c.position) for t in (classes, tags, box_classes)}
 _IMAGE_ROW = (select(images, datasets.c.name.label("dataset")).join_from(images, datasets, datasets.c.id == images.c.dataset_id)
               .where(images.c.id == _IMAGE))
 _TAGS_OF = (select(tags.c.name).join_from(image_tags, tags, tags.c.id == image_tags.c.tag_id)
@@ -94,8 +95,9 @@ class ImageRecord:
     inverted: float | None = None
 
 
-class Store:
-    """Datasets, images, classes, labels, tags and splits in SQLite (a file) or PostgreSQL (a server).
+class Store(BoxLabels):
+    """Datasets, images, classes, labels, tags, splits and boxes (workbench/store/boxes.py) in SQLite (a file) or
+    PostgreSQL (a server).
 
     `db` is an SQLAlchemy URL or an SQLite file path; by default $WORKBENCH_DB or datasets/workbench.sqlite.
     `home` is the folder that relative image paths are under (a Workspace's); by default $WORKBENCH_HOME or the
@@ -179,8 +181,9 @@ class Store:
 
     # -- datasets ----------------------------------------------------------------------------
     def create_dataset(self, name: str, source: str = "", classes: Iterable[str] = (),
-                       tags: Iterable[str] = DEFAULT_TAGS) -> int:
-        """Create a dataset (or return the existing one of that name), adding classes and tags."""
+                       tags: Iterable[str] = DEFAULT_TAGS, box_classes: Iterable[str] = ()) -> int:
+        """Create a dataset (or return the existing one of that name), adding classes, tags and box classes (which
+        make it a detection set, see add_box_classes)."""
         name = name.strip()
         if not name:
             raise WorkbenchError("A dataset needs a name.")
@@ -191,6 +194,9 @@ class Store:
             if new is not None:
                 self._add_named(db, schema.tags, ds, tags)
             self._add_named(db, schema.classes, ds, classes)
+            box_classes = list(box_classes)
+            if box_classes:
+                self.add_box_classes(name, box_classes)
         return ds
 
     def dataset_id(self, name: str) -> int:

@@ -14,10 +14,11 @@ import numpy as np
 import pandas as pd
 import torch
 
-from workbench.atomic import atomic_path, write_csv, write_json
+from workbench.atomic import atomic_path, write_json
 from workbench.data.imageio import load_image
 from workbench.errors import WorkbenchError
 from workbench.metrics import CURVE_METRICS
+from workbench.tables import write_csv
 from workbench.train import baselines as B
 from workbench.train import data as D
 from workbench.train.backbones import build_model, pick_device, place

@@ -18,10 +18,11 @@ import numpy as np
 import pandas as pd
 import torch
 
-from workbench.atomic import write_csv, write_json
+from workbench.atomic import write_json
 from workbench.errors import WorkbenchError
 from workbench.metrics import METRICS, classification_metrics
 from workbench.store import Store
+from workbench.tables import write_csv
 from workbench.train import data as D
 from workbench.train import distributed as dist
 from workbench.train.backbones import build_model, check_backbone, pick_device, place

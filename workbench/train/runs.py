@@ -13,6 +13,7 @@ from torch import nn
 
 from workbench.errors import WorkbenchError
 from workbench.store import Store
+from workbench.tables import read_csv
 from workbench.train import data as D
 from workbench.train.backbones import build_model, pick_device, place
 from workbench.train.config import RunConfig
@@ -104,7 +105,7 @@ def _history(folder: Path) -> pd.DataFrame:
         from workbench.train.loop import HISTORY_COLUMNS
 
         return pd.DataFrame(columns=HISTORY_COLUMNS)
-    return pd.read_csv(f)
+    return read_csv(f)
 
 
 def load_summary(ws: Workspace, run: str) -> dict:

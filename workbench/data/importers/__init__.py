@@ -6,11 +6,14 @@ from pathlib import Path
 from typing import Sequence
 
 from workbench.data.importers.arrays import import_arrays, import_numpy
+from workbench.data.importers.coco import import_coco
 from workbench.data.importers.common import ImportResult, Item, Progress, ingest, no_progress
 from workbench.data.importers.folder import (folder_items, import_files, import_folder, import_zip, list_images,
                                              zip_items)
 from workbench.data.importers.imagefolder import class_folders, import_imagefolder
 from workbench.data.importers.table import import_table
+from workbench.data.importers.voc import annotation_files, import_voc
+from workbench.data.importers.yolo import import_yolo, is_yolo_folder
 from workbench.data.uploads import sort_paths
 from workbench.errors import WorkbenchError
 from workbench.store import Store
@@ -21,6 +24,9 @@ FORMATS = {
     "imagefolder": "a labelled tree root/<class>/<image>",
     "table": "a .csv or .xlsx of filename,label next to a folder of images (--images to point elsewhere)",
     "numpy": "X.npy images (N,H,W[,C]) with optional --labels y.npy (indices or one-hot) and --classes",
+    "coco": "a COCO .json of boxes; images beside it, in its images/ folder, or in --images",
+    "voc": "a Pascal VOC folder: one .xml of boxes per image (Annotations/ beside JPEGImages/, or next to them)",
+    "yolo": "a YOLO folder (images/ and labels/ with data.yaml or classes.txt) or its data.yaml; or --classes",
 }
 
 
@@ -33,12 +39,21 @@ def detect_format(path: Path) -> str:
         return "table"
     if suffix == ".npy":
         return "numpy"
+    if suffix == ".json":
+        return "coco"
+    if suffix in (".yaml", ".yml"):
+        return "yolo"
+    if path.is_dir() and annotation_files(path):
+        return "voc"
+    if path.is_dir() and is_yolo_folder(path):
+        return "yolo"
     if path.is_dir():
         has_top_images = any(p.is_file() for p in list_images(path) if p.parent == path)
         return "imagefolder" if class_folders(path) and not has_top_images else "folder"
     if not path.exists():
         raise WorkbenchError(f"{path}: no such file or folder")
-    raise WorkbenchError(f"{path}: cannot tell its format; give a folder, .zip, .csv, .xlsx or X.npy")
+    raise WorkbenchError(f"{path}: cannot tell its format; give a folder, .zip, .csv, .xlsx, X.npy, a COCO .json "
+                         "or a YOLO data.yaml")
 
 
 def import_path(store: Store, path: str | Path, fmt: str = "auto", name: str | None = None,
@@ -64,6 +79,12 @@ def import_path(store: Store, path: str | Path, fmt: str = "auto", name: str | N
         return import_table(store, path, images, name, class_list, skip_bad, progress)
     if fmt == "numpy":
         return import_numpy(store, path, labels, classes, name, progress)
+    if fmt == "coco":
+        return import_coco(store, path, images, name, class_list, skip_bad, progress)
+    if fmt == "voc":
+        return import_voc(store, path, name, class_list, skip_bad, progress)
+    if fmt == "yolo":
+        return import_yolo(store, path, name, class_list, skip_bad, progress)
     raise WorkbenchError(f"Unknown format {fmt!r}; choose one of: {', '.join(FORMATS)}")
 
 
@@ -103,6 +124,6 @@ def split_classes(classes: Sequence[str] | str | None) -> list[str]:
     return list(classes or [])
 
 
-__all__ = ["FORMATS", "ImportResult", "Progress", "detect_format", "import_arrays", "import_files", "import_folder",
-           "import_imagefolder", "import_numpy", "import_path", "import_table", "import_upload", "import_zip",
+__all__ = ["FORMATS", "ImportResult", "Progress", "detect_format", "import_arrays", "import_coco", "import_files",
+           "import_folder", "import_imagefolder", "import_voc", "import_yolo", "import_numpy", "import_path", "import_table", "import_upload", "import_zip",
            "no_progress", "split_classes"]

@@ -15,6 +15,7 @@ from workbench import paths
 from workbench.atomic import atomic_path, write_bytes
 from workbench.data import quality
 from workbench.data.imageio import decode
+from workbench.data.importers.boxes import ImportedBoxes
 from workbench.errors import BadImage, ImportFailed, WorkbenchError
 from workbench.store import ImageRecord, Store
 
@@ -46,9 +47,11 @@ class ImportResult:
     labelled: int
     skipped: list[tuple[str, str]] = field(default_factory=list)
     seconds: float = 0.0
+    boxes: int = 0
 
     def __str__(self) -> str:
-        s = (f"{self.dataset}: {self.found} images found, {self.added} new, {self.labelled} labels recorded"
+        boxes = f", {self.boxes} boxes" if self.boxes else ""
+        s = (f"{self.dataset}: {self.found} images found, {self.added} new, {self.labelled} labels recorded{boxes}"
              f" in {self.seconds:.1f} s")
         if self.skipped:
             s += f"; {len(self.skipped)} skipped: " + "; ".join(f"{f} ({r})" for f, r in self.skipped[:5])
@@ -62,10 +65,12 @@ def dataset_folder(store: Store, dataset: str) -> Path:
 
 def ingest(store: Store, dataset: str, items: Sequence[Item], *, classes: Sequence[str] = (),
            source: str = "", skip_bad: bool = False, progress: Progress = no_progress,
-           problems: list[tuple[str, str]] | None = None, annotator: str = "import") -> ImportResult:
+           problems: list[tuple[str, str]] | None = None, annotator: str = "import",
+           boxes: ImportedBoxes | None = None) -> ImportResult:
     """Import items into `dataset`: all of them in one transaction, or nothing (unless skip_bad).
 
-    `problems` found earlier by the caller (missing files, unknown labels) count like bad images.
+    `problems` found earlier by the caller (missing files, unknown labels) count like bad images. `boxes` (from a
+    COCO, VOC or YOLO reader) are checked against the decoded images; any bad box refuses the whole import.
     """
     start = time.perf_counter()
     problems = list(problems or [])
@@ -76,19 +81,31 @@ def ingest(store: Store, dataset: str, items: Sequence[Item], *, classes: Sequen
     try:
         for item in progress(items, len(items), f"Importing {dataset}"):
             batch.add(item, problems)
+        box_problems = _check_boxes(boxes, batch, items)
+        if box_problems:
+            raise ImportFailed(problems + box_problems, hint="Fix these boxes (or the files they name) and import "
+                                                             "again; no box or image was imported.")
         if problems and not skip_bad:
             raise ImportFailed(problems, hint="Fix or remove these files, or import with skip_bad "
                                               "(--skip-bad) to import the rest.")
         if not batch.records:
             raise ImportFailed(problems, hint="No readable image was left to import.")
         batch.score_inversion()
-        added, n_labels = _commit(store, dataset, batch, classes, source, annotator)
+        added, n_labels, n_boxes = _commit(store, dataset, batch, classes, source, annotator, boxes)
     except BaseException:
         for f in batch.created:  # nothing half-imported: remove the files this attempt wrote
             f.unlink(missing_ok=True)
         raise
     return ImportResult(dataset=dataset, found=len(batch.records), added=added, labelled=n_labels,
-                        skipped=problems, seconds=time.perf_counter() - start)
+                        skipped=problems, seconds=time.perf_counter() - start, boxes=n_boxes)
+
+
+def _check_boxes(boxes: ImportedBoxes | None, batch: _Batch, items: Sequence[Item]) -> list[tuple[str, str]]:
+    """The import's bad boxes, against the images as decoded (boxes of images skipped as bad are dropped)."""
+    if boxes is None:
+        return []
+    sizes = {r.name: (r.width, r.height) for r in batch.records}
+    return boxes.check(sizes, skipped={i.name for i in items} - set(sizes))
 
 
 @dataclass
@@ -144,8 +161,9 @@ class _Batch:
 
 
 def _commit(store: Store, dataset: str, batch: _Batch, classes: Sequence[str], source: str,
-            annotator: str) -> tuple[int, int]:
-    """(images added, labels recorded): the dataset, its new images after the ones it has, and their labels."""
+            annotator: str, boxes: ImportedBoxes | None) -> tuple[int, int, int]:
+    """(images added, labels recorded, boxes recorded): the dataset, its new images after the ones it has, their
+    labels and boxes (replacing the boxes an earlier import of the same images gave)."""
     with store.transaction():
         exists = dataset in store.datasets()
         offset = len(store.images(dataset)) if exists else 0
@@ -157,7 +175,12 @@ def _commit(store: Store, dataset: str, batch: _Batch, classes: Sequence[str], s
                                (store.dataset_id(dataset),)).itertuples(index=False, name=None))
         n_labels = store.add_labels(dataset, [(ids[n], lab) for n, lab in batch.labels], annotator,
                                     source="imported") if batch.labels else 0
-    return added, n_labels
+        n_boxes = 0
+        if boxes is not None:
+            store.add_box_classes(dataset, boxes.classes)
+            n_boxes = len(store.add_boxes(dataset, boxes.store_rows(ids), annotator, how="imported", replace=True,
+                                          empty_images=[ids[n] for n in boxes.boxed if n in ids]))
+    return added, n_labels, n_boxes
 
 
 def read_item(item: Item) -> bytes:

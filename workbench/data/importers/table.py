@@ -10,6 +10,7 @@ import pandas as pd
 from workbench.data.importers.common import ImportResult, Item, Progress, ingest, no_progress
 from workbench.errors import WorkbenchError
 from workbench.store import Store
+from workbench.tables import read_csv
 
 FILE_COLUMNS = ("filename", "file", "image", "path", "name")
 LABEL_COLUMNS = ("label", "class", "target", "category")
@@ -21,7 +22,7 @@ def read_table(table: Path) -> pd.DataFrame:
         if table.suffix.lower() in (".xlsx", ".xlsm"):
             df = pd.read_excel(table, dtype=str)
         else:
-            df = pd.read_csv(table, dtype=str, keep_default_na=False, skipinitialspace=True)
+            df = read_csv(table, dtype=str, keep_default_na=False, skipinitialspace=True)  # our exports' ' taken off
     except FileNotFoundError:
         raise WorkbenchError(f"{table}: file not found") from None
     except Exception as e:  # pandas raises many kinds for malformed files
