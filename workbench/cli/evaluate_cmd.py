@@ -1,10 +1,12 @@
-"""`workbench evaluate RUN`: test metrics, confusion matrix and ROC of a run, saved next to it."""
+"""`workbench evaluate RUN`: test metrics, confusion matrix and ROC of a run (mAP, AP per class and box outcomes of a
+detection run), saved next to it."""
 
 from __future__ import annotations
 
 import argparse
 import json
 
+from workbench.errors import WorkbenchError
 from workbench.workspace import Workspace
 
 
@@ -13,12 +15,16 @@ def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("evaluate", help="evaluate a run's best checkpoint on its test split",
                        description="Score a trained run on the test images it was trained against: accuracy, "
                                    "macro precision/recall/F1, ROC AUC, EER and its threshold, confusion matrix. "
-                                   "Writes checkpoints/RUN/evaluation_test.json and plots in plots_checkpoints/RUN/.")
+                                   "Writes checkpoints/RUN/evaluation_test.json and plots in plots_checkpoints/RUN/. "
+                                   "A detection run: mAP@0.5 and COCO mAP@[.5:.95] with bootstrap intervals over the "
+                                   "test images, AP per class, precision-recall curves, and each box's outcome at a "
+                                   "score chosen on val (checkpoints/RUN/detection_test.json, detections_test.csv).")
     p.add_argument("run", help="run name (a folder under checkpoints/), or 'last' for the newest run")
     p.add_argument("--split", default="test", choices=["test", "val"])
     p.add_argument("--checkpoint", default="best", choices=["best", "last"])
-    p.add_argument("--by", choices=["tag", "quality", "confusion"],
-                   help="also print error rate and count per category of this grouping")
+    p.add_argument("--by", choices=["tag", "quality", "confusion", "size"],
+                   help="also print error rate and count per category of this grouping (detection runs: tag or "
+                        "size, the boxes' outcomes per group)")
     p.add_argument("--label-errors", type=int, default=0, metavar="N",
                    help="also list the N strongest suspected label errors of the run's dataset")
     p.add_argument("--threshold", metavar="RULE",
@@ -33,16 +39,41 @@ def run(args: argparse.Namespace) -> int:
     """Evaluate, print the report (or JSON), then the per-category table and label suspects when asked."""
     from workbench.evaluate import evaluate_run
     from workbench.evaluate.report import evaluation_text
-    from workbench.train.runs import resolve_run
+    from workbench.train.runs import load_config, resolve_run
 
     ws = args.workspace
     args.run = resolve_run(ws, args.run)
+    if load_config(ws, args.run).task == "detection":
+        return run_detection(ws, args)
+    if args.by == "size":
+        raise WorkbenchError("--by size groups the boxes of a detection run; this run is a classifier.")
     ev = evaluate_run(ws, args.run, split=args.split, which=args.checkpoint, threshold=args.threshold)
     print(json.dumps(ev.to_dict(), indent=2) if args.json else evaluation_text(ev))
     if args.by:
         print_error_rates(ws, args.run, args.by, args.split)
     if args.label_errors:
         print_label_errors(ws, args.run, args.checkpoint, args.label_errors)
+    return 0
+
+
+def run_detection(ws: Workspace, args: argparse.Namespace) -> int:
+    """Evaluate a detection run: the report (or JSON) and, with --by, the boxes' outcomes per size or tag."""
+    from workbench.detect.evaluate import evaluate_detector, load_matches, report
+    from workbench.detect.errors import outcome_counts
+    from workbench.train.runs import run_dir
+
+    for flag, given in (("--threshold", args.threshold), ("--label-errors", args.label_errors)):
+        if given:
+            raise WorkbenchError(f"{flag} is for classification runs; {args.run!r} is a detector.")
+    if args.by in ("quality", "confusion"):
+        raise WorkbenchError(f"--by {args.by} is for classification runs; a detection run groups by tag or size.")
+    ev = evaluate_detector(ws, args.run, split=args.split, which=args.checkpoint)
+    print(json.dumps(ev.to_dict(), indent=2) if args.json else report(ev))
+    if args.by:
+        matched = load_matches(run_dir(ws, args.run), args.split)
+        tags = ws.store.image_tags(load_config(ws, args.run).dataset).rename(columns={"tag": "category"})
+        table = outcome_counts(matched, tags, by=args.by)
+        print(f"\nBoxes by {args.by} at score >= {ev.score_threshold:g}:\n" + table.to_string(index=False))
     return 0
 
 

@@ -1,4 +1,5 @@
-"""`workbench predict RUN PATH... --out predictions.csv`: class probabilities and decisions for new images."""
+"""`workbench predict RUN PATH... --out predictions.csv`: class probabilities and decisions for new images, or for a
+detection run one row per box found (and the images with their boxes drawn, --draw)."""
 
 from __future__ import annotations
 
@@ -24,7 +25,11 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="CSV to write: file, decision, confidence, p_<class>..., error (default: predictions.csv)")
     p.add_argument("--threshold", type=_probability, metavar="P",
                    help="binary runs: decide the second class when its probability >= P, instead of the run's threshold")
-    p.add_argument("--batch-size", type=int, default=64)
+    p.add_argument("--batch-size", type=int, help="images per batch (default: 64; a detection run: 8)")
+    p.add_argument("--min-score", type=_probability, metavar="S",
+                   help="detection runs: keep boxes scored at least S (default: the score chosen on val when the run "
+                        "was evaluated, else 0.3); the CSV has one row per box: file, box, label, score, x, y, w, h")
+    p.add_argument("--draw", metavar="DIR", help="detection runs: also write each image with its boxes drawn into DIR")
     p.set_defaults(func=run)
 
 
@@ -41,15 +46,21 @@ def _probability(text: str) -> float:
 def run(args: argparse.Namespace) -> int:
     """Predict args.paths with the run, write the CSV, list unreadable images on stderr."""
     from workbench.predict import predict_paths
-    from workbench.train.runs import resolve_run
+    from workbench.train.runs import load_config, resolve_run
 
     def progress(it: Iterable, total: int, desc: str) -> Iterable:
         return tqdm(it, total=total, desc=desc, unit="batch", file=sys.stderr)
 
-    if args.batch_size < 1:
+    if args.batch_size is not None and args.batch_size < 1:
         raise WorkbenchError(f"--batch-size must be at least 1, got {args.batch_size}.")
     ws = args.workspace
-    result = predict_paths(ws, resolve_run(ws, args.run), args.paths, threshold=args.threshold, batch_size=args.batch_size,
+    run_name = resolve_run(ws, args.run)
+    if load_config(ws, run_name).task == "detection":
+        return run_detection(ws, run_name, args, progress)
+    for flag, given in (("--min-score", args.min_score), ("--draw", args.draw)):
+        if given is not None:
+            raise WorkbenchError(f"{flag} is for detection runs; {run_name!r} is a classifier.")
+    result = predict_paths(ws, run_name, args.paths, threshold=args.threshold, batch_size=args.batch_size or 64,
                            progress=progress)
     out = result.save_csv(args.out)
     for note in result.notes:
@@ -58,4 +69,26 @@ def run(args: argparse.Namespace) -> int:
         print(f"could not read {name}: {reason}", file=sys.stderr)
     print(result.summary())
     print(f"Wrote {out}")
+    return 0
+
+
+def run_detection(ws, run_name: str, args: argparse.Namespace, progress) -> int:
+    """Detect objects in args.paths: one CSV row per box, the images drawn into --draw, unreadable files on stderr."""
+    from workbench.detect.predict import detect_paths, run_min_score, save_drawn
+    from workbench.detect.model import load_detector
+    from workbench.train.runs import run_dir
+
+    if args.threshold is not None:
+        raise WorkbenchError(f"--threshold is for binary classifiers; {run_name!r} is a detector (use --min-score).")
+    folder = run_dir(ws, run_name)
+    min_score = args.min_score if args.min_score is not None else run_min_score(folder)
+    result = detect_paths(load_detector(folder), args.paths, min_score=min_score,
+                          batch_size=args.batch_size or 8, progress=progress)
+    out = result.save_csv(args.out)
+    for name, reason in result.bad:
+        print(f"could not read {name}: {reason}", file=sys.stderr)
+    print(result.summary())
+    print(f"Wrote {out}")
+    if args.draw:
+        print(f"Drew {len(save_drawn(result, args.draw))} images with their boxes into {args.draw}")
     return 0

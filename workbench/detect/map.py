@@ -70,8 +70,8 @@ def detection_metrics(preds: Sequence[dict], truths: Sequence[dict], classes: Se
 def _per_class(r: dict, truths: list[dict], classes: list[str]) -> tuple[list[dict], dict[str, dict]]:
     """AP@0.5 and AP@[.5:.95] per class, and the precision-recall curve at IoU 0.5, from COCO's precision array
     (IoU threshold, recall point, class, area range, max detections): all areas, 100 detections."""
-    present = [int(c) for c in torch.atleast_1d(r["classes"]).tolist()]
-    precision = r["precision"].numpy()  # (10, 101, K, 4, 3); -1 where undefined
+    present = [int(c) for c in torch.atleast_1d(r["classes"]).tolist()] if "precision" in r else []
+    precision = r["precision"].numpy() if present else None  # (10, 101, K, 4, 3); -1 where undefined
     counts = np.bincount(torch.cat([t["labels"] for t in truths]).numpy(), minlength=len(classes)) \
         if truths else np.zeros(len(classes), int)
     rows, curves = [], {}

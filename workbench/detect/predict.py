@@ -12,11 +12,13 @@ import pandas as pd
 import torch
 from PIL import Image, ImageDraw
 
-from workbench.atomic import atomic_path, write_csv
+from workbench.atomic import atomic_path
 from workbench.data.importers.common import Progress, no_progress
+from workbench.detect.evaluate import load_detection_evaluation
 from workbench.detect.model import LoadedDetector
 from workbench.errors import BadImage, WorkbenchError
 from workbench.predict.sources import ImageSource, gather
+from workbench.tables import write_csv
 
 BOX_TABLE = ["file", "box", "label", "score", "x", "y", "w", "h"]  # x, y: top-left; all in the image's pixels
 DEFAULT_MIN_SCORE = 0.3
@@ -41,7 +43,7 @@ class BoxPredictions:
         bad = pd.DataFrame({"file": [f for f, _ in self.bad], "error": [r for _, r in self.bad]})
         return pd.concat([self.table.assign(error=""), bad], ignore_index=True)[[*BOX_TABLE, "error"]]
 
-    def to_csv(self, path: str | Path) -> Path:
+    def save_csv(self, path: str | Path) -> Path:
         """Write `frame()` to `path`."""
         return write_csv(path, self.frame())
 
@@ -135,6 +137,12 @@ def save_drawn(result: BoxPredictions, folder: str | Path) -> list[Path]:
             drawn.save(tmp, format="PNG")
         written.append(path)
     return written
+
+
+def run_min_score(run_dir: Path) -> float:
+    """The score floor to show a run's boxes at: the one its evaluation chose on val, else DEFAULT_MIN_SCORE."""
+    evaluation = load_detection_evaluation(Path(run_dir))
+    return DEFAULT_MIN_SCORE if evaluation is None else float(evaluation.score_threshold)
 
 
 def _tensor(img: Image.Image) -> torch.Tensor:

@@ -43,7 +43,7 @@ class Evaluation:
 
     def to_dict(self) -> dict:
         """As saved in evaluation_<split>.json: plain JSON values, NaN and inf as null."""
-        return _json_safe(asdict(self))
+        return json_safe(asdict(self))
 
 
 def evaluation_path(ws: Workspace, run: str, split: str = "test") -> Path:
@@ -197,13 +197,14 @@ def load_predictions(ws: Workspace, run: str, split: str = "test") -> pd.DataFra
     return read_csv(path) if path.exists() else None
 
 
-def _json_safe(obj):
+def json_safe(obj):
+    """`obj` with NaN and inf as None and numpy scalars as Python's: what JSON can hold."""
     if isinstance(obj, float) and not math.isfinite(obj):
         return None
     if isinstance(obj, dict):
-        return {k: _json_safe(v) for k, v in obj.items()}
+        return {k: json_safe(v) for k, v in obj.items()}
     if isinstance(obj, (list, tuple)):
-        return [_json_safe(v) for v in obj]
+        return [json_safe(v) for v in obj]
     if isinstance(obj, np.generic):
-        return _json_safe(obj.item())
+        return json_safe(obj.item())
     return obj

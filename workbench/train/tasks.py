@@ -16,13 +16,14 @@ from workbench.workspace import Workspace
 
 
 def pick_task(store: Store, cfg: RunConfig) -> str:
-    """cfg.task when given; for "auto", detection when the set has boxes and no image labels, else classification."""
+    """cfg.task when given; for "auto", detection when the set has boxed images and no image labels, else
+    classification."""
     if cfg.task != "auto":
         return cfg.task
     if cfg.dataset not in store.datasets():
         return "classification"  # the classification precheck names the missing set
-    has_boxes = not store.boxes(cfg.dataset).dropna(subset=["label"]).empty
-    return "detection" if has_boxes and store.resolved_labels(cfg.dataset).empty else "classification"
+    boxed = not store.boxed_images(cfg.dataset).empty
+    return "detection" if boxed and store.resolved_labels(cfg.dataset).empty else "classification"
 
 
 def precheck(ws: Workspace, cfg: RunConfig) -> TaskData | DetectionTask:
