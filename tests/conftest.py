@@ -18,7 +18,7 @@ def home(tmp_path, monkeypatch):
 
 
 # Modules whose tests run on both store engines (SQLite, and PostgreSQL when $WORKBENCH_TEST_PG is set).
-BOTH_ENGINES = {"test_store", "test_store_boxes", "test_store_engines", "test_labeling_session", "test_label_grid_review",
+BOTH_ENGINES = {"test_store", "test_store_boxes", "test_box_durability", "test_store_engines", "test_labeling_session", "test_label_grid_review",
                 "test_label_durability"}
 
 

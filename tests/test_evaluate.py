@@ -225,7 +225,10 @@ def test_evaluate_tab_through_the_gradio_api(ws, trained):
         preds = load_predictions(ws, RUN)
         tagged = set(trained["store"].image_tags("faces").query("tag == 'glasses'").image_id)
         expected = set(preds.loc[preds.y_true != preds.y_pred, "image_id"]) & tagged
-        assert {int(it["caption"].split()[0][1:]) for it in items} == expected and page == 1
+        assert {tile["id"] for tile in items["items"]} == expected and page == 1
+        # each thumbnail's caption names its true and predicted class, each on a line of its own
+        assert all(len(t["caption"].split("\n")) == 3 and t["caption"].split("\n")[1].startswith("true: ")
+                   and t["caption"].split("\n")[2].startswith("pred: ") for t in items["items"])
         assert "glasses" in [row[0] for row in table["data"]]
         original, overlay_file, caption = client.predict(RUN, sorted(expected)[0], "face", "eigencam", "",
                                                          api_name="/explain_image")

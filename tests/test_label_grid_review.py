@@ -9,6 +9,7 @@ from sklearn.metrics import cohen_kappa_score
 from workbench.errors import WorkbenchError
 from workbench.labeling import bulk_label, bulk_tag, disagreements, grid_page, pairwise_kappa, settle
 from workbench.labeling.export import scope_options
+from workbench.labeling.grid import toggle
 from workbench.labeling.names import add_classes, add_tags, remove_tag, split_names
 
 
@@ -25,6 +26,15 @@ def test_grid_pages_and_bulk_label(faces):
     assert last.page == 3 and len(last.items) == 8
     unl = grid_page(faces, "faces", "ann", order="unlabeled", size=500)
     assert unl.total == 192
+
+
+def test_a_click_toggles_one_thumbnail_of_the_page_in_or_out_of_the_selection():
+    page = [11, 12, 13]
+    assert toggle(None, 12, page) == [12]
+    assert toggle([12], 13, page) == [12, 13]
+    assert toggle([12, 13], 12, page) == [13]      # clicked again: out
+    assert toggle([12], 99, page) == [12]          # not on the page (a stale click): nothing changes
+    assert toggle([12], None, page) == [12]
 
 
 def test_bulk_tag_all_or_nothing(faces):

@@ -10,6 +10,7 @@ from workbench.errors import WorkbenchError
 from workbench.labeling import (build_queue, goto, label, label_key, only_filter, open_image, open_session, previous,
                                 queue_next, skip, step, tag_keys, take_left_out, toggle_tag, undo, view)
 from workbench.labeling.keys import button_action, class_for_key, class_keys, keys_by_position
+from workbench.labeling.orders import ORDER_TABLE
 from workbench.labeling.session import parse_action
 
 
@@ -18,6 +19,28 @@ def test_unlabeled_queue_is_file_order_and_skips_labelled(faces):
     faces.add_label(ids[0], "face", "ann")
     faces.add_label(ids[2], "face", "other")  # another annotator's label does not hide it from "ann"
     assert build_queue(faces, "faces", "ann") == ids[1:]
+
+
+# what an order filters on, for the ones that show one tag or class
+ONLY = {"tag": "glasses", "class": "face"}
+
+
+@pytest.mark.parametrize("order", ORDER_TABLE, ids=lambda o: o.name)
+def test_an_order_is_marked_built_on_others_work_exactly_when_their_work_changes_it(faces, order):
+    """Blind labelling refuses the orders marked `by_others`: each order's mark is checked against what it shows
+    when another annotator labels, tags and accepts suggestions."""
+    ids = list(faces.images("faces")["image_id"])
+    faces.add_labels("faces", [(i, "face") for i in ids[:3]], "alice")
+    faces.set_image_tag(ids[0], "glasses", "alice")
+
+    def alices_queue():
+        return build_queue(faces, "faces", "alice", order.name, ONLY.get(order.name), seed=1)
+
+    before = alices_queue()
+    faces.add_labels("faces", [(i, "face") for i in ids[10:20]], "bob")
+    faces.add_label(ids[30], "face", "bob", source="accepted", confidence=0.9)
+    faces.set_image_tag(ids[40], "glasses", "bob")
+    assert (alices_queue() != before) == order.by_others
 
 
 def test_random_queue_is_seeded_permutation_of_unlabeled(faces):

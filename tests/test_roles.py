@@ -13,9 +13,12 @@ import pytest
 
 from browser.api import ApiSession
 from browser.appserver import AppProcess, free_port
+from workbench.access import ANNOTATOR_BOX_HANDLERS as POLICY_BOX_HANDLERS
+from workbench.access import ANNOTATOR_HANDLERS as POLICY_HANDLERS
 from workbench.access import Access, Operation
 from workbench.cli import app_cmd
 from workbench.errors import WorkbenchError
+from workbench.labeling.orders import ORDER_TABLE
 from workbench.data.demo import ensure_faces
 from workbench.store import Store
 from workbench.ui.app import build_app
@@ -24,8 +27,10 @@ from workbench.ui.guard import guard, operation
 REFUSED = "is an annotator"
 # the Label tab's handlers an annotator may call, on /label and in the main page's Label tab
 ANNOTATOR_HANDLERS = {"on_start", "act", "on_action", "on_more_class", "refresh_choices", "on_dataset", "on_load",
-                      "on_goto", "show_one_image", "on_mode", "on_show", "marked", "on_pick", "select_all",
+                      "on_goto", "show_one_image", "on_mode", "on_show", "show_grid_if_open", "on_pick", "select_all",
                       "select_none", "bulk.run", "on_redraw", "on_accept_page", "on_refresh", "open_in_labeller"}
+# the Boxes mode's handlers an annotator may call: open her boxes and draw (adding box classes is an admin's)
+ANNOTATOR_BOX_HANDLERS = {"on_boxes_start", "on_box_event"}
 LANDING = "send_annotators_to_label_page.landing"
 SELECT = {"index": 0, "value": None, "selected": True}
 
@@ -86,13 +91,14 @@ def test_annotator_is_refused_every_endpoint_but_labelling(team):
         op = handlers[dep["id"]]
         reply = call(alice, dep)
         should_pass = (op.module == "workbench.ui.label_tab" and op.handler in ANNOTATOR_HANDLERS
+                       or op.module == "workbench.ui.label_boxes" and op.handler in ANNOTATOR_BOX_HANDLERS
                        or op.handler == LANDING)
         was_refused = not reply.ok and REFUSED in (reply.error or "")
         assert was_refused != should_pass, f"{dep['api_name']} (id {dep['id']}, {op}): {reply}"
         (refused if was_refused else allowed).add(base(dep["api_name"]))
     assert {"label_export", "label_add_classes", "on_settle", "on_add_tags", "on_remove_tag", "import_path",
-            "do_start", "evaluate_run", "explain_image"} <= refused
-    assert {"label_start", "label_action", "run", "label_review"} <= allowed
+            "do_start", "evaluate_run", "explain_image", "boxes_add_classes"} <= refused
+    assert {"label_start", "label_action", "run", "label_review", "boxes_start", "boxes_event"} <= allowed
     # the main page's landing check names her role, and the page then sends her to /label
     landing = next(d for d in deps if handlers[d["id"]].handler == LANDING)
     assert call(alice, landing).data == ["annotator"]
@@ -109,11 +115,29 @@ def test_annotator_labels_as_herself_whatever_name_she_sends(team):
     # the grid's bulk label, sent with another annotator's name and no session
     show = send(alice, "label", "on_show", [None, "faces", "bob", "unlabeled", None, 0, 1, 5])
     assert show.ok, show.error
-    ids = [v for _, v in show.data[1]["choices"]][:2]
-    bulk = send(alice, "label", "run", [None, "faces", "bob", ids, "not face", None], nth=0)
+    ids = [tile["id"] for tile in show.data[0]["items"]][:2]
+    pick = named(alice, "label", "on_pick")
+    for i in ids:  # the selection is held by the server: picked by image id, as a click on a thumbnail does
+        assert alice.call(pick["id"], alice.defaults(pick), {"id": i}).ok
+    bulk = send(alice, "label", "run", [None, "faces", "bob", None, "not face", None], nth=0)
     assert bulk.ok, bulk.error
     labels = team["store"].latest_labels("faces")
     assert set(labels["annotator"]) == {"alice"} and len(labels) == 3
+
+
+def test_annotator_draws_boxes_as_herself_and_box_classes_stay_with_admins(team):
+    boss, alice = ApiSession(team["app"].url, "boss", "pw"), ApiSession(team["app"].url, "alice", "pw")
+    refused = send(alice, "label", "boxes_add_classes", ["faces", "nose", None])
+    assert not refused.ok and REFUSED in refused.error
+    assert send(boss, "", "boxes_add_classes", ["faces", "face, eye", None]).ok
+    start = send(alice, "label", "boxes_start", ["faces", "bob", False])  # sent with bob's name
+    assert start.ok, start.error
+    event = named(alice, "label", "boxes_event")
+    drawn = alice.call(event["id"], [None], {"op": "add", "cls": 1, "x": 2, "y": 3, "w": 10, "h": 8})
+    assert drawn.ok, drawn.error
+    boxes = team["store"].boxes("faces")
+    assert boxes[["annotator", "label", "x", "y", "w", "h", "how"]].values.tolist() == \
+        [["alice", "eye", 2.0, 3.0, 10.0, 8.0, "drawn"]]
 
 
 def test_admin_may_call_admin_endpoints(team):
@@ -142,10 +166,15 @@ def test_policy_roles_and_blind():
     # the Label tab's labelling is the same on the main page; its admin handlers are not
     assert team.refusal("alice", Operation("", "workbench.ui.label_tab", "on_start")) is None
     assert team.refusal("alice", Operation("label", "workbench.ui.label_tab", "on_export"))
+    # boxes: drawing as oneself is open, adding box classes is not; a boxes name in another module is not
+    assert team.refusal("alice", Operation("label", "workbench.ui.label_boxes", "on_box_event")) is None
+    assert team.refusal("alice", Operation("label", "workbench.ui.label_boxes", "on_add_box_classes"))
+    assert team.refusal("alice", Operation("", "workbench.ui.datasets_tab", "on_box_event"))
     blind = Access(users=frozenset({"alice", "boss"}), admins=frozenset({"boss"}), blind=True)
     assert "Blind" in blind.refusal("alice", review) and blind.refusal("boss", review) is None
     assert "Blind" in blind.refusal("alice", label, {"order_": "class"})
     assert blind.refusal("alice", label, {"order_": "unlabeled"}) is None
+    assert "Blind" in blind.refusal("alice", label, {"order_": "accepted"})  # others' accepted suggestions
     assert team.refusal("alice", label, {"order_": "class"}) is None
 
 
@@ -213,6 +242,32 @@ def test_guard_keeps_generators_coroutines_and_request_injection(guarded_app):
         assert not reply.ok and REFUSED in reply.error, (name, reply)
 
 
+@pytest.mark.parametrize("order", ORDER_TABLE, ids=lambda o: o.name)
+@pytest.mark.parametrize("handler", ["on_start", "on_show"])  # a one-image session, a grid page
+def test_blind_labelling_refuses_every_order_built_on_others_work(order, handler):
+    """Every order, in both views that take one: refused to a blind annotator exactly when it is built on other
+    annotators' work (test_labeling_session checks each order's mark against what it shows); admins may."""
+    blind = Access(users=frozenset({"alice", "boss"}), admins=frozenset({"boss"}), blind=True)
+    op = Operation("label", "workbench.ui.label_tab", handler)
+    refusal = blind.refusal("alice", op, {"order_": order.name})
+    assert (refusal is not None and "Blind" in refusal) == order.by_others
+    assert blind.refusal("boss", op, {"order_": order.name}) is None
+    assert Access(users=frozenset({"alice"})).refusal("alice", op, {"order_": order.name}) is None
+
+
+def test_every_annotator_handler_is_decided_for_blind_labelling():
+    """The Review view's handlers show everyone's labels: refused in blind labelling; the others (boxes included:
+    a boxing session shows its annotator's own boxes) are not."""
+    blind = Access(users=frozenset({"alice"}), blind=True)
+    for module, handlers in (("label_tab", POLICY_HANDLERS), ("label_boxes", POLICY_BOX_HANDLERS)):
+        for handler, others in handlers.items():
+            refusal = blind.refusal("alice", Operation("label", f"workbench.ui.{module}", handler), {})
+            assert (refusal is not None) == others, handler
+    assert POLICY_HANDLERS["on_refresh"] and POLICY_HANDLERS["open_in_labeller"]
+    # the policy's lists are this test's lists
+    assert set(POLICY_HANDLERS) == ANNOTATOR_HANDLERS and set(POLICY_BOX_HANDLERS) == ANNOTATOR_BOX_HANDLERS
+
+
 def test_without_logins_nothing_is_wrapped():
     with gr.Blocks() as demo:
         gr.Button().click(lambda: None)
@@ -233,6 +288,11 @@ def test_blind_labelling_hides_the_agreement_view_from_annotators(faces):
         assert send(alice, "label", "label_start", ["faces", "", "unlabeled", None, 0]).ok
         by_class = send(alice, "label", "label_start", ["faces", "", "class", "face", 0])  # by everyone's labels
         assert not by_class.ok and "Blind" in by_class.error
+        accepted = send(alice, "label", "label_start", ["faces", "", "accepted", None, 0])  # others' accepted
+        assert not accepted.ok and "Blind" in accepted.error
+        grid = send(alice, "label", "on_show", [None, "faces", "", "accepted", None, 0, 1, 5])  # and its grid
+        assert not grid.ok and "Blind" in grid.error
+        assert send(alice, "label", "on_show", [None, "faces", "", "unlabeled", None, 0, 1, 5]).ok
         boss = ApiSession(url, "boss", "pw")
         shown = send(boss, "", "label_review", ["faces"])
         assert shown.ok, shown.error

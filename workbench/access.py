@@ -10,28 +10,38 @@ from dataclasses import dataclass, field
 from typing import Any, Mapping
 
 from workbench.errors import WorkbenchError
+from workbench.labeling.orders import ORDERS_BY_OTHERS
 
 ADMIN, ANNOTATOR = "admin", "annotator"
 
 LABEL_PAGE = "label"  # the annotators' page, /label
 LABEL_MODULE = "workbench.ui.label_tab"
+BOXES_MODULE = "workbench.ui.label_boxes"  # the Label tab's Boxes mode
 
-# Label-tab handlers an annotator may call (on /label, or in the main page's Label tab: the same API names):
-# start a session, label / skip / undo / tag as themselves, switch views, page and select the grid, bulk-label
-# their selection or accept its suggested labels, see agreement, open a disputed image.
+# Label-tab handlers an annotator may call (on /label, or in the main page's Label tab: the same API names), each
+# with whether it shows other annotators' work (refused to annotators in blind labelling): start a session, label /
+# skip / undo / tag as themselves, switch views, page and select the grid, bulk-label their selection or accept its
+# suggested labels (all their own work; which images a session or grid page shows is the order's, see
+# ORDERS_BY_OTHERS); the Review view (agreement, disputed images and opening one) shows everyone's labels.
 # Adding classes or tags, settling disputes and exporting stay with admins, as does every other tab.
-ANNOTATOR_HANDLERS = frozenset({
-    "on_start", "act", "on_action", "on_more_class", "refresh_choices", "on_dataset", "on_load", "on_goto",
-    "show_one_image", "on_mode", "on_show", "on_redraw", "marked", "on_pick", "select_all", "select_none",
-    "bulk.run", "on_accept_page",  # accept the model's suggestions on a grid page, as oneself
-    "on_refresh", "open_in_labeller",
-})
+ANNOTATOR_HANDLERS: dict[str, bool] = {
+    "on_start": False, "act": False, "on_action": False, "on_more_class": False, "refresh_choices": False,
+    "on_dataset": False, "on_load": False, "on_goto": False, "show_one_image": False, "on_mode": False,
+    "on_show": False, "show_grid_if_open": False, "on_redraw": False, "on_pick": False, "select_all": False,
+    "select_none": False,
+    "bulk.run": False, "on_accept_page": False,  # accept the model's suggestions on a grid page, as oneself
+    "on_refresh": True, "open_in_labeller": True,  # the Review view
+}
+# Boxes-mode handlers an annotator may call: open their boxes, and every drawing operation (as themselves: a box is
+# changed only by its owner, and a session shows only its annotator's boxes). Adding box classes stays with admins.
+ANNOTATOR_BOX_HANDLERS: dict[str, bool] = {"on_boxes_start": False, "on_box_event": False}
 # the UI shell's own events, open to every user: the landing check that sends annotators to /label
 SHELL_HANDLERS = frozenset({("workbench.ui.guard", "send_annotators_to_label_page.landing")})
 # handlers that show every annotator's labels (agreement, disagreements): refused to annotators when labelling is blind
-SHOWS_OTHERS_LABELS = frozenset({"on_refresh"})
-# queue orders that pick images by everyone's tags or majority labels (the handlers' `order_` input): blind too
-ORDER_INPUT, ORDERS_BY_OTHERS = "order_", frozenset({"tag", "class"})
+SHOWS_OTHERS_LABELS = frozenset(h for handlers in (ANNOTATOR_HANDLERS, ANNOTATOR_BOX_HANDLERS)
+                                for h, others in handlers.items() if others)
+# the handlers' input naming the queue order: orders built on others' work are refused in blind labelling too
+ORDER_INPUT = "order_"
 
 
 @dataclass(frozen=True)
@@ -82,12 +92,13 @@ class Access:
             return None
         if (op.module, op.handler) in SHELL_HANDLERS:
             return None
-        if op.module != LABEL_MODULE or op.handler not in ANNOTATOR_HANDLERS:
+        allowed = {LABEL_MODULE: ANNOTATOR_HANDLERS, BOXES_MODULE: ANNOTATOR_BOX_HANDLERS}.get(op.module, ())
+        if op.handler not in allowed:
             return (f"{user or 'This user'} is an annotator: annotators label at /{LABEL_PAGE}, and only that "
                     f"is open to them (refused: {op}). Ask an admin.")
         if self.blind and (op.handler in SHOWS_OTHERS_LABELS or (inputs or {}).get(ORDER_INPUT) in ORDERS_BY_OTHERS):
-            return ("Blind labelling: annotators do not see other annotators' labels (no agreement view, "
-                    "no review by tag or class).")
+            return ("Blind labelling: annotators do not see other annotators' work (no Review view, and no order "
+                    f"built on their labels, tags or accepted suggestions: {', '.join(sorted(ORDERS_BY_OTHERS))}).")
         return None
 
     def annotator_name(self, user: str | None, typed: str | None) -> str | None:

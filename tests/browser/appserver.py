@@ -102,3 +102,36 @@ def press_and_wait_move(page, key: str) -> str:
     page.keyboard.press(key)
     page.wait_for_function(f"document.querySelector('{SHOWN_NAME}')?.textContent !== {before!r}", timeout=10_000)
     return before
+
+
+# Per thumbnail of a ui.thumb_grid: its image id, whether the whole picture is on screen (the image kept its aspect
+# and lies inside its box, so nothing is cropped), whether the caption overlaps the picture, whether the caption's
+# text is all shown, whether it is drawn with sharp pixels, and whether it is framed as selected.
+THUMBS_JS = """(sel) => [...document.querySelectorAll(sel + ' .wb-tile')].map((t) => {
+  const img = t.querySelector('img'), box = img.parentElement, cap = t.querySelector('figcaption');
+  const r = img.getBoundingClientRect(), b = box.getBoundingClientRect(), c = cap.getBoundingClientRect();
+  const nw = img.naturalWidth, nh = img.naturalHeight, fit = getComputedStyle(img).objectFit;
+  let sx = r.width / nw, sy = r.height / nh;                    // fill: stretched
+  if (fit === 'contain') sx = sy = Math.min(sx, sy);
+  if (fit === 'cover') sx = sy = Math.max(sx, sy);
+  if (fit === 'none') sx = sy = 1;
+  if (fit === 'scale-down') sx = sy = Math.min(1, sx, sy);
+  const w = nw * sx, h = nh * sy, left = r.left + (r.width - w) / 2, top = r.top + (r.height - h) / 2;
+  const inside = r.left >= b.left - 0.5 && r.right <= b.right + 0.5 && r.top >= b.top - 0.5
+    && r.bottom <= b.bottom + 0.5;
+  return {id: Number(t.dataset.id), loaded: img.complete && nw > 0,
+          whole: inside && w <= r.width + 0.5 && h <= r.height + 0.5 && Math.abs(sx - sy) < 1e-6,
+          covered: c.top < top + h - 0.5 && c.bottom > top + 0.5 && c.left < left + w - 0.5 && c.right > left + 0.5,
+          caption: cap.innerText,
+          captionWhole: cap.scrollWidth <= cap.clientWidth + 1 && cap.scrollHeight <= cap.clientHeight + 1,
+          shown: w, natural: nw, sharp: getComputedStyle(img).imageRendering === 'pixelated',
+          selected: t.classList.contains('wb-selected'), frame: getComputedStyle(t).borderTopColor};
+})"""
+
+
+def thumbnails(page, selector: str, first: int = 1) -> list[dict]:
+    """What each thumbnail of the ui.thumb_grid at `selector` shows (see THUMBS_JS), once its first `first` images
+    have loaded (images further down load as they are scrolled to)."""
+    page.wait_for_function(f"() => [...document.querySelectorAll('{selector} .wb-tile img')].slice(0, {first})"
+                           f".filter(i => i.complete && i.naturalWidth > 0).length === {first}", timeout=20_000)
+    return page.evaluate(THUMBS_JS, selector)

@@ -1,11 +1,12 @@
 """The Evaluate tab in headless Chromium on a resnet18 run trained at 24 px: a click on a confusion-matrix cell
-shows that cell's errors in the gallery, the ROC legend stays clear of the axes, CAM thumbnails name their layer."""
+shows that cell's errors in the gallery (whole thumbnails, captions below them naming true and predicted class), the
+ROC legend stays clear of the axes, CAM thumbnails name their layer."""
 
 from __future__ import annotations
 
 import pytest
 
-from browser.appserver import CHROMIUM_ARGS, served
+from browser.appserver import CHROMIUM_ARGS, served, thumbnails
 from workbench.data.demo import ensure_faces, faces_truth
 from workbench.evaluate import evaluate_run, load_predictions
 from workbench.train.config import RunConfig
@@ -15,8 +16,8 @@ pytestmark = [pytest.mark.browser, pytest.mark.slow]
 sync_playwright = pytest.importorskip("playwright.sync_api").sync_playwright
 RUN = "faces-r18-24"
 
-GALLERY_IDS = ("() => [...document.querySelectorAll('#wb-eval-gallery .caption-label')]"
-               ".map(e => e.textContent.split(' ')[0].slice(1)).sort().join(',')")
+GALLERY_IDS = ("() => [...document.querySelectorAll('#wb-eval-gallery .wb-tile')]"
+               ".map(e => e.dataset.id).sort().join(',')")
 
 
 def _box(page, selector):
@@ -47,7 +48,15 @@ def test_confusion_cell_click_opens_its_errors_and_roc_legend_is_below_the_axes(
         assert cells.nth(t * (n + 1) + 1 + p).inner_text().startswith(f"{ev.confusion[t][p]} · ")
         cells.nth(t * (n + 1) + 1 + p).click()
         page.wait_for_function(f"() => ({GALLERY_IDS})() === '{expected}'")
-        assert page.locator("#wb-eval-gallery .caption-label").count() == len(cell)
+        assert page.locator("#wb-eval-gallery .wb-tile").count() == len(cell)
+        # each thumbnail whole, its caption below it, whole, naming the true and the predicted class
+        for tile in thumbnails(page, "#wb-eval-gallery", first=min(len(cell), 8)):
+            assert tile["whole"] and not tile["covered"] and tile["captionWhole"], tile
+            assert tile["sharp"]  # 25-px faces, enlarged
+            number, true, pred = tile["caption"].splitlines()
+            assert (number, true) == (f"#{tile['id']}", f"true: {ev.classes[t]}") and pred.startswith(
+                f"pred: {ev.classes[p]} (")
+        page.locator("#wb-eval-gallery").screenshot(path=str(tmp_path / "error-gallery.png"))
         name = f"{ev.classes[t]} → {ev.classes[p]}"
         assert name in [i.input_value() for i in page.locator("input").all()]  # the Category picked is the cell
 

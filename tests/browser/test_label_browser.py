@@ -75,19 +75,17 @@ def test_keyboard_labelling_survives_reload(faces, home):
             assert page.locator("#wb-progress-count").inner_text() == "29"
             assert shown_name(page) == "00029.png"         # the first unlabeled image, in file order
 
-            # grid: click three thumbnails, label them at once
+            # grid: its first page comes with the switch; click three thumbnails, label them at once
             page.get_by_role("radio", name="Grid").check()
-            page.locator("#wb-grid-show").click()
-            for k in (40, 41, 42):
-                page.locator(f"#wb-grid .thumbnail-item:has-text('000{k}.png')").click()
-                page.wait_for_function(f"document.querySelectorAll('#wb-grid-selected input:checked').length"
-                                       f" === {k - 39}")
-                page.wait_for_selector(f"#wb-grid .thumbnail-item:has-text('✓ 000{k}.png')")  # marked as selected
-            assert page.locator("#wb-grid .thumbnail-item:has-text('✓')").count() == 3
+            for n, k in enumerate((40, 41, 42), 1):
+                page.locator(f"#wb-grid-thumbs .wb-tile:has-text('000{k}.png')").click()
+                page.wait_for_function("document.querySelectorAll('#wb-grid-thumbs [aria-selected=true]').length"
+                                       f" === {n}")  # the server's answer: the selection it holds
+            assert page.locator("#wb-grid-thumbs .wb-selected").count() == 3
             page.locator("#wb-grid-class input").click()
             page.get_by_role("option", name="not face").click()
             page.locator("#wb-grid-assign").click()
-            page.wait_for_selector("#wb-grid .thumbnail-item:has-text('00042.png · not face')")
+            page.wait_for_selector("#wb-grid-thumbs .wb-tile:has-text('00042.png'):has-text('label: not face')")
             for k in (40, 41, 42):
                 expected_labels[f"000{k}.png"] = "not face"
 

@@ -42,17 +42,19 @@ def test_enter_accepts_digit_overrides_and_a_verify_page_with_two_left_out(faces
             overridden = press_and_wait_move(page, "2")
 
             page.get_by_role("radio", name="Grid").check()
-            page.get_by_role("combobox", name="Order", exact=True).click()
-            page.get_by_role("option", name=ORDERS["confident"]).click()
             page.get_by_label("Per page", exact=True).fill("10")
-            page.locator("#wb-grid-show").click()
+            page.get_by_role("combobox", name="Order", exact=True).click()
+            page.get_by_role("option", name=ORDERS["confident"]).click()  # the open grid follows the order
             page.wait_for_selector("#wb-grid-accept", state="visible")
-            thumbs = page.locator("#wb-grid .thumbnail-item")
-            shown = [thumbs.nth(k).inner_text().split(" · ")[0].strip() for k in range(thumbs.count())]
-            for k in (2, 5):
+            page.wait_for_function("document.querySelectorAll('#wb-grid-thumbs .wb-tile').length === 10")
+            thumbs = page.locator("#wb-grid-thumbs .wb-tile")
+            shown = [thumbs.nth(k).locator("figcaption").inner_text().splitlines()[0].strip()
+                     for k in range(thumbs.count())]
+            for n, k in enumerate((2, 5), 1):
                 thumbs.nth(k).click()
-                page.wait_for_selector(f"#wb-grid .thumbnail-item:has-text('✓ {shown[k]}')")
-            page.locator("#wb-grid h2, #wb-grid .prose").first.click()   # focus off any field
+                page.wait_for_function("document.querySelectorAll('#wb-grid-thumbs [aria-selected=true]').length"
+                                       f" === {n}")
+            page.locator("#wb-grid-info").click()   # focus off any field
             page.keyboard.press("Enter")
             page.wait_for_function("document.querySelector('#wb-label-panel')?.offsetParent", timeout=15_000)
             page.wait_for_function(f"document.querySelector('{SHOWN_NAME}')?.textContent === {shown[2]!r}",

@@ -123,6 +123,16 @@ def bulk_tag(store: Store, dataset: str, image_ids: list[int], tag: str, annotat
     return len(image_ids)
 
 
+def toggle(selected: list[int] | None, image_id: int | None, page: list[int]) -> list[int]:
+    """The selection after a click (or key) on `image_id`: in if it was out, out if it was in; an id that is not on
+    the page changes nothing."""
+    selected = [int(i) for i in selected or []]
+    if image_id is None or int(image_id) not in page:
+        return selected
+    image_id = int(image_id)
+    return [i for i in selected if i != image_id] if image_id in selected else selected + [image_id]
+
+
 def _check(store: Store, dataset: str, image_ids: list[int], annotator: str) -> None:
     if not (annotator or "").strip():
         raise WorkbenchError("Give an annotator name before labelling.")

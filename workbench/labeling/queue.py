@@ -1,34 +1,18 @@
 """The order in which an annotator sees images: unlabeled first, seeded random, by suggestion (uncertain or
-confident first), or one tag / one class / accepted suggestions for review."""
+confident first), or one tag / one class / accepted suggestions for review (the orders: labeling.orders)."""
 
 from __future__ import annotations
 
 import numpy as np
 
 from workbench.errors import WorkbenchError
+from workbench.labeling.orders import ONLY_ORDERS, ORDERS, SUGGESTED_ORDERS, UNLABELED_ORDERS
 from workbench.labeling.similar import similar_order
 from workbench.labeling.suggest import Suggestions, confident_first, uncertain_first
 from workbench.store import Store
 
-ORDERS = {
-    "unlabeled": "Unlabeled images, in file order",
-    "random": "Unlabeled images, in a seeded random order",
-    "similar": "Unlabeled images, look-alikes together (for the grid)",
-    "uncertain": "Unlabeled images, the model's least sure first (suggestions)",
-    "confident": "Unlabeled images by suggested class, most confident first (verify pages)",
-    "all": "Every image, in file order",
-    "tag": "Only images carrying one tag (review)",
-    "class": "Only images currently labelled as one class (review)",
-    "accepted": "Accepted suggestions, least confident first (review)",
-}
-
-
-# orders of images the annotator has not labelled yet: an image labelled meanwhile leaves them
-UNLABELED_ORDERS = ("unlabeled", "random", "similar", "uncertain", "confident")
-# orders ranked by the suggestions: file order until the first suggestions exist
-SUGGESTED_ORDERS = ("uncertain", "confident")
-# orders showing the images of one tag or one class: the only ones that take the `only` filter
-ONLY_ORDERS = ("tag", "class")
+__all__ = ["ONLY_ORDERS", "ORDERS", "SUGGESTED_ORDERS", "UNLABELED_ORDERS", "accepted_order", "build_queue",
+           "only_filter"]
 
 
 def only_filter(order: str, only: str | None) -> str | None:

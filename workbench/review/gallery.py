@@ -35,8 +35,10 @@ class GalleryPage:
 
 
 def caption(row: tuple, classes: Sequence[str]) -> str:
-    """'#id true: A · pred: B (97%)' for a predictions row (a namedtuple of `itertuples`)."""
-    return f"#{int(row.image_id)} true: {classes[int(row.y_true)]} · pred: {classes[int(row.y_pred)]} ({row.confidence:.0%})"
+    """'#id', 'true: A', 'pred: B (97%)' on three lines, for a predictions row (a namedtuple of `itertuples`):
+    each class on a line of its own, so neither is cut off under a thumbnail."""
+    return (f"#{int(row.image_id)}\ntrue: {classes[int(row.y_true)]}\n"
+            f"pred: {classes[int(row.y_pred)]} ({row.confidence:.0%})")
 
 
 def gallery_page(rows: pd.DataFrame, classes: Sequence[str], page: int = 0, page_size: int = 48,

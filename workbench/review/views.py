@@ -46,7 +46,14 @@ class CompareView:
     """Two runs on their shared test images: outcome counts per category, and the images of one outcome."""
 
     table: pd.DataFrame
-    shown: pd.DataFrame  # image_id, path, ... of the images with the picked outcome
+    shown: pd.DataFrame  # image_id, path, y_true, pred_a, pred_b, conf_a, conf_b of the images with the picked outcome
+    classes: list[str] = field(default_factory=list)
+
+    def tiles(self) -> list[tuple[int, str, str]]:
+        """(image id, path, caption) of the shown images: '#id', its true class, what A and B predicted."""
+        c = self.classes
+        return [(int(r.image_id), r.path, f"#{int(r.image_id)}\ntrue: {c[int(r.y_true)]}\n"
+                 f"A: {c[int(r.pred_a)]} · B: {c[int(r.pred_b)]}") for r in self.shown.itertuples(index=False)]
 
 
 def compare_view(ws: Workspace, run_a: str, run_b: str, grouping: str, outcome: str = "only A wrong") -> CompareView:
@@ -58,7 +65,8 @@ def compare_view(ws: Workspace, run_a: str, run_b: str, grouping: str, outcome: 
     preds_b, _ = run_predictions(ws, run_b)
     comparison = compare_runs(preds_a, preds_b)
     cats = run_categories(ws, run_a, grouping, preds_a, classes)
-    return CompareView(compare_by_category(comparison, cats), comparison[comparison["outcome"] == outcome])
+    return CompareView(compare_by_category(comparison, cats), comparison[comparison["outcome"] == outcome],
+                       list(classes))
 
 
 @dataclass

@@ -204,6 +204,20 @@ class BoxLabels:
         return self._append_version(stmt, {"box_id": int(box_id), "annotator": annotator, "now": time.time()},
                                     image.id, "is deleted already")
 
+    def delete_boxes(self, box_ids: Iterable[int], annotator: str) -> int:
+        """Delete several of the annotator's boxes in one transaction (undo of an accept or copy); returns how many
+        were current."""
+        annotator, ids = _annotator(annotator), [int(i) for i in box_ids]
+        if not ids:
+            return 0
+        now = time.time()
+        picked = _tombstones(boxes.c.id.in_(ids), boxes.c.annotator == annotator, now=now)
+        touched = select(boxes.c.image_id).where(boxes.c.id.in_(ids), boxes.c.annotator == annotator).distinct()
+        with self.transaction() as db:
+            n = db.execute(box_versions.insert().from_select(_VERSION_COLUMNS, picked)).rowcount
+            self._touch(db, [r[0] for r in db.execute(touched)], annotator, now)
+        return n
+
     def restore_box(self, box_id: int, version_id: int, annotator: str) -> int:
         """Make an earlier version of a box current again (undo), by appending a copy of it; returns the new id."""
         annotator = _annotator(annotator)
@@ -316,11 +330,8 @@ class BoxLabels:
         """Delete the annotator's current boxes on these images (one INSERT ... SELECT of tombstones)."""
         if not image_ids:
             return
-        picked = (select(_V.c.box_id, _V.c.class_id, _V.c.x, _V.c.y, _V.c.w, _V.c.h, literal(True, Boolean),
-                         literal(now, Float))
-                  .join_from(boxes, _V, _V.c.id == _NEWEST)
-                  .where(boxes.c.image_id.in_(image_ids), boxes.c.annotator == annotator, _V.c.deleted.is_(False)))
-        db.execute(box_versions.insert().from_select(_VERSION_COLUMNS, picked))
+        db.execute(box_versions.insert().from_select(
+            _VERSION_COLUMNS, _tombstones(boxes.c.image_id.in_(image_ids), boxes.c.annotator == annotator, now=now)))
 
     def _touch(self, db: Connection, image_ids: list[int], annotator: str, now: float) -> None:
         """Mark images as boxed by the annotator, now (an upsert: never read-then-write)."""
@@ -329,6 +340,13 @@ class BoxLabels:
         stmt = self._insert(box_images).on_conflict_do_update(index_elements=["image_id", "annotator"],
                                                               set_={"updated_at": now})
         db.execute(stmt, [{"image_id": i, "annotator": annotator, "updated_at": now} for i in image_ids])
+
+
+def _tombstones(*where: Any, now: float) -> Any:
+    """A SELECT of a tombstone for each current (not deleted) box matching `where`."""
+    return (select(_V.c.box_id, _V.c.class_id, _V.c.x, _V.c.y, _V.c.w, _V.c.h, literal(True, Boolean),
+                   literal(now, Float))
+            .join_from(boxes, _V, _V.c.id == _NEWEST).where(*where, _V.c.deleted.is_(False)))
 
 
 _NEWEST_OF_BOX = select(func.max(box_versions.c.id)).where(box_versions.c.box_id == _BOX).scalar_subquery()

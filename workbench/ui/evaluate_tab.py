@@ -30,6 +30,7 @@ from workbench.ui.context import UIContext
 from workbench.ui.files import serve_dataset_files
 from workbench.ui.handlers import bind
 from workbench.ui.operating_point import build_operating_point
+from workbench.ui.thumb_grid import grid_value, picked_id, thumb_grid
 
 PAGE_SIZE = 48
 CAM_CHOICES = [(label, key) for key, label in CAM_LABELS.items()]
@@ -107,9 +108,8 @@ class GalleryPanel:
     page: gr.Number
     next: gr.Button
     page_label: gr.Markdown
-    gallery: gr.Gallery
+    gallery: gr.HTML  # ui.thumb_grid: whole thumbnails, captions below; a click picks an image by its id
     table: gr.Dataframe
-    page_ids: gr.State  # image ids of the thumbnails shown, in order
 
     def inputs(self, run: gr.Dropdown) -> dict:
         """What `show_errors` reads, by parameter name (the order is error_gallery's API order)."""
@@ -118,7 +118,7 @@ class GalleryPanel:
 
     def outputs(self) -> list:
         """What `show_errors` returns, in order."""
-        return [self.gallery, self.page_label, self.table, self.category, self.page_ids, self.page]
+        return [self.gallery, self.page_label, self.table, self.category, self.page]
 
 
 def gallery_panel() -> GalleryPanel:
@@ -134,14 +134,11 @@ def gallery_panel() -> GalleryPanel:
             page = gr.Number(value=1, precision=0, minimum=1, label="Page", scale=1)
             next_ = gr.Button("Next ▶", scale=1)
             page_label = gr.Markdown()
-        gallery = gr.Gallery(label="Misclassified images (most confident first): click one to explain it", columns=8,
-                             height=460, object_fit="contain", elem_classes=["pixelated"], allow_preview=False,
-                             elem_id="wb-eval-gallery")
+        gallery = thumb_grid(label="Misclassified images (most confident first): click one to explain it",
+                             elem_id="wb-eval-gallery", height="560px", empty="Pick an evaluated run.")
         table = gr.Dataframe(label="Error rate per category (vs_rest: how many times the rest's rate)",
                              headers=list(CATEGORY_COLUMNS), interactive=False, elem_id="wb-eval-category-table")
-        page_ids = gr.State([])
-    return GalleryPanel(grouping, category, with_cam, method, previous, page, next_, page_label, gallery, table,
-                        page_ids)
+    return GalleryPanel(grouping, category, with_cam, method, previous, page, next_, page_label, gallery, table)
 
 
 @dataclass
@@ -192,7 +189,7 @@ class ComparePanel:
     compare: gr.Button
     table: gr.Dataframe
     outcome: gr.Radio
-    gallery: gr.Gallery
+    gallery: gr.HTML
 
 
 def compare_panel(ws: Workspace) -> ComparePanel:
@@ -205,8 +202,7 @@ def compare_panel(ws: Workspace) -> ComparePanel:
             compare = gr.Button("Compare", scale=1)
         table = gr.Dataframe(label="Outcomes per category", interactive=False)
         outcome = gr.Radio(["only A wrong", "only B wrong", "both wrong"], value="only A wrong", label="Show")
-        gallery = gr.Gallery(columns=10, height=300, object_fit="contain", elem_classes=["pixelated"],
-                             allow_preview=False)
+        gallery = thumb_grid(elem_id="wb-eval-compare-gallery", height="420px", empty="Press Compare.")
     return ComparePanel(run_b, grouping, compare, table, outcome, gallery)
 
 
@@ -275,7 +271,7 @@ def wire_explain(top: RunPanel, g: GalleryPanel, e: ExplainPanel, *, ws: Workspa
     """A thumbnail clicked, or the Explain button: the image's CAM."""
     explain = bind(show_cam, ws, runs)
     outputs = [e.original, e.overlay, e.caption]
-    g.gallery.select(pick_image, inputs_kwargs={"ids": g.page_ids}, outputs=[e.image_id], **PRIVATE).then(
+    g.gallery.pick(pick_image, outputs=[e.image_id], **PRIVATE).then(
         explain, inputs_kwargs=e.inputs(top.run), outputs=outputs, **PRIVATE)
     e.explain.click(explain, inputs_kwargs=e.inputs(top.run), outputs=outputs, api_name="explain_image")
 
@@ -353,14 +349,16 @@ def show_errors(ws: Workspace, runs: RunCache, turn: str, run: str | None, group
     """A page of the run's errors in `category` (all if empty), `turn`ed from `page` (first, previous, next or
     stay): thumbnails, page line, per-category table, categories to pick from, the page's image ids, page number."""
     if not run or load_evaluation(ws, run) is None:  # evaluating is a button press, not a side effect of browsing
-        return [], "", None, gr.Dropdown(choices=[ALL], value=""), [], 1
+        empty = "Evaluate the run to see its errors." if run else "Pick a run."
+        return grid_value([], empty=empty), "", None, gr.Dropdown(choices=[ALL], value=""), 1
     number = _turned(page, turn)
     view = error_view(ws, run, grouping, category or None, number - 1, PAGE_SIZE,
                       cam_method=method if with_cam else None, runs=runs)
     label = view.page.label() + (f"  \n{view.cam_note}" if view.cam_note else "")  # the CAM layer, or why none
-    return (view.page.items, label, view.table.round(3),
+    tiles = [(i, path, text) for i, (path, text) in zip(view.page.image_ids, view.page.items)]
+    return (grid_value(tiles, empty=view.page.label()), label, view.table.round(3),
             gr.Dropdown(choices=[ALL, *view.categories], value=category if category in view.categories else ""),
-            view.page.image_ids, view.page.page + 1)
+            view.page.page + 1)
 
 
 def _turned(page: float | None, turn: str) -> int:
@@ -379,9 +377,9 @@ def pick_cell(ws: Workspace, run: str | None, evt: gr.SelectData) -> tuple:
     return "confusion", gr.Dropdown(choices=[ALL, cell], value=cell)
 
 
-def pick_image(ids: list[int], evt: gr.SelectData) -> int | None:
+def pick_image(evt: gr.EventData) -> int | None:
     """The image id of the clicked thumbnail."""
-    return ids[evt.index] if ids and evt.index is not None and evt.index < len(ids) else None
+    return picked_id(evt) if picked_id(evt) is not None else gr.skip()
 
 
 @_user_errors
@@ -396,11 +394,12 @@ def show_cam(ws: Workspace, runs: RunCache, run: str | None, image_id: float | N
 
 @_user_errors
 def show_comparison(ws: Workspace, run_a: str | None, run_b: str | None, grouping: str, outcome: str) -> tuple:
-    """Outcome counts per category, and the images with the picked outcome as (path, '#id') thumbnails."""
+    """Outcome counts per category, and the images with the picked outcome as thumbnails (id, true class, both
+    predictions)."""
     if not run_a or not run_b:
         raise WorkbenchError("Pick run A above and run B here.")
     v = compare_view(ws, run_a, run_b, grouping, outcome)
-    return v.table, [(p, f"#{i}") for p, i in zip(v.shown.path, v.shown.image_id)]
+    return v.table, grid_value(v.tiles(), empty=f"No image with the outcome {outcome!r}.")
 
 
 @_user_errors

@@ -11,10 +11,13 @@ from workbench.labeling import ORDERS
 from workbench.labeling.export import FORMATS, SCOPES
 from workbench.labeling.keys import MAX_CLASS_KEYS
 from workbench.store import Store
+from workbench.ui import label_boxes
+from workbench.ui.label_boxes import BoxesUI
 from workbench.ui.label_render import MAX_TAG_BUTTONS, render
+from workbench.ui.thumb_grid import thumb_grid
 
-MODES = ("One image", "Grid", "Review")
-ONE = MODES[0]
+MODES = ("One image", "Grid", "Review", "Boxes")
+ONE, GRID = MODES[0], MODES[1]
 
 
 @dataclass
@@ -58,8 +61,7 @@ class Grid:
     size: gr.Number
     show: gr.Button
     info: gr.Markdown
-    gallery: gr.Gallery
-    picked: gr.CheckboxGroup
+    thumbs: gr.HTML    # the page's thumbnails (ui.thumb_grid): a click picks one, the selected ones are framed
     all_btn: gr.Button
     none_btn: gr.Button
     cls: gr.Dropdown
@@ -69,8 +71,9 @@ class Grid:
     tag_off: gr.Button
     accept: gr.Button
     ids: gr.State      # image ids of the page on screen
+    picked: gr.State   # the selected image ids (held by the server; clicks and keys toggle them)
     verify: gr.State   # a verify page on screen: (class, [confidence per image])
-    pics: gr.State     # (path, caption) of the page on screen, before selection marks
+    pics: gr.State     # (image id, path, caption) of the page on screen
 
 
 @dataclass
@@ -113,6 +116,7 @@ class LabelUI:
     grid: Grid
     review: Review
     admin: Admin
+    boxes: BoxesUI
 
     @property
     def parts(self) -> list:
@@ -122,12 +126,13 @@ class LabelUI:
 
     @property
     def panels(self) -> list:
-        return [self.one.panel, self.grid.panel, self.review.panel]
+        return [self.one.panel, self.grid.panel, self.review.panel, self.boxes.panel]
 
 
 def layout(store: Store) -> LabelUI:
     """Build the tab's components inside the current Blocks."""
-    return LabelUI(c=_controls(store), one=_single(), grid=_grid(), review=_review(), admin=_admin())
+    c, one, grid, review = _controls(store), _single(), _grid(), _review()
+    return LabelUI(c=c, one=one, grid=grid, review=review, boxes=label_boxes.layout(), admin=_admin())
 
 
 def _controls(store: Store) -> Controls:
@@ -175,13 +180,11 @@ def _grid() -> Grid:
             page = gr.Number(value=1, precision=0, minimum=1, label="Page", scale=1)
             size = gr.Number(value=100, precision=0, minimum=1, maximum=1000, label="Per page", scale=1)
             show = gr.Button("Show page", scale=1, elem_id="wb-grid-show")
-            info = gr.Markdown()
-        gallery = gr.Gallery(columns=10, height=520, object_fit="contain", allow_preview=False,
-                             elem_classes=["pixelated"], label="Click thumbnails to select them")
-        picked = gr.CheckboxGroup(choices=[], label="Selected", elem_id="wb-grid-selected")
+            info = gr.Markdown(elem_id="wb-grid-info")
+        # the actions above the thumbnails: in reach whatever the page size
         with gr.Row():
-            all_btn = gr.Button("Select all", size="sm")
-            none_btn = gr.Button("Select none", size="sm")
+            all_btn = gr.Button("Select all", size="sm", elem_id="wb-grid-all")
+            none_btn = gr.Button("Select none", size="sm", elem_id="wb-grid-none")
             cls = gr.Dropdown(choices=[], label="Class", scale=2, elem_id="wb-grid-class")
             assign = gr.Button("Label selected", variant="primary", scale=1, elem_id="wb-grid-assign")
             tag = gr.Dropdown(choices=[], label="Tag", scale=2)
@@ -190,8 +193,11 @@ def _grid() -> Grid:
         with gr.Row():
             accept = gr.Button("Accept page as suggested (Enter): selected images are left out",
                                variant="primary", visible=False, elem_id="wb-grid-accept")
-    return Grid(panel, page, size, show, info, gallery, picked, all_btn, none_btn, cls, assign, tag, tag_on,
-                tag_off, accept, ids=gr.State([]), verify=gr.State(None), pics=gr.State([]))
+        gr.Markdown("Click a thumbnail to select it (framed in orange), click it again to deselect.",
+                    elem_classes=["wb-hint"])
+        thumbs = thumb_grid(elem_id="wb-grid-thumbs", empty="Pick a dataset: its first page shows here.")
+    return Grid(panel, page, size, show, info, thumbs, all_btn, none_btn, cls, assign, tag, tag_on, tag_off, accept,
+                ids=gr.State([]), picked=gr.State([]), verify=gr.State(None), pics=gr.State([]))
 
 
 def _review() -> Review:

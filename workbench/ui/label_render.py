@@ -160,10 +160,8 @@ def tag_buttons(tags: list[str]) -> list[gr.Button]:
     return keyed_buttons(tags[:MAX_TAG_BUTTONS], keys, MAX_TAG_BUTTONS, lambda k, t: f"[{k}] {t}" if k else t)
 
 
-def gallery_of(items) -> tuple[list[tuple[str, str]], list[tuple[str, int]]]:
-    """A grid page's thumbnails (path, "name · label[ · confidence]") and its selection choices (name, id)."""
-    conf = [f" · {c:.0%}" for c in items["confidence"]] if "confidence" in items else [""] * len(items)
-    pics = [(p, f"{n} · {lab or '—'}{c}") for p, n, lab, c in
-            zip(items["path"], items["name"], items["label"], conf)]
-    return pics, [(n, int(i)) for n, i in zip(items["name"], items["image_id"])]
-
+def gallery_of(items) -> list[tuple[int, str, str]]:
+    """A grid page's tiles: (image id, path, "name", then "label: X" or "unlabeled"[, the suggestion's confidence])."""
+    conf = [f" · {c:.0%} sure" for c in items["confidence"]] if "confidence" in items else [""] * len(items)
+    return [(int(i), p, f"{n}\n{f'label: {lab}' if lab else 'unlabeled'}{c}")
+            for i, p, n, lab, c in zip(items["image_id"], items["path"], items["name"], items["label"], conf)]

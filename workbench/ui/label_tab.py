@@ -20,7 +20,7 @@ from workbench.errors import WorkbenchError
 from workbench.labeling import (bulk_label, bulk_tag, button_action, disagreements, grid_page, open_image,
                                 open_session, pairwise_kappa, settle, step, take_left_out, view, write_download)
 from workbench.labeling.export import scope_options
-from workbench.labeling.grid import VERIFY_ORDER, accept_page, page_items
+from workbench.labeling.grid import VERIFY_ORDER, accept_page, page_items, toggle
 from workbench.labeling.names import add_classes, add_tags, remove_tag
 from workbench.labeling.next_step import first_dataset_to_label
 from workbench.labeling.session import LabelSession, parse_action
@@ -28,10 +28,17 @@ from workbench.labeling.suggest import Suggester, SuggesterPool
 from workbench.store import Store
 from workbench.ui.context import UIContext
 from workbench.ui.handlers import bind
-from workbench.ui.label_layout import MODES, ONE, LabelUI, layout
-from workbench.ui.label_render import CSS, HEAD, class_buttons, gallery_of, render, tag_buttons
+from workbench.ui.label_boxes import CSS as BOX_CSS
+from workbench.ui.label_boxes import BoxTab
+from workbench.ui.label_boxes import wire as wire_boxes
+from workbench.ui.label_layout import GRID, MODES, ONE, LabelUI, layout
+from workbench.ui.label_render import CSS as VIEW_CSS
+from workbench.ui.label_render import HEAD, class_buttons, gallery_of, render, tag_buttons
+from workbench.ui.thumb_grid import grid_value, picked_id
 
 __all__ = ["CSS", "HEAD", "build", "layout", "wire"]
+
+CSS = VIEW_CSS + BOX_CSS
 
 
 @dataclass
@@ -169,57 +176,76 @@ def show_one_image(tab: LabelTab) -> dict:
 
 
 # -- handlers: grid ------------------------------------------------------------------------------
+def grid_page_of(tab: LabelTab, s: LabelSession | None, ds: str | None, name: str | None, order_: str,
+                 only_: str | None, seed_: float | None, page_: float | None, size_: float | None,
+                 request: gr.Request | None) -> dict:
+    """A page of the grid in the chosen order (a verify page in the "confident" order), nothing selected; a
+    WorkbenchError says why there is none."""
+    if not ds:
+        raise WorkbenchError("Pick a dataset first.")
+    who = session_annotator(s, name, request)
+    snap = tab.pool.get(ds, who).latest() if order_ == VERIFY_ORDER and who else None
+    g = grid_page(tab.store, ds, who, int(page_ or 1) - 1, int(size_ or 100), order_, only_, int(seed_ or 0), snap)
+    tiles, summary = gallery_of(g.items), g.summary(tab.store, ds, who, order_, only_)
+    grid = tab.ui.grid
+    return {grid.thumbs: grid_value(tiles, selectable=True, empty=summary), grid.picked: [], grid.info: summary,
+            grid.ids: g.image_ids, grid.page: g.page + 1, grid.pics: tiles, grid.verify: g.verify,
+            grid.accept: gr.Button(visible=g.verify is not None)}
+
+
 def on_show(tab: LabelTab, s: LabelSession | None, ds: str | None, name: str | None, order_: str,
             only_: str | None, seed_: float | None, page_: float | None, size_: float | None,
             request: gr.Request) -> dict:
     """Show a page of the grid in the chosen order (a verify page in the "confident" order)."""
-    if not ds:
-        _error(WorkbenchError("Pick a dataset first."))
-    who = session_annotator(s, name, request)
-    snap = tab.pool.get(ds, who).latest() if order_ == VERIFY_ORDER and who else None
     try:
-        g = grid_page(tab.store, ds, who, int(page_ or 1) - 1, int(size_ or 100), order_, only_, int(seed_ or 0),
-                      snap)
+        return grid_page_of(tab, s, ds, name, order_, only_, seed_, page_, size_, request)
     except WorkbenchError as e:
         _error(e)
-    pics, choices = gallery_of(g.items)
+
+
+def show_grid_if_open(tab: LabelTab, m: str, s: LabelSession | None, ds: str | None, name: str | None,
+                      order_: str, only_: str | None, seed_: float | None, page_: float | None,
+                      size_: float | None, request: gr.Request) -> dict:
+    """The grid switched to (or its dataset or order changed while it is open): its page at once, never an
+    empty gallery; why there is none, in its place."""
     grid = tab.ui.grid
-    return {grid.gallery: pics, grid.picked: gr.CheckboxGroup(choices=choices, value=[]),
-            grid.info: g.summary(tab.store, ds, who, order_, only_), grid.ids: g.image_ids, grid.page: g.page + 1,
-            grid.pics: pics, grid.verify: g.verify, grid.accept: gr.Button(visible=g.verify is not None)}
+    if m != GRID:
+        return {c: gr.skip() for c in grid_outputs(tab.ui)}
+    try:
+        return grid_page_of(tab, s, ds, name, order_, only_, seed_, page_, size_, request)
+    except WorkbenchError as e:
+        return {grid.thumbs: grid_value([], empty=str(e)), grid.picked: [], grid.info: str(e), grid.ids: [],
+                grid.pics: [], grid.verify: None, grid.accept: gr.Button(visible=False), grid.page: gr.skip()}
+
+
+def grid_outputs(ui: LabelUI) -> list:
+    """What showing a grid page updates."""
+    g = ui.grid
+    return [g.thumbs, g.picked, g.info, g.ids, g.page, g.pics, g.verify, g.accept]
 
 
 def on_redraw(tab: LabelTab, s: LabelSession | None, ds: str, name: str | None, ids: list[int],
               chosen: list[int] | None, request: gr.Request) -> dict:
     """The same page again with the new labels, selection kept (so a tag can follow a class)."""
-    pics, choices = gallery_of(page_items(tab.store, ds, session_annotator(s, name, request), ids))
+    tiles = gallery_of(page_items(tab.store, ds, session_annotator(s, name, request), ids))
     grid = tab.ui.grid
-    return {grid.gallery: marked(pics, ids, chosen), grid.picked: gr.CheckboxGroup(choices=choices, value=chosen),
-            grid.pics: pics}
+    return {grid.thumbs: grid_value(tiles, chosen or [], selectable=True), grid.pics: tiles}
 
 
-def marked(pics: list, ids: list[int], chosen: list[int] | None) -> list[tuple[str, str]]:
-    """Selected thumbnails get a ✓ in their caption (the gallery itself has no multi-select)."""
-    chosen = set(chosen or [])
-    return [(p, f"✓ {c}" if i in chosen else c) for (p, c), i in zip(pics, ids)]
+def on_pick(ids: list[int], chosen: list[int] | None, pics: list, evt: gr.EventData) -> tuple[list[int], dict]:
+    """A thumbnail clicked (or picked by a key): in or out of the selection."""
+    chosen = toggle(chosen, picked_id(evt), ids or [])
+    return chosen, grid_value(pics or [], chosen, selectable=True)
 
 
-def on_pick(ids: list[int], chosen: list[int] | None, pics: list, evt: gr.SelectData) -> tuple[list[int], list]:
-    """A thumbnail clicked: in or out of the selection."""
-    image_id = ids[evt.index]
-    chosen = list(chosen or [])
-    chosen = [i for i in chosen if i != image_id] if image_id in chosen else chosen + [image_id]
-    return chosen, marked(pics, ids, chosen)
-
-
-def select_all(ids: list[int], pics: list) -> tuple[list[int], list]:
+def select_all(ids: list[int], pics: list) -> tuple[list[int], dict]:
     """Every image of the page selected."""
-    return ids, marked(pics, ids, ids)
+    return list(ids or []), grid_value(pics or [], ids or [], selectable=True)
 
 
-def select_none(ids: list[int], pics: list) -> tuple[list[int], list]:
+def select_none(ids: list[int], pics: list) -> tuple[list[int], dict]:
     """The selection cleared."""
-    return [], marked(pics, ids, [])
+    return [], grid_value(pics or [], [], selectable=True)
 
 
 def bulk(kind: str) -> Callable:
@@ -342,6 +368,7 @@ def wire(tab: LabelTab, goto: gr.State | None = None) -> None:
     _wire_grid(tab)
     _wire_review(tab, goto)
     _wire_admin(tab)
+    wire_boxes(BoxTab(tab.store, tab.ui.boxes), tab.ui.c.dataset, tab.ui.c.annotator, tab.ui.c.suggest_on)
     if goto is not None:
         _wire_goto(tab, goto)
 
@@ -377,20 +404,23 @@ def _wire_grid(tab: LabelTab) -> None:
     ui, c, grid = tab.ui, tab.ui.c, tab.ui.grid
     show_inputs = {"s": c.sess, "ds": c.dataset, "name": c.annotator, "order_": c.order, "only_": c.only,
                    "seed_": c.seed, "page_": grid.page, "size_": grid.size}
-    show_outputs = [grid.gallery, grid.picked, grid.info, grid.ids, grid.page, grid.pics, grid.verify, grid.accept]
+    show_outputs = grid_outputs(ui)
     grid.show.click(bind(on_show, tab), inputs_kwargs=show_inputs, outputs=show_outputs, api_visibility="private")
-    grid.picked.input(marked, inputs=[grid.pics, grid.ids, grid.picked], outputs=[grid.gallery],
-                      show_progress="hidden", api_visibility="private")
-    grid.gallery.select(on_pick, inputs=[grid.ids, grid.picked, grid.pics], outputs=[grid.picked, grid.gallery],
-                        show_progress="hidden", api_visibility="private")
+    # switched to, or its dataset or order changed: the grid shows its page without a press of "Show page"
+    for changed in (c.mode.change, c.dataset.change, c.order.change):
+        changed(bind(show_grid_if_open, tab), inputs_kwargs={"m": c.mode, **show_inputs}, outputs=show_outputs,
+                show_progress="hidden", api_visibility="private")
+    # "multiple": quick clicks on several thumbnails all count, each applied to the selection the one before left
+    grid.thumbs.pick(on_pick, inputs=[grid.ids, grid.picked, grid.pics], outputs=[grid.picked, grid.thumbs],
+                     trigger_mode="multiple", show_progress="hidden", api_visibility="private")
     for button, fn in ((grid.all_btn, select_all), (grid.none_btn, select_none)):
-        button.click(fn, inputs=[grid.ids, grid.pics], outputs=[grid.picked, grid.gallery], api_visibility="private")
+        button.click(fn, inputs=[grid.ids, grid.pics], outputs=[grid.picked, grid.thumbs], api_visibility="private")
     redraw_inputs = {"s": c.sess, "ds": c.dataset, "name": c.annotator, "ids": grid.ids, "chosen": grid.picked}
     for button, kind in ((grid.assign, "label"), (grid.tag_on, "tag"), (grid.tag_off, "untag")):
         button.click(bind(bulk(kind), tab),
                      inputs_kwargs={"s": c.sess, "ds": c.dataset, "name": c.annotator, "chosen": grid.picked,
                                     "cls": grid.cls, "tag": grid.tag}, api_visibility="private").success(
-            bind(on_redraw, tab), inputs_kwargs=redraw_inputs, outputs=[grid.gallery, grid.picked, grid.pics],
+            bind(on_redraw, tab), inputs_kwargs=redraw_inputs, outputs=[grid.thumbs, grid.pics],
             api_visibility="private")
     grid.accept.click(bind(on_accept_page, tab),
                       inputs_kwargs={"s": c.sess, "ds": c.dataset, "name": c.annotator, "ids": grid.ids,

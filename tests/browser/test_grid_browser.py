@@ -1,0 +1,80 @@
+"""The Label tab's grid in headless Chromium: switched to, it shows its first page at once; every thumbnail shows its
+whole image (wide, tall and tiny ones: none cropped, tiny ones with sharp pixels) with a caption below it, not over
+it; a click selects a thumbnail (framed plainly, no checkbox list), a second click deselects it, and the selection
+is what "Label selected" labels."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from PIL import Image
+from skimage.data import astronaut
+
+from browser.appserver import CHROMIUM_ARGS, served, thumbnails
+from workbench.data.importers import import_path
+
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
+sync_playwright = pytest.importorskip("playwright.sync_api").sync_playwright
+
+# real pixels (the astronaut photo) cut to three shapes: wide and tall strips, and tiny squares as small as crops
+SHAPES = {"wide": (160, 40), "tall": (40, 160), "tiny": (20, 20)}
+
+
+@pytest.fixture
+def shapes(store, tmp_path):
+    photo = astronaut()
+    folder = tmp_path / "shapes"
+    folder.mkdir()
+    for k in range(12):
+        kind = list(SHAPES)[k % 3]
+        w, h = SHAPES[kind]
+        y, x = 25 * k, 30 * k  # inside the 512 x 512 photo
+        Image.fromarray(np.ascontiguousarray(photo[y:y + h, x:x + w])).save(folder / f"{k:02d}-{kind}.png")
+    import_path(store, folder, name="shapes", classes="astronaut, other")
+    return store
+
+
+def test_grid_shows_whole_thumbnails_and_a_click_selects(shapes, tmp_path):
+    ids = dict(zip(shapes.images("shapes")["name"], shapes.images("shapes")["image_id"]))
+    with served(shapes) as url, sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
+        page = browser.new_page(viewport={"width": 1400, "height": 1000})
+        page.goto(url)
+        page.get_by_role("tab", name="Label").click()
+        page.wait_for_function("document.querySelector('#wb-dataset input')?.value === 'shapes'")
+        page.locator("#wb-annotator input, #wb-annotator textarea").first.fill("alice")
+        page.get_by_role("radio", name="Grid").check()  # no "Show page": the first page comes with the switch
+        tiles = thumbnails(page, "#wb-grid-thumbs", first=12)
+        page.screenshot(path=str(tmp_path / "grid.png"), full_page=True)
+        assert sorted(t["id"] for t in tiles) == sorted(ids.values())
+        by_id = {t["id"]: t for t in tiles}
+        for name, image_id in ids.items():
+            t = by_id[image_id]
+            assert t["whole"] and not t["covered"] and t["captionWhole"], (name, t)
+            assert t["caption"].splitlines() == [name, "unlabeled"]
+            assert t["sharp"] == name.endswith("tiny.png"), (name, t)  # enlarged tiny ones keep their pixels  # enlarged tiny ones keep their pixels
+        assert page.locator("#wb-grid input[type=checkbox]").count() == 0  # no list repeating the thumbnails
+
+        picks = [ids["00-wide.png"], ids["04-tall.png"], ids["08-tiny.png"], ids["05-tiny.png"]]
+        for n, image_id in [*enumerate(picks, 1), (3, picks[-1])]:  # the last one clicked again: out again
+            page.locator(f"#wb-grid-thumbs .wb-tile[data-id='{image_id}']").click()
+            # aria-selected is the server's answer (a click marks its tile at once, before the answer)
+            page.wait_for_function("document.querySelectorAll('#wb-grid-thumbs [aria-selected=true]').length"
+                                   f" === {n}")
+        tiles = {t["id"]: t for t in thumbnails(page, "#wb-grid-thumbs", first=12)}
+        chosen = {i for i, t in tiles.items() if t["selected"]}
+        assert chosen == set(picks[:3])
+        framed, plain = tiles[picks[0]]["frame"], tiles[ids["01-tall.png"]]["frame"]
+        assert framed != plain and framed not in ("rgba(0, 0, 0, 0)", "transparent")
+        page.screenshot(path=str(tmp_path / "grid-selected.png"), full_page=True)
+
+        page.locator("#wb-grid-class input").click()
+        page.get_by_role("option", name="other").click()
+        page.locator("#wb-grid-assign").click()
+        page.wait_for_function("document.querySelectorAll('#wb-grid-thumbs figcaption')"
+                               "[0]?.innerText.includes('label: other')", timeout=15_000)
+        captions = {t["id"]: t["caption"] for t in thumbnails(page, "#wb-grid-thumbs", first=12)}
+        browser.close()
+    assert {i for i, c in captions.items() if c.endswith("label: other")} == set(picks[:3])
+    labels = shapes.latest_labels("shapes", "alice")
+    assert dict(zip(labels["image_id"], labels["label"])) == {i: "other" for i in picks[:3]}
