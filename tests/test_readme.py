@@ -85,7 +85,8 @@ def readme_home(tmp_path_factory):
 
 def make_fixtures(home: Path) -> None:
     """photos/, tree/<class>/, labels.csv, X.npy, y.npy from scikit-image faces and scikit-learn digits; people/
-    (skimage's astronaut and coffee photos) for the --crop examples."""
+    (skimage's astronaut and coffee photos) for the --crop examples, with people/boxes.json: their boxes as COCO
+    JSON (the astronaut's face and eyes, the coffee cup; drawn by hand on the photos)."""
     from skimage.data import astronaut, coffee, lfw_subset
     from sklearn.datasets import load_digits
 
@@ -107,6 +108,13 @@ def make_fixtures(home: Path) -> None:
     (home / "people").mkdir()
     Image.fromarray(astronaut()).save(home / "people" / "astronaut.png")
     Image.fromarray(coffee()).save(home / "people" / "coffee.png")
+    boxes = [(1, 1, [170, 60, 110, 115]), (1, 2, [190, 88, 25, 22]), (1, 2, [236, 92, 24, 20]),
+             (2, 3, [95, 15, 400, 310])]
+    (home / "people" / "boxes.json").write_text(json.dumps({
+        "images": [{"id": 1, "file_name": "astronaut.png", "width": 512, "height": 512},
+                   {"id": 2, "file_name": "coffee.png", "width": 600, "height": 400}],
+        "annotations": [{"id": k, "image_id": i, "category_id": c, "bbox": b} for k, (i, c, b) in enumerate(boxes, 1)],
+        "categories": [{"id": 1, "name": "face"}, {"id": 2, "name": "eye"}, {"id": 3, "name": "cup"}]}))
 
 
 def env_for(home: Path) -> dict:

@@ -7,15 +7,20 @@ threshold do. Suggestions are never recorded by themselves: accepting one record
 
 from __future__ import annotations
 
+import importlib
+import json
 from dataclasses import dataclass
-from typing import Callable
+from typing import Any, Callable
 
 import numpy as np
 
 from workbench.data.crops import detect_eyes, detect_faces
 from workbench.data.imageio import load_image
+from workbench.errors import WorkbenchError
+from workbench.workspace import Workspace
 
 DETECT_SIDE = 1024  # photos are searched at most this big: a 3000×4000 photo takes seconds at full size
+MIN_SCORE = 0.5  # a detector's boxes below this score are not suggested
 
 
 def haar_classes(classes: list[str]) -> dict[str, str]:
@@ -68,3 +73,55 @@ def haar_suggester(classes: list[str]) -> BoxSuggester | None:
         return None
     return BoxSuggester(name="OpenCV Haar cascades (" + ", ".join(parts) + ")",
                         suggest=lambda image, classes_: haar_boxes(image["path"], classes_))
+
+
+def detector_boxes(loaded: Any, path: str, classes: list[str], min_score: float = MIN_SCORE) -> list[dict]:
+    """A trained detector's boxes in the photo at `path` scored at least `min_score`, for the set's box classes.
+
+    `loaded` is a workbench.detect LoadedDetector: `detect([uint8 (3, H, W) tensor])` gives boxes (x1, y1, x2, y2 in
+    the image's pixels), scores and class indices into `loaded.classes`.
+    """
+    import torch  # the detector's own library: imported when a detector suggests, not when the app starts
+
+    pixels = np.asarray(load_image(path).convert("RGB")).copy()
+    found = loaded.detect([torch.from_numpy(pixels).permute(2, 0, 1)])[0]
+    out = []
+    for (x1, y1, x2, y2), score, k in zip(found["boxes"].tolist(), found["scores"].tolist(), found["labels"].tolist()):
+        label = loaded.classes[int(k)] if 0 <= int(k) < len(loaded.classes) else None
+        if score >= min_score and label in classes and x2 > x1 and y2 > y1:
+            out.append({"label": label, "x": x1, "y": y1, "w": x2 - x1, "h": y2 - y1, "confidence": float(score)})
+    return out
+
+
+def detection_runs(ws: Workspace, dataset: str) -> list[str]:
+    """The dataset's detection runs with a best checkpoint, oldest first (read from their config.json: the run
+    modules import torch, which the app does not load at start)."""
+    found = []
+    for folder in ws.checkpoints.iterdir() if ws.checkpoints.is_dir() else []:
+        try:
+            cfg = json.loads((folder / "config.json").read_text())
+        except (OSError, ValueError):
+            continue
+        if cfg.get("dataset") == dataset and cfg.get("task") == "detection" and (folder / "best.pt").is_file():
+            found.append(((folder / "config.json").stat().st_mtime, folder.name))
+    return [name for _, name in sorted(found)]
+
+
+def detector_suggester(ws: Workspace, run: str, min_score: float = MIN_SCORE) -> BoxSuggester:
+    """The boxes of detection run `run` (its best checkpoint) at or above `min_score`."""
+    try:
+        model = importlib.import_module("workbench.detect.model")  # torch and the detectors: only when one suggests
+    except ImportError as e:
+        raise WorkbenchError(f"Run {run!r} is a detector, but this install cannot load detectors ({e}).") from None
+    loaded = model.load_detector(ws.run_folder(run), "best", "cpu")
+    return BoxSuggester(name=f"detector run {run} (score >= {min_score:g})",
+                        suggest=lambda image, classes: detector_boxes(loaded, image["path"], classes, min_score))
+
+
+def pick_suggester(ws: Workspace, dataset: str, min_score: float = MIN_SCORE) -> BoxSuggester | None:
+    """What suggests boxes for `dataset`: its newest detection run once one exists, else the Haar cascades for face
+    and eye classes, else nothing."""
+    runs = detection_runs(ws, dataset)
+    if runs:
+        return detector_suggester(ws, runs[-1], min_score)
+    return haar_suggester(ws.store.box_classes(dataset))

@@ -38,6 +38,7 @@ class BoxSession:
     message: str = ""
     suggested: dict[int, list[dict]] = field(default_factory=dict)
     suggester: str = ""  # what suggests the boxes shown ("" none)
+    seq: int = 0  # the number the client gave its last operation (a screen says which operations it shows)
 
     @property
     def image_id(self) -> int | None:
@@ -64,6 +65,8 @@ def open_boxes(store: Store, dataset: str, annotator: str, image_id: int | None 
 def apply(store: Store, s: BoxSession, op: dict, suggest: SuggestFn | None = None) -> BoxSession:
     """Do one operation (one transaction at most); a refused one leaves everything as it was and says why."""
     s.message = ""
+    if isinstance(op.get("seq"), int):
+        s.seq = op["seq"]
     kind = str(op.get("op", ""))
     if kind not in OPS:
         s.message = f"Unknown operation {kind!r}."

@@ -52,11 +52,15 @@ const COLOURS = __COLOURS__, MIN_PX = 4;
 let st = {}, src = {id: null, url: null}, sel = null, cur = 0, drag = null, scale = 1;
 // a box drawn but not yet stored: a class key pressed meanwhile is given to it once the server names it
 let pending = false, pendingCls = null;
+// moves sent but not yet answered, by box: a screen from the server that predates them must not undo them on
+// screen (each op carries a number; the server's screen says the last number it has done)
+let seq = 0;
+const moving = {};
 const root = () => element.querySelector('.wb-bx-root') || element;
 const esc = (t) => String(t).replace(/[&<>'"]/g, (c) => ({'&': '&amp;', '<': '&lt;', '>': '&gt;', "'": '&#39;', '"': '&quot;'}[c]));
 const colour = (k) => COLOURS[k % COLOURS.length];
 const keyOf = (k) => k < 9 ? String(k + 1) : (k === 9 ? '0' : '');
-const send = (op) => trigger('select', op);
+const send = (op) => { seq += 1; if (op.op === 'move') moving[op.box_id] = {...op, seq}; trigger('select', {...op, seq}); };
 const clamp = (b) => {
   const W = st.width, H = st.height;
   let {x, y, w, h} = b;
@@ -72,6 +76,10 @@ const place = (div, b) => {
 function load() {
   try { st = JSON.parse(props.value || '{}'); } catch (e) { st = {}; }
   if (st.src) src = {id: st.image_id, url: st.src};
+  for (const [id, m] of Object.entries(moving)) {
+    const b = (st.boxes || []).find((x) => x.id === +id);
+    if (m.seq <= (st.seq || 0) || !b) delete moving[id]; else Object.assign(b, {x: m.x, y: m.y, w: m.w, h: m.h});
+  }
   if (st.selected !== undefined && st.selected !== null) {
     sel = st.selected;
     if (pending && pendingCls !== null) send({op: 'label', box_id: sel, cls: pendingCls});
@@ -253,10 +261,11 @@ watch('value', load);
 """.replace("__COLOURS__", json.dumps(COLOURS)).replace("__PANEL__", PANEL_ID)
 
 
-def payload(screen: dict, src: str | None = None, selected: int | None = None) -> str:
-    """The canvas value: the screen as JSON, with the image's data URI when it is new on screen, and the box to
-    select (one just drawn, so a class key or an arrow acts on it)."""
+def payload(screen: dict, src: str | None = None, selected: int | None = None, seq: int = 0) -> str:
+    """The canvas value: the screen as JSON, with the image's data URI when it is new on screen, the box to select
+    (one just drawn, so a class key or an arrow acts on it) and the number of the last operation done."""
     out = {k: v for k, v in screen.items() if k != "path"}  # the server's file path stays on the server
+    out["seq"] = seq
     if src is not None:
         out["src"] = src
     out["selected"] = selected

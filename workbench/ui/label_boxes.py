@@ -13,9 +13,9 @@ from typing import NoReturn
 import gradio as gr
 
 from workbench.errors import WorkbenchError
-from workbench.labeling.box_suggest import BoxSuggester, haar_suggester
+from workbench.labeling.box_suggest import BoxSuggester, pick_suggester
 from workbench.labeling.boxes import BoxSession, apply, open_boxes, screen
-from workbench.store import Store
+from workbench.workspace import Workspace
 from workbench.ui import box_canvas
 from workbench.ui.box_canvas import CSS, ELEM_ID, PANEL_ID
 from workbench.ui.handlers import bind
@@ -40,17 +40,29 @@ class BoxesUI:
 
 @dataclass
 class BoxTab:
-    """What the handlers are bound to: the store, and one suggester per dataset (made on first use)."""
+    """What the handlers are bound to: the workspace (store and runs), and the suggesters made so far by name."""
 
-    store: Store
+    ws: Workspace
     ui: BoxesUI
-    suggesters: dict[str, BoxSuggester | None] = field(default_factory=dict)
+    suggesters: dict[str, BoxSuggester] = field(default_factory=dict)
 
-    def suggester(self, dataset: str) -> BoxSuggester | None:
-        """What suggests boxes for `dataset`: Haar cascades for face and eye classes (else nothing)."""
-        if dataset not in self.suggesters:
-            self.suggesters[dataset] = haar_suggester(self.store.box_classes(dataset))
-        return self.suggesters[dataset]
+    @property
+    def store(self):
+        return self.ws.store
+
+    def pick(self, dataset: str) -> BoxSuggester | None:
+        """What suggests boxes for `dataset` now (its newest detector, else Haar cascades), kept by name."""
+        try:
+            found = pick_suggester(self.ws, dataset)
+        except WorkbenchError as e:
+            _error(e)
+        if found is None:
+            return None
+        return self.suggesters.setdefault(found.name, found)
+
+    def of(self, s: BoxSession) -> BoxSuggester | None:
+        """The suggester of a session (the one picked when it was opened)."""
+        return self.suggesters.get(s.suggester) if s.suggester else None
 
 
 def layout() -> BoxesUI:
@@ -76,7 +88,7 @@ def _error(e: WorkbenchError) -> NoReturn:
 
 
 def _value(tab: BoxTab, s: BoxSession, new_image: bool, selected: int | None = None) -> str:
-    sugg = tab.suggester(s.dataset) if s.suggester else None
+    sugg = tab.of(s)
     shown = screen(tab.store, s, sugg.suggest if sugg else None)
     src = None
     if new_image and shown.get("image_id") is not None:
@@ -84,7 +96,7 @@ def _value(tab: BoxTab, s: BoxSession, new_image: bool, selected: int | None = N
             src = image_src(shown["path"])[0]
         except (OSError, ValueError, WorkbenchError) as e:
             shown["message"] = f"Cannot show {shown['name']}: {e}"
-    return box_canvas.payload(shown, src, selected)
+    return box_canvas.payload(shown, src, selected, s.seq)
 
 
 def on_boxes_start(tab: BoxTab, ds: str | None, name: str | None, suggest_: bool = True,
@@ -97,7 +109,7 @@ def on_boxes_start(tab: BoxTab, ds: str | None, name: str | None, suggest_: bool
         s = open_boxes(tab.store, ds, who)
     except WorkbenchError as e:
         _error(e)
-    sugg = tab.suggester(ds) if suggest_ else None
+    sugg = tab.pick(ds) if suggest_ else None
     s.suggester = sugg.name if sugg else ""
     return {tab.ui.sess: s, tab.ui.canvas: _value(tab, s, new_image=True)}
 
@@ -108,7 +120,7 @@ def on_box_event(tab: BoxTab, s: BoxSession | None, evt: gr.EventData) -> dict:
         return {tab.ui.sess: None, tab.ui.canvas: box_canvas.empty("Press 'Open boxes' first.")}
     op = dict(getattr(evt, "_data", None) or {})
     before = s.image_id
-    sugg = tab.suggester(s.dataset) if s.suggester else None
+    sugg = tab.of(s)
     undo_depth = len(s.undo)
     apply(tab.store, s, op, sugg.suggest if sugg else None)
     drawn = op.get("op") == "add" and len(s.undo) > undo_depth
@@ -125,7 +137,6 @@ def on_add_box_classes(tab: BoxTab, ds: str | None, text: str | None, s: BoxSess
         tab.store.add_box_classes(ds, names)
     except WorkbenchError as e:
         _error(e)
-    tab.suggesters.pop(ds, None)
     out = {tab.ui.new_classes: ""}
     if s is not None and s.dataset == ds:
         out[tab.ui.canvas] = _value(tab, s, new_image=True)

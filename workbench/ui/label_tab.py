@@ -358,7 +358,10 @@ def on_export(tab: LabelTab, ds: str | None, fmt_: str, scope_: str, s: LabelSes
 # -- wiring --------------------------------------------------------------------------------------
 def build(ctx: UIContext) -> None:
     """The Label tab inside the current Blocks: its layout, then its events."""
-    wire(LabelTab(ctx.store, ctx.suggesters, layout(ctx.store)), ctx.goto)
+    tab = LabelTab(ctx.store, ctx.suggesters, layout(ctx.store))
+    wire(tab, ctx.goto)
+    c = tab.ui.c
+    wire_boxes(BoxTab(ctx.ws, tab.ui.boxes), c.dataset, c.annotator, c.suggest_on)
 
 
 def wire(tab: LabelTab, goto: gr.State | None = None) -> None:
@@ -368,7 +371,6 @@ def wire(tab: LabelTab, goto: gr.State | None = None) -> None:
     _wire_grid(tab)
     _wire_review(tab, goto)
     _wire_admin(tab)
-    wire_boxes(BoxTab(tab.store, tab.ui.boxes), tab.ui.c.dataset, tab.ui.c.annotator, tab.ui.c.suggest_on)
     if goto is not None:
         _wire_goto(tab, goto)
 

@@ -1,0 +1,108 @@
+"""The modelled cost of labelling boxes, with and without suggested boxes: a simulated annotator who knows the true
+boxes works through each image as the Boxes mode lets them.
+
+Times (field notes): drawing a box ≈ 7 s (extreme clicking, Papadopoulos et al. 2017); verifying a suggested box ≈
+1.6 s (Keystroke-Level Model: mental M 1.35 s + key K 0.28 s); pointing P = 1.1 s. Per image, with suggestions:
+  - a suggestion matching a true box (same class, IoU >= accept_iou) is verified and accepted (Enter): verify;
+  - one on a true box but of another class: verify, point at it, a class key: verify + P + K;
+  - any other suggestion (a false box, or one too loose to keep): verify, point, Delete: verify + P + K;
+  - each true box no suggestion matches is drawn: draw (and given its class by key: K);
+  - then the image is recorded as done (n): M + K, as in drawing every box.
+Drawing every box costs (draw + K) per true box plus M + K per image. Everything the annotator does is counted.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from scipy import stats
+
+from workbench.labeling.boxes import iou
+
+MENTAL, KEY, POINT = 1.35, 0.28, 1.1  # KLM operators, seconds
+
+
+@dataclass(frozen=True)
+class CostModel:
+    """Seconds per action, and how well a suggestion must fit a true box to be accepted as it is."""
+
+    draw: float = 7.0
+    verify: float = MENTAL + KEY  # 1.63 s: looking at one suggested box and confirming it
+    fix: float = POINT + KEY  # select a box and press a key (a class key, or Delete)
+    done: float = MENTAL + KEY  # deciding the image is finished and pressing n
+    accept_iou: float = 0.7
+
+
+@dataclass
+class ImageCost:
+    """One image's modelled seconds both ways, and what the annotator did with the suggestions."""
+
+    draw_all: float
+    suggested: float
+    accepted: int = 0
+    reclassed: int = 0
+    rejected: int = 0
+    drawn: int = 0
+
+
+def match(truth: list[dict], suggested: list[dict], min_iou: float) -> list[tuple[int, int]]:
+    """Greedy one-to-one pairs (truth index, suggestion index) by IoU, best first, at least min_iou."""
+    pairs = sorted(((iou(t, s), i, j) for i, t in enumerate(truth) for j, s in enumerate(suggested)), reverse=True)
+    used_t, used_s, out = set(), set(), []
+    for overlap, i, j in pairs:
+        if overlap < min_iou:
+            break
+        if i not in used_t and j not in used_s:
+            used_t.add(i)
+            used_s.add(j)
+            out.append((i, j))
+    return out
+
+
+def image_cost(truth: list[dict], suggested: list[dict], model: CostModel = CostModel()) -> ImageCost:
+    """The seconds one image costs with these suggestions (boxes as dicts with label, x, y, w, h)."""
+    pairs = match(truth, suggested, model.accept_iou)
+    same = sum(truth[i]["label"] == suggested[j]["label"] for i, j in pairs)
+    other = len(pairs) - same
+    rejected = len(suggested) - len(pairs)
+    drawn = len(truth) - len(pairs)
+    cost = (len(suggested) * model.verify + (other + rejected) * model.fix + drawn * (model.draw + KEY)
+            + model.done)
+    return ImageCost(draw_all=len(truth) * (model.draw + KEY) + model.done, suggested=cost, accepted=same,
+                     reclassed=other, rejected=rejected, drawn=drawn)
+
+
+@dataclass
+class CostSummary:
+    """A set's modelled cost with suggestions as a fraction of drawing every box, with a 95% bootstrap interval
+    over images (paired: both costs of each image resampled together)."""
+
+    images: int
+    boxes: int
+    draw_all_s: float
+    suggested_s: float
+    ratio: float
+    low: float
+    high: float
+    accepted: int
+    reclassed: int
+    rejected: int
+    drawn: int
+
+
+def summarize(costs: list[ImageCost], boxes: int, seed: int = 0) -> CostSummary:
+    """Totals over images, the ratio suggested / draw-all and its 95% paired bootstrap interval."""
+    a = np.array([c.suggested for c in costs], dtype=float)
+    b = np.array([c.draw_all for c in costs], dtype=float)
+    ratio = float(a.sum() / b.sum())
+    if len(costs) > 1 and np.ptp(a / b) > 0:
+        ci = stats.bootstrap((a, b), lambda x, y: x.sum() / y.sum(), paired=True, vectorized=False,
+                             n_resamples=2000, random_state=seed, method="percentile").confidence_interval
+        low, high = float(ci.low), float(ci.high)
+    else:
+        low = high = ratio
+    return CostSummary(images=len(costs), boxes=boxes, draw_all_s=float(b.sum()), suggested_s=float(a.sum()),
+                       ratio=ratio, low=low, high=high, accepted=sum(c.accepted for c in costs),
+                       reclassed=sum(c.reclassed for c in costs), rejected=sum(c.rejected for c in costs),
+                       drawn=sum(c.drawn for c in costs))
