@@ -60,7 +60,7 @@ def run_detection(ws: Workspace, args: argparse.Namespace) -> int:
     """Evaluate a detection run: the report (or JSON) and, with --by, the boxes' outcomes per size or tag."""
     from workbench.detect.evaluate import evaluate_detector, load_matches, report
     from workbench.detect.errors import outcome_counts
-    from workbench.train.runs import run_dir
+    from workbench.train.runs import load_config, run_dir
 
     for flag, given in (("--threshold", args.threshold), ("--label-errors", args.label_errors)):
         if given:

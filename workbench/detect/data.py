@@ -39,6 +39,16 @@ class DetectionTask:
         imgs = self.images[self.images.split == name].reset_index(drop=True)
         return imgs, self.boxes[self.boxes.image_id.isin(imgs.image_id)]
 
+    def truths(self, image_ids: list[int]) -> list[dict]:
+        """The true boxes (x1, y1, x2, y2, image pixels) and class indices of each image, for the metrics."""
+        size = self.images.set_index("image_id")[["height", "width"]]
+        by_image = {int(i): g for i, g in self.boxes.groupby("image_id")}
+        out = []
+        for i in image_ids:
+            t = target_of(by_image.get(int(i), self.boxes.iloc[:0]), tuple(int(v) for v in size.loc[i]))
+            out.append({"boxes": t["boxes"].as_subclass(torch.Tensor), "labels": t["labels"]})
+        return out
+
 
 def strata(images: pd.Series, boxes: pd.DataFrame) -> pd.Series:
     """Per image (ids in `images`) its most frequent box class, '' for an image without boxes: what the split

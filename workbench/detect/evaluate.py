@@ -12,18 +12,20 @@ import math
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import torch
 
 from workbench.atomic import write_json
 from workbench.detect import errors as E
-from workbench.detect.data import DetectionTask, detection_task, read_image, target_of
+from workbench.detect.data import DetectionTask, detection_task, read_image
 from workbench.detect.map import detection_metrics, map_interval
 from workbench.detect.model import LoadedDetector, load_detector
 from workbench.evaluate.dataset_check import check_unchanged, recorded_images
 from workbench.evaluate.evaluate import json_safe
 from workbench.errors import WorkbenchError
 from workbench.evaluate.plots import pr_figure, pr_png, save_figure
+from workbench.metrics import REGISTRY
 from workbench.tables import read_csv, write_csv
 from workbench.workspace import Workspace
 
@@ -60,6 +62,11 @@ def evaluation_file(run_dir: Path, split: str = "test") -> Path:
     return Path(run_dir) / f"detection_{split}.json"
 
 
+def boxes_file(run_dir: Path, split: str = "test") -> Path:
+    """checkpoints/<run>/boxes_<split>.csv: every box the detector kept on each image (what mAP is computed from)."""
+    return Path(run_dir) / f"boxes_{split}.csv"
+
+
 def matches_file(run_dir: Path, split: str = "test") -> Path:
     """checkpoints/<run>/detections_<split>.csv: every box's outcome at the operating score."""
     return Path(run_dir) / f"detections_{split}.csv"
@@ -92,9 +99,11 @@ def evaluate_detector(ws: Workspace, run: str, split: str = "test", which: str =
         intervals=intervals, per_class=m["per_class"], pr=m["pr"], score_threshold=threshold,
         outcomes=matched.outcome.value_counts().reindex(E.OUTCOMES, fill_value=0).astype(int).to_dict(), notes=notes)
     paths = test.set_index("image_id")["path"]
+    write_csv(boxes_file(loaded.run_dir, split), prediction_rows(test.image_id.tolist(), preds, task.classes))
     write_csv(matches_file(loaded.run_dir, split), matched.assign(path=matched.image_id.map(paths)))
     result.files += _plots(ws, result)
-    result.files += [str(matches_file(loaded.run_dir, split)), str(evaluation_file(loaded.run_dir, split))]
+    result.files += [str(boxes_file(loaded.run_dir, split)), str(matches_file(loaded.run_dir, split)),
+                     str(evaluation_file(loaded.run_dir, split))]
     write_json(evaluation_file(loaded.run_dir, split), result.to_dict())
     return result
 
@@ -102,16 +111,39 @@ def evaluate_detector(ws: Workspace, run: str, split: str = "test", which: str =
 def detect_images(loaded: LoadedDetector, images: pd.DataFrame, task: DetectionTask,
                   batch_size: int = 8) -> tuple[list[dict], list[dict]]:
     """The run's detections on `images` (every box the detector keeps) and their true boxes, in image pixels."""
-    preds, truths = [], []
-    by_image = {int(i): g for i, g in task.boxes.groupby("image_id")}
+    preds = []
     for start in range(0, len(images), batch_size):
-        part = images.iloc[start:start + batch_size]
-        pixels = [read_image(p).as_subclass(torch.Tensor) for p in part.path]
-        preds += loaded.detect(pixels)
-        for image_id, im in zip(part.image_id, pixels):
-            t = target_of(by_image.get(int(image_id), task.boxes.iloc[:0]), tuple(im.shape[-2:]))
-            truths.append({"boxes": t["boxes"].as_subclass(torch.Tensor), "labels": t["labels"]})
-    return preds, truths
+        paths = images.path.iloc[start:start + batch_size]
+        preds += loaded.detect([read_image(p).as_subclass(torch.Tensor) for p in paths])
+    return preds, task.truths(images.image_id.tolist())
+
+
+def prediction_rows(image_ids: list[int], preds: list[dict], classes: list[str]) -> pd.DataFrame:
+    """Detections as a table: image_id, label, score, x, y, w, h (an image with none has no row)."""
+    rows = [{"image_id": int(i), "label": classes[int(c)], "score": float(s), "x": float(b[0]), "y": float(b[1]),
+             "w": float(b[2] - b[0]), "h": float(b[3] - b[1])}
+            for i, p in zip(image_ids, preds) for b, s, c in zip(p["boxes"].tolist(), p["scores"].tolist(),
+                                                                  p["labels"].tolist())]
+    return pd.DataFrame(rows, columns=["image_id", "label", "score", "x", "y", "w", "h"])
+
+
+def load_predictions(run_dir: Path, image_ids: list[int], classes: list[str], split: str = "test") -> list[dict] | None:
+    """The saved detections of `image_ids` (boxes_<split>.csv) as predictions for `detection_metrics`, or None."""
+    path = boxes_file(run_dir, split)
+    if not path.exists():
+        return None
+    table = read_csv(path, dtype={"label": str}, keep_default_na=False)
+    index = {c: k for k, c in enumerate(classes)}
+    by_image = {int(i): g for i, g in table.groupby("image_id")}
+    empty = table.iloc[:0]
+    out = []
+    for i in image_ids:
+        g = by_image.get(int(i), empty)
+        xywh = g[["x", "y", "w", "h"]].to_numpy(dtype=np.float32).reshape(-1, 4)
+        out.append({"boxes": torch.from_numpy(np.concatenate([xywh[:, :2], xywh[:, :2] + xywh[:, 2:]], 1)),
+                    "scores": torch.as_tensor(g["score"].to_numpy(dtype=np.float32)),
+                    "labels": torch.from_numpy(g["label"].map(index).to_numpy(dtype=np.int64, copy=True))})
+    return out
 
 
 def load_detection_evaluation(run_dir: Path, split: str = "test") -> DetectionEvaluation | None:
@@ -147,6 +179,24 @@ def report(ev: DetectionEvaluation) -> str:
     return "\n".join(lines + [f"note: {n}" for n in ev.notes])
 
 
+def metrics_table(ev: DetectionEvaluation) -> pd.DataFrame:
+    """The Evaluate tab's metrics: (metric, value) rows, mAP with its bootstrap interval."""
+    rows = [("images", str(ev.n)), ("true boxes", str(ev.boxes))]
+    for key, name in (("map_50", "mAP@0.5"), ("map", "COCO mAP@[.5:.95]")):
+        lo, hi = ev.intervals[key]
+        rows.append((name, f"{_f(ev.metrics[key]).strip()} [{_f(lo).strip()}, {_f(hi).strip()}]"))
+    rows += [(REGISTRY[k].label, _f(ev.metrics[k]).strip()) for k in ("map_75", "mar_100")]
+    rows += [(f"mAP {size} boxes", _f(ev.metrics[f"map_{size}"]).strip()) for size in E.SIZES]
+    rows.append(("operating score (chosen on val)", f"{ev.score_threshold:g}"))
+    return pd.DataFrame(rows, columns=["metric", "value"])
+
+
+def per_class_table(ev: DetectionEvaluation) -> pd.DataFrame:
+    """AP per class: class, true boxes, AP@0.5, AP@[.5:.95] (n/a for a class without test boxes)."""
+    return pd.DataFrame([{"class": r["class"], "boxes": r["boxes"], "AP@0.5": _f(r["ap_50"]).strip(),
+                          "AP@[.5:.95]": _f(r["ap"]).strip()} for r in ev.per_class])
+
+
 def _split_images(task: DetectionTask, images_then: pd.DataFrame, split: str) -> pd.DataFrame:
     """The images of `split` as recorded when the run was trained (all of them are still there: checked)."""
     wanted = images_then.loc[images_then["split"] == split, "image_id"] if len(images_then) else \
@@ -164,3 +214,9 @@ def _plots(ws: Workspace, ev: DetectionEvaluation) -> list[str]:
 
 def _f(x: float | None) -> str:
     return "  n/a " if x is None or (isinstance(x, float) and math.isnan(x)) else f"{x:.4f}"
+
+
+def is_detection_run(run_dir: Path) -> bool:
+    """Whether the run in `run_dir` trained a detector (its config's task)."""
+    config = Path(run_dir) / "config.json"
+    return config.is_file() and json.loads(config.read_text()).get("task") == "detection"

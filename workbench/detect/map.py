@@ -103,3 +103,27 @@ def map_interval(preds: Sequence[dict], truths: Sequence[dict], key: str = "map_
     res = bootstrap((np.arange(len(truths)),), statistic, vectorized=False, n_resamples=resamples,
                     confidence_level=confidence, method="percentile", rng=np.random.default_rng(seed))
     return float(res.confidence_interval.low), float(res.confidence_interval.high)
+
+
+def paired_difference(preds_a: Sequence[dict], preds_b: Sequence[dict], truths: Sequence[dict], key: str = "map_50",
+                      *, resamples: int = 200, confidence: float = 0.95, seed: int = 0) -> tuple[float, float, float]:
+    """mAP (`key`) of A minus B on the same images, with a paired bootstrap interval: each resample draws images
+    with replacement and scores both runs on those same images, so what the images share cancels out."""
+    preds_a, preds_b = _checked(preds_a, "prediction", True), _checked(preds_b, "prediction", True)
+    truths = _checked(truths, "truth", False)
+
+    def score(preds: list[dict], idx: np.ndarray) -> float:
+        value = _value(_compute([preds[i] for i in idx], [truths[i] for i in idx], False)[key])
+        return 0.0 if math.isnan(value) else value
+
+    def statistic(idx: np.ndarray) -> float:
+        picked = idx.astype(int)
+        return score(preds_a, picked) - score(preds_b, picked)
+
+    everything = np.arange(len(truths))
+    diff = statistic(everything)
+    if len(truths) < 2:
+        return diff, math.nan, math.nan
+    res = bootstrap((everything,), statistic, vectorized=False, n_resamples=resamples, confidence_level=confidence,
+                    method="percentile", rng=np.random.default_rng(seed))
+    return diff, float(res.confidence_interval.low), float(res.confidence_interval.high)

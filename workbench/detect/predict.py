@@ -47,6 +47,19 @@ class BoxPredictions:
         """Write `frame()` to `path`."""
         return write_csv(path, self.frame())
 
+    def display(self, rename: Callable[[str], str] = str) -> tuple[pd.DataFrame, pd.DataFrame]:
+        """(the box table with a leading row number and scores to 3 decimals, unreadable files with their reason),
+        each file shown as `rename` names it."""
+        table = self.table.assign(file=self.table["file"].map(rename)).round({"score": 3, "x": 1, "y": 1, "w": 1, "h": 1})
+        table.insert(0, "row", range(len(table)))
+        bad = pd.DataFrame({"file": [rename(f) for f, _ in self.bad], "reason": [why for _, why in self.bad]})
+        return table, bad
+
+    def row_sources(self) -> list[ImageSource]:
+        """The image of each table row (several rows share an image)."""
+        by_name = {s.name: s for s in self.sources}
+        return [by_name[name] for name in self.table["file"]]
+
     def boxes_of(self, name: str) -> pd.DataFrame:
         """The boxes found in image `name`."""
         return self.table[(self.table.file == name) & (self.table.label != "")]
@@ -124,6 +137,21 @@ def draw_boxes(image: Image.Image, boxes: pd.DataFrame, classes: Sequence[str],
         draw.rectangle(draw.textbbox((tx, ty), text), fill=colour)
         draw.text((tx, ty), text, fill="#ffffff")
     return out
+
+
+def drawn(loaded: LoadedDetector, source: ImageSource, min_score: float, size: int = 640) -> tuple[Image.Image, str]:
+    """One image with the boxes the run finds in it (scored at least `min_score`) drawn, at most `size` pixels on
+    its longer side, and a caption counting them per class."""
+    image = source.load()
+    rows = pd.DataFrame(box_rows(source.name, loaded.detect([_tensor(image)])[0], loaded.classes, min_score))
+    rows = rows[rows.label != ""]
+    scale = min(1.0, size / max(image.size))
+    if scale < 1:
+        image = image.resize((round(image.width * scale), round(image.height * scale)), Image.BILINEAR)
+        rows[["x", "y", "w", "h"]] *= scale
+    counts = rows.label.value_counts()
+    what = ", ".join(f"{c} × {counts[c]}" for c in loaded.classes if c in counts) or "no box"
+    return draw_boxes(image, rows, loaded.classes), f"{source.name}: {what} (score ≥ {min_score:g})"
 
 
 def save_drawn(result: BoxPredictions, folder: str | Path) -> list[Path]:

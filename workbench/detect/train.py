@@ -29,7 +29,7 @@ from workbench.train import distributed as dist
 from workbench.train.backbones import pick_device, place
 from workbench.train.checkpoints import snapshot
 from workbench.train.config import RunConfig
-from workbench.train.loop import Epochs, NoFiles, Progress, RunFiles, RunResult, taken
+from workbench.train.loop import Epochs, NoFiles, Progress, RunFiles, RunResult, distributed_summary, taken
 from workbench.train.methods import Cancelled, NonFinite, epoch_order, wrap_ddp
 from workbench.workspace import Workspace
 
@@ -55,7 +55,7 @@ def train_detector(ws: Workspace, cfg: RunConfig, progress: Progress | None = No
     files.start(cfg, ws.store, task)
     method = Detection(model, cfg, task, device, progress, ddp)
     result = DetectionEpochs(cfg, method, files, progress, cancel, ddp).run()
-    files.finish(result, None, plots)
+    files.finish(result, distributed_summary(ddp, method), plots)
     return result
 
 

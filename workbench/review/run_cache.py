@@ -7,6 +7,7 @@ from collections import OrderedDict
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:  # annotations only: train.runs imports torch and timm
+    from workbench.detect.model import LoadedDetector
     from workbench.train.runs import LoadedRun
     from workbench.workspace import Workspace
 
@@ -18,15 +19,17 @@ class RunCache:
     def __init__(self, ws: Workspace, size: int = 2):
         self.ws, self.size, self._runs, self._lock = ws, size, OrderedDict(), threading.Lock()
 
-    def get(self, run: str, which: str = "best") -> LoadedRun:
-        """The loaded run (`workbench.train.runs.load_run`), from the cache when its checkpoint is unchanged."""
-        from workbench.train.runs import load_run, run_dir
+    def get(self, run: str, which: str = "best") -> LoadedRun | LoadedDetector:
+        """The loaded run (`workbench.train.tasks.load_trained`: a classifier, or a detector), from the cache when its
+        checkpoint is unchanged."""
+        from workbench.train.runs import run_dir
+        from workbench.train.tasks import load_trained
 
         ckpt = run_dir(self.ws, run) / f"{which}.pt"
         key = (run, which, ckpt.stat().st_mtime_ns if ckpt.exists() else 0)
         with self._lock:
             if key not in self._runs:
-                self._runs[key] = load_run(self.ws, run, which)
+                self._runs[key] = load_trained(self.ws, run, which)
                 while len(self._runs) > self.size:
                     self._runs.popitem(last=False)
             self._runs.move_to_end(key)

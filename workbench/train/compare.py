@@ -131,7 +131,7 @@ def final_val_metrics(ws: Workspace, runs: list[str], with_baselines: bool = Fal
             continue
         last = val.iloc[-1]
         rows.append({"run": run, "method": cfg.method, "backbone": cfg.backbone, "seed": cfg.seed,
-                     "epochs": int(last.epoch), **{k: float(last[k]) for k in TABLE_METRICS}})
+                     "epochs": int(last.epoch), **{k: float(last.get(k, np.nan)) for k in TABLE_METRICS}})
         base = load_baselines(ws, run) if with_baselines else None
         for r in (base or {}).get("results", []):
             backbone = "" if r["method"] == B.PIXELS else cfg.backbone

@@ -84,10 +84,7 @@ def train(ws: Workspace, cfg: RunConfig, progress: Progress | None = None, cance
     files.start(cfg, ws.store, task, channels=splits["train"].images.shape[1])
     method = METHODS[cfg.method](model, cfg, splits, device, progress, ddp)
     result = Epochs(cfg, method, splits["val"].y.numpy(), files, progress, cancel, ddp).run()
-    # what each rank saw in epoch 1 and ended with: proof in summary.json that the shards were disjoint
-    # and the replicas stayed identical
-    shards, digests = dist.gather(method.seen, ddp), dist.gather(_digest(method.parameters()), ddp)
-    files.finish(result, _shard_summary(ddp, shards, digests), plots)
+    files.finish(result, distributed_summary(ddp, method), plots)
     return result
 
 
@@ -289,6 +286,13 @@ def _digest(params) -> str:
     for p in params:
         h.update(p.detach().cpu().contiguous().numpy().tobytes())
     return h.hexdigest()
+
+
+def distributed_summary(ddp: dist.Dist, method: TrainingMethod) -> dict | None:
+    """What each rank saw in epoch 1 and ended with (gathered from every rank: call it on all of them): proof in
+    summary.json that the shards were disjoint and the replicas stayed identical. None for one process."""
+    shards, digests = dist.gather(method.seen, ddp), dist.gather(_digest(method.parameters()), ddp)
+    return _shard_summary(ddp, shards, digests)
 
 
 def _shard_summary(ddp: dist.Dist, shards: list[list[int]], digests: list[str]) -> dict | None:

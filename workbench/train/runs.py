@@ -148,10 +148,16 @@ def runs_table(ws: Workspace) -> pd.DataFrame:
         s = load_summary(ws, run)
         h = load_history(ws, run)
         val = h[h.split == "val"]
-        rows.append({"run": run, "dataset": cfg.dataset, "method": cfg.method, "backbone": cfg.backbone,
+        method = f"{cfg.detect.detector} · {cfg.method}" if cfg.task == "detection" else cfg.method
+        rows.append({"run": run, "dataset": cfg.dataset, "method": method, "backbone": cfg.backbone,
                      "seed": cfg.seed, "status": s.get("status"), "epochs": int(val.epoch.max()) if len(val) else 0,
                      "best epoch": s.get("best_epoch"),
                      "best val loss": None if s.get("best_val_loss") is None else round(s["best_val_loss"], 4),
-                     "val accuracy": round(float(val.accuracy.iloc[-1]), 4) if len(val) else None})
+                     "val accuracy": _last(val, "accuracy"), "val mAP@0.5": _last(val, "map_50")})
     return pd.DataFrame(rows, columns=["run", "dataset", "method", "backbone", "seed", "status", "epochs",
-                                       "best epoch", "best val loss", "val accuracy"])
+                                       "best epoch", "best val loss", "val accuracy", "val mAP@0.5"])
+
+
+def _last(val: pd.DataFrame, metric: str) -> float | None:
+    """The last epoch's val `metric` (None when the run records no such metric: a classifier has no mAP)."""
+    return round(float(val[metric].iloc[-1]), 4) if len(val) and metric in val else None

@@ -8,10 +8,12 @@ from __future__ import annotations
 
 from workbench.detect import train as detection
 from workbench.detect.data import DetectionTask
+from workbench.detect.model import LoadedDetector, load_detector
 from workbench.store import Store
 from workbench.train import loop
 from workbench.train.config import RunConfig
 from workbench.train.loop import Progress, RunResult, TaskData
+from workbench.train.runs import LoadedRun, load_config, load_run, run_dir
 from workbench.workspace import Workspace
 
 
@@ -40,3 +42,10 @@ def train(ws: Workspace, cfg: RunConfig, progress: Progress | None = None, cance
     if isinstance(task, DetectionTask):
         return detection.train_detector(ws, cfg, progress, cancel, task, plots)
     return loop.train(ws, cfg, progress, cancel, task, plots)
+
+
+def load_trained(ws: Workspace, run: str, which: str = "best", device: str = "auto") -> LoadedRun | LoadedDetector:
+    """A trained run's model ready to predict: a LoadedRun (classification) or a LoadedDetector (detection)."""
+    if load_config(ws, run).task == "detection":
+        return load_detector(run_dir(ws, run), which, device)
+    return load_run(ws, run, which, device)

@@ -16,8 +16,9 @@ import numpy as np
 import pandas as pd
 
 from workbench.errors import WorkbenchError
+from workbench.lazy import lazy_import
 from workbench.evaluate import evaluate_run, load_evaluation, roc_figure
-from workbench.evaluate.plots import confusion_table
+from workbench.evaluate.plots import confusion_table, pr_figure
 from workbench.evaluate.report import metrics_table, status_markdown
 from workbench.explain import LABELS as CAM_LABELS
 from workbench.review import GROUPINGS
@@ -26,17 +27,21 @@ from workbench.review.run_cache import RunCache
 from workbench.review.views import cam_view, compare_view, error_view
 from workbench.train.runs import list_runs, load_config
 from workbench.workspace import Workspace
+from workbench.ui import detection_panel
 from workbench.ui.context import UIContext
 from workbench.ui.files import serve_dataset_files
 from workbench.ui.handlers import bind
 from workbench.ui.operating_point import build_operating_point
 from workbench.ui.thumb_grid import grid_value, picked_id, thumb_grid
 
+detect_evaluate = lazy_import("workbench.detect.evaluate")
+
 PAGE_SIZE = 48
 CAM_CHOICES = [(label, key) for key, label in CAM_LABELS.items()]
 ALL = ("all errors", "")
 PREDICTED = ("predicted class", "")
 PRIVATE = {"api_visibility": "private"}  # events the page needs that are no API of the app
+CONFUSION_LABEL = "Confusion matrix: click a cell to see its errors"
 
 
 def build(ctx: UIContext) -> None:
@@ -48,9 +53,11 @@ def build(ctx: UIContext) -> None:
     gr.Markdown("### Evaluate and review failures")
     top = run_panel(ws)
     build_operating_point(ws, top.run, top.metrics)  # threshold chosen on validation, metrics at it vs argmax
+    detection = detection_panel.layout(ws)
     gallery, explain, compare, suspects = gallery_panel(), explain_panel(), compare_panel(ws), suspects_panel()
 
-    wire_runs(top, gallery, explain, compare, ws=ws, runs=runs)
+    wire_runs(top, gallery, explain, compare, detection, ws=ws, runs=runs)
+    detection_panel.wire(detection, top.run, ws=ws)
     wire_gallery(top, gallery, ws=ws, runs=runs)
     wire_explain(top, gallery, explain, ws=ws, runs=runs)
     wire_compare(top, compare, ws=ws)
@@ -91,7 +98,7 @@ def run_panel(ws: Workspace) -> RunPanel:
                                elem_id="wb-eval-metrics")
         roc = gr.Plot(label="ROC curve", scale=2, elem_id="wb-eval-roc")
     # a row of its own: a 10-class matrix beside the metrics and the ROC showed only its first three columns
-    confusion = gr.Dataframe(label="Confusion matrix: click a cell to see its errors", headers=["true \\ predicted"],
+    confusion = gr.Dataframe(label=CONFUSION_LABEL, headers=["true \\ predicted"],
                              interactive=False, elem_id="wb-eval-confusion")
     return RunPanel(run, refresh, evaluate, status, metrics, roc, confusion)
 
@@ -232,21 +239,25 @@ def suspects_panel() -> SuspectsPanel:
 
 # -- events -----------------------------------------------------------------------------------------------------
 
-def wire_runs(top: RunPanel, gallery: GalleryPanel, explain: ExplainPanel, compare: ComparePanel, *, ws: Workspace,
-              runs: RunCache) -> None:
-    """Run lists, picking a run (its saved evaluation, then its gallery) and the Evaluate button."""
-    run_lists = [top.run, compare.run_b]
+def wire_runs(top: RunPanel, gallery: GalleryPanel, explain: ExplainPanel, compare: ComparePanel,
+              detection: detection_panel.DetectionPanel, *, ws: Workspace, runs: RunCache) -> None:
+    """Run lists, picking a run (its saved evaluation, then its gallery, or a detection run's box errors) and the
+    Evaluate button."""
+    run_lists = [top.run, compare.run_b, detection.compare_runs]
     top.refresh.click(bind(refresh_runs, ws), outputs=run_lists, **PRIVATE)
     gr.on(None, bind(runs_on_load, ws), outputs=run_lists, **PRIVATE)
     panels = [top.status, top.metrics, top.confusion, top.roc]
     first_page = bind(show_errors, ws, runs, "first")
+    boxes = detection_panel.first_page(ws)
     top.run.change(bind(show_run, ws, runs), inputs_kwargs={"run": top.run}, outputs=[*panels, explain.cam_class],
                    **PRIVATE).then(first_page, inputs_kwargs=gallery.inputs(top.run), outputs=gallery.outputs(),
-                                   **PRIVATE)
+                                   **PRIVATE).then(boxes, inputs_kwargs=detection.inputs(top.run),
+                                                   outputs=detection.outputs(), **PRIVATE)
     top.evaluate.click(bind(evaluate, ws), inputs_kwargs={"run": top.run}, outputs=panels,
                        api_name="evaluate_run").then(
         bind(show_errors, ws, runs, "stay"), inputs_kwargs=gallery.inputs(top.run),
-        outputs=gallery.outputs(), **PRIVATE)
+        outputs=gallery.outputs(), **PRIVATE).then(boxes, inputs_kwargs=detection.inputs(top.run),
+                                                  outputs=detection.outputs(), **PRIVATE)
 
 
 def wire_gallery(top: RunPanel, g: GalleryPanel, *, ws: Workspace, runs: RunCache) -> None:
@@ -305,25 +316,32 @@ def _user_errors(fn: Callable) -> Callable:
 
 
 def refresh_runs(ws: Workspace) -> list:
-    """Both run pickers with the runs there are now."""
-    return [gr.Dropdown(choices=list_runs(ws))] * 2
+    """The run pickers with the runs there are now."""
+    return [gr.Dropdown(choices=list_runs(ws))] * 3
 
 
 def runs_on_load(ws: Workspace) -> tuple:
     """Runs finished since the app started, the newest one selected."""
     names = list_runs(ws)
-    return gr.Dropdown(choices=names, value=names[-1] if names else None), gr.Dropdown(choices=names)
+    return (gr.Dropdown(choices=names, value=names[-1] if names else None), gr.Dropdown(choices=names),
+            gr.Dropdown(choices=names))
 
 
 @_user_errors
 def show_run(ws: Workspace, runs: RunCache, run: str | None) -> tuple:
     """A picked run's saved evaluation (status, metrics, confusion matrix, ROC) and its classes to explain."""
     if not run:
-        return "Pick a run.", None, None, None, gr.Dropdown(choices=[PREDICTED], value="")
+        return "Pick a run.", None, _confusion(None), _curves(None), gr.Dropdown(choices=[PREDICTED], value="")
+    if detect_evaluate.is_detection_run(ws.run_folder(run)):
+        ev = detect_evaluate.load_detection_evaluation(ws.run_folder(run))
+        nothing = gr.Dropdown(choices=[PREDICTED], value="")  # Grad-CAM explains classifiers
+        if ev is None:
+            return "Not evaluated yet: press **Evaluate**.", None, _per_class(None), _pr(None), nothing
+        return (*_detection_panels(ev), nothing)
     ev = load_evaluation(ws, run)
     classes = gr.Dropdown(choices=[PREDICTED, *runs.get(run).classes], value="")
     if ev is None:
-        return "Not evaluated yet: press **Evaluate**.", None, None, None, classes
+        return "Not evaluated yet: press **Evaluate**.", None, _confusion(None), _curves(None), classes
     return (*_panels(ev), classes)
 
 
@@ -333,13 +351,41 @@ def evaluate(ws: Workspace, run: str | None, progress: gr.Progress = gr.Progress
     if not run:
         raise WorkbenchError("Pick a run first.")
     progress(0.1, desc="predicting the test split")
+    if detect_evaluate.is_detection_run(ws.run_folder(run)):
+        return _detection_panels(detect_evaluate.evaluate_detector(ws, run))
     return _panels(evaluate_run(ws, run))
 
 
 def _panels(ev) -> tuple:
     """Status line, metrics table, confusion matrix and ROC of one evaluation."""
-    return (status_markdown(ev), metrics_table(ev.metrics), confusion_table(np.array(ev.confusion), ev.classes),
-            roc_figure(ev.roc) if ev.roc else None)
+    confusion = confusion_table(np.array(ev.confusion), ev.classes)
+    return (status_markdown(ev), metrics_table(ev.metrics), _confusion(confusion),
+            _curves(roc_figure(ev.roc) if ev.roc else None))
+
+
+def _detection_panels(ev) -> tuple:
+    """Status line, metrics with intervals, AP per class and precision-recall curves of a detection evaluation."""
+    status = (f"**{ev.run}** · {ev.checkpoint} checkpoint · {ev.n} {ev.split} images, {ev.boxes} boxes"
+              + "".join(f"\n- {n}" for n in ev.notes))
+    return (status, detect_evaluate.metrics_table(ev), _per_class(detect_evaluate.per_class_table(ev)),
+            _pr(pr_figure(ev.pr)))
+
+
+# the same two components show a classifier's confusion matrix and ROC, or a detector's AP per class and PR curves
+def _confusion(value) -> gr.Dataframe:
+    return gr.Dataframe(value, label=CONFUSION_LABEL)
+
+
+def _curves(value) -> gr.Plot:
+    return gr.Plot(value, label="ROC curve")
+
+
+def _per_class(value) -> gr.Dataframe:
+    return gr.Dataframe(value, label="AP per class (test boxes)")
+
+
+def _pr(value) -> gr.Plot:
+    return gr.Plot(value, label="Precision-recall per class (IoU 0.5)")
 
 
 @_user_errors
@@ -348,6 +394,9 @@ def show_errors(ws: Workspace, runs: RunCache, turn: str, run: str | None, group
                 with_cam: bool, method: str, progress: gr.Progress = gr.Progress()) -> tuple:
     """A page of the run's errors in `category` (all if empty), `turn`ed from `page` (first, previous, next or
     stay): thumbnails, page line, per-category table, categories to pick from, the page's image ids, page number."""
+    if run and detect_evaluate.is_detection_run(ws.run_folder(run)):
+        empty = "A detection run: its box errors are in the Detection panel above."
+        return grid_value([], empty=empty), "", None, gr.Dropdown(choices=[ALL], value=""), 1
     if not run or load_evaluation(ws, run) is None:  # evaluating is a button press, not a side effect of browsing
         empty = "Evaluate the run to see its errors." if run else "Pick a run."
         return grid_value([], empty=empty), "", None, gr.Dropdown(choices=[ALL], value=""), 1
@@ -388,6 +437,7 @@ def show_cam(ws: Workspace, runs: RunCache, run: str | None, image_id: float | N
     """The image, its CAM overlay and a caption naming label, prediction, class explained, method and layer."""
     if not run or image_id is None:
         raise WorkbenchError("Pick a run and an image (click a gallery thumbnail or type its id).")
+    _classifier_only(ws, run, "Grad-CAM")
     v = cam_view(runs.get(run), ws.store, int(image_id), class_name or None, method, (layer or "").strip() or None)
     return v.original, v.overlay, v.caption
 
@@ -398,6 +448,8 @@ def show_comparison(ws: Workspace, run_a: str | None, run_b: str | None, groupin
     predictions)."""
     if not run_a or not run_b:
         raise WorkbenchError("Pick run A above and run B here.")
+    for run in (run_a, run_b):
+        _classifier_only(ws, run, "This comparison of image outcomes")
     v = compare_view(ws, run_a, run_b, grouping, outcome)
     return v.table, grid_value(v.tiles(), empty=f"No image with the outcome {outcome!r}.")
 
@@ -410,9 +462,16 @@ def find_suspects(ws: Workspace, runs: RunCache, run: str | None,
 
     if not run:
         raise WorkbenchError("Pick a run first.")
+    _classifier_only(ws, run, "Suspected label errors")
     progress(0.1, desc="embedding the labelled images")
     sus = suspected_label_errors(runs.get(run), ws.store)
     return sus.drop(columns="path").round(3) if len(sus) else pd.DataFrame({"result": ["No suspects found."]})
+
+
+def _classifier_only(ws: Workspace, run: str, what: str) -> None:
+    if detect_evaluate.is_detection_run(ws.run_folder(run)):
+        raise WorkbenchError(f"{what} works on classification runs; {run!r} is a detector (its box errors are in "
+                             "the Detection panel).")
 
 
 def pick_suspect(table: pd.DataFrame, evt: gr.SelectData) -> int | None:

@@ -14,11 +14,15 @@ import gradio as gr
 from workbench.data.importers import Progress
 from workbench.data.uploads import upload_paths
 from workbench.errors import WorkbenchError
+from workbench.lazy import lazy_import
 from workbench.predict import Explainable, explain_prediction, predict_paths, short_names
 from workbench.workspace import Workspace
 from workbench.train.runs import list_runs
 from workbench.ui.context import UIContext
 from workbench.ui.handlers import bind
+
+detect_evaluate = lazy_import("workbench.detect.evaluate")
+detect_predict = lazy_import("workbench.detect.predict")
 
 
 @dataclass
@@ -82,6 +86,8 @@ def predict_images(ws: Workspace, runs: Any, v: PredictView, run: str | None, fi
     paths = upload_paths(files, picture)
     if not run or not paths:
         _fail(WorkbenchError("Pick a run and add images (files, a .zip, or a webcam picture)."))
+    if detect_evaluate.is_detection_run(ws.run_folder(run)):
+        return detect_images(ws, runs, v, run, paths, progress)
     try:
         result = predict_paths(ws, run, paths, progress=_gr_progress(progress), loaded=runs.get(run))
     except WorkbenchError as e:
@@ -92,15 +98,36 @@ def predict_images(ws: Workspace, runs: Any, v: PredictView, run: str | None, fi
             v.shown: Explainable.of(result), v.row: 0}
 
 
-def explain_row(runs: Any, v: PredictView, shown: Explainable, row: float | None) -> dict:
-    """The image of a predictions row, its Grad-CAM and a caption naming the decision."""
+def detect_images(ws: Workspace, runs: Any, v: PredictView, run: str, paths: list[str], progress: gr.Progress) -> dict:
+    """A detection run: one table row per box (at the run's operating score); row 0's image is drawn."""
+    try:
+        loaded = runs.get(run)
+        min_score = detect_predict.run_min_score(ws.run_folder(run))
+        result = detect_predict.detect_paths(loaded, paths, min_score=min_score, progress=_gr_progress(progress))
+    except WorkbenchError as e:
+        _fail(e)
+    table, rejected = result.display(short_names(paths))
+    shown = Explainable(run, min_score, tuple(s.key() for s in result.row_sources()))
+    return {v.status: result.summary(), v.table: table, v.bad: gr.Dataframe(rejected, visible=bool(result.bad)),
+            v.shown: shown, v.row: 0}
+
+
+def explain_row(ws: Workspace, runs: Any, v: PredictView, shown: Explainable, row: float | None) -> dict:
+    """The image of a predictions row, its Grad-CAM and a caption naming the decision (a detection run: the image
+    with its boxes drawn)."""
     try:
         source = shown.source(row)
+        if detect_evaluate.is_detection_run(ws.run_folder(shown.run)):
+            image, caption = detect_predict.drawn(runs.get(shown.run), source, shown.threshold)
+            caption = caption.replace(source.name, short_names([source.path])(source.name), 1)
+            return {v.original: gr.Image(image, label="Image with its boxes"),
+                    v.cam_image: gr.Image(None, visible=False), v.cam_caption: caption}
         ex = explain_prediction(runs.get(shown.run), source, threshold=shown.threshold)
     except WorkbenchError as e:
         _fail(e)
     caption = ex.caption.replace(source.name, short_names([source.path])(source.name), 1)
-    return {v.original: ex.original, v.cam_image: ex.overlay, v.cam_caption: caption}
+    return {v.original: gr.Image(ex.original, label="Image"), v.cam_image: gr.Image(ex.overlay, visible=True),
+            v.cam_caption: caption}
 
 
 def picked_row(evt: gr.SelectData) -> int:
@@ -132,7 +159,7 @@ def wire(ctx: UIContext, v: PredictView) -> None:
     """Connect the tab's events to its handlers, the store, loaded runs and components bound."""
     v.refresh.click(bind(refresh_runs, ctx.ws), outputs=[v.run], api_visibility="private")
     gr.on(None, bind(on_load, ctx.ws), outputs=[v.run], api_visibility="private")
-    explain = bind(explain_row, ctx.runs, v)
+    explain = bind(explain_row, ctx.ws, ctx.runs, v)
     row_input = {"shown": v.shown, "row": v.row}
     cam_outputs = [v.original, v.cam_image, v.cam_caption]
     v.predict_btn.click(bind(predict_images, ctx.ws, ctx.runs, v),
