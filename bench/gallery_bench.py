@@ -65,7 +65,7 @@ def main() -> None:
     os.environ["WORKBENCH_HOME"] = str(home)
 
     from workbench.data.importers import import_path
-    from workbench.evaluate import evaluate_run
+    from workbench.evaluate.evaluate import evaluate_run
     from workbench.evaluate.evaluate import predictions_table
     from workbench.explain.cache import cache_dir, cam_overlay_files
     from workbench.review import categories, category_table, errors_in, gallery_page
@@ -89,8 +89,8 @@ def main() -> None:
             store.set_image_tag(int(i), "glasses", "bench")
     train(ws, RunConfig(dataset="eyes", method="feature_extract", backbone="resnet18", weights="none", input_size=64,
                     epochs=1, batch_size=256, name="bench"))
-    evaluate_run(ws, "bench")
-    loaded = load_run(ws, "bench")
+    evaluate_run(ws.run("bench"))
+    loaded = load_run(ws.run("bench"))
     labelled = loaded.task_labels(store)
     preds = predictions_table(labelled, predict(loaded, labelled["path"].tolist()))
     classes = loaded.classes
@@ -107,13 +107,13 @@ def main() -> None:
     for grouping, category in (("tag", "glasses"), ("quality", None), ("confusion", "open → closed")):
         first, median = timed(lambda: first_page(grouping, category))
         rows.append((f"first page, {args.n} images, by {grouping}", first, median))
-    first, median = timed(lambda: error_view(ws, "bench", "tag", "glasses", 0, args.page_size, runs=RunCache(ws)))
+    first, median = timed(lambda: error_view(ws.run("bench"), "tag", "glasses", 0, args.page_size, runs=RunCache()))
     rows.append(("Evaluate tab path (error_view), test split", first, median))
 
-    runs = RunCache(ws)
-    runs.get("bench")
+    runs = RunCache()
+    runs.get(ws.run("bench"))
     page_rows = errors_in(preds, categories("confusion", preds, classes)).iloc[:args.page_size]
-    folder = cache_dir(loaded.run_dir, ws.plot_folder("bench"), "gradcam", None)
+    folder = cache_dir(ws.run("bench"), "gradcam", None)
     t0 = time.perf_counter()
     cam_overlay_files(loaded, page_rows.image_id.tolist(), page_rows.path.tolist(), page_rows.y_pred.tolist(), folder)
     cold = time.perf_counter() - t0

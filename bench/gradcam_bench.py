@@ -19,7 +19,7 @@ import timm
 import torch
 import torch.nn.functional as F
 
-from workbench.explain import compute_cams
+from workbench.explain.cam import compute_cams
 from workbench.train.backbones import place
 
 

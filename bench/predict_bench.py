@@ -45,9 +45,9 @@ class Comparison:
 
 
 def batched_predict(s: Setup) -> np.ndarray:
-    from workbench.predict import predict_paths
+    from workbench.predict.predict import predict_paths
 
-    table = predict_paths(s.ws, s.run, s.files, loaded=s.loaded, batch_size=s.batch).table
+    table = predict_paths(s.ws.run(s.run), s.files, loaded=s.loaded, batch_size=s.batch).table
     return table[[c for c in table.columns if c.startswith("p_")]].to_numpy()
 
 
@@ -73,7 +73,7 @@ def onnx_runner(ws, run: str):
     """The run exported by `workbench export-model --format onnx` (once, in the warm-up call), on ONNX Runtime."""
     from workbench.deploy.export import export_model, load_onnx
 
-    return load_onnx(export_model(ws, run, "onnx", Path(os.environ["WORKBENCH_HOME"]) / "onnx").model_file)
+    return load_onnx(export_model(ws.run(run), "onnx", Path(os.environ["WORKBENCH_HOME"]) / "onnx").model_file)
 
 
 def onnx_runtime(s: Setup) -> np.ndarray:
@@ -100,7 +100,7 @@ def prepare(home: Path, n: int, input_size: int, batch: int) -> Setup:
     from skimage.data import lfw_subset
 
     from workbench.data.demo import ensure_faces, faces_truth
-    from workbench.evaluate import run_threshold
+    from workbench.evaluate.threshold import run_threshold
     from workbench.store import Store
     from workbench.workspace import Workspace
     from workbench.train.config import RunConfig
@@ -114,7 +114,7 @@ def prepare(home: Path, n: int, input_size: int, batch: int) -> Setup:
     store.add_labels("faces", list(faces_truth(store).items()), "truth")
     res = train(ws, RunConfig(dataset="faces", method="feature_extract", input_size=input_size, epochs=1, name="bench"))
     assert res.status == "completed", res.message
-    run_threshold(ws, "bench")  # chosen once here, as after a first evaluation: not part of the timing
+    run_threshold(ws.run("bench"))  # chosen once here, as after a first evaluation: not part of the timing
     crops = (lfw_subset() * 255).astype(np.uint8)
     folder = home / "photos"
     folder.mkdir()
@@ -122,7 +122,7 @@ def prepare(home: Path, n: int, input_size: int, batch: int) -> Setup:
     for i in range(n):
         files.append(folder / f"{i:05d}.png")
         Image.fromarray(crops[i % len(crops)]).save(files[-1])
-    return Setup("bench", load_run(ws, "bench"), files, batch, ws)
+    return Setup("bench", load_run(ws.run("bench")), files, batch, ws)
 
 
 def timed(fn: Callable[[Setup], np.ndarray], s: Setup) -> tuple[float, np.ndarray]:

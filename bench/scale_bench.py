@@ -64,7 +64,7 @@ def phase_infer(which: str) -> dict:
     from workbench.train.runs import load_run
     from workbench.workspace import Workspace
 
-    loaded = load_run(Workspace.open(), RUN)
+    loaded = load_run(Workspace.open().run(RUN))
     files = Store().images("eyes").path.tolist()
     work = {"predict-memory": lambda: predict(loaded, files),
             "predict-shards": lambda: predict_to_shards(loaded, files, loaded.run_dir / "probs"),

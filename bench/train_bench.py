@@ -98,7 +98,8 @@ def plain_loop(df_train, df_val, epochs: int, frozen: bool, workers: int, small_
 
 
 def workbench_run(ws, method: str, epochs: int, name: str) -> float:
-    from workbench.train import RunConfig, train
+    from workbench.train.config import RunConfig
+    from workbench.train.loop import train
 
     cfg = RunConfig("bench", method=method, backbone="resnet18", weights="none", input_size=24, epochs=epochs,
                     batch_size=64, lr=1e-3, schedule="none", name=name)

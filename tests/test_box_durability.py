@@ -18,7 +18,7 @@ def _session(url: str) -> tuple[ApiSession, int]:
     api = ApiSession(url)
     start = next(d for d in api.dependencies() if d["api_name"] == "boxes_start")
     event = next(d for d in api.dependencies() if d["api_name"] == "boxes_event")
-    reply = api.call(start["id"], ["faces", "alice", False])
+    reply = api.call(start["id"], ["faces", "alice", False, 0.5])
     assert reply.ok, reply.error
     return api, event["id"]
 

@@ -7,7 +7,9 @@ import pytest
 import torch
 from torch import nn
 
-from workbench.train import RunConfig, load_run, train
+from workbench.train.config import RunConfig
+from workbench.train.loop import train
+from workbench.train.runs import load_run
 from workbench.train import checkpoints as C
 
 
@@ -63,7 +65,7 @@ def test_a_failed_write_fails_the_run_with_the_reason_and_keeps_the_earlier_file
                           name="full-disk"))
     assert res.status == "failed"
     assert "Writing a checkpoint" in res.message and "No space left on device" in res.message
-    assert load_run(ws, "full-disk", "last").model is not None  # epoch 1's complete checkpoint is still there
+    assert load_run(ws.run("full-disk"), "last").model is not None  # epoch 1's complete checkpoint is still there
 
 
 def test_save_after_a_failed_write_raises(tmp_path, monkeypatch):

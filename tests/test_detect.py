@@ -149,14 +149,14 @@ def test_the_split_is_seeded_sticky_and_stratified_by_each_images_main_class(tra
 
 def test_evaluation_has_intervals_per_class_ap_and_box_outcomes(trained):
     ws = trained["ws"]
-    ev = evaluate_detector(ws, "det", resamples=30)
+    ev = evaluate_detector(ws.run("det"), resamples=30)
     recorded = json.loads((ws.run_folder("det") / "dataset.json").read_text())["images"]
     assert ev.n == sum(i["split"] == "test" for i in recorded) > 0 and ev.boxes > 0 and 0 <= ev.metrics["map"] <= ev.metrics["map_50"] <= 1
     for key in ("map_50", "map"):
         lo, hi = ev.intervals[key]
         assert lo <= ev.metrics[key] + 1e-9 and ev.metrics[key] <= hi + 1e-9
     assert [r["class"] for r in ev.per_class] == SPEC.classes
-    matched = load_matches(ws.run_folder("det"))
+    matched = load_matches(ws.run("det"))
     truths = sum(ev.outcomes[k] for k in (E.CORRECT, E.MISSED, E.WRONG_CLASS))
     assert truths == ev.boxes and len(matched) == sum(ev.outcomes.values())
     assert set(matched.label.dropna()) <= set(SPEC.classes) | {""}
@@ -187,7 +187,7 @@ def test_cli_evaluate_predict_and_export(trained, capsys):
 
 def test_onnx_export_matches_pytorch_and_runs_without_workbench(trained, tmp_path):
     ws, home = trained["ws"], trained["home"]
-    result = export_detector(ws, "det", tmp_path / "onnx")
+    result = export_detector(ws.run("det"), tmp_path / "onnx")
     assert result.max_box_diff <= 1e-2 and result.max_score_diff <= 1e-4
     card = json.loads(result.card_file.read_text())
     assert card["task"] == "detection" and card["classes"] == SPEC.classes and card["input"]["size"] == 96
@@ -210,8 +210,8 @@ def test_onnx_export_matches_pytorch_and_runs_without_workbench(trained, tmp_pat
 
 def test_compare_table_has_intervals_and_paired_differences(trained):
     ws = trained["ws"]
-    evaluate_detector(ws, "det", resamples=20)
-    table = compare_detectors(ws, ["det", "det"], resamples=20)
+    evaluate_detector(ws.run("det"), resamples=20)
+    table = compare_detectors([ws.run("det")] * 2, resamples=20)
     assert list(table.run) == ["det", "det"] and table.iloc[1]["Δ mAP@0.5 vs det"].startswith("+0.000 [+0.000, +0.000]")
     assert table.iloc[0]["mAP@0.5 95% CI"].startswith("[")
 

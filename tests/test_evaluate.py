@@ -18,9 +18,11 @@ from sklearn.metrics import (accuracy_score, confusion_matrix, log_loss, precisi
 from workbench.cli import main
 from workbench.data.demo import ensure_faces, faces_truth
 from workbench.data.imageio import load_image
-from workbench.evaluate import DatasetChanged, evaluate_run, load_evaluation, load_predictions, probs_of
+from workbench.evaluate.dataset_check import DatasetChanged
+from workbench.evaluate.evaluate import evaluate_run, probs_of
 from workbench.evaluate.plots import CORNER
-from workbench.explain import METHODS, explain_images
+from workbench.explain.cam import explain_images
+from workbench.explain.methods import METHODS
 from workbench.review import categories, category_table, errors_in, gallery_page
 from workbench.review.label_issues import suspected_label_errors
 from workbench.store import Store
@@ -59,7 +61,7 @@ def trained(tmp_path_factory):
     tagged = flipped["test"][:2] + [i for i in test_ids if i not in flipped["test"]][:3] + flipped["train"][:1]
     for i in tagged:
         store.set_image_tag(i, "glasses", "reviewer")
-    evaluation = evaluate_run(ws, RUN)
+    evaluation = evaluate_run(ws.run(RUN))
     yield {"home": home, "store": store, "flipped": flipped, "tagged": tagged, "evaluation": evaluation}
     store.close()
     mp.undo()
@@ -67,9 +69,9 @@ def trained(tmp_path_factory):
 
 def test_metrics_equal_sklearn_on_the_same_predictions(ws, trained):
     ev = trained["evaluation"]
-    preds = load_predictions(ws, RUN)
+    preds = ws.run(RUN).predictions()
     probs = probs_of(preds)
-    loaded = load_run(ws, RUN)
+    loaded = load_run(ws.run(RUN))
     # the saved predictions are the model's on exactly the run's test images
     recorded = json.loads((loaded.run_dir / "dataset.json").read_text())["images"]
     assert sorted(preds.image_id) == sorted(r["image_id"] for r in recorded if r["split"] == "test")
@@ -95,8 +97,8 @@ def test_metrics_equal_sklearn_on_the_same_predictions(ws, trained):
 
 
 def test_cam_maps_have_the_input_size_and_are_not_constant(ws, trained):
-    loaded = load_run(ws, RUN)
-    preds = load_predictions(ws, RUN)
+    loaded = load_run(ws.run(RUN))
+    preds = ws.run(RUN).predictions()
     images = [load_image(p) for p in preds.path[:6]]
     for method in METHODS:
         maps = explain_images(loaded, images, preds.y_pred[:6].tolist(), method)
@@ -108,7 +110,7 @@ def test_cam_maps_have_the_input_size_and_are_not_constant(ws, trained):
 
 def test_tag_gallery_holds_exactly_the_misclassified_images_with_that_tag(ws, trained):
     store, ev = trained["store"], trained["evaluation"]
-    preds = load_predictions(ws, RUN)
+    preds = ws.run(RUN).predictions()
     cats = categories("tag", preds, ev.classes, store, "faces")
     wrong = set(preds.loc[preds.y_true != preds.y_pred, "image_id"])
     tagged = set(store.image_tags("faces").query("tag == 'glasses'").image_id)
@@ -129,7 +131,7 @@ def test_quality_and_confusion_galleries_hold_exactly_their_errors(ws, trained):
     from workbench.data.quality import quality_categories
 
     store, ev = trained["store"], trained["evaluation"]
-    preds = load_predictions(ws, RUN)
+    preds = ws.run(RUN).predictions()
     wrong = set(preds.loc[preds.y_true != preds.y_pred, "image_id"])
     quality = quality_categories(store.images("faces"))
     cats = categories("quality", preds, ev.classes, store, "faces")
@@ -145,7 +147,7 @@ def test_quality_and_confusion_galleries_hold_exactly_their_errors(ws, trained):
 
 
 def test_flipped_labels_are_among_the_suspected_label_errors(ws, trained):
-    suspects = suspected_label_errors(load_run(ws, RUN), trained["store"])
+    suspects = suspected_label_errors(load_run(ws.run(RUN)), trained["store"])
     flipped = trained["flipped"]["test"] + trained["flipped"]["train"]
     assert set(flipped) <= set(suspects.image_id)
     # ranked: the flipped ones come first, ahead of the (few) genuine doubts
@@ -157,15 +159,15 @@ def test_flipped_labels_are_among_the_suspected_label_errors(ws, trained):
 def test_run_compared_with_itself_has_only_shared_errors_per_tag(ws, trained):
     from workbench.review.views import compare_view
 
-    preds = load_predictions(ws, RUN)
+    preds = ws.run(RUN).predictions()
     wrong = set(preds.loc[preds.y_true != preds.y_pred, "image_id"])
-    v = compare_view(ws, RUN, RUN, "tag", "both wrong")
+    v = compare_view(ws.run(RUN), ws.run(RUN), "tag", "both wrong")
     table = v.table.set_index("category")
     assert set(v.shown.image_id) == wrong
     assert table.loc["all images", "both wrong"] == len(wrong) and table.loc["all images", "only A wrong"] == 0
     tagged_wrong = wrong & set(trained["tagged"])
     assert table.loc["glasses", "both wrong"] == len(tagged_wrong & set(preds.image_id))
-    assert compare_view(ws, RUN, RUN, "tag", "only B wrong").shown.empty
+    assert compare_view(ws.run(RUN), ws.run(RUN), "tag", "only B wrong").shown.empty
 
 
 def test_cli_evaluate_prints_metrics_and_names_an_unknown_run(trained, capsys):
@@ -198,7 +200,7 @@ def test_evaluating_after_test_images_were_removed_says_so_and_keeps_the_old_eva
         for i in test_ids:
             store.execute("DELETE FROM images WHERE id=?", [int(i)])
     with pytest.raises(DatasetChanged, match=r"2 of its 30 test images are gone"):
-        evaluate_run(ws, RUN)
+        evaluate_run(ws.run(RUN))
     assert (home / "checkpoints" / RUN / "evaluation_test.json").read_text() == before
     assert main(["evaluate", RUN]) == 2
 
@@ -208,7 +210,7 @@ def test_evaluating_after_a_class_was_renamed_says_which(changed_copy):
     ws = Workspace.around(store, home)
     store.execute("UPDATE classes SET name='nonface' WHERE name='not face'")
     with pytest.raises(DatasetChanged, match=r"not face.*gone.*nonface.*new") as err:
-        evaluate_run(ws, RUN)
+        evaluate_run(ws.run(RUN))
     assert "images are gone" not in str(err.value)  # only what really changed is named
 
 
@@ -219,10 +221,10 @@ def test_evaluate_tab_through_the_gradio_api(ws, trained):
         client = Client(url, verbose=False)
         status, metrics, confusion, roc = client.predict(RUN, api_name="/evaluate_run")
         assert "30 test images" in status
-        _assert_shows_the_evaluation(ws, metrics, confusion, roc, load_evaluation(ws, RUN).classes)
+        _assert_shows_the_evaluation(ws, metrics, confusion, roc, ws.run(RUN).evaluation().classes)
         items, label, table, _, page = client.predict(RUN, "tag", "glasses", 1, True, "gradcam",
                                                       api_name="/error_gallery")
-        preds = load_predictions(ws, RUN)
+        preds = ws.run(RUN).predictions()
         tagged = set(trained["store"].image_tags("faces").query("tag == 'glasses'").image_id)
         expected = set(preds.loc[preds.y_true != preds.y_pred, "image_id"]) & tagged
         assert {tile["id"] for tile in items["items"]} == expected and page == 1
@@ -244,7 +246,7 @@ def test_evaluate_tab_through_the_gradio_api(ws, trained):
 
 def _assert_shows_the_evaluation(ws, metrics: dict, confusion: dict, roc: dict, classes: list[str]) -> None:
     """What the tab shows equals sklearn on the saved predictions: metric values, matrix cells, ROC points."""
-    preds = load_predictions(ws, RUN)
+    preds = ws.run(RUN).predictions()
     y, probs = preds.y_true.to_numpy(), probs_of(preds)
     shown = {row[0]: row[1] for row in metrics["data"]}
     assert shown["images"] == "30" and shown["accuracy"] == f"{accuracy_score(y, probs.argmax(1)):.4f}"
@@ -287,7 +289,7 @@ def test_suspected_label_error_opens_in_the_label_tab(ws, trained):
             page.wait_for_function(f"() => {{ const v = document.querySelector('#wb-label-view [data-image-id]');"
                                    f" return v && v.dataset.imageId === '{top}' && v.offsetParent !== null; }}")
             browser.close()
-        assert top == int(suspected_label_errors(load_run(ws, RUN), trained["store"]).image_id.iloc[0])
+        assert top == int(suspected_label_errors(load_run(ws.run(RUN)), trained["store"]).image_id.iloc[0])
 
 
 def test_gallery_follows_labels_corrected_after_evaluation(changed_copy):
@@ -295,11 +297,11 @@ def test_gallery_follows_labels_corrected_after_evaluation(changed_copy):
 
     home, store = changed_copy
     ws = Workspace.around(store, home)
-    preds, classes = run_predictions(ws, RUN)
+    preds, classes = run_predictions(ws.run(RUN))
     row = preds[preds.y_true == preds.y_pred].iloc[0]
     store.add_label(int(row.image_id), classes[1 - int(row.y_true)], "second-opinion")
     store.add_label(int(row.image_id), classes[1 - int(row.y_true)], "third-opinion")
-    again, _ = run_predictions(ws, RUN)
+    again, _ = run_predictions(ws.run(RUN))
     fixed = again.set_index("image_id").loc[int(row.image_id)]
     assert fixed.y_true == 1 - int(row.y_true) and fixed.y_true != fixed.y_pred
 
@@ -320,17 +322,16 @@ def test_tab_handlers_turn_pages_and_map_a_matrix_cell_to_its_category(ws, train
 def test_an_evaluation_older_than_the_checkpoint_is_stale_and_made_again(changed_copy):
     import os
 
-    from workbench.evaluate import load_evaluation
     from workbench.evaluate.staleness import is_stale, run_predictions
 
     home, store = changed_copy
     ws = Workspace.around(store, home)
-    ev, preds = load_evaluation(ws, RUN), load_predictions(ws, RUN)
-    assert not is_stale(ws, RUN, ev, preds)
-    assert is_stale(ws, RUN, None, preds) and is_stale(ws, RUN, ev, None)
+    ev, preds = ws.run(RUN).evaluation(), ws.run(RUN).predictions()
+    assert not is_stale(ws.run(RUN), ev, preds)
+    assert is_stale(ws.run(RUN), None, preds) and is_stale(ws.run(RUN), ev, None)
     saved = home / "checkpoints" / RUN / "evaluation_test.json"
     earlier = (home / "checkpoints" / RUN / "best.pt").stat().st_mtime_ns - 10**9
     os.utime(saved, ns=(earlier, earlier))  # as if the run was trained again after it was evaluated
-    assert is_stale(ws, RUN, ev, preds)
-    run_predictions(ws, RUN)  # evaluates again
-    assert saved.stat().st_mtime_ns > earlier and not is_stale(ws, RUN, load_evaluation(ws, RUN), load_predictions(ws, RUN))
+    assert is_stale(ws.run(RUN), ev, preds)
+    run_predictions(ws.run(RUN))  # evaluates again
+    assert saved.stat().st_mtime_ns > earlier and not is_stale(ws.run(RUN), ws.run(RUN).evaluation(), ws.run(RUN).predictions())

@@ -8,9 +8,10 @@ import pytest
 from sklearn.metrics import (accuracy_score, confusion_matrix, precision_recall_fscore_support, roc_auc_score,
                              roc_curve)
 
-from workbench.evaluate import evaluate_run, load_predictions, probs_of
+from workbench.evaluate.evaluate import evaluate_run, probs_of
 from workbench.review import categories, category_table, errors_in
-from workbench.train import RunConfig, train
+from workbench.train.config import RunConfig
+from workbench.train.loop import train
 
 pytestmark = pytest.mark.slow
 
@@ -25,8 +26,8 @@ def test_ten_class_run_scores_like_sklearn_and_reviews_by_confusion_cell(ws, dig
     res = train(ws, RunConfig("digits", method="feature_extract", input_size=64, epochs=8, lr=0.01, batch_size=128,
                           name="digits-fe"))
     assert res.status == "completed", res.message
-    ev = evaluate_run(ws, "digits-fe")
-    preds = load_predictions(ws, "digits-fe")
+    ev = evaluate_run(ws.run("digits-fe"))
+    preds = ws.run("digits-fe").predictions()
     probs, y = probs_of(preds), preds.y_true.to_numpy()
     pred = probs.argmax(1)
     assert ev.classes == [str(d) for d in range(10)] and probs.shape == (len(preds), 10)

@@ -6,7 +6,7 @@ import math
 
 import pytest
 
-from workbench.evaluate import Evaluation
+from workbench.evaluate.records import Evaluation
 from workbench.evaluate.report import (evaluation_text, metrics_lines, metrics_table, operating_point_markdown,
                                        operating_point_table, status_markdown)
 

@@ -7,8 +7,9 @@ import pandas as pd
 import pytest
 from sklearn.metrics import roc_auc_score
 
-from workbench.evaluate import DatasetChanged, confusion_figure, roc_curves, roc_figure
-from workbench.evaluate.dataset_check import check_unchanged
+from workbench.evaluate.dataset_check import DatasetChanged, check_unchanged
+from workbench.evaluate.evaluate import roc_curves
+from workbench.evaluate.plots import confusion_figure, roc_figure
 from workbench.metrics import eer
 
 

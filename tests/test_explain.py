@@ -9,7 +9,9 @@ import torch
 from PIL import Image
 
 from workbench.errors import WorkbenchError
-from workbench.explain import METHODS, choose_layer, compute_cams, overlay, target_layer
+from workbench.explain.cam import compute_cams, overlay
+from workbench.explain.layers import choose_layer, target_layer
+from workbench.explain.methods import METHODS
 
 
 @pytest.fixture(scope="module")

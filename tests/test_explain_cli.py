@@ -11,8 +11,8 @@ from PIL import Image
 from workbench.cli import build_parser, main
 from workbench.data.demo import ensure_digits, ensure_faces, faces_truth
 from workbench.data.imageio import load_image
-from workbench.evaluate import evaluate_run, load_predictions
-from workbench.explain import compute_cams, explain_images, run_layer
+from workbench.evaluate.evaluate import evaluate_run
+from workbench.explain.cam import compute_cams, explain_images, run_layer
 from workbench.review.run_cache import RunCache
 from workbench.review.views import cam_view, error_view
 from workbench.store import Store
@@ -38,15 +38,15 @@ def run24(tmp_path_factory):
     result = train(ws, RunConfig(dataset="faces", method="finetune", backbone="resnet18", weights="none", input_size=24,
                              epochs=1, batch_size=32, lr=3e-3, name=RUN))
     assert result.status == "completed", result.message
-    evaluate_run(ws, RUN)
-    preds = load_predictions(ws, RUN)
+    evaluate_run(ws.run(RUN))
+    preds = ws.run(RUN).predictions()
     yield {"home": home, "store": store, "preds": preds, "errors": preds[preds.y_true != preds.y_pred]}
     store.close()
     mp.undo()
 
 
 def test_a_24px_run_is_explained_at_a_layer_keeping_3x3_and_its_cams_have_structure(ws, run24):
-    loaded = load_run(ws, RUN)
+    loaded = load_run(ws.run(RUN))
     used = run_layer(loaded)
     assert used.name == "layer2" and min(used.map_hw) >= 3 and "layer4.1 has a 1x1 map at 24x24" in used.note
     images = [load_image(p) for p in run24["preds"].path[:8]]
@@ -60,7 +60,7 @@ def test_a_24px_run_is_explained_at_a_layer_keeping_3x3_and_its_cams_have_struct
 
 def test_gallery_with_cams_on_a_24px_run_shows_overlays_and_says_which_layer(ws, run24):
     assert len(run24["errors"]) > 0, "one epoch from scratch should leave test errors to review"
-    view = error_view(ws, RUN, "tag", cam_method="gradcam", runs=RunCache(ws))
+    view = error_view(ws.run(RUN), "tag", cam_method="gradcam", runs=RunCache())
     files = [f for f, _ in view.page.items]
     assert len(files) == len(run24["errors"]) and all("/cams/" in f for f in files)
     assert "layer layer2 (3x3 map)" in view.cam_note and "1x1" in view.cam_note
@@ -71,15 +71,15 @@ def test_gallery_with_cams_on_a_24px_run_shows_overlays_and_says_which_layer(ws,
 
 
 def test_explicit_layer_overrides_the_automatic_one(ws, run24):
-    view = error_view(ws, RUN, "tag", cam_method="gradcam", layer="layer3", runs=RunCache(ws))
+    view = error_view(ws.run(RUN), "tag", cam_method="gradcam", layer="layer3", runs=RunCache())
     assert "layer layer3 (2x2 map)" in view.cam_note and all("/cams/" in f for f, _ in view.page.items)
-    shown = cam_view(load_run(ws, RUN), run24["store"], int(run24["preds"].image_id[0]), layer="layer1.0")
+    shown = cam_view(load_run(ws.run(RUN)), run24["store"], int(run24["preds"].image_id[0]), layer="layer1.0")
     assert "layer layer1.0 (6x6 map)" in shown.caption
 
 
 def test_gallery_shows_plain_thumbnails_and_the_reason_when_cams_fail(ws, run24, monkeypatch):
     errors = run24["errors"]
-    view = error_view(ws, RUN, "tag", cam_method="gradcam", layer="fc", runs=RunCache(ws))
+    view = error_view(ws.run(RUN), "tag", cam_method="gradcam", layer="fc", runs=RunCache())
     assert sorted(f for f, _ in view.page.items) == sorted(errors.path)  # the images themselves
     assert view.cam_note.startswith("Showing images without CAM overlays") and "does not output a feature map" \
         in view.cam_note and len(view.table) >= 1
@@ -87,8 +87,8 @@ def test_gallery_shows_plain_thumbnails_and_the_reason_when_cams_fail(ws, run24,
     def broken(*a, **k):
         raise RuntimeError("CUDA out of memory")
 
-    monkeypatch.setattr("workbench.explain.cache.cam_overlay_files", broken)
-    view = error_view(ws, RUN, "confusion", cam_method="gradcam", runs=RunCache(ws))
+    monkeypatch.setattr("workbench.review.cam_thumbs.cam_overlay_files", broken)
+    view = error_view(ws.run(RUN), "confusion", cam_method="gradcam", runs=RunCache())
     assert all("/cams/" not in f for f, _ in view.page.items) and len(view.page.items) == len(errors)
     assert view.cam_note == "Showing images without CAM overlays: CUDA out of memory"
     assert len(view.categories) >= 1  # the confusion cells are still offered

@@ -17,7 +17,7 @@ from PIL import Image
 
 from workbench.cli import main as cli
 from workbench.data.demo import ensure_digits, ensure_faces, faces_truth
-from workbench.deploy import EXPORTERS, export_model
+from workbench.deploy.export import EXPORTERS, export_model
 from workbench.errors import WorkbenchError
 from workbench.store import Store
 from workbench.train.config import RunConfig
@@ -48,7 +48,7 @@ def trained(tmp_path_factory):
     ensure_digits(store)
     for cfg in RUNS.values():
         assert train(ws, cfg).status == "completed"
-    exports = {(run, fmt): export_model(ws, run, fmt) for run in RUNS for fmt in EXPORTERS}
+    exports = {(run, fmt): export_model(ws.run(run), fmt) for run in RUNS for fmt in EXPORTERS}
     yield {"home": home, "store": store, "exports": exports}
     store.close()
     mp.undo()
@@ -65,7 +65,7 @@ def real_images(store, dataset, n=12):
 def test_export_equals_pytorch_on_real_images(ws, trained, run, dataset, fmt):
     from workbench.deploy.export import eager_model
 
-    loaded = load_run(ws, run, device="cpu")
+    loaded = load_run(ws.run(run), device="cpu")
     x = loaded.preprocess([Image.open(p) for p in real_images(trained["store"], dataset)])
     with torch.no_grad():
         want = [t.numpy() for t in eager_model(loaded)(x.contiguous())]
@@ -104,11 +104,11 @@ def test_card_describes_the_run(trained):
 def test_card_carries_the_stored_threshold(ws, trained, tmp_path):
     from workbench.evaluate.threshold import choose_threshold
 
-    chosen = choose_threshold(ws, "faces-lite0")
-    card = json.loads(export_model(ws, "faces-lite0", "torchscript", tmp_path / "with-threshold").card_file.read_text())
+    chosen = choose_threshold(ws.run("faces-lite0"))
+    card = json.loads(export_model(ws.run("faces-lite0"), "torchscript", tmp_path / "with-threshold").card_file.read_text())
     assert card["threshold"]["threshold"] == pytest.approx(chosen.threshold)
     assert card["classes"][card["threshold"]["positive_index"]] == chosen.positive
-    last = export_model(ws, "faces-lite0", "torchscript", tmp_path / "last", which="last").card_file
+    last = export_model(ws.run("faces-lite0"), "torchscript", tmp_path / "last", which="last").card_file
     assert json.loads(last.read_text())["threshold"] is None  # chosen for best.pt, not for last.pt
 
 
@@ -134,7 +134,7 @@ def test_onnx_runs_without_workbench(ws, trained, tmp_path):
     for name, img in (("astronaut.jpg", skimage.data.astronaut()), ("chelsea.png", skimage.data.chelsea())):
         Image.fromarray(img).save(tmp_path / name)  # RGB photos: the script must convert them as training did
         photos.append(str(tmp_path / name))
-    want = predict(load_run(ws, "faces-lite0", device="cpu"), photos)
+    want = predict(load_run(ws.run("faces-lite0"), device="cpu"), photos)
     card = json.loads(export.card_file.read_text())
     classes = card["classes"]
     # the same card with a threshold on P(not face) only the top photo reaches: decisions unlike argmax's
@@ -155,12 +155,12 @@ def test_onnx_runs_without_workbench(ws, trained, tmp_path):
 
 def test_bad_input_is_refused_with_a_clear_message(ws, trained, tmp_path, capsys):
     with pytest.raises(WorkbenchError, match="No run named 'nope'"):
-        export_model(ws, "nope", "onnx")
+        export_model(ws.run("nope"), "onnx")
     with pytest.raises(WorkbenchError, match="Unknown export format 'tflite'.*onnx, torchscript"):
-        export_model(ws, "faces-lite0", "tflite")
+        export_model(ws.run("faces-lite0"), "tflite")
     (tmp_path / "file.txt").write_text("x")
     with pytest.raises(WorkbenchError, match="is a file"):
-        export_model(ws, "faces-lite0", "onnx", tmp_path / "file.txt")
+        export_model(ws.run("faces-lite0"), "onnx", tmp_path / "file.txt")
     assert cli(["export-model", "nope", "--format", "onnx"]) == 2
     assert "No run named 'nope'" in capsys.readouterr().err
     with pytest.raises(SystemExit):

@@ -13,6 +13,7 @@ from skimage import data
 
 from workbench.cli import main as cli
 from workbench.data.importers import detect_format, import_path
+from workbench.data.overview import counts, overview
 from workbench.errors import ImportFailed
 from workbench.labeling.box_export import coco_document
 
@@ -70,6 +71,11 @@ def test_coco_imports_with_its_boxes_and_round_trips_through_the_export(store, h
     assert cli(["import", str(path), "--name", "c"]) == 0
     assert _stored(store, "c") == TRUTH
     assert store.task("c") == "detection" and store.box_classes("c") == CLASSES
+    # the Datasets tab's tables say what boxes the set holds
+    row = overview(store).set_index("dataset").loc["c"]
+    assert row["classes"] == "boxes: face (1), badge (1), cup (1)"
+    table = counts(store, "c").set_index(["kind", "name"])["images"]
+    assert table[("boxes", "(images boxed)")] == 3 and table[("box class", "cup")] == 1
     assert set(store.boxes("c").how) == {"imported"}
     # out as COCO, and back in as a new set: the same boxes
     assert cli(["export", "c", str(home / "out.json")]) == 0
@@ -81,6 +87,9 @@ def test_coco_imports_with_its_boxes_and_round_trips_through_the_export(store, h
     # importing the same file again adds no box twice
     assert cli(["import", str(path), "--name", "c"]) == 0
     assert len(store.boxes("c")) == 3
+    # a tool's generic file name (CVAT's instances_default.json) names the set after its folder
+    path.rename(home / "photos" / "instances_default.json")
+    assert cli(["import", str(home / "photos" / "instances_default.json")]) == 0 and "photos" in store.datasets()
 
 
 def _write_voc(root: Path, truth=TRUTH) -> None:

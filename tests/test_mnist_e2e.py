@@ -11,8 +11,8 @@ from sklearn.metrics import accuracy_score
 
 from workbench.data.importers import import_path
 from workbench.data.imageio import load_image
-from workbench.evaluate import evaluate_run, load_predictions
-from workbench.explain import explain_images
+from workbench.evaluate.evaluate import evaluate_run
+from workbench.explain.cam import explain_images
 from workbench.review import categories, category_table
 from workbench.review.run_cache import RunCache
 from workbench.review.views import error_view
@@ -58,8 +58,8 @@ def mnist(tmp_path_factory):
 
 @pytest.mark.parametrize("run", [FT, FE])
 def test_both_methods_learn_mnist_at_28px_and_evaluation_agrees_with_sklearn(ws, mnist, run):
-    ev = evaluate_run(ws, run)
-    preds = load_predictions(ws, run)
+    ev = evaluate_run(ws.run(run))
+    preds = ws.run(run).predictions()
     assert ev.classes == [str(i) for i in range(10)] and ev.n == len(preds) >= 60
     assert ev.metrics["accuracy"] == pytest.approx(accuracy_score(preds.y_true, preds.y_pred))
     # measured here: fine-tuning 0.67, Lite0 features at 28 px 0.26 (ImageNet features of tiny digits are weak)
@@ -69,16 +69,16 @@ def test_both_methods_learn_mnist_at_28px_and_evaluation_agrees_with_sklearn(ws,
 
 
 def test_error_gallery_shows_grad_cam_overlays_that_are_not_constant(ws, mnist):
-    evaluate_run(ws, FT)
-    preds = load_predictions(ws, FT)
+    evaluate_run(ws.run(FT))
+    preds = ws.run(FT).predictions()
     errors = preds[preds.y_true != preds.y_pred]
     assert len(errors) > 0
-    view = error_view(ws, FT, "confusion", cam_method="gradcam", runs=RunCache(ws))
+    view = error_view(ws.run(FT), "confusion", cam_method="gradcam", runs=RunCache())
     files = [f for f, _ in view.page.items]
     assert len(files) == min(len(errors), 48) and all("/cams/" in f for f in files), view.cam_note
     assert "layer" in view.cam_note and "Showing images without" not in view.cam_note
     # layer4 of resnet18 is 1x1 at 28 px: a CAM there is constant; the layer used must show where it looks
-    maps = explain_images(load_run(ws, FT), [load_image(p) for p in errors.path[:8]])
+    maps = explain_images(load_run(ws.run(FT)), [load_image(p) for p in errors.path[:8]])
     assert maps.shape[1:] == (28, 28)
     assert (maps.std(axis=(1, 2)) > 0.02).all(), f"constant CAMs ({view.cam_note})"
     with Image.open(files[0]) as im:
@@ -86,8 +86,8 @@ def test_error_gallery_shows_grad_cam_overlays_that_are_not_constant(ws, mnist):
 
 
 def test_error_rate_per_tag_after_tagging_some_test_images(ws, mnist):
-    evaluate_run(ws, FT)
-    preds = load_predictions(ws, FT)
+    evaluate_run(ws.run(FT))
+    preds = ws.run(FT).predictions()
     wrong = preds[preds.y_true != preds.y_pred]
     right = preds[preds.y_true == preds.y_pred]
     tagged = list(wrong.image_id[:3]) + list(right.image_id[:5])  # 3 errors among 8 tagged images
@@ -100,5 +100,5 @@ def test_error_rate_per_tag_after_tagging_some_test_images(ws, mnist):
     assert row.error_rate == pytest.approx(min(3, len(wrong)) / 8)
     rest = (len(wrong) - min(3, len(wrong))) / (len(preds) - 8)
     assert row.rest_error_rate == pytest.approx(rest)
-    view = error_view(ws, FT, "tag", category=TAG, runs=RunCache(ws))
+    view = error_view(ws.run(FT), "tag", category=TAG, runs=RunCache())
     assert TAG in view.categories and len(view.page.items) == min(3, len(wrong))

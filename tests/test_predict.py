@@ -15,8 +15,10 @@ from faces_run import faces_run
 from workbench.cli import main
 from workbench.data.imageio import load_image
 from workbench.errors import WorkbenchError
-from workbench.evaluate import choose_threshold, load_threshold
-from workbench.predict import Explainable, ImageSource, Predictions, gather, predict_paths, short_names
+from workbench.evaluate.threshold import choose_threshold
+from workbench.predict.explainable import Explainable
+from workbench.predict.predict import Predictions, predict_paths
+from workbench.predict.sources import ImageSource, gather, short_names
 from workbench.train.predict import predict
 from workbench.train.runs import load_run
 
@@ -66,8 +68,8 @@ def test_cli_predicts_files_folders_and_zips_and_lists_bad_images(ws, photos, ca
     assert not df.file.str.endswith("notes.txt").any()
     assert f"could not read {folder / 'broken.png'}" in captured.err and "11 images predicted" in captured.out
 
-    loaded = load_run(ws, RUN)
-    t = load_threshold(ws, RUN)  # none existed: chosen now, at the EER on the validation split
+    loaded = load_run(ws.run(RUN))
+    t = ws.run(RUN).threshold  # none existed: chosen now, at the EER on the validation split
     assert t is not None and t.rule == "eer" and t.split == "val"
     by_file = ok.set_index("file")
     row = by_file.loc[str(folder / "sub" / "lfw3.png")]  # found recursively
@@ -85,14 +87,14 @@ def test_cli_predicts_files_folders_and_zips_and_lists_bad_images(ws, photos, ca
 
 
 def test_decisions_follow_the_stored_threshold_and_an_override(ws, photos, tmp_path):
-    choose_threshold(ws, RUN, "fnr=0")
-    t = load_threshold(ws, RUN)
-    result = predict_paths(ws, RUN, [photos["folder"]])
+    choose_threshold(ws.run(RUN), "fnr=0")
+    t = ws.run(RUN).threshold
+    result = predict_paths(ws.run(RUN), [photos["folder"]])
     assert result.threshold == t.threshold and "fnr=0 on val" in result.rule
     called = result.table["p_not face"] >= t.threshold
     assert (result.table.loc[called, "decision"] == "not face").all()
     assert (result.table.loc[~called, "decision"] == "face").all()
-    everything = predict_paths(ws, RUN, [photos["folder"]], threshold=0.0)
+    everything = predict_paths(ws.run(RUN), [photos["folder"]], threshold=0.0)
     assert (everything.table["decision"] == "not face").all()  # P >= 0 holds for every image
     out = tmp_path / "p.csv"
     cut = float(result.table["p_not face"].median())
@@ -110,8 +112,8 @@ def test_batches_and_progress_give_the_same_probabilities(ws, photos):
         calls.append((total, desc))
         return it
 
-    small = predict_paths(ws, RUN, [photos["folder"]], batch_size=3, progress=progress)
-    whole = predict_paths(ws, RUN, [photos["folder"]], batch_size=64)
+    small = predict_paths(ws.run(RUN), [photos["folder"]], batch_size=3, progress=progress)
+    whole = predict_paths(ws.run(RUN), [photos["folder"]], batch_size=64)
     assert calls == [(3, "Predicting 9 images")]  # 9 image files (one corrupt) in batches of 3
     np.testing.assert_allclose(small.table[["p_face", "p_not face"]], whole.table[["p_face", "p_not face"]], atol=1e-5)
     assert small.bad == whole.bad and len(small.bad) == 1
@@ -122,7 +124,7 @@ def test_a_zip_escaping_its_folder_is_refused_and_the_rest_predicted(ws, photos,
     with zipfile.ZipFile(evil, "w") as z:
         z.write(photos["folder"] / "lfw0.png", "../../escaped.png")
         z.write(photos["folder"] / "lfw1.png", "fine.png")
-    result = predict_paths(ws, RUN, [evil, photos["folder"] / "lfw150.png"])
+    result = predict_paths(ws.run(RUN), [evil, photos["folder"] / "lfw150.png"])
     assert result.table.file.tolist() == [str(photos["folder"] / "lfw150.png")]
     assert result.bad[0][0].endswith("evil.zip:../../escaped.png") and "zip-slip" in result.bad[0][1]
     assert not (tmp_path.parent / "escaped.png").exists() and not list(tmp_path.rglob("escaped.png"))
@@ -131,7 +133,7 @@ def test_a_zip_escaping_its_folder_is_refused_and_the_rest_predicted(ws, photos,
 def test_nothing_readable_is_a_clear_error(ws, photos, tmp_path, capsys):
     (tmp_path / "a.jpg").write_bytes(b"hello")
     with pytest.raises(WorkbenchError, match=r"No image could be predicted:\n.*a.jpg: not an image file"):
-        predict_paths(ws, RUN, [tmp_path / "a.jpg"])
+        predict_paths(ws.run(RUN), [tmp_path / "a.jpg"])
     assert main(["predict", RUN, str(tmp_path / "nothing-here"), "--out", str(tmp_path / "p.csv")]) == 2
     assert "nothing-here: no such file or folder" in capsys.readouterr().err
     assert not (tmp_path / "p.csv").exists()
@@ -144,7 +146,8 @@ def test_nothing_readable_is_a_clear_error(ws, photos, tmp_path, capsys):
 def test_multiclass_run_decides_by_the_most_probable_class(ws, store, tmp_path):
     from test_threshold import three_digit_classes
     from workbench.data.importers import import_arrays
-    from workbench.train import RunConfig, train
+    from workbench.train.config import RunConfig
+    from workbench.train.loop import train
 
     x, y = three_digit_classes()
     import_arrays(store, x, y, ["0", "1", "2"], name="d3")
@@ -152,12 +155,12 @@ def test_multiclass_run_decides_by_the_most_probable_class(ws, store, tmp_path):
         == "completed"
     for k in range(6):
         Image.fromarray(x[k * 15]).save(tmp_path / f"d{k}.png")
-    result = predict_paths(ws, "d3", [tmp_path])
+    result = predict_paths(ws.run("d3"), [tmp_path])
     probs = result.table[["p_0", "p_1", "p_2"]].to_numpy()
     assert result.threshold is None and result.rule == "argmax"
     assert result.table.decision.tolist() == [str(k) for k in probs.argmax(1)]
     with pytest.raises(WorkbenchError, match="binary runs"):
-        predict_paths(ws, "d3", [tmp_path], threshold=0.5)
+        predict_paths(ws.run("d3"), [tmp_path], threshold=0.5)
 
 
 def test_uploads_are_shown_by_file_name_and_rows_are_numbered(tmp_path):

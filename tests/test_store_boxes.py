@@ -54,6 +54,7 @@ def test_delete_is_a_tombstone_and_undo_brings_the_box_back(store):
     store.delete_box(box, "ann")
     done = store.boxed_images("s")
     assert done.image_id.tolist() == [a] and done.n_boxes.tolist() == [0]
+    assert store.boxed_count("s", "ann") == 1 and store.boxed_count("s", "bob") == 0
 
 
 def test_only_the_owner_changes_a_box(store):

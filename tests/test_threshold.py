@@ -15,11 +15,12 @@ from faces_run import faces_run
 from workbench.cli import main
 from workbench.data.importers import import_arrays
 from workbench.errors import WorkbenchError
-from workbench.evaluate import evaluate_run, load_predictions, load_threshold, probs_of, run_threshold
-from workbench.evaluate.evaluate import split_images
-from workbench.evaluate.threshold import Threshold, choose_threshold, operating_point, threshold_path
+from workbench.evaluate.dataset_check import split_images
+from workbench.evaluate.evaluate import evaluate_run, probs_of
+from workbench.evaluate.threshold import Threshold, choose_threshold, operating_point, run_threshold
 from workbench.metrics import operating_threshold
-from workbench.train import RunConfig, train
+from workbench.train.config import RunConfig
+from workbench.train.loop import train
 from workbench.train.predict import predict
 from workbench.train.runs import load_run
 
@@ -103,25 +104,25 @@ def run_store(tmp_path_factory):
 
 
 def test_threshold_chosen_on_validation_predictions_is_stored_and_reloaded(ws, run_store):
-    loaded = load_run(ws, RUN)
+    loaded = load_run(ws.run(RUN))
     val, _ = split_images(loaded, run_store, "val")
     p1 = predict(loaded, val["path"].tolist())[:, 1]
-    t = choose_threshold(ws, RUN, "fnr=0.1")
+    t = choose_threshold(ws.run(RUN), "fnr=0.1")
     assert t.split == "val" and t.n == len(val) == 30 and t.positive == "not face"
     assert t.threshold == pytest.approx(operating_threshold(val["y"], p1, "fnr=0.1"))
     assert t.fnr <= 0.1 and t.fnr == pytest.approx(np.mean(p1[val["y"] == 1] < t.threshold))
-    stored = json.loads(threshold_path(ws, RUN).read_text())
+    stored = json.loads(ws.run(RUN).threshold_path.read_text())
     assert stored["rule"] == "fnr=0.1" and stored["threshold"] == t.threshold
-    assert load_threshold(ws, RUN) == t
-    assert [f for f in os.listdir(threshold_path(ws, RUN).parent) if f.endswith(".tmp")] == []  # written atomically
+    assert ws.run(RUN).threshold == t
+    assert [f for f in os.listdir(ws.run(RUN).threshold_path.parent) if f.endswith(".tmp")] == []  # written atomically
 
 
 def test_evaluation_reports_test_metrics_at_the_threshold_and_at_argmax(ws, run_store):
-    ev = evaluate_run(ws, RUN, threshold="fpr=0.05")
+    ev = evaluate_run(ws.run(RUN), threshold="fpr=0.05")
     op = ev.operating_point
-    preds = load_predictions(ws, RUN)
+    preds = ws.run(RUN).predictions()
     y, p1 = preds["y_true"].to_numpy(), probs_of(preds)[:, 1]
-    assert op["rule"] == "fpr=0.05" and op["threshold"] == load_threshold(ws, RUN).threshold
+    assert op["rule"] == "fpr=0.05" and op["threshold"] == ws.run(RUN).threshold.threshold
     assert op["at_threshold"]["accuracy"] == pytest.approx(accuracy_score(y, p1 >= op["threshold"]))
     assert op["at_threshold"]["f1"] == pytest.approx(f1_score(y, p1 >= op["threshold"], average="macro"))
     assert op["at_argmax"]["accuracy"] == pytest.approx(ev.metrics["accuracy"])
@@ -134,25 +135,25 @@ def test_evaluation_reports_test_metrics_at_the_threshold_and_at_argmax(ws, run_
 
 
 def test_stored_rule_is_reused_and_a_retrained_checkpoint_gets_a_new_threshold(ws, run_store):
-    first = choose_threshold(ws, RUN, "fpr=0.1")
-    assert run_threshold(ws, RUN) == first  # nothing recomputed
-    earlier = (load_run(ws, RUN).run_dir / "best.pt").stat().st_mtime_ns - 10**9
-    os.utime(threshold_path(ws, RUN), ns=(earlier, earlier))  # as if the run was trained again after it was chosen
-    assert load_threshold(ws, RUN) is None
-    again = run_threshold(ws, RUN)
-    assert again.rule == "fpr=0.1" and load_threshold(ws, RUN) == again
+    first = choose_threshold(ws.run(RUN), "fpr=0.1")
+    assert run_threshold(ws.run(RUN)) == first  # nothing recomputed
+    earlier = (load_run(ws.run(RUN)).run_dir / "best.pt").stat().st_mtime_ns - 10**9
+    os.utime(ws.run(RUN).threshold_path, ns=(earlier, earlier))  # as if the run was trained again after it was chosen
+    assert ws.run(RUN).threshold is None
+    again = run_threshold(ws.run(RUN))
+    assert again.rule == "fpr=0.1" and ws.run(RUN).threshold == again
 
 
 def test_cli_evaluate_with_threshold_prints_both_operating_points(ws, run_store, capsys):
     assert main(["evaluate", RUN, "--threshold", "eer"]) == 0
     out = capsys.readouterr().out
-    t = load_threshold(ws, RUN)
+    t = ws.run(RUN).threshold
     assert t.rule == "eer"
     assert f"P(not face) >= {t.threshold:.4f}, chosen by eer on 30 val images" in out
     assert "false-positive rate" in out and f"threshold {t.threshold:.4f}" in out
     assert main(["evaluate", RUN, "--threshold", "fpr=two"]) == 2
     assert "not understood" in capsys.readouterr().err
-    assert load_threshold(ws, RUN) == t  # a bad rule changes nothing
+    assert ws.run(RUN).threshold == t  # a bad rule changes nothing
 
 
 def test_multiclass_runs_are_refused_a_threshold(ws, store):
@@ -161,10 +162,10 @@ def test_multiclass_runs_are_refused_a_threshold(ws, store):
     res = train(ws, RunConfig("d3", method="feature_extract", input_size=32, epochs=1, name="d3-run"))
     assert res.status == "completed", res.message
     with pytest.raises(WorkbenchError, match="3 classes: a decision threshold is for binary runs"):
-        choose_threshold(ws, "d3-run", "eer")
+        choose_threshold(ws.run("d3-run"), "eer")
     assert main(["evaluate", "d3-run", "--threshold", "eer"]) == 2
-    ev = evaluate_run(ws, "d3-run")  # no threshold asked: evaluated by argmax, as before
-    assert ev.operating_point is None and not threshold_path(ws, "d3-run").exists()
+    ev = evaluate_run(ws.run("d3-run"))  # no threshold asked: evaluated by argmax, as before
+    assert ev.operating_point is None and not ws.run("d3-run").threshold_path.exists()
 
 
 def three_digit_classes(per_class: int = 30):
@@ -180,20 +181,19 @@ def test_evaluate_tab_operating_point_panel_chooses_and_shows_the_threshold(ws, 
     from gradio_client import Client
 
     from browser.appserver import served
-    from workbench.evaluate import load_evaluation
-    from workbench.evaluate.threshold import current_operating_point
+    from workbench.evaluate.operating_point import current_operating_point
 
     with served(run_store) as url:
         client = Client(url, verbose=False)
         text, table = client.predict(RUN, "FNR = 0", api_name="/choose_threshold")
-        t = load_threshold(ws, RUN)
+        t = ws.run(RUN).threshold
         assert t.rule == "fnr=0" and t.fnr == 0.0
         assert f"P(not face) ≥ **{t.threshold:.4f}**" in text and "`fnr=0` on 30 val images" in text
         rows = {r[0]: r[1:] for r in table["value"]["data"]}
-        op = current_operating_point(ws, RUN)
+        op = current_operating_point(ws.run(RUN))
         assert rows["false-negative rate"] == pytest.approx([op["at_argmax"]["fnr"], op["at_threshold"]["fnr"]],
                                                            abs=1e-4)
-        assert load_evaluation(ws, RUN).operating_point["rule"] == "fnr=0"  # the saved evaluation agrees
+        assert ws.run(RUN).evaluation().operating_point["rule"] == "fnr=0"  # the saved evaluation agrees
         with pytest.raises(Exception, match="not understood"):
             client.predict(RUN, "fnr=lots", api_name="/choose_threshold")
-        assert load_threshold(ws, RUN) == t
+        assert ws.run(RUN).threshold == t

@@ -6,7 +6,11 @@ import pytest
 import torch
 
 from workbench.metrics import classification_metrics
-from workbench.train import RunConfig, list_runs, load_history, load_run, predict, train
+from workbench.run import list_runs
+from workbench.train.config import RunConfig
+from workbench.train.loop import train
+from workbench.train.predict import predict
+from workbench.train.runs import load_run
 from workbench.train.backbones import build_model
 from workbench.train.config import Augment
 from workbench.train.data import load_images
@@ -40,7 +44,7 @@ def test_feature_extraction_with_offline_lite0_beats_chance_and_reloads(ws, face
     lrs = hist[hist.split == "train"].lr.to_numpy()
     assert lrs[0] == pytest.approx(10 * cfg.lr) and np.all(np.diff(lrs) < 0)  # the head alone learns at 10x lr
 
-    loaded = load_run(ws, "fe-faces")
+    loaded = load_run(ws.run("fe-faces"))
     assert loaded.classes == ["face", "not face"]
     assert not loaded.model.training
     labels = loaded.task_labels(store)
@@ -69,7 +73,7 @@ def test_finetune_learns_digits_from_scratch(ws, digits):
                     name="ft-digits")
     res = train(ws, cfg)
     assert res.status == "completed"
-    hist = load_history(ws, "ft-digits")
+    hist = ws.run("ft-digits").history
     assert hist[METRIC_COLUMNS].notna().all().all()
     val = hist[hist.split == "val"]
     # ten classes: chance is 0.1
@@ -77,7 +81,7 @@ def test_finetune_learns_digits_from_scratch(ws, digits):
     tr = hist[hist.split == "train"]
     assert tr.loss.iloc[-1] < tr.loss.iloc[0]
     # the fine-tuned best checkpoint (batch-norm statistics included) reproduces its val metrics
-    loaded = load_run(ws, "ft-digits")
+    loaded = load_run(ws.run("ft-digits"))
     labels = loaded.task_labels(digits)
     v = labels[labels.split == "val"]
     m = classification_metrics(v.y.to_numpy(), predict(loaded, v.path.tolist(), batch_size=100))
@@ -108,7 +112,7 @@ def test_grouping_derives_a_binary_task_from_the_ten_digit_classes(ws, digits):
     res = train(ws, RunConfig("digits", grouping=grouping, method="feature_extract", input_size=32, epochs=2, lr=0.01,
                           name="grouped"))
     assert res.status == "completed"
-    loaded = load_run(ws, "grouped")
+    loaded = load_run(ws.run("grouped"))
     assert loaded.classes == ["small", "large"]
     labels = loaded.task_labels(digits)
     assert set(labels.label) == {"small", "large"}
@@ -129,7 +133,7 @@ def test_feature_extraction_learns_when_the_features_are_tiny(ws, digits):
                           name="tiny"))
     val = res.history[res.history.split == "val"]
     assert val.accuracy.max() > 0.3  # chance is 0.1
-    loaded = load_run(ws, "tiny")  # the scaling is folded into the saved head
+    loaded = load_run(ws.run("tiny"))  # the scaling is folded into the saved head
     labels = loaded.task_labels(digits)
     v = labels[labels.split == "val"]
     m = classification_metrics(v.y.to_numpy(), predict(loaded, v.path.tolist()))

@@ -8,10 +8,10 @@ import pytest
 from sklearn.datasets import load_digits
 
 from workbench.data.importers import import_arrays
-from workbench.train import RunConfig, train
+from workbench.train.config import RunConfig
+from workbench.train.loop import train
 from workbench.train.baselines import PIXELS, PROBE, linear_probe, pixel_logreg
 from workbench.train.compare import load_baselines, run_baselines
-from workbench.train.runs import run_dir
 
 pytestmark = pytest.mark.slow
 
@@ -33,10 +33,10 @@ def test_baselines_learn_and_the_probe_picks_c_on_train_only():
 def _fe_against_baselines(ws, dataset: str, size: int, name: str) -> tuple[float, dict]:
     res = train(ws, RunConfig(dataset, method="feature_extract", input_size=size, epochs=10, name=name))
     assert res.status == "completed", res.message
-    base = {r.method: r for r in run_baselines(ws, name)}
+    base = {r.method: r for r in run_baselines(ws.run(name))}
     # the baselines used exactly the run's own train and val images
-    info = json.loads((run_dir(ws, name) / "dataset.json").read_text())
-    record = load_baselines(ws, name)
+    info = json.loads((ws.run(name).folder / "dataset.json").read_text())
+    record = load_baselines(ws.run(name))
     for split in ("train", "val"):
         assert sorted(record[f"{split}_ids"]) == sorted(d["image_id"] for d in info["images"] if d["split"] == split)
     val = res.history[res.history.split == "val"]

@@ -6,7 +6,10 @@ import pytest
 import torch
 
 from workbench.errors import WorkbenchError
-from workbench.train import RunConfig, list_runs, load_run, train
+from workbench.run import list_runs
+from workbench.train.config import RunConfig
+from workbench.train.loop import train
+from workbench.train.runs import load_run
 from workbench.train import methods
 from workbench.train.config import parse_grouping
 
@@ -69,7 +72,7 @@ def test_nan_loss_stops_the_run_and_keeps_the_best_checkpoint(ws, faces_labelled
     assert res.status == "failed"
     assert "Loss became nan at epoch 2" in res.message and "best checkpoint from epoch 1 kept" in res.message
     assert res.best_epoch == 1 and len(res.history) == 2
-    loaded = load_run(ws, "nan-run")
+    loaded = load_run(ws.run("nan-run"))
     assert all(torch.isfinite(p).all() for p in loaded.model.parameters())
 
 

@@ -10,10 +10,10 @@ import pytest
 from PIL import Image
 
 from workbench.cli import main
-from workbench.train import RunConfig, list_runs, load_history
+from workbench.run import list_runs
+from workbench.train.config import RunConfig
 from workbench.train.baselines import PIXELS, PROBE
 from workbench.train.compare import final_val_metrics, load_baselines, methods_table, plan
-from workbench.train.runs import run_dir
 from workbench.train import jobs as jobs_module
 from workbench.train.jobs import JobManager
 from workbench.plots import curves_figure, methods_figure, save_curves
@@ -28,9 +28,9 @@ def test_cli_compare_methods_prints_mean_std_table_and_saves_plots(ws, faces_lab
     assert rc == 0
     assert sorted(list_runs(ws)) == ["cmp-fe-s0", "cmp-fe-s1", "cmp-ft-s0", "cmp-ft-s1"]
     assert "feature_extract" in out and "finetune" in out and "±" in out
-    per_run = final_val_metrics(ws, list_runs(ws))
+    per_run = final_val_metrics([ws.run(r) for r in list_runs(ws)])
     fe = per_run[per_run.method == "feature_extract"]
-    table = methods_table(ws, list_runs(ws)).set_index("method")
+    table = methods_table([ws.run(r) for r in list_runs(ws)]).set_index("method")
     assert list(table.index[:2]) == ["feature_extract", "finetune"]
     assert table.loc["feature_extract", "seeds"] == 2
     assert table.loc["feature_extract", "accuracy"] == f"{fe.accuracy.mean():.3f} ± {fe.accuracy.std():.3f}"
@@ -44,8 +44,8 @@ def test_cli_compare_methods_prints_mean_std_table_and_saves_plots(ws, faces_lab
     assert "±1 std" in (plots / "methods.html").read_text()
     assert (ws.plots / "cmp-ft-s1" / "curves.html").is_file()  # each run's own curves too
     for seed in (0, 1):  # the baselines used the seed's own split
-        record = load_baselines(ws, f"cmp-fe-s{seed}")
-        info = json.loads((run_dir(ws, f"cmp-ft-s{seed}") / "dataset.json").read_text())
+        record = load_baselines(ws.run(f"cmp-fe-s{seed}"))
+        info = json.loads((ws.run(f"cmp-ft-s{seed}").folder / "dataset.json").read_text())
         assert sorted(record["val_ids"]) == sorted(d["image_id"] for d in info["images"] if d["split"] == "val")
 
 
@@ -134,7 +134,7 @@ def test_job_runs_in_background_cancels_and_queues(ws, faces_labelled, monkeypat
     assert (ws.plots / "bg-quick" / "curves.png").is_file() and "Curves saved" in quick.message
     assert held.wait(120), "the long job never finished its first epoch"
     assert long.status == "running" and long.progress == 1 / 500 and long.message.startswith("epoch 1/500: val loss")
-    assert len(load_history(ws, "bg-long")) == 2  # live curves can read the epochs done so far
+    assert len(ws.run("bg-long").history) == 2  # live curves can read the epochs done so far
     jobs.cancel(long.id)
     release.set()
     assert jobs.wait(long.id, 60).status == "cancelled"

@@ -5,7 +5,7 @@ import time
 import pytest
 from gradio_client import Client
 
-from workbench.train import list_runs
+from workbench.run import list_runs
 from workbench.train.config import settings
 from workbench.ui.experiments_tab import FORM_ROWS
 

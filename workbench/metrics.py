@@ -12,8 +12,12 @@ from typing import Sequence
 
 import numpy as np
 from numpy.typing import ArrayLike
-from sklearn.metrics import (accuracy_score, confusion_matrix, log_loss, precision_recall_fscore_support, roc_auc_score,
-                             roc_curve)
+
+from workbench.lazy import lazy_import
+
+# scikit-learn is imported when a metric is first computed: the registry below is read by pages and commands that
+# compute nothing (run tables, reports), and sklearn takes a second to import
+skm = lazy_import("sklearn.metrics")
 
 
 @dataclass(frozen=True)
@@ -68,6 +72,7 @@ REPORT_METRICS = tuple(k for k, m in REGISTRY.items() if m.report)  # evaluation
 METRICS = _loss_first(k for k, m in REGISTRY.items() if m.epoch)  # per-epoch history columns
 CURVE_METRICS = _loss_first(k for k, m in REGISTRY.items() if m.curve)  # training curves, run comparisons
 DECISION_METRICS = tuple(k for k, m in REGISTRY.items() if m.decision)  # operating-point tables
+HISTORY_COLUMNS = ["epoch", "split", *METRICS, "lr", "seconds"]  # history.csv: the per-epoch metrics of both splits
 DETECTION_METRICS = _loss_first(k for k, m in REGISTRY.items() if m.detection)  # detection runs' history and curves
 
 
@@ -100,7 +105,7 @@ def eer(y_true_binary: ArrayLike, scores: ArrayLike, every_threshold: bool = Fal
     if len(values) < 2:
         raise ValueError("eer: needs both classes among the labels.")
     # every_threshold: sklearn's default drops "suboptimal" ROC points, sometimes the one nearest FPR == FNR
-    fpr, tpr, thresholds = roc_curve(y, s, drop_intermediate=not every_threshold)
+    fpr, tpr, thresholds = skm.roc_curve(y, s, drop_intermediate=not every_threshold)
     fnr = 1.0 - tpr
     i = int(np.nanargmin(np.abs(fnr - fpr)))
     return float((fpr[i] + fnr[i]) / 2.0), float(thresholds[i])
@@ -133,7 +138,7 @@ def operating_threshold(y_true_binary: ArrayLike, scores: ArrayLike, rule: str =
     if kind == "eer":
         return _finite_threshold(eer(y, s, every_threshold=True)[1], s)
     eer(y, s)  # the same checks on labels and scores
-    fpr, tpr, thresholds = roc_curve(y, s, drop_intermediate=False)
+    fpr, tpr, thresholds = skm.roc_curve(y, s, drop_intermediate=False)
     if kind == "fpr":
         i = int(np.flatnonzero(fpr <= target + 1e-12)[-1])  # fpr rises along the curve; its first point is 0
     else:
@@ -161,11 +166,11 @@ def threshold_metrics(y_true_binary: ArrayLike, scores: ArrayLike, threshold: fl
 def decision_metrics(y_true_binary: ArrayLike, y_pred_binary: ArrayLike) -> dict:
     """Metrics of binary decisions: accuracy, macro precision/recall/F1, FPR, FNR, confusion matrix (rows true)."""
     y, pred = np.asarray(y_true_binary).astype(int), np.asarray(y_pred_binary).astype(int)
-    precision, recall, f1, _ = precision_recall_fscore_support(y, pred, labels=[0, 1], average="macro",
+    precision, recall, f1, _ = skm.precision_recall_fscore_support(y, pred, labels=[0, 1], average="macro",
                                                                zero_division=0)
-    cm = confusion_matrix(y, pred, labels=[0, 1])
+    cm = skm.confusion_matrix(y, pred, labels=[0, 1])
     (tn, fp), (fn, tp) = cm
-    return {"n": int(len(y)), "accuracy": float(accuracy_score(y, pred)), "precision": float(precision),
+    return {"n": int(len(y)), "accuracy": float(skm.accuracy_score(y, pred)), "precision": float(precision),
             "recall": float(recall), "f1": float(f1),
             "fpr": float(fp / (fp + tn)) if fp + tn else math.nan, "fnr": float(fn / (fn + tp)) if fn + tp else math.nan,
             "confusion": cm.tolist()}
@@ -182,29 +187,29 @@ def classification_metrics(y_true: ArrayLike, probs: ArrayLike, classes: Sequenc
     n_classes = p.shape[1]
     labels = list(range(n_classes))
     pred = p.argmax(axis=1)
-    precision, recall, f1, _ = precision_recall_fscore_support(
+    precision, recall, f1, _ = skm.precision_recall_fscore_support(
         y, pred, labels=labels, average="macro", zero_division=0)
     out = {
         "n": int(len(y)),
-        "accuracy": float(accuracy_score(y, pred)),
+        "accuracy": float(skm.accuracy_score(y, pred)),
         "precision": float(precision),
         "recall": float(recall),
         "f1": float(f1),
         "roc_auc": math.nan,
         "eer": math.nan,
         "eer_threshold": None,
-        "loss": float(log_loss(y, _renormalise(p), labels=labels)),
+        "loss": float(skm.log_loss(y, _renormalise(p), labels=labels)),
     }
     present = set(np.unique(y).tolist())
     if n_classes == 2:
         if len(present) == 2:
-            out["roc_auc"] = float(roc_auc_score(y, p[:, 1]))
+            out["roc_auc"] = float(skm.roc_auc_score(y, p[:, 1]))
             out["eer"], out["eer_threshold"] = eer(y, p[:, 1])
     else:
         # one-vs-rest over classes that have both positives and negatives here
         ovr = [c for c in labels if c in present and len(present) > 1]
         if ovr:
-            out["roc_auc"] = float(np.mean([roc_auc_score(y == c, p[:, c]) for c in ovr]))
+            out["roc_auc"] = float(np.mean([skm.roc_auc_score(y == c, p[:, c]) for c in ovr]))
             out["eer"] = float(np.mean([eer(y == c, p[:, c])[0] for c in ovr]))
     return out
 

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from workbench.paths import CHECKPOINTS, DATASETS, DB_FILE, PLOTS, default_db, ensure, find_home, from_stored, to_stored
+from workbench.run import Run
 from workbench.store import Store
 
 
@@ -63,8 +64,13 @@ class Workspace:
         return ensure(self.home / PLOTS)
 
     def run_folder(self, run: str) -> Path:
-        """checkpoints/<run>/, whether or not the run exists (workbench.train.runs checks names and reads runs)."""
+        """checkpoints/<run>/, whether or not the run exists (`run` checks names and opens runs)."""
         return self.checkpoints / run
+
+    def run(self, name: str) -> Run:
+        """The run `name` ("last" or "latest": the newest run), opened once and passed in; a WorkbenchError naming
+        recent runs when there is no such run."""
+        return Run.open(self, name)
 
     def plot_folder(self, name: str) -> Path:
         """plots_checkpoints/<name>/: a run's or a comparison's curves."""

@@ -40,7 +40,7 @@ def test_evaluate_and_predict_a_detection_run(ws, store, home, tmp_path):
         metrics = page.locator("#wb-eval-metrics").inner_text()
         assert "COCO mAP@[.5:.95]" in metrics and "[" in metrics  # the value with its interval
         assert "AP@0.5" in page.locator("#wb-eval-confusion").inner_text()  # the per-class table in its place
-        matched = load_matches(ws.run_folder(RUN))
+        matched = load_matches(ws.run(RUN))
         errors = int(matched.outcome.isin(["false positive", "missed", "wrong class"]).sum())
         page.wait_for_function(f"() => ({TILES})() === {min(errors, 48)}")
         page.screenshot(path=str(tmp_path / "evaluate-detection.png"), full_page=True)

@@ -8,7 +8,7 @@ import pytest
 
 from browser.appserver import CHROMIUM_ARGS, served, thumbnails
 from workbench.data.demo import ensure_faces, faces_truth
-from workbench.evaluate import evaluate_run, load_predictions
+from workbench.evaluate.evaluate import evaluate_run
 from workbench.train.config import RunConfig
 from workbench.train.loop import train
 
@@ -30,8 +30,8 @@ def test_confusion_cell_click_opens_its_errors_and_roc_legend_is_below_the_axes(
     res = train(ws, RunConfig(dataset="faces", method="finetune", backbone="resnet18", weights="none", input_size=24,
                           epochs=1, batch_size=32, lr=3e-3, name=RUN))
     assert res.status == "completed", res.message
-    ev = evaluate_run(ws, RUN)
-    preds = load_predictions(ws, RUN)
+    ev = evaluate_run(ws.run(RUN))
+    preds = ws.run(RUN).predictions()
     n = len(ev.classes)
     t, p = next((t, p) for t in range(n) for p in range(n) if t != p and ev.confusion[t][p] > 0)
     cell = preds[(preds.y_true == t) & (preds.y_pred == p)]

@@ -6,10 +6,12 @@ import argparse
 
 from workbench.access import Access
 from workbench.errors import WorkbenchError
+from workbench.limits import MAX_UPLOAD, parse_size
 
 
 def add_app_arguments(p: argparse.ArgumentParser) -> None:
-    """The app's options: host, port, logins and roles, demo sets (`python app.py` runs `workbench app`)."""
+    """The app's options: host, port, logins and roles, demo sets, upload limit, monitoring (`python app.py` runs
+    `workbench app`)."""
     p.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1: this machine only)")
     p.add_argument("--port", type=int, default=None,
                    help="default: $GRADIO_SERVER_PORT, else the first free port from 7860")
@@ -21,6 +23,15 @@ def add_app_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--blind", action="store_true",
                    help="with --auth: annotators do not see other annotators' labels (agreement view refused)")
     p.add_argument("--no-demo", action="store_true", help="do not import the bundled demo sets at start")
+    p.add_argument("--suggestion-floor", type=float, default=None, metavar="P",
+                   help="label suggestions less sure than P (0..1) are not offered: not shown, on no verify page, "
+                        "Enter accepts nothing (default 0.5: the model must find its class more likely right than "
+                        "wrong)")
+    p.add_argument("--max-upload", default=MAX_UPLOAD, metavar="SIZE",
+                   help=f"largest file any user may upload, e.g. 200mb or 2gb (default {MAX_UPLOAD})")
+    p.add_argument("--monitoring", action="store_true",
+                   help="turn on Gradio's traffic monitoring at /monitoring (off by default: with it, every "
+                        "logged-in user can read the summary and make the server print the dashboard's secret URL)")
 
 
 def parse_auth(values: list[str] | None) -> list[tuple[str, str]] | None:
@@ -47,8 +58,13 @@ def run(args: argparse.Namespace) -> int:
     """Start the app with the options given (role options checked first)."""
     auth = parse_auth(args.auth)
     Access.of(auth, args.admin, args.blind)  # bad role options fail here, before the UI's slow imports
+    max_upload = parse_size(args.max_upload, "--max-upload")
     from workbench.ui.app import launch
 
+    floor = args.suggestion_floor
+    if floor is not None and not 0.0 <= floor <= 1.0:
+        raise WorkbenchError(f"--suggestion-floor is a confidence between 0 and 1, not {floor}.")
     launch(host=args.host, port=args.port, auth=auth, demo_sets=not args.no_demo, admins=args.admin, blind=args.blind,
-           ws=getattr(args, "workspace", None))
+           ws=getattr(args, "workspace", None), max_upload=max_upload, monitoring=args.monitoring,
+           suggestion_floor=floor)
     return 0

@@ -7,7 +7,17 @@ import argparse
 import json
 
 from workbench.errors import WorkbenchError
-from workbench.workspace import Workspace
+from workbench.lazy import lazy_import
+from workbench.run import Run
+
+# the core evaluates with torch and scikit-learn: imported when the command runs, not when the CLI starts
+evaluation = lazy_import("workbench.evaluate.evaluate")
+report = lazy_import("workbench.evaluate.report")
+label_issues = lazy_import("workbench.review.label_issues")
+errors = lazy_import("workbench.review.run_errors")
+loaded_runs = lazy_import("workbench.train.runs")
+detection = lazy_import("workbench.detect.evaluate")
+box_errors = lazy_import("workbench.detect.errors")
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -37,59 +47,44 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Evaluate, print the report (or JSON), then the per-category table and label suspects when asked."""
-    from workbench.evaluate import evaluate_run
-    from workbench.evaluate.report import evaluation_text
-    from workbench.train.runs import load_config, resolve_run
-
-    ws = args.workspace
-    args.run = resolve_run(ws, args.run)
-    if load_config(ws, args.run).task == "detection":
-        return run_detection(ws, args)
+    run = args.workspace.run(args.run)
+    if run.is_detector:
+        return run_detection(run, args)
     if args.by == "size":
         raise WorkbenchError("--by size groups the boxes of a detection run; this run is a classifier.")
-    ev = evaluate_run(ws, args.run, split=args.split, which=args.checkpoint, threshold=args.threshold)
-    print(json.dumps(ev.to_dict(), indent=2) if args.json else evaluation_text(ev))
+    ev = evaluation.evaluate_run(run, split=args.split, which=args.checkpoint, threshold=args.threshold)
+    print(json.dumps(ev.to_dict(), indent=2) if args.json else report.evaluation_text(ev))
     if args.by:
-        print_error_rates(ws, args.run, args.by, args.split)
+        print_error_rates(run, args.by, args.split)
     if args.label_errors:
-        print_label_errors(ws, args.run, args.checkpoint, args.label_errors)
+        print_label_errors(run, args.checkpoint, args.label_errors)
     return 0
 
 
-def run_detection(ws: Workspace, args: argparse.Namespace) -> int:
+def run_detection(run: Run, args: argparse.Namespace) -> int:
     """Evaluate a detection run: the report (or JSON) and, with --by, the boxes' outcomes per size or tag."""
-    from workbench.detect.evaluate import evaluate_detector, load_matches, report
-    from workbench.detect.errors import outcome_counts
-    from workbench.train.runs import load_config, run_dir
-
     for flag, given in (("--threshold", args.threshold), ("--label-errors", args.label_errors)):
         if given:
-            raise WorkbenchError(f"{flag} is for classification runs; {args.run!r} is a detector.")
+            raise WorkbenchError(f"{flag} is for classification runs; {run.name!r} is a detector.")
     if args.by in ("quality", "confusion"):
         raise WorkbenchError(f"--by {args.by} is for classification runs; a detection run groups by tag or size.")
-    ev = evaluate_detector(ws, args.run, split=args.split, which=args.checkpoint)
-    print(json.dumps(ev.to_dict(), indent=2) if args.json else report(ev))
+    ev = detection.evaluate_detector(run, split=args.split, which=args.checkpoint)
+    print(json.dumps(ev.to_dict(), indent=2) if args.json else detection.report(ev))
     if args.by:
-        matched = load_matches(run_dir(ws, args.run), args.split)
-        tags = ws.store.image_tags(load_config(ws, args.run).dataset).rename(columns={"tag": "category"})
-        table = outcome_counts(matched, tags, by=args.by)
+        tags = run.ws.store.image_tags(run.config.dataset).rename(columns={"tag": "category"})
+        table = box_errors.outcome_counts(detection.load_matches(run, args.split), tags, by=args.by)
         print(f"\nBoxes by {args.by} at score >= {ev.score_threshold:g}:\n" + table.to_string(index=False))
     return 0
 
 
-def print_error_rates(ws: Workspace, run: str, grouping: str, split: str) -> None:
+def print_error_rates(run: Run, grouping: str, split: str) -> None:
     """Error rate and count per category of `grouping`: the table the Evaluate tab shows beside its gallery."""
-    from workbench.review.run_errors import run_errors
-
-    table = run_errors(ws, run, grouping, split).table
+    table = errors.run_errors(run, grouping, split).table
     print(f"\nError rate per {grouping} category:\n" + table.to_string(index=False, float_format="%.3f"))
 
 
-def print_label_errors(ws: Workspace, run: str, which: str, n: int) -> None:
+def print_label_errors(run: Run, which: str, n: int) -> None:
     """The `n` strongest suspected label errors of the run's dataset."""
-    from workbench.review.label_issues import suspected_label_errors
-    from workbench.train.runs import load_run
-
-    sus = suspected_label_errors(load_run(ws, run, which), ws.store)
+    sus = label_issues.suspected_label_errors(loaded_runs.load_run(run, which), run.ws.store)
     print(f"\nSuspected label errors ({len(sus)} found, strongest first):")
     print(sus.drop(columns="path").head(n).to_string(index=False, float_format="%.3f") if len(sus) else "  none")

@@ -4,7 +4,13 @@ from __future__ import annotations
 
 import argparse
 
+from workbench.errors import WorkbenchError
 from workbench.explain.methods import METHODS
+from workbench.lazy import lazy_import
+
+# Grad-CAM needs torch: imported when the command runs, not when the CLI starts
+overlays = lazy_import("workbench.explain.export")
+loaded_runs = lazy_import("workbench.train.runs")
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -29,21 +35,17 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Write the overlays and print the layer used and one line per file."""
-    from workbench.errors import WorkbenchError
-    from workbench.explain.export import write_overlays
-    from workbench.train.runs import load_run, resolve_run
-
     if not 16 <= args.size <= 2048:
         raise WorkbenchError(f"--size must be between 16 and 2048 pixels, got {args.size}.")
     ws = args.workspace
-    args.run = resolve_run(ws, args.run)
-    loaded = load_run(ws, args.run, args.checkpoint)
+    run = ws.run(args.run)
+    loaded = loaded_runs.load_run(run, args.checkpoint)
     try:
-        result = write_overlays(loaded, ws.store, args.image_ids, args.out, args.class_name, args.method, args.layer,
-                                args.size)
+        result = overlays.write_overlays(loaded, ws.store, args.image_ids, args.out, args.class_name, args.method,
+                                         args.layer, args.size)
     finally:
         ws.close()
-    print(f"{args.run} · {args.method} at {result.layer.describe()}")
+    print(f"{run.name} · {args.method} at {result.layer.describe()}")
     for f, c in zip(result.files, result.captions):
         print(f"  {f}  ({c})")
     return 0

@@ -5,12 +5,11 @@ from __future__ import annotations
 
 import argparse
 
-from workbench.deploy import EXPORTERS, export_model
+from workbench.deploy.export import EXPORTERS, export_model
 from workbench.errors import WorkbenchError
 from workbench.lazy import lazy_import
-from workbench.train.runs import load_config, resolve_run
 
-detect_export = lazy_import("workbench.detect.export")
+detection = lazy_import("workbench.detect.export")  # torch and the detectors: imported when a detector is exported
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -29,14 +28,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Export the run and list the files written."""
-    ws = args.workspace
-    name = resolve_run(ws, args.run)
-    if load_config(ws, name).task == "detection":
+    run = args.workspace.run(args.run)
+    if run.is_detector:
         if args.fmt != "onnx":
-            raise WorkbenchError(f"{name!r} is a detection run: it exports as onnx only (--format onnx).")
-        result = detect_export.export_detector(ws, name, args.out, args.checkpoint)
+            raise WorkbenchError(f"{run.name!r} is a detection run: it exports as onnx only (--format onnx).")
+        result = detection.export_detector(run, args.out, args.checkpoint)
     else:
-        result = export_model(ws, name, args.fmt, args.out, args.checkpoint)
+        result = export_model(run, args.fmt, args.out, args.checkpoint)
     print(result)
     for f in result.files:
         print(f"  {f}")

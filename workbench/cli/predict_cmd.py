@@ -10,6 +10,12 @@ from typing import Iterable
 from tqdm import tqdm
 
 from workbench.errors import WorkbenchError
+from workbench.lazy import lazy_import
+
+# predicting needs torch: imported when the command runs, not when the CLI starts
+prediction = lazy_import("workbench.predict.predict")
+detection = lazy_import("workbench.detect.predict")
+detectors = lazy_import("workbench.detect.model")
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -45,23 +51,19 @@ def _probability(text: str) -> float:
 
 def run(args: argparse.Namespace) -> int:
     """Predict args.paths with the run, write the CSV, list unreadable images on stderr."""
-    from workbench.predict import predict_paths
-    from workbench.train.runs import load_config, resolve_run
-
     def progress(it: Iterable, total: int, desc: str) -> Iterable:
         return tqdm(it, total=total, desc=desc, unit="batch", file=sys.stderr)
 
     if args.batch_size is not None and args.batch_size < 1:
         raise WorkbenchError(f"--batch-size must be at least 1, got {args.batch_size}.")
-    ws = args.workspace
-    run_name = resolve_run(ws, args.run)
-    if load_config(ws, run_name).task == "detection":
-        return run_detection(ws, run_name, args, progress)
+    run = args.workspace.run(args.run)
+    if run.is_detector:
+        return run_detection(run, args, progress)
     for flag, given in (("--min-score", args.min_score), ("--draw", args.draw)):
         if given is not None:
-            raise WorkbenchError(f"{flag} is for detection runs; {run_name!r} is a classifier.")
-    result = predict_paths(ws, run_name, args.paths, threshold=args.threshold, batch_size=args.batch_size or 64,
-                           progress=progress)
+            raise WorkbenchError(f"{flag} is for detection runs; {run.name!r} is a classifier.")
+    result = prediction.predict_paths(run, args.paths, threshold=args.threshold, batch_size=args.batch_size or 64,
+                                      progress=progress)
     out = result.save_csv(args.out)
     for note in result.notes:
         print(f"note: {note}", file=sys.stderr)
@@ -72,23 +74,18 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-def run_detection(ws, run_name: str, args: argparse.Namespace, progress) -> int:
+def run_detection(run, args: argparse.Namespace, progress) -> int:
     """Detect objects in args.paths: one CSV row per box, the images drawn into --draw, unreadable files on stderr."""
-    from workbench.detect.predict import detect_paths, run_min_score, save_drawn
-    from workbench.detect.model import load_detector
-    from workbench.train.runs import run_dir
-
     if args.threshold is not None:
-        raise WorkbenchError(f"--threshold is for binary classifiers; {run_name!r} is a detector (use --min-score).")
-    folder = run_dir(ws, run_name)
-    min_score = args.min_score if args.min_score is not None else run_min_score(folder)
-    result = detect_paths(load_detector(folder), args.paths, min_score=min_score,
-                          batch_size=args.batch_size or 8, progress=progress)
+        raise WorkbenchError(f"--threshold is for binary classifiers; {run.name!r} is a detector (use --min-score).")
+    min_score = args.min_score if args.min_score is not None else detection.run_min_score(run)
+    result = detection.detect_paths(detectors.load_detector(run.folder), args.paths, min_score=min_score,
+                                    batch_size=args.batch_size or 8, progress=progress)
     out = result.save_csv(args.out)
     for name, reason in result.bad:
         print(f"could not read {name}: {reason}", file=sys.stderr)
     print(result.summary())
     print(f"Wrote {out}")
     if args.draw:
-        print(f"Drew {len(save_drawn(result, args.draw))} images with their boxes into {args.draw}")
+        print(f"Drew {len(detection.save_drawn(result, args.draw))} images with their boxes into {args.draw}")
     return 0

@@ -13,7 +13,7 @@ from workbench.train import distributed
 from workbench.train.config import RunConfig, Setting, config_from, settings
 from workbench.train.loop import RunResult
 from workbench.train.tasks import pick_task, train
-from workbench.train.runs import list_runs, load_summary
+from workbench.run import Run, list_runs
 from workbench.workspace import Workspace
 
 
@@ -64,9 +64,9 @@ def run(a: argparse.Namespace) -> int:
     """List runs, or train (or compare) and report; exit code 0, 1 when a run failed, 130 when cancelled."""
     ws = a.workspace
     if a.list:
-        for r in list_runs(ws):
-            s = load_summary(ws, r)
-            print(f"{r}\t{s.get('status')}\tbest epoch {s.get('best_epoch')}\tval loss {s.get('best_val_loss')}")
+        for name in list_runs(ws):
+            r = Run(ws, name)  # listed: its folder and config are there
+            print(f"{name}\t{r.status}\tbest epoch {r.best_epoch}\tval loss {r.best_val_loss}")
         return 0
     if not a.dataset:
         print("error: give a DATASET to train on (or --list)", file=sys.stderr)
@@ -117,4 +117,4 @@ def _report(ws: Workspace, results: list[RunResult], comparison: str | None) -> 
     if comparison and runs:
         print("\nfinal val metrics, mean ± std over seeds (baselines: logistic regression on the run's split, "
               "on raw pixels and on the frozen backbone's embeddings with C tuned by cross-validation on train):")
-        print(C.methods_table(ws, runs).to_string(index=False))
+        print(C.methods_table([ws.run(r) for r in runs]).to_string(index=False))

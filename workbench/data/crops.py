@@ -16,6 +16,7 @@ import numpy as np
 import pandas as pd
 from PIL import Image
 
+from workbench.data.archives import ZipImages
 from workbench.data.imageio import decode
 from workbench.data.importers.common import ImportResult, Item, Progress, dataset_folder, ingest, no_progress, read_item
 from workbench.data.importers.folder import folder_items, zip_items
@@ -161,7 +162,10 @@ def photo_items(path: Path, fmt: str) -> tuple[list[Item], list[str]]:
     if fmt == "folder":
         return folder_items(path), []
     if fmt == "zip":
-        return [Item(name=n, data=d, source=f"{path.resolve()}:{n}") for n, d in zip_items(path)], []
+        items = zip_items(ZipImages(path))  # zip bombs refused here; each photo read when its crops are cut
+        for item in items:
+            item.source = f"{path.resolve()}:{item.name}"
+        return items, []
     if fmt == "imagefolder":
         return imagefolder_items(path)
     raise WorkbenchError(f"Crops are cut from photos: a folder, a .zip or an ImageFolder tree, not a {fmt} import.")

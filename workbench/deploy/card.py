@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import math
 import time
 from collections import Counter
@@ -10,12 +9,11 @@ from dataclasses import asdict
 
 from workbench.train.data import IMAGENET_MEAN, IMAGENET_STD
 from workbench.train.runs import LoadedRun
-from workbench.workspace import Workspace
 
 SPLITS = ("train", "val", "test")
 
 
-def model_card(ws: Workspace, loaded: LoadedRun, fmt: str, model_file: str, checkpoint: str = "best") -> dict:
+def model_card(loaded: LoadedRun, fmt: str, model_file: str, checkpoint: str = "best") -> dict:
     """Card for `loaded` (its `checkpoint`: best or last) exported as `fmt` to `model_file` (relative to the card)."""
     cfg, size = loaded.config, loaded.config.input_size
     return {
@@ -31,13 +29,13 @@ def model_card(ws: Workspace, loaded: LoadedRun, fmt: str, model_file: str, chec
                     "probabilities": "softmax of the logits, (batch, classes), in the order of `classes`"},
         "normalisation": normalisation(cfg.augment.normalize),
         "preprocessing": preprocessing_steps(size, loaded.channels, cfg.augment.normalize),
-        "threshold": stored_threshold(ws, loaded, checkpoint),
+        "threshold": stored_threshold(loaded, checkpoint),
         "training_data": training_data(loaded.dataset_info),
         "backbone": cfg.backbone,
         "method": cfg.method,
         "weights": cfg.weights,
         "training": {"epochs": cfg.epochs, "seed": cfg.seed, "optimizer": cfg.optimizer, "lr": cfg.lr,
-                     **_json_or_empty(loaded.run_dir / "summary.json", ("best_epoch", "best_val_loss", "status"))},
+                     **_training_summary(loaded)},
         "metrics": metrics(loaded),
     }
 
@@ -62,12 +60,10 @@ def preprocessing_steps(size: int, channels: int, normalize: bool) -> list[str]:
     return steps
 
 
-def stored_threshold(ws: Workspace, loaded: LoadedRun, checkpoint: str) -> dict | None:
+def stored_threshold(loaded: LoadedRun, checkpoint: str) -> dict | None:
     """The operating point stored for this checkpoint (checkpoints/<run>/threshold.json, not stale), with the
     positive class's index; None when none was chosen: a card never carries another checkpoint's threshold."""
-    from workbench.evaluate.threshold import load_threshold
-
-    t = load_threshold(ws, loaded.run_dir.name)
+    t = loaded.run.threshold
     if t is None or t.checkpoint != checkpoint or t.positive not in loaded.classes:
         return None
     return {**asdict(t), "positive_index": loaded.classes.index(t.positive)}
@@ -86,21 +82,22 @@ def training_data(info: dict) -> dict:
 
 def metrics(loaded: LoadedRun) -> dict | None:
     """Saved test evaluation if the run has one, else the best epoch's validation metrics."""
-    f = loaded.run_dir / "evaluation_test.json"
-    if f.is_file():
-        e = json.loads(f.read_text())
-        return _finite({"split": "test", "checkpoint": e.get("checkpoint"), "n": e.get("n"), **e.get("metrics", {})})
-    hist, best = loaded.history(), _json_or_empty(loaded.run_dir / "summary.json", ("best_epoch",)).get("best_epoch")
-    val = hist[(hist.split == "val") & (hist.epoch == best)] if len(hist) else hist
+    run = loaded.run
+    e = run.evaluation("test")
+    if e is not None:
+        return _finite({"split": "test", "checkpoint": e.checkpoint, "n": e.n, **e.metrics})
+    hist = run.history
+    val = hist[(hist.split == "val") & (hist.epoch == run.best_epoch)] if len(hist) else hist
     if not len(val):
         return None
     row = val.iloc[-1].drop(labels=["split", "lr", "seconds"], errors="ignore").to_dict()
     return _finite({"split": "val", "checkpoint": "best", **row})
 
 
-def _json_or_empty(path, keys) -> dict:
-    d = json.loads(path.read_text()) if path.is_file() else {}
-    return {k: d[k] for k in keys if k in d}
+def _training_summary(loaded: LoadedRun) -> dict:
+    """How training ended (completed, ..., interrupted) and its best epoch, the one exported."""
+    run = loaded.run
+    return {"best_epoch": run.best_epoch, "best_val_loss": run.best_val_loss, "status": run.status}
 
 
 def _finite(obj):

@@ -20,8 +20,8 @@ from torch import nn
 from workbench.atomic import atomic_path, write_bytes, write_json
 from workbench.deploy.card import model_card
 from workbench.errors import WorkbenchError
-from workbench.train.runs import LoadedRun, load_run, run_dir
-from workbench.workspace import Workspace
+from workbench.run import Run
+from workbench.train.runs import LoadedRun, load_run
 
 PARITY_TOLERANCE = 1e-4  # max |exported - PyTorch| on logits and probabilities
 STANDALONE_SCRIPT = Path(__file__).with_name("predict_onnx.py")
@@ -63,14 +63,14 @@ class ExportResult:
                 f"max |{self.format} - PyTorch| = {self.max_abs_diff:.2e} on a check batch")
 
 
-def export_model(ws: Workspace, run: str, fmt: str, out: str | Path | None = None, which: str = "best") -> ExportResult:
+def export_model(run: Run, fmt: str, out: str | Path | None = None, which: str = "best") -> ExportResult:
     """Write the run's model as `fmt` into `out` (default checkpoints/<run>/export-<fmt>/) with model_card.json."""
     if fmt not in EXPORTERS:
         raise WorkbenchError(f"Unknown export format {fmt!r}; choose one of: {', '.join(EXPORTERS)}.")
-    folder = Path(out) if out else run_dir(ws, run) / f"export-{fmt}"
+    folder = Path(out) if out else run.folder / f"export-{fmt}"
     if folder.exists() and not folder.is_dir():
         raise WorkbenchError(f"{folder} is a file; give a folder to export into.")
-    loaded = load_run(ws, run, which, device="cpu")
+    loaded = load_run(run, which, device="cpu")
     model = eager_model(loaded)
     exporter = EXPORTERS[fmt]
     target = folder / exporter.file
@@ -79,15 +79,15 @@ def export_model(ws: Workspace, run: str, fmt: str, out: str | Path | None = Non
         exporter.write(model, example_batch(loaded, 2), tmp)
         diff = parity(model, exporter.load(tmp), example_batch(loaded, 3, seed=1))
         if diff > PARITY_TOLERANCE:
-            raise WorkbenchError(f"The {fmt} export of {run!r} differs from PyTorch by {diff:.2e} "
+            raise WorkbenchError(f"The {fmt} export of {run.name!r} differs from PyTorch by {diff:.2e} "
                                  f"(over {PARITY_TOLERANCE:g}); not written.")
-    card = model_card(ws, loaded, fmt, target.name, which)
+    card = model_card(loaded, fmt, target.name, which)
     card["verification"] = {"batch": 3, "max_abs_diff": diff, "tolerance": PARITY_TOLERANCE}
     card_file = write_json(folder / "model_card.json", card, allow_nan=False)
     files = [target, card_file]
     if fmt == "onnx":
         files.append(write_bytes(folder / STANDALONE_SCRIPT.name, STANDALONE_SCRIPT.read_bytes()))
-    return ExportResult(run, fmt, target, card_file, diff, files)
+    return ExportResult(run.name, fmt, target, card_file, diff, files)
 
 
 def eager_model(loaded: LoadedRun) -> nn.Module:

@@ -10,50 +10,49 @@ from workbench.detect.evaluate import INTERVAL_RESAMPLES, load_detection_evaluat
 from workbench.detect.map import detection_metrics, map_interval, paired_difference
 from workbench.errors import WorkbenchError
 from workbench.evaluate.dataset_check import recorded_images
-from workbench.train.config import RunConfig
-from workbench.workspace import Workspace
+from workbench.run import Run
 
 KEYS = {"map_50": "mAP@0.5", "map": "COCO mAP"}
 
 
-def compare_detectors(ws: Workspace, runs: list[str], split: str = "test", *,
-                      resamples: int = INTERVAL_RESAMPLES) -> pd.DataFrame:
+def compare_detectors(runs: list[Run], split: str = "test", *, resamples: int = INTERVAL_RESAMPLES) -> pd.DataFrame:
     """One row per run (run, detector, method, backbone, seed, images; per metric its value, 95% interval and the
     paired difference from the first run with its interval), on the test images all the runs share."""
     if not runs:
         raise WorkbenchError("Pick detection runs to compare.")
-    configs = [RunConfig.load(ws.run_folder(r) / "config.json") for r in runs]
-    for run, cfg in zip(runs, configs):
-        if cfg.task != "detection":
-            raise WorkbenchError(f"{run!r} is not a detection run.")
-        if load_detection_evaluation(ws.run_folder(run), split) is None:
-            raise WorkbenchError(f"Evaluate {run!r} first (workbench evaluate {run}).")
-    task = detection_task(ws.store, configs[0].dataset, configs[0].grouping, configs[0].seed)
-    ids = _shared_images(ws, runs, configs, split)
+    for run in runs:
+        if not run.is_detector:
+            raise WorkbenchError(f"{run.name!r} is not a detection run.")
+        if load_detection_evaluation(run, split) is None:
+            raise WorkbenchError(f"Evaluate {run.name!r} first (workbench evaluate {run.name}).")
+    first = runs[0].config
+    task = detection_task(runs[0].ws.store, first.dataset, first.grouping, first.seed)
+    ids = _shared_images(runs, split)
     truths = task.truths(ids)
-    preds = [load_predictions(ws.run_folder(r), ids, task.classes, split) for r in runs]
+    preds = [load_predictions(r, ids, task.classes, split) for r in runs]
     rows = []
-    for run, cfg, p in zip(runs, configs, preds):
+    for run, p in zip(runs, preds):
+        cfg = run.config
         m = detection_metrics(p, truths)
-        row = {"run": run, "detector": cfg.detect.detector, "method": cfg.method, "backbone": cfg.backbone,
+        row = {"run": run.name, "detector": cfg.detect.detector, "method": cfg.method, "backbone": cfg.backbone,
                "seed": cfg.seed, "images": len(ids)}
         for key, name in KEYS.items():
             lo, hi = map_interval(p, truths, key, resamples=resamples)
             row[name], row[f"{name} 95% CI"] = round(m[key], 4), f"[{lo:.3f}, {hi:.3f}]"
             if p is not preds[0]:
                 d, dlo, dhi = paired_difference(p, preds[0], truths, key, resamples=resamples)
-                row[f"Δ {name} vs {runs[0]}"] = f"{d:+.3f} [{dlo:+.3f}, {dhi:+.3f}]"
+                row[f"Δ {name} vs {runs[0].name}"] = f"{d:+.3f} [{dlo:+.3f}, {dhi:+.3f}]"
         rows.append(row)
     return pd.DataFrame(rows)
 
 
-def _shared_images(ws: Workspace, runs: list[str], configs: list[RunConfig], split: str) -> list[int]:
-    if len({(c.dataset, c.seed, str(c.grouping)) for c in configs}) > 1:
+def _shared_images(runs: list[Run], split: str) -> list[int]:
+    if len({(r.config.dataset, r.config.seed, str(r.config.grouping)) for r in runs}) > 1:
         raise WorkbenchError("Compare runs trained on the same dataset, split seed and grouping: only then do they "
                              "share their test images.")
     shared = None
     for run in runs:
-        _, images = recorded_images(ws.run_folder(run))
+        _, images = recorded_images(run)
         ids = set(images.loc[images["split"] == split, "image_id"].astype(int))
         shared = ids if shared is None else shared & ids
     if not shared:

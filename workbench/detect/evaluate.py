@@ -22,12 +22,12 @@ from workbench.detect.data import DetectionTask, detection_task, read_image
 from workbench.detect.map import detection_metrics, map_interval
 from workbench.detect.model import LoadedDetector, load_detector
 from workbench.evaluate.dataset_check import check_unchanged, recorded_images
-from workbench.evaluate.evaluate import json_safe
+from workbench.evaluate.records import json_safe
 from workbench.errors import WorkbenchError
 from workbench.evaluate.plots import pr_figure, pr_png, save_figure
 from workbench.metrics import REGISTRY
 from workbench.tables import read_csv, write_csv
-from workbench.workspace import Workspace
+from workbench.run import Run
 
 INTERVAL_RESAMPLES = 200  # bootstrap resamples of the test images per interval
 
@@ -57,32 +57,32 @@ class DetectionEvaluation:
         return json_safe(asdict(self))
 
 
-def evaluation_file(run_dir: Path, split: str = "test") -> Path:
+def evaluation_file(run: Run, split: str = "test") -> Path:
     """checkpoints/<run>/detection_<split>.json."""
-    return Path(run_dir) / f"detection_{split}.json"
+    return run.folder / f"detection_{split}.json"
 
 
-def boxes_file(run_dir: Path, split: str = "test") -> Path:
+def boxes_file(run: Run, split: str = "test") -> Path:
     """checkpoints/<run>/boxes_<split>.csv: every box the detector kept on each image (what mAP is computed from)."""
-    return Path(run_dir) / f"boxes_{split}.csv"
+    return run.folder / f"boxes_{split}.csv"
 
 
-def matches_file(run_dir: Path, split: str = "test") -> Path:
+def matches_file(run: Run, split: str = "test") -> Path:
     """checkpoints/<run>/detections_<split>.csv: every box's outcome at the operating score."""
-    return Path(run_dir) / f"detections_{split}.csv"
+    return run.folder / f"detections_{split}.csv"
 
 
-def evaluate_detector(ws: Workspace, run: str, split: str = "test", which: str = "best", *,
+def evaluate_detector(run: Run, split: str = "test", which: str = "best", *,
                       resamples: int = INTERVAL_RESAMPLES) -> DetectionEvaluation:
     """Score the run's `which` checkpoint on its `split` images and save the evaluation, box outcomes and PR plot."""
-    loaded = load_detector(ws.run_folder(run), which)
+    loaded = load_detector(run.folder, which)
     cfg = loaded.config
-    task = detection_task(ws.store, cfg.dataset, cfg.grouping, cfg.seed)
-    classes_then, images_then = recorded_images(loaded.run_dir)
-    notes = check_unchanged(run, classes_then, images_then, task.classes, task.images, split)
+    task = detection_task(run.ws.store, cfg.dataset, cfg.grouping, cfg.seed)
+    classes_then, images_then = recorded_images(run)
+    notes = check_unchanged(run.name, classes_then, images_then, task.classes, task.images, split)
     test = _split_images(task, images_then, split)
     if test.empty:
-        raise WorkbenchError(f"Run {run!r} has no {split} images to evaluate on (its set is too small to split three "
+        raise WorkbenchError(f"Run {run.name!r} has no {split} images to evaluate on (its set is too small to split three "
                              "ways: box more images).")
     preds, truths = detect_images(loaded, test, task)
     val = _split_images(task, images_then, "val")
@@ -94,17 +94,16 @@ def evaluate_detector(ws: Workspace, run: str, split: str = "test", which: str =
         if row["class"] in m["pr"]:
             m["pr"][row["class"]]["ap"] = row["ap_50"]
     result = DetectionEvaluation(
-        run=run, split=split, checkpoint=which, classes=task.classes, n=m["n"], boxes=m["boxes"],
+        run=run.name, split=split, checkpoint=which, classes=task.classes, n=m["n"], boxes=m["boxes"],
         metrics={k: m[k] for k in ("map_50", "map", "map_75", "mar_100", "map_small", "map_medium", "map_large")},
         intervals=intervals, per_class=m["per_class"], pr=m["pr"], score_threshold=threshold,
         outcomes=matched.outcome.value_counts().reindex(E.OUTCOMES, fill_value=0).astype(int).to_dict(), notes=notes)
     paths = test.set_index("image_id")["path"]
-    write_csv(boxes_file(loaded.run_dir, split), prediction_rows(test.image_id.tolist(), preds, task.classes))
-    write_csv(matches_file(loaded.run_dir, split), matched.assign(path=matched.image_id.map(paths)))
-    result.files += _plots(ws, result)
-    result.files += [str(boxes_file(loaded.run_dir, split)), str(matches_file(loaded.run_dir, split)),
-                     str(evaluation_file(loaded.run_dir, split))]
-    write_json(evaluation_file(loaded.run_dir, split), result.to_dict())
+    write_csv(boxes_file(run, split), prediction_rows(test.image_id.tolist(), preds, task.classes))
+    write_csv(matches_file(run, split), matched.assign(path=matched.image_id.map(paths)))
+    result.files += _plots(run, result)
+    result.files += [str(boxes_file(run, split)), str(matches_file(run, split)), str(evaluation_file(run, split))]
+    write_json(evaluation_file(run, split), result.to_dict())
     return result
 
 
@@ -127,9 +126,9 @@ def prediction_rows(image_ids: list[int], preds: list[dict], classes: list[str])
     return pd.DataFrame(rows, columns=["image_id", "label", "score", "x", "y", "w", "h"])
 
 
-def load_predictions(run_dir: Path, image_ids: list[int], classes: list[str], split: str = "test") -> list[dict] | None:
+def load_predictions(run: Run, image_ids: list[int], classes: list[str], split: str = "test") -> list[dict] | None:
     """The saved detections of `image_ids` (boxes_<split>.csv) as predictions for `detection_metrics`, or None."""
-    path = boxes_file(run_dir, split)
+    path = boxes_file(run, split)
     if not path.exists():
         return None
     table = read_csv(path, dtype={"label": str}, keep_default_na=False)
@@ -146,15 +145,15 @@ def load_predictions(run_dir: Path, image_ids: list[int], classes: list[str], sp
     return out
 
 
-def load_detection_evaluation(run_dir: Path, split: str = "test") -> DetectionEvaluation | None:
+def load_detection_evaluation(run: Run, split: str = "test") -> DetectionEvaluation | None:
     """The saved evaluation of a detection run, or None if it was never evaluated."""
-    path = evaluation_file(run_dir, split)
+    path = evaluation_file(run, split)
     return DetectionEvaluation(**json.loads(path.read_text())) if path.exists() else None
 
 
-def load_matches(run_dir: Path, split: str = "test") -> pd.DataFrame | None:
+def load_matches(run: Run, split: str = "test") -> pd.DataFrame | None:
     """The saved box outcomes of a detection run (detections_<split>.csv), or None."""
-    path = matches_file(run_dir, split)
+    path = matches_file(run, split)
     if not path.exists():
         return None  # class names stay text ("3" is a class, not a number); an empty cell is no class
     return read_csv(path, dtype={"label": str, "predicted": str}, keep_default_na=False,
@@ -204,8 +203,8 @@ def _split_images(task: DetectionTask, images_then: pd.DataFrame, split: str) ->
     return task.images[task.images.image_id.isin(wanted)].sort_values("image_id").reset_index(drop=True)
 
 
-def _plots(ws: Workspace, ev: DetectionEvaluation) -> list[str]:
-    folder = ws.plot_folder(ev.run)
+def _plots(run: Run, ev: DetectionEvaluation) -> list[str]:
+    folder = run.plots
     title = f"{ev.run}: precision-recall at IoU 0.5 ({ev.split})"
     files = save_figure(pr_figure(ev.pr, title), folder / f"pr_{ev.split}")
     files.append(pr_png(ev.pr, folder / f"pr_{ev.split}.png", title))
@@ -214,9 +213,3 @@ def _plots(ws: Workspace, ev: DetectionEvaluation) -> list[str]:
 
 def _f(x: float | None) -> str:
     return "  n/a " if x is None or (isinstance(x, float) and math.isnan(x)) else f"{x:.4f}"
-
-
-def is_detection_run(run_dir: Path) -> bool:
-    """Whether the run in `run_dir` trained a detector (its config's task)."""
-    config = Path(run_dir) / "config.json"
-    return config.is_file() and json.loads(config.read_text()).get("task") == "detection"

@@ -24,13 +24,15 @@ from workbench.detect.evaluate import load_detection_evaluation
 from workbench.detect.model import LoadedDetector, load_detector
 from workbench.detect.predict import DEFAULT_MIN_SCORE
 from workbench.errors import WorkbenchError
+from workbench.lazy import lazy_import
 from workbench.train.data import IMAGENET_MEAN, IMAGENET_STD
-from workbench.workspace import Workspace
+from workbench.run import Run
 
 BOX_TOLERANCE = 1e-2  # pixels: max |ONNX - PyTorch| over box corners
 SCORE_TOLERANCE = 1e-4
 OPSET = 17
 STANDALONE_SCRIPT = Path(__file__).with_name("predict_onnx_boxes.py")
+ort = lazy_import("onnxruntime")  # only exports and their parity checks need it
 
 
 class OneImage(nn.Module):
@@ -61,36 +63,35 @@ class DetectorExport:
                 "over the check images")
 
 
-def export_detector(ws: Workspace, run: str, out: str | Path | None = None, which: str = "best") -> DetectorExport:
+def export_detector(run: Run, out: str | Path | None = None, which: str = "best") -> DetectorExport:
     """Write the run's detector as model.onnx into `out` (default checkpoints/<run>/export-onnx/) with
     model_card.json and predict_onnx_boxes.py, after checking it against PyTorch on images of the run's set."""
-    run_dir = ws.run_folder(run)
-    folder = Path(out) if out else run_dir / "export-onnx"
+    folder = Path(out) if out else run.folder / "export-onnx"
     if folder.exists() and not folder.is_dir():
         raise WorkbenchError(f"{folder} is a file; give a folder to export into.")
-    loaded = load_detector(run_dir, which, device="cpu")
+    loaded = load_detector(run.folder, which, device="cpu")
     loaded.model.to(memory_format=torch.contiguous_format)
     model = OneImage(loaded.model, loaded.offset).eval()
-    checks = check_images(ws, loaded)
+    checks = check_images(run, loaded)
     target = folder / "model.onnx"
     with atomic_path(target) as tmp:  # a failed check leaves an earlier export in place
         write_onnx(model, checks[0], tmp)
         box_diff, score_diff = parity(model, tmp, checks)
         if box_diff > BOX_TOLERANCE or score_diff > SCORE_TOLERANCE:
-            raise WorkbenchError(f"The ONNX export of {run!r} differs from PyTorch by {box_diff:.2e} px on boxes and "
+            raise WorkbenchError(f"The ONNX export of {run.name!r} differs from PyTorch by {box_diff:.2e} px on boxes and "
                                  f"{score_diff:.2e} on scores (over {BOX_TOLERANCE:g} / {SCORE_TOLERANCE:g}); not written.")
-    card = detection_card(loaded, which)
+    card = detection_card(run, loaded, which)
     card["verification"] = {"images": len(checks), "max_box_diff": box_diff, "max_score_diff": score_diff,
                             "box_tolerance": BOX_TOLERANCE, "score_tolerance": SCORE_TOLERANCE}
     card_file = write_json(folder / "model_card.json", card, allow_nan=False)
     script = write_bytes(folder / STANDALONE_SCRIPT.name, STANDALONE_SCRIPT.read_bytes())
-    return DetectorExport(run, target, card_file, box_diff, score_diff, [target, card_file, script])
+    return DetectorExport(run.name, target, card_file, box_diff, score_diff, [target, card_file, script])
 
 
-def check_images(ws: Workspace, loaded: LoadedDetector, n: int = 2) -> list[torch.Tensor]:
+def check_images(run: Run, loaded: LoadedDetector, n: int = 2) -> list[torch.Tensor]:
     """`n` images of the run's own set as the model's input (resized, in [0, 1]): boxes to compare exist on them."""
-    dataset = loaded.config.dataset
-    paths = ws.store.images(dataset).path.head(n).tolist() if dataset in ws.store.datasets() else []
+    dataset, store = loaded.config.dataset, run.ws.store
+    paths = store.images(dataset).path.head(n).tolist() if dataset in store.datasets() else []
     transform = eval_transform(loaded.config.detect.image_size)
     found = [transform(read_image(p)).as_subclass(torch.Tensor) for p in paths]
     size = loaded.config.detect.image_size
@@ -114,8 +115,6 @@ def write_onnx(model: nn.Module, example: torch.Tensor, path: Path) -> None:
 @torch.no_grad()
 def parity(model: nn.Module, path: Path, images: list[torch.Tensor]) -> tuple[float, float]:
     """Largest |ONNX Runtime - PyTorch| on box corners and on scores over `images`; inf when the box counts differ."""
-    import onnxruntime as ort  # only exports and their checks need it
-
     session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
     box_diff = score_diff = 0.0
     for image in images:
@@ -129,10 +128,10 @@ def parity(model: nn.Module, path: Path, images: list[torch.Tensor]) -> tuple[fl
     return box_diff, score_diff
 
 
-def detection_card(loaded: LoadedDetector, checkpoint: str) -> dict:
+def detection_card(run: Run, loaded: LoadedDetector, checkpoint: str) -> dict:
     """What a user without Workbench needs: classes, input, preprocessing, outputs, score floor, data, metrics."""
     cfg, size = loaded.config, loaded.config.detect.image_size
-    evaluation = load_detection_evaluation(loaded.run_dir)
+    evaluation = load_detection_evaluation(run)
     images = loaded.dataset_info.get("images", [])
     return {
         "run": cfg.name, "task": "detection", "checkpoint": checkpoint, "format": "onnx", "file": "model.onnx",

@@ -18,6 +18,7 @@ from workbench.detect.evaluate import load_detection_evaluation
 from workbench.detect.model import LoadedDetector
 from workbench.errors import BadImage, WorkbenchError
 from workbench.predict.sources import ImageSource, gather
+from workbench.run import Run
 from workbench.tables import write_csv
 
 BOX_TABLE = ["file", "box", "label", "score", "x", "y", "w", "h"]  # x, y: top-left; all in the image's pixels
@@ -167,9 +168,9 @@ def save_drawn(result: BoxPredictions, folder: str | Path) -> list[Path]:
     return written
 
 
-def run_min_score(run_dir: Path) -> float:
+def run_min_score(run: Run) -> float:
     """The score floor to show a run's boxes at: the one its evaluation chose on val, else DEFAULT_MIN_SCORE."""
-    evaluation = load_detection_evaluation(Path(run_dir))
+    evaluation = load_detection_evaluation(run)
     return DEFAULT_MIN_SCORE if evaluation is None else float(evaluation.score_threshold)
 
 

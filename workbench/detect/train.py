@@ -51,11 +51,14 @@ def train_detector(ws: Workspace, cfg: RunConfig, progress: Progress | None = No
     model = build_detector(cfg.detect.detector, cfg.backbone, len(task.classes), cfg.detect.image_size, cfg.weights)
     device = dist.device_for(ddp, pick_device(cfg.device))
     place(model, device)
-    files = (DetectionFiles if ddp.master else NoFiles)(ws.run_folder(cfg.name), ws.plots, device)
+    files = DetectionFiles(ws.run_folder(cfg.name), ws.plots, device) if ddp.master else NoFiles()
     files.start(cfg, ws.store, task)
-    method = Detection(model, cfg, task, device, progress, ddp)
-    result = DetectionEpochs(cfg, method, files, progress, cancel, ddp).run()
-    files.finish(result, distributed_summary(ddp, method), plots)
+    try:
+        method = Detection(model, cfg, task, device, progress, ddp)
+        result = DetectionEpochs(cfg, method, files, progress, cancel, ddp).run()
+        files.finish(result, distributed_summary(ddp, method), plots)
+    finally:
+        files.close()  # the run's training lock: without a summary the run is now "interrupted"
     return result
 
 

@@ -1,10 +1,6 @@
-"""Test-split evaluation of a trained run: metrics, confusion matrix and ROC, saved next to the run."""
+"""Test-split evaluation of a trained run: metrics, confusion matrix and ROC, saved beside the run; its decision
+threshold and operating point; when a saved evaluation is stale; the report read by the CLI and the tab.
 
-from workbench.evaluate.dataset_check import DatasetChanged
-from workbench.evaluate.evaluate import (Evaluation, evaluate_run, load_evaluation, load_predictions, probs_of,
-                                         roc_curves)
-from workbench.evaluate.plots import confusion_figure, roc_figure
-from workbench.evaluate.threshold import Threshold, choose_threshold, load_threshold, run_threshold
-
-__all__ = ["DatasetChanged", "Evaluation", "confusion_figure", "evaluate_run", "load_evaluation", "load_predictions",
-           "probs_of", "roc_curves", "roc_figure", "Threshold", "choose_threshold", "load_threshold", "run_threshold"]
+Import from the modules themselves (`workbench.evaluate.evaluate`, `.threshold`, `.records`, ...): importing this
+package imports nothing, so the records the run handle reads do not pull in scikit-learn or torch.
+"""

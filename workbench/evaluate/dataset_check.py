@@ -1,26 +1,31 @@
-"""Has the dataset changed since a run was trained? Compares the store with checkpoints/<run>/dataset.json."""
+"""Has the dataset changed since a run was trained? Compares the store with checkpoints/<run>/dataset.json, and
+gives the run's split images as they were recorded at training."""
 
 from __future__ import annotations
 
-import json
-from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pandas as pd
 
 from workbench.errors import WorkbenchError
+from workbench.run import Run
+from workbench.store import Store
+from workbench.train.data import task_classes, task_labels
+
+if TYPE_CHECKING:  # annotations only: the loaded model's module imports torch, whose callers pass one in
+    from workbench.train.runs import LoadedRun
 
 
 class DatasetChanged(WorkbenchError):
     """The run's test images or classes no longer match the dataset; the message lists what changed."""
 
 
-def recorded_images(run_dir: Path) -> tuple[list[str], pd.DataFrame]:
+def recorded_images(run: Run) -> tuple[list[str], pd.DataFrame]:
     """(task classes, DataFrame image_id, sha256, split) as recorded when the run was trained."""
-    path = Path(run_dir) / "dataset.json"
-    if not path.exists():
-        raise WorkbenchError(f"Run {Path(run_dir).name!r} has no dataset.json: it did not finish saving, "
+    if not (run.folder / "dataset.json").exists():
+        raise WorkbenchError(f"Run {run.name!r} has no dataset.json: it did not finish saving, "
                              "so it cannot be evaluated.")
-    data = json.loads(path.read_text())
+    data = run.dataset_info
     images = data.get("images", [])
     if isinstance(images, dict):  # column-oriented {"image_id": [...], ...}
         images = pd.DataFrame(images)
@@ -28,6 +33,30 @@ def recorded_images(run_dir: Path) -> tuple[list[str], pd.DataFrame]:
         images = pd.DataFrame(list(images), columns=None if images else ["image_id", "sha256", "split"])
     classes = list(data.get("classes") or data.get("task_classes") or [])
     return classes, images
+
+
+def split_images(loaded: LoadedRun, store: Store, split: str = "test") -> tuple[pd.DataFrame, list[str]]:
+    """The run's `split` images as recorded at training, with current labels; raises DatasetChanged if they moved on."""
+    cfg = loaded.config
+    try:
+        classes_now = task_classes(store.classes(cfg.dataset), cfg.grouping)
+    except WorkbenchError as e:
+        raise DatasetChanged(f"The dataset changed since run {cfg.name!r} was trained: {e} "
+                             "Train a new run on the current data (or restore the dataset) to evaluate.") from None
+    classes_then, images_then = recorded_images(loaded.run)
+    classes_then = classes_then or list(loaded.classes)
+    # which images are there now (with sha256, to spot replaced files) does not depend on class names
+    present = store.labelled(cfg.dataset, seed=cfg.seed)[["image_id", "sha256", "split"]]
+    notes = check_unchanged(cfg.name, classes_then, images_then, classes_now, present, split)
+    labelled = task_labels(store, cfg.dataset, cfg.grouping, cfg.seed)[0]
+    if images_then.empty:
+        part = labelled[labelled["split"] == split]
+    else:
+        wanted = images_then.loc[images_then["split"] == split, "image_id"]
+        part = labelled[labelled["image_id"].isin(wanted)]
+    if part.empty:
+        raise WorkbenchError(f"Run {cfg.name!r} has no {split} images to evaluate on.")
+    return part.sort_values("image_id").reset_index(drop=True), notes
 
 
 def check_unchanged(run: str, classes_then: list[str], images_then: pd.DataFrame, classes_now: list[str],

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from workbench.evaluate.evaluate import Evaluation
+from workbench.evaluate.records import Evaluation
 from workbench.metrics import DECISION_METRICS, REGISTRY, REPORT_METRICS, format_metric
 
 

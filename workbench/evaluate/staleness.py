@@ -7,45 +7,35 @@ rather than show errors that are no longer errors.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 import pandas as pd
 
-from workbench.evaluate.evaluate import (Evaluation, evaluate_run, evaluation_path, load_evaluation,
-                                         load_predictions)
+from workbench.evaluate.evaluate import evaluate_run
+from workbench.evaluate.records import Evaluation
+from workbench.run import Run
+from workbench.train.data import to_task
 
-if TYPE_CHECKING:  # annotations only: importing these at run time would cycle or cost start-up
-    from workbench.workspace import Workspace
 
-
-def is_stale(ws: Workspace, run: str, ev: Evaluation | None, preds: pd.DataFrame | None, split: str = "test") -> bool:
+def is_stale(run: Run, ev: Evaluation | None, preds: pd.DataFrame | None, split: str = "test") -> bool:
     """Whether the saved evaluation `ev` and predictions `preds` of `run` on `split` must be made again."""
-    from workbench.train.runs import run_dir
-
     if ev is None or preds is None:
         return True
-    ckpt = run_dir(ws, run) / "best.pt"
-    if ckpt.exists() and ckpt.stat().st_mtime_ns > evaluation_path(ws, run, split).stat().st_mtime_ns:
+    if run.newer_checkpoint_than(run.evaluation_path(split)):
         return True
-    return labels_changed(ws, run, preds, ev.classes)
+    return labels_changed(run, preds, ev.classes)
 
 
-def labels_changed(ws: Workspace, run: str, preds: pd.DataFrame, classes: list[str]) -> bool:
+def labels_changed(run: Run, preds: pd.DataFrame, classes: list[str]) -> bool:
     """Whether any predicted image's current label (with the run's class grouping) differs from its y_true."""
-    from workbench.train.data import to_task
-    from workbench.train.runs import load_config
-
-    cfg = load_config(ws, run)
     # resolved labels only: cheaper than the full split table
-    labels = to_task(ws.store.resolved_labels(cfg.dataset), cfg.grouping)
+    labels = to_task(run.ws.store.resolved_labels(run.config.dataset), run.config.grouping)
     now = labels.map({c: i for i, c in enumerate(classes)}).reindex(preds["image_id"])
     return bool(now.isna().any()) or bool((now.to_numpy() != preds["y_true"].to_numpy()).any())
 
 
-def run_predictions(ws: Workspace, run: str, split: str = "test") -> tuple[pd.DataFrame, list[str]]:
+def run_predictions(run: Run, split: str = "test") -> tuple[pd.DataFrame, list[str]]:
     """Saved predictions of the run's best checkpoint on `split` and its classes, evaluating again if stale."""
-    ev, preds = load_evaluation(ws, run, split), load_predictions(ws, run, split)
-    if is_stale(ws, run, ev, preds, split):
-        ev = evaluate_run(ws, run, split)
-        preds = load_predictions(ws, run, split)
+    ev, preds = run.evaluation(split), run.predictions(split)
+    if is_stale(run, ev, preds, split):
+        ev = evaluate_run(run, split)
+        preds = run.predictions(split)
     return preds, list(ev.classes)

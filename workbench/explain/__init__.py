@@ -1,8 +1,6 @@
-"""Explanations: Grad-CAM family maps for timm/torchvision CNNs, batched, with readable overlays."""
+"""Explanations: Grad-CAM family maps for timm/torchvision CNNs, batched, with readable overlays (`cam.py`), their
+target layers (`layers.py`), methods by name (`methods.py`), cached thumbnails (`cache.py`) and PNG export.
 
-from workbench.explain.cam import compute_cams, explain_images, overlay, run_layer
-from workbench.explain.layers import TARGET_LAYERS, ChosenLayer, choose_layer, target_layer, valid_layer_names
-from workbench.explain.methods import LABELS, METHODS, method_class
-
-__all__ = ["LABELS", "METHODS", "TARGET_LAYERS", "ChosenLayer", "choose_layer", "compute_cams", "explain_images",
-           "method_class", "overlay", "run_layer", "target_layer", "valid_layer_names"]
+Import from the modules themselves: importing this package imports nothing (the method names are read by pages
+that compute no map).
+"""

@@ -4,22 +4,20 @@ from __future__ import annotations
 
 import hashlib
 from pathlib import Path
-from typing import TYPE_CHECKING, Sequence
+from typing import Sequence
 
 from workbench.atomic import atomic_path
 from workbench.data.imageio import load_image
 from workbench.explain.cam import explain_images, overlay
+from workbench.run import Run
+from workbench.train.runs import LoadedRun
 
-if TYPE_CHECKING:  # annotations only: importing these at run time would cycle or cost start-up
-    from workbench.train.runs import LoadedRun
 
-
-def cache_dir(run_dir: Path, plots_run_dir: Path, method: str, layer: str | None, which: str = "best") -> Path:
-    """One folder per (checkpoint version, method, layer): a retrained run never shows stale maps."""
-    ckpt = Path(run_dir) / f"{which}.pt"
-    stamp = str(ckpt.stat().st_mtime_ns) if ckpt.exists() else "0"
-    key = hashlib.sha1(f"{stamp}|{method}|{layer or 'auto'}".encode()).hexdigest()[:12]
-    return Path(plots_run_dir) / "cams" / key
+def cache_dir(run: Run, method: str, layer: str | None, which: str = "best") -> Path:
+    """plots_checkpoints/<run>/cams/<key>/: one folder per (checkpoint version, method, layer), so a retrained run
+    never shows stale maps."""
+    key = hashlib.sha1(f"{run.checkpoint_stamp(which)}|{method}|{layer or 'auto'}".encode()).hexdigest()[:12]
+    return run.plots / "cams" / key
 
 
 def cam_overlay_files(loaded: LoadedRun, image_ids: Sequence[int], paths: Sequence[str], targets: Sequence[int],

@@ -227,7 +227,7 @@ def shown_suggestions(store: Store, s: BoxSession, suggest: SuggestFn | None) ->
 def screen(store: Store, s: BoxSession, suggest: SuggestFn | None = None) -> dict[str, Any]:
     """What the Boxes mode draws, as plain data: the image, its boxes and suggestions, classes, progress, message."""
     classes = store.box_classes(s.dataset)
-    done = len(store.boxed_images(s.dataset, s.annotator))
+    done = store.boxed_count(s.dataset, s.annotator)
     base = {"dataset": s.dataset, "annotator": s.annotator, "classes": classes, "done": done,
             "total": len(s.image_ids), "pos": s.pos, "message": s.message, "suggester": s.suggester,
             "can_copy": s.previous is not None, "can_undo": bool(s.undo)}

@@ -7,35 +7,12 @@ from dataclasses import dataclass
 from PIL import Image
 
 from workbench.errors import WorkbenchError
-from workbench.train.runs import LoadedRun
-from workbench.predict.predict import Predictions, decide
+from workbench.explain.cam import explain_images, overlay, run_layer
+from workbench.explain.methods import LABELS
+from workbench.predict.predict import decide
 from workbench.predict.sources import ImageSource
-
-
-@dataclass(frozen=True)
-class Explainable:
-    """What explaining a row of a predictions table needs later: the run, its decision threshold and each row's
-    image (small and copyable, so a browser session can keep it)."""
-
-    run: str
-    threshold: float | None
-    sources: tuple[tuple[str, str, str | None], ...]
-
-    @classmethod
-    def of(cls, result: Predictions) -> "Explainable":
-        """What `result`'s table needs for explaining its rows."""
-        return cls(result.run, result.threshold, tuple(s.key() for s in result.sources))
-
-    @classmethod
-    def nothing(cls) -> "Explainable":
-        """Before anything was predicted: no row to explain."""
-        return cls("", None, ())
-
-    def source(self, row: int | float | None) -> ImageSource:
-        """The image of table row `row` (0-based); WorkbenchError when there is no such row."""
-        if row is None or not 0 <= int(row) < len(self.sources):
-            raise WorkbenchError("Predict some images first, then pick a row of the table.")
-        return ImageSource.from_key(self.sources[int(row)])
+from workbench.train.predict import predict
+from workbench.train.runs import LoadedRun
 
 
 @dataclass
@@ -49,9 +26,6 @@ def explain_prediction(loaded: LoadedRun, source: ImageSource, class_name: str |
                        threshold: float | None = None, method: str = "gradcam",
                        size: int = 320) -> ExplainedPrediction:
     """The CAM of `class_name` (default: the decided class, at `threshold` for a binary run) over the image."""
-    from workbench.explain import LABELS, explain_images, overlay, run_layer
-    from workbench.train.predict import predict
-
     if class_name and class_name not in loaded.classes:
         raise WorkbenchError(f"Class {class_name!r} is not one of the run's classes {loaded.classes}.")
     image = source.load()

@@ -12,11 +12,12 @@ import pandas as pd
 
 from workbench.data.importers.common import Progress, no_progress
 from workbench.errors import BadImage, WorkbenchError
+from workbench.evaluate.threshold import run_threshold
 from workbench.predict.sources import ImageSource, gather
+from workbench.run import Run
 from workbench.tables import write_csv
-from workbench.workspace import Workspace
 from workbench.train.predict import predict
-from workbench.train.runs import LoadedRun
+from workbench.train.runs import LoadedRun, load_run
 
 
 @dataclass
@@ -98,27 +99,25 @@ def predict_sources(loaded: LoadedRun, sources: Sequence[ImageSource], threshold
     for c, col in zip(loaded.classes, probability_columns(loaded.classes)):
         table[col] = p[:, loaded.classes.index(c)]
     rule = "argmax" if threshold is None else f"P({loaded.classes[1]}) >= {threshold:.4f}"
-    return Predictions(run or loaded.run_dir.name, list(loaded.classes), table, bad, threshold, rule, kept)
+    return Predictions(run or loaded.run.name, list(loaded.classes), table, bad, threshold, rule, kept)
 
 
-def predict_paths(ws: Workspace, run: str, paths: Sequence[str | Path], *, threshold: float | None = None,
+def predict_paths(run: Run, paths: Sequence[str | Path], *, threshold: float | None = None,
                   batch_size: int = 64, progress: Progress = no_progress,
                   loaded: LoadedRun | None = None) -> Predictions:
-    """Predict image files, folders and zips with `run`'s best checkpoint. Binary runs decide at `threshold` if
-    given, else at the run's stored threshold (chosen at the EER on its validation split the first time)."""
-    from workbench.evaluate.threshold import run_threshold
-    from workbench.train.runs import load_run
-
-    loaded = loaded or load_run(ws, run)
+    """Predict image files, folders and zips with `run`'s best checkpoint (`loaded`: it, loaded already). Binary runs
+    decide at `threshold` if given, else at the run's stored threshold (chosen at the EER on its validation split
+    the first time)."""
+    loaded = loaded or load_run(run)
     sources, problems = gather(paths)
     how, notes = "given", []
     if threshold is None and len(loaded.classes) == 2:
         try:
-            chosen = run_threshold(ws, run, loaded=loaded)
+            chosen = run_threshold(run, loaded=loaded)
             threshold, how = chosen.threshold, f"the run's threshold: {chosen.rule} on {chosen.split}"
         except WorkbenchError as e:  # e.g. the run's dataset is gone: its validation images cannot be scored
-            notes.append(f"No decision threshold for {run!r} ({e}); deciding by the most probable class.")
-    result = predict_sources(loaded, sources, threshold, batch_size, progress, run)
+            notes.append(f"No decision threshold for {run.name!r} ({e}); deciding by the most probable class.")
+    result = predict_sources(loaded, sources, threshold, batch_size, progress, run.name)
     result.bad = problems + result.bad
     result.notes = notes
     if threshold is not None:

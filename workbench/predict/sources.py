@@ -3,7 +3,6 @@ cannot be used are listed with their reason instead of stopping the rest."""
 
 from __future__ import annotations
 
-import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Sequence
@@ -11,7 +10,8 @@ from typing import Callable, Sequence
 from PIL import Image
 
 from workbench.data.imageio import decode, load_image
-from workbench.data.importers.folder import list_images, zip_items
+from workbench.data.archives import ZipImages, read_member
+from workbench.data.importers.folder import list_images
 from workbench.data.uploads import sort_paths
 from workbench.errors import ImportFailed, WorkbenchError
 
@@ -30,8 +30,7 @@ class ImageSource:
         if self.member is None:
             return load_image(self.path)
         if self.data is None:  # a source rebuilt from its name alone (e.g. the app's table): read the entry again
-            with zipfile.ZipFile(self.path) as zf:
-                self.data = zf.read(self.member)
+            self.data = read_member(self.path, self.member)
         return decode(self.data, self.name)[0]
 
     def key(self) -> tuple[str, str, str | None]:
@@ -71,8 +70,10 @@ def gather(paths: Sequence[str | Path]) -> tuple[list[ImageSource], list[tuple[s
 def _zip_sources(p: Path) -> tuple[list[ImageSource], list[tuple[str, str]]]:
     """The images of a zip as sources, or why there are none."""
     try:
-        # zip_items refuses an archive with any entry escaping its folder; nothing is written to disk anyway
-        entries = zip_items(p)
+        # ZipImages refuses an archive with an entry escaping its folder, or a zip bomb, before reading it;
+        # nothing is written to disk anyway
+        with ZipImages(p) as z:
+            entries = [(name, z.read(name)) for name in z.names]
     except ImportFailed as e:
         return [], list(e.problems)
     except WorkbenchError as e:

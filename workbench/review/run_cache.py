@@ -6,30 +6,30 @@ import threading
 from collections import OrderedDict
 from typing import TYPE_CHECKING
 
-if TYPE_CHECKING:  # annotations only: train.runs imports torch and timm
+from workbench.lazy import lazy_import
+from workbench.run import Run
+
+if TYPE_CHECKING:  # annotations only: the loaded kinds of run
     from workbench.detect.model import LoadedDetector
     from workbench.train.runs import LoadedRun
-    from workbench.workspace import Workspace
+
+# the app holds its cache from the start; torch is imported when the first run is loaded
+tasks = lazy_import("workbench.train.tasks")
 
 
 class RunCache:
-    """The last few loaded runs of the workspace `ws`, reloaded when their checkpoint file changes (a run trained
-    again)."""
+    """The last few loaded runs, reloaded when their checkpoint file changes (a run trained again)."""
 
-    def __init__(self, ws: Workspace, size: int = 2):
-        self.ws, self.size, self._runs, self._lock = ws, size, OrderedDict(), threading.Lock()
+    def __init__(self, size: int = 2):
+        self.size, self._runs, self._lock = size, OrderedDict(), threading.Lock()
 
-    def get(self, run: str, which: str = "best") -> LoadedRun | LoadedDetector:
-        """The loaded run (`workbench.train.tasks.load_trained`: a classifier, or a detector), from the cache when its
-        checkpoint is unchanged."""
-        from workbench.train.runs import run_dir
-        from workbench.train.tasks import load_trained
-
-        ckpt = run_dir(self.ws, run) / f"{which}.pt"
-        key = (run, which, ckpt.stat().st_mtime_ns if ckpt.exists() else 0)
+    def get(self, run: Run, which: str = "best") -> LoadedRun | LoadedDetector:
+        """The loaded run (`workbench.train.tasks.load_trained`: a classifier's, or a detector's), from the cache when
+        its checkpoint is unchanged."""
+        key = (run.folder, which, run.checkpoint_stamp(which))
         with self._lock:
             if key not in self._runs:
-                self._runs[key] = load_trained(self.ws, run, which)
+                self._runs[key] = tasks.load_trained(run, which)
                 while len(self._runs) > self.size:
                     self._runs.popitem(last=False)
             self._runs.move_to_end(key)

@@ -3,14 +3,11 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
-
 import pandas as pd
 
+from workbench.evaluate.staleness import run_predictions
 from workbench.review.categories import ALL_IMAGES, categories, category_table, errors_in
-
-if TYPE_CHECKING:  # annotations only: importing these at run time would cycle or cost start-up
-    from workbench.workspace import Workspace
+from workbench.run import Run
 
 
 @dataclass
@@ -32,17 +29,13 @@ class RunErrors:
         return errors_in(self.preds, self.cats, category or None)
 
 
-def run_categories(ws: Workspace, run: str, grouping: str, preds: pd.DataFrame, classes: list[str]) -> pd.DataFrame:
+def run_categories(run: Run, grouping: str, preds: pd.DataFrame, classes: list[str]) -> pd.DataFrame:
     """(image_id, category) of the predicted images of `run` by `grouping` (tags and quality: of the run's dataset)."""
-    from workbench.train.runs import load_config
-
-    return categories(grouping, preds, classes, ws.store, load_config(ws, run).dataset)
+    return categories(grouping, preds, classes, run.ws.store, run.config.dataset)
 
 
-def run_errors(ws: Workspace, run: str, grouping: str, split: str = "test") -> RunErrors:
+def run_errors(run: Run, grouping: str, split: str = "test") -> RunErrors:
     """Errors of `run` on `split` per category of `grouping`; evaluates first if the saved evaluation is stale."""
-    from workbench.evaluate.staleness import run_predictions
-
-    preds, classes = run_predictions(ws, run, split)
-    cats = run_categories(ws, run, grouping, preds, classes)
+    preds, classes = run_predictions(run, split)
+    cats = run_categories(run, grouping, preds, classes)
     return RunErrors(preds, classes, cats, category_table(preds, cats))

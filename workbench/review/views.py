@@ -4,20 +4,24 @@ per-category table, two runs compared, one image explained. Each view only gathe
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
 
+import numpy as np
 import pandas as pd
+from PIL import Image
 
+from workbench.data.imageio import load_image
 from workbench.errors import WorkbenchError
+from workbench.evaluate.staleness import run_predictions
+from workbench.explain.cam import explain_images, overlay, run_layer
 from workbench.review.cam_thumbs import CamThumbs
+from workbench.review.compare import compare_by_category, compare_runs
 from workbench.review.gallery import GalleryPage, gallery_page
 from workbench.review.run_cache import RunCache
 from workbench.review.run_errors import run_categories, run_errors
-
-if TYPE_CHECKING:  # annotations only: importing these at run time would cycle or cost start-up
-    from workbench.store import Store
-    from workbench.train.runs import LoadedRun
-    from workbench.workspace import Workspace
+from workbench.run import Run
+from workbench.store import Store
+from workbench.train.predict import predict
+from workbench.train.runs import LoadedRun
 
 
 @dataclass
@@ -30,13 +34,13 @@ class ErrorView:
     cam_note: str = ""  # which layer the CAM thumbnails use, or why they are missing
 
 
-def error_view(ws: Workspace, run: str, grouping: str, category: str | None = None, page: int = 0, page_size: int = 48,
+def error_view(run: Run, grouping: str, category: str | None = None, page: int = 0, page_size: int = 48,
                split: str = "test", cam_method: str | None = None, layer: str | None = None,
                runs: RunCache | None = None) -> ErrorView:
     """Errors of `run` in `category` of `grouping` (all errors if None); thumbnails are CAM overlays of the
     predicted class when `cam_method` is given, computed only for the visible page and cached on disk."""
-    errors = run_errors(ws, run, grouping, split)
-    cams = CamThumbs(runs or RunCache(ws), run, cam_method, layer) if cam_method else None
+    errors = run_errors(run, grouping, split)
+    cams = CamThumbs(runs or RunCache(), run, cam_method, layer) if cam_method else None
     page_view = gallery_page(errors.errors(category), errors.classes, page, page_size, cams)
     return ErrorView(page_view, errors.table, errors.category_names, cams.note if cams and not page_view.empty else "")
 
@@ -56,15 +60,12 @@ class CompareView:
                  f"A: {c[int(r.pred_a)]} · B: {c[int(r.pred_b)]}") for r in self.shown.itertuples(index=False)]
 
 
-def compare_view(ws: Workspace, run_a: str, run_b: str, grouping: str, outcome: str = "only A wrong") -> CompareView:
+def compare_view(run_a: Run, run_b: Run, grouping: str, outcome: str = "only A wrong") -> CompareView:
     """Which test images each run gets wrong, per category of `grouping` (of run A's dataset)."""
-    from workbench.evaluate.staleness import run_predictions
-    from workbench.review.compare import compare_by_category, compare_runs
-
-    preds_a, classes = run_predictions(ws, run_a)
-    preds_b, _ = run_predictions(ws, run_b)
+    preds_a, classes = run_predictions(run_a)
+    preds_b, _ = run_predictions(run_b)
     comparison = compare_runs(preds_a, preds_b)
-    cats = run_categories(ws, run_a, grouping, preds_a, classes)
+    cats = run_categories(run_a, grouping, preds_a, classes)
     return CompareView(compare_by_category(comparison, cats), comparison[comparison["outcome"] == outcome],
                        list(classes))
 
@@ -81,13 +82,6 @@ class CamView:
 def cam_view(loaded: LoadedRun, store: Store, image_id: int, class_name: str | None = None, method: str = "gradcam",
              layer: str | None = None, size: int = 320) -> CamView:
     """The CAM of `class_name` (default: the predicted class) for one image of the run's dataset."""
-    import numpy as np
-    from PIL import Image
-
-    from workbench.data.imageio import load_image
-    from workbench.explain import explain_images, overlay, run_layer
-    from workbench.train.predict import predict
-
     info = store.image(int(image_id))
     if info["dataset"] != loaded.config.dataset:
         raise WorkbenchError(f"Image {image_id} belongs to {info['dataset']!r}, the run to {loaded.config.dataset!r}.")

@@ -19,6 +19,7 @@ from sqlalchemy import Boolean, Connection, Float, Integer, Text, bindparam, fun
 from sqlalchemy.orm import aliased
 
 from workbench.errors import WorkbenchError
+from workbench.store import checks
 from workbench.store.schema import BOX_SOURCES, TASKS, box_classes, box_images, box_versions, boxes, datasets, images
 
 BOX_COLUMNS = ["image_id", "path", "width", "height", "box_id", "label", "x", "y", "w", "h", "annotator", "how",
@@ -72,15 +73,11 @@ def _clip(x: float, y: float, w: float, h: float, width: int, height: int) -> tu
 
 
 def _annotator(name: str | None) -> str:
-    name = (name or "").strip()
-    if not name:
-        raise WorkbenchError("Give an annotator name before drawing boxes.")
-    return name
+    return checks.annotator(name, "drawing boxes")
 
 
 def _check_how(how: str) -> None:
-    if how not in BOX_SOURCES:
-        raise WorkbenchError(f"Unknown box provenance {how!r} (one of {', '.join(BOX_SOURCES)}).")
+    checks.one_of(how, BOX_SOURCES, "box provenance")
 
 
 def _problems_message(problems: list[str], what: str) -> str:
@@ -99,8 +96,7 @@ class BoxLabels:
 
     def set_task(self, dataset: str, task: str) -> None:
         """Record what the set is labelled for (one of TASKS)."""
-        if task not in TASKS:
-            raise WorkbenchError(f"Unknown task {task!r} (one of {', '.join(TASKS)}).")
+        checks.one_of(task, TASKS, "task")
         ds = self.dataset_id(dataset)
         with self.transaction() as db:
             db.execute(update(datasets).where(datasets.c.id == ds).values(task=task))
@@ -280,6 +276,12 @@ class BoxLabels:
         counts = self._box_counts(ds)
         out = out.merge(counts, on=["image_id", "annotator"], how="left").fillna({"n_boxes": 0})
         return out.astype({"n_boxes": int}).sort_values(["position", "image_id"]).reset_index(drop=True)
+
+    def boxed_count(self, dataset: str, annotator: str) -> int:
+        """How many of the dataset's images the annotator has boxed (one query: it runs after every change)."""
+        stmt = (select(func.count()).select_from(box_images).join(images, images.c.id == box_images.c.image_id)
+                .where(images.c.dataset_id == self.dataset_id(dataset), box_images.c.annotator == annotator))
+        return int(self._rows(stmt)[0][0])
 
     def box_history(self, box_id: int) -> pd.DataFrame:
         """Every version of a box, oldest first: version, label, x, y, w, h, deleted, created_at."""

@@ -24,7 +24,7 @@ from sqlalchemy.exc import DBAPIError
 
 from workbench import paths
 from workbench.errors import UnknownDataset, WorkbenchError
-from workbench.store import migrate, schema
+from workbench.store import checks, migrate, schema
 from workbench.store.boxes import BoxLabels
 from workbench.store.engine import WRITE, make_engine, parse_url
 from workbench.store.schema import (DEFAULT_TAGS, LABEL_SOURCES, box_classes, classes, datasets, image_tags, images,
@@ -54,6 +54,7 @@ def _latest(*where) -> Any:
 _DS = bindparam("ds")
 _LATEST = _latest(images.c.dataset_id == _DS)
 _LATEST_OF = _latest(images.c.dataset_id == _DS, labels.c.annotator == _ANNOTATOR)
+NAME_KINDS = {"classes": "class", "tags": "tag", "box_classes": "box class"}  # the names tables, as users call them
 _DATASET_ID = select(datasets.c.id).where(datasets.c.name == bindparam("name"))
 _COUNT_IMAGES = select(func.count()).select_from(images).where(images.c.dataset_id == _DS)
 _MINE = _latest_ids(images.c.dataset_id == _DS, labels.c.annotator == _ANNOTATOR)
@@ -234,11 +235,9 @@ class Store(BoxLabels):
         db.execute(select(datasets.c.id).where(datasets.c.id == ds).with_for_update())
         start = db.execute(select(func.coalesce(func.max(table.c.position) + 1, 0))
                            .where(table.c.dataset_id == ds)).scalar_one()
-        for name in names:
-            name = str(name).strip()
-            if name:
-                start += len(db.execute(self._insert(table).values(dataset_id=ds, name=name, position=start)
-                                        .on_conflict_do_nothing().returning(table.c.id)).all())
+        for name in checks.names(names, NAME_KINDS[table.name]):  # each usable as a folder name in exports
+            start += len(db.execute(self._insert(table).values(dataset_id=ds, name=name, position=start)
+                                    .on_conflict_do_nothing().returning(table.c.id)).all())
 
     def _names(self, table, dataset: str) -> list[str]:
         return [r[0] for r in self._rows(_NAMES[table.name], {"ds": self.dataset_id(dataset)})]
@@ -292,6 +291,20 @@ class Store(BoxLabels):
         base = str(self.home)
         df["path"] = [p if os.path.isabs(p) else os.path.join(base, p) for p in df["path"]]
         return df
+
+    def image_paths(self) -> list[str]:
+        """Every image file the store knows, in every dataset, as absolute paths (the files the app may serve)."""
+        base = str(self.home)
+        with self._reading() as conn:
+            stored = conn.execute(select(images.c.path)).scalars().all()
+        return [p if p.startswith("/") or os.path.isabs(p) else os.path.join(base, p) for p in stored]
+
+    def images_version(self) -> tuple[int, int, int]:
+        """Changes whenever images are added or a dataset is deleted (images go only with their dataset), read from
+        primary keys and the small datasets table: cheap at any size."""
+        top = select(func.max(images.c.id)).scalar_subquery()
+        row = self._rows(select(top, func.count(), func.max(datasets.c.id)).select_from(datasets))[0]
+        return tuple(int(v or 0) for v in row)
 
     def image(self, image_id: int) -> dict:
         """One image's row (with its dataset's name); `path` is absolute."""
@@ -497,15 +510,11 @@ def _param_dict(params: Sequence) -> dict:
 
 
 def _annotator(name: str | None) -> str:
-    name = (name or "").strip()
-    if not name:
-        raise WorkbenchError("Give an annotator name before labelling.")
-    return name
+    return checks.annotator(name, "labelling")
 
 
 def _check_source(source: str) -> None:
-    if source not in LABEL_SOURCES:
-        raise WorkbenchError(f"Unknown label source {source!r} (one of {', '.join(LABEL_SOURCES)}).")
+    checks.one_of(source, LABEL_SOURCES, "label source")
 
 
 def _float_or_none(x) -> float | None:

@@ -1,8 +1,5 @@
-"""Training: run configs, timm backbones and their weights, the training loop, runs on disk, background jobs."""
+"""Training: run configs, timm backbones and their weights, the training loop, loaded runs, background jobs.
 
-from workbench.train.config import Augment, RunConfig
-from workbench.train.loop import RunResult, train
-from workbench.train.predict import predict
-from workbench.train.runs import LoadedRun, list_runs, load_history, load_run
-
-__all__ = ["Augment", "RunConfig", "RunResult", "train", "predict", "LoadedRun", "list_runs", "load_history", "load_run"]
+Import from the modules themselves (`workbench.train.config`, `.loop`, `.runs`, ...): importing this package
+imports nothing, so the light ones (the config, read by the app's first page) do not pull in torch.
+"""

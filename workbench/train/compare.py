@@ -18,6 +18,7 @@ from workbench.atomic import atomic_path, write_json
 from workbench.data.imageio import load_image
 from workbench.errors import WorkbenchError
 from workbench.metrics import CURVE_METRICS
+from workbench.plots.curves import methods_figure, save_curves
 from workbench.tables import write_csv
 from workbench.train import baselines as B
 from workbench.train import data as D
@@ -26,7 +27,7 @@ from workbench.train.config import METHODS, RunConfig
 from workbench.train.distributed import master_process
 from workbench.train.embedding import embed
 from workbench.train.loop import RunResult, TaskData, precheck, train
-from workbench.train.runs import load_config, load_history, run_dir
+from workbench.run import Run
 from workbench.workspace import Workspace
 
 TABLE_METRICS = CURVE_METRICS  # the final val metrics compared across runs and methods
@@ -80,21 +81,20 @@ def compare_methods(ws: Workspace, base: RunConfig, seeds: int | list[int] = 3,
             break
         if cfg.method == "feature_extract" and res.status == "completed":
             sub(1.0, "baselines: logistic regression on pixels, linear probe on embeddings")
-            run_baselines(ws, cfg.name)
+            run_baselines(ws.run(cfg.name))
     if name and master_process():
         _save_comparison(ws, name, results)
     return results
 
 
-def run_baselines(ws: Workspace, run: str) -> list[B.BaselineResult]:
+def run_baselines(run: Run) -> list[B.BaselineResult]:
     """Both baselines on the run's own train/val images (ids from its dataset.json); saved as baselines.json."""
-    cfg = load_config(ws, run)
-    info = json.loads((run_dir(ws, run) / "dataset.json").read_text())
-    split = {d["image_id"]: d["split"] for d in info["images"]}
-    df, classes = D.task_labels(ws.store, cfg.dataset, cfg.grouping, cfg.seed)
+    cfg = run.config
+    split = {d["image_id"]: d["split"] for d in run.dataset_info["images"]}
+    df, classes = D.task_labels(run.ws.store, cfg.dataset, cfg.grouping, cfg.seed)
     df = df[df.image_id.isin(split.keys())]
     if (df.split != df.image_id.map(split)).any() or len(df) != len(split):
-        raise WorkbenchError(f"Dataset {cfg.dataset!r} changed since run {run!r}; baselines need the run's split.")
+        raise WorkbenchError(f"Dataset {cfg.dataset!r} changed since run {run.name!r}; baselines need the run's split.")
     parts = {s: df[df.split == s] for s in ("train", "val")}
     y = {s: p.y.to_numpy() for s, p in parts.items()}
     native = max(load_image(parts["train"].path.iloc[0]).size)  # 8 for digits: no point in upsampled pixels
@@ -107,42 +107,41 @@ def run_baselines(ws: Workspace, run: str) -> list[B.BaselineResult]:
     n = len(classes)
     results = [B.pixel_logreg(pixels["train"], y["train"], pixels["val"], y["val"], n),
                B.linear_probe(emb["train"], y["train"], emb["val"], y["val"], n, seed=cfg.seed)]
-    record = {"run": run, "seed": cfg.seed, "backbone": cfg.backbone, "input_size": cfg.input_size,
+    record = {"run": run.name, "seed": cfg.seed, "backbone": cfg.backbone, "input_size": cfg.input_size,
               "train_ids": [int(i) for i in parts["train"].image_id], "val_ids": [int(i) for i in parts["val"].image_id],
               "results": [asdict(r) for r in results]}
-    write_json(run_dir(ws, run) / BASELINES_FILE, record, default=_json_number)
+    write_json(run.folder / BASELINES_FILE, record, default=_json_number)
     return results
 
 
-def load_baselines(ws: Workspace, run: str) -> dict | None:
+def load_baselines(run: Run) -> dict | None:
     """The run's baselines.json (a feature-extraction run of a comparison), or None."""
-    f = run_dir(ws, run) / BASELINES_FILE
+    f = run.folder / BASELINES_FILE
     return json.loads(f.read_text()) if f.is_file() else None
 
 
-def final_val_metrics(ws: Workspace, runs: list[str], with_baselines: bool = False) -> pd.DataFrame:
+def final_val_metrics(runs: list[Run], with_baselines: bool = False) -> pd.DataFrame:
     """One row per run (method, backbone, seed, last epoch's val metrics); baselines' rows too when asked."""
     rows = []
     for run in runs:
-        cfg = load_config(ws, run)
-        h = load_history(ws, run)
+        cfg, h = run.config, run.history
         val = h[h.split == "val"]
         if val.empty:
             continue
         last = val.iloc[-1]
-        rows.append({"run": run, "method": cfg.method, "backbone": cfg.backbone, "seed": cfg.seed,
+        rows.append({"run": run.name, "method": cfg.method, "backbone": cfg.backbone, "seed": cfg.seed,
                      "epochs": int(last.epoch), **{k: float(last.get(k, np.nan)) for k in TABLE_METRICS}})
-        base = load_baselines(ws, run) if with_baselines else None
+        base = load_baselines(run) if with_baselines else None
         for r in (base or {}).get("results", []):
             backbone = "" if r["method"] == B.PIXELS else cfg.backbone
-            rows.append({"run": run, "method": r["method"], "backbone": backbone, "seed": cfg.seed, "epochs": None,
+            rows.append({"run": run.name, "method": r["method"], "backbone": backbone, "seed": cfg.seed, "epochs": None,
                          **{k: float(r["metrics"][k]) for k in TABLE_METRICS}})
     return pd.DataFrame(rows, columns=["run", "method", "backbone", "seed", "epochs", *TABLE_METRICS])
 
 
-def methods_table(ws: Workspace, runs: list[str]) -> pd.DataFrame:
+def methods_table(runs: list[Run]) -> pd.DataFrame:
     """Per method (and baseline) and backbone: number of seeds and each final val metric as 'mean ± std'."""
-    return _table_of(final_val_metrics(ws, runs, with_baselines=True))
+    return _table_of(final_val_metrics(runs, with_baselines=True))
 
 
 def _table_of(per_run: pd.DataFrame) -> pd.DataFrame:
@@ -159,12 +158,10 @@ def _table_of(per_run: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(out, columns=["method", "backbone", "seeds", *TABLE_METRICS])
 
 
-def methods_figure_of(ws: Workspace, runs: list[str]):
+def methods_figure_of(runs: list[Run]):
     """The method-grouped plotly figure of these runs (mean per method over seeds, ±1 std band, baselines)."""
-    from workbench.plots import methods_figure
-
-    histories = {r: h for r in runs if len(h := load_history(ws, r))}
-    return methods_figure(histories, final_val_metrics(ws, list(histories), with_baselines=True))
+    shown = [r for r in runs if len(r.history)]
+    return methods_figure({r.name: r.history for r in shown}, final_val_metrics(shown, with_baselines=True))
 
 
 def _short(method: str) -> str:
@@ -187,14 +184,12 @@ def curves_folder(ws: Workspace, results: list[RunResult], comparison: str | Non
 def _save_comparison(ws: Workspace, name: str, results: list[RunResult]) -> None:
     """The runs' curves overlaid, the method-grouped plot (methods.html) and the methods table (methods.csv)
     into plots_checkpoints/<name>/; a failure is said in the last run's message (the runs themselves are done)."""
-    from workbench.plots import methods_figure, save_curves
-
     histories = {r.run: r.history for r in results if len(r.history)}
     if len(histories) < 2:
         return
     try:
         out = save_curves(histories, ws.plots, name)["html"].parent
-        per_run = final_val_metrics(ws, list(histories), with_baselines=True)
+        per_run = final_val_metrics([ws.run(run) for run in histories], with_baselines=True)
         write_csv(out / "methods.csv", _table_of(per_run.copy()))
         with atomic_path(out / "methods.html") as tmp:
             methods_figure(histories, per_run).write_html(tmp, include_plotlyjs=True, full_html=True)

@@ -20,7 +20,8 @@ import torch
 
 from workbench.atomic import write_json
 from workbench.errors import WorkbenchError
-from workbench.metrics import METRICS, classification_metrics
+from workbench.metrics import HISTORY_COLUMNS, METRICS, classification_metrics
+from workbench.run import TrainingLock
 from workbench.store import Store
 from workbench.tables import write_csv
 from workbench.train import data as D
@@ -31,7 +32,6 @@ from workbench.train.config import RunConfig
 from workbench.train.methods import METHODS, Cancelled, NonFinite, TrainingMethod
 from workbench.workspace import Workspace
 
-HISTORY_COLUMNS = ["epoch", "split", *METRICS, "lr", "seconds"]  # history.csv: the per-epoch metrics of both splits
 Progress = Callable[[float, str], None]
 __all__ = ["Cancelled", "HISTORY_COLUMNS", "RunResult", "TaskData", "precheck", "train"]
 
@@ -80,11 +80,14 @@ def train(ws: Workspace, cfg: RunConfig, progress: Progress | None = None, cance
     place(model, device)
     progress(0.0, "loading images")
     splits = load_splits(task.labels, cfg.input_size)
-    files = (RunFiles if ddp.master else NoFiles)(ws.run_folder(cfg.name), ws.plots, device)
+    files = RunFiles(ws.run_folder(cfg.name), ws.plots, device) if ddp.master else NoFiles()
     files.start(cfg, ws.store, task, channels=splits["train"].images.shape[1])
-    method = METHODS[cfg.method](model, cfg, splits, device, progress, ddp)
-    result = Epochs(cfg, method, splits["val"].y.numpy(), files, progress, cancel, ddp).run()
-    files.finish(result, distributed_summary(ddp, method), plots)
+    try:
+        method = METHODS[cfg.method](model, cfg, splits, device, progress, ddp)
+        result = Epochs(cfg, method, splits["val"].y.numpy(), files, progress, cancel, ddp).run()
+        files.finish(result, distributed_summary(ddp, method), plots)
+    finally:
+        files.close()  # let go of the run's training lock: without a summary the run is now "interrupted"
     return result
 
 
@@ -190,10 +193,12 @@ class Epochs:
 
 class RunFiles:
     """Everything a run writes, each file atomically: checkpoints/<run>/ (config.json, dataset.json, history.csv,
-    best.pt, last.pt, summary.json) and plots_checkpoints/<run>/ (curves.html, curves.png)."""
+    best.pt, last.pt, summary.json) and plots_checkpoints/<run>/ (curves.html, curves.png); and the training lock
+    it holds meanwhile (training.lock, workbench.run.TrainingLock: how other processes tell running from interrupted)."""
 
     def __init__(self, run_dir: Path, plots: Path, device):
         self.dir, self.plots, self.device, self.started = Path(run_dir), Path(plots), device, time.time()
+        self.lock: TrainingLock | None = None
 
     def start(self, cfg: RunConfig, store: Store, task: TaskData, channels: int) -> None:
         """The run folder with its config and what it trains on (so evaluation can tell when the dataset changed)."""
@@ -206,11 +211,13 @@ class RunFiles:
         }, default=str)
 
     def create(self, cfg: RunConfig) -> None:
-        """The run folder with its config.json; refused when the name was taken since the run was checked."""
+        """The run folder, its training lock and config.json; refused when the name was taken since the run was
+        checked."""
         try:
             self.dir.mkdir(parents=True)
         except FileExistsError:  # taken since the run was checked (a queued job's name)
             raise WorkbenchError(taken(self.dir.name)) from None
+        self.lock = TrainingLock(self.dir)  # before the config: a listed run without summary has a lock to probe
         cfg.save(self.dir / "config.json")
 
     def checkpoint_writer(self) -> CheckpointWriter:
@@ -243,10 +250,17 @@ class RunFiles:
             "device": str(self.device), "seconds": round(time.time() - self.started, 2),
             "finished_at": time.strftime("%Y-%m-%d %H:%M:%S"),
             **({"distributed": distributed} if distributed else {})}, default=str)
+        self.close()
+
+    def close(self) -> None:
+        """Release the training lock (after the summary, or when the run stops without one)."""
+        if self.lock is not None:
+            self.lock.release()
 
 
-class NoFiles(RunFiles):
-    """Ranks other than 0 under torchrun write nothing."""
+class NoFiles:
+    """Ranks other than 0 under torchrun write nothing (a class of its own: a method added to RunFiles must not
+    write from every rank by inheritance)."""
 
     def start(self, *a, **k) -> None:
         pass
@@ -261,6 +275,9 @@ class NoFiles(RunFiles):
         pass
 
     def summary(self, *a, **k) -> None:
+        pass
+
+    def close(self) -> None:
         pass
 
 

@@ -13,7 +13,8 @@ from workbench.store import Store
 from workbench.train import loop
 from workbench.train.config import RunConfig
 from workbench.train.loop import Progress, RunResult, TaskData
-from workbench.train.runs import LoadedRun, load_config, load_run, run_dir
+from workbench.run import Run
+from workbench.train.runs import LoadedRun, load_run
 from workbench.workspace import Workspace
 
 
@@ -44,8 +45,6 @@ def train(ws: Workspace, cfg: RunConfig, progress: Progress | None = None, cance
     return loop.train(ws, cfg, progress, cancel, task, plots)
 
 
-def load_trained(ws: Workspace, run: str, which: str = "best", device: str = "auto") -> LoadedRun | LoadedDetector:
+def load_trained(run: Run, which: str = "best", device: str = "auto") -> LoadedRun | LoadedDetector:
     """A trained run's model ready to predict: a LoadedRun (classification) or a LoadedDetector (detection)."""
-    if load_config(ws, run).task == "detection":
-        return load_detector(run_dir(ws, run), which, device)
-    return load_run(ws, run, which, device)
+    return load_detector(run.folder, which, device) if run.is_detector else load_run(run, which, device)

@@ -31,7 +31,7 @@ CSS = """
 #wb-boxes .wb-bx-box.sel { border-width: 3px; outline: 2px dashed #fff; }
 #wb-boxes .wb-bx-sug { position: absolute; border: 2px dashed #facc15; box-sizing: border-box; cursor: pointer;
   background: rgba(250, 204, 21, .08); }
-#wb-boxes .wb-bx-tag { position: absolute; left: -2px; top: -1.5em; font: 12px/1.4em sans-serif; padding: 0 .3em;
+#wb-boxes .wb-bx-tag { position: absolute; left: -2px; top: -1.4em; font: 11px/1.3em sans-serif; padding: 0 .25em;
   color: #fff; white-space: nowrap; pointer-events: none; }
 #wb-boxes .wb-bx-h { position: absolute; width: 10px; height: 10px; background: #fff; border: 1px solid #000; }
 #wb-boxes .wb-bx-h.nw { left: -6px; top: -6px; cursor: nwse-resize; }
@@ -49,6 +49,7 @@ COLOURS = ["#ef4444", "#22c55e", "#3b82f6", "#f97316", "#a855f7", "#14b8a6", "#e
 # `element`, `props`, `trigger` and `watch` are given by gradio's HTML component (js_on_load).
 JS = r"""
 const COLOURS = __COLOURS__, MIN_PX = 4;
+const HOW_MARK = {accepted: ' ✓', copied: ' ⧉', imported: ' ↓'};  // drawn: no mark; hover a box for its provenance
 let st = {}, src = {id: null, url: null}, sel = null, cur = 0, drag = null, scale = 1;
 // a box drawn but not yet stored: a class key pressed meanwhile is given to it once the server names it
 let pending = false, pendingCls = null;
@@ -110,9 +111,10 @@ function draw() {
     return;
   }
   const boxes = (st.boxes || []).map((b) => {
-    const k = b.cls, tag = `${esc(b.label)}${b.how !== 'drawn' ? ' · ' + esc(b.how) : ''}`;
+    const k = b.cls, tag = esc(b.label) + (HOW_MARK[b.how] || '');
+    const title = `${b.label}: ${b.how}` + (b.confidence === null || b.confidence === undefined ? '' : ` (${Math.round(100 * b.confidence)}%)`);
     const handles = b.id === sel ? ['nw', 'ne', 'sw', 'se'].map((c) => `<div class='wb-bx-h ${c}' data-corner='${c}'></div>`).join('') : '';
-    return `<div class='wb-bx-box${b.id === sel ? ' sel' : ''}' data-id='${b.id}' style='border-color:${colour(k)}'>` +
+    return `<div class='wb-bx-box${b.id === sel ? ' sel' : ''}' data-id='${b.id}' title='${esc(title)}' style='border-color:${colour(k)}'>` +
       `<span class='wb-bx-tag' style='background:${colour(k)}'>${tag}</span>${handles}</div>`;
   }).join('');
   const sugs = (st.suggestions || []).map((b, i) => {
@@ -131,7 +133,8 @@ function draw() {
   layer.querySelectorAll('.wb-bx-box, .wb-bx-sug').forEach((d) => { d.style.pointerEvents = 'auto'; });
   const fit = () => {
     // the whole image on screen, as big as fits: large photos shrink, small crops grow (pixels kept sharp)
-    const maxW = r.clientWidth || 800, maxH = Math.min(0.62 * window.innerHeight, 720);
+    const top = img.getBoundingClientRect().top + window.scrollY;  // below the page's controls, above its fold
+    const maxW = r.clientWidth || 800, maxH = Math.max(320, Math.min(window.innerHeight - top - 70, 900));
     const k = Math.min(maxW / st.width, maxH / st.height);
     img.style.width = (st.width * k) + 'px'; img.style.height = (st.height * k) + 'px';
     img.style.imageRendering = k > 2 ? 'pixelated' : 'auto';

@@ -19,7 +19,6 @@ from workbench.data.uploads import upload_paths
 from workbench.errors import WorkbenchError
 from workbench.store import Store
 from workbench.ui.context import UIContext
-from workbench.ui.files import serve_dataset_files
 from workbench.ui.handlers import bind
 
 PREVIEW = 60  # thumbnails shown per page
@@ -57,15 +56,16 @@ class ImportForm:
     demo_name: gr.Dropdown
     demo_btn: gr.Button
     status: gr.Markdown
+    datasets: gr.State | None = None  # the page's dataset names, set after an import: every picker follows it
 
 
 def build(ctx: UIContext) -> None:
-    """The Datasets tab inside the app's Blocks: its dataset image folders served, components laid out and wired."""
-    serve_dataset_files(ctx.store)
+    """The Datasets tab inside the app's Blocks: components laid out and wired (ui.files serves the images)."""
     gr.Markdown("### Datasets")
     browser = browser_layout(ctx.store)
-    form = import_layout(ctx.store)
+    form = import_layout(ctx.store, ctx.datasets)
     wire(ctx, browser, form)
+    ctx.follow_datasets(browser.dataset)
 
 
 # -- layout ----------------------------------------------------------------------------------
@@ -84,12 +84,14 @@ def browser_layout(store: Store) -> Browser:
     return Browser(table, dataset, page, refresh, details, gallery)
 
 
-def import_layout(store: Store) -> ImportForm:
-    """The import accordion (open while there is no dataset): path and options, upload, demo sets."""
+def import_layout(store: Store, datasets: gr.State | None = None) -> ImportForm:
+    """The import accordion (open while there is no dataset): path and options, upload, demo sets; an import sets
+    `datasets` (the page's list, which its dataset pickers follow)."""
     with gr.Accordion("Import", open=not store.datasets()):
         gr.Markdown("Formats: " + "; ".join(f"**{k}**: {v}" for k, v in FORMATS.items()))
         with gr.Row():
-            path = gr.Textbox(label="Path on this machine (folder, .zip, .csv/.xlsx, X.npy)", scale=3)
+            path = gr.Textbox(label="Path on this machine (folder, .zip, .csv/.xlsx, X.npy; boxes: COCO .json, VOC or YOLO folder)",
+                              scale=3)
             fmt = gr.Dropdown(["auto", *FORMATS], value="auto", label="Format", scale=1)
             crop = gr.Dropdown([("no: whole images", NO_CROP), *((k, k) for k in CROP_KINDS)], value=NO_CROP,
                                label="Crop faces/eyes from photos", scale=1, elem_id="wb-import-crop")
@@ -98,7 +100,7 @@ def import_layout(store: Store) -> ImportForm:
         with gr.Row():
             classes = gr.Textbox(label="Classes, comma-separated (optional)")
             labels = gr.Textbox(label="numpy: y.npy path (optional)")
-            images = gr.Textbox(label="table: image folder (default: the table's folder)")
+            images = gr.Textbox(label="table, COCO: image folder (default: the file's folder)")
             skip_bad = gr.Checkbox(label="Skip unreadable images instead of refusing the import")
         import_btn = gr.Button("Import from path", variant="primary")
         upload = gr.File(label="Or upload a .zip or image files", file_count="multiple")
@@ -110,7 +112,7 @@ def import_layout(store: Store) -> ImportForm:
             demo_btn = gr.Button("Import demo set", scale=1, elem_id="wb-demo-import")
         status = gr.Markdown(elem_id="wb-datasets-status")
     return ImportForm(path, fmt, crop, crop_size, name, classes, labels, images, skip_bad, import_btn, upload,
-                      upload_btn, demo_name, demo_btn, status)
+                      upload_btn, demo_name, demo_btn, status, datasets)
 
 
 # -- handlers: call the core, shape for display -----------------------------------------------
@@ -154,8 +156,8 @@ def import_demo_set(store: Store, b: Browser, f: ImportForm, name: str, progress
 
 
 def _imported(store: Store, b: Browser, f: ImportForm, message: str, dataset: str) -> dict:
-    serve_dataset_files(store)  # the new images' folder is served as files too
-    return {f.status: message, **reload(store, b, dataset, 1)}
+    listed = {f.datasets: store.datasets()} if f.datasets is not None else {}  # the other tabs' pickers follow
+    return {f.status: message, **reload(store, b, dataset, 1), **listed}
 
 
 def _core(fn, *args: Any, **kwargs: Any) -> Any:
@@ -179,7 +181,9 @@ def _gr_progress(progress: gr.Progress) -> Progress:
 def wire(ctx: UIContext, b: Browser, f: ImportForm) -> None:
     """Connect the tab's events to its handlers, the store and components bound."""
     store = ctx.store
-    after_import = [f.status, b.table, b.dataset, b.details, b.gallery]  # API outputs, in this order
+    # API outputs, in this order (the page's datasets state, which the other tabs' pickers follow, is no API output)
+    after_import = [f.status, b.table, b.dataset, b.details, b.gallery]
+    after_import += [f.datasets] if f.datasets is not None else []
     f.demo_btn.click(bind(import_demo_set, store, b, f), inputs_kwargs={"name": f.demo_name},
                      outputs=after_import, api_name="import_demo")
     # inputs by name, in the order API callers pass them positionally

@@ -11,7 +11,7 @@ import pandas as pd
 
 from workbench.errors import WorkbenchError
 from workbench.lazy import lazy_import
-from workbench.train.runs import list_runs, load_config
+from workbench.run import Run, list_runs
 from workbench.ui.handlers import bind
 from workbench.ui.thumb_grid import grid_value, thumb_grid
 from workbench.workspace import Workspace
@@ -105,17 +105,17 @@ def first_page(ws: Workspace) -> object:
 def show_box_errors(ws: Workspace, turn: str, run: str | None, outcome: str, by: str, group: str | None,
                     page: float | None) -> tuple:
     """The panel for `run`: hidden unless it is a detection run; its box outcomes filtered and paged."""
-    if not run or not detect_evaluate.is_detection_run(ws.run_folder(run)):
+    picked = ws.run(run) if run else None
+    if picked is None or not picked.is_detector:
         return gr.Accordion(visible=False), gr.skip(), gr.skip(), gr.skip(), gr.skip(), gr.skip()
-    folder = ws.run_folder(run)
-    matched = detect_evaluate.load_matches(folder)
+    matched = detect_evaluate.load_matches(picked)
     shown = gr.Accordion(visible=True)
     if matched is None:
         return shown, grid_value([], empty="Evaluate the run to see its boxes."), "", None, gr.Dropdown(choices=[ALL]), 1
     number = {"first": 1, "previous": max(1, int(page or 1) - 1), "next": int(page or 1) + 1}.get(turn, int(page or 1))
-    paths = detect_evaluate.matches_file(folder)
-    thumbs = ws.plot_folder(run) / "box_errors" / str(paths.stat().st_mtime_ns)  # a new evaluation: new thumbnails
-    tags = _tags(ws, run) if by == "tag" else None
+    saved = detect_evaluate.matches_file(picked)
+    thumbs = picked.plots / "box_errors" / str(saved.stat().st_mtime_ns)  # a new evaluation: new thumbnails
+    tags = _tags(picked) if by == "tag" else None
     view = detect_gallery.error_page(matched, thumbs, outcome=outcome or "", by=by, group=group or "", tags=tags,
                                      page=number - 1, page_size=PAGE_SIZE)
     groups = gr.Dropdown(choices=[ALL, *view.groups], value=group if group in view.groups else "")
@@ -126,12 +126,12 @@ def compare_runs(ws: Workspace, runs: list[str] | None, progress: gr.Progress = 
     """The comparison table of the picked detection runs."""
     progress(0.1, desc="bootstrapping mAP over the test images")
     try:
-        return detect_compare.compare_detectors(ws, list(runs or []))
+        return detect_compare.compare_detectors([ws.run(r) for r in runs or []])
     except WorkbenchError as e:
         raise gr.Error(str(e), duration=None) from None
 
 
-def _tags(ws: Workspace, run: str) -> pd.DataFrame:
+def _tags(run: Run) -> pd.DataFrame:
     """The category tags of the run's images (image_id, category)."""
-    tags = ws.store.image_tags(load_config(ws, run).dataset)
+    tags = run.ws.store.image_tags(run.config.dataset)
     return tags.rename(columns={"tag": "category"})[["image_id", "category"]]

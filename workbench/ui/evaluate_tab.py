@@ -16,25 +16,26 @@ import numpy as np
 import pandas as pd
 
 from workbench.errors import WorkbenchError
+from workbench.explain.methods import LABELS as CAM_LABELS
 from workbench.lazy import lazy_import
-from workbench.evaluate import evaluate_run, load_evaluation, roc_figure
-from workbench.evaluate.plots import confusion_table, pr_figure
-from workbench.evaluate.report import metrics_table, status_markdown
-from workbench.explain import LABELS as CAM_LABELS
-from workbench.review import GROUPINGS
-from workbench.review.categories import CATEGORY_COLUMNS, cell_category
+from workbench.review.categories import CATEGORY_COLUMNS, GROUPINGS, cell_category
 from workbench.review.run_cache import RunCache
-from workbench.review.views import cam_view, compare_view, error_view
-from workbench.train.runs import list_runs, load_config
+from workbench.run import list_runs
 from workbench.workspace import Workspace
 from workbench.ui import detection_panel
 from workbench.ui.context import UIContext
-from workbench.ui.files import serve_dataset_files
 from workbench.ui.handlers import bind
 from workbench.ui.operating_point import build_operating_point
 from workbench.ui.thumb_grid import grid_value, picked_id, thumb_grid
 
-detect_evaluate = lazy_import("workbench.detect.evaluate")
+# evaluating, reviewing and explaining need torch, scikit-learn and plotly: imported when first used, not to serve
+# the first page
+evaluation = lazy_import("workbench.evaluate.evaluate")
+plots = lazy_import("workbench.evaluate.plots")
+report = lazy_import("workbench.evaluate.report")
+label_issues = lazy_import("workbench.review.label_issues")
+views = lazy_import("workbench.review.views")
+detection = lazy_import("workbench.detect.evaluate")
 
 PAGE_SIZE = 48
 CAM_CHOICES = [(label, key) for key, label in CAM_LABELS.items()]
@@ -46,18 +47,17 @@ CONFUSION_LABEL = "Confusion matrix: click a cell to see its errors"
 
 def build(ctx: UIContext) -> None:
     """The tab: its panels, then their events."""
-    ws, store, runs = ctx.ws, ctx.store, ctx.runs
-    serve_dataset_files(store)
-    gr.set_static_paths([ws.plots])  # cached CAM thumbnails: written once, never rewritten
-
+    ws, runs = ctx.ws, ctx.runs
     gr.Markdown("### Evaluate and review failures")
     top = run_panel(ws)
     build_operating_point(ws, top.run, top.metrics)  # threshold chosen on validation, metrics at it vs argmax
-    detection = detection_panel.layout(ws)
+    boxes = detection_panel.layout(ws)  # shown for detection runs only
     gallery, explain, compare, suspects = gallery_panel(), explain_panel(), compare_panel(ws), suspects_panel()
 
-    wire_runs(top, gallery, explain, compare, detection, ws=ws, runs=runs)
-    detection_panel.wire(detection, top.run, ws=ws)
+    wire_runs(top, gallery, explain, compare, boxes, ws=ws, runs=runs)
+    detection_panel.wire(boxes, top.run, ws=ws)
+    # runs trained since the page loaded are offered when a list opens
+    ctx.follow_runs(top.run, compare.run_b, boxes.compare_runs)
     wire_gallery(top, gallery, ws=ws, runs=runs)
     wire_explain(top, gallery, explain, ws=ws, runs=runs)
     wire_compare(top, compare, ws=ws)
@@ -240,24 +240,24 @@ def suspects_panel() -> SuspectsPanel:
 # -- events -----------------------------------------------------------------------------------------------------
 
 def wire_runs(top: RunPanel, gallery: GalleryPanel, explain: ExplainPanel, compare: ComparePanel,
-              detection: detection_panel.DetectionPanel, *, ws: Workspace, runs: RunCache) -> None:
+              boxes: detection_panel.DetectionPanel, *, ws: Workspace, runs: RunCache) -> None:
     """Run lists, picking a run (its saved evaluation, then its gallery, or a detection run's box errors) and the
     Evaluate button."""
-    run_lists = [top.run, compare.run_b, detection.compare_runs]
+    run_lists = [top.run, compare.run_b, boxes.compare_runs]
     top.refresh.click(bind(refresh_runs, ws), outputs=run_lists, **PRIVATE)
     gr.on(None, bind(runs_on_load, ws), outputs=run_lists, **PRIVATE)
     panels = [top.status, top.metrics, top.confusion, top.roc]
     first_page = bind(show_errors, ws, runs, "first")
-    boxes = detection_panel.first_page(ws)
+    box_page = detection_panel.first_page(ws)
     top.run.change(bind(show_run, ws, runs), inputs_kwargs={"run": top.run}, outputs=[*panels, explain.cam_class],
                    **PRIVATE).then(first_page, inputs_kwargs=gallery.inputs(top.run), outputs=gallery.outputs(),
-                                   **PRIVATE).then(boxes, inputs_kwargs=detection.inputs(top.run),
-                                                   outputs=detection.outputs(), **PRIVATE)
+                                   **PRIVATE).then(box_page, inputs_kwargs=boxes.inputs(top.run),
+                                                   outputs=boxes.outputs(), **PRIVATE)
     top.evaluate.click(bind(evaluate, ws), inputs_kwargs={"run": top.run}, outputs=panels,
                        api_name="evaluate_run").then(
         bind(show_errors, ws, runs, "stay"), inputs_kwargs=gallery.inputs(top.run),
-        outputs=gallery.outputs(), **PRIVATE).then(boxes, inputs_kwargs=detection.inputs(top.run),
-                                                  outputs=detection.outputs(), **PRIVATE)
+        outputs=gallery.outputs(), **PRIVATE).then(box_page, inputs_kwargs=boxes.inputs(top.run),
+                                                  outputs=boxes.outputs(), **PRIVATE)
 
 
 def wire_gallery(top: RunPanel, g: GalleryPanel, *, ws: Workspace, runs: RunCache) -> None:
@@ -332,16 +332,15 @@ def show_run(ws: Workspace, runs: RunCache, run: str | None) -> tuple:
     """A picked run's saved evaluation (status, metrics, confusion matrix, ROC) and its classes to explain."""
     if not run:
         return "Pick a run.", None, _confusion(None), _curves(None), gr.Dropdown(choices=[PREDICTED], value="")
-    if detect_evaluate.is_detection_run(ws.run_folder(run)):
-        ev = detect_evaluate.load_detection_evaluation(ws.run_folder(run))
-        nothing = gr.Dropdown(choices=[PREDICTED], value="")  # Grad-CAM explains classifiers
-        if ev is None:
-            return "Not evaluated yet: press **Evaluate**.", None, _per_class(None), _pr(None), nothing
-        return (*_detection_panels(ev), nothing)
-    ev = load_evaluation(ws, run)
-    classes = gr.Dropdown(choices=[PREDICTED, *runs.get(run).classes], value="")
+    picked = ws.run(run)
+    if picked.is_detector:
+        return (*_detection_panels(picked), gr.Dropdown(choices=[PREDICTED], value=""))  # Grad-CAM explains classifiers
+    ev = picked.evaluation()
+    classes = gr.Dropdown(choices=[PREDICTED, *picked.classes], value="")
     if ev is None:
-        return "Not evaluated yet: press **Evaluate**.", None, _confusion(None), _curves(None), classes
+        unfinished = picked.unfinished()
+        return (f"{unfinished}  \n" if unfinished else "") + "Not evaluated yet: press **Evaluate**.", None, \
+            _confusion(None), _curves(None), classes
     return (*_panels(ev), classes)
 
 
@@ -350,28 +349,35 @@ def evaluate(ws: Workspace, run: str | None, progress: gr.Progress = gr.Progress
     """Evaluate the run's best checkpoint on its test split: status, metrics, confusion matrix, ROC."""
     if not run:
         raise WorkbenchError("Pick a run first.")
+    picked = ws.run(run)
     progress(0.1, desc="predicting the test split")
-    if detect_evaluate.is_detection_run(ws.run_folder(run)):
-        return _detection_panels(detect_evaluate.evaluate_detector(ws, run))
-    return _panels(evaluate_run(ws, run))
+    if picked.is_detector:
+        return _detection_panels(picked, detection.evaluate_detector(picked))
+    return _panels(evaluation.evaluate_run(picked))
 
 
 def _panels(ev) -> tuple:
     """Status line, metrics table, confusion matrix and ROC of one evaluation."""
-    confusion = confusion_table(np.array(ev.confusion), ev.classes)
-    return (status_markdown(ev), metrics_table(ev.metrics), _confusion(confusion),
-            _curves(roc_figure(ev.roc) if ev.roc else None))
+    return (report.status_markdown(ev), report.metrics_table(ev.metrics),
+            _confusion(plots.confusion_table(np.array(ev.confusion), ev.classes)),
+            _curves(plots.roc_figure(ev.roc) if ev.roc else None))
 
 
-def _detection_panels(ev) -> tuple:
-    """Status line, metrics with intervals, AP per class and precision-recall curves of a detection evaluation."""
+def _detection_panels(run, ev=None) -> tuple:
+    """A detection run's status line, metrics with intervals, AP per class and precision-recall curves (its saved
+    evaluation unless `ev` is given)."""
+    ev = ev or detection.load_detection_evaluation(run)
+    if ev is None:
+        unfinished = run.unfinished()
+        return ((f"{unfinished}  \n" if unfinished else "") + "Not evaluated yet: press **Evaluate**.", None,
+                _per_class(None), _pr(None))
     status = (f"**{ev.run}** · {ev.checkpoint} checkpoint · {ev.n} {ev.split} images, {ev.boxes} boxes"
               + "".join(f"\n- {n}" for n in ev.notes))
-    return (status, detect_evaluate.metrics_table(ev), _per_class(detect_evaluate.per_class_table(ev)),
-            _pr(pr_figure(ev.pr)))
+    return (status, detection.metrics_table(ev), _per_class(detection.per_class_table(ev)),
+            _pr(plots.pr_figure(ev.pr)))
 
 
-# the same two components show a classifier's confusion matrix and ROC, or a detector's AP per class and PR curves
+# one Dataframe and one Plot show a classifier's confusion matrix and ROC, or a detector's AP per class and PR curves
 def _confusion(value) -> gr.Dataframe:
     return gr.Dataframe(value, label=CONFUSION_LABEL)
 
@@ -394,15 +400,16 @@ def show_errors(ws: Workspace, runs: RunCache, turn: str, run: str | None, group
                 with_cam: bool, method: str, progress: gr.Progress = gr.Progress()) -> tuple:
     """A page of the run's errors in `category` (all if empty), `turn`ed from `page` (first, previous, next or
     stay): thumbnails, page line, per-category table, categories to pick from, the page's image ids, page number."""
-    if run and detect_evaluate.is_detection_run(ws.run_folder(run)):
+    picked = ws.run(run) if run else None
+    if picked is not None and picked.is_detector:
         empty = "A detection run: its box errors are in the Detection panel above."
         return grid_value([], empty=empty), "", None, gr.Dropdown(choices=[ALL], value=""), 1
-    if not run or load_evaluation(ws, run) is None:  # evaluating is a button press, not a side effect of browsing
+    if picked is None or picked.evaluation() is None:  # evaluating is a button press, not a side effect of browsing
         empty = "Evaluate the run to see its errors." if run else "Pick a run."
         return grid_value([], empty=empty), "", None, gr.Dropdown(choices=[ALL], value=""), 1
     number = _turned(page, turn)
-    view = error_view(ws, run, grouping, category or None, number - 1, PAGE_SIZE,
-                      cam_method=method if with_cam else None, runs=runs)
+    view = views.error_view(picked, grouping, category or None, number - 1, PAGE_SIZE,
+                            cam_method=method if with_cam else None, runs=runs)
     label = view.page.label() + (f"  \n{view.cam_note}" if view.cam_note else "")  # the CAM layer, or why none
     tiles = [(i, path, text) for i, (path, text) in zip(view.page.image_ids, view.page.items)]
     return (grid_value(tiles, empty=view.page.label()), label, view.table.round(3),
@@ -418,7 +425,7 @@ def _turned(page: float | None, turn: str) -> int:
 
 def pick_cell(ws: Workspace, run: str | None, evt: gr.SelectData) -> tuple:
     """A confusion-matrix cell clicked: group by confusion cell, with that (true, predicted) pair picked."""
-    ev = load_evaluation(ws, run) if run else None
+    ev = ws.run(run).evaluation() if run else None
     row, col = evt.index if isinstance(evt.index, (list, tuple)) else (None, None)
     if ev is None or row is None or not 1 <= col <= len(ev.classes) or row >= len(ev.classes):
         return gr.skip(), gr.skip()
@@ -437,8 +444,9 @@ def show_cam(ws: Workspace, runs: RunCache, run: str | None, image_id: float | N
     """The image, its CAM overlay and a caption naming label, prediction, class explained, method and layer."""
     if not run or image_id is None:
         raise WorkbenchError("Pick a run and an image (click a gallery thumbnail or type its id).")
-    _classifier_only(ws, run, "Grad-CAM")
-    v = cam_view(runs.get(run), ws.store, int(image_id), class_name or None, method, (layer or "").strip() or None)
+    _classifier_only(ws.run(run), "Grad-CAM")
+    v = views.cam_view(runs.get(ws.run(run)), ws.store, int(image_id), class_name or None, method,
+                       (layer or "").strip() or None)
     return v.original, v.overlay, v.caption
 
 
@@ -449,8 +457,8 @@ def show_comparison(ws: Workspace, run_a: str | None, run_b: str | None, groupin
     if not run_a or not run_b:
         raise WorkbenchError("Pick run A above and run B here.")
     for run in (run_a, run_b):
-        _classifier_only(ws, run, "This comparison of image outcomes")
-    v = compare_view(ws, run_a, run_b, grouping, outcome)
+        _classifier_only(ws.run(run), "This comparison of image outcomes")
+    v = views.compare_view(ws.run(run_a), ws.run(run_b), grouping, outcome)
     return v.table, grid_value(v.tiles(), empty=f"No image with the outcome {outcome!r}.")
 
 
@@ -458,20 +466,19 @@ def show_comparison(ws: Workspace, run_a: str | None, run_b: str | None, groupin
 def find_suspects(ws: Workspace, runs: RunCache, run: str | None,
                   progress: gr.Progress = gr.Progress()) -> pd.DataFrame:
     """Suspected label errors of the run's dataset, most suspicious first (or a one-line 'none found' table)."""
-    from workbench.review.label_issues import suspected_label_errors
-
     if not run:
         raise WorkbenchError("Pick a run first.")
-    _classifier_only(ws, run, "Suspected label errors")
+    picked = ws.run(run)
+    _classifier_only(picked, "Suspected label errors")
     progress(0.1, desc="embedding the labelled images")
-    sus = suspected_label_errors(runs.get(run), ws.store)
+    sus = label_issues.suspected_label_errors(runs.get(picked), ws.store)
     return sus.drop(columns="path").round(3) if len(sus) else pd.DataFrame({"result": ["No suspects found."]})
 
 
-def _classifier_only(ws: Workspace, run: str, what: str) -> None:
-    if detect_evaluate.is_detection_run(ws.run_folder(run)):
-        raise WorkbenchError(f"{what} works on classification runs; {run!r} is a detector (its box errors are in "
-                             "the Detection panel).")
+def _classifier_only(run, what: str) -> None:
+    if run.is_detector:
+        raise WorkbenchError(f"{what} works on classification runs; {run.name!r} is a detector (its box errors and "
+                             "the comparison of detectors are in the Detection panel).")
 
 
 def pick_suspect(table: pd.DataFrame, evt: gr.SelectData) -> int | None:
@@ -488,4 +495,4 @@ def open_in_label(ws: Workspace, run: str | None, image_id: float | None) -> tup
     """Switch to the Label tab on this image of the run's dataset."""
     if not run or image_id is None:
         raise WorkbenchError("Pick a run and an image first.")
-    return {"dataset": load_config(ws, run).dataset, "image_id": int(image_id)}, gr.Tabs(selected="label")
+    return {"dataset": ws.run(run).config.dataset, "image_id": int(image_id)}, gr.Tabs(selected="label")

@@ -22,7 +22,7 @@ from workbench.store import Store
 from workbench.train.compare import methods_figure_of, methods_table
 from workbench.train.config import AUGMENTATIONS, RunConfig, Setting, config_from, settings
 from workbench.train.jobs import Job, JobManager
-from workbench.train.runs import list_runs, load_history, runs_table
+from workbench.run import list_runs, runs_table
 from workbench.workspace import Workspace
 from workbench.ui.context import UIContext
 from workbench.ui.handlers import bind
@@ -100,6 +100,7 @@ class RunsPanel:
     methods: gr.Dataframe
     by_method: gr.Plot
     saved: gr.File
+    listed: gr.State | None = None  # the page's run names, set when a job ends: every run picker follows it
 
 
 def build(ctx: UIContext) -> None:
@@ -108,8 +109,9 @@ def build(ctx: UIContext) -> None:
     gr.Markdown(FE_NOTE)
     form = form_layout(ctx.store)
     jobs = jobs_layout(ctx.jobs)
-    runs = runs_layout(ctx.ws)
+    runs = runs_layout(ctx.ws, ctx.runs_listed)
     wire(ctx, form, jobs, runs)
+    ctx.follow_datasets(form.inputs["dataset"])  # a set imported in the Datasets tab is offered at once
     build_label_efficiency(ctx)
 
 
@@ -161,8 +163,9 @@ def jobs_layout(jobs: JobManager) -> JobsPanel:
     return JobsPanel(status, progress, table, selected, live, gr.State(None), gr.Timer(2.0))
 
 
-def runs_layout(ws: Workspace) -> RunsPanel:
-    """The runs table, the runs to overlay with their curves, methods table and plot, and saved plots."""
+def runs_layout(ws: Workspace, listed: gr.State | None = None) -> RunsPanel:
+    """The runs table, the runs to overlay with their curves, methods table and plot, and saved plots; when a job
+    ends, `listed` (the page's list of runs, which its run pickers follow) is set."""
     gr.Markdown("#### Runs")
     table = gr.Dataframe(runs_table(ws), label="Runs (updated when a job ends)", interactive=False, wrap=True,
                          elem_id="wb-exp-runs", column_widths=RUNS_COLUMN_WIDTHS)
@@ -171,12 +174,12 @@ def runs_layout(ws: Workspace) -> RunsPanel:
         refresh = gr.Button("Refresh runs and datasets", scale=1)
         save = gr.Button("Save plots (HTML + PNG)", scale=1)
     overlay = gr.Plot(label="Curves (val solid, train dotted)")
-    methods = gr.Dataframe(methods_table(ws, []), label="Final val metrics per method, mean ± std over seeds "
+    methods = gr.Dataframe(methods_table([]), label="Final val metrics per method, mean ± std over seeds "
                            "(shown when a comparison ends, or for the runs picked above)", interactive=False,
                            elem_id="wb-exp-methods")
     by_method = gr.Plot(label="Val curves by method: mean over seeds, ±1 std band", elem_id="wb-exp-by-method")
     saved = gr.File(label="Saved plots", file_count="multiple")
-    return RunsPanel(table, pick, refresh, save, overlay, methods, by_method, saved)
+    return RunsPanel(table, pick, refresh, save, overlay, methods, by_method, saved, listed)
 
 
 # -- handlers: call the core, shape for display -----------------------------------------------
@@ -225,14 +228,18 @@ def ended_jobs(ws: Workspace, jobs: JobManager, j: JobsPanel, r: RunsPanel, seen
     """When jobs have ended since the last tick: fresh Runs table and run list; for a comparison, its table and plot."""
     ended = jobs.finished()
     new = [job for job in ended if job.id not in (seen or [])]
+    listed = [r.listed] if r.listed is not None else []
     if not new:
-        return {r.table: gr.skip(), r.pick: gr.skip(), r.methods: gr.skip(), r.by_method: gr.skip(), j.seen: seen}
+        return {r.table: gr.skip(), r.pick: gr.skip(), r.methods: gr.skip(), r.by_method: gr.skip(), j.seen: seen,
+                **{state: gr.skip() for state in listed}}
     cmp = next((job for job in new if job.comparison and job.runs), None)
     known = set(list_runs(ws))
-    runs = [run for run in cmp.runs if run in known] if cmp else []
-    shown = {r.methods: methods_table(ws, runs), r.by_method: methods_figure_of(ws, runs)} if runs else \
+    runs = [ws.run(run) for run in cmp.runs if run in known] if cmp else []
+    shown = {r.methods: methods_table(runs), r.by_method: methods_figure_of(runs)} if runs else \
         {r.methods: gr.skip(), r.by_method: gr.skip()}
-    return {r.table: runs_table(ws), r.pick: gr.Dropdown(choices=list_runs(ws)), **shown, j.seen: [job.id for job in ended]}
+    names = list_runs(ws)
+    return {r.table: runs_table(ws), r.pick: gr.Dropdown(choices=names), **shown, j.seen: [job.id for job in ended],
+            **{state: names for state in listed}}
 
 
 def do_refresh(ws: Workspace, f: RunForm, r: RunsPanel) -> dict:
@@ -244,16 +251,17 @@ def do_refresh(ws: Workspace, f: RunForm, r: RunsPanel) -> dict:
 def do_overlay(ws: Workspace, r: RunsPanel, runs: list[str] | None) -> dict:
     """The picked runs' curves overlaid, their methods table and method-grouped plot."""
     if not runs:
-        return {r.overlay: None, r.methods: methods_table(ws, []), r.by_method: None}
-    return {r.overlay: curves_figure({run: load_history(ws, run) for run in runs}), r.methods: methods_table(ws, runs),
-            r.by_method: methods_figure_of(ws, runs)}
+        return {r.overlay: None, r.methods: methods_table([]), r.by_method: None}
+    picked = [_core(ws.run, run) for run in runs]
+    return {r.overlay: curves_figure({run.name: run.history for run in picked}), r.methods: methods_table(picked),
+            r.by_method: methods_figure_of(picked)}
 
 
 def do_save(ws: Workspace, runs: list[str] | None) -> list[str]:
     """The picked runs' curves saved as HTML and PNG in plots_checkpoints/."""
     if not runs:
         raise gr.Error("Pick runs to plot first.")
-    out = save_curves({run: load_history(ws, run) for run in runs}, ws.plots)
+    out = save_curves({run.name: run.history for run in (_core(ws.run, name) for name in runs)}, ws.plots)
     return [str(out["html"]), str(out["png"])]
 
 
@@ -276,7 +284,7 @@ def _core(fn, *args: Any, **kwargs: Any) -> Any:
 
 def _history_or_none(ws: Workspace, run: str):
     try:
-        return load_history(ws, run)
+        return ws.run(run).history
     except WorkbenchError:  # config not written yet: the run is still loading images
         return None
 
@@ -304,7 +312,8 @@ def wire(ctx: UIContext, f: RunForm, j: JobsPanel, r: RunsPanel) -> None:
                    api_name="do_cancel")
     j.table.select(on_select, j.table, j.selected, api_name="on_select")
     j.timer.tick(bind(tick, ctx.ws, jobs, j, r), inputs_kwargs={"job_id": j.selected, "seen": j.seen},
-                 outputs=[j.progress, j.table, j.live, r.table, r.pick, r.methods, r.by_method, j.seen],
+                 outputs=[j.progress, j.table, j.live, r.table, r.pick, r.methods, r.by_method, j.seen,
+                          *([r.listed] if r.listed is not None else [])],
                  show_progress="hidden", api_name="tick")
     r.refresh.click(bind(do_refresh, ctx.ws, f, r), outputs=[r.table, r.pick, form["dataset"]], api_name="do_refresh")
     r.pick.change(bind(do_overlay, ctx.ws, r), inputs_kwargs={"runs": r.pick}, outputs=[r.overlay, r.methods, r.by_method],

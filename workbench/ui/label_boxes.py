@@ -13,7 +13,7 @@ from typing import NoReturn
 import gradio as gr
 
 from workbench.errors import WorkbenchError
-from workbench.labeling.box_suggest import BoxSuggester, pick_suggester
+from workbench.labeling.box_suggest import MIN_SCORE, BoxSuggester, pick_suggester
 from workbench.labeling.boxes import BoxSession, apply, open_boxes, screen
 from workbench.workspace import Workspace
 from workbench.ui import box_canvas
@@ -32,6 +32,7 @@ class BoxesUI:
 
     panel: gr.Column
     start: gr.Button
+    min_score: gr.Slider
     canvas: gr.HTML
     sess: gr.State
     new_classes: gr.Textbox
@@ -50,10 +51,10 @@ class BoxTab:
     def store(self):
         return self.ws.store
 
-    def pick(self, dataset: str) -> BoxSuggester | None:
+    def pick(self, dataset: str, min_score: float = MIN_SCORE) -> BoxSuggester | None:
         """What suggests boxes for `dataset` now (its newest detector, else Haar cascades), kept by name."""
         try:
-            found = pick_suggester(self.ws, dataset)
+            found = pick_suggester(self.ws, dataset, min_score)
         except WorkbenchError as e:
             _error(e)
         if found is None:
@@ -70,6 +71,8 @@ def layout() -> BoxesUI:
     with gr.Column(visible=False, elem_id=PANEL_ID) as panel:
         with gr.Row():
             start = gr.Button("Open boxes", variant="primary", scale=1, elem_id="wb-boxes-start")
+            min_score = gr.Slider(0.05, 0.95, value=MIN_SCORE, step=0.05, scale=1, elem_id="wb-boxes-min-score",
+                                  label="Suggest a detector's boxes scored at least")
             gr.Markdown("Drag to draw a box; **1**..**9**, **0** pick the class (and give it to the selected box); "
                         "arrows nudge (Shift: 10 px); **Del** deletes; **Enter** accepts the dashed suggestions; "
                         "**c** copies the previous image's boxes; **z** undoes; **n** done → next; **s** skips.")
@@ -80,7 +83,7 @@ def layout() -> BoxesUI:
                 new_classes = gr.Textbox(label="Add box classes (comma separated, e.g. face, eye)", scale=3,
                                          elem_id="wb-new-box-classes")
                 add_classes = gr.Button("Add box classes", scale=1, elem_id="wb-add-box-classes")
-    return BoxesUI(panel, start, canvas, gr.State(None), new_classes, add_classes)
+    return BoxesUI(panel, start, min_score, canvas, gr.State(None), new_classes, add_classes)
 
 
 def _error(e: WorkbenchError) -> NoReturn:
@@ -100,8 +103,9 @@ def _value(tab: BoxTab, s: BoxSession, new_image: bool, selected: int | None = N
 
 
 def on_boxes_start(tab: BoxTab, ds: str | None, name: str | None, suggest_: bool = True,
-                   request: gr.Request = None) -> dict:
-    """Open boxes: the first image this annotator has not boxed, with suggested boxes unless turned off."""
+                   min_score: float | None = MIN_SCORE, request: gr.Request = None) -> dict:
+    """Open boxes: the first image this annotator has not boxed, with suggested boxes unless turned off (a
+    detector's at or above `min_score`)."""
     who = (getattr(request, "username", None) or name or "").strip()
     if not ds:
         _error(WorkbenchError("Pick a dataset first."))
@@ -109,7 +113,7 @@ def on_boxes_start(tab: BoxTab, ds: str | None, name: str | None, suggest_: bool
         s = open_boxes(tab.store, ds, who)
     except WorkbenchError as e:
         _error(e)
-    sugg = tab.pick(ds) if suggest_ else None
+    sugg = tab.pick(ds, float(MIN_SCORE if min_score is None else min_score)) if suggest_ else None
     s.suggester = sugg.name if sugg else ""
     return {tab.ui.sess: s, tab.ui.canvas: _value(tab, s, new_image=True)}
 
@@ -146,7 +150,8 @@ def on_add_box_classes(tab: BoxTab, ds: str | None, text: str | None, s: BoxSess
 def wire(tab: BoxTab, dataset: gr.Dropdown, annotator: gr.Textbox, suggest_on: gr.Checkbox) -> None:
     """Connect the Boxes panel's events; the dataset, annotator and suggestion switch are the tab's."""
     ui = tab.ui
-    ui.start.click(bind(on_boxes_start, tab), inputs_kwargs={"ds": dataset, "name": annotator, "suggest_": suggest_on},
+    ui.start.click(bind(on_boxes_start, tab), inputs_kwargs={"ds": dataset, "name": annotator, "suggest_": suggest_on,
+                                                             "min_score": ui.min_score},
                    outputs=[ui.sess, ui.canvas], api_name="boxes_start")
     # "multiple": every nudge and every box is its own call, none dropped while the previous one runs
     ui.canvas.select(bind(on_box_event, tab), inputs=[ui.sess], outputs=[ui.sess, ui.canvas], trigger_mode="multiple",

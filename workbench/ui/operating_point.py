@@ -8,10 +8,13 @@ from dataclasses import dataclass
 import gradio as gr
 
 from workbench.errors import WorkbenchError
-from workbench.evaluate.report import operating_point_markdown, operating_point_table
-from workbench.evaluate.threshold import current_operating_point, set_threshold_rule
+from workbench.lazy import lazy_import
 from workbench.workspace import Workspace
 from workbench.ui.handlers import bind
+
+# choosing a threshold predicts with torch and scores with scikit-learn: imported when first used
+operating = lazy_import("workbench.evaluate.operating_point")
+report = lazy_import("workbench.evaluate.report")
 
 
 @dataclass
@@ -51,7 +54,7 @@ def show_operating_point(ws: Workspace, run: str | None) -> tuple:
     if not run:
         return "", gr.Dataframe(visible=False)
     try:
-        return _panel(current_operating_point(ws, run))
+        return _panel(operating.current_operating_point(ws.run(run)))
     except WorkbenchError as e:
         return str(e), gr.Dataframe(visible=False)
 
@@ -60,14 +63,15 @@ def choose_rule(ws: Workspace, run: str | None, rule: str, progress: gr.Progress
     """Choose the threshold by `rule` on the validation split and show it on the test split."""
     if not run:
         raise gr.Error("Pick a run first.", duration=None)
-    progress(0.1, desc="predicting the validation split")
     try:
-        return _panel(set_threshold_rule(ws, run, rule))
+        picked = ws.run(run)
+        progress(0.1, desc="predicting the validation split")
+        return _panel(operating.set_threshold_rule(picked, rule))
     except WorkbenchError as e:
         raise gr.Error(str(e), duration=None) from None
 
 
 def _panel(op: dict | None) -> tuple:
     if op is None:
-        return operating_point_markdown(None), gr.Dataframe(visible=False)
-    return operating_point_markdown(op), gr.Dataframe(operating_point_table(op).round(4), visible=True)
+        return report.operating_point_markdown(None), gr.Dataframe(visible=False)
+    return report.operating_point_markdown(op), gr.Dataframe(report.operating_point_table(op).round(4), visible=True)

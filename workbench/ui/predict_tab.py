@@ -11,18 +11,23 @@ from typing import Any
 
 import gradio as gr
 
-from workbench.data.importers import Progress
+from workbench.data.importers.common import Progress
 from workbench.data.uploads import upload_paths
 from workbench.errors import WorkbenchError
 from workbench.lazy import lazy_import
-from workbench.predict import Explainable, explain_prediction, predict_paths, short_names
+from workbench.predict.explainable import Explainable
+from workbench.predict.sources import short_names
+from workbench.review.run_cache import RunCache
+from workbench.run import list_runs
 from workbench.workspace import Workspace
-from workbench.train.runs import list_runs
 from workbench.ui.context import UIContext
 from workbench.ui.handlers import bind
 
-detect_evaluate = lazy_import("workbench.detect.evaluate")
-detect_predict = lazy_import("workbench.detect.predict")
+
+# predicting and Grad-CAM need torch: imported when first used, not to serve the first page
+prediction = lazy_import("workbench.predict.predict")
+explaining = lazy_import("workbench.predict.explain")
+detection = lazy_import("workbench.detect.predict")
 
 
 @dataclass
@@ -48,7 +53,9 @@ class PredictView:
 def build(ctx: UIContext) -> None:
     """The Predict tab inside the app's Blocks: components laid out and wired."""
     gr.Markdown("### Predict new images")
-    wire(ctx, layout(ctx.ws))
+    view = layout(ctx.ws)
+    wire(ctx, view)
+    ctx.follow_runs(view.run)  # runs trained since the page loaded are offered when the list opens
 
 
 def layout(ws: Workspace) -> PredictView:
@@ -80,16 +87,17 @@ def layout(ws: Workspace) -> PredictView:
 
 
 # -- handlers: call the core, shape for display -----------------------------------------------
-def predict_images(ws: Workspace, runs: Any, v: PredictView, run: str | None, files: list | None,
+def predict_images(ws: Workspace, runs: RunCache, v: PredictView, run: str | None, files: list | None,
                    picture: str | None, progress: gr.Progress = gr.Progress()) -> dict:
     """Predict the uploaded files (images, zips) and the webcam picture with `run`; row 0 is picked."""
     paths = upload_paths(files, picture)
     if not run or not paths:
         _fail(WorkbenchError("Pick a run and add images (files, a .zip, or a webcam picture)."))
-    if detect_evaluate.is_detection_run(ws.run_folder(run)):
+    if ws.run(run).is_detector:
         return detect_images(ws, runs, v, run, paths, progress)
     try:
-        result = predict_paths(ws, run, paths, progress=_gr_progress(progress), loaded=runs.get(run))
+        picked = ws.run(run)
+        result = prediction.predict_paths(picked, paths, progress=_gr_progress(progress), loaded=runs.get(picked))
     except WorkbenchError as e:
         _fail(e)
     table, rejected = result.display(short_names(paths))
@@ -98,12 +106,13 @@ def predict_images(ws: Workspace, runs: Any, v: PredictView, run: str | None, fi
             v.shown: Explainable.of(result), v.row: 0}
 
 
-def detect_images(ws: Workspace, runs: Any, v: PredictView, run: str, paths: list[str], progress: gr.Progress) -> dict:
+def detect_images(ws: Workspace, runs: RunCache, v: PredictView, run: str, paths: list[str],
+                  progress: gr.Progress) -> dict:
     """A detection run: one table row per box (at the run's operating score); row 0's image is drawn."""
     try:
-        loaded = runs.get(run)
-        min_score = detect_predict.run_min_score(ws.run_folder(run))
-        result = detect_predict.detect_paths(loaded, paths, min_score=min_score, progress=_gr_progress(progress))
+        picked = ws.run(run)
+        min_score = detection.run_min_score(picked)
+        result = detection.detect_paths(runs.get(picked), paths, min_score=min_score, progress=_gr_progress(progress))
     except WorkbenchError as e:
         _fail(e)
     table, rejected = result.display(short_names(paths))
@@ -112,17 +121,18 @@ def detect_images(ws: Workspace, runs: Any, v: PredictView, run: str, paths: lis
             v.shown: shown, v.row: 0}
 
 
-def explain_row(ws: Workspace, runs: Any, v: PredictView, shown: Explainable, row: float | None) -> dict:
+def explain_row(ws: Workspace, runs: RunCache, v: PredictView, shown: Explainable, row: float | None) -> dict:
     """The image of a predictions row, its Grad-CAM and a caption naming the decision (a detection run: the image
     with its boxes drawn)."""
     try:
         source = shown.source(row)
-        if detect_evaluate.is_detection_run(ws.run_folder(shown.run)):
-            image, caption = detect_predict.drawn(runs.get(shown.run), source, shown.threshold)
+        picked = ws.run(shown.run)
+        if picked.is_detector:
+            image, caption = detection.drawn(runs.get(picked), source, shown.threshold)
             caption = caption.replace(source.name, short_names([source.path])(source.name), 1)
             return {v.original: gr.Image(image, label="Image with its boxes"),
                     v.cam_image: gr.Image(None, visible=False), v.cam_caption: caption}
-        ex = explain_prediction(runs.get(shown.run), source, threshold=shown.threshold)
+        ex = explaining.explain_prediction(runs.get(picked), source, threshold=shown.threshold)
     except WorkbenchError as e:
         _fail(e)
     caption = ex.caption.replace(source.name, short_names([source.path])(source.name), 1)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Sequence
 
+from workbench.data.archives import ZipImages
 from workbench.data.importers.arrays import import_arrays, import_numpy
 from workbench.data.importers.coco import import_coco
 from workbench.data.importers.common import ImportResult, Item, Progress, ingest, no_progress
@@ -78,7 +79,7 @@ def import_path(store: Store, path: str | Path, fmt: str = "auto", name: str | N
     if fmt == "table":
         return import_table(store, path, images, name, class_list, skip_bad, progress)
     if fmt == "numpy":
-        return import_numpy(store, path, labels, classes, name, progress)
+        return import_numpy(store, path, labels, classes, name, progress, skip_bad=skip_bad)
     if fmt == "coco":
         return import_coco(store, path, images, name, class_list, skip_bad, progress)
     if fmt == "voc":
@@ -106,7 +107,7 @@ def import_upload(store: Store, paths: Sequence[str | Path], name: str | None = 
     items, problems = [], []
     for kind, p in parts:
         if kind == "zip":
-            items += [Item(name=n, data=d) for n, d in zip_items(p)]
+            items += zip_items(ZipImages(p))  # each zip checked now, read as its images are imported
         elif kind == "folder":
             items += folder_items(p)
         elif kind == "file":

