@@ -13,13 +13,15 @@ import numpy as np
 import pandas as pd
 import pytest
 import torch
+from torchvision import tv_tensors
+from torchvision.ops import box_iou
 
 from workbench.cli import main as cli
 from workbench.data.demo import ensure_scenes
 from workbench.data.scenes import SceneSpec
 from workbench.detect import errors as E
 from workbench.detect.compare import compare_detectors
-from workbench.detect.data import detection_task, train_transform
+from workbench.detect.data import detection_task, read_image, train_transform
 from workbench.detect.evaluate import evaluate_detector, load_matches
 from workbench.detect.export import export_detector
 from workbench.detect.map import detection_metrics, map_interval, paired_difference
@@ -56,6 +58,32 @@ def test_map_equals_the_hand_computed_coco_value():
     assert curve["precision"][34:67] == pytest.approx([2 / 3] * 33) and max(curve["precision"][67:]) == 0.0
 
 
+def test_map_on_a_small_scenes_set_equals_the_hand_computed_value(store):
+    """Three composed scenes with two faces each (K = 6 true boxes, one class), read back from the store. Predicted:
+    a box where no face is, scored highest, then five of the six faces exactly, the sixth missed. Ranked: FP, TP x 5:
+    precision j/(j+1) at recall j/6, so the interpolated precision is 5/6 up to recall 5/6 and 0 beyond. COCO's recall
+    points 0, 0.01, ..., 0.83 (84 of 101) get 5/6: AP = 84 · (5/6) / 101 = 70/101 at every IoU threshold (the boxes
+    are exact), so mAP@0.5 = mAP@[.5:.95] = 70/101."""
+    ensure_scenes(store, spec=SceneSpec(n=3, size=(160, 120), objects="faces", per_image=(2, 2), scale=(20, 30)))
+    task = detection_task(store, "scenes", None, seed=0)
+    ids = task.images.image_id.tolist()
+    truths = task.truths(ids)
+    assert [len(t["labels"]) for t in truths] == [2, 2, 2] and task.classes == ["face"]
+    preds = [{"boxes": t["boxes"], "scores": torch.tensor([0.9 - 0.1 * (2 * i + k) for k in range(2)]),
+              "labels": t["labels"]} for i, t in enumerate(truths)]
+    preds[2] = {"boxes": truths[2]["boxes"][:1], "scores": torch.tensor([0.5]), "labels": truths[2]["labels"][:1]}
+    preds[0] = {k: torch.cat([torch.as_tensor(v), extra]) for (k, v), extra in zip(
+        preds[0].items(), (torch.tensor([[140.0, 100.0, 159.0, 119.0]]), torch.tensor([0.95]), torch.tensor([0])))}
+    assert box_iou_max(preds[0]["boxes"][-1:], truths[0]["boxes"]) == 0  # the extra box overlaps no face
+    m = detection_metrics(preds, truths, task.classes)
+    assert m["map_50"] == pytest.approx(70 / 101, abs=1e-6) and m["map"] == pytest.approx(70 / 101, abs=1e-6)
+    assert m["boxes"] == 6
+
+
+def box_iou_max(a: torch.Tensor, b: torch.Tensor) -> float:
+    return float(box_iou(a, b).max())
+
+
 def test_map_interval_and_paired_difference():
     lo, hi = map_interval(PREDS * 20, TRUTHS * 20, resamples=100)
     assert lo < 56 / 101 < hi and hi - lo < 0.3
@@ -83,8 +111,6 @@ def test_box_outcomes_name_each_kind_of_error():
 
 def test_augmentation_moves_the_boxes_with_the_pixels():
     """A white square on black, flipped and zoomed: its box is where its pixels went."""
-    from torchvision import tv_tensors
-
     img = torch.zeros(3, 60, 80, dtype=torch.uint8)
     img[:, 10:30, 5:25] = 255
     boxes = tv_tensors.BoundingBoxes([[5, 10, 25, 30]], format="XYXY", canvas_size=(60, 80))
@@ -198,8 +224,6 @@ def test_onnx_export_matches_pytorch_and_runs_without_workbench(trained, tmp_pat
     assert run.returncode == 0, run.stderr
     rows = list(csv.DictReader(io.StringIO(run.stdout)))
     loaded = load_detector(ws.run_folder("det"), device="cpu")
-    from workbench.detect.data import read_image
-
     eager = loaded.detect([read_image(str(image)).as_subclass(torch.Tensor)])[0]
     keep = eager["scores"] >= 0.05
     assert len(rows) == int(keep.sum())  # the script's boxes are the model's, in the photo's own pixels
@@ -208,12 +232,14 @@ def test_onnx_export_matches_pytorch_and_runs_without_workbench(trained, tmp_pat
         assert abs(x1 - float(eager["boxes"][keep][0, 0])) < 1.5
 
 
-def test_compare_table_has_intervals_and_paired_differences(trained):
+def test_compare_table_has_intervals_and_paired_differences(trained, capsys):
     ws = trained["ws"]
     evaluate_detector(ws.run("det"), resamples=20)
     table = compare_detectors([ws.run("det")] * 2, resamples=20)
     assert list(table.run) == ["det", "det"] and table.iloc[1]["Δ mAP@0.5 vs det"].startswith("+0.000 [+0.000, +0.000]")
     assert table.iloc[0]["mAP@0.5 95% CI"].startswith("[")
+    assert cli(["evaluate", "det", "--compare", "det"]) == 0
+    assert "paired" in capsys.readouterr().out
 
 
 def test_bad_requests_are_refused_with_a_message(trained, capsys):

@@ -18,6 +18,7 @@ errors = lazy_import("workbench.review.run_errors")
 loaded_runs = lazy_import("workbench.train.runs")
 detection = lazy_import("workbench.detect.evaluate")
 box_errors = lazy_import("workbench.detect.errors")
+comparison = lazy_import("workbench.detect.compare")
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -41,6 +42,9 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="binary runs: choose the decision threshold on the validation split by RULE: eer, fpr=0.01 "
                         "(false-positive rate at most 1%%) or fnr=0.05; stored in checkpoints/RUN/threshold.json "
                         "(default: the stored one, chosen at the EER the first time)")
+    p.add_argument("--compare", nargs="+", metavar="RUN",
+                   help="detection runs: also compare RUN with these (evaluated) runs on the test images they share: "
+                        "mAP with 95%% bootstrap intervals and each run's paired difference from RUN")
     p.add_argument("--json", action="store_true", help="print the evaluation as JSON")
     p.set_defaults(func=run)
 
@@ -50,8 +54,9 @@ def run(args: argparse.Namespace) -> int:
     run = args.workspace.run(args.run)
     if run.is_detector:
         return run_detection(run, args)
-    if args.by == "size":
-        raise WorkbenchError("--by size groups the boxes of a detection run; this run is a classifier.")
+    for flag, given in (("--by size", args.by == "size"), ("--compare", args.compare)):
+        if given:
+            raise WorkbenchError(f"{flag} is for detection runs; {run.name!r} is a classifier.")
     ev = evaluation.evaluate_run(run, split=args.split, which=args.checkpoint, threshold=args.threshold)
     print(json.dumps(ev.to_dict(), indent=2) if args.json else report.evaluation_text(ev))
     if args.by:
@@ -74,6 +79,10 @@ def run_detection(run: Run, args: argparse.Namespace) -> int:
         tags = run.ws.store.image_tags(run.config.dataset).rename(columns={"tag": "category"})
         table = box_errors.outcome_counts(detection.load_matches(run, args.split), tags, by=args.by)
         print(f"\nBoxes by {args.by} at score >= {ev.score_threshold:g}:\n" + table.to_string(index=False))
+    if args.compare:
+        others = [run.ws.run(name) for name in args.compare]
+        print("\nDetection runs on their shared test images (95% bootstrap intervals over the images; Δ: paired):")
+        print(comparison.compare_detectors([run, *others], args.split).to_string(index=False))
     return 0
 
 

@@ -16,8 +16,8 @@ from workbench.atomic import atomic_path
 from workbench.data.importers.common import Progress, no_progress
 from workbench.detect.evaluate import load_detection_evaluation
 from workbench.detect.model import LoadedDetector
-from workbench.errors import BadImage, WorkbenchError
-from workbench.predict.sources import ImageSource, gather
+from workbench.errors import WorkbenchError
+from workbench.predict.sources import ImageSource, gather, load_batch
 from workbench.run import Run
 from workbench.tables import write_csv
 
@@ -97,14 +97,10 @@ def detect_sources(loaded: LoadedDetector, sources: Sequence[ImageSource], *, mi
     rows, kept, bad = [], [], []
     batches = [sources[i:i + batch_size] for i in range(0, len(sources), batch_size)]
     for batch in progress(batches, len(batches), f"Detecting in {len(sources)} images"):
-        images = []
-        for src in batch:
-            try:
-                images.append(_tensor(src.load()))
-                kept.append(src)
-            except BadImage as e:
-                bad.append((src.name, str(e).removeprefix(src.name + ": ")))
-        for src, found in zip(kept[len(kept) - len(images):], loaded.detect(images) if images else []):
+        readable, images, unreadable = load_batch(batch)
+        kept += readable
+        bad += unreadable
+        for src, found in zip(readable, loaded.detect([_tensor(im) for im in images]) if images else []):
             rows += box_rows(src.name, found, loaded.classes, min_score)
     table = pd.DataFrame(rows, columns=BOX_TABLE)
     return BoxPredictions(run or loaded.run_dir.name, list(loaded.classes), table, min_score, bad, kept)

@@ -77,13 +77,16 @@ class Detection:
 
     def __init__(self, model: nn.Module, cfg: RunConfig, task: DD.DetectionTask, device, progress: Progress,
                  ddp: dist.Dist = dist.Dist()):
-        self.model, self.cfg, self.device, self.progress, self.ddp = model, cfg, device, progress, ddp
+        self.model = model
+        self.cfg = cfg
+        self.device = device
+        self.progress = progress
+        self.ddp = ddp
         self.seen: list[int] = []
-        offset = LABEL_OFFSET.get(cfg.detect.detector, 0)
+        self.offset = LABEL_OFFSET.get(cfg.detect.detector, 0)  # 1 where label 0 is the background
         size = cfg.detect.image_size
-        self.train_data = DD.BoxedImages(*task.split("train"), DD.train_transform(size, cfg.augment), offset)
-        self.val_data = DD.BoxedImages(*task.split("val"), DD.eval_transform(size), offset)
-        self.offset = offset
+        self.train_data = DD.BoxedImages(*task.split("train"), DD.train_transform(size, cfg.augment), self.offset)
+        self.val_data = DD.BoxedImages(*task.split("val"), DD.eval_transform(size), self.offset)
         freeze(model, cfg.method)
         self.net = wrap_ddp(model, ddp, device)
 

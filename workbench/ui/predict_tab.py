@@ -130,14 +130,12 @@ def explain_row(ws: Workspace, runs: RunCache, v: PredictView, shown: Explainabl
         if picked.is_detector:
             image, caption = detection.drawn(runs.get(picked), source, shown.threshold)
             caption = caption.replace(source.name, short_names([source.path])(source.name), 1)
-            return {v.original: gr.Image(image, label="Image with its boxes"),
-                    v.cam_image: gr.Image(None, visible=False), v.cam_caption: caption}
+            return {v.original: image, v.cam_image: None, v.cam_caption: caption}  # boxes drawn; no Grad-CAM
         ex = explaining.explain_prediction(runs.get(picked), source, threshold=shown.threshold)
     except WorkbenchError as e:
         _fail(e)
     caption = ex.caption.replace(source.name, short_names([source.path])(source.name), 1)
-    return {v.original: gr.Image(ex.original, label="Image"), v.cam_image: gr.Image(ex.overlay, visible=True),
-            v.cam_caption: caption}
+    return {v.original: ex.original, v.cam_image: ex.overlay, v.cam_caption: caption}
 
 
 def picked_row(evt: gr.SelectData) -> int:
