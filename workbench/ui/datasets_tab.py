@@ -13,13 +13,13 @@ import gradio as gr
 
 from workbench.data.crops import CROP_KINDS
 from workbench.data.demo import DEMOS, import_demo
-from workbench.data.importers import FORMATS, Progress, import_path, import_upload
+from workbench.data.importers import FORMATS, import_path, import_upload
 from workbench.data.overview import counts, keep_or_first, overview, preview
 from workbench.data.uploads import upload_paths
 from workbench.errors import WorkbenchError
 from workbench.store import Store
 from workbench.ui.context import UIContext
-from workbench.ui.handlers import bind
+from workbench.ui.handlers import bind, gr_progress
 
 PREVIEW = 60  # thumbnails shown per page
 NO_CROP = "none"  # the crop choice that imports whole images
@@ -136,7 +136,7 @@ def import_from_path(store: Store, b: Browser, f: ImportForm, path: str, fmt: st
                      progress: gr.Progress = gr.Progress()) -> dict:
     """Import the file or folder at `path` (`crop`: faces or eyes cut from its photos)."""
     r = _core(import_path, store, path.strip(), fmt=fmt, name=_given(name), labels=_given(labels),
-              classes=classes or None, images=_given(images), skip_bad=skip_bad, progress=_gr_progress(progress),
+              classes=classes or None, images=_given(images), skip_bad=skip_bad, progress=gr_progress(progress),
               crop=None if crop == NO_CROP else crop, crop_size=int(crop_size or 24))
     return _imported(store, b, f, f"Imported {r}", r.dataset)
 
@@ -144,13 +144,13 @@ def import_from_path(store: Store, b: Browser, f: ImportForm, path: str, fmt: st
 def import_uploaded(store: Store, b: Browser, f: ImportForm, files: list | None, name: str, classes: str,
                     skip_bad: bool, progress: gr.Progress = gr.Progress()) -> dict:
     """Import uploaded files: one .zip, or images (workbench.data.importers.import_upload decides)."""
-    r = _core(import_upload, store, upload_paths(files), _given(name), classes, skip_bad, _gr_progress(progress))
+    r = _core(import_upload, store, upload_paths(files), _given(name), classes, skip_bad, gr_progress(progress))
     return _imported(store, b, f, f"Imported {r}", r.dataset)
 
 
 def import_demo_set(store: Store, b: Browser, f: ImportForm, name: str, progress: gr.Progress = gr.Progress()) -> dict:
     """Import a bundled demo set unless it is there already."""
-    done = _core(import_demo, store, name, _gr_progress(progress))
+    done = _core(import_demo, store, name, gr_progress(progress))
     how = "was already imported" if done.existed else "imported"
     return _imported(store, b, f, f"Demo set **{done.dataset}** {how}: {done.images} images.", done.dataset)
 
@@ -172,9 +172,6 @@ def _given(text: str | None) -> str | None:
     """A text field's value, None when left blank (the core's default applies)."""
     return (text or "").strip() or None
 
-
-def _gr_progress(progress: gr.Progress) -> Progress:
-    return lambda it, total, desc: progress.tqdm(it, total=total, desc=desc)
 
 
 # -- events ----------------------------------------------------------------------------------
