@@ -135,19 +135,22 @@ class Run:
 
     @cached_property
     def best(self) -> tuple[int | None, float | None]:
-        """(best epoch, its val loss): the summary's, else the lowest val loss of the history, as training picks
-        best.pt (a run that is running or was interrupted)."""
+        """(best epoch, its val loss): the summary's, else the history's as training picks best.pt (lowest val loss;
+        a detector's highest val mAP@0.5) for a run that is running or was interrupted."""
         if "status" in self.summary:
             return self.summary.get("best_epoch"), self.summary.get("best_val_loss")
         val = self.history[self.history["split"] == "val"].dropna(subset=["loss"])
         if val.empty:
             return None, None
-        row = val.loc[val["loss"].idxmin()]  # the first of equal losses: training keeps a best only if lower
+        if "map_50" in val:  # a detector keeps the epoch of the highest val mAP@0.5 (the first of equal ones)
+            row = val.loc[val["map_50"].idxmax()]
+        else:  # the first of equal losses: training keeps a best only if lower
+            row = val.loc[val["loss"].idxmin()]
         return int(row["epoch"]), float(row["loss"])
 
     @property
     def best_epoch(self) -> int | None:
-        """The epoch best.pt holds (lowest val loss); None before an epoch ended."""
+        """The epoch best.pt holds (lowest val loss; a detector's best val mAP@0.5); None before an epoch ended."""
         return self.best[0]
 
     @property

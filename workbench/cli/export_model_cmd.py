@@ -16,7 +16,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     """Add `workbench export-model`."""
     about = (" The card (model_card.json) gives classes, input size, channels, normalisation, preprocessing, "
              "threshold, training data and metrics; an ONNX export also gets predict_onnx.py, which needs only numpy, "
-             "Pillow and onnxruntime. A detection run exports as ONNX with predict_onnx_boxes.py (one CSV row per box).")
+             "Pillow and onnxruntime. A detection run exports as ONNX with predict_onnx_boxes.py (one CSV row per "
+             "box).")
     p = subparsers.add_parser("export-model", help="export a run's model (ONNX or TorchScript) with a model card",
                               description=" ".join(__doc__.split()) + about)
     p.add_argument("run", help="run name, or `last` for the newest run")

@@ -19,7 +19,7 @@ from workbench.workspace import Workspace
 
 def register(sub) -> None:
     """The `train` subcommand: --list, the run options (one per RunConfig setting), --compare-methods, --seeds."""
-    p = sub.add_parser("train", help="train a classifier (image labels) or a detector (boxes) on a dataset (or --compare-methods)",
+    p = sub.add_parser("train", help="train a classifier (image labels) or a detector (boxes) (or --compare-methods)",
                        description="Train on the labelled images of DATASET; writes checkpoints/<run>/ and "
                                    "plots_checkpoints/<run>/. Ctrl-C stops after the current batch, keeping checkpoints.")
     p.add_argument("--list", action="store_true", help="list runs and exit")

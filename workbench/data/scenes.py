@@ -118,7 +118,7 @@ def write_scenes(spec: SceneSpec, folder: str | Path) -> Path:
 
 
 def read_coco_boxes(path: str | Path) -> list[dict]:
-    """The boxes of a COCO file written by `write_scenes` as rows (file_name, label, x, y, w, h): for tests and benches."""
+    """The boxes of a COCO file written by `write_scenes` as rows (file_name, label, x, y, w, h): tests and benches."""
     coco = json.loads(Path(path).read_text())
     names = {c["id"]: c["name"] for c in coco["categories"]}
     files = {im["id"]: im["file_name"] for im in coco["images"]}
@@ -211,7 +211,8 @@ def _paste(scene: Scene, pool: _ObjectPool, spec: SceneSpec, rng: np.random.Gene
         alpha = patch[..., None]
         scene.image[y:y + oh, x:x + ow] = (region * (1 - alpha) + colour * alpha).round().astype(np.uint8)
         rows, cols = np.nonzero(patch >= 0.25)  # the box is the visible ink's, exactly
-        box = [x + int(cols.min()), y + int(rows.min()), int(cols.max() - cols.min() + 1), int(rows.max() - rows.min() + 1)]
+        box = [x + int(cols.min()), y + int(rows.min()), int(cols.max() - cols.min() + 1),
+               int(rows.max() - rows.min() + 1)]
     else:
         scene.image[y:y + oh, x:x + ow] = (patch[..., None] * 255).round().astype(np.uint8)
         box = [x, y, ow, oh]

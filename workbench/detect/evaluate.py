@@ -82,8 +82,8 @@ def evaluate_detector(run: Run, split: str = "test", which: str = "best", *,
     notes = check_unchanged(run.name, classes_then, images_then, task.classes, task.images, split)
     test = _split_images(task, images_then, split)
     if test.empty:
-        raise WorkbenchError(f"Run {run.name!r} has no {split} images to evaluate on (its set is too small to split three "
-                             "ways: box more images).")
+        raise WorkbenchError(f"Run {run.name!r} has no {split} images to evaluate on (its set is too small to split "
+                             "three ways: box more images).")
     preds, truths = detect_images(loaded, test, task)
     val = _split_images(task, images_then, "val")
     threshold = E.best_score_threshold(val.image_id.tolist(), *detect_images(loaded, val, task), task.classes)

@@ -78,8 +78,9 @@ def export_detector(run: Run, out: str | Path | None = None, which: str = "best"
         write_onnx(model, checks[0], tmp)
         box_diff, score_diff = parity(model, tmp, checks)
         if box_diff > BOX_TOLERANCE or score_diff > SCORE_TOLERANCE:
-            raise WorkbenchError(f"The ONNX export of {run.name!r} differs from PyTorch by {box_diff:.2e} px on boxes and "
-                                 f"{score_diff:.2e} on scores (over {BOX_TOLERANCE:g} / {SCORE_TOLERANCE:g}); not written.")
+            raise WorkbenchError(f"The ONNX export of {run.name!r} differs from PyTorch by {box_diff:.2e} px on boxes "
+                                 f"and {score_diff:.2e} on scores (over {BOX_TOLERANCE:g} / {SCORE_TOLERANCE:g}); "
+                                 "not written.")
     card = detection_card(run, loaded, which)
     card["verification"] = {"images": len(checks), "max_box_diff": box_diff, "max_score_diff": score_diff,
                             "box_tolerance": BOX_TOLERANCE, "score_tolerance": SCORE_TOLERANCE}
@@ -152,7 +153,8 @@ def detection_card(run: Run, loaded: LoadedDetector, checkpoint: str) -> dict:
         "detector": cfg.detect.detector, "backbone": cfg.backbone, "method": cfg.method, "weights": cfg.weights,
         "training_data": {"dataset": loaded.dataset_info.get("dataset"), "split_seed": loaded.dataset_info.get("seed"),
                           "images": len(images), "boxes": sum(i.get("boxes", 0) for i in images),
-                          "split_sizes": {s: sum(1 for i in images if i["split"] == s) for s in ("train", "val", "test")}},
+                          "split_sizes": {s: sum(1 for i in images if i["split"] == s)
+                                          for s in ("train", "val", "test")}},
         "training": {"epochs": cfg.epochs, "seed": cfg.seed, "optimizer": cfg.optimizer, "lr": cfg.lr},
         "metrics": evaluation.to_dict()["metrics"] | {"intervals": evaluation.intervals, "split": evaluation.split,
                                                       "images": evaluation.n} if evaluation else None,

@@ -51,7 +51,8 @@ class BoxPredictions:
     def display(self, rename: Callable[[str], str] = str) -> tuple[pd.DataFrame, pd.DataFrame]:
         """(the box table with a leading row number and scores to 3 decimals, unreadable files with their reason),
         each file shown as `rename` names it."""
-        table = self.table.assign(file=self.table["file"].map(rename)).round({"score": 3, "x": 1, "y": 1, "w": 1, "h": 1})
+        table = self.table.assign(file=self.table["file"].map(rename))
+        table = table.round({"score": 3, "x": 1, "y": 1, "w": 1, "h": 1})
         table.insert(0, "row", range(len(table)))
         bad = pd.DataFrame({"file": [rename(f) for f, _ in self.bad], "reason": [why for _, why in self.bad]})
         return table, bad

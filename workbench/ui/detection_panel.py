@@ -111,7 +111,8 @@ def show_box_errors(ws: Workspace, turn: str, run: str | None, outcome: str, by:
     matched = detect_evaluate.load_matches(picked)
     shown = gr.Accordion(visible=True)
     if matched is None:
-        return shown, grid_value([], empty="Evaluate the run to see its boxes."), "", None, gr.Dropdown(choices=[ALL]), 1
+        empty = grid_value([], empty="Evaluate the run to see its boxes.")
+        return shown, empty, "", None, gr.Dropdown(choices=[ALL]), 1
     number = {"first": 1, "previous": max(1, int(page or 1) - 1), "next": int(page or 1) + 1}.get(turn, int(page or 1))
     saved = detect_evaluate.matches_file(picked)
     thumbs = picked.plots / "box_errors" / str(saved.stat().st_mtime_ns)  # a new evaluation: new thumbnails
