@@ -132,3 +132,19 @@ def test_cli_refuses_a_folder_as_out(planted, tmp_path, capsys):
 def test_threshold_must_be_a_distance():
     with pytest.raises(WorkbenchError, match="from 0"):
         duplicates.check_threshold(-0.1)
+
+
+def test_tagging_a_group_keeps_one_or_tags_all(planted):
+    found = duplicates.dataset_duplicates(planted, "set")
+    ids = planted.images("set").set_index("name")["image_id"]
+    number = int(found.groups.set_index("name").loc["d_123.png", "group"])
+    images = duplicates.group_images(planted, found, number, anchor=ids["d_123.png"])
+    assert set(images["name"]) == {"d_123.png", "c_123a.jpg", "c_123b.jpg"}
+    assert images.set_index("name")["distance"]["d_123.png"] == 0 and images["distance"].max() <= 0.003
+    tagged = duplicates.tag_copies(planted, found, number, "ann", keep=ids["d_123.png"])
+    assert sorted(tagged) == sorted([ids["c_123a.jpg"], ids["c_123b.jpg"]])
+    assert set(planted.image_tags("set").query("tag == 'duplicate'")["image_id"]) == set(tagged)
+    with pytest.raises(WorkbenchError, match="not in duplicate group"):
+        duplicates.tag_copies(planted, found, number, "ann", keep=ids["d_000.png"])
+    with pytest.raises(WorkbenchError, match="No duplicate group 99"):
+        duplicates.tag_copies(planted, found, 99, "ann")

@@ -1,10 +1,13 @@
 """Training end to end on the bundled demo sets: curves, checkpoints, reproducibility, learning."""
 
+import json
+
 import numpy as np
 import pandas as pd
 import pytest
 import torch
 
+from workbench.data.splits import labelled
 from workbench.metrics import classification_metrics
 from workbench.run import list_runs
 from workbench.train.config import RunConfig
@@ -30,6 +33,9 @@ def test_feature_extraction_with_offline_lite0_beats_chance_and_reloads(ws, face
     run = res.run_dir
     for f in ("config.json", "dataset.json", "history.csv", "best.pt", "last.pt", "summary.json"):
         assert (run / f).is_file(), f
+    # the faces set holds three near-identical non-face crops: the run records them as one group, on one side
+    info = json.loads((run / "dataset.json").read_text())
+    assert info["duplicate_groups"] == {"groups": 1, "images": 3, "kept_together": 1}
     hist = pd.read_csv(run / "history.csv")
     assert list(hist.columns) == HISTORY_COLUMNS == ["epoch", "split", "loss", "accuracy", "precision", "recall", "f1",
                                                      "roc_auc", "eer", "lr", "seconds"]
@@ -116,7 +122,7 @@ def test_grouping_derives_a_binary_task_from_the_ten_digit_classes(ws, digits):
     assert loaded.classes == ["small", "large"]
     labels = loaded.task_labels(digits)
     assert set(labels.label) == {"small", "large"}
-    raw = digits.labelled("digits").set_index("image_id").label
+    raw = labelled(digits, "digits").set_index("image_id").label
     assert (labels.set_index("image_id").label == raw.map(grouping)).all()
     assert np.asarray(predict(loaded, labels.path.tolist()[:5])).shape == (5, 2)
     val = res.history[res.history.split == "val"]

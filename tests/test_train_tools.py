@@ -11,7 +11,7 @@ from PIL import Image
 
 from workbench.cli import main
 from workbench.run import list_runs
-from workbench.train.config import RunConfig
+from workbench.train.config import RunConfig, random_features_caveat
 from workbench.train.baselines import PIXELS, PROBE
 from workbench.train.compare import final_val_metrics, load_baselines, methods_table, plan
 from workbench.train import jobs as jobs_module
@@ -19,6 +19,24 @@ from workbench.train.jobs import JobManager
 from workbench.plots import curves_figure, methods_figure, save_curves
 
 pytestmark = pytest.mark.slow
+
+
+def test_feature_extraction_on_random_weights_is_said_before_and_in_the_comparison(ws, faces_labelled, capsys):
+    assert random_features_caveat("feature_extract", "offline") is None
+    assert random_features_caveat("finetune", "none") is None  # fine-tuning trains the backbone itself
+    assert "random weights" in random_features_caveat("feature_extract", "None")
+    assert random_features_caveat("finetune", "none", comparing=True).startswith("The comparison's feature extraction")
+    rc = main(["train", "faces", "--compare-methods", "--seeds", "1", "--epochs", "1", "--input-size", "16",
+               "--backbone", "resnet18", "--weights", "none", "--name", "rnd"])
+    got = capsys.readouterr()
+    assert rc == 0
+    assert got.err.startswith("warning: The comparison's feature extraction runs on random weights")
+    table = got.out[got.out.index("final val metrics"):]
+    # every row built on the untrained backbone says so, and a note under the table says what it means
+    for method in ("feature_extract", "finetune", PROBE):
+        assert re.search(rf"^\s*{re.escape(method)}\s+resnet18 \(random weights\)", table, re.M), table
+    assert "note: Feature extraction on random weights (weights: none)" in table
+    assert set(methods_table([ws.run(r) for r in list_runs(ws)]).backbone) == {"resnet18 (random weights)", ""}
 
 
 def test_cli_compare_methods_prints_mean_std_table_and_saves_plots(ws, faces_labelled, capsys):

@@ -66,3 +66,26 @@ def test_form_inputs_are_run_config_settings_with_their_defaults(client):
         assert [p["parameter_name"] for p in params] == extra + [name for row in FORM_ROWS for name in row]
         defaults = {p["parameter_name"]: p["parameter_default"] for p in params}
         assert {k: defaults[k] for k in form if k != "dataset"} == {k: v for k, v in form.items() if k != "dataset"}
+
+
+def test_the_form_warns_of_feature_extraction_on_random_weights_and_leaves_augmentations_settable(faces):
+    import gradio as gr
+
+    from workbench.train.config import AUGMENTATIONS
+    from workbench.ui import experiments_tab as tab
+
+    with gr.Blocks() as demo:
+        ctx = tab.UIContext(store=faces)
+        form = tab.form_layout(faces)
+        tab.wire(ctx, form, tab.jobs_layout(ctx.jobs), tab.runs_layout(ctx.ws))
+    assert form.caveat.value == ""  # the defaults: feature extraction on the bundled pretrained weights
+    assert "random weights" in tab.caveat_changed("feature_extract", "none")
+    assert tab.caveat_changed("finetune", "none").startswith("⚠️ Compare methods: ")  # its feature extraction half
+    assert tab.caveat_changed("finetune", "offline") == ""
+    # the warning follows both inputs
+    triggers = {(t[0], t[1]) for d in demo.config["dependencies"] if d["outputs"] == [form.caveat._id]
+                for t in d["targets"]}
+    assert triggers == {(form.inputs["method"]._id, "change"), (form.inputs["weights"]._id, "change")}
+    # random flip and the other augmentations can be set whatever the method (Compare methods fine-tunes with them)
+    assert all(form.inputs[name].interactive is not False for name in AUGMENTATIONS)
+    assert "fine-tuning only" in form.inputs["flip"].info

@@ -9,13 +9,13 @@ from types import ModuleType
 # Every command, imported normally: a renamed or broken command module is an ImportError here, at start,
 # rather than a sub-command that quietly disappears. Each module has register(subparsers).
 from workbench.cli import (app_cmd, demo_cmd, duplicates_cmd, evaluate_cmd, explain_cmd, export_cmd, export_model_cmd,
-                           import_cmd, predict_cmd, train_cmd)
+                           import_cmd, predict_cmd, quality_cmd, train_cmd)
 from workbench.cli.db_option import add_db_argument, use_db
 from workbench.errors import WorkbenchError
 from workbench.workspace import Workspace
 
-COMMANDS: tuple[ModuleType, ...] = (app_cmd, import_cmd, export_cmd, duplicates_cmd, train_cmd, evaluate_cmd, demo_cmd,
-                                    explain_cmd, export_model_cmd, predict_cmd)
+COMMANDS: tuple[ModuleType, ...] = (app_cmd, import_cmd, export_cmd, quality_cmd, duplicates_cmd, train_cmd,
+                                    evaluate_cmd, demo_cmd, explain_cmd, export_model_cmd, predict_cmd)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -35,7 +35,7 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         use_db(args)
-        args.workspace = Workspace.open(db=args.db)
+        args.workspace = Workspace.open(db=args.db, mlflow=getattr(args, "mlflow", None))
         return int(args.func(args) or 0)
     except WorkbenchError as e:
         print(f"error: {e}", file=sys.stderr)

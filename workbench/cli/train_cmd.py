@@ -7,14 +7,17 @@ import signal
 import sys
 import threading
 
+from workbench.cli.mlflow_option import add_mlflow_argument
 from workbench.errors import WorkbenchError
 from workbench.train import compare as C
 from workbench.train import distributed
-from workbench.train.config import RunConfig, Setting, config_from, settings
+from workbench.train.config import RunConfig, Setting, config_from, random_features_caveat, settings
 from workbench.train.loop import RunResult
-from workbench.train.tasks import pick_task, train
 from workbench.run import Run, list_runs
 from workbench.workspace import Workspace
+from workbench.lazy import lazy_import
+
+tasks = lazy_import("workbench.train.tasks")  # the detectors (torchvision's) load when a run starts
 
 
 def register(sub) -> None:
@@ -28,6 +31,7 @@ def register(sub) -> None:
                    help="train both methods × --seeds seeds, plus two linear baselines on each seed's split (logistic "
                         "regression on pixels, a tuned linear probe on the embeddings); print val metrics as mean ± std")
     p.add_argument("--seeds", type=int, default=3, help="seeds for --compare-methods (default %(default)s)")
+    add_mlflow_argument(p)
     p.set_defaults(func=run)
 
 
@@ -72,18 +76,21 @@ def run(a: argparse.Namespace) -> int:
         print("error: give a DATASET to train on (or --list)", file=sys.stderr)
         return 2
     cfg = config_from_args(a).validate()
+    caveat = random_features_caveat(cfg.method, cfg.weights, comparing=a.compare_methods)
+    if caveat:
+        print(f"warning: {caveat}", file=sys.stderr)
     cancel = threading.Event()
     previous = signal.signal(signal.SIGINT, lambda *_: (cancel.set(), print("\nstopping after this batch...", file=sys.stderr)))
     comparison = None
     try:
-        if a.compare_methods and pick_task(ws.store, cfg) == "detection":
+        if a.compare_methods and tasks.pick_task(ws.store, cfg) == "detection":
             raise WorkbenchError("--compare-methods compares classification methods with pixel and embedding "
                                  "baselines; train detectors one run at a time (--method finetune or feature_extract).")
         if a.compare_methods:
             comparison, planned = C.plan(cfg, a.seeds, a.name or None)
             results = C.compare_methods(ws, cfg, a.seeds, _printer(), cancel, planned=planned, name=comparison)
         else:
-            results = [train(ws, cfg, _printer(), cancel)]
+            results = [tasks.train(ws, cfg, _printer(), cancel)]
     finally:
         signal.signal(signal.SIGINT, previous)
         distributed.teardown()
@@ -117,4 +124,7 @@ def _report(ws: Workspace, results: list[RunResult], comparison: str | None) -> 
     if comparison and runs:
         print("\nfinal val metrics, mean ± std over seeds (baselines: logistic regression on the run's split, "
               "on raw pixels and on the frozen backbone's embeddings with C tuned by cross-validation on train):")
-        print(C.methods_table([ws.run(r) for r in runs]).to_string(index=False))
+        compared = [ws.run(r) for r in runs]
+        print(C.methods_table(compared).to_string(index=False))
+        for note in C.comparison_caveats(compared):
+            print(f"note: {note}")

@@ -340,3 +340,41 @@ def _as_frames(dataset: str, threshold: float, images: pd.DataFrame, found: Foun
     grouped = grouped.assign(group=grouped["label"].map(number)).sort_values(["group", "image_id"])
     return Duplicates(dataset, threshold, len(images), pairs,
                       grouped[["image_id", "name", "group"]].reset_index(drop=True))
+
+
+# -- reviewing groups: look at one, tag copies ----------------------------------------------------
+DUPLICATE_TAG = "duplicate"  # the category tag put on copies
+
+
+def group_images(store: Store, found: Duplicates, number: int, anchor: int | None = None) -> pd.DataFrame:
+    """The images of group `number` (image_id, name, path, distance: to `anchor`, by default the group's first image,
+    when the two form a reported pair, NaN otherwise), in file order."""
+    members = found.groups[found.groups["group"] == int(number)]
+    if members.empty:
+        raise WorkbenchError(f"No duplicate group {number} in {found.dataset!r} (it has {found.n_groups}).")
+    paths_ = store.images(found.dataset).set_index("image_id")["path"]
+    first = int(members["image_id"].iloc[0]) if anchor is None else int(anchor)
+    dist = {}
+    for a, b, d in zip(found.pairs["a_id"], found.pairs["b_id"], found.pairs["distance"]):
+        if first in (a, b):
+            dist[int(b if a == first else a)] = float(d)
+    return pd.DataFrame({"image_id": members["image_id"].to_numpy(), "name": members["name"].to_numpy(),
+                         "path": paths_[members["image_id"]].to_numpy(),
+                         "distance": [0.0 if i == first else dist.get(int(i), np.nan) for i in members["image_id"]]})
+
+
+def tag_copies(store: Store, found: Duplicates, number: int, annotator: str, keep: int | None = None) -> list[int]:
+    """Put the DUPLICATE_TAG category tag on the images of group `number`, all of them or all but `keep`, in one
+    transaction (the tag is added to the dataset first if it has none); the image ids tagged."""
+    ids = [int(i) for i in found.groups.loc[found.groups["group"] == int(number), "image_id"]]
+    if not ids:
+        raise WorkbenchError(f"No duplicate group {number} in {found.dataset!r} (it has {found.n_groups}).")
+    if keep is not None and int(keep) not in ids:
+        raise WorkbenchError(f"Image {keep} is not in duplicate group {number}: pick one of its images to keep.")
+    tagged = [i for i in ids if keep is None or i != int(keep)]
+    with store.transaction():
+        if DUPLICATE_TAG not in store.tags(found.dataset):
+            store.add_tags(found.dataset, [DUPLICATE_TAG])
+        for i in tagged:
+            store.set_image_tag(i, DUPLICATE_TAG, annotator)
+    return tagged

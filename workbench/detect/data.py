@@ -16,6 +16,7 @@ import torch
 from torchvision import tv_tensors
 from torchvision.transforms import v2
 
+from workbench.data import splits as data_splits
 from workbench.data.imageio import load_image
 from workbench.errors import WorkbenchError
 from workbench.store import Store
@@ -68,7 +69,7 @@ def detection_task(store: Store, dataset: str, grouping: dict[str, str] | None, 
     boxes["label"] = to_task(boxes["label"], grouping)
     boxes["cls"] = boxes["label"].map({c: i for i, c in enumerate(classes)}).astype(int)
     boxed = store.boxed_images(dataset)
-    split = store.splits_of(dataset, strata(boxed.image_id, boxes), seed=seed)
+    split = data_splits.splits(store, dataset, seed, labels=strata(boxed.image_id, boxes))
     imgs = store.images(dataset)[["image_id", "path", "sha256", "width", "height"]]
     imgs = imgs.merge(split[["image_id", "split"]], on="image_id").sort_values("image_id").reset_index(drop=True)
     return DetectionTask(imgs, boxes.reset_index(drop=True), classes)

@@ -28,6 +28,7 @@ from torchvision.ops.feature_pyramid_network import LastLevelMaxPool
 
 from workbench.detect.data import eval_transform
 from workbench.errors import WorkbenchError
+from workbench.run import Run
 from workbench.train.backbones import build_model, check_backbone, pick_device, place
 from workbench.train.config import RunConfig
 from workbench.train.data import IMAGENET_MEAN, IMAGENET_STD
@@ -169,8 +170,10 @@ class LoadedDetector:
         return results
 
 
-def load_detector(run_dir: Path, which: str = "best", device: str = "auto") -> LoadedDetector:
-    """Rebuild a detection run's model from its folder and load best.pt or last.pt (weights_only=True)."""
+def load_detector(run: Run | Path, which: str = "best", device: str = "auto") -> LoadedDetector:
+    """Rebuild a detection run's model (a Run, or its folder) and load best.pt or last.pt (weights_only=True): the
+    API the Predict tab, the box suggestions and video crop steps share."""
+    run_dir = Path(run.folder if isinstance(run, Run) else run)
     if which not in ("best", "last"):
         raise WorkbenchError(f"which must be 'best' or 'last', got {which!r}.")
     cfg = RunConfig.load(run_dir / "config.json")

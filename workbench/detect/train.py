@@ -31,6 +31,7 @@ from workbench.train.checkpoints import snapshot
 from workbench.train.config import RunConfig
 from workbench.train.loop import Epochs, NoFiles, Progress, RunFiles, RunResult, distributed_summary, taken
 from workbench.train.methods import Cancelled, NonFinite, epoch_order, wrap_ddp
+from workbench.train.trackers import Trackers
 from workbench.workspace import Workspace
 
 DETECTION_HISTORY_COLUMNS = ["epoch", "split", *DETECTION_METRICS, "lr", "seconds"]
@@ -51,7 +52,8 @@ def train_detector(ws: Workspace, cfg: RunConfig, progress: Progress | None = No
     model = build_detector(cfg.detect.detector, cfg.backbone, len(task.classes), cfg.detect.image_size, cfg.weights)
     device = dist.device_for(ddp, pick_device(cfg.device))
     place(model, device)
-    files = DetectionFiles(ws.run_folder(cfg.name), ws.plots, device) if ddp.master else NoFiles()
+    folder = ws.run_folder(cfg.name)
+    files = DetectionFiles(folder, ws.plots, device, Trackers.for_run(ws.mlflow)) if ddp.master else NoFiles(folder)
     files.start(cfg, ws.store, task)
     try:
         method = Detection(model, cfg, task, device, progress, ddp)
@@ -165,7 +167,7 @@ class DetectionEpochs(Epochs):
         seconds = time.time() - t0
         self.rows.append({"epoch": epoch, "split": "train", "loss": train_loss, "lr": lr, "seconds": seconds})
         self.rows.append({"epoch": epoch, "split": "val", **val, "lr": lr, "seconds": seconds})
-        self.files.history(self.history())
+        self.files.epoch_end(self.history())  # history.csv, TensorBoard and MLflow see the epoch
         improved = val["map_50"] > self.best_map or (val["map_50"] == self.best_map and val["loss"] < self.best[1])
         if improved:
             self.best, self.best_map = (epoch, val["loss"]), val["map_50"]
@@ -192,6 +194,7 @@ class DetectionFiles(RunFiles):
             "images": [{"image_id": int(r.image_id), "sha256": r.sha256, "split": r.split,
                         "boxes": int(counts.get(r.image_id, 0))} for r in task.images.itertuples()],
         }, default=str)
+        self.trackers.start(cfg, self.dir)
 
 
 def freeze(model: nn.Module, method: str) -> None:

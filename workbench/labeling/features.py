@@ -49,20 +49,31 @@ class Features:
         return np.array([where[int(i)] for i in image_ids], dtype=np.int64)
 
 
-def dataset_features(store: Store, dataset: str, progress: Progress = no_progress) -> Features:
-    """Projected backbone features of every image of `dataset`, from the cache or computed once."""
+def dataset_features(store: Store, dataset: str, progress: Progress = no_progress,
+                     run: Callable[..., Features] | None = None) -> Features:
+    """Projected backbone features of every image of `dataset`, from the cache or computed once.
+
+    `run(fn, *args, progress=...)` computes them elsewhere (workbench.labeling.background.Worker.call); by
+    default here."""
     images = store.images(dataset)
-    folder = paths.dataset_dir(store.home, dataset)
-    raw = embeddings(folder, images["sha256"].tolist(), images["path"].tolist(), progress)
-    key = hashlib.sha256("".join(images["sha256"]).encode()).hexdigest()[:16]
+    args = (paths.dataset_dir(store.home, dataset), images["image_id"].to_numpy(np.int64),
+            images["sha256"].tolist(), images["path"].tolist())
+    return run(compute_features, *args, progress=progress) if run else compute_features(*args, progress=progress)
+
+
+def compute_features(folder: Path, image_ids: np.ndarray, shas: list[str], files: list[str],
+                     progress: Progress = no_progress) -> Features:
+    """Features of these images (rows in the given order), cached in the dataset's `folder`."""
+    raw = embeddings(folder, shas, files, progress)
+    key = hashlib.sha256("".join(shas).encode()).hexdigest()[:16]
     cache = folder / f"features-{BACKBONE}-{EMBED_SIZE}-pca{HEAD_DIMS}.npz"
     if cache.is_file():
         with np.load(cache) as f:
             if str(f["key"]) == key:
-                return Features(images["image_id"].to_numpy(np.int64), f["x"])
+                return Features(np.asarray(image_ids, np.int64), f["x"])
     x = project(raw)
     _save(cache, key=np.array(key), x=x)
-    return Features(images["image_id"].to_numpy(np.int64), x)
+    return Features(np.asarray(image_ids, np.int64), x)
 
 
 def project(raw: np.ndarray, dims: int = HEAD_DIMS, seed: int = 0) -> np.ndarray:
@@ -77,17 +88,34 @@ def project(raw: np.ndarray, dims: int = HEAD_DIMS, seed: int = 0) -> np.ndarray
 def embeddings(folder: Path, shas: list[str], files: list[str], progress: Progress = no_progress) -> np.ndarray:
     """(N, D) raw Lite0 embeddings in the given order, cached in the dataset's `folder`; only images not in the
     cache are embedded."""
-    cache = folder / f"embeddings-{BACKBONE}-{EMBED_SIZE}.npz"
-    known: dict[str, np.ndarray] = {}
-    if cache.is_file():
-        with np.load(cache) as f:
-            known = dict(zip(f["sha256"].tolist(), f["x"]))
+    cache = _embedding_cache(folder)
+    known = _read_embeddings(cache)
     todo = list({s: p for s, p in zip(shas, files) if s not in known}.items())
     if todo:
         known.update(_embed_files(todo, progress))
         _save(cache, sha256=np.array(list(known)), x=np.stack(list(known.values())))
     progress(1.0, "embeddings ready")
     return np.stack([known[s] for s in shas]).astype(np.float32)
+
+
+def cached_embeddings(folder: Path, shas: list[str]) -> np.ndarray | None:
+    """(N, D) raw embeddings of the given files from the cache in `folder`, or None unless every one is there
+    (nothing is computed)."""
+    known = _read_embeddings(_embedding_cache(folder))
+    if not shas or any(s not in known for s in shas):
+        return None
+    return np.stack([known[s] for s in shas]).astype(np.float32)
+
+
+def _embedding_cache(folder: Path) -> Path:
+    return Path(folder) / f"embeddings-{BACKBONE}-{EMBED_SIZE}.npz"
+
+
+def _read_embeddings(cache: Path) -> dict[str, np.ndarray]:
+    if not cache.is_file():
+        return {}
+    with np.load(cache) as f:
+        return dict(zip(f["sha256"].tolist(), f["x"]))
 
 
 def _embed_files(todo: list[tuple[str, str]], progress: Progress) -> dict[str, np.ndarray]:

@@ -23,7 +23,7 @@ from workbench.tables import write_csv
 from workbench.train import baselines as B
 from workbench.train import data as D
 from workbench.train.backbones import build_model, pick_device, place
-from workbench.train.config import METHODS, RunConfig
+from workbench.train.config import METHODS, RANDOM_WEIGHTS, RunConfig, random_features_caveat
 from workbench.train.distributed import master_process
 from workbench.train.embedding import embed
 from workbench.train.loop import RunResult, TaskData, precheck, train
@@ -120,6 +120,11 @@ def load_baselines(run: Run) -> dict | None:
     return json.loads(f.read_text()) if f.is_file() else None
 
 
+def backbone_label(cfg: RunConfig) -> str:
+    """The backbone as a comparison names it: with "(random weights)" when it was never trained (weights none)."""
+    return f"{cfg.backbone} (random weights)" if cfg.weights == RANDOM_WEIGHTS else cfg.backbone
+
+
 def final_val_metrics(runs: list[Run], with_baselines: bool = False) -> pd.DataFrame:
     """One row per run (method, backbone, seed, last epoch's val metrics); baselines' rows too when asked."""
     rows = []
@@ -129,11 +134,11 @@ def final_val_metrics(runs: list[Run], with_baselines: bool = False) -> pd.DataF
         if val.empty:
             continue
         last = val.iloc[-1]
-        rows.append({"run": run.name, "method": cfg.method, "backbone": cfg.backbone, "seed": cfg.seed,
+        rows.append({"run": run.name, "method": cfg.method, "backbone": backbone_label(cfg), "seed": cfg.seed,
                      "epochs": int(last.epoch), **{k: float(last.get(k, np.nan)) for k in TABLE_METRICS}})
         base = load_baselines(run) if with_baselines else None
         for r in (base or {}).get("results", []):
-            backbone = "" if r["method"] == B.PIXELS else cfg.backbone
+            backbone = "" if r["method"] == B.PIXELS else backbone_label(cfg)
             rows.append({"run": run.name, "method": r["method"], "backbone": backbone, "seed": cfg.seed, "epochs": None,
                          **{k: float(r["metrics"][k]) for k in TABLE_METRICS}})
     return pd.DataFrame(rows, columns=["run", "method", "backbone", "seed", "epochs", *TABLE_METRICS])
@@ -142,6 +147,12 @@ def final_val_metrics(runs: list[Run], with_baselines: bool = False) -> pd.DataF
 def methods_table(runs: list[Run]) -> pd.DataFrame:
     """Per method (and baseline) and backbone: number of seeds and each final val metric as 'mean ± std'."""
     return _table_of(final_val_metrics(runs, with_baselines=True))
+
+
+def comparison_caveats(runs: list[Run]) -> list[str]:
+    """What a reader of these runs' comparison must know: feature extraction on random weights, if any ran."""
+    notes = {random_features_caveat(r.config.method, r.config.weights) for r in runs}
+    return sorted(n for n in notes if n)
 
 
 def _table_of(per_run: pd.DataFrame) -> pd.DataFrame:

@@ -117,7 +117,7 @@ class RunConfig:
     schedule: str = setting("cosine", label="LR schedule", choices=SCHEDULES, help="learning-rate schedule")
     augment: Augment = field(default_factory=Augment)
     detect: Detect = field(default_factory=Detect)
-    seed: int = setting(0, label="Seed (also the split)",  # also the split seed: store.splits(dataset, seed)
+    seed: int = setting(0, label="Seed (also the split)",  # also the split seed: data.splits.splits(store, dataset, seed)
                         help="seed of the split, the init and the batches")
     name: str = setting("", label="Run name (optional; a comparison's runs: <name>-ft-s0, ...)",
                         help="run name (default: <dataset>-<method>-<backbone>-s<seed>-<time>)")
@@ -228,6 +228,21 @@ def config_from(values: Mapping[str, Any]) -> RunConfig:
         if s.name in values:
             (parts[s.part] if s.part else own)[s.name] = s.value(values[s.name])
     return RunConfig(**own, **{part: PARTS[part](**kw) for part, kw in parts.items()})
+
+
+RANDOM_WEIGHTS = "none"  # the weights source that leaves the backbone randomly initialised
+
+
+def random_features_caveat(method: str, weights: str, comparing: bool = False) -> str | None:
+    """What to know before feature extraction (alone, or as half of a method comparison) runs on a randomly
+    initialised backbone (weights "none"): its frozen features are random, so its head learns little. Else None."""
+    if (weights or "").strip().lower() != RANDOM_WEIGHTS or not (comparing or method == "feature_extract"):
+        return None
+    which = "The comparison's feature extraction runs" if comparing else "Feature extraction"
+    return (f"{which} on random weights (weights: none): the frozen backbone was never trained, so its embeddings "
+            "are random features and the head trained on them (and the linear probe baseline) will do little better "
+            "than the majority class. Pick pretrained weights (offline: the bundled ImageNet EfficientNet-Lite0; "
+            "timm; or a weights file), or fine-tuning.")
 
 
 def default_name(cfg: RunConfig) -> str:

@@ -17,6 +17,7 @@ import torch.nn.functional as F
 from PIL import Image
 
 from workbench.data.imageio import load_image
+from workbench.data.splits import labelled
 from workbench.errors import WorkbenchError
 from workbench.store import Store
 from workbench.train.config import Augment
@@ -48,13 +49,14 @@ def to_task(labels: pd.Series, grouping: dict[str, str] | None) -> pd.Series:
 
 
 def task_labels(store: Store, dataset: str, grouping: dict[str, str] | None, seed: int) -> tuple[pd.DataFrame, list[str]]:
-    """Labelled images of the dataset with the grouping applied: image_id, path, sha256, label, y, split."""
+    """Labelled images of the dataset with the grouping applied: image_id, path, sha256, label, y, split, group (the
+    image's duplicate group, NaN when it has no duplicate)."""
     classes = task_classes(store.classes(dataset), grouping)
-    df = store.labelled(dataset, seed=seed)
+    df = labelled(store, dataset, seed=seed)
     df["label"] = to_task(df["label"], grouping)
     index = {c: i for i, c in enumerate(classes)}
     df["y"] = df["label"].map(index).astype(int)
-    return df[["image_id", "path", "sha256", "label", "y", "split"]].reset_index(drop=True), classes
+    return df[["image_id", "path", "sha256", "label", "y", "split", "group"]].reset_index(drop=True), classes
 
 
 def check_trainable(df: pd.DataFrame, classes: list[str]) -> None:

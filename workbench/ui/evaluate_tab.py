@@ -20,7 +20,7 @@ from workbench.explain.methods import LABELS as CAM_LABELS
 from workbench.lazy import lazy_import
 from workbench.review.categories import CATEGORY_COLUMNS, GROUPINGS, cell_category
 from workbench.review.run_cache import RunCache
-from workbench.run import list_runs
+from workbench.run import Run, list_runs
 from workbench.workspace import Workspace
 from workbench.ui import detection_panel
 from workbench.ui.context import UIContext
@@ -34,6 +34,7 @@ evaluation = lazy_import("workbench.evaluate.evaluate")
 plots = lazy_import("workbench.evaluate.plots")
 report = lazy_import("workbench.evaluate.report")
 label_issues = lazy_import("workbench.review.label_issues")
+leaks = lazy_import("workbench.evaluate.leaks")
 views = lazy_import("workbench.review.views")
 detection = lazy_import("workbench.detect.evaluate")
 
@@ -341,7 +342,7 @@ def show_run(ws: Workspace, runs: RunCache, run: str | None) -> tuple:
         unfinished = picked.unfinished()
         return (f"{unfinished}  \n" if unfinished else "") + "Not evaluated yet: press **Evaluate**.", None, \
             _confusion(None), _curves(None), classes
-    return (*_panels(ev), classes)
+    return (*_panels(ev, picked), classes)
 
 
 @_user_errors
@@ -353,12 +354,17 @@ def evaluate(ws: Workspace, run: str | None, progress: gr.Progress = gr.Progress
     progress(0.1, desc="predicting the test split")
     if picked.is_detector:
         return _detection_panels(picked, detection.evaluate_detector(picked))
-    return _panels(evaluation.evaluate_run(picked))
+    return _panels(evaluation.evaluate_run(picked), picked)
 
 
-def _panels(ev) -> tuple:
-    """Status line, metrics table, confusion matrix and ROC of one evaluation."""
-    return (report.status_markdown(ev), report.metrics_table(ev.metrics),
+def _panels(ev, run: Run) -> tuple:
+    """Status line (with the run's leaks: test images with a copy in train), metrics table, confusion matrix and ROC
+    of one evaluation."""
+    try:
+        leaked = "  \n".join(leaks.leak_lines(leaks.run_leaks(run, ev.split), markdown=True))
+    except WorkbenchError as e:  # the evaluation still shows; why leaks could not be counted is said instead
+        leaked = f"Leaks not counted: {e}"
+    return (report.status_markdown(ev) + "\n\n" + leaked, report.metrics_table(ev.metrics),
             _confusion(plots.confusion_table(np.array(ev.confusion), ev.classes)),
             _curves(plots.roc_figure(ev.roc) if ev.roc else None))
 
