@@ -143,12 +143,9 @@ def pr_figure(curves: dict[str, dict], title: str = "Precision-recall") -> go.Fi
         ap = f" (AP {c['ap']:.3f})" if c.get("ap") is not None else ""
         fig.add_trace(go.Scatter(x=c["recall"], y=c["precision"], mode="lines", name=f"{name}{ap}",
                                  hovertemplate=f"{name}<br>recall %{{x:.2f}}<br>precision %{{y:.3f}}<extra></extra>"))
-    bottom = 80 + 22 * math.ceil(len(fig.data) / LEGEND_COLUMNS)
     fig.update_layout(title=title, xaxis_title="recall", yaxis_title="precision", xaxis_range=[0, 1],
-                      yaxis_range=[0, 1.02], height=380 + bottom, margin={"b": bottom, "t": 50},
-                      legend={"orientation": "h", "yref": "container", "y": 0, "yanchor": "bottom", "x": 0,
-                              "xanchor": "left", "entrywidthmode": "fraction", "entrywidth": 1 / LEGEND_COLUMNS - 0.01})
-    return fig
+                      yaxis_range=[0, 1.02], margin={"t": 50})
+    return legend_below(fig, 380, LEGEND_COLUMNS)  # under the curves, as the ROC's
 
 
 def pr_png(curves: dict[str, dict], path: Path, title: str = "") -> str:

@@ -250,6 +250,9 @@ def wire_runs(top: RunPanel, gallery: GalleryPanel, explain: ExplainPanel, compa
     panels = [top.status, top.metrics, top.confusion, top.roc]
     first_page = bind(show_errors, ws, runs, "first")
     box_page = detection_panel.first_page(ws)
+    # the panels' values are plain (the API's shape); their labels follow the run's kind in an event of their own
+    top.run.change(bind(panel_labels, ws), inputs_kwargs={"run": top.run}, outputs=[top.confusion, top.roc],
+                   **PRIVATE)
     top.run.change(bind(show_run, ws, runs), inputs_kwargs={"run": top.run}, outputs=[*panels, explain.cam_class],
                    **PRIVATE).then(first_page, inputs_kwargs=gallery.inputs(top.run), outputs=gallery.outputs(),
                                    **PRIVATE).then(box_page, inputs_kwargs=boxes.inputs(top.run),
@@ -332,7 +335,7 @@ def runs_on_load(ws: Workspace) -> tuple:
 def show_run(ws: Workspace, runs: RunCache, run: str | None) -> tuple:
     """A picked run's saved evaluation (status, metrics, confusion matrix, ROC) and its classes to explain."""
     if not run:
-        return "Pick a run.", None, _confusion(None), _curves(None), gr.Dropdown(choices=[PREDICTED], value="")
+        return "Pick a run.", None, None, None, gr.Dropdown(choices=[PREDICTED], value="")
     picked = ws.run(run)
     if picked.is_detector:
         return (*_detection_panels(picked), gr.Dropdown(choices=[PREDICTED], value=""))  # Grad-CAM explains classifiers
@@ -341,7 +344,7 @@ def show_run(ws: Workspace, runs: RunCache, run: str | None) -> tuple:
     if ev is None:
         unfinished = picked.unfinished()
         return (f"{unfinished}  \n" if unfinished else "") + "Not evaluated yet: press **Evaluate**.", None, \
-            _confusion(None), _curves(None), classes
+            None, None, classes
     return (*_panels(ev, picked), classes)
 
 
@@ -365,8 +368,7 @@ def _panels(ev, run: Run) -> tuple:
     except WorkbenchError as e:  # the evaluation still shows; why leaks could not be counted is said instead
         leaked = f"Leaks not counted: {e}"
     return (report.status_markdown(ev) + "\n\n" + leaked, report.metrics_table(ev.metrics),
-            _confusion(plots.confusion_table(np.array(ev.confusion), ev.classes)),
-            _curves(plots.roc_figure(ev.roc) if ev.roc else None))
+            plots.confusion_table(np.array(ev.confusion), ev.classes), plots.roc_figure(ev.roc) if ev.roc else None)
 
 
 def _detection_panels(run, ev=None) -> tuple:
@@ -376,28 +378,22 @@ def _detection_panels(run, ev=None) -> tuple:
     if ev is None:
         unfinished = run.unfinished()
         return ((f"{unfinished}  \n" if unfinished else "") + "Not evaluated yet: press **Evaluate**.", None,
-                _per_class(None), _pr(None))
+                None, None)
     status = (f"**{ev.run}** · {ev.checkpoint} checkpoint · {ev.n} {ev.split} images, {ev.boxes} boxes"
               + "".join(f"\n- {n}" for n in ev.notes))
-    return (status, detection.metrics_table(ev), _per_class(detection.per_class_table(ev)),
-            _pr(plots.pr_figure(ev.pr)))
+    return status, detection.metrics_table(ev), detection.per_class_table(ev), plots.pr_figure(ev.pr)
 
 
-# one Dataframe and one Plot show a classifier's confusion matrix and ROC, or a detector's AP per class and PR curves
-def _confusion(value) -> gr.Dataframe:
-    return gr.Dataframe(value, label=CONFUSION_LABEL)
-
-
-def _curves(value) -> gr.Plot:
-    return gr.Plot(value, label="ROC curve")
-
-
-def _per_class(value) -> gr.Dataframe:
-    return gr.Dataframe(value, label="AP per class (test boxes)")
-
-
-def _pr(value) -> gr.Plot:
-    return gr.Plot(value, label="Precision-recall per class (IoU 0.5)")
+def panel_labels(ws: Workspace, run: str | None) -> tuple[gr.Dataframe, gr.Plot]:
+    """One Dataframe and one Plot show a classifier's confusion matrix and ROC, or a detector's AP per class and
+    precision-recall curves: their labels for the picked run."""
+    try:
+        detector = bool(run) and ws.run(run).is_detector
+    except WorkbenchError:  # a run gone since the list was drawn: show_run says so
+        detector = False
+    if detector:
+        return gr.Dataframe(label="AP per class (test boxes)"), gr.Plot(label="Precision-recall per class (IoU 0.5)")
+    return gr.Dataframe(label=CONFUSION_LABEL), gr.Plot(label="ROC curve")
 
 
 @_user_errors
