@@ -28,7 +28,8 @@ def test_feature_extraction_with_offline_lite0_beats_chance_and_reloads(ws, face
     store = faces_labelled
     cfg = RunConfig("faces", method="feature_extract", backbone="efficientnet_lite0", weights="offline",
                     input_size=64, epochs=3, name="fe-faces")
-    res = train(ws, cfg)
+    said = []
+    res = train(ws, cfg, lambda frac, msg: said.append(msg))
     assert res.status == "completed"
     run = res.run_dir
     for f in ("config.json", "dataset.json", "history.csv", "best.pt", "last.pt", "summary.json"):
@@ -36,6 +37,7 @@ def test_feature_extraction_with_offline_lite0_beats_chance_and_reloads(ws, face
     # the faces set holds three near-identical non-face crops: the run records them as one group, on one side
     info = json.loads((run / "dataset.json").read_text())
     assert info["duplicate_groups"] == {"groups": 1, "images": 3, "kept_together": 1}
+    assert "split: 1 of 1 duplicate group(s) (3 images) kept on one side" in said  # and the run says so
     hist = pd.read_csv(run / "history.csv")
     assert list(hist.columns) == HISTORY_COLUMNS == ["epoch", "split", "loss", "accuracy", "precision", "recall", "f1",
                                                      "roc_auc", "eer", "lr", "seconds"]

@@ -11,7 +11,8 @@ from workbench.data.importers import import_arrays
 from workbench.train.config import RunConfig
 from workbench.train.loop import train
 from workbench.train.baselines import PIXELS, PROBE, linear_probe, pixel_logreg
-from workbench.train.compare import load_baselines, run_baselines
+from workbench.train.compare import run_baselines
+from workbench.train.results import load_baselines
 
 pytestmark = pytest.mark.slow
 

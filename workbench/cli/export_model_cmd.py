@@ -5,11 +5,13 @@ from __future__ import annotations
 
 import argparse
 
-from workbench.deploy.export import EXPORTERS, export_model
+from workbench.deploy.formats import FORMATS
 from workbench.errors import WorkbenchError
 from workbench.lazy import lazy_import
 
-detection = lazy_import("workbench.detect.export")  # torch and the detectors: imported when a detector is exported
+# exporting needs torch: imported when the command runs, not when the CLI starts
+export = lazy_import("workbench.deploy.export")
+detection = lazy_import("workbench.detect.export")  # a detector's export: torchvision's detectors
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -21,7 +23,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p = subparsers.add_parser("export-model", help="export a run's model (ONNX or TorchScript) with a model card",
                               description=" ".join(__doc__.split()) + about)
     p.add_argument("run", help="run name, or `last` for the newest run")
-    p.add_argument("--format", required=True, choices=list(EXPORTERS), dest="fmt")
+    p.add_argument("--format", required=True, choices=list(FORMATS), dest="fmt")
     p.add_argument("--out", help="folder to write into (default: checkpoints/RUN/export-FORMAT/)")
     p.add_argument("--checkpoint", default="best", choices=["best", "last"])
     p.set_defaults(func=run)
@@ -35,7 +37,7 @@ def run(args: argparse.Namespace) -> int:
             raise WorkbenchError(f"{run.name!r} is a detection run: it exports as onnx only (--format onnx).")
         result = detection.export_detector(run, args.out, args.checkpoint)
     else:
-        result = export_model(run, args.fmt, args.out, args.checkpoint)
+        result = export.export_model(run, args.fmt, args.out, args.checkpoint)
     print(result)
     for f in result.files:
         print(f"  {f}")

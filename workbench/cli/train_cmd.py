@@ -6,18 +6,23 @@ import argparse
 import signal
 import sys
 import threading
+from typing import TYPE_CHECKING
 
 from workbench.cli.mlflow_option import add_mlflow_argument
 from workbench.errors import WorkbenchError
-from workbench.train import compare as C
-from workbench.train import distributed
-from workbench.train.config import RunConfig, Setting, config_from, random_features_caveat, settings
-from workbench.train.loop import RunResult
-from workbench.run import Run, list_runs
-from workbench.workspace import Workspace
 from workbench.lazy import lazy_import
+from workbench.run import Run, list_runs
+from workbench.train.config import RunConfig, Setting, config_from, random_features_caveat, settings
+from workbench.train.results import comparison_caveats, methods_table
+from workbench.workspace import Workspace
 
-tasks = lazy_import("workbench.train.tasks")  # the detectors (torchvision's) load when a run starts
+if TYPE_CHECKING:  # annotations only: loop below
+    from workbench.train.loop import RunResult
+
+# training imports torch: when the command trains, not when the CLI starts (`--list`, `--help`, other commands)
+C = lazy_import("workbench.train.compare")
+distributed = lazy_import("workbench.train.distributed")
+tasks = lazy_import("workbench.train.tasks")  # the classifier's loop, or a detector's (torchvision's detectors)
 
 
 def register(sub) -> None:
@@ -125,6 +130,6 @@ def _report(ws: Workspace, results: list[RunResult], comparison: str | None) -> 
         print("\nfinal val metrics, mean ± std over seeds (baselines: logistic regression on the run's split, "
               "on raw pixels and on the frozen backbone's embeddings with C tuned by cross-validation on train):")
         compared = [ws.run(r) for r in runs]
-        print(C.methods_table(compared).to_string(index=False))
-        for note in C.comparison_caveats(compared):
+        print(methods_table(compared).to_string(index=False))
+        for note in comparison_caveats(compared):
             print(f"note: {note}")

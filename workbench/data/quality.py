@@ -21,17 +21,22 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 from PIL import Image
-from scipy import ndimage
-from sklearn.neighbors import LocalOutlierFactor
 
 from workbench import paths
 from workbench.atomic import write_json
 from workbench.data.pixels import Progress, cached_pixels, no_progress
 from workbench.data.thumbnails import thumbnail
+from workbench.lazy import lazy_import
 from workbench.tables import read_csv, write_csv
 
 if TYPE_CHECKING:  # annotations only
     from workbench.store import Store
+
+# scipy and scikit-learn are imported when an image is first measured or outliers scored, not by the pages that
+# only read the categories
+ndimage = lazy_import("scipy.ndimage")
+neighbors = lazy_import("sklearn.neighbors")
+features = lazy_import("workbench.labeling.features")  # torch and the backbone: only when outliers are scored
 
 Z = 3.5  # modified z-score beyond which a score is extreme
 NEIGHBOURS = 10  # outlier score: the local outlier factor among this many nearest neighbours
@@ -99,7 +104,7 @@ def outlier_scores(embeddings: np.ndarray, k: int = NEIGHBOURS) -> np.ndarray:
     x = np.asarray(embeddings, dtype=np.float32)
     if len(x) <= k:
         return np.full(len(x), np.nan)
-    return -LocalOutlierFactor(n_neighbors=k).fit(x).negative_outlier_factor_
+    return -neighbors.LocalOutlierFactor(n_neighbors=k).fit(x).negative_outlier_factor_
 
 
 # -- relative to the set: pure functions on a scores table ------------------------------------------
@@ -215,13 +220,10 @@ def dataset_quality(store: Store, dataset: str, *, outliers: bool | None = None,
 def _embeddings(folder, images: pd.DataFrame, outliers: bool | None, progress: Progress) -> np.ndarray | None:
     if outliers is False or len(images) <= NEIGHBOURS:
         return None
-    # torch and the backbone: imported only when outliers are scored
-    from workbench.labeling.features import cached_embeddings, embeddings
-
     shas = images["sha256"].tolist()
     if outliers:
-        return embeddings(folder, shas, images["path"].tolist(), progress)
-    return cached_embeddings(folder, shas)
+        return features.embeddings(folder, shas, images["path"].tolist(), progress)
+    return features.cached_embeddings(folder, shas)
 
 
 def _load(folder, key: str) -> Quality | None:

@@ -151,3 +151,11 @@ def groups_kept(df: pd.DataFrame) -> dict:
     grouped = df.dropna(subset=["group"])
     sides = grouped.groupby("group")["split"].nunique()
     return {"groups": int(len(sides)), "images": int(len(grouped)), "kept_together": int((sides == 1).sum())}
+
+
+def kept_note(kept: dict) -> str:
+    """One line for a run's progress: the duplicate groups (`groups_kept`) its split kept on one side."""
+    if not kept["groups"]:
+        return "split: no duplicates among the labelled images"
+    return (f"split: {kept['kept_together']} of {kept['groups']} duplicate group(s) ({kept['images']} images) "
+            f"kept on one side")

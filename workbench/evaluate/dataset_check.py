@@ -3,8 +3,6 @@ gives the run's split images as they were recorded at training."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 import pandas as pd
 
 from workbench.data import splits as data_splits
@@ -12,9 +10,7 @@ from workbench.errors import WorkbenchError
 from workbench.run import Run
 from workbench.store import Store
 from workbench.train.data import task_classes, task_labels
-
-if TYPE_CHECKING:  # annotations only: the loaded model's module imports torch, whose callers pass one in
-    from workbench.train.runs import LoadedRun
+from workbench.train.runs import LoadedRun
 
 
 class DatasetChanged(WorkbenchError):

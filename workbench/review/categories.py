@@ -2,16 +2,14 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Sequence
+from typing import Sequence
 
 import numpy as np
 import pandas as pd
 
 from workbench.data.quality import dataset_quality
 from workbench.errors import WorkbenchError
-
-if TYPE_CHECKING:  # annotations only: importing these at run time would cycle or cost start-up
-    from workbench.store import Store
+from workbench.store import Store
 
 GROUPINGS = {"tag": "Category tag", "quality": "Image quality", "confusion": "Confusion cell (true → predicted)"}
 PRED_COLUMNS = ("image_id", "path", "y_true", "y_pred", "confidence")

@@ -16,8 +16,8 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
 from workbench.metrics import classification_metrics
+from workbench.train.results import PIXELS, PROBE
 
-PIXELS, PROBE = "baseline: logreg on pixels", "baseline: linear probe"
 PROBE_CS = np.logspace(-3, 1, 5)  # 0.001 .. 10; the path is warm-started from the strongest penalty
 
 

@@ -4,34 +4,30 @@ metrics as mean ± std per method."""
 
 from __future__ import annotations
 
-import json
 import time
 from dataclasses import asdict, replace
 from pathlib import Path
 from typing import Callable
 
 import numpy as np
-import pandas as pd
 import torch
 
 from workbench.atomic import atomic_path, write_json
 from workbench.data.imageio import load_image
 from workbench.errors import WorkbenchError
-from workbench.metrics import CURVE_METRICS
 from workbench.plots.curves import methods_figure, save_curves
 from workbench.tables import write_csv
 from workbench.train import baselines as B
 from workbench.train import data as D
 from workbench.train.backbones import build_model, pick_device, place
-from workbench.train.config import METHODS, RANDOM_WEIGHTS, RunConfig, random_features_caveat
+from workbench.train.config import METHODS, RunConfig
 from workbench.train.distributed import master_process
 from workbench.train.embedding import embed
 from workbench.train.loop import RunResult, TaskData, precheck, train
+from workbench.train.results import BASELINES_FILE, final_val_metrics, table_of
 from workbench.run import Run
 from workbench.workspace import Workspace
 
-TABLE_METRICS = CURVE_METRICS  # the final val metrics compared across runs and methods
-BASELINES_FILE = "baselines.json"
 PIXEL_SIZE = 32  # raw-pixel baseline: images at min(input size, native size, this) px: upsampling adds nothing linear
 
 
@@ -114,61 +110,6 @@ def run_baselines(run: Run) -> list[B.BaselineResult]:
     return results
 
 
-def load_baselines(run: Run) -> dict | None:
-    """The run's baselines.json (a feature-extraction run of a comparison), or None."""
-    f = run.folder / BASELINES_FILE
-    return json.loads(f.read_text()) if f.is_file() else None
-
-
-def backbone_label(cfg: RunConfig) -> str:
-    """The backbone as a comparison names it: with "(random weights)" when it was never trained (weights none)."""
-    return f"{cfg.backbone} (random weights)" if cfg.weights == RANDOM_WEIGHTS else cfg.backbone
-
-
-def final_val_metrics(runs: list[Run], with_baselines: bool = False) -> pd.DataFrame:
-    """One row per run (method, backbone, seed, last epoch's val metrics); baselines' rows too when asked."""
-    rows = []
-    for run in runs:
-        cfg, h = run.config, run.history
-        val = h[h.split == "val"]
-        if val.empty:
-            continue
-        last = val.iloc[-1]
-        rows.append({"run": run.name, "method": cfg.method, "backbone": backbone_label(cfg), "seed": cfg.seed,
-                     "epochs": int(last.epoch), **{k: float(last.get(k, np.nan)) for k in TABLE_METRICS}})
-        base = load_baselines(run) if with_baselines else None
-        for r in (base or {}).get("results", []):
-            backbone = "" if r["method"] == B.PIXELS else backbone_label(cfg)
-            rows.append({"run": run.name, "method": r["method"], "backbone": backbone, "seed": cfg.seed, "epochs": None,
-                         **{k: float(r["metrics"][k]) for k in TABLE_METRICS}})
-    return pd.DataFrame(rows, columns=["run", "method", "backbone", "seed", "epochs", *TABLE_METRICS])
-
-
-def methods_table(runs: list[Run]) -> pd.DataFrame:
-    """Per method (and baseline) and backbone: number of seeds and each final val metric as 'mean ± std'."""
-    return _table_of(final_val_metrics(runs, with_baselines=True))
-
-
-def comparison_caveats(runs: list[Run]) -> list[str]:
-    """What a reader of these runs' comparison must know: feature extraction on random weights, if any ran."""
-    notes = {random_features_caveat(r.config.method, r.config.weights) for r in runs}
-    return sorted(n for n in notes if n)
-
-
-def _table_of(per_run: pd.DataFrame) -> pd.DataFrame:
-    if per_run.empty:
-        return pd.DataFrame(columns=["method", "backbone", "seeds", *TABLE_METRICS])
-    per_run["is_baseline"] = per_run.method.str.startswith("baseline")  # methods first, then baselines
-    out = []
-    for (_, method, backbone), g in per_run.groupby(["is_baseline", "method", "backbone"], sort=True):
-        row = {"method": method, "backbone": backbone, "seeds": len(g)}
-        for k in TABLE_METRICS:
-            std = g[k].std(ddof=1) if len(g) > 1 else 0.0
-            row[k] = f"{g[k].mean():.3f} ± {std:.3f}"
-        out.append(row)
-    return pd.DataFrame(out, columns=["method", "backbone", "seeds", *TABLE_METRICS])
-
-
 def methods_figure_of(runs: list[Run]):
     """The method-grouped plotly figure of these runs (mean per method over seeds, ±1 std band, baselines)."""
     shown = [r for r in runs if len(r.history)]
@@ -201,7 +142,7 @@ def _save_comparison(ws: Workspace, name: str, results: list[RunResult]) -> None
     try:
         out = save_curves(histories, ws.plots, name)["html"].parent
         per_run = final_val_metrics([ws.run(run) for run in histories], with_baselines=True)
-        write_csv(out / "methods.csv", _table_of(per_run.copy()))
+        write_csv(out / "methods.csv", table_of(per_run.copy()))
         with atomic_path(out / "methods.html") as tmp:
             methods_figure(histories, per_run).write_html(tmp, include_plotlyjs=True, full_html=True)
     except Exception as e:

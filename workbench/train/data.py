@@ -14,10 +14,10 @@ import numpy as np
 import pandas as pd
 import torch
 import torch.nn.functional as F
-from PIL import Image
 
 from workbench.data.imageio import load_image
 from workbench.data.splits import labelled
+from workbench.data.tensors import image_to_uint8
 from workbench.errors import WorkbenchError
 from workbench.store import Store
 from workbench.train.config import Augment
@@ -76,16 +76,6 @@ def check_trainable(df: pd.DataFrame, classes: list[str]) -> None:
 
 
 # -- image cache -----------------------------------------------------------------------------
-def image_to_uint8(img: Image.Image, size: int, channels: int) -> torch.Tensor:
-    """One PIL image -> uint8 tensor (channels, size, size); grayscale becomes 3 equal channels when asked."""
-    img = img.convert("RGB" if channels == 3 else "L")
-    if img.size != (size, size):
-        img = img.resize((size, size), Image.BILINEAR)
-    arr = np.asarray(img, dtype=np.uint8)
-    t = torch.from_numpy(arr.copy())
-    return t.unsqueeze(0) if t.ndim == 2 else t.permute(2, 0, 1).contiguous()
-
-
 def load_images(paths: list[str], size: int) -> torch.Tensor:
     """Decode files once into (N, C, size, size) uint8; C is 1 when every image is grayscale."""
     imgs = [load_image(p) for p in paths]

@@ -14,10 +14,13 @@ from typing import Any, Callable
 import pandas as pd
 
 from workbench.errors import WorkbenchError
-from workbench.train.compare import check_plan, compare_methods, curves_folder, plan
+from workbench.lazy import lazy_import
 from workbench.train.config import RunConfig
-from workbench.train.tasks import precheck, train
 from workbench.workspace import Workspace
+
+# training imports torch: the app holds its job queue from the start and imports it with the first job submitted
+compare = lazy_import("workbench.train.compare")
+tasks = lazy_import("workbench.train.tasks")  # a classifier's loop or a detector's, as the set asks
 
 
 @dataclass
@@ -57,23 +60,23 @@ class JobManager:
     def submit_train(self, cfg: RunConfig) -> Job:
         """Queue one training run; it is checked now (once), so mistakes show at once, and trains on the labels
         as they were when it was submitted."""
-        task = precheck(self.ws, cfg)
+        task = tasks.precheck(self.ws, cfg)
         job = self._new(f"train {cfg.name}")
         job.runs.append(cfg.name)
-        self._queue.put((job, lambda progress: train(self.ws, cfg, progress, job.cancel, task=task)))
+        self._queue.put((job, lambda progress: tasks.train(self.ws, cfg, progress, job.cancel, task=task)))
         return job
 
     def submit_compare(self, base: RunConfig, seeds: int, prefix: str | None = None) -> Job:
         """Queue fine-tuning and feature extraction × `seeds` seeds plus the baselines (names: compare.plan)."""
         if seeds < 1:
             raise WorkbenchError("Compare methods needs at least 1 seed.")
-        name, runs = plan(base, seeds, prefix)
-        task = check_plan(self.ws, runs)
+        name, runs = compare.plan(base, seeds, prefix)
+        task = compare.check_plan(self.ws, runs)
         job = self._new(f"compare methods {name} × {seeds} seeds")
         job.comparison = name
-        self._queue.put((job, lambda progress: compare_methods(self.ws, base, seeds, progress, job.cancel,
-                                                               on_run_start=lambda r: _add_run(job, r),
-                                                               planned=runs, task=task, name=name)))
+        self._queue.put((job, lambda progress: compare.compare_methods(self.ws, base, seeds, progress, job.cancel,
+                                                                       on_run_start=lambda r: _add_run(job, r),
+                                                                       planned=runs, task=task, name=name)))
         return job
 
     # -- looking and cancelling ------------------------------------------------------------------------
@@ -146,7 +149,7 @@ class JobManager:
             statuses = {r.status for r in results}
             job.status = "cancelled" if "cancelled" in statuses else "failed" if "failed" in statuses else "completed"
             job.message = "; ".join(f"{r.run}: {r.message}" for r in results)
-            curves = curves_folder(self.ws, results, job.comparison)  # train() and compare_methods wrote them
+            curves = compare.curves_folder(self.ws, results, job.comparison)  # train() and compare_methods wrote them
             if curves:
                 job.message += f" Curves saved in {curves}."
             if job.status == "completed":

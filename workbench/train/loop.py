@@ -19,9 +19,10 @@ import pandas as pd
 import torch
 
 from workbench.atomic import write_json
-from workbench.data.splits import groups_kept
+from workbench.data.splits import groups_kept, kept_note
 from workbench.errors import WorkbenchError
 from workbench.metrics import HISTORY_COLUMNS, METRICS, classification_metrics
+from workbench.plots.curves import save_curves
 from workbench.run import TrainingLock
 from workbench.store import Store
 from workbench.tables import write_csv
@@ -85,6 +86,7 @@ def train(ws: Workspace, cfg: RunConfig, progress: Progress | None = None, cance
     folder = ws.run_folder(cfg.name)
     files = RunFiles(folder, ws.plots, device, Trackers.for_run(ws.mlflow)) if ddp.master else NoFiles(folder)
     files.start(cfg, ws.store, task, channels=splits["train"].images.shape[1])
+    progress(0.0, kept_note(groups_kept(task.labels)))  # what dataset.json records, said as the run starts
     try:
         method = METHODS[cfg.method](model, cfg, splits, device, progress, ddp)
         result = Epochs(cfg, method, splits["val"].y.numpy(), files, progress, cancel, ddp).run()
@@ -248,8 +250,6 @@ class RunFiles:
         self.history(result.history)
         if plots and len(result.history):
             try:
-                from workbench.plots import save_curves  # plotly and matplotlib: imported when a run ends
-
                 result.curves = save_curves({result.run: result.history}, self.plots, result.run)["html"].parent
             except Exception as e:
                 result.message += f" Saving the curves failed: {e}"

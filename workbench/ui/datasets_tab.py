@@ -12,7 +12,7 @@ from typing import Any
 
 import gradio as gr
 
-from workbench.data.crops import CROP_KINDS
+from workbench.data.importers.crops import CROP_KINDS
 from workbench.data.demo import DEMOS, import_demo
 from workbench.data.importers import FORMATS, import_path, import_upload
 from workbench.data.overview import counts, keep_or_first, overview, preview

@@ -427,7 +427,10 @@ def _turned(page: float | None, turn: str) -> int:
 
 def pick_cell(ws: Workspace, run: str | None, evt: gr.SelectData) -> tuple:
     """A confusion-matrix cell clicked: group by confusion cell, with that (true, predicted) pair picked."""
-    ev = ws.run(run).evaluation() if run else None
+    try:
+        ev = ws.run(run).evaluation() if run else None
+    except WorkbenchError:  # a name typed into the picker that is no run: nothing to pick
+        ev = None
     row, col = evt.index if isinstance(evt.index, (list, tuple)) else (None, None)
     if ev is None or row is None or not 1 <= col <= len(ev.classes) or row >= len(ev.classes):
         return gr.skip(), gr.skip()

@@ -17,16 +17,20 @@ import gradio as gr
 import pandas as pd
 
 from workbench.errors import WorkbenchError
-from workbench.plots import curves_figure, save_curves
+from workbench.lazy import lazy_import
 from workbench.store import Store
-from workbench.train.compare import methods_figure_of, methods_table
 from workbench.train.config import AUGMENTATIONS, RunConfig, Setting, config_from, random_features_caveat, settings
 from workbench.train.jobs import Job, JobManager
+from workbench.train.results import methods_table
 from workbench.run import list_runs, runs_table
 from workbench.workspace import Workspace
 from workbench.ui.context import UIContext
 from workbench.ui.handlers import bind
 from workbench.ui.label_efficiency_panel import build_label_efficiency
+
+# the curves (plotly, matplotlib) and the method-grouped plot: imported when first drawn, not to serve the first page
+curves = lazy_import("workbench.plots.curves")
+compare = lazy_import("workbench.train.compare")
 
 SETTINGS = {s.name: s for s in settings()}
 FE_NOTE = ("**Feature extraction** embeds every image once with the frozen backbone and trains only the head on the "
@@ -243,7 +247,7 @@ def tick(ws: Workspace, jobs: JobManager, j: JobsPanel, r: RunsPanel, job_id: in
     """Every 2 s: the picked (or active) job's bar and live curves, the jobs table, and what ended jobs changed."""
     job = jobs.active() if job_id is None else jobs.get(job_id)
     hist = {run: h for run in (job.runs if job else []) if (h := _history_or_none(ws, run)) is not None and len(h)}
-    return {j.progress: _bar(job), j.table: jobs.table(), j.live: curves_figure(hist) if hist else gr.skip(),
+    return {j.progress: _bar(job), j.table: jobs.table(), j.live: curves.curves_figure(hist) if hist else gr.skip(),
             **ended_jobs(ws, jobs, j, r, seen)}
 
 
@@ -258,7 +262,7 @@ def ended_jobs(ws: Workspace, jobs: JobManager, j: JobsPanel, r: RunsPanel, seen
     cmp = next((job for job in new if job.comparison and job.runs), None)
     known = set(list_runs(ws))
     runs = [ws.run(run) for run in cmp.runs if run in known] if cmp else []
-    shown = {r.methods: methods_table(runs), r.by_method: methods_figure_of(runs)} if runs else \
+    shown = {r.methods: methods_table(runs), r.by_method: compare.methods_figure_of(runs)} if runs else \
         {r.methods: gr.skip(), r.by_method: gr.skip()}
     names = list_runs(ws)
     return {r.table: runs_table(ws), r.pick: gr.Dropdown(choices=names), **shown, j.seen: [job.id for job in ended],
@@ -276,15 +280,15 @@ def do_overlay(ws: Workspace, r: RunsPanel, runs: list[str] | None) -> dict:
     if not runs:
         return {r.overlay: None, r.methods: methods_table([]), r.by_method: None}
     picked = [_core(ws.run, run) for run in runs]
-    return {r.overlay: curves_figure({run.name: run.history for run in picked}), r.methods: methods_table(picked),
-            r.by_method: methods_figure_of(picked)}
+    return {r.overlay: curves.curves_figure({run.name: run.history for run in picked}),
+            r.methods: methods_table(picked), r.by_method: compare.methods_figure_of(picked)}
 
 
 def do_save(ws: Workspace, runs: list[str] | None) -> list[str]:
     """The picked runs' curves saved as HTML and PNG in plots_checkpoints/."""
     if not runs:
         raise gr.Error("Pick runs to plot first.")
-    out = save_curves({run.name: run.history for run in (_core(ws.run, name) for name in runs)}, ws.plots)
+    out = curves.save_curves({run.name: run.history for run in (_core(ws.run, name) for name in runs)}, ws.plots)
     return [str(out["html"]), str(out["png"])]
 
 
