@@ -139,8 +139,8 @@ def pr_figure(curves: dict[str, dict], title: str = "Precision-recall") -> go.Fi
 
 def pr_png(curves: dict[str, dict], path: Path, title: str = "") -> str:
     """A static PNG of the precision-recall curves, with matplotlib."""
-    plt = _pyplot()
-    fig, ax = plt.subplots(figsize=(5.5, 5))
+    fig = Figure(figsize=(5.5, 5))
+    ax = fig.subplots()
     for name, c in curves.items():
         ap = f" (AP {c['ap']:.3f})" if c.get("ap") is not None else ""
         ax.plot(c["recall"], c["precision"], label=f"{name}{ap}")
@@ -150,4 +150,4 @@ def pr_png(curves: dict[str, dict], path: Path, title: str = "") -> str:
     ax.set_ylim(0, 1.02)
     ax.set_title(title, fontsize=9)
     ax.legend(fontsize=8, loc="upper center", bbox_to_anchor=(0.5, -0.14), ncol=2)
-    return _save(fig, plt, path)
+    return _save(fig, path)
