@@ -173,7 +173,7 @@ def main() -> int:
         print(f"\ntraining {cfg.name}: {args.detector} on {cfg.backbone}, {args.method}, {args.image_size} px, "
               f"{args.epochs} epochs, batch {args.batch_size}", flush=True)
         result, wall, cpu, load = timed_train(ws, cfg)
-        ev = evaluate_detector(ws, cfg.name)
+        ev = evaluate_detector(ws.run(cfg.name))
         first_epoch = float(result.history[result.history.split == "train"].seconds.iloc[0])
         print("\nmeasuring the plain loop's epoch (baseline) ...", flush=True)
         plain = plain_epoch(ws, cfg)

@@ -41,8 +41,8 @@ def train(ws: Workspace, cfg: RunConfig, progress: Progress | None = None, cance
     """Train one run of its task (checked here unless `task` holds what precheck returned)."""
     task = task if task is not None else precheck(ws, cfg)
     if isinstance(task, DetectionTask):
-        return detection.train_detector(ws, cfg, progress, cancel, task, plots)
-    return loop.train(ws, cfg, progress, cancel, task, plots)
+        return detection.train_detector(ws, cfg, progress, cancel, task=task, plots=plots)
+    return loop.train(ws, cfg, progress, cancel, task=task, plots=plots)
 
 
 def load_trained(run: Run, which: str = "best", device: str = "auto") -> LoadedRun | LoadedDetector:
