@@ -257,3 +257,6 @@ def test_bad_requests_are_refused_with_a_message(trained, capsys):
     assert "exports as onnx only" in capsys.readouterr().err
     assert cli(["evaluate", "det", "--by", "confusion"]) == 2
     assert "--by confusion is for classification runs" in capsys.readouterr().err
+    image = str(sorted((trained["home"] / "datasets" / "scenes").rglob("*.png"))[0])
+    assert cli(["predict", "det", image, "--crop", "faces"]) == 2
+    assert "is a detector" in capsys.readouterr().err

@@ -17,6 +17,7 @@ label_issues = lazy_import("workbench.review.label_issues")
 leaks = lazy_import("workbench.evaluate.leaks")
 errors = lazy_import("workbench.review.run_errors")
 loaded_runs = lazy_import("workbench.train.runs")
+run_cache = lazy_import("workbench.review.run_cache")
 detection = lazy_import("workbench.detect.evaluate")
 box_errors = lazy_import("workbench.detect.errors")
 comparison = lazy_import("workbench.detect.compare")
@@ -101,6 +102,7 @@ def print_error_rates(run: Run, grouping: str, split: str) -> None:
 
 def print_label_errors(run: Run, which: str, n: int) -> None:
     """The `n` strongest suspected label errors of the run's dataset."""
-    sus = label_issues.suspected_label_errors(loaded_runs.load_run(run, which), run.ws.store)
+    sus = (label_issues.run_label_errors(run, run_cache.RunCache()) if which == "best"  # saved, shared with the report
+           else label_issues.suspected_label_errors(loaded_runs.load_run(run, which), run.ws.store))
     print(f"\nSuspected label errors ({len(sus)} found, strongest first):")
     print(sus.drop(columns="path").head(n).to_string(index=False, float_format="%.3f") if len(sus) else "  none")

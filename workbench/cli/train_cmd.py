@@ -44,20 +44,14 @@ def add_run_options(p: argparse.ArgumentParser) -> None:
     """One argument per RunConfig setting (config.settings()): its type, default, choices and help come from there;
     the dataset (the one setting without a default) is positional, a setting that is on by default gets --no-NAME."""
     for s in settings():
-        if s.default is None:
+        if s.option is None:
             p.add_argument(s.name, nargs="?", help=s.help)
         elif s.type is bool:
-            flag = s.flag or f"--{'no-' if s.default else ''}{_dashed(s.name)}"
-            p.add_argument(flag, dest=s.name, action="store_false" if s.default else "store_true",
+            p.add_argument(s.option, dest=s.name, action="store_false" if s.default else "store_true",
                            help=f"no {s.help}" if s.default else s.help)
         else:
-            flag = s.flag or f"--{_dashed(s.name)}"
-            p.add_argument(flag, dest=s.name, metavar=s.flag.lstrip("-").upper() if s.flag else None,
+            p.add_argument(s.option, dest=s.name, metavar=s.flag.lstrip("-").upper() if s.flag else None,
                            type=s.type, default=s.default, choices=s.choices or None, help=_help(s))
-
-
-def _dashed(name: str) -> str:
-    return name.replace("_", "-")
 
 
 def _help(s: Setting) -> str:

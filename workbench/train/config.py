@@ -45,6 +45,11 @@ def parse_grouping(text: str) -> dict[str, str] | None:
     return out
 
 
+def format_grouping(grouping: Mapping[str, str] | None) -> str:
+    """{'cigs': 'tobacco', ...} -> 'cigs=tobacco,...' (what parse_grouping reads); None -> ''."""
+    return ",".join(f"{k}={v}" for k, v in (grouping or {}).items())
+
+
 def setting(default: Any = MISSING, *, help: str, label: str, **meta: Any) -> Any:
     """A RunConfig (or Augment) field that users set: `help` is the CLI help and the form's info line, `label`
     the form's label. `meta`: choices (the only values), suggest (offered values, others allowed), minimum,
@@ -155,6 +160,16 @@ class RunConfig:
     def to_dict(self) -> dict:
         return asdict(self)
 
+    def flat(self) -> dict[str, str | int | float | bool]:
+        """Every field as a flat scalar (augment.flip, ..., the grouping as text): what trackers and reports list."""
+        out: dict[str, str | int | float | bool] = {}
+        for key, value in self.to_dict().items():
+            if key == "augment":
+                out.update({f"augment.{k}": v for k, v in value.items()})
+            else:
+                out[key] = format_grouping(value) if key == "grouping" else value
+        return out
+
     @classmethod
     def from_dict(cls, d: dict) -> "RunConfig":
         known = {f.name for f in fields(cls)}
@@ -184,6 +199,15 @@ class Setting:
     text: Callable[[str], Any] | None = None
     form: bool = True
     part: str = ""  # "augment" for Augment's fields, "detect" for Detect's
+
+    @property
+    def option(self) -> str | None:
+        """The CLI's option (`--input-size`; a boolean on by default: `--no-flip`); None for the positional dataset."""
+        if self.default is None:
+            return None
+        if self.flag:
+            return self.flag
+        return f"--{'no-' if self.type is bool and self.default else ''}{self.name.replace('_', '-')}"
 
     def value(self, raw: Any) -> Any:
         """The typed value of what a CLI argument or a form input holds: text trimmed or parsed, numbers cast."""
@@ -216,6 +240,23 @@ def _setting(f: Field, cls: type, part: str = "") -> Setting:
     kind = str if text else typing.get_type_hints(cls)[f.name]
     default = "" if text else None if f.default is MISSING else f.default
     return Setting(f.name, kind, default, meta.pop("help"), meta.pop("label"), part=part, **meta)
+
+
+def command_line(cfg: RunConfig) -> list[str]:
+    """The `workbench train` arguments that train this run again: the dataset, then every setting whose value is
+    not its default (the run's name always)."""
+    args = [cfg.dataset]
+    for s in settings():
+        value = getattr(cfg.augment if s.part == "augment" else cfg, s.name)
+        if s.text is not None:
+            value = format_grouping(value)  # the only text setting: compared and written as the CLI reads it
+        if s.option is None or (value == s.default and s.name != "name"):
+            continue
+        if s.type is bool:
+            args.append(s.option)  # the flag turns the default around
+        else:
+            args += [s.option, str(value)]
+    return args
 
 
 def config_from(values: Mapping[str, Any]) -> RunConfig:

@@ -476,7 +476,7 @@ def find_suspects(ws: Workspace, runs: RunCache, run: str | None,
     picked = ws.run(run)
     _classifier_only(picked, "Suspected label errors")
     progress(0.1, desc="embedding the labelled images")
-    sus = label_issues.suspected_label_errors(runs.get(picked), ws.store)
+    sus = label_issues.run_label_errors(picked, runs)
     return sus.drop(columns="path").round(3) if len(sus) else pd.DataFrame({"result": ["No suspects found."]})
 
 

@@ -27,6 +27,7 @@ from workbench.workspace import Workspace
 from workbench.ui.context import UIContext
 from workbench.ui.handlers import bind
 from workbench.ui.label_efficiency_panel import build_label_efficiency
+from workbench.ui.report_panel import build_report_panel
 
 # the curves (plotly, matplotlib) and the method-grouped plot: imported when first drawn, not to serve the first page
 curves = lazy_import("workbench.plots.curves")
@@ -118,6 +119,7 @@ def build(ctx: UIContext) -> None:
     runs = runs_layout(ctx.ws, ctx.runs_listed)
     wire(ctx, form, jobs, runs)
     ctx.follow_datasets(form.inputs["dataset"])  # a set imported in the Datasets tab is offered at once
+    build_report_panel(ctx, runs.pick)
     build_label_efficiency(ctx)
 
 
