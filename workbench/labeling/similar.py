@@ -5,8 +5,8 @@ Each image becomes its 16×16 grayscale thumbnail (workbench.data.thumbnails, th
 normalised per image (so brightness does not decide the groups), reduced with PCA and clustered with KMeans
 (scikit-learn). Clusters are ordered along the first principal component, images inside a cluster by distance
 to its centre. Representatives: the image nearest each cluster's centre, one per cluster, then the second
-nearest of each, and so on (bigger clusters first in each round). Thumbnails are cached per dataset by file content (sha256), so a grid page over 4,000 images
-does not decode 4,000 files again.
+nearest of each, and so on (bigger clusters first in each round). Thumbnails are cached per dataset by file
+content (sha256), so a grid page over 4,000 images does not decode 4,000 files again.
 """
 
 from __future__ import annotations
