@@ -79,20 +79,20 @@ class HaarCrops:
     def refind(self, frame: np.ndarray, previous: list[Box]) -> list[Box]:
         """Each of `previous` looked for again near where it was (the box found there, or none): the cascade runs on
         a small patch around each box, at sizes close to it, instead of on the whole frame."""
-        grey = frame if frame.ndim == 2 else cv2.cvtColor(frame, cv2.COLOR_RGB2GRAY)
         part = "face" if self.name == "faces" else "eye"
-        return [b for b in (_refind(grey, p, part) for p in previous) if b is not None]
+        return [b for b in (_refind(frame, p, part) for p in previous) if b is not None]
 
 
-def _refind(grey: np.ndarray, b: Box, part: str) -> Box | None:
-    """The `part` nearest to `b` in a patch of `grey` around it, or None."""
+def _refind(frame: np.ndarray, b: Box, part: str) -> Box | None:
+    """The `part` nearest to `b` in a patch of `frame` around it, or None."""
     m = round(b.w * REFIND_MARGIN)
     x0, y0 = max(0, b.x - m), max(0, b.y - m)
-    x1, y1 = min(grey.shape[1], b.x + b.w + m), min(grey.shape[0], b.y + b.h + m)
+    x1, y1 = min(frame.shape[1], b.x + b.w + m), min(frame.shape[0], b.y + b.h + m)
     if x1 - x0 < 2 or y1 - y0 < 2:
         return None
     k = min(1.0, REFIND_PX / b.w)
-    patch = cv2.resize(grey[y0:y1, x0:x1], None, fx=k, fy=k, interpolation=cv2.INTER_AREA)
+    patch = cv2.resize(frame[y0:y1, x0:x1], None, fx=k, fy=k, interpolation=cv2.INTER_AREA)
+    patch = patch if patch.ndim == 2 else cv2.cvtColor(patch, cv2.COLOR_RGB2GRAY)  # the patch alone: not the frame
     lo, hi = (max(1, round(b.w * k * f)) for f in REFIND_SIZES)
     found = cascade(part).detectMultiScale(patch, scaleFactor=1.1, minNeighbors=3, minSize=(lo, lo),
                                            maxSize=(hi, hi))

@@ -75,8 +75,7 @@ def layout() -> CameraPanel:
         detect_width = gr.Number(320, precision=0, minimum=64, maximum=4096, scale=1, elem_id="wb-live-width",
                                  label="Find faces at width (px)", info="smaller is faster; misses small faces")
         detect_every = gr.Number(3, precision=0, minimum=1, maximum=100, scale=1, elem_id="wb-live-every",
-                                 label="Camera: search whole frames every", info="frames; in between, faces are "
-                                 "followed where they were (faster; a new face waits that many frames)")
+                                 label="Search whole frame every N", info="camera; faces followed between")
         event_class = gr.Dropdown([NO_EVENTS], value=NO_EVENTS, label="Event: class", scale=1,
                                   elem_id="wb-live-event-class")
         min_confidence = gr.Slider(0.0, 1.0, value=0.8, step=0.01, label="Event: confidence at least", scale=1,
