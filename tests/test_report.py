@@ -152,6 +152,8 @@ def test_every_section_shows_the_cores_numbers(study_home, page):
     core = methods_table(runs)
     assert methods.method.tolist() == core.method.tolist() and methods.accuracy.tolist() == core.accuracy.tolist()
     assert "warn: 1 seed per method (feature_extract 1, finetune 1)" in parts["methods"]["checks"]
+    assert any(c.startswith("warn: feature extraction on a 1×1 map (efficientnet_lite0 at 32 px)")
+               for c in parts["methods"]["checks"])
 
     # 4. The chosen run: its saved test evaluation, metric by metric
     ev = chosen.evaluation("test")
