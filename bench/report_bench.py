@@ -6,7 +6,9 @@ extraction over `--runs / 2` seeds, `--epochs` epochs at `--input-size` px), eac
 `workbench evaluate` does. Then `workbench report`'s core writes the report twice: cold (the chosen run's Grad-CAMs
 and its suspected label errors found and saved) and warm (everything read back: the report of a study already
 reviewed). Baseline in the same run: decoding every image of the set once with PIL.
-Goal (issue 21): a 4,000-image set with 6 runs reported in under 30 s once evaluations exist.
+Goal (issue 21): a 4,000-image set with 6 runs reported in under 30 s once evaluations exist. The cold report also
+searches the chosen run's suspected label errors (embedding every labelled image, a cross-validated linear head):
+the step the slowest steps line names first; the warm one reads them back.
 
     python bench/report_bench.py [--n 4000] [--runs 6] [--epochs 1] [--input-size 32]
 """
@@ -69,16 +71,22 @@ def main() -> None:
         for p in ws.store.images("mnist")["path"]:
             Image.open(p).load()
         baseline = time.perf_counter() - t
-        timings = {}
+        timings, steps = {}, {}
         for kind in ("cold", "warm"):
+            marks = []
             t = time.perf_counter()
-            written = write_report(open_study(ws, "mnist"), home / f"report-{kind}.html")
+            written = write_report(open_study(ws, "mnist"), home / f"report-{kind}.html",
+                                   lambda f, what: marks.append((time.perf_counter(), what)))
             timings[kind] = time.perf_counter() - t
+            ends = [m[0] for m in marks[1:]] + [t + timings[kind]]
+            steps[kind] = [(what, end - start) for (start, what), end in zip(marks, ends)]
         size = written.path.stat().st_size / 1e6
         print(f"baseline: decoding {args.n} images once with PIL: {baseline:.2f} s")
         for kind, s in timings.items():
             print(f"report {kind}: {s:.1f} s ({s / baseline:.1f}x the baseline; goal < {GOAL_S:.0f} s: "
                   f"{'met' if s < GOAL_S else 'NOT met'}), {size:.1f} MB, {len(written.sections)} sections")
+            slowest = sorted(steps[kind], key=lambda step: -step[1])[:4]
+            print("  slowest steps: " + "; ".join(f"{what} {sec:.1f} s" for what, sec in slowest))
     finally:
         shutil.rmtree(home, ignore_errors=True)
 
