@@ -161,7 +161,8 @@ class RunConfig:
         return asdict(self)
 
     def flat(self) -> dict[str, str | int | float | bool]:
-        """Every field as a flat scalar (augment.flip, ..., the grouping as text): what trackers and reports list."""
+        """Every field as a flat scalar (augment.flip, detect.detector, ..., the grouping as text): what trackers and
+        reports list."""
         out: dict[str, str | int | float | bool] = {}
         for key, value in self.to_dict().items():
             if isinstance(value, dict) and key != "grouping":  # augment, detect: one scalar per setting
@@ -247,7 +248,7 @@ def command_line(cfg: RunConfig) -> list[str]:
     not its default (the run's name always)."""
     args = [cfg.dataset]
     for s in settings():
-        value = getattr(cfg.augment if s.part == "augment" else cfg, s.name)
+        value = getattr(getattr(cfg, s.part) if s.part else cfg, s.name)
         if s.text is not None:
             value = format_grouping(value)  # the only text setting: compared and written as the CLI reads it
         if s.option is None or (value == s.default and s.name != "name"):
