@@ -32,7 +32,10 @@ def test_baselines_learn_and_the_probe_picks_c_on_train_only():
 
 
 def _fe_against_baselines(ws, dataset: str, size: int, name: str) -> tuple[float, dict]:
-    res = train(ws, RunConfig(dataset, method="feature_extract", input_size=size, epochs=10, name=name))
+    # the standard stem, as measured when this parity was set: with the small stem auto picks at 28-32 px the
+    # embeddings are richer and the CV-tuned probe led the 10-epoch head by 0.02 on MNIST (0.92 vs 0.90, 250 images)
+    res = train(ws, RunConfig(dataset, method="feature_extract", input_size=size, stem="standard", epochs=10,
+                              name=name))
     assert res.status == "completed", res.message
     base = {r.method: r for r in run_baselines(ws.run(name))}
     # the baselines used exactly the run's own train and val images

@@ -1,5 +1,6 @@
 """`workbench predict RUN PATH... --out predictions.csv`: class probabilities and decisions for new images, or for
-the crops of a video's frames (`workbench predict RUN video.mp4 --every 5 --crop faces --event no_mask`)."""
+the crops of a video's frames (`workbench predict RUN video.mp4 --every 5 --crop faces --event no_mask`); a detection
+run writes one row per box found (and the images with their boxes drawn, --draw)."""
 
 from __future__ import annotations
 
@@ -18,6 +19,8 @@ prediction = lazy_import("workbench.predict.predict")
 video = lazy_import("workbench.predict.video")
 photo_crops = lazy_import("workbench.predict.photo_crops")
 events = lazy_import("workbench.predict.events")
+detection = lazy_import("workbench.detect.predict")
+detectors = lazy_import("workbench.detect.model")
 
 CROP_CHOICES = ("none", "faces", "eyes")  # workbench.predict.crop_steps.CROP_STEPS, named here for --help
 
@@ -41,11 +44,17 @@ def register(sub: argparse._SubParsersAction) -> None:
                         "with --crop (default: predictions.csv)")
     p.add_argument("--threshold", type=_probability, metavar="P",
                    help="binary runs: decide the second class when its probability >= P, instead of the run's threshold")
-    p.add_argument("--batch-size", type=int, default=64)
+    p.add_argument("--batch-size", type=int, help="images per batch (default: 64; a detection run: 8)")
+    p.add_argument("--min-score", type=_probability, metavar="S",
+                   help="detection runs (and --crop run:NAME): keep boxes scored at least S (default: the score "
+                        "chosen on val when the run was evaluated, else 0.3); a detection run's CSV has one row per "
+                        "box: file, box, label, score, x, y, w, h")
+    p.add_argument("--draw", metavar="DIR", help="detection runs: also write each image with its boxes drawn into DIR")
     c = p.add_argument_group("crops (images and videos)")
-    c.add_argument("--crop", choices=CROP_CHOICES, default="none",
+    c.add_argument("--crop", default="none", metavar="|".join([*CROP_CHOICES, "run:NAME"]),
                    help="classify the faces or eyes OpenCV's Haar cascades find in each image or frame (as "
-                        "`workbench import --crop`), or the whole image (default: none)")
+                        "`workbench import --crop`), the boxes detection run NAME finds (run:NAME, at the score its "
+                        "evaluation chose), or the whole image (default: none)")
     c.add_argument("--detect-width", type=int, default=640, metavar="PX",
                    help="images and frames wider than PX are shrunk before faces are searched: faster, misses faces "
                         "smaller than about 24 px at that width (default 640)")
@@ -74,12 +83,18 @@ def _probability(text: str) -> float:
 def run(args: argparse.Namespace) -> int:
     """Predict args.paths with the run (images, or videos frame by frame), write the CSV, list unreadable files on
     stderr."""
-    if args.batch_size < 1:
+    if args.batch_size is not None and args.batch_size < 1:
         raise WorkbenchError(f"--batch-size must be at least 1, got {args.batch_size}.")
     kinds = {video.is_video(p) for p in args.paths}
     if kinds == {True, False}:
         raise WorkbenchError("Give images or videos, not both, in one command (videos get one row per frame and crop).")
     run = args.workspace.run(args.run)
+    if run.is_detector:
+        return detect_images(args, run, videos=kinds == {True})
+    crop_detector = args.crop.startswith("run:")  # --min-score is then the floor of the detector's boxes
+    for flag, given in (("--min-score", None if crop_detector else args.min_score), ("--draw", args.draw)):
+        if given is not None:
+            raise WorkbenchError(f"{flag} is for detection runs; {run.name!r} is a classifier.")
     result = predict_videos(args, run) if kinds == {True} else predict_images(args, run)
     out = result.save_csv(args.out)
     for note in result.notes:
@@ -106,8 +121,9 @@ def predict_images(args: argparse.Namespace, run: Run):
                              f"({', '.join(video.VIDEO_SUFFIXES)}).")
     if args.crop != "none":
         return photo_crops.predict_photo_crops(run, args.paths, crop=args.crop, detect_width=args.detect_width,
-                                               threshold=args.threshold, progress=_progress("image"))
-    return prediction.predict_paths(run, args.paths, threshold=args.threshold, batch_size=args.batch_size,
+                                               threshold=args.threshold, min_score=args.min_score,
+                                               progress=_progress("image"))
+    return prediction.predict_paths(run, args.paths, threshold=args.threshold, batch_size=args.batch_size or 64,
                                     progress=_progress("batch"))
 
 
@@ -120,8 +136,30 @@ def predict_videos(args: argparse.Namespace, run: Run):
     rule = events.EventRule(args.event, args.min_confidence, args.frames) if args.event else None
     result = video.predict_videos(run, args.paths, every=args.every, crop=args.crop,
                                   detect_width=args.detect_width, rule=rule, events_dir=args.events,
-                                  threshold=args.threshold, progress=_progress("frame"))
+                                  threshold=args.threshold, min_score=args.min_score, progress=_progress("frame"))
     for r in result.results:
         if r.events is not None and r.events.rows:
             print(f"{r.info.path.name}: events logged in {r.events.folder}")
     return result
+
+
+def detect_images(args: argparse.Namespace, run: Run, videos: bool) -> int:
+    """A detection run: one CSV row per box, the images drawn into --draw, unreadable files on stderr."""
+    if videos:
+        raise WorkbenchError(f"{run.name!r} is a detector: give it images (video frames go through classifiers).")
+    if args.threshold is not None:
+        raise WorkbenchError(f"--threshold is for binary classifiers; {run.name!r} is a detector (use --min-score).")
+    if args.crop != "none":
+        raise WorkbenchError(f"--crop {args.crop} feeds crops to a classifier; {run.name!r} is a detector: it finds "
+                             "its own boxes in the whole image.")
+    min_score = args.min_score if args.min_score is not None else detection.run_min_score(run)
+    result = detection.detect_paths(detectors.load_detector(run.folder), args.paths, min_score=min_score,
+                                    batch_size=args.batch_size or 8, progress=_progress("batch"))
+    out = result.save_csv(args.out)
+    for name, reason in result.bad:
+        print(f"could not read {name}: {reason}", file=sys.stderr)
+    print(result.summary())
+    print(f"Wrote {out}")
+    if args.draw:
+        print(f"Drew {len(detection.save_drawn(result, args.draw))} images with their boxes into {args.draw}")
+    return 0

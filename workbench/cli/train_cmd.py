@@ -10,6 +10,7 @@ from dataclasses import replace
 from typing import TYPE_CHECKING
 
 from workbench.cli.mlflow_option import add_mlflow_argument
+from workbench.errors import WorkbenchError
 from workbench.lazy import lazy_import
 from workbench.run import Run, list_runs
 from workbench.train.config import RunConfig, Setting, config_from, random_features_caveat, settings
@@ -22,13 +23,13 @@ if TYPE_CHECKING:  # annotations only: loop below
 # training imports torch: when the command trains, not when the CLI starts (`--list`, `--help`, other commands)
 C = lazy_import("workbench.train.compare")
 distributed = lazy_import("workbench.train.distributed")
-loop = lazy_import("workbench.train.loop")
+tasks = lazy_import("workbench.train.tasks")  # the classifier's loop, or a detector's (torchvision's detectors)
 stems = lazy_import("workbench.train.stems")  # builds a model on the meta device (timm): only when training
 
 
 def register(sub) -> None:
     """The `train` subcommand: --list, the run options (one per RunConfig setting), --compare-methods, --seeds."""
-    p = sub.add_parser("train", help="train a classifier on a labelled dataset (or --compare-methods)",
+    p = sub.add_parser("train", help="train a classifier (image labels) or a detector (boxes) (or --compare-methods)",
                        description="Train on the labelled images of DATASET; writes checkpoints/<run>/ and "
                                    "plots_checkpoints/<run>/. Ctrl-C stops after the current batch, keeping checkpoints.")
     p.add_argument("--list", action="store_true", help="list runs and exit")
@@ -86,11 +87,14 @@ def run(a: argparse.Namespace) -> int:
     previous = signal.signal(signal.SIGINT, lambda *_: (cancel.set(), print("\nstopping after this batch...", file=sys.stderr)))
     comparison = None
     try:
+        if a.compare_methods and tasks.pick_task(ws.store, cfg) == "detection":
+            raise WorkbenchError("--compare-methods compares classification methods with pixel and embedding "
+                                 "baselines; train detectors one run at a time (--method finetune or feature_extract).")
         if a.compare_methods:
             comparison, planned = C.plan(cfg, a.seeds, a.name or None)
             results = C.compare_methods(ws, cfg, a.seeds, _printer(), cancel, planned=planned, name=comparison)
         else:
-            results = [loop.train(ws, cfg, _printer(), cancel)]
+            results = [tasks.train(ws, cfg, _printer(), cancel)]
     finally:
         signal.signal(signal.SIGINT, previous)
         distributed.teardown()

@@ -21,6 +21,8 @@ WEIGHT_SOURCES = ("offline", "timm", "none")  # or a path to a .pth / .safetenso
 STEMS = ("auto", "standard", "small")  # auto: small when the standard stem's last feature map is under MIN_MAP
 MIN_MAP = 3  # a last feature map under 3x3 pools (and explains) almost no spatial detail
 AUGMENTATIONS = ("flip", "rotation", "crop_scale")  # Augment's fields that only fine-tuning uses (no normalize)
+TASKS = ("auto", "classification", "detection")  # auto: detection for a set with boxes and no image labels
+DETECTORS = ("fcos", "retinanet", "fasterrcnn")  # workbench.detect.model.DETECTORS builds them
 BACKBONES = ("efficientnet_lite0", "resnet18", "resnet50", "mobilenetv3_large_100", "mobilenetv2_100",
              "efficientnet_b0", "convnext_atto")  # offered in the form; any timm name works
 
@@ -76,6 +78,16 @@ class Augment:
 
 
 @dataclass
+class Detect:
+    """Settings of detection runs only (a classification run ignores them)."""
+
+    detector: str = setting("fcos", label="Detector", choices=DETECTORS,
+                            help="detection: the torchvision detector on the backbone's feature pyramid")
+    image_size: int = setting(320, label="Detection image size (px)", minimum=32,
+                              help="detection: images are resized so their longer side is this")
+
+
+@dataclass
 class RunConfig:
     """One training run. `grouping` maps dataset classes to task classes (e.g. pipes -> tobacco).
 
@@ -84,6 +96,9 @@ class RunConfig:
     """
 
     dataset: str = setting(label="Dataset", help="dataset name (see `workbench import`)")
+    task: str = setting("auto", label="Task", choices=TASKS,
+                        help="classification (image labels) or detection (boxes); auto: detection when the set has "
+                             "boxes and no image labels")
     method: str = setting("feature_extract", label="Method", choices=METHODS,
                           help="finetune trains the whole network on augmented batches; feature_extract trains "
                                "only the head on the frozen backbone's embeddings")
@@ -113,6 +128,7 @@ class RunConfig:
     weight_decay: float = setting(1e-4, label="Weight decay", form=False, help="the optimizer's weight decay")
     schedule: str = setting("cosine", label="LR schedule", choices=SCHEDULES, help="learning-rate schedule")
     augment: Augment = field(default_factory=Augment)
+    detect: Detect = field(default_factory=Detect)
     seed: int = setting(0, label="Seed (also the split)",  # also the split seed: data.splits.splits(store, dataset, seed)
                         help="seed of the split, the init and the batches")
     name: str = setting("", label="Run name (optional; a comparison's runs: <name>-ft-s0, ...)",
@@ -122,18 +138,22 @@ class RunConfig:
     def __post_init__(self):
         if isinstance(self.augment, dict):
             self.augment = Augment(**self.augment)
+        if isinstance(self.detect, dict):
+            self.detect = Detect(**self.detect)
         if not self.name:
             self.name = default_name(self)
 
     def validate(self) -> "RunConfig":
         """Raise WorkbenchError naming the first bad field."""
-        for name, what, allowed in (("method", "method", METHODS), ("optimizer", "optimizer", OPTIMIZERS),
-                                    ("schedule", "LR schedule", SCHEDULES), ("stem", "stem", STEMS)):
-            if getattr(self, name) not in allowed:
-                raise WorkbenchError(f"Unknown {what} {getattr(self, name)!r}; choose one of {', '.join(allowed)}.")
-        for name, lo in (("input_size", 8), ("epochs", 1), ("batch_size", 1)):
-            if int(getattr(self, name)) < lo:
-                raise WorkbenchError(f"{name} must be at least {lo}, got {getattr(self, name)}.")
+        for value, what, allowed in ((self.task, "task", TASKS), (self.method, "method", METHODS),
+                                     (self.optimizer, "optimizer", OPTIMIZERS), (self.schedule, "LR schedule", SCHEDULES),
+                                     (self.detect.detector, "detector", DETECTORS), (self.stem, "stem", STEMS)):
+            if value not in allowed:
+                raise WorkbenchError(f"Unknown {what} {value!r}; choose one of {', '.join(allowed)}.")
+        for name, value, lo in (("input_size", self.input_size, 8), ("epochs", self.epochs, 1),
+                                ("batch_size", self.batch_size, 1), ("image_size", self.detect.image_size, 32)):
+            if int(value) < lo:
+                raise WorkbenchError(f"{name} must be at least {lo}, got {value}.")
         if not self.lr > 0:
             raise WorkbenchError(f"Learning rate must be positive, got {self.lr}.")
         if not self.head_lr_scale > 0:
@@ -148,11 +168,12 @@ class RunConfig:
         return asdict(self)
 
     def flat(self) -> dict[str, str | int | float | bool]:
-        """Every field as a flat scalar (augment.flip, ..., the grouping as text): what trackers and reports list."""
+        """Every field as a flat scalar (augment.flip, detect.detector, ..., the grouping as text): what trackers and
+        reports list."""
         out: dict[str, str | int | float | bool] = {}
         for key, value in self.to_dict().items():
-            if key == "augment":
-                out.update({f"augment.{k}": v for k, v in value.items()})
+            if isinstance(value, dict) and key != "grouping":  # augment, detect: one scalar per setting
+                out.update({f"{key}.{k}": v for k, v in value.items()})
             else:
                 out[key] = format_grouping(value) if key == "grouping" else value
         return out
@@ -186,7 +207,7 @@ class Setting:
     flag: str | None = None
     text: Callable[[str], Any] | None = None
     form: bool = True
-    part: str = ""  # "augment" for Augment's fields
+    part: str = ""  # "augment" for Augment's fields, "detect" for Detect's
 
     @property
     def option(self) -> str | None:
@@ -208,12 +229,15 @@ class Setting:
         return self.type(raw)
 
 
+PARTS = {"augment": Augment, "detect": Detect}  # RunConfig's fields that group settings
+
+
 def settings() -> list[Setting]:
-    """Every user-set field of RunConfig in declaration order, Augment's in place of `augment`."""
+    """Every user-set field of RunConfig in declaration order, a part's fields (Augment's, Detect's) in its place."""
     out = []
     for f in fields(RunConfig):
-        if f.name == "augment":
-            out += [_setting(g, Augment, "augment") for g in fields(Augment)]
+        if f.name in PARTS:
+            out += [_setting(g, PARTS[f.name], f.name) for g in fields(PARTS[f.name])]
         elif "help" in f.metadata:
             out.append(_setting(f, RunConfig))
     return out
@@ -232,7 +256,7 @@ def command_line(cfg: RunConfig) -> list[str]:
     not its default (the run's name always)."""
     args = [cfg.dataset]
     for s in settings():
-        value = getattr(cfg.augment if s.part == "augment" else cfg, s.name)
+        value = getattr(getattr(cfg, s.part) if s.part else cfg, s.name)
         if s.text is not None:
             value = format_grouping(value)  # the only text setting: compared and written as the CLI reads it
         if s.option is None or (value == s.default and s.name != "name"):
@@ -248,11 +272,12 @@ def config_from(values: Mapping[str, Any]) -> RunConfig:
     """A RunConfig from flat setting values by name (CLI arguments or form inputs); absent ones keep their defaults.
 
     Raises WorkbenchError for a bad grouping; call .validate() for the rest."""
-    own, aug = {}, {}
+    own: dict[str, Any] = {}
+    parts: dict[str, dict[str, Any]] = {part: {} for part in PARTS}
     for s in settings():
         if s.name in values:
-            (aug if s.part == "augment" else own)[s.name] = s.value(values[s.name])
-    return RunConfig(**own, augment=Augment(**aug))
+            (parts[s.part] if s.part else own)[s.name] = s.value(values[s.name])
+    return RunConfig(**own, **{part: PARTS[part](**kw) for part, kw in parts.items()})
 
 
 RANDOM_WEIGHTS = "none"  # the weights source that leaves the backbone randomly initialised
@@ -272,7 +297,7 @@ def random_features_caveat(method: str, weights: str, comparing: bool = False) -
 
 def default_name(cfg: RunConfig) -> str:
     """<dataset>-<method>-<backbone>-s<seed>-<time>: unique enough and readable in a run list."""
-    short = {"finetune": "ft", "feature_extract": "fe"}.get(cfg.method, cfg.method)
+    short = cfg.detect.detector if cfg.task == "detection" else {"finetune": "ft", "feature_extract": "fe"}.get(cfg.method, cfg.method)
     stamp = time.strftime("%Y%m%d-%H%M%S") + f"{int(time.time() * 1000) % 1000:03d}"
     ds = re.sub(r"[^A-Za-z0-9._-]+", "_", cfg.dataset)
     return f"{ds}-{short}-{cfg.backbone}-s{cfg.seed}-{stamp}"

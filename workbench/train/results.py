@@ -39,7 +39,7 @@ def final_val_metrics(runs: list[Run], with_baselines: bool = False) -> pd.DataF
             continue
         last = val.iloc[-1]
         rows.append({"run": run.name, "method": cfg.method, "backbone": backbone_label(cfg), "seed": cfg.seed,
-                     "epochs": int(last.epoch), **{k: float(last[k]) for k in TABLE_METRICS}})
+                     "epochs": int(last.epoch), **{k: float(last.get(k, float("nan"))) for k in TABLE_METRICS}})
         base = load_baselines(run) if with_baselines else None
         for r in (base or {}).get("results", []):
             backbone = "" if r["method"] == PIXELS else backbone_label(cfg)

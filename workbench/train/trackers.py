@@ -23,7 +23,7 @@ from torch.utils.tensorboard import SummaryWriter
 from torch.utils.tensorboard.summary import hparams
 
 from workbench.lazy import lazy_import
-from workbench.metrics import METRICS
+from workbench.metrics import DETECTION_METRICS, METRICS
 from workbench.train.config import RunConfig
 
 # mlflow is imported only when a run is tracked there: seconds of imports nobody else pays for
@@ -33,6 +33,7 @@ tracking = lazy_import("mlflow.tracking")
 log = logging.getLogger(__name__)
 SPLITS = ("train", "val")
 MLFLOW_STATUS = {"completed": "FINISHED", "cancelled": "KILLED", "failed": "FAILED"}
+LOGGED = tuple(dict.fromkeys([*METRICS, *DETECTION_METRICS]))  # a classifier's or a detector's history columns
 
 
 class Tracker(Protocol):
@@ -55,6 +56,13 @@ def metric_tag(split: str, metric: str) -> str:
     return f"{split}/{metric}"
 
 
+def hparam_values(cfg: RunConfig) -> dict[str, str | int | float | bool]:
+    """The settings as TensorBoard's hparams take them: an unset one (None) as "none", anything else not a scalar
+    as its text (the hparams call refuses both and the run would lose its TensorBoard record)."""
+    return {k: "none" if v is None else v if isinstance(v, (str, int, float, bool)) else str(v)
+            for k, v in cfg.flat().items()}
+
+
 class TensorBoard:
     """Event files in the run's own folder: scalars per epoch and split, the learning rate, the settings as hparams."""
 
@@ -68,12 +76,12 @@ class TensorBoard:
         # hparams in the run's own event file (SummaryWriter.add_hparams would open a sub-run per call); the metric
         # names tie the HParams dashboard to the val scalars logged each epoch
         metrics = {metric_tag("val", m): 0.0 for m in METRICS}
-        for part in hparams(cfg.flat(), metrics):
+        for part in hparams(hparam_values(cfg), metrics):
             self.writer.file_writer.add_summary(part)
 
     def epoch(self, epoch: int, rows: list[dict]) -> None:
         for row in rows:
-            for m in METRICS:
+            for m in LOGGED:
                 if row.get(m) is not None:
                     self.writer.add_scalar(metric_tag(row["split"], m), float(row[m]), epoch)
         self.writer.add_scalar("lr", float(rows[0]["lr"]), epoch)
@@ -107,7 +115,7 @@ class MLflow:
     def epoch(self, epoch: int, rows: list[dict]) -> None:
         now = int(time.time() * 1000)
         metrics = [entities.Metric(metric_tag(row["split"], m), float(row[m]), now, epoch)
-                   for row in rows for m in METRICS if row.get(m) is not None]
+                   for row in rows for m in LOGGED if row.get(m) is not None]
         self.client.log_batch(self.run_id, metrics=[*metrics, entities.Metric("lr", float(rows[0]["lr"]), now, epoch)])
 
     def finish(self, status: str, files: list[Path], summary: dict) -> None:

@@ -44,13 +44,17 @@ FE_NOTE = ("**Feature extraction** embeds every image once with the frozen backb
            "on augmented batches. Offline weights: ImageNet EfficientNet-Lite0 (bundled); `timm` downloads "
            "(needs network); or give a path to a .pth/.safetensors file. **Compare methods** trains both methods "
            "per seed and adds two baselines on each seed's split: logistic regression on the raw pixels and a linear "
-           "probe (C tuned by cross-validation on train) on the frozen backbone's embeddings.")
+           "probe (C tuned by cross-validation on train) on the frozen backbone's embeddings. **Detection**: a set "
+           "with boxes and no image labels trains a detector (Task *auto*, or *detection* for a set with both) of the "
+           "chosen kind at the detection image size; fine-tuning trains the backbone from its third stage, feature "
+           "extraction freezes it; the curves show loss and val mAP.")
 
 # the run form, row by row: every setting RunConfig shows in a form (Setting.form), by name
-FORM_ROWS = (("dataset", "method", "backbone", "weights"),
+FORM_ROWS = (("dataset", "task", "method", "backbone", "weights"),
              ("grouping", "input_size", "stem", "epochs", "batch_size", "seed"),
              ("optimizer", "lr", "schedule", "name"),
-             ("flip", "rotation", "crop_scale", "normalize"))
+             ("flip", "rotation", "crop_scale", "normalize"),
+             ("detector", "image_size"))
 # how an input looks here (width, element id, widget); its label, help, default and choices come from the setting
 LOOK: dict[str, dict[str, Any]] = {
     "dataset": {"scale": 2, "elem_id": "wb-exp-dataset"},
@@ -65,9 +69,9 @@ LOOK: dict[str, dict[str, Any]] = {
     "rotation": {"widget": gr.Slider, "minimum": 0, "maximum": 45, "step": 1},
     "crop_scale": {"widget": gr.Slider, "minimum": 0.3, "maximum": 1.0, "step": 0.05},
 }
-# run, dataset, method, backbone, seed, status, epochs, best epoch, best val loss, val accuracy: fits the page,
-# short headers kept whole (narrow auto widths broke "seed" into "se/ed")
-RUNS_COLUMN_WIDTHS = ["20%", "8%", "12%", "14%", "5%", "9%", "7%", "7%", "9%", "9%"]
+# run, dataset, method, backbone, seed, status, epochs, best epoch, best val loss, val accuracy, val mAP@0.5: fits
+# the page, short headers kept whole (narrow auto widths broke "seed" into "se/ed")
+RUNS_COLUMN_WIDTHS = ["17%", "8%", "11%", "13%", "5%", "8%", "6%", "6%", "9%", "8%", "9%"]
 
 
 @dataclass
