@@ -164,8 +164,10 @@ class RunConfig:
         """Every field as a flat scalar (augment.flip, ..., the grouping as text): what trackers and reports list."""
         out: dict[str, str | int | float | bool] = {}
         for key, value in self.to_dict().items():
-            if key == "augment":
-                out.update({f"augment.{k}": v for k, v in value.items()})
+            if key == "detect" and self.task != "detection":
+                continue  # a classifier's detector settings mean nothing
+            if key in PARTS:  # augment, detect
+                out.update({f"{key}.{k}": v for k, v in value.items()})
             else:
                 out[key] = format_grouping(value) if key == "grouping" else value
         return out
