@@ -1,8 +1,9 @@
 """Crop steps of the camera and video paths: where in a frame the classifier looks.
 
 A crop step turns an RGB frame into boxes; each box is cut out and classified. `none` classifies the whole frame,
-`faces` and `eyes` use OpenCV's Haar cascades exactly as import does (workbench.data.importers.crops). A detector
-trained in Workbench becomes one more step: any object with `name` and `boxes(frame)` registered with `register_crop_step`.
+`faces` and `eyes` use OpenCV's Haar cascades exactly as import does (workbench.data.importers.crops); `run:NAME`,
+a detection run trained in Workbench (workbench.predict.detector_crops). Any object with `name` and `boxes(frame)`
+registered with `register_crop_step` becomes one more.
 
 A live stream need not search every frame whole: BoxTracker searches every few frames and, in between, looks for
 each box again near where it was (steps with `refind`, the cascades: a small patch instead of the frame) or keeps it.
@@ -19,6 +20,8 @@ import numpy as np
 
 from workbench.data.importers.crops import Box, cascade, detect_eyes, detect_faces
 from workbench.errors import WorkbenchError
+from workbench.predict.detector_crops import PREFIX as DETECTOR_PREFIX, detector_step
+from workbench.workspace import Workspace
 
 DETECT_WIDTH = 640  # frames wider than this are shrunk before the cascade looks at them (cost grows with pixels)
 DETECT_EVERY = 3  # a live stream searches whole frames this often; a new face waits at most this many frames
@@ -79,20 +82,20 @@ class HaarCrops:
     def refind(self, frame: np.ndarray, previous: list[Box]) -> list[Box]:
         """Each of `previous` looked for again near where it was (the box found there, or none): the cascade runs on
         a small patch around each box, at sizes close to it, instead of on the whole frame."""
-        grey = frame if frame.ndim == 2 else cv2.cvtColor(frame, cv2.COLOR_RGB2GRAY)
         part = "face" if self.name == "faces" else "eye"
-        return [b for b in (_refind(grey, p, part) for p in previous) if b is not None]
+        return [b for b in (_refind(frame, p, part) for p in previous) if b is not None]
 
 
-def _refind(grey: np.ndarray, b: Box, part: str) -> Box | None:
-    """The `part` nearest to `b` in a patch of `grey` around it, or None."""
+def _refind(frame: np.ndarray, b: Box, part: str) -> Box | None:
+    """The `part` nearest to `b` in a patch of `frame` around it, or None."""
     m = round(b.w * REFIND_MARGIN)
     x0, y0 = max(0, b.x - m), max(0, b.y - m)
-    x1, y1 = min(grey.shape[1], b.x + b.w + m), min(grey.shape[0], b.y + b.h + m)
+    x1, y1 = min(frame.shape[1], b.x + b.w + m), min(frame.shape[0], b.y + b.h + m)
     if x1 - x0 < 2 or y1 - y0 < 2:
         return None
     k = min(1.0, REFIND_PX / b.w)
-    patch = cv2.resize(grey[y0:y1, x0:x1], None, fx=k, fy=k, interpolation=cv2.INTER_AREA)
+    patch = cv2.resize(frame[y0:y1, x0:x1], None, fx=k, fy=k, interpolation=cv2.INTER_AREA)
+    patch = patch if patch.ndim == 2 else cv2.cvtColor(patch, cv2.COLOR_RGB2GRAY)  # the patch alone: not the frame
     lo, hi = (max(1, round(b.w * k * f)) for f in REFIND_SIZES)
     found = cascade(part).detectMultiScale(patch, scaleFactor=1.1, minNeighbors=3, minSize=(lo, lo),
                                            maxSize=(hi, hi))
@@ -154,11 +157,16 @@ register_crop_step("faces", partial(_haar, "faces"))
 register_crop_step("eyes", partial(_haar, "eyes"))
 
 
-def crop_step(name: str, *, detect_width: int = DETECT_WIDTH, live: bool = False) -> CropStep:
-    """The crop step called `name` (`live`: tuned for a live stream's speed); a WorkbenchError naming the choices
-    for an unknown one."""
+def crop_step(name: str, *, detect_width: int = DETECT_WIDTH, live: bool = False, ws: Workspace | None = None,
+              min_score: float | None = None) -> CropStep:
+    """The crop step called `name` (`live`: tuned for a live stream's speed), or `run:NAME`, the detection run NAME
+    of `ws` (boxes scored at least `min_score`, by default its own floor); a WorkbenchError naming the choices for an
+    unknown one."""
+    if name.startswith(DETECTOR_PREFIX) and ws is not None:
+        return detector_step(ws, name, min_score)
     if name not in CROP_STEPS:
-        raise WorkbenchError(f"Unknown crop step {name!r}; choose one of: {', '.join(CROP_STEPS)}.")
+        raise WorkbenchError(f"Unknown crop step {name!r}; choose one of: {', '.join(CROP_STEPS)}, or "
+                             f"{DETECTOR_PREFIX}NAME for a detection run.")
     if not 64 <= int(detect_width) <= 4096:
         raise WorkbenchError(f"The detection width must be between 64 and 4096 pixels, got {detect_width}.")
     return CROP_STEPS[name](detect_width=int(detect_width), live=live)

@@ -164,9 +164,7 @@ class RunConfig:
         """Every field as a flat scalar (augment.flip, ..., the grouping as text): what trackers and reports list."""
         out: dict[str, str | int | float | bool] = {}
         for key, value in self.to_dict().items():
-            if key == "detect" and self.task != "detection":
-                continue  # a classifier's detector settings mean nothing
-            if key in PARTS:  # augment, detect
+            if isinstance(value, dict) and key != "grouping":  # augment, detect: one scalar per setting
                 out.update({f"{key}.{k}": v for k, v in value.items()})
             else:
                 out[key] = format_grouping(value) if key == "grouping" else value
