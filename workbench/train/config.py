@@ -41,6 +41,19 @@ def parse_grouping(text: str) -> dict[str, str] | None:
     return out
 
 
+def parse_split_seed(text: str | int | None) -> int | None:
+    """'' or None -> None; '7' -> 7; anything else is refused."""
+    if text is None or isinstance(text, int):
+        return text
+    text = str(text).strip()
+    if not text:
+        return None
+    try:
+        return int(text)
+    except ValueError:
+        raise WorkbenchError(f"Split seed {text!r} is not a whole number (leave it blank for the seed's own split).") from None
+
+
 def setting(default: Any = MISSING, *, help: str, label: str, **meta: Any) -> Any:
     """A RunConfig (or Augment) field that users set: `help` is the CLI help and the form's info line, `label`
     the form's label. `meta`: choices (the only values), suggest (offered values, others allowed), minimum,
@@ -99,8 +112,13 @@ class RunConfig:
     weight_decay: float = setting(1e-4, label="Weight decay", form=False, help="the optimizer's weight decay")
     schedule: str = setting("cosine", label="LR schedule", choices=SCHEDULES, help="learning-rate schedule")
     augment: Augment = field(default_factory=Augment)
-    seed: int = setting(0, label="Seed (also the split)",  # also the split seed: store.splits(dataset, seed)
-                        help="seed of the split, the init and the batches")
+    seed: int = setting(0, label="Seed", help="seed of the initial weights and the batches (and of the split "
+                                                "unless --split-seed is given)")
+    # None: the seed's own split (what runs saved before split seeds existed mean); resolved in __post_init__, so
+    # every config.json records the split its run trained and was tested on
+    split_seed: int | None = setting(None, label="Split seed (blank: the seed)", text=parse_split_seed,
+                                     help="seed of the train/val/test split (default: --seed); runs with the same "
+                                          "split seed share their test images")
     name: str = setting("", label="Run name (optional; a comparison's runs: <name>-ft-s0, ...)",
                         help="run name (default: <dataset>-<method>-<backbone>-s<seed>-<time>)")
     device: str = setting("auto", label="Device", form=False, help="auto (CUDA when present), cpu, cuda, cuda:1 ...")
@@ -108,6 +126,8 @@ class RunConfig:
     def __post_init__(self):
         if isinstance(self.augment, dict):
             self.augment = Augment(**self.augment)
+        if self.split_seed is None:
+            self.split_seed = self.seed
         if not self.name:
             self.name = default_name(self)
 
