@@ -17,7 +17,7 @@ from workbench.errors import WorkbenchError
 from workbench.labeling import suggest as S
 from workbench.labeling.grid import accept_page, verify_page
 from workbench.labeling.queue import build_queue
-from workbench.labeling.session import apply_action, open_session, view
+from workbench.labeling.session import apply_action, open_session, step, take_left_out, view
 from workbench.labeling.simulate import simulate
 
 
@@ -107,6 +107,51 @@ def test_enter_accepts_the_suggestion_shown_with_its_confidence(faces):
     apply_action(faces, s, "2", sugg)   # a class key overrides the suggestion, as ever
     row = faces.latest_labels("faces", "ann").set_index("image_id").loc[typed]
     assert (row["label"], row["source"]) == ("not face", "typed") and np.isnan(row["confidence"])
+
+
+def test_a_suggestion_under_the_floor_is_never_offered_and_enter_then_accepts_nothing(faces):
+    truth = faces_truth(faces)
+    _seed_labels(faces, truth, 5)
+    sugg = S.Suggester(faces, "faces", "ann")
+    assert sugg.wait(120) and sugg.latest().floor == S.SUGGESTION_FLOOR == 0.5
+    page = verify_page(faces, "faces", "ann", 0, 10, sugg.latest())
+    left_out = int(page.items["image_id"].iloc[0])
+    # left out of a "face" page: its runner-up, "not face", is what remains, and the model is under 50% sure of it
+    assert sugg.latest().of(left_out, exclude=page.suggested)[1] < 0.5
+    s = take_left_out(faces, None, "faces", "ann", [left_out], page.suggested, sugg)
+    v = view(faces, s, sugg)
+    assert v.image_id == left_out and v.suggestion is None and "less than 50% sure" in v.suggest_status
+    v = step(faces, s, "accept", suggester=sugg)
+    assert v.image_id == left_out and v.message.startswith("Enter accepts nothing here")
+    assert left_out not in set(faces.latest_labels("faces", "ann")["image_id"])
+    v = step(faces, s, "label", page.suggested, sugg)  # its key still labels it
+    assert faces.current_label(left_out, "ann") == page.suggested
+
+
+def test_verify_pages_hold_only_suggestions_at_or_over_the_floor(faces):
+    truth = faces_truth(faces)
+    _seed_labels(faces, truth, 5)
+    strict = S.SuggesterPool(faces, floor=0.9).get("faces", "ann")
+    assert strict.wait(120)
+    snap = strict.latest()
+    pages = [verify_page(faces, "faces", "ann", k, 20, snap) for k in range(10)]
+    shown = np.concatenate([p.items["confidence"].to_numpy() for p in pages])
+    unlabeled = build_queue(faces, "faces", "ann")
+    _, rows = snap.rows(unlabeled)
+    best = snap.probs[rows].max(1)
+    on_pages = set(np.concatenate([p.items["image_id"] for p in pages]))
+    assert (shown >= 0.9).all() and len(on_pages) == (best >= 0.9).sum()
+    s = open_session(faces, "faces", "ann", "confident", suggester=strict)  # walks every image all the same
+    while s.image_id is not None and view(faces, s, strict).suggestion is not None:
+        step(faces, s, "skip", suggester=strict)
+    if (best < 0.9).any():
+        assert s.image_id is not None and "less than 90% sure" in view(faces, s, strict).suggest_status
+    nothing = S.SuggesterPool(faces, floor=1.0).get("faces", "ann")
+    assert nothing.wait(120)
+    empty = verify_page(faces, "faces", "ann", 0, 20, nothing.latest())
+    assert empty.items.empty and "less than 100% sure" in empty.summary(faces, "faces", "ann", "confident")
+    with pytest.raises(WorkbenchError, match="between 0 and 1"):
+        S.SuggesterPool(faces, floor=1.5)
 
 
 def test_verify_page_is_one_class_most_confident_first_and_accepts_in_one_transaction(faces):

@@ -3,7 +3,8 @@
 The README is parsed at test time, one test per command, in README order, all in one fresh WORKBENCH_HOME (also the
 working directory) holding the demo sets (faces, digits: what `python app.py` imports at start), links to the
 repository's app.py and bench/, and small fixtures made from real images: photos/ (unlabeled faces), tree/<class>/,
-labels.csv (filename,label for photos/), X.npy and y.npy (five classes of digits), people/ (two photos).
+labels.csv (filename,label for photos/), X.npy and y.npy (five classes of digits), people/ (two photos), clip.mp4
+(1.2 s of those photos at 10 frames/s).
 
 Rules, for commands `&&` joins as for single ones:
 - `pip install ...` is not re-run (it would reinstall into the environment running the tests): the test checks that
@@ -37,6 +38,7 @@ import pytest
 from PIL import Image
 
 from browser.appserver import ROOT, free_port
+from clips import write_video
 
 README = ROOT / "README.md"
 SERVERS = ("python app.py", "workbench app")
@@ -86,7 +88,8 @@ def readme_home(tmp_path_factory):
 def make_fixtures(home: Path) -> None:
     """photos/, tree/<class>/, labels.csv, X.npy, y.npy from scikit-image faces and scikit-learn digits; people/
     (skimage's astronaut and coffee photos) for the --crop examples, with people/boxes.json: their boxes as COCO
-    JSON (the astronaut's face and eyes, the coffee cup; drawn by hand on the photos)."""
+    JSON (the astronaut's face and eyes, the coffee cup; drawn by hand on the photos); clip.mp4, a short clip of
+    those photos for the video example."""
     from skimage.data import astronaut, coffee, lfw_subset
     from sklearn.datasets import load_digits
 
@@ -108,6 +111,7 @@ def make_fixtures(home: Path) -> None:
     (home / "people").mkdir()
     Image.fromarray(astronaut()).save(home / "people" / "astronaut.png")
     Image.fromarray(coffee()).save(home / "people" / "coffee.png")
+    write_video(home / "clip.mp4", [("astronaut", 6), ("coffee", 2), ("astronaut", 4)])
     boxes = [(1, 1, [170, 60, 110, 115]), (1, 2, [190, 88, 25, 22]), (1, 2, [236, 92, 24, 20]),
              (2, 3, [95, 15, 400, 310])]
     (home / "people" / "boxes.json").write_text(json.dumps({

@@ -26,12 +26,13 @@ from workbench.ui.guard import guard, operation
 
 REFUSED = "is an annotator"
 # the Label tab's handlers an annotator may call, on /label and in the main page's Label tab
-ANNOTATOR_HANDLERS = {"on_start", "act", "on_action", "on_more_class", "refresh_choices", "on_dataset", "on_load",
+ANNOTATOR_HANDLERS = {"on_start", "act", "on_action", "on_more_class", "on_dataset", "on_load",
                       "on_goto", "show_one_image", "on_mode", "on_show", "show_grid_if_open", "on_pick", "select_all",
                       "select_none", "bulk.run", "on_redraw", "on_accept_page", "on_refresh", "open_in_labeller"}
 # the Boxes mode's handlers an annotator may call: open her boxes and draw (adding box classes is an admin's)
 ANNOTATOR_BOX_HANDLERS = {"on_boxes_start", "on_box_event"}
 LANDING = "send_annotators_to_label_page.landing"
+DATASET_LIST = ("workbench.ui.pickers", "dataset_choices")  # every page's dataset pickers: names only
 SELECT = {"index": 0, "value": None, "selected": True}
 
 
@@ -92,12 +93,13 @@ def test_annotator_is_refused_every_endpoint_but_labelling(team):
         reply = call(alice, dep)
         should_pass = (op.module == "workbench.ui.label_tab" and op.handler in ANNOTATOR_HANDLERS
                        or op.module == "workbench.ui.label_boxes" and op.handler in ANNOTATOR_BOX_HANDLERS
-                       or op.handler == LANDING)
+                       or op.handler == LANDING or (op.module, op.handler) == DATASET_LIST)
         was_refused = not reply.ok and REFUSED in (reply.error or "")
         assert was_refused != should_pass, f"{dep['api_name']} (id {dep['id']}, {op}): {reply}"
         (refused if was_refused else allowed).add(base(dep["api_name"]))
     assert {"label_export", "label_add_classes", "on_settle", "on_add_tags", "on_remove_tag", "import_path",
-            "do_start", "evaluate_run", "explain_image", "boxes_add_classes"} <= refused
+            "do_start", "evaluate_run", "explain_image", "boxes_add_classes", "live_frame",
+            "predict_video"} <= refused
     assert {"label_start", "label_action", "run", "label_review", "boxes_start", "boxes_event"} <= allowed
     # the main page's landing check names her role, and the page then sends her to /label
     landing = next(d for d in deps if handlers[d["id"]].handler == LANDING)
@@ -182,6 +184,7 @@ def test_policy_roles_and_blind():
     (["app", "--admin", "boss"], "need logins"),
     (["app", "--blind"], "need logins"),
     (["app", "--auth", "alice:pw", "--admin", "carol"], "carol"),
+    (["app", "--suggestion-floor", "1.5"], "between 0 and 1"),
 ])
 def test_bad_role_options_are_refused_before_starting(home, argv, says):
     parser = argparse.ArgumentParser()

@@ -25,8 +25,7 @@ BOXES_MODULE = "workbench.ui.label_boxes"  # the Label tab's Boxes mode
 # ORDERS_BY_OTHERS); the Review view (agreement, disputed images and opening one) shows everyone's labels.
 # Adding classes or tags, settling disputes and exporting stay with admins, as does every other tab.
 ANNOTATOR_HANDLERS: dict[str, bool] = {
-    "on_start": False, "act": False, "on_action": False, "on_more_class": False, "refresh_choices": False,
-    "on_dataset": False, "on_load": False, "on_goto": False, "show_one_image": False, "on_mode": False,
+    "on_start": False, "act": False, "on_action": False, "on_more_class": False, "on_dataset": False, "on_load": False, "on_goto": False, "show_one_image": False, "on_mode": False,
     "on_show": False, "show_grid_if_open": False, "on_redraw": False, "on_pick": False, "select_all": False,
     "select_none": False,
     "bulk.run": False, "on_accept_page": False,  # accept the model's suggestions on a grid page, as oneself
@@ -35,8 +34,10 @@ ANNOTATOR_HANDLERS: dict[str, bool] = {
 # Boxes-mode handlers an annotator may call: open their boxes, and every drawing operation (as themselves: a box is
 # changed only by its owner, and a session shows only its annotator's boxes). Adding box classes stays with admins.
 ANNOTATOR_BOX_HANDLERS: dict[str, bool] = {"on_boxes_start": False, "on_box_event": False}
-# the UI shell's own events, open to every user: the landing check that sends annotators to /label
-SHELL_HANDLERS = frozenset({("workbench.ui.guard", "send_annotators_to_label_page.landing")})
+# the UI shell's own events, open to every user: the landing check that sends annotators to /label, and the
+# dataset pickers' list of datasets (on /label too)
+SHELL_HANDLERS = frozenset({("workbench.ui.guard", "send_annotators_to_label_page.landing"),
+                            ("workbench.ui.pickers", "dataset_choices")})
 # handlers that show every annotator's labels (agreement, disagreements): refused to annotators when labelling is blind
 SHOWS_OTHERS_LABELS = frozenset(h for handlers in (ANNOTATOR_HANDLERS, ANNOTATOR_BOX_HANDLERS)
                                 for h, others in handlers.items() if others)

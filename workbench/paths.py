@@ -25,8 +25,13 @@ def default_db(home: Path) -> str:
 
 def dataset_dir(home: Path, dataset: str) -> Path:
     """datasets/<name>/ under `home` (made on demand): a dataset's copies, conversions and caches."""
+    return ensure(dataset_path(home, dataset))
+
+
+def dataset_path(home: Path, dataset: str) -> Path:
+    """Where datasets/<name>/ is, made or not (an import makes it only when it writes a file there)."""
     safe = "".join(c if c.isalnum() or c in "-_." else "_" for c in dataset).strip(".") or "dataset"
-    return ensure(home / DATASETS / safe)
+    return home / DATASETS / safe
 
 
 def to_stored(path: str | Path, home: Path) -> str:

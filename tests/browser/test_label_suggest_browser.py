@@ -1,5 +1,6 @@
 """Suggestions in headless Chromium: Enter accepts the suggested class, a digit overrides it, and a verify page
-is accepted with Enter after two thumbnails were toggled out (those two come next in One image mode)."""
+is accepted with Enter after two thumbnails were toggled out (those two come next in One image mode, where their
+runner-up class is under the suggestion floor: nothing is offered and Enter accepts nothing)."""
 
 from __future__ import annotations
 
@@ -14,7 +15,7 @@ pytestmark = [pytest.mark.browser, pytest.mark.slow]
 sync_playwright = pytest.importorskip("playwright.sync_api").sync_playwright
 
 
-def test_enter_accepts_digit_overrides_and_a_verify_page_with_two_left_out(faces, home):
+def test_enter_accepts_digit_overrides_and_a_verify_page_with_two_left_out(faces, home, tmp_path):
     truth = faces_truth(faces)
     for cls in ("face", "not face"):
         for i in truth.index[truth == cls][:5]:
@@ -59,6 +60,15 @@ def test_enter_accepts_digit_overrides_and_a_verify_page_with_two_left_out(faces
             page.wait_for_function("document.querySelector('#wb-label-panel')?.offsetParent", timeout=15_000)
             page.wait_for_function(f"document.querySelector('{SHOWN_NAME}')?.textContent === {shown[2]!r}",
                                    timeout=15_000)
+            # its runner-up class is all that is left, and the model is under 50% sure of it: nothing is offered,
+            # and Enter accepts nothing and says so
+            assert page.locator("#wb-suggestion").count() == 0
+            assert "less than 50% sure" in page.locator("#wb-suggest-status").inner_text()
+            page.keyboard.press("Enter")
+            page.wait_for_function("document.querySelector('#wb-message')?.textContent"
+                                   ".startsWith('Enter accepts nothing here')", timeout=15_000)
+            assert page.locator(SHOWN_NAME).inner_text() == shown[2]
+            page.screenshot(path=str(tmp_path / "under-the-floor.png"), full_page=True)
             browser.close()
     finally:
         app.stop()

@@ -23,6 +23,10 @@ def add_app_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--blind", action="store_true",
                    help="with --auth: annotators do not see other annotators' labels (agreement view refused)")
     p.add_argument("--no-demo", action="store_true", help="do not import the bundled demo sets at start")
+    p.add_argument("--suggestion-floor", type=float, default=None, metavar="P",
+                   help="label suggestions less sure than P (0..1) are not offered: not shown, on no verify page, "
+                        "Enter accepts nothing (default 0.5: the model must find its class more likely right than "
+                        "wrong)")
     p.add_argument("--max-upload", default=MAX_UPLOAD, metavar="SIZE",
                    help=f"largest file any user may upload, e.g. 200mb or 2gb (default {MAX_UPLOAD})")
     p.add_argument("--monitoring", action="store_true",
@@ -57,6 +61,10 @@ def run(args: argparse.Namespace) -> int:
     max_upload = parse_size(args.max_upload, "--max-upload")
     from workbench.ui.app import launch
 
+    floor = args.suggestion_floor
+    if floor is not None and not 0.0 <= floor <= 1.0:
+        raise WorkbenchError(f"--suggestion-floor is a confidence between 0 and 1, not {floor}.")
     launch(host=args.host, port=args.port, auth=auth, demo_sets=not args.no_demo, admins=args.admin, blind=args.blind,
-           ws=getattr(args, "workspace", None), max_upload=max_upload, monitoring=args.monitoring)
+           ws=getattr(args, "workspace", None), max_upload=max_upload, monitoring=args.monitoring,
+           suggestion_floor=floor)
     return 0

@@ -10,13 +10,14 @@ from __future__ import annotations
 import re
 import shutil
 from pathlib import Path
+from typing import Iterable
 
 import pandas as pd
 
-from workbench.atomic import atomic_path
+from workbench.atomic import atomic_dir, atomic_path
 from workbench.errors import WorkbenchError
 from workbench.labeling.box_export import write_coco
-from workbench.store import Store
+from workbench.store import Store, checks
 from workbench.tables import write_csv, write_xlsx
 
 COLUMNS = ["filename", "label", "tags", "annotator", "source", "confidence"]
@@ -75,8 +76,10 @@ def write_export(store: Store, dataset: str, out: str | Path, fmt: str | None = 
     if fmt == "imagefolder":
         return write_imagefolder(store, dataset, out, annotator)
     table = export_table(store, dataset, annotator, resolved)
-    # spreadsheet-safe (no cell a spreadsheet runs as a formula) and atomic (never a half-written file)
-    return write_csv(out, table) if fmt == "csv" else write_xlsx(out, table)
+    try:  # spreadsheet-safe (no cell a spreadsheet runs as a formula) and atomic (never a half-written file)
+        return write_csv(out, table) if fmt == "csv" else write_xlsx(out, table)
+    except OSError as e:
+        raise WorkbenchError(f"Cannot write {out}: {e.strerror or e}; nothing was exported.") from None
 
 
 def write_download(store: Store, dataset: str, out_dir: str | Path, fmt: str, annotator: str | None = None,
@@ -111,16 +114,40 @@ def write_imagefolder(store: Store, dataset: str, out: Path, annotator: str | No
     if missing:
         raise WorkbenchError(f"{len(missing)} labelled image(s) are missing on disk, e.g. {missing[:3]}; "
                              "nothing was exported.")
-    for image_id, cls in labels.items():
-        src = Path(images.at[int(image_id), "path"])
-        # the stored name may contain folders: flatten it so every file lands directly in its class folder
-        flat = images.at[int(image_id), "name"].replace("\\", "/").replace("/", "__")
-        dest = out / _safe(cls) / flat
-        if dest.suffix.lower() != src.suffix.lower():
-            dest = dest.with_name(dest.name + src.suffix)
-        with atomic_path(dest) as tmp:
-            shutil.copy2(src, tmp)
+    folders = class_folders(labels.unique())
+    try:
+        with atomic_dir(out) as tmp:  # a failed export leaves no half tree
+            for image_id, cls in labels.items():
+                src = Path(images.at[int(image_id), "path"])
+                # the stored name may contain folders: flatten it so every file lands directly in its class folder
+                flat = images.at[int(image_id), "name"].replace("\\", "/").replace("/", "__")
+                dest = tmp / folders[cls] / flat
+                if dest.suffix.lower() != src.suffix.lower():
+                    dest = dest.with_name(dest.name + src.suffix)
+                dest.parent.mkdir(exist_ok=True)
+                shutil.copy2(src, dest)
+    except OSError as e:
+        raise WorkbenchError(f"Cannot write the ImageFolder tree {out}: {e.strerror or e}"
+                             f"{f' ({e.filename})' if e.filename else ''}; nothing was exported.") from None
     return out
+
+
+def class_folders(classes: Iterable[str]) -> dict[str, str]:
+    """Each class's folder name in an ImageFolder export; a WorkbenchError for a class that cannot have one (a
+    store from before names were checked may hold such a name) or two classes that would share a folder."""
+    folders = {c: _safe(c) for c in classes}
+    bad = [f"{c[:40]!r} {why}" for c, f in folders.items() if (why := checks.name_problem(f))]
+    if bad:
+        raise WorkbenchError(f"Cannot export class{'es' if len(bad) > 1 else ''} as folders: {'; '.join(bad[:10])} "
+                             f"(at most {checks.MAX_NAME} characters, not a device name such as CON, not ending "
+                             "with '.'); nothing was exported. Export a .csv or .xlsx table instead.")
+    shared = {f: sorted(c for c, g in folders.items() if g == f) for f in folders.values()}
+    shared = {f: cs for f, cs in shared.items() if len(cs) > 1}
+    if shared:
+        f, cs = next(iter(shared.items()))
+        raise WorkbenchError(f"Classes {', '.join(map(repr, cs))} would share the folder {f!r}; nothing was exported. "
+                             "Export a .csv or .xlsx table instead.")
+    return folders
 
 
 def _safe(name: str) -> str:

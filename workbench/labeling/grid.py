@@ -29,6 +29,7 @@ class GridPage:
     total: int
     items: pd.DataFrame  # image_id, name, path, label (this annotator's current label or None)[, confidence]
     suggested: str | None = None  # a verify page: the class its images are suggested as
+    floor: float | None = None    # verify pages: the suggestion floor (images less sure are on no page)
 
     @property
     def image_ids(self) -> list[int]:
@@ -45,6 +46,9 @@ class GridPage:
         """Where this page is, or why the order is empty; on a verify page, what to do with it."""
         if not self.total:
             return empty_queue_message(store, dataset, annotator, order, only)
+        if self.floor is not None and self.items.empty:
+            return (f"No verify page: the model is less than {self.floor:.0%} sure (the suggestion floor) of each of "
+                    f"the {self.total} unlabeled images; label them in One image mode or another order.")
         where = f"Page {self.page + 1} of {self.pages} · {self.total} images in this order"
         if self.suggested is None:
             return where
@@ -89,7 +93,7 @@ def verify_page(store: Store, dataset: str, annotator: str, page: int = 0, size:
     if cls is not None:
         _, rows = suggestions.rows(chosen)
         items["confidence"] = suggestions.probs[rows, suggestions.classes.index(cls)]
-    return GridPage(page=page, pages=len(pages), total=len(ids), items=items, suggested=cls)
+    return GridPage(page=page, pages=len(pages), total=len(ids), items=items, suggested=cls, floor=suggestions.floor)
 
 
 def accept_page(store: Store, dataset: str, annotator: str, cls: str, items: list[tuple[int, float | None]],

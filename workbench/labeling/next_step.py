@@ -18,6 +18,23 @@ def first_dataset_to_label(store: Store, annotator: str | None = None) -> str | 
     return next((d for d in names if unlabeled_count(store, d, annotator) > 0), names[0] if names else None)
 
 
+def last_worked_on(store: Store, annotator: str | None) -> str | None:
+    """The dataset holding `annotator`'s newest label, or None when they have labelled nothing."""
+    if not annotator:
+        return None
+    newest = {}
+    for d in store.datasets():
+        mine = store.latest_labels(d, annotator)
+        if len(mine):
+            newest[d] = float(mine["created_at"].max())
+    return max(newest, key=newest.get) if newest else None
+
+
+def dataset_to_open(store: Store, annotator: str | None = None) -> str | None:
+    """Where a labelling page opens: the set `annotator` last worked on, else the first with images to label."""
+    return last_worked_on(store, annotator) or first_dataset_to_label(store, annotator)
+
+
 def empty_queue_message(store: Store, dataset: str, annotator: str, order: str, only: str | None = None) -> str:
     """Why the queue (or grid) of this order is empty, and the next step."""
     total = store.count_images(dataset)

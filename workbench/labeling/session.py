@@ -38,6 +38,8 @@ class LabelSession:
     done: list[tuple] = field(default_factory=list)
     message: str = ""
     shown: tuple | None = None          # (image_id, class, confidence): the suggestion on screen, pinned
+    unsure: int | None = None           # the image on screen whose likeliest class is under the suggestion floor
+    floor: float = 0.0                  # the floor of the suggestions this session saw last (for what it says)
     version: int = 0                    # suggestions version the queue was ranked with (0: none)
     rejected: dict[int, str] = field(default_factory=dict)  # left out of a verify page as not this class
     suggest: bool = False               # the screen shows suggestions (the UI passes this session's Suggester)
@@ -138,7 +140,8 @@ def accept(store: Store, s: LabelSession, suggester: Suggester | None = None,
         s.message = "No image on screen: the queue is finished (← goes back)."
         return s
     if s.shown is None or s.shown[0] != s.image_id:
-        s.message = "No suggestion for this image: type its class's key."
+        s.message = (f"Enter accepts nothing here: {unsure_text(s.floor)}. Type its class's key."
+                     if s.unsure == s.image_id else "No suggestion for this image: type its class's key.")
         return s
     _, cls, conf = s.shown
     return label(store, s, cls, classes, suggester, "accepted", conf)
@@ -281,19 +284,30 @@ def view(store: Store, s: LabelSession, suggester: Suggester | None = None,
         _pin_suggestion(s, suggester, v.label is None)
         if s.shown is not None and s.shown[0] == s.image_id:
             v.suggestion, v.confidence = s.shown[1], s.shown[2]
+        elif s.unsure is not None and s.unsure == s.image_id:
+            v.suggest_status = f"No suggestion: {unsure_text(s.floor)}; type its class's key."
     return v
 
 
+def unsure_text(floor: float) -> str:
+    """Why an image has no suggestion although suggestions are on."""
+    return f"the model is less than {floor:.0%} sure of this image (the suggestion floor)"
+
+
 def _pin_suggestion(s: LabelSession, suggester: Suggester, unlabeled: bool) -> None:
-    """The suggestion for the image on screen, fixed the first time one exists (unlabeled images only)."""
+    """The suggestion for the image on screen, fixed the first time one exists (unlabeled images only); one under
+    the floor is not offered, and that is fixed too (a retrain does not put a suggestion under a waiting key)."""
     if s.image_id is None or not unlabeled:
-        s.shown = None
+        s.shown = s.unsure = None
         return
-    if s.shown is not None and s.shown[0] == s.image_id:
+    if s.shown is not None and s.shown[0] == s.image_id or s.unsure == s.image_id:
         return
     snap = suggester.latest()
     got = snap.of(s.image_id, exclude=s.rejected.get(s.image_id)) if snap else None
-    s.shown = (s.image_id, *got) if got else None
+    s.floor = snap.floor if snap else s.floor
+    offered = got is not None and snap.offers(got[1])
+    s.shown = (s.image_id, *got) if offered else None
+    s.unsure = s.image_id if got is not None and not offered else None
 
 
 # -- moving through the queue ----------------------------------------------------------------

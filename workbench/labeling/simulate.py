@@ -38,7 +38,8 @@ def simulate(store: Store, dataset: str, truth: dict[int, str], strategy: str = 
              uncertain: int = 0, page_size: int = PAGE_SIZE, every: int = RETRAIN_EVERY, miss: float = 0.0,
              seed: int = 0, suggester: Suggester | None = None) -> SimResult:
     """Label every image of `dataset`: typed in random order until suggestions start, then `uncertain` images
-    uncertain-first (Enter on a right suggestion, its key otherwise), then verify pages until none is left.
+    uncertain-first (Enter on a right suggestion, its key otherwise), then verify pages until none is left, then
+    the images left (under the suggestion floor) one by one.
 
     `miss`: the chance it overlooks a wrong image on a page (automation bias); 0 is a careful annotator.
     """
@@ -55,6 +56,10 @@ def simulate(store: Store, dataset: str, truth: dict[int, str], strategy: str = 
                 break
             _one(store, s, sugg, truth, r, use_suggestion=True)
     _pages(store, dataset, annotator, sugg, truth, r, page_size, miss, rng)
+    # the images no page took (the model under the suggestion floor for them): one by one, Enter when right
+    s = open_session(store, dataset, annotator, "uncertain", seed=seed, suggester=sugg)
+    while s.image_id is not None:
+        _one(store, s, sugg, truth, r, use_suggestion=True)
     cur = store.latest_labels(dataset, annotator)
     r.agreement = float(np.mean([truth[int(i)] == lab for i, lab in zip(cur["image_id"], cur["label"])]))
     return r

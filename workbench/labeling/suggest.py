@@ -19,6 +19,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from workbench.errors import WorkbenchError
 from workbench.labeling.features import Features, Progress, dataset_features, no_progress
 from workbench.store import Store
 
@@ -26,6 +27,9 @@ MIN_PER_CLASS = 5
 RETRAIN_EVERY = 10
 WEIGHT_DECAY = 1e-5   # swept 1e-5..1e-1 on faces (10-60 labels) and MNIST-5000 (50-3,000): best or tied at each
 PAGE_SIZE = 50        # images per verify page
+# Suggestions less sure than this are never offered (not shown, not on a verify page, Enter accepts nothing): the
+# model must think its class more likely right than wrong. `workbench app --suggestion-floor` sets another.
+SUGGESTION_FLOOR = 0.5
 
 
 @dataclass(frozen=True)
@@ -38,9 +42,11 @@ class Suggestions:
     probs: np.ndarray          # (N, C)
     trained_on: int
     seconds: float             # time the refresh took (fit + predict)
+    floor: float = SUGGESTION_FLOOR  # suggestions less sure than this are not offered
 
     def of(self, image_id: int, exclude: str | None = None) -> tuple[str, float] | None:
-        """(class, confidence) suggested for one image; `exclude` a class the annotator rejected."""
+        """(class, confidence) the model finds likeliest for one image, `exclude` (a class the annotator rejected)
+        aside; offered as a suggestion only when its confidence reaches `floor` (see `offers`)."""
         row = self._index().get(int(image_id))
         if row is None:
             return None
@@ -49,6 +55,10 @@ class Suggestions:
             p[self.classes.index(exclude)] = -1.0
         k = int(p.argmax())
         return self.classes[k], float(self.probs[row, k])
+
+    def offers(self, confidence: float) -> bool:
+        """Whether a suggestion this sure is offered (shown, accepted by Enter, put on a verify page)."""
+        return confidence >= self.floor
 
     def _index(self) -> dict[int, int]:
         idx = self.__dict__.get("_idx")
@@ -105,8 +115,10 @@ def uncertain_first(s: Suggestions, image_ids) -> list[int]:
     return _then_unknown(ids[order].tolist(), image_ids)
 
 
-def verify_pages(s: Suggestions, image_ids, size: int = PAGE_SIZE) -> list[tuple[str, list[int]]]:
-    """Pages of images suggested as one class, most confident first: (class, ids) per page.
+def verify_pages(s: Suggestions, image_ids, size: int = PAGE_SIZE,
+                 floor: float | None = None) -> list[tuple[str, list[int]]]:
+    """Pages of images suggested as one class, most confident first: (class, ids) per page; images less sure than
+    `floor` (default: the snapshot's) are on no page.
 
     Inside a class images go by confidence; pages of all classes are then ordered by their mean confidence,
     so the easiest pages come first whatever their class.
@@ -114,6 +126,8 @@ def verify_pages(s: Suggestions, image_ids, size: int = PAGE_SIZE) -> list[tuple
     ids, rows = s.rows(image_ids)
     p = s.probs[rows]
     best, conf = p.argmax(1), p.max(1)
+    sure = conf >= (s.floor if floor is None else floor)
+    ids, best, conf = ids[sure], best[sure], conf[sure]
     pages = []
     for k, cls in enumerate(s.classes):
         mine = np.flatnonzero(best == k)
@@ -126,8 +140,9 @@ def verify_pages(s: Suggestions, image_ids, size: int = PAGE_SIZE) -> list[tuple
 
 
 def confident_first(s: Suggestions, image_ids, size: int = PAGE_SIZE) -> list[int]:
-    """The verify pages one after another (one-image mode walks them in the same order)."""
-    return _then_unknown([i for _, page in verify_pages(s, image_ids, size) for i in page], image_ids)
+    """The verify pages one after another (one-image mode walks them in the same order), the images under the
+    floor after them in the same way (shown without a suggestion)."""
+    return _then_unknown([i for _, page in verify_pages(s, image_ids, size, floor=0.0) for i in page], image_ids)
 
 
 def _then_unknown(ordered: list[int], image_ids) -> list[int]:
@@ -168,13 +183,13 @@ class Suggester:
     def __init__(self, store: Store, dataset: str, annotator: str, every: int = RETRAIN_EVERY,
                  min_per_class: int = MIN_PER_CLASS, start: bool = True,
                  features: Callable[[str, Progress], Features] | None = None,
-                 train_slot: threading.Semaphore | None = None):
+                 train_slot: threading.Semaphore | None = None, floor: float = SUGGESTION_FLOOR):
         """`features` and `train_slot` come from a SuggesterPool: the dataset's features computed once for all
-        annotators, and one retrain at a time in the app."""
+        annotators, and one retrain at a time in the app. Suggestions less sure than `floor` are not offered."""
         self.store, self.dataset, self.annotator = store, dataset, annotator
         self._features_of = features or (lambda ds, progress: dataset_features(store, ds, progress))
         self._slot = train_slot or threading.Semaphore(1)
-        self.every, self.min_per_class = every, min_per_class
+        self.every, self.min_per_class, self.floor = every, min_per_class, float(floor)
         self.status = "suggestions: starting"
         self.error: str | None = None
         self._latest: Suggestions | None = None
@@ -256,7 +271,7 @@ class Suggester:
         probs = predict(head, x)
         version = (self._latest.version + 1) if self._latest else 1
         snap = Suggestions(version, tuple(classes), self._features.image_ids, probs, len(cur),
-                           time.perf_counter() - t0)
+                           time.perf_counter() - t0, self.floor)
         self._latest = snap
         self.status = f"suggestions from {len(cur)} labels (refreshed in {snap.seconds:.1f} s)"
         return snap
@@ -278,8 +293,11 @@ class SuggesterPool:
     training never takes more than one core from the keypresses being served.
     """
 
-    def __init__(self, store: Store):
-        self.store = store
+    def __init__(self, store: Store, floor: float = SUGGESTION_FLOOR):
+        """`floor`: suggestions less sure than this are not offered (SUGGESTION_FLOOR)."""
+        if not 0.0 <= floor <= 1.0:
+            raise WorkbenchError(f"The suggestion floor is a confidence between 0 and 1, not {floor}.")
+        self.store, self.floor = store, float(floor)
         self._items: dict[tuple[str, str], Suggester] = {}
         self._lock = threading.Lock()
         self._features: dict[str, Features] = {}
@@ -291,7 +309,7 @@ class SuggesterPool:
             key = (dataset, annotator)
             if key not in self._items:
                 self._items[key] = Suggester(self.store, dataset, annotator, features=self.features,
-                                             train_slot=self._train_slot)
+                                             train_slot=self._train_slot, floor=self.floor)
             return self._items[key]
 
     def features(self, dataset: str, progress: Progress = no_progress) -> Features:

@@ -110,13 +110,7 @@ def predict_paths(run: Run, paths: Sequence[str | Path], *, threshold: float | N
     the first time)."""
     loaded = loaded or load_run(run)
     sources, problems = gather(paths)
-    how, notes = "given", []
-    if threshold is None and len(loaded.classes) == 2:
-        try:
-            chosen = run_threshold(run, loaded=loaded)
-            threshold, how = chosen.threshold, f"the run's threshold: {chosen.rule} on {chosen.split}"
-        except WorkbenchError as e:  # e.g. the run's dataset is gone: its validation images cannot be scored
-            notes.append(f"No decision threshold for {run.name!r} ({e}); deciding by the most probable class.")
+    threshold, how, notes = decision_threshold(run, loaded, threshold)
     result = predict_sources(loaded, sources, threshold, batch_size, progress, run.name)
     result.bad = problems + result.bad
     result.notes = notes
@@ -126,3 +120,16 @@ def predict_paths(run: Run, paths: Sequence[str | Path], *, threshold: float | N
         raise WorkbenchError("No image could be predicted:\n  " + "\n  ".join(f"{f}: {r}" for f, r in result.bad)
                              if result.bad else "No images given.")
     return result
+
+
+def decision_threshold(run: Run, loaded: LoadedRun,
+                       threshold: float | None = None) -> tuple[float | None, str, list[str]]:
+    """(threshold, how it was chosen, notes): `threshold` when given; for a binary run the run's stored threshold
+    (chosen at the EER on its validation split the first time); None (argmax) otherwise or when none can be chosen."""
+    if threshold is not None or len(loaded.classes) != 2:
+        return threshold, "given", []
+    try:
+        chosen = run_threshold(run, loaded=loaded)
+    except WorkbenchError as e:  # e.g. the run's dataset is gone: its validation images cannot be scored
+        return None, "", [f"No decision threshold for {run.name!r} ({e}); deciding by the most probable class."]
+    return chosen.threshold, f"the run's threshold: {chosen.rule} on {chosen.split}", []

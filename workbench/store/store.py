@@ -54,6 +54,7 @@ def _latest(*where) -> Any:
 _DS = bindparam("ds")
 _LATEST = _latest(images.c.dataset_id == _DS)
 _LATEST_OF = _latest(images.c.dataset_id == _DS, labels.c.annotator == _ANNOTATOR)
+NAME_KINDS = {"classes": "class", "tags": "tag", "box_classes": "box class"}  # the names tables, as users call them
 _DATASET_ID = select(datasets.c.id).where(datasets.c.name == bindparam("name"))
 _COUNT_IMAGES = select(func.count()).select_from(images).where(images.c.dataset_id == _DS)
 _MINE = _latest_ids(images.c.dataset_id == _DS, labels.c.annotator == _ANNOTATOR)
@@ -234,11 +235,9 @@ class Store(BoxLabels):
         db.execute(select(datasets.c.id).where(datasets.c.id == ds).with_for_update())
         start = db.execute(select(func.coalesce(func.max(table.c.position) + 1, 0))
                            .where(table.c.dataset_id == ds)).scalar_one()
-        for name in names:
-            name = str(name).strip()
-            if name:
-                start += len(db.execute(self._insert(table).values(dataset_id=ds, name=name, position=start)
-                                        .on_conflict_do_nothing().returning(table.c.id)).all())
+        for name in checks.names(names, NAME_KINDS[table.name]):  # each usable as a folder name in exports
+            start += len(db.execute(self._insert(table).values(dataset_id=ds, name=name, position=start)
+                                    .on_conflict_do_nothing().returning(table.c.id)).all())
 
     def _names(self, table, dataset: str) -> list[str]:
         return [r[0] for r in self._rows(_NAMES[table.name], {"ds": self.dataset_id(dataset)})]

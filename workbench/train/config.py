@@ -12,6 +12,7 @@ from typing import Any, Callable, Mapping
 
 from workbench.atomic import write_json
 from workbench.errors import WorkbenchError
+from workbench.store import checks
 
 METHODS = ("finetune", "feature_extract")
 OPTIMIZERS = ("adamw", "adam", "sgd")
@@ -38,6 +39,7 @@ def parse_grouping(text: str) -> dict[str, str] | None:
         if not k or not v:
             raise WorkbenchError(f"Grouping entry {part!r} is not 'class=group'.")
         out[k] = v
+    checks.names(out.values(), "group")  # a group is a class of the run: the same names as a dataset's classes
     return out
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from workbench.labeling.suggest import SuggesterPool
@@ -23,6 +23,9 @@ class UIContext:
     The app-wide core objects, one each per app and shared by its pages (the main page and /label):
     `jobs`, the background training queue; `runs`, the loaded models of recent runs; `suggesters`, one
     label suggester per (dataset, annotator). Those not given are made here.
+    `datasets` is a gr.State of the dataset names that an import in this page sets, `runs` one of the run names
+    that the end of a training job sets; `pickers` / `run_pickers` the page's dataset and run dropdowns
+    (registered with `follow_datasets` / `follow_runs`): the shell keeps them listing what there is (ui.pickers).
     """
 
     store: Store | None = None
@@ -33,6 +36,10 @@ class UIContext:
     jobs: JobManager | None = None
     runs: RunCache | None = None
     suggesters: SuggesterPool | None = None
+    datasets: Any = None
+    runs_listed: Any = None
+    pickers: list = field(default_factory=list)
+    run_pickers: list = field(default_factory=list)
 
     def __post_init__(self) -> None:
         if self.ws is None:
@@ -45,3 +52,11 @@ class UIContext:
             self.runs = RunCache()
         if self.suggesters is None:
             self.suggesters = SuggesterPool(self.store)
+
+    def follow_datasets(self, *pickers: Any) -> None:
+        """These dataset dropdowns list every dataset: on page load, when opened, after an import in this page."""
+        self.pickers.extend(pickers)
+
+    def follow_runs(self, *pickers: Any) -> None:
+        """These run dropdowns list every run: when opened, and when a training job of this page ends."""
+        self.run_pickers.extend(pickers)

@@ -13,13 +13,13 @@ import gradio as gr
 
 from workbench.data.crops import CROP_KINDS
 from workbench.data.demo import DEMOS, import_demo
-from workbench.data.importers import FORMATS, Progress, import_path, import_upload
+from workbench.data.importers import FORMATS, import_path, import_upload
 from workbench.data.overview import counts, keep_or_first, overview, preview
 from workbench.data.uploads import upload_paths
 from workbench.errors import WorkbenchError
 from workbench.store import Store
 from workbench.ui.context import UIContext
-from workbench.ui.handlers import bind
+from workbench.ui.handlers import bind, gr_progress
 
 PREVIEW = 60  # thumbnails shown per page
 NO_CROP = "none"  # the crop choice that imports whole images
@@ -56,14 +56,16 @@ class ImportForm:
     demo_name: gr.Dropdown
     demo_btn: gr.Button
     status: gr.Markdown
+    datasets: gr.State | None = None  # the page's dataset names, set after an import: every picker follows it
 
 
 def build(ctx: UIContext) -> None:
     """The Datasets tab inside the app's Blocks: components laid out and wired (ui.files serves the images)."""
     gr.Markdown("### Datasets")
     browser = browser_layout(ctx.store)
-    form = import_layout(ctx.store)
+    form = import_layout(ctx.store, ctx.datasets)
     wire(ctx, browser, form)
+    ctx.follow_datasets(browser.dataset)
 
 
 # -- layout ----------------------------------------------------------------------------------
@@ -82,8 +84,9 @@ def browser_layout(store: Store) -> Browser:
     return Browser(table, dataset, page, refresh, details, gallery)
 
 
-def import_layout(store: Store) -> ImportForm:
-    """The import accordion (open while there is no dataset): path and options, upload, demo sets."""
+def import_layout(store: Store, datasets: gr.State | None = None) -> ImportForm:
+    """The import accordion (open while there is no dataset): path and options, upload, demo sets; an import sets
+    `datasets` (the page's list, which its dataset pickers follow)."""
     with gr.Accordion("Import", open=not store.datasets()):
         gr.Markdown("Formats: " + "; ".join(f"**{k}**: {v}" for k, v in FORMATS.items()))
         with gr.Row():
@@ -109,7 +112,7 @@ def import_layout(store: Store) -> ImportForm:
             demo_btn = gr.Button("Import demo set", scale=1, elem_id="wb-demo-import")
         status = gr.Markdown(elem_id="wb-datasets-status")
     return ImportForm(path, fmt, crop, crop_size, name, classes, labels, images, skip_bad, import_btn, upload,
-                      upload_btn, demo_name, demo_btn, status)
+                      upload_btn, demo_name, demo_btn, status, datasets)
 
 
 # -- handlers: call the core, shape for display -----------------------------------------------
@@ -133,7 +136,7 @@ def import_from_path(store: Store, b: Browser, f: ImportForm, path: str, fmt: st
                      progress: gr.Progress = gr.Progress()) -> dict:
     """Import the file or folder at `path` (`crop`: faces or eyes cut from its photos)."""
     r = _core(import_path, store, path.strip(), fmt=fmt, name=_given(name), labels=_given(labels),
-              classes=classes or None, images=_given(images), skip_bad=skip_bad, progress=_gr_progress(progress),
+              classes=classes or None, images=_given(images), skip_bad=skip_bad, progress=gr_progress(progress),
               crop=None if crop == NO_CROP else crop, crop_size=int(crop_size or 24))
     return _imported(store, b, f, f"Imported {r}", r.dataset)
 
@@ -141,19 +144,20 @@ def import_from_path(store: Store, b: Browser, f: ImportForm, path: str, fmt: st
 def import_uploaded(store: Store, b: Browser, f: ImportForm, files: list | None, name: str, classes: str,
                     skip_bad: bool, progress: gr.Progress = gr.Progress()) -> dict:
     """Import uploaded files: one .zip, or images (workbench.data.importers.import_upload decides)."""
-    r = _core(import_upload, store, upload_paths(files), _given(name), classes, skip_bad, _gr_progress(progress))
+    r = _core(import_upload, store, upload_paths(files), _given(name), classes, skip_bad, gr_progress(progress))
     return _imported(store, b, f, f"Imported {r}", r.dataset)
 
 
 def import_demo_set(store: Store, b: Browser, f: ImportForm, name: str, progress: gr.Progress = gr.Progress()) -> dict:
     """Import a bundled demo set unless it is there already."""
-    done = _core(import_demo, store, name, _gr_progress(progress))
+    done = _core(import_demo, store, name, gr_progress(progress))
     how = "was already imported" if done.existed else "imported"
     return _imported(store, b, f, f"Demo set **{done.dataset}** {how}: {done.images} images.", done.dataset)
 
 
 def _imported(store: Store, b: Browser, f: ImportForm, message: str, dataset: str) -> dict:
-    return {f.status: message, **reload(store, b, dataset, 1)}
+    listed = {f.datasets: store.datasets()} if f.datasets is not None else {}  # the other tabs' pickers follow
+    return {f.status: message, **reload(store, b, dataset, 1), **listed}
 
 
 def _core(fn, *args: Any, **kwargs: Any) -> Any:
@@ -169,15 +173,14 @@ def _given(text: str | None) -> str | None:
     return (text or "").strip() or None
 
 
-def _gr_progress(progress: gr.Progress) -> Progress:
-    return lambda it, total, desc: progress.tqdm(it, total=total, desc=desc)
-
 
 # -- events ----------------------------------------------------------------------------------
 def wire(ctx: UIContext, b: Browser, f: ImportForm) -> None:
     """Connect the tab's events to its handlers, the store and components bound."""
     store = ctx.store
-    after_import = [f.status, b.table, b.dataset, b.details, b.gallery]  # API outputs, in this order
+    # API outputs, in this order (the page's datasets state, which the other tabs' pickers follow, is no API output)
+    after_import = [f.status, b.table, b.dataset, b.details, b.gallery]
+    after_import += [f.datasets] if f.datasets is not None else []
     f.demo_btn.click(bind(import_demo_set, store, b, f), inputs_kwargs={"name": f.demo_name},
                      outputs=after_import, api_name="import_demo")
     # inputs by name, in the order API callers pass them positionally

@@ -51,6 +51,7 @@ def build(ctx: UIContext) -> None:
     gallery, explain, compare, suspects = gallery_panel(), explain_panel(), compare_panel(ws), suspects_panel()
 
     wire_runs(top, gallery, explain, compare, ws=ws, runs=runs)
+    ctx.follow_runs(top.run, compare.run_b)  # runs trained since the page loaded are offered when a list opens
     wire_gallery(top, gallery, ws=ws, runs=runs)
     wire_explain(top, gallery, explain, ws=ws, runs=runs)
     wire_compare(top, compare, ws=ws)

@@ -110,6 +110,7 @@ class RunsPanel:
     pairs: gr.Dataframe
     by_method: gr.Plot
     saved: gr.File
+    listed: gr.State | None = None  # the page's run names, set when a job ends: every run picker follows it
 
 
 def build(ctx: UIContext) -> None:
@@ -118,8 +119,9 @@ def build(ctx: UIContext) -> None:
     gr.Markdown(FE_NOTE)
     form = form_layout(ctx.store)
     jobs = jobs_layout(ctx.jobs)
-    runs = runs_layout(ctx.ws)
+    runs = runs_layout(ctx.ws, ctx.runs_listed)
     wire(ctx, form, jobs, runs)
+    ctx.follow_datasets(form.inputs["dataset"])  # a set imported in the Datasets tab is offered at once
     build_label_efficiency(ctx)
 
 
@@ -173,8 +175,9 @@ def jobs_layout(jobs: JobManager) -> JobsPanel:
     return JobsPanel(status, progress, table, selected, live, gr.State(None), gr.Timer(2.0))
 
 
-def runs_layout(ws: Workspace) -> RunsPanel:
-    """The runs table, the runs to overlay with their curves, methods table and plot, and saved plots."""
+def runs_layout(ws: Workspace, listed: gr.State | None = None) -> RunsPanel:
+    """The runs table, the runs to overlay with their curves, methods table and plot, and saved plots; when a job
+    ends, `listed` (the page's list of runs, which its run pickers follow) is set."""
     gr.Markdown("#### Runs")
     table = gr.Dataframe(runs_table(ws), label="Runs (updated when a job ends)", interactive=False, wrap=True,
                          elem_id="wb-exp-runs", column_widths=RUNS_COLUMN_WIDTHS)
@@ -191,7 +194,7 @@ def runs_layout(ws: Workspace) -> RunsPanel:
                          "images): mean, 95% interval, p-values", interactive=False, wrap=True, elem_id="wb-exp-pairs")
     by_method = gr.Plot(label="Val curves by method: mean over seeds, ±1 std band", elem_id="wb-exp-by-method")
     saved = gr.File(label="Saved plots", file_count="multiple")
-    return RunsPanel(table, pick, refresh, save, overlay, verdict, methods, pairs, by_method, saved)
+    return RunsPanel(table, pick, refresh, save, overlay, verdict, methods, pairs, by_method, saved, listed)
 
 
 # -- handlers: call the core, shape for display -----------------------------------------------
@@ -243,14 +246,18 @@ def ended_jobs(ws: Workspace, jobs: JobManager, j: JobsPanel, r: RunsPanel, seen
     tables and plot (as saved in its folder)."""
     ended = jobs.finished()
     new = [job for job in ended if job.id not in (seen or [])]
+    listed = [r.listed] if r.listed is not None else []
     if not new:
-        return {r.table: gr.skip(), r.pick: gr.skip(), **{c: gr.skip() for c in _comparison_outputs(r)}, j.seen: seen}
+        return {r.table: gr.skip(), r.pick: gr.skip(), **{c: gr.skip() for c in _comparison_outputs(r)}, j.seen: seen,
+                **{state: gr.skip() for state in listed}}
     cmp = next((job for job in new if job.comparison and job.runs), None)
-    known = set(list_runs(ws))
+    names = list_runs(ws)
+    known = set(names)
     runs = [ws.run(run) for run in cmp.runs if run in known] if cmp else []
     saved = ws.plot_folder(cmp.comparison) if cmp else None
     shown = comparison_view(r, runs, saved) if runs else {c: gr.skip() for c in _comparison_outputs(r)}
-    return {r.table: runs_table(ws), r.pick: gr.Dropdown(choices=list_runs(ws)), **shown, j.seen: [job.id for job in ended]}
+    return {r.table: runs_table(ws), r.pick: gr.Dropdown(choices=names), **shown, j.seen: [job.id for job in ended],
+            **{state: names for state in listed}}
 
 
 def comparison_view(r: RunsPanel, runs: list[Run], saved: Path | None = None) -> dict:
@@ -349,7 +356,8 @@ def wire(ctx: UIContext, f: RunForm, j: JobsPanel, r: RunsPanel) -> None:
                    api_name="do_cancel")
     j.table.select(on_select, j.table, j.selected, api_name="on_select")
     j.timer.tick(bind(tick, ctx.ws, jobs, j, r), inputs_kwargs={"job_id": j.selected, "seen": j.seen},
-                 outputs=[j.progress, j.table, j.live, r.table, r.pick, *_comparison_outputs(r), j.seen],
+                 outputs=[j.progress, j.table, j.live, r.table, r.pick, *_comparison_outputs(r), j.seen,
+                          *([r.listed] if r.listed is not None else [])],
                  show_progress="hidden", api_name="tick")
     r.refresh.click(bind(do_refresh, ctx.ws, f, r), outputs=[r.table, r.pick, form["dataset"]], api_name="do_refresh")
     r.pick.change(bind(do_overlay, ctx.ws, r), inputs_kwargs={"runs": r.pick}, outputs=[r.overlay, *_comparison_outputs(r)],

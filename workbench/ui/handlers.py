@@ -4,7 +4,11 @@ from __future__ import annotations
 
 import functools
 import inspect
-from typing import Any, Callable
+from typing import Any, Callable, Iterable, NoReturn
+
+import gradio as gr
+
+from workbench.data.importers import Progress
 
 
 def bind(fn: Callable, *context: Any) -> Callable:
@@ -24,3 +28,15 @@ def bind(fn: Callable, *context: Any) -> Callable:
 
     handler.__signature__ = signature.replace(parameters=rest)
     return handler
+
+
+def gr_progress(progress: Any) -> Progress:
+    """A gr.Progress as the core's progress callback: (iterable, total, description) -> iterable."""
+    def track(it: Iterable, total: int | None, desc: str) -> Iterable:
+        return progress.tqdm(it, total=total, desc=desc)
+    return track
+
+
+def fail(e: Exception) -> NoReturn:
+    """Show the core's error to the user (a message that stays until closed) and end the handler."""
+    raise gr.Error(str(e), duration=None) from None

@@ -51,13 +51,8 @@ def draw_curve(store: Store, ds: str | None, n: float | None,
     return efficiency_figure(curve), mean_over_seeds(curve)
 
 
-def refresh_datasets(store: Store, ds: str | None) -> gr.Dropdown:
-    """The dataset list as it is now (a set imported since the page loaded shows up)."""
-    return gr.Dropdown(choices=store.datasets(), value=ds)
-
-
 def build_label_efficiency(ctx: UIContext) -> None:
-    """The panel, wired to the core."""
+    """The panel, wired to the core; its dataset picker lists every set (ui.pickers)."""
     p = layout(ctx.store)
-    p.dataset.focus(bind(refresh_datasets, ctx.store), p.dataset, p.dataset, api_visibility="private")
+    ctx.follow_datasets(p.dataset)
     p.draw.click(bind(draw_curve, ctx.store), [p.dataset, p.seeds], [p.plot, p.table], api_name="label_efficiency")

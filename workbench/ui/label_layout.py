@@ -10,6 +10,7 @@ import gradio as gr
 from workbench.labeling import ORDERS
 from workbench.labeling.export import FORMATS, SCOPES
 from workbench.labeling.keys import MAX_CLASS_KEYS
+from workbench.labeling.suggest import SUGGESTION_FLOOR
 from workbench.store import Store
 from workbench.ui import label_boxes
 from workbench.ui.label_boxes import BoxesUI
@@ -129,13 +130,13 @@ class LabelUI:
         return [self.one.panel, self.grid.panel, self.review.panel, self.boxes.panel]
 
 
-def layout(store: Store) -> LabelUI:
-    """Build the tab's components inside the current Blocks."""
-    c, one, grid, review = _controls(store), _single(), _grid(), _review()
+def layout(store: Store, floor: float = SUGGESTION_FLOOR) -> LabelUI:
+    """Build the tab's components inside the current Blocks (`floor`: the suggestions' confidence floor, stated)."""
+    c, one, grid, review = _controls(store, floor), _single(), _grid(), _review()
     return LabelUI(c=c, one=one, grid=grid, review=review, boxes=label_boxes.layout(), admin=_admin())
 
 
-def _controls(store: Store) -> Controls:
+def _controls(store: Store, floor: float) -> Controls:
     sess = gr.State(None)
     # the typed annotator name outlives a refresh or a server restart (browser localStorage); it is just a
     # name, not a credential, so a fixed key and secret are fine (with --auth the login names the annotator)
@@ -147,7 +148,8 @@ def _controls(store: Store) -> Controls:
         only = gr.Dropdown(choices=[], value=None, label="Only this tag / class (review orders)", scale=2,
                            allow_custom_value=True)
         seed = gr.Number(value=0, precision=0, label="Seed (random order)", scale=1, minimum=0)
-        suggest_on = gr.Checkbox(value=True, label="Suggest labels", scale=1, elem_id="wb-suggest-on")
+        suggest_on = gr.Checkbox(value=True, label="Suggest labels", info=f"none under {floor:.0%} sure", scale=1,
+                                 elem_id="wb-suggest-on")
         start = gr.Button("Start", variant="primary", scale=1, elem_id="wb-start")
     mode = gr.Radio(list(MODES), value=ONE, show_label=False, elem_id="wb-mode")
     return Controls(sess, saved_name, dataset, annotator, order, only, seed, suggest_on, start, mode)

@@ -22,7 +22,7 @@ from workbench.labeling import (bulk_label, bulk_tag, button_action, disagreemen
 from workbench.labeling.export import scope_options
 from workbench.labeling.grid import VERIFY_ORDER, accept_page, page_items, toggle
 from workbench.labeling.names import add_classes, add_tags, remove_tag
-from workbench.labeling.next_step import first_dataset_to_label
+from workbench.labeling.next_step import dataset_to_open
 from workbench.labeling.session import LabelSession, parse_action
 from workbench.labeling.suggest import Suggester, SuggesterPool
 from workbench.store import Store
@@ -98,18 +98,14 @@ def _step(tab: LabelTab, s: LabelSession | None, action: str, target: str | int 
 # -- handlers: session ---------------------------------------------------------------------------
 def on_load(tab: LabelTab, saved: str | None, typed: str | None, ds: str | None,
             request: gr.Request) -> tuple[gr.Dropdown, gr.Textbox]:
-    """Page load: preselect a dataset with images left to label; restore the annotator name."""
+    """Page load: preselect the dataset the annotator last worked on (else one with images left to label);
+    restore the annotator name."""
     user = getattr(request, "username", None)
-    pick = gr.Dropdown(choices=tab.store.datasets(), value=ds or first_dataset_to_label(tab.store, user or saved))
+    pick = gr.Dropdown(choices=tab.store.datasets(), value=ds or dataset_to_open(tab.store, user or saved))
     if user:
         return pick, gr.Textbox(value=user, interactive=False)
     # never overwrite a name typed while the page was loading
     return pick, gr.Textbox(value=saved) if saved and not typed else gr.Textbox()
-
-
-def refresh_choices(tab: LabelTab, ds: str | None) -> gr.Dropdown:
-    """The dataset list as it is now (sets imported since the page loaded)."""
-    return gr.Dropdown(choices=tab.store.datasets(), value=ds)
 
 
 def on_dataset(tab: LabelTab, ds: str | None, s: LabelSession | None) -> dict:
@@ -357,11 +353,12 @@ def on_export(tab: LabelTab, ds: str | None, fmt_: str, scope_: str, s: LabelSes
 
 # -- wiring --------------------------------------------------------------------------------------
 def build(ctx: UIContext) -> None:
-    """The Label tab inside the current Blocks: its layout, then its events."""
-    tab = LabelTab(ctx.store, ctx.suggesters, layout(ctx.store))
+    """The Label tab inside the current Blocks: its layout, then its events; its dataset picker lists every set."""
+    tab = LabelTab(ctx.store, ctx.suggesters, layout(ctx.store, ctx.suggesters.floor))
     wire(tab, ctx.goto)
     c = tab.ui.c
     wire_boxes(BoxTab(ctx.ws, tab.ui.boxes), c.dataset, c.annotator, c.suggest_on)
+    ctx.follow_datasets(c.dataset)
 
 
 def wire(tab: LabelTab, goto: gr.State | None = None) -> None:
@@ -379,8 +376,6 @@ def _wire_session(tab: LabelTab) -> None:
     ui, c = tab.ui, tab.ui.c
     gr.on(None, bind(on_load, tab), inputs_kwargs={"saved": c.saved_name, "typed": c.annotator, "ds": c.dataset},
           outputs=[c.dataset, c.annotator], api_visibility="private")
-    c.dataset.focus(bind(refresh_choices, tab), inputs=[c.dataset], outputs=[c.dataset], show_progress="hidden",
-                    api_visibility="private")
     c.dataset.change(bind(on_dataset, tab), inputs_kwargs={"ds": c.dataset, "s": c.sess},
                      outputs=[c.sess, ui.one.viewer, *ui.parts], api_visibility="private")
     c.start.click(bind(on_start, tab),

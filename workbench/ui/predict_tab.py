@@ -1,4 +1,5 @@
-"""Predict tab: new images (uploads, a zip, the webcam) through a trained run -> probabilities, decisions, Grad-CAM.
+"""Predict tab: new images (uploads, a zip, a webcam picture) through a trained run -> probabilities, decisions,
+Grad-CAM; and, in its "Camera and video" section (ui/camera_panel.py), a live camera and video files.
 
 `layout` builds the components, the module's handlers call workbench.predict and shape its results for display,
 `wire` connects them (each input passed to its handler by name).
@@ -11,7 +12,6 @@ from typing import Any
 
 import gradio as gr
 
-from workbench.data.importers.common import Progress
 from workbench.data.uploads import upload_paths
 from workbench.errors import WorkbenchError
 from workbench.lazy import lazy_import
@@ -20,8 +20,9 @@ from workbench.predict.sources import short_names
 from workbench.review.run_cache import RunCache
 from workbench.run import list_runs
 from workbench.workspace import Workspace
+from workbench.ui import camera_panel
 from workbench.ui.context import UIContext
-from workbench.ui.handlers import bind
+from workbench.ui.handlers import bind, fail, gr_progress
 
 
 # predicting and Grad-CAM need torch: imported when first used, not to serve the first page
@@ -51,16 +52,24 @@ class PredictView:
 
 def build(ctx: UIContext) -> None:
     """The Predict tab inside the app's Blocks: components laid out and wired."""
-    gr.Markdown("### Predict new images")
-    wire(ctx, layout(ctx.ws))
-
-
-def layout(ws: Workspace) -> PredictView:
-    """Run picker, uploads and webcam, the predictions and rejected tables, the Grad-CAM of a row."""
+    gr.Markdown("### Predict new images, a camera or a video")
     with gr.Row():
-        run = gr.Dropdown(choices=list_runs(ws), value=None, label="Run", scale=4, allow_custom_value=True,
+        run = gr.Dropdown(choices=list_runs(ctx.ws), value=None, label="Run", scale=4, allow_custom_value=True,
                           elem_id="wb-predict-run")
         refresh = gr.Button("Refresh runs", scale=1)
+    with gr.Tabs():
+        with gr.Tab("Images", id="predict-images"):
+            view = layout(run, refresh)
+        with gr.Tab("Camera and video", id="predict-camera", elem_id="wb-predict-camera-tab"):
+            panel = camera_panel.layout()
+    wire(ctx, view)
+    camera_panel.wire(ctx.ws, ctx.runs, run, panel)
+    ctx.follow_runs(run)  # runs trained since the page loaded are offered when the list opens
+
+
+def layout(run: gr.Dropdown, refresh: gr.Button) -> PredictView:
+    """Under the run picker (`run`, `refresh`): uploads and webcam picture, the predictions and rejected tables, the
+    Grad-CAM of a row."""
     with gr.Row():
         files = gr.File(label="Images or a .zip of images", file_count="multiple", scale=3, elem_id="wb-predict-files")
         camera = gr.Image(label="Or one picture (webcam, paste or upload)", sources=["webcam", "clipboard", "upload"],
@@ -89,12 +98,12 @@ def predict_images(ws: Workspace, runs: RunCache, v: PredictView, run: str | Non
     """Predict the uploaded files (images, zips) and the webcam picture with `run`; row 0 is picked."""
     paths = upload_paths(files, picture)
     if not run or not paths:
-        _fail(WorkbenchError("Pick a run and add images (files, a .zip, or a webcam picture)."))
+        fail(WorkbenchError("Pick a run and add images (files, a .zip, or a webcam picture)."))
     try:
         picked = ws.run(run)
-        result = prediction.predict_paths(picked, paths, progress=_gr_progress(progress), loaded=runs.get(picked))
+        result = prediction.predict_paths(picked, paths, progress=gr_progress(progress), loaded=runs.get(picked))
     except WorkbenchError as e:
-        _fail(e)
+        fail(e)
     table, rejected = result.display(short_names(paths))
     text = result.summary() + "".join(f"\n- {n}" for n in result.notes)
     return {v.status: text, v.table: table, v.bad: gr.Dataframe(rejected, visible=bool(result.bad)),
@@ -107,7 +116,7 @@ def explain_row(ws: Workspace, runs: RunCache, v: PredictView, shown: Explainabl
         source = shown.source(row)
         ex = explaining.explain_prediction(runs.get(ws.run(shown.run)), source, threshold=shown.threshold)
     except WorkbenchError as e:
-        _fail(e)
+        fail(e)
     caption = ex.caption.replace(source.name, short_names([source.path])(source.name), 1)
     return {v.original: ex.original, v.cam_image: ex.overlay, v.cam_caption: caption}
 
@@ -127,13 +136,6 @@ def on_load(ws: Workspace) -> gr.Dropdown:
     names = list_runs(ws)
     return gr.Dropdown(choices=names, value=names[-1] if names else None)
 
-
-def _fail(e: Exception):
-    raise gr.Error(str(e), duration=None) from None
-
-
-def _gr_progress(progress: gr.Progress) -> Progress:
-    return lambda it, total, desc: progress.tqdm(it, total=total, desc=desc)
 
 
 # -- events ----------------------------------------------------------------------------------

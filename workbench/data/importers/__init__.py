@@ -79,7 +79,7 @@ def import_path(store: Store, path: str | Path, fmt: str = "auto", name: str | N
     if fmt == "table":
         return import_table(store, path, images, name, class_list, skip_bad, progress)
     if fmt == "numpy":
-        return import_numpy(store, path, labels, classes, name, progress)
+        return import_numpy(store, path, labels, classes, name, progress, skip_bad=skip_bad)
     if fmt == "coco":
         return import_coco(store, path, images, name, class_list, skip_bad, progress)
     if fmt == "voc":

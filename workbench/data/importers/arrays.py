@@ -28,8 +28,24 @@ def load_array(path: str | Path, what: str) -> np.ndarray:
         raise WorkbenchError(f"{path}: not a .npy file ({e})") from None
 
 
+def nonfinite_images(x: np.ndarray) -> np.ndarray:
+    """Indices of the images holding a NaN or infinite pixel (none for integer arrays)."""
+    if not np.issubdtype(x.dtype, np.floating):
+        return np.zeros(0, dtype=np.int64)
+    return np.flatnonzero([not np.isfinite(im).all() for im in x])  # one image at a time: no N×H×W mask
+
+
 def check_images(x: np.ndarray, name: str = "X.npy") -> np.ndarray:
-    """Validate an (N,H,W[,C]) image array and return it as uint8 with C in {absent, 3}."""
+    """Validate an (N,H,W[,C]) image array of finite pixels and return it as uint8 with C in {absent, 3}."""
+    try:
+        return scale_to_uint8(image_shaped(x, name))
+    except ValueError:
+        raise WorkbenchError(f"{name}: pixel values are all NaN or infinite") from None
+
+
+def image_shaped(x: np.ndarray, name: str = "X.npy") -> np.ndarray:
+    """An (N,H,W[,C]) image array with C in {absent, 3} (one channel dropped, alpha dropped); WorkbenchError for
+    another shape or dtype, or no images."""
     if x.ndim == 4 and x.shape[-1] == 1:
         x = x[..., 0]
     if x.ndim not in (3, 4) or (x.ndim == 4 and x.shape[-1] not in (3, 4)):
@@ -38,12 +54,7 @@ def check_images(x: np.ndarray, name: str = "X.npy") -> np.ndarray:
         raise WorkbenchError(f"{name}: expected uint8 or float pixels; got dtype {x.dtype}")
     if len(x) == 0:
         raise WorkbenchError(f"{name}: holds no images (N = 0)")
-    if x.ndim == 4 and x.shape[-1] == 4:
-        x = x[..., :3]
-    try:
-        return scale_to_uint8(x)
-    except ValueError:
-        raise WorkbenchError(f"{name}: pixel values are all NaN or infinite") from None
+    return x[..., :3] if x.ndim == 4 and x.shape[-1] == 4 else x
 
 
 def check_labels(y: np.ndarray, n: int, n_classes: int | None, name: str = "y.npy") -> np.ndarray:
@@ -87,9 +98,10 @@ def png_bytes(a: np.ndarray) -> bytes:
 
 def import_arrays(store: Store, x: np.ndarray, y: np.ndarray | None = None, class_names: Sequence[str] | None = None,
                   name: str = "arrays", source: str = "", progress: Progress = no_progress,
-                  x_name: str = "X.npy", y_name: str = "y.npy") -> ImportResult:
-    """Import in-memory arrays; images are written as PNGs into datasets/<name>/images/."""
-    x = check_images(x, x_name)
+                  x_name: str = "X.npy", y_name: str = "y.npy", skip_bad: bool = False) -> ImportResult:
+    """Import in-memory arrays; images are written as PNGs into datasets/<name>/images/. Images holding NaN or
+    infinite pixels refuse the import, naming each by index (`skip_bad`: the others are imported)."""
+    x = image_shaped(x, x_name)
     names = list(class_names) if class_names else None
     labels = None
     if y is not None:
@@ -97,18 +109,26 @@ def import_arrays(store: Store, x: np.ndarray, y: np.ndarray | None = None, clas
         names = names or [str(i) for i in range(int(yi.max()) + 1)]
         labels = [names[i] for i in yi]
     width = max(5, len(str(len(x) - 1)))
+    # an image with NaN or infinity has no faithful pixels: named (by index and file name) like a bad file
+    bad = nonfinite_images(x)
+    problems = [(f"{x_name}[{i}] ({i:0{width}d}.png)", "NaN or infinite pixel values") for i in bad]
+    keep = np.setdiff1d(np.arange(len(x)), bad)
+    if len(keep) == 0:
+        raise WorkbenchError(f"{x_name}: every image holds NaN or infinite pixel values; nothing was imported.")
+    pixels = check_images(x[keep] if len(bad) else x, x_name)  # scaled on the finite images only
     items = [Item(name=f"{i:0{width}d}.png", data=png_bytes(a), label=labels[i] if labels else None)
-             for i, a in enumerate(x)]
-    return ingest(store, name, items, classes=names or [], source=source, progress=progress)
+             for i, a in zip(keep, pixels)]
+    return ingest(store, name, items, classes=names or [], source=source, skip_bad=skip_bad, progress=progress,
+                  problems=problems)
 
 
 def import_numpy(store: Store, x_path: str | Path, y_path: str | Path | None = None,
                  class_names: Sequence[str] | str | Path | None = None, name: str | None = None,
-                 progress: Progress = no_progress) -> ImportResult:
-    """Import X.npy (and y.npy, class names) files."""
+                 progress: Progress = no_progress, skip_bad: bool = False) -> ImportResult:
+    """Import X.npy (and y.npy, class names) files; `skip_bad` imports the images without NaN or infinity."""
     x_path = Path(x_path)
     x = load_array(x_path, "images")
     y = load_array(y_path, "labels") if y_path else None
     return import_arrays(store, x, y, parse_class_names(class_names), name=name or x_path.parent.name,
                          source=str(x_path.resolve()), progress=progress,
-                         x_name=str(x_path), y_name=str(y_path))
+                         x_name=str(x_path), y_name=str(y_path), skip_bad=skip_bad)

@@ -17,7 +17,7 @@ from workbench.data import quality
 from workbench.data.imageio import decode
 from workbench.data.importers.boxes import ImportedBoxes
 from workbench.errors import BadImage, ImportFailed, WorkbenchError
-from workbench.store import ImageRecord, Store
+from workbench.store import ImageRecord, Store, checks
 
 # progress(iterable, total, desc) -> iterable: tqdm in the CLI, gr.Progress.tqdm in the app
 Progress = Callable[[Iterable, int, str], Iterable]
@@ -81,10 +81,11 @@ def ingest(store: Store, dataset: str, items: Sequence[Item], *, classes: Sequen
     """
     start = time.perf_counter()
     problems = list(problems or [])
+    _check_names(classes, items, boxes, source or dataset)
     if not items and not problems:
         raise WorkbenchError(f"No image files found in {source or dataset} (looked for "
                              "png, jpg, jpeg, bmp, gif, tif, tiff, webp, pgm, ppm).")
-    batch = _Batch(dataset_folder(store, dataset), store.home)
+    batch = _Batch(paths.dataset_path(store.home, dataset), store.home)  # made only when a file is written there
     try:
         for item in progress(items, len(items), f"Importing {dataset}"):
             batch.add(item, problems)
@@ -100,11 +101,20 @@ def ingest(store: Store, dataset: str, items: Sequence[Item], *, classes: Sequen
         batch.score_inversion()
         added, n_labels, n_boxes = _commit(store, dataset, batch, classes, source, annotator, boxes)
     except BaseException:
-        for f in batch.created:  # nothing half-imported: remove the files this attempt wrote
-            f.unlink(missing_ok=True)
+        batch.remove_created()  # nothing half-imported: no file or folder this attempt made is left
         raise
     return ImportResult(dataset=dataset, found=len(batch.records), added=added, labelled=n_labels,
                         skipped=problems, seconds=time.perf_counter() - start, boxes=n_boxes)
+
+
+def _check_names(classes: Sequence[str], items: Sequence[Item], boxes: ImportedBoxes | None, source: str) -> None:
+    """Refuse, before anything is read or written, class names (given, or the items' labels) and box class names
+    that could not be folder names in an export (workbench.store.checks.names), saying where they came from."""
+    try:
+        checks.names([*classes, *dict.fromkeys(i.label for i in items if i.label)], "class")
+        checks.names(boxes.classes if boxes is not None else [], "box class")
+    except WorkbenchError as e:
+        raise WorkbenchError(f"{source}: {e} Nothing was imported.") from None
 
 
 def _check_boxes(boxes: ImportedBoxes | None, batch: _Batch, items: Sequence[Item]) -> list[tuple[str, str]]:
@@ -125,6 +135,7 @@ class _Batch:
     thumbs: list[np.ndarray] = field(default_factory=list)
     labels: list[tuple[str, str]] = field(default_factory=list)
     created: list[Path] = field(default_factory=list)
+    created_dirs: list[Path] = field(default_factory=list)
 
     def add(self, item: Item, problems: list[tuple[str, str]]) -> None:
         """Decode and measure `item`, copying it into the dataset folder when needed; a bad image joins `problems`."""
@@ -154,12 +165,31 @@ class _Batch:
             file = file.with_name(file.name + ".png")
         if not file.exists():
             self.created.append(file)
+            self._note_new_folders(file.parent)
         if needs_copy:
             with atomic_path(file) as tmp:
                 im.save(tmp, format="PNG")
         else:
             write_bytes(file, data)
         return file, item.source or (str(item.path) if item.path is not None else None)
+
+    def _note_new_folders(self, folder: Path) -> None:
+        """Remember the folders up to `folder` that do not exist yet (the file about to be written makes them)."""
+        missing = []
+        while not folder.exists() and folder != folder.parent:
+            missing.append(folder)
+            folder = folder.parent
+        self.created_dirs += [f for f in reversed(missing) if f not in self.created_dirs]
+
+    def remove_created(self) -> None:
+        """Remove the files this import wrote and the folders it made for them (deepest first)."""
+        for f in self.created:
+            f.unlink(missing_ok=True)
+        for d in sorted(self.created_dirs, key=lambda p: len(p.parts), reverse=True):
+            try:
+                d.rmdir()
+            except OSError:  # not empty: something else put a file there meanwhile
+                pass
 
     def score_inversion(self) -> None:
         """Each record's inversion score, against the mean thumbnail of this import's images."""
