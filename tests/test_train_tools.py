@@ -38,7 +38,8 @@ def test_cli_compare_methods_prints_the_paired_table_and_saves_the_comparison(ws
     assert saved.design.kind == "paired" and saved.design.split_seeds == [0]
     table = saved.shown_table().set_index("method")
     assert list(table.index) == ["feature_extract", "finetune", PIXELS, PROBE, SVM]  # the SVM row among the baselines
-    assert (table.seeds == 2).all() and table.loc["finetune", "input size"] == 32 and table.loc["finetune", "epochs"] == 1
+    assert (table.seeds == 2).all()
+    assert table.loc["finetune", "input size"] == 32 and table.loc["finetune", "epochs"] == 1
     for method in table.index:  # the table printed is the one saved
         assert method in out
     assert table.loc[PIXELS, "backbone"] == "-" and table.loc[PROBE, "weights"] == "offline"

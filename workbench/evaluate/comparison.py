@@ -52,9 +52,9 @@ class Design:
         """One line saying which design ran and what its intervals measure."""
         seeds = ", ".join(map(str, self.seeds))
         if self.kind == "paired":
-            return (f"Paired design: one split (split seed {self.split_seeds[0]}), training seeds {seeds}; every method "
-                    "and baseline is scored on the same test images for each seed, so differences are paired by seed "
-                    "and intervals show training variation only.")
+            return (f"Paired design: one split (split seed {self.split_seeds[0]}), training seeds {seeds}; every "
+                    "method and baseline is scored on the same test images for each seed, so differences are paired "
+                    "by seed and intervals show training variation only.")
         if self.kind == "repeated hold-out":
             return (f"Repeated hold-out: a new split for each seed ({seeds}); methods are paired within each seed's "
                     "split, and intervals include the variation between splits.")
@@ -159,7 +159,8 @@ def per_seed_rows(runs: list[Run]) -> tuple[pd.DataFrame, list[str]]:
                      **_prefixed("test", test), **_prefixed("val", _best_val(run))})
         for r in (load_baselines(run) or {}).get("results", []):
             pixels = "pixels" in r["method"]  # files written before baselines recorded their recipe
-            rows.append({"run": run.name, "method": r["method"], "backbone": r.get("backbone", "" if pixels else cfg.backbone),
+            rows.append({"run": run.name, "method": r["method"],
+                         "backbone": r.get("backbone", "" if pixels else cfg.backbone),
                          "weights": r.get("weights", "" if pixels else cfg.weights),
                          "input_size": r.get("input_size", cfg.input_size),
                          "epochs": None, **common, **_prefixed("test", r.get("test") or {}),

@@ -111,13 +111,14 @@ def rbf_svm(x: np.ndarray, y: np.ndarray, n_classes: int, Cs=SVM_CS, gammas=SVM_
     chosen, best, more = widened_search(fit, {"C": list(Cs), "gamma": list(gammas)})
     # Platt scaling on held-out decision values (what SVC(probability=True) did), for AUC, EER and log loss
     model = CalibratedClassifierCV(SVC(kernel="rbf", **chosen), method="sigmoid", cv=cv, ensemble=False).fit(x, y)
-    params = {"C": best["C"], "gamma": float(chosen["gamma"]), "gamma_x_scale": float(best["gamma"]), "folds": cv.n_splits,
-              "train_images": int(len(y))}
+    params = {"C": best["C"], "gamma": float(chosen["gamma"]), "gamma_x_scale": float(best["gamma"]),
+              "folds": cv.n_splits, "train_images": int(len(y))}
     return Fitted(SVM, model, n_classes, params, notes + more)
 
 
 def widened_search(fit: Callable[[dict[str, list[float]]], tuple[object, dict[str, float]]],
-                   grids: dict[str, list[float]], widen: int = WIDEN, step: float = STEP) -> tuple[object, dict, list[str]]:
+                   grids: dict[str, list[float]], widen: int = WIDEN,
+                   step: float = STEP) -> tuple[object, dict, list[str]]:
     """fit(grids) -> (model, best value per name); while a best value is on the edge of its grid (and the grid can
     widen), one more value `step` times beyond that edge and fit again. Returns the model, the best values and a note
     for each value still on an edge."""

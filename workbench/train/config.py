@@ -53,7 +53,8 @@ def parse_split_seed(text: str | int | None) -> int | None:
     try:
         return int(text)
     except ValueError:
-        raise WorkbenchError(f"Split seed {text!r} is not a whole number (leave it blank for the seed's own split).") from None
+        raise WorkbenchError(f"Split seed {text!r} is not a whole number (leave it blank for the seed's own "
+                             "split).") from None
 
 
 def setting(default: Any = MISSING, *, help: str, label: str, **meta: Any) -> Any:

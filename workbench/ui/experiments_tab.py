@@ -45,7 +45,8 @@ FE_NOTE = ("**Feature extraction** embeds every image once with the frozen backb
            "gives each seed its own split instead (repeated hold-out). Each run is evaluated on its test split, and "
            "three baselines are fitted on each seed's split: logistic regression and an RBF SVM on the raw pixels, "
            "and a linear probe on the frozen backbone's embeddings (hyper-parameters by cross-validation on train). "
-           "The table gives test metrics with 95% intervals over seeds; below it, the paired differences and a verdict.")
+           "The table gives test metrics with 95% intervals over seeds; below it, the paired differences and a "
+           "verdict.")
 
 # the run form, row by row: every setting RunConfig shows in a form (Setting.form), by name
 FORM_ROWS = (("dataset", "method", "backbone", "weights"),
@@ -190,8 +191,9 @@ def runs_layout(ws: Workspace, listed: gr.State | None = None) -> RunsPanel:
     verdict = gr.Markdown(NO_COMPARISON, elem_id="wb-exp-verdict")
     methods = gr.Dataframe(shown_table([]), label="Test metrics of the best checkpoints: mean [95% t-interval] over "
                            "seeds; val: the best epoch's", interactive=False, wrap=True, elem_id="wb-exp-methods")
-    pairs = gr.Dataframe(shown_pairs([]), label="Paired differences in test accuracy (a − b per seed, on the same test "
-                         "images): mean, 95% interval, p-values", interactive=False, wrap=True, elem_id="wb-exp-pairs")
+    pairs = gr.Dataframe(shown_pairs([]), label="Paired differences in test accuracy (a − b per seed, on the same "
+                         "test images): mean, 95% interval, p-values", interactive=False, wrap=True,
+                         elem_id="wb-exp-pairs")
     by_method = gr.Plot(label="Val curves by method: mean over seeds, ±1 std band", elem_id="wb-exp-by-method")
     saved = gr.File(label="Saved plots", file_count="multiple")
     return RunsPanel(table, pick, refresh, save, overlay, verdict, methods, pairs, by_method, saved, listed)
@@ -360,6 +362,7 @@ def wire(ctx: UIContext, f: RunForm, j: JobsPanel, r: RunsPanel) -> None:
                           *([r.listed] if r.listed is not None else [])],
                  show_progress="hidden", api_name="tick")
     r.refresh.click(bind(do_refresh, ctx.ws, f, r), outputs=[r.table, r.pick, form["dataset"]], api_name="do_refresh")
-    r.pick.change(bind(do_overlay, ctx.ws, r), inputs_kwargs={"runs": r.pick}, outputs=[r.overlay, *_comparison_outputs(r)],
+    r.pick.change(bind(do_overlay, ctx.ws, r), inputs_kwargs={"runs": r.pick},
+                  outputs=[r.overlay, *_comparison_outputs(r)],
                   api_name="do_overlay")
     r.save.click(bind(do_save, ctx.ws), inputs_kwargs={"runs": r.pick}, outputs=r.saved, api_name="do_save")
