@@ -10,7 +10,7 @@ from scipy import stats
 from sklearn.datasets import load_digits
 
 from workbench.errors import WorkbenchError
-from workbench.evaluate.comparison import Comparison, build, sentence
+from workbench.evaluate.comparison import Comparison, build, sentence, shown_table
 from workbench.evaluate.paired import WILCOXON_FROM, paired_difference, t_interval
 from workbench.train.baselines import PIXELS, PROBE, SVM, rbf_svm, widened_search
 from workbench.train.config import RunConfig
@@ -139,6 +139,12 @@ def test_repeated_hold_out_is_named_and_pairs_only_runs_on_the_same_images():
     assert any("tested on different images for seed 1" in w for w in changed.warnings)
     svm_pairs = [p for p in changed.pairs if p.b.startswith("RBF") and p.metric == "accuracy"]
     assert {p.n for p in svm_pairs} == {2}
+
+
+def test_an_empty_table_still_names_its_columns():
+    assert list(shown_table([]).columns) == ["method", "backbone", "weights", "input size", "epochs", "seeds",
+                                             "test accuracy", "test F1 (macro)", "test ROC AUC", "test EER",
+                                             "val accuracy", "val log loss"]
 
 
 def test_comparison_round_trips_through_its_file(tmp_path):

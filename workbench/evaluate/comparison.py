@@ -30,7 +30,7 @@ BASELINES_FILE = "baselines.json"
 PRIMARY = "accuracy"  # the verdict's metric
 TEST_METRICS = ("accuracy", "f1", "roc_auc", "eer", "loss")  # kept per seed and per method; pairs on the first four
 PAIR_METRICS = ("accuracy", "f1", "roc_auc", "eer")
-SHOWN_TEST = ("accuracy", "f1", "roc_auc", "eer")  # the table's interval columns (EER dropped when undefined)
+SHOWN_TEST = ("accuracy", "f1", "roc_auc", "eer")  # the table's interval columns
 VAL_METRICS = ("accuracy", "loss")  # beside them: the best epoch's (a baseline's) val metrics
 RATES = {"accuracy", "precision", "recall", "f1", "roc_auc", "eer"}  # differences in percentage points
 RECIPE = ("method", "backbone", "weights", "input_size", "epochs")
@@ -408,21 +408,20 @@ def _plain(v):
 
 # -- display ----------------------------------------------------------------------------------------------------------
 def shown_table(table: list[dict]) -> pd.DataFrame:
-    """Per method and baseline: recipe, seeds, 'mean [low, high]' of each test metric, val means (EER: binary only)."""
-    shown = [m for m in SHOWN_TEST if any(r[f"test_{m}"]["mean"] is not None for r in table)]
+    """Per method and baseline: recipe, seeds, 'mean [low, high]' of each test metric, val means."""
     out = []
     for r in table:
         row = {"method": r["method"], "backbone": r["backbone"] or "-", "weights": r["weights"] or "-",
                "input size": r["input_size"], "epochs": "-" if r["epochs"] is None else int(r["epochs"]),
                "seeds": r["seeds"]}
-        for m in shown:
+        for m in SHOWN_TEST:
             row[f"test {REGISTRY[m].label}"] = _ci_text(r[f"test_{m}"])
         for m in VAL_METRICS:
             v = r[f"val_{m}"]
             row[f"val {REGISTRY[m].label}"] = "n/a" if v is None else f"{v:.3f}"
         out.append(row)
     cols = ["method", "backbone", "weights", "input size", "epochs", "seeds",
-            *(f"test {REGISTRY[m].label}" for m in shown), *(f"val {REGISTRY[m].label}" for m in VAL_METRICS)]
+            *(f"test {REGISTRY[m].label}" for m in SHOWN_TEST), *(f"val {REGISTRY[m].label}" for m in VAL_METRICS)]
     return pd.DataFrame(out, columns=cols)
 
 

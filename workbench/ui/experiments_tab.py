@@ -69,6 +69,8 @@ LOOK: dict[str, dict[str, Any]] = {
 # run, dataset, method, backbone, seed, status, epochs, best epoch, best val loss, val accuracy: fits the page,
 # short headers kept whole (narrow auto widths broke "seed" into "se/ed")
 RUNS_COLUMN_WIDTHS = ["20%", "8%", "12%", "14%", "5%", "9%", "7%", "7%", "9%", "9%"]
+# method, backbone, weights, input size, epochs, seeds, four test metrics with intervals, two val means
+METHODS_COLUMN_WIDTHS = ["15%", "12%", "6%", "5%", "6%", "5%", "10%", "10%", "10%", "10%", "5.5%", "5.5%"]
 
 
 @dataclass
@@ -190,7 +192,8 @@ def runs_layout(ws: Workspace, listed: gr.State | None = None) -> RunsPanel:
     gr.Markdown("#### Comparison (shown when a comparison ends, or for the runs picked above)")
     verdict = gr.Markdown(NO_COMPARISON, elem_id="wb-exp-verdict")
     methods = gr.Dataframe(shown_table([]), label="Test metrics of the best checkpoints: mean [95% t-interval] over "
-                           "seeds; val: the best epoch's", interactive=False, wrap=True, elem_id="wb-exp-methods")
+                           "seeds; val: the best epoch's", interactive=False, wrap=True, elem_id="wb-exp-methods",
+                           column_widths=METHODS_COLUMN_WIDTHS)
     pairs = gr.Dataframe(shown_pairs([]), label="Paired differences in test accuracy (a − b per seed, on the same "
                          "test images): mean, 95% interval, p-values", interactive=False, wrap=True,
                          elem_id="wb-exp-pairs")
