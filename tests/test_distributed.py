@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -37,7 +38,9 @@ def _state(home, run: str) -> dict:
 
 
 def _files(home) -> set[str]:
-    return {str(p.relative_to(home)) for p in home.rglob("*") if p.is_file() and not p.name.startswith("workbench.sqlite")}
+    """Files under `home`, a TensorBoard event file's time, host and process left out of its name."""
+    return {re.sub(r"events\.out\.tfevents\..*", "events.out.tfevents", str(p.relative_to(home)))
+            for p in home.rglob("*") if p.is_file() and not p.name.startswith("workbench.sqlite")}
 
 
 def _even_train_split(store) -> None:
@@ -59,6 +62,7 @@ def test_two_ranks_match_one_process_with_twice_the_batch(digits, home):
     _single(home, "--method", "feature_extract", "--optimizer", "sgd", "--lr", "0.0005", "--batch-size", "64", "--name", "single")
     # the same files as one process writes, no stray ones: rank 1 wrote nothing
     assert {f.replace("ddp", "X") for f in written} == {f.replace("single", "X") for f in _files(home) - before - written}
+    assert len(list((home / "checkpoints/ddp").glob("events.out.tfevents.*"))) == 1  # TensorBoard: rank 0's only
 
     info = json.loads((home / "checkpoints/ddp/summary.json").read_text())["distributed"]
     assert info["world_size"] == 2 and info["backend"] == "gloo"

@@ -50,3 +50,11 @@ def test_ten_class_run_scores_like_sklearn_and_reviews_by_confusion_cell(ws, dig
     in_cell = errors_in(preds, cells, worst)
     assert len(in_cell) == ev.confusion[int(t)][int(q)] and t != q
     assert (in_cell.y_true == int(t)).all() and (in_cell.y_pred == int(q)).all()
+
+    # no decision threshold on ten classes (argmax decides): the Evaluate tab's operating-point panel stays hidden
+    from workbench.evaluate.operating_point import has_threshold
+    from workbench.ui.operating_point import show_operating_point
+
+    assert not has_threshold(ws.run("digits-fe"))
+    panel, text, _ = show_operating_point(ws, "digits-fe")
+    assert panel.visible is False and text == ""

@@ -11,6 +11,10 @@ def test_overview_has_a_row_per_set_with_class_counts(faces_labelled):
     row = table.set_index("dataset").loc["faces"]
     assert row["images"] == 200 and row["labelled"] == 200
     assert row["classes"] == "face (100), not face (100)"
+    # every tag of the set, with the images it is on: 0 until someone tags (it read "-" then, as if there were none)
+    assert row["tags"] == ", ".join(f"{t} (0)" for t in faces_labelled.tags("faces"))
+    faces_labelled.set_image_tag(int(faces_labelled.images("faces").image_id[0]), "dark", "ann")
+    assert "dark (1)" in overview(faces_labelled).set_index("dataset").loc["faces", "tags"]
 
 
 def test_counts_per_class_tag_and_quality_category(faces):

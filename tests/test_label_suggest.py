@@ -18,7 +18,7 @@ from workbench.labeling import suggest as S
 from workbench.labeling.grid import accept_page, verify_page
 from workbench.labeling.queue import build_queue
 from workbench.labeling.session import apply_action, open_session, step, take_left_out, view
-from workbench.labeling.simulate import simulate
+from workbench.labeling.simulate import Policy, simulate
 
 
 def _seed_labels(store, truth, per_class, annotator="ann"):
@@ -182,11 +182,26 @@ def test_verify_page_is_one_class_most_confident_first_and_accepts_in_one_transa
     assert review == paged.sort_values("confidence").index.tolist()
 
 
+def test_a_class_key_on_a_page_corrects_that_image_in_the_pages_transaction(faces):
+    ids = faces.images("faces")["image_id"].astype(int).tolist()[:6]
+    items = [(i, 0.9) for i in ids]
+    with pytest.raises(WorkbenchError, match="no class 'cat'"):   # a bad correction: nothing of the page is written
+        accept_page(faces, "faces", "ann", "face", items, corrected={ids[1]: "cat"})
+    with pytest.raises(WorkbenchError, match="not on this page"):
+        accept_page(faces, "faces", "ann", "face", items[:3], corrected={ids[4]: "not face"})
+    assert faces.latest_labels("faces", "ann").empty
+    n = accept_page(faces, "faces", "ann", "face", items, left_out=[ids[0]], corrected={ids[1]: "not face"})
+    cur = faces.latest_labels("faces", "ann").set_index("image_id")
+    assert n == 5 and ids[0] not in cur.index
+    assert (cur.loc[ids[1], "label"], cur.loc[ids[1], "source"]) == ("not face", "typed")
+    assert (cur.loc[ids[2:], "label"] == "face").all() and (cur.loc[ids[2:], "source"] == "page").all()
+
+
 def test_simulated_annotator_reaches_the_truth(faces):
     truth = faces_truth(faces)
-    r = simulate(faces, "faces", truth.to_dict(), page_size=50)
+    r = simulate(faces, "faces", truth.to_dict(), Policy(page_size=50), miss=0.0)
     cur = faces.latest_labels("faces", "sim")
-    assert len(cur) == 200 and r.agreement == 1.0 and r.accepted_wrong == 0
+    assert len(cur) == 200 and r.right == 1.0 and r.accepted_wrong == 0
     suggested = cur[cur["source"].isin(["accepted", "page"])]
     assert len(suggested) > 100   # most labels came from suggestions...
     assert (suggested["label"].to_numpy() == truth.loc[suggested["image_id"]].to_numpy()).all()  # ...all right
@@ -235,21 +250,28 @@ def test_an_acknowledged_page_survives_kill_9(faces, home):
     assert sorted(cur["image_id"]) == ids[2:] and set(cur["source"]) == {"page"}
 
 
-def test_exit_while_embeddings_are_computed_ends_cleanly(tmp_path):
-    """A process that ends while a worker is inside torch used to abort (exit 134, 'terminate called ...')."""
+@pytest.mark.parametrize("make", ["Suggester(s, 'digits', 'me')", "SuggesterPool(s).get('digits', 'me')"],
+                         ids=["in a thread", "in the pool's worker process"])
+def test_exit_while_embeddings_are_computed_ends_cleanly(tmp_path, make):
+    """A process that ends while a worker is inside torch used to abort (exit 134, 'terminate called ...'); the
+    pool embeds the 1,797 digits in a worker process, which must end with it."""
     script = (
         "import time\n"
         "from workbench.store import Store\n"
         "from workbench.data.demo import ensure_digits\n"
-        "from workbench.labeling.suggest import Suggester\n"
+        "from workbench.labeling.suggest import Suggester, SuggesterPool\n"
         "s = Store(); ensure_digits(s)\n"
-        "w = Suggester(s, 'digits', 'me')\n"
-        "t = time.time() + 120\n"
+        f"w = {make}\n"
+        "t = time.time() + 240\n"
         "while 'computing embeddings: 2' not in w.status and time.time() < t:\n"
         "    time.sleep(0.05)\n"
         "print(w.status, flush=True)\n"
+        "import multiprocessing as mp; print('children', [p.pid for p in mp.active_children()], flush=True)\n"
     )
     env = {**os.environ, "WORKBENCH_HOME": str(tmp_path)}
-    r = subprocess.run([sys.executable, "-c", script], env=env, capture_output=True, text=True, timeout=300)
+    r = subprocess.run([sys.executable, "-c", script], env=env, capture_output=True, text=True, timeout=400)
     assert "computing embeddings" in r.stdout  # it did exit mid-way
     assert r.returncode == 0, r.stderr[-2000:]
+    children = [int(p) for p in r.stdout.split("children [")[1].split("]")[0].replace(",", " ").split()]
+    assert not any(os.path.exists(f"/proc/{pid}") and "Z" not in open(f"/proc/{pid}/stat").read().split()[2]
+                   for pid in children)   # the worker process ended with the app

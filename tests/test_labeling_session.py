@@ -203,8 +203,9 @@ def test_undo_takes_back_tags_and_labels_newest_first(faces):
     undo(faces, s)                                    # the label: the image is back on screen
     assert s.image_id == first and view(faces, s).label is None and view(faces, s).tags == ["glasses"]
     undo(faces, s)                                    # dark off undone: on again
-    assert view(faces, s).tags == ["dark", "glasses"] and "dark" in s.message
+    assert view(faces, s).tags == ["dark", "glasses"] and s.message == "Undid untagging 00000.png 'dark'."
     undo(faces, s)
+    assert s.message == "Undid tagging 00000.png 'dark'."  # (it said "Undid tag 'dark' on on 00000.png.")
     undo(faces, s)
     assert view(faces, s).tags == [] and faces.image_tags("faces").empty
     undo(faces, s)

@@ -134,6 +134,16 @@ def test_evaluation_reports_test_metrics_at_the_threshold_and_at_argmax(ws, run_
     assert saved["operating_point"]["threshold"] == op["threshold"]
 
 
+def test_the_evaluate_tab_shows_its_operating_point_panel_for_a_binary_run_only(ws, run_store):
+    from workbench.evaluate.operating_point import has_threshold
+    from workbench.ui.operating_point import show_operating_point
+
+    assert has_threshold(ws.run(RUN))
+    panel, text, _ = show_operating_point(ws, RUN)
+    assert panel.visible is True and text  # its threshold, or what to do to get one
+    assert show_operating_point(ws, None)[0].visible is False  # no run picked: nothing to decide
+
+
 def test_stored_rule_is_reused_and_a_retrained_checkpoint_gets_a_new_threshold(ws, run_store):
     first = choose_threshold(ws.run(RUN), "fpr=0.1")
     assert run_threshold(ws.run(RUN)) == first  # nothing recomputed

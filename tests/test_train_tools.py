@@ -10,10 +10,10 @@ from PIL import Image
 
 from workbench.cli import main
 from workbench.run import list_runs
-from workbench.train.config import RunConfig
+from workbench.train.config import RunConfig, random_features_caveat
 from workbench.evaluate.comparison import Comparison, load_baselines
 from workbench.train.baselines import PIXELS, PROBE, SVM
-from workbench.train.compare import plan
+from workbench.train.compare import final_val_metrics, plan
 from workbench.train import jobs as jobs_module
 from workbench.train.jobs import JobManager
 from workbench.plots import curves_figure, methods_figure, save_curves
@@ -24,6 +24,25 @@ pytestmark = pytest.mark.slow
 def _test_ids(ws, run: str) -> list[int]:
     """The image ids a run was evaluated on (its predictions_test.csv)."""
     return sorted(pd.read_csv(ws.run(run).predictions_path("test")).image_id)
+
+
+def test_feature_extraction_on_random_weights_is_said_before_and_in_the_comparison(ws, faces_labelled, capsys):
+    assert random_features_caveat("feature_extract", "offline") is None
+    assert random_features_caveat("finetune", "none") is None  # fine-tuning trains the backbone itself
+    assert "random weights" in random_features_caveat("feature_extract", "None")
+    assert random_features_caveat("finetune", "none", comparing=True).startswith("The comparison's feature extraction")
+    rc = main(["train", "faces", "--compare-methods", "--seeds", "1", "--epochs", "1", "--input-size", "16",
+               "--backbone", "resnet18", "--weights", "none", "--name", "rnd"])
+    got = capsys.readouterr()
+    assert rc == 0
+    assert got.err.startswith("warning: The comparison's feature extraction runs on random weights")
+    # a warning above the table says what it means, and every row built on the untrained backbone says so
+    assert "WARNING: Feature extraction on random weights (weights: none)" in got.out
+    table = got.out[got.out.index("Test metrics of the best checkpoints"):]
+    for method in ("feature_extract", "finetune", PROBE):
+        assert re.search(rf"^\s*{re.escape(method)}\s+resnet18 \(random weights\)", table, re.M), table
+    runs = [ws.run(r) for r in list_runs(ws)]
+    assert set(final_val_metrics(runs, with_baselines=True).backbone) == {"resnet18 (random weights)", ""}
 
 
 def test_cli_compare_methods_prints_the_paired_table_and_saves_the_comparison(ws, faces_labelled, capsys):

@@ -88,3 +88,26 @@ def test_a_comparison_shows_its_design_table_pairs_and_verdict_when_it_ends(ws, 
     # picking the same runs shows the same comparison, computed from what the runs saved
     picked = client.predict(sorted(list_runs(ws)), api_name="/do_overlay")
     assert picked[2]["data"] == methods["data"]
+
+
+def test_the_form_warns_of_feature_extraction_on_random_weights_and_leaves_augmentations_settable(faces):
+    import gradio as gr
+
+    from workbench.train.config import AUGMENTATIONS
+    from workbench.ui import experiments_tab as tab
+
+    with gr.Blocks() as demo:
+        ctx = tab.UIContext(store=faces)
+        form = tab.form_layout(faces)
+        tab.wire(ctx, form, tab.jobs_layout(ctx.jobs), tab.runs_layout(ctx.ws))
+    assert form.caveat.value == ""  # the defaults: feature extraction on the bundled pretrained weights
+    assert "random weights" in tab.caveat_changed("feature_extract", "none")
+    assert tab.caveat_changed("finetune", "none").startswith("⚠️ Compare methods: ")  # its feature extraction half
+    assert tab.caveat_changed("finetune", "offline") == ""
+    # the warning follows both inputs
+    triggers = {(t[0], t[1]) for d in demo.config["dependencies"] if d["outputs"] == [form.caveat._id]
+                for t in d["targets"]}
+    assert triggers == {(form.inputs["method"]._id, "change"), (form.inputs["weights"]._id, "change")}
+    # random flip and the other augmentations can be set whatever the method (Compare methods fine-tunes with them)
+    assert all(form.inputs[name].interactive is not False for name in AUGMENTATIONS)
+    assert "fine-tuning only" in form.inputs["flip"].info

@@ -2,10 +2,12 @@
 
 A Workspace is the home folder (datasets/, checkpoints/, plots_checkpoints/) and the Store. The home is
 resolved once, when the workspace is made: from an argument, else $WORKBENCH_HOME, else the current directory.
+Where its runs are also tracked (an MLflow URI) is resolved then too: an argument, else $WORKBENCH_MLFLOW.
 """
 
 from __future__ import annotations
 
+import os
 import threading
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -20,25 +22,29 @@ class Workspace:
     """A home folder and its label store.
 
     `db` is the store's URL (or SQLite file); the store is opened, and migrated, on first use of `store`, so a
-    command that refuses its options, or needs no labels, never creates a database.
+    command that refuses its options, or needs no labels, never creates a database. `mlflow`: the MLflow tracking
+    URI its runs are logged to besides their own folder (None: TensorBoard files only).
     """
 
     home: Path
     db: str
     _store: Store | None = field(default=None, repr=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+    mlflow: str | None = None
 
     @classmethod
-    def open(cls, home: str | Path | None = None, db: str | Path | None = None) -> Workspace:
+    def open(cls, home: str | Path | None = None, db: str | Path | None = None, mlflow: str | None = None) -> Workspace:
         """The workspace at `home` (else $WORKBENCH_HOME, else the current directory) with the label store `db`
-        (a URL or SQLite file; else $WORKBENCH_DB, else datasets/workbench.sqlite under the home)."""
+        (a URL or SQLite file; else $WORKBENCH_DB, else datasets/workbench.sqlite under the home); runs tracked in
+        MLflow at `mlflow` (else $WORKBENCH_MLFLOW, else not)."""
         root = find_home(home)
-        return cls(root, str(db or default_db(root)))
+        return cls(root, str(db or default_db(root)), mlflow=mlflow or _mlflow_from_env())
 
     @classmethod
     def around(cls, store: Store, home: str | Path | None = None) -> Workspace:
         """The workspace of a store that is already open; its home: `home`, else the store's, else as open()'s."""
-        return cls(find_home(home or store.home), store.url.render_as_string(hide_password=False), store)
+        return cls(find_home(home or store.home), store.url.render_as_string(hide_password=False), store,
+                   mlflow=_mlflow_from_env())
 
     @property
     def store(self) -> Store:
@@ -95,3 +101,6 @@ class Workspace:
             if self._store is not None:
                 self._store.close()
 
+
+def _mlflow_from_env() -> str | None:
+    return os.environ.get("WORKBENCH_MLFLOW") or None

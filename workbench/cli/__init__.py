@@ -35,7 +35,7 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         use_db(args)
-        args.workspace = Workspace.open(db=args.db)
+        args.workspace = Workspace.open(db=args.db, mlflow=getattr(args, "mlflow", None))
         return int(args.func(args) or 0)
     except WorkbenchError as e:
         print(f"error: {e}", file=sys.stderr)

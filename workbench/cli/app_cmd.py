@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 
 from workbench.access import Access
+from workbench.cli.mlflow_option import add_mlflow_argument
 from workbench.errors import WorkbenchError
 from workbench.limits import MAX_UPLOAD, parse_size
 
@@ -32,6 +33,7 @@ def add_app_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--monitoring", action="store_true",
                    help="turn on Gradio's traffic monitoring at /monitoring (off by default: with it, every "
                         "logged-in user can read the summary and make the server print the dashboard's secret URL)")
+    add_mlflow_argument(p)
 
 
 def parse_auth(values: list[str] | None) -> list[tuple[str, str]] | None:

@@ -7,9 +7,10 @@ import signal
 import sys
 import threading
 
+from workbench.cli.mlflow_option import add_mlflow_argument
 from workbench.lazy import lazy_import
 from workbench.train import distributed
-from workbench.train.config import RunConfig, Setting, config_from, settings
+from workbench.train.config import RunConfig, Setting, config_from, random_features_caveat, settings
 from workbench.train.loop import RunResult, train
 from workbench.run import Run, list_runs
 from workbench.workspace import Workspace
@@ -34,6 +35,7 @@ def register(sub) -> None:
                                                         "gives wide intervals and a warning)")
     p.add_argument("--resample-splits", action="store_true",
                    help="--compare-methods: a new split for each seed (repeated hold-out) instead of one split for all")
+    add_mlflow_argument(p)
     p.set_defaults(func=run)
 
 
@@ -78,6 +80,9 @@ def run(a: argparse.Namespace) -> int:
         print("error: give a DATASET to train on (or --list)", file=sys.stderr)
         return 2
     cfg = config_from_args(a).validate()
+    caveat = random_features_caveat(cfg.method, cfg.weights, comparing=a.compare_methods)
+    if caveat:
+        print(f"warning: {caveat}", file=sys.stderr)
     cancel = threading.Event()
     previous = signal.signal(signal.SIGINT, lambda *_: (cancel.set(), print("\nstopping after this batch...", file=sys.stderr)))
     name = None

@@ -9,7 +9,8 @@ from workbench.store import Store
 
 
 def overview(store: Store) -> pd.DataFrame:
-    """One row per dataset: images, labelled, classes with counts, tags with counts."""
+    """One row per dataset: images, labelled, classes with counts, tags with counts (every class and tag of the set,
+    images labelled or tagged so far, 0 included)."""
     rows = []
     for name in store.datasets():
         s = store.summary(name)
@@ -18,7 +19,7 @@ def overview(store: Store) -> pd.DataFrame:
             "images": s["images"],
             "labelled": s["labelled"],
             "classes": _classes(store, name, s),
-            "tags": ", ".join(f"{t} ({n})" for t, n in s["per_tag"].items() if n) or "-",
+            "tags": ", ".join(f"{t} ({n})" for t, n in s["per_tag"].items()) or "(none)",  # like classes: 0 too
         })
     return pd.DataFrame(rows, columns=["dataset", "images", "labelled", "classes", "tags"])
 

@@ -24,6 +24,7 @@ from workbench.evaluate.paired import PairedDifference, paired_difference, t_int
 from workbench.evaluate.records import json_safe
 from workbench.metrics import REGISTRY
 from workbench.run import Run
+from workbench.train.config import RANDOM_WEIGHTS, RunConfig, random_features_caveat
 
 COMPARISON_FILE = "comparison.json"
 BASELINES_FILE = "baselines.json"
@@ -155,12 +156,11 @@ def per_seed_rows(runs: list[Run]) -> tuple[pd.DataFrame, list[str]]:
         test, why = _test_metrics(run)
         if why:
             notes.append(why)
-        rows.append({"run": run.name, **{k: getattr(cfg, k) for k in RECIPE}, **common,
+        rows.append({"run": run.name, **{k: getattr(cfg, k) for k in RECIPE}, "backbone": backbone_label(cfg), **common,
                      **_prefixed("test", test), **_prefixed("val", _best_val(run))})
         for r in (load_baselines(run) or {}).get("results", []):
-            pixels = "pixels" in r["method"]  # files written before baselines recorded their recipe
-            rows.append({"run": run.name, "method": r["method"],
-                         "backbone": r.get("backbone", "" if pixels else cfg.backbone),
+            pixels = "pixels" in r["method"]  # no backbone, no weights
+            rows.append({"run": run.name, "method": r["method"], "backbone": "" if pixels else backbone_label(cfg),
                          "weights": r.get("weights", "" if pixels else cfg.weights),
                          "input_size": r.get("input_size", cfg.input_size),
                          "epochs": None, **common, **_prefixed("test", r.get("test") or {}),
@@ -169,6 +169,11 @@ def per_seed_rows(runs: list[Run]) -> tuple[pd.DataFrame, list[str]]:
     cols = ["run", *RECIPE, "seed", "split_seed", "test_images", *(f"test_{m}" for m in TEST_METRICS),
             *(f"val_{m}" for m in VAL_METRICS)]
     return pd.DataFrame(rows, columns=cols), list(dict.fromkeys(notes))
+
+
+def backbone_label(cfg: RunConfig) -> str:
+    """The backbone as a comparison names it: with "(random weights)" when it was never trained (weights none)."""
+    return f"{cfg.backbone} (random weights)" if cfg.weights == RANDOM_WEIGHTS else cfg.backbone
 
 
 def _test_metrics(run: Run) -> tuple[dict, str | None]:
@@ -234,13 +239,7 @@ def build(rows: pd.DataFrame, *, name: str = "", warnings: list[str] | None = No
 
 def config_warnings(runs: list[Run]) -> list[str]:
     """What a comparison's table must say about its runs' set-up: feature extraction on random weights."""
-    out = []
-    for run in runs:
-        cfg = run.config
-        if cfg.method == "feature_extract" and cfg.weights == "none":
-            out.append(f"Feature extraction on random weights ({run.name}: --weights none): its frozen features are "
-                       "random, so its head learns next to nothing; use pretrained weights or fine-tune.")
-    return list(dict.fromkeys(out))
+    return list(dict.fromkeys(w for r in runs if (w := random_features_caveat(r.config.method, r.config.weights))))
 
 
 def _group_labels(rows: pd.DataFrame) -> pd.Series:

@@ -8,6 +8,11 @@ from workbench.evaluate.threshold import choose_threshold, operating_point
 from workbench.run import Run
 
 
+def has_threshold(run: Run) -> bool:
+    """Whether the run decides by a threshold on P(positive class): binary runs only (others take the argmax)."""
+    return len(run.classes) == 2
+
+
 def current_operating_point(run: Run, split: str = "test") -> dict | None:
     """The run's stored threshold applied to its saved `split` predictions (no model run); None if either is missing
     or the run is not binary."""

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 from pathlib import Path
 from typing import Sequence
 
@@ -12,6 +11,7 @@ import plotly.graph_objects as go
 from pandas.io.formats.style import Styler
 
 from workbench.atomic import atomic_path
+from workbench.plots.legend import legend_below
 
 LEGEND_COLUMNS = 2
 CORNER = "true ↓ · predicted →"  # the confusion table's first column: the row's true class
@@ -62,15 +62,10 @@ def roc_figure(curves: dict[str, dict], title: str = "ROC curve") -> go.Figure:
                                                                    if c.get("eer_threshold") is not None else "")))
     fig.add_trace(go.Scatter(x=[0, 1], y=[0, 1], mode="lines", line={"dash": "dot", "color": "grey"},
                              name="chance", hoverinfo="skip"))
-    # the legend sits in a bottom margin sized for its rows, below the axis title: never over the curves
-    bottom = 80 + 22 * math.ceil(len(fig.data) / LEGEND_COLUMNS)
     fig.update_layout(title=title, xaxis_title="false positive rate", yaxis_title="true positive rate",
-                      xaxis_range=[0, 1], yaxis_range=[0, 1.02], height=380 + bottom,
-                      margin={"b": bottom, "t": 50},
-                      legend={"orientation": "h", "yref": "container", "y": 0, "yanchor": "bottom",
-                              "x": 0, "xanchor": "left", "entrywidthmode": "fraction",
-                              "entrywidth": 1 / LEGEND_COLUMNS - 0.01})
-    return fig
+                      xaxis_range=[0, 1], yaxis_range=[0, 1.02], margin={"t": 50})
+    # the legend sits in a bottom margin sized for its rows, below the axis title: never over the curves
+    return legend_below(fig, 380, LEGEND_COLUMNS)
 
 
 def save_figure(fig: go.Figure, stem: Path) -> list[str]:

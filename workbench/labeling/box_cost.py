@@ -19,8 +19,7 @@ import numpy as np
 from scipy import stats
 
 from workbench.labeling.boxes import iou
-
-MENTAL, KEY, POINT = 1.35, 0.28, 1.1  # KLM operators, seconds
+from workbench.labeling.klm import KEY, MENTAL, POINT
 
 
 @dataclass(frozen=True)

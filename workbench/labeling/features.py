@@ -49,20 +49,31 @@ class Features:
         return np.array([where[int(i)] for i in image_ids], dtype=np.int64)
 
 
-def dataset_features(store: Store, dataset: str, progress: Progress = no_progress) -> Features:
-    """Projected backbone features of every image of `dataset`, from the cache or computed once."""
+def dataset_features(store: Store, dataset: str, progress: Progress = no_progress,
+                     run: Callable[..., Features] | None = None) -> Features:
+    """Projected backbone features of every image of `dataset`, from the cache or computed once.
+
+    `run(fn, *args, progress=...)` computes them elsewhere (workbench.labeling.background.Worker.call); by
+    default here."""
     images = store.images(dataset)
-    folder = paths.dataset_dir(store.home, dataset)
-    raw = embeddings(folder, images["sha256"].tolist(), images["path"].tolist(), progress)
-    key = hashlib.sha256("".join(images["sha256"]).encode()).hexdigest()[:16]
+    args = (paths.dataset_dir(store.home, dataset), images["image_id"].to_numpy(np.int64),
+            images["sha256"].tolist(), images["path"].tolist())
+    return run(compute_features, *args, progress=progress) if run else compute_features(*args, progress=progress)
+
+
+def compute_features(folder: Path, image_ids: np.ndarray, shas: list[str], files: list[str],
+                     progress: Progress = no_progress) -> Features:
+    """Features of these images (rows in the given order), cached in the dataset's `folder`."""
+    raw = embeddings(folder, shas, files, progress)
+    key = hashlib.sha256("".join(shas).encode()).hexdigest()[:16]
     cache = folder / f"features-{BACKBONE}-{EMBED_SIZE}-pca{HEAD_DIMS}.npz"
     if cache.is_file():
         with np.load(cache) as f:
             if str(f["key"]) == key:
-                return Features(images["image_id"].to_numpy(np.int64), f["x"])
+                return Features(np.asarray(image_ids, np.int64), f["x"])
     x = project(raw)
     _save(cache, key=np.array(key), x=x)
-    return Features(images["image_id"].to_numpy(np.int64), x)
+    return Features(np.asarray(image_ids, np.int64), x)
 
 
 def project(raw: np.ndarray, dims: int = HEAD_DIMS, seed: int = 0) -> np.ndarray:

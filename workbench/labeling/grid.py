@@ -97,15 +97,25 @@ def verify_page(store: Store, dataset: str, annotator: str, page: int = 0, size:
 
 
 def accept_page(store: Store, dataset: str, annotator: str, cls: str, items: list[tuple[int, float | None]],
-                left_out: list[int] = ()) -> int:
-    """Label a verify page as `cls` (one transaction, provenance "page" with each image's confidence),
-    all but the images left out; returns how many labels were written."""
-    left = {int(i) for i in left_out}
+                left_out: list[int] = (), corrected: dict[int, str] | None = None) -> int:
+    """Label a verify page as `cls` (one transaction, provenance "page" with each image's confidence), all but
+    the images left out; `corrected` images (given their class with a key on the page) are labelled as typed
+    in the same transaction. Returns how many labels were written."""
+    fixed = {int(i): c for i, c in (corrected or {}).items()}
+    left = {int(i) for i in left_out} | set(fixed)
     keep = [(int(i), cls, c) for i, c in items if int(i) not in left]
-    _check(store, dataset, [i for i, _, _ in keep] or [i for i, _ in items], annotator)
-    if cls not in store.classes(dataset):
-        raise WorkbenchError(f"Dataset {dataset!r} has no class {cls!r}.")
-    return store.add_labels(dataset, keep, annotator, source="page") if keep else 0
+    _check(store, dataset, [i for i, _, _ in keep] + list(fixed) or [i for i, _ in items], annotator)
+    classes = store.classes(dataset)
+    unknown = sorted({cls, *fixed.values()} - set(classes))
+    if unknown:
+        raise WorkbenchError(f"Dataset {dataset!r} has no class {unknown[0]!r}.")
+    if not set(fixed) <= {int(i) for i, _ in items}:
+        raise WorkbenchError("A corrected image is not on this page.")
+    with store.transaction():  # add_labels joins this outer transaction: the page and its corrections, or nothing
+        n = store.add_labels(dataset, keep, annotator, source="page") if keep else 0
+        if fixed:
+            n += store.add_labels(dataset, list(fixed.items()), annotator, source="typed")
+    return n
 
 
 def bulk_label(store: Store, dataset: str, image_ids: list[int], class_name: str, annotator: str) -> int:

@@ -215,7 +215,7 @@ def undo(store: Store, s: LabelSession, suggester: Suggester | None = None) -> L
             s.message = f"Tag {tag!r} was removed from the dataset since; there is nothing to undo on {name}."
             return s
         store.set_image_tag(image_id, tag, s.annotator, was_on)
-        s.message = f"Undid tag {tag!r} {'off' if was_on else 'on'} on {name}."
+        s.message = f"Undid {'untagging' if was_on else 'tagging'} {name} {tag!r}."
     if image_id in s.trail:
         s.cursor = len(s.trail) - 1 - s.trail[::-1].index(image_id)
     return s

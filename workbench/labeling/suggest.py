@@ -8,7 +8,6 @@ are immutable: a session reads the newest one and never waits for a retrain.
 from __future__ import annotations
 
 import atexit
-import os
 import threading
 import time
 import weakref
@@ -20,6 +19,8 @@ import torch
 import torch.nn.functional as F
 
 from workbench.errors import WorkbenchError
+from workbench.labeling.background import (EXITING, PROCESS_MIN, Activity, Stopped, Worker, lower_thread_priority,
+                                           yield_threads)
 from workbench.labeling.features import Features, Progress, dataset_features, no_progress
 from workbench.store import Store
 
@@ -100,6 +101,15 @@ def predict(head: torch.nn.Linear, x: np.ndarray) -> np.ndarray:
     return head(torch.from_numpy(np.array(x, np.float32))).softmax(1).numpy()
 
 
+def fit_predict(x: np.ndarray, rows: np.ndarray, y: np.ndarray, n_classes: int,
+                start: torch.nn.Linear | None = None, progress: Progress = no_progress
+                ) -> tuple[np.ndarray, torch.nn.Linear]:
+    """One retrain: the head fitted on the labelled rows of `x` (warm-started from `start`), and its
+    probabilities for every row."""
+    head = fit_head(x[rows], y, n_classes, start=start)
+    return predict(head, x), head
+
+
 def missing_labels(counts: dict[str, int], classes: list[str], need: int = MIN_PER_CLASS) -> dict[str, int]:
     """Labels each class still needs before suggestions start (empty when ready)."""
     return {c: need - counts.get(c, 0) for c in classes if counts.get(c, 0) < need}
@@ -154,17 +164,12 @@ def _then_unknown(ordered: list[int], image_ids) -> list[int]:
 # -- the background worker ----------------------------------------------------------------------------
 # Interpreter exit while a worker is inside torch (embedding a dataset) aborts the process ("terminate called
 # without an active exception"): at exit, workers are told to stop between batches and are waited for.
-_EXITING = threading.Event()
 _WORKERS: "weakref.WeakSet[Suggester]" = weakref.WeakSet()
 
 
-class _Stopped(Exception):
-    pass
-
-
 @atexit.register
-def _stop_workers(timeout: float = 10.0) -> None:
-    _EXITING.set()
+def _stop_workers(timeout: float = 30.0) -> None:
+    EXITING.set()
     workers = list(_WORKERS)
     for w in workers:
         w._wake.set()
@@ -183,12 +188,16 @@ class Suggester:
     def __init__(self, store: Store, dataset: str, annotator: str, every: int = RETRAIN_EVERY,
                  min_per_class: int = MIN_PER_CLASS, start: bool = True,
                  features: Callable[[str, Progress], Features] | None = None,
-                 train_slot: threading.Semaphore | None = None, floor: float = SUGGESTION_FLOOR):
-        """`features` and `train_slot` come from a SuggesterPool: the dataset's features computed once for all
-        annotators, and one retrain at a time in the app. Suggestions less sure than `floor` are not offered."""
+                 train_slot: threading.Semaphore | None = None, floor: float = SUGGESTION_FLOOR,
+                 activity: Activity | None = None, worker: Worker | None = None):
+        """`features`, `train_slot`, `activity` and `worker` come from a SuggesterPool: the dataset's features
+        computed once for all annotators, one retrain at a time in the app, background work on one thread
+        while annotators are active, and a big set's retrains in a worker process. Suggestions less sure than
+        `floor` are not offered."""
         self.store, self.dataset, self.annotator = store, dataset, annotator
         self._features_of = features or (lambda ds, progress: dataset_features(store, ds, progress))
         self._slot = train_slot or threading.Semaphore(1)
+        self.activity, self._worker = activity, worker
         self.every, self.min_per_class, self.floor = every, min_per_class, float(floor)
         self.status = "suggestions: starting"
         self.error: str | None = None
@@ -226,10 +235,10 @@ class Suggester:
         return self._train()
 
     def _run(self) -> None:
-        _lower_priority()
+        lower_thread_priority()
         while True:
             self._wake.wait()
-            if _EXITING.is_set():
+            if EXITING.is_set():
                 return
             with self._lock:
                 self._wake.clear()
@@ -237,7 +246,7 @@ class Suggester:
                 self._ensure_features()
                 with self._slot:
                     self._train()
-            except _Stopped:
+            except Stopped:
                 return
             except Exception as e:  # a broken file or store must not kill suggestions for good: say so, go on
                 self.error = self.status = f"suggestions stopped: {type(e).__name__}: {e}"
@@ -248,9 +257,10 @@ class Suggester:
     def _ensure_features(self) -> None:
         if self._features is None:
             def progress(frac: float, what: str) -> None:
-                if _EXITING.is_set():
-                    raise _Stopped
-                self.status = f"suggestions: {what} ({frac:.0%})"
+                if EXITING.is_set():
+                    raise Stopped
+                if what:
+                    self.status = f"suggestions: {what} ({frac:.0%})"
             self._features = self._features_of(self.dataset, progress)
 
     def _train(self) -> Suggestions | None:
@@ -265,10 +275,8 @@ class Suggester:
             self.status = "suggestions start after " + ", ".join(f"{n} more {c}" for c, n in todo.items()) \
                 if todo else "suggestions: add classes first"
             return None
-        x = self._features.x
         y = cur["label"].map({c: k for k, c in enumerate(classes)}).to_numpy()
-        head = self._head = fit_head(x[self._features.rows(cur["image_id"])], y, len(classes), start=self._head)
-        probs = predict(head, x)
+        probs, self._head = self._fit(self._features.rows(cur["image_id"]), y, len(classes))
         version = (self._latest.version + 1) if self._latest else 1
         snap = Suggestions(version, tuple(classes), self._features.image_ids, probs, len(cur),
                            time.perf_counter() - t0, self.floor)
@@ -276,21 +284,22 @@ class Suggester:
         self.status = f"suggestions from {len(cur)} labels (refreshed in {snap.seconds:.1f} s)"
         return snap
 
-
-def _lower_priority() -> None:
-    """Nice this worker thread (Linux nices threads one by one): keypresses in the server's threads come first."""
-    try:
-        os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), 10)
-    except (AttributeError, OSError):  # not Linux, or not allowed: run at normal priority
-        pass
+    def _fit(self, rows: np.ndarray, y: np.ndarray, n_classes: int) -> tuple[np.ndarray, torch.nn.Linear]:
+        """A retrain: in the worker process for a big set, else here on the threads the activity allows."""
+        x = self._features.x
+        if self._worker is not None and len(x) >= PROCESS_MIN:
+            return self._worker.call(fit_predict, x, rows, y, n_classes, self._head)
+        yield_threads(self.activity)
+        return fit_predict(x, rows, y, n_classes, self._head)
 
 
 class SuggesterPool:
     """One Suggester per (dataset, annotator), made on first use (the UI keeps one pool per app).
 
     A team labelling one set at once shares its work: the dataset's features are computed once (16 annotators
-    starting together once embedded the set 16 times over), and one retrain runs at a time, so background
-    training never takes more than one core from the keypresses being served.
+    starting together once embedded the set 16 times over), and one retrain runs at a time. Background work
+    yields to keypresses (workbench.labeling.background): the UI calls `activity.touch()` on every action; a big
+    set is embedded and retrained in worker processes at the lowest priority.
     """
 
     def __init__(self, store: Store, floor: float = SUGGESTION_FLOOR):
@@ -298,18 +307,22 @@ class SuggesterPool:
         if not 0.0 <= floor <= 1.0:
             raise WorkbenchError(f"The suggestion floor is a confidence between 0 and 1, not {floor}.")
         self.store, self.floor = store, float(floor)
+        self.activity = Activity()
         self._items: dict[tuple[str, str], Suggester] = {}
         self._lock = threading.Lock()
         self._features: dict[str, Features] = {}
         self._feature_locks: dict[str, threading.Lock] = {}
         self._train_slot = threading.Semaphore(1)
+        self.embedder = Worker(self.activity)   # started for a big set's embedding, ended after it
+        self.trainer = Worker(self.activity)    # started for a big set's first retrain, kept
 
     def get(self, dataset: str, annotator: str) -> Suggester:
         with self._lock:
             key = (dataset, annotator)
             if key not in self._items:
                 self._items[key] = Suggester(self.store, dataset, annotator, features=self.features,
-                                             train_slot=self._train_slot, floor=self.floor)
+                                             train_slot=self._train_slot, floor=self.floor,
+                                             activity=self.activity, worker=self.trainer)
             return self._items[key]
 
     def features(self, dataset: str, progress: Progress = no_progress) -> Features:
@@ -318,6 +331,18 @@ class SuggesterPool:
             lock = self._feature_locks.setdefault(dataset, threading.Lock())
         with lock:
             have = self._features.get(dataset)
-            if have is None or len(have.image_ids) != self.store.count_images(dataset):
-                have = self._features[dataset] = dataset_features(self.store, dataset, progress)
+            n = self.store.count_images(dataset)
+            if have is None or len(have.image_ids) != n:
+                have = self._features[dataset] = self._compute(dataset, n >= PROCESS_MIN, progress)
             return have
+
+    def _compute(self, dataset: str, big: bool, progress: Progress) -> Features:
+        if not big:
+            def yielding(frac: float, what: str) -> None:
+                yield_threads(self.activity)
+                progress(frac, what)
+            return dataset_features(self.store, dataset, yielding)
+        try:
+            return dataset_features(self.store, dataset, progress, run=self.embedder.call)
+        finally:
+            self.embedder.close()   # the backbone's memory goes with it

@@ -19,6 +19,7 @@ from plotly.subplots import make_subplots
 
 from workbench.atomic import atomic_path
 from workbench.metrics import CURVE_METRICS, REGISTRY
+from workbench.plots.legend import legend_below
 
 COLORS = qualitative.Plotly
 
@@ -43,9 +44,8 @@ def curves_figure(histories: dict[str, pd.DataFrame], metrics: Sequence[str] = C
                     hovertemplate=f"{run}<br>{split} {metric}: %{{y:.4f}}<br>epoch %{{x}}<extra></extra>"),
                     row=k // cols + 1, col=k % cols + 1)
     fig.update_xaxes(title_text="epoch", dtick=1 if _max_epoch(histories) <= 20 else None)
-    fig.update_layout(height=330 * rows, margin=dict(l=40, r=20, t=50, b=40), legend=dict(orientation="h", y=-0.12),
-                      template="plotly_white")
-    return fig
+    fig.update_layout(margin=dict(l=40, r=20, t=50), template="plotly_white")
+    return legend_below(fig, 330 * rows)
 
 
 def methods_figure(histories: dict[str, pd.DataFrame], per_run: pd.DataFrame,
@@ -79,10 +79,9 @@ def methods_figure(histories: dict[str, pd.DataFrame], per_run: pd.DataFrame,
                 hovertemplate=f"{label}<br>val {metric}: %{{y:.4f}} (mean of %{{customdata}})<br>epoch %{{x}}<extra></extra>"),
                 **where)
     fig.update_xaxes(title_text="epoch", dtick=1 if _max_epoch(histories) <= 20 else None)
-    fig.update_layout(height=330 * rows, margin=dict(l=40, r=20, t=50, b=40), legend=dict(orientation="h", y=-0.12),
-                      template="plotly_white", title=dict(text="Val metrics by method: mean over seeds, band ±1 std",
-                                                          font=dict(size=14)))
-    return fig
+    fig.update_layout(margin=dict(l=40, r=20, t=50), template="plotly_white",
+                      title=dict(text="Val metrics by method: mean over seeds, band ±1 std", font=dict(size=14)))
+    return legend_below(fig, 330 * rows)
 
 
 def _groups(per_run: pd.DataFrame):

@@ -21,7 +21,7 @@ import torch
 from workbench.atomic import atomic_path, write_json
 from workbench.data.imageio import load_image
 from workbench.errors import WorkbenchError
-from workbench.evaluate.comparison import BASELINES_FILE, Comparison, compare_runs, load_baselines
+from workbench.evaluate.comparison import BASELINES_FILE, Comparison, backbone_label, compare_runs, load_baselines
 from workbench.evaluate.evaluate import evaluate_run
 from workbench.metrics import CURVE_METRICS
 from workbench.plots.curves import methods_figure, save_curves
@@ -159,11 +159,11 @@ def final_val_metrics(runs: list[Run], with_baselines: bool = False) -> pd.DataF
         if val.empty:
             continue
         last = val.iloc[-1]
-        rows.append({"run": run.name, "method": cfg.method, "backbone": cfg.backbone, "seed": cfg.seed,
+        rows.append({"run": run.name, "method": cfg.method, "backbone": backbone_label(cfg), "seed": cfg.seed,
                      "epochs": int(last.epoch), **{k: float(last[k]) for k in TABLE_METRICS}})
         base = load_baselines(run) if with_baselines else None
         for r in (base or {}).get("results", []):
-            backbone = "" if r["method"] in B.PIXEL_BASELINES else cfg.backbone
+            backbone = "" if r["method"] in B.PIXEL_BASELINES else backbone_label(cfg)
             rows.append({"run": run.name, "method": r["method"], "backbone": backbone, "seed": cfg.seed, "epochs": None,
                          **{k: float(r["metrics"][k]) for k in TABLE_METRICS}})
     return pd.DataFrame(rows, columns=["run", "method", "backbone", "seed", "epochs", *TABLE_METRICS])

@@ -227,6 +227,21 @@ def config_from(values: Mapping[str, Any]) -> RunConfig:
     return RunConfig(**own, augment=Augment(**aug))
 
 
+RANDOM_WEIGHTS = "none"  # the weights source that leaves the backbone randomly initialised
+
+
+def random_features_caveat(method: str, weights: str, comparing: bool = False) -> str | None:
+    """What to know before feature extraction (alone, or as half of a method comparison) runs on a randomly
+    initialised backbone (weights "none"): its frozen features are random, so its head learns little. Else None."""
+    if (weights or "").strip().lower() != RANDOM_WEIGHTS or not (comparing or method == "feature_extract"):
+        return None
+    which = "The comparison's feature extraction runs" if comparing else "Feature extraction"
+    return (f"{which} on random weights (weights: none): the frozen backbone was never trained, so its embeddings "
+            "are random features and the head trained on them (and the linear probe baseline) will do little better "
+            "than the majority class. Pick pretrained weights (offline: the bundled ImageNet EfficientNet-Lite0; "
+            "timm; or a weights file), or fine-tuning.")
+
+
 def default_name(cfg: RunConfig) -> str:
     """<dataset>-<method>-<backbone>-s<seed>-<time>: unique enough and readable in a run list."""
     short = {"finetune": "ft", "feature_extract": "fe"}.get(cfg.method, cfg.method)

@@ -30,6 +30,7 @@ from workbench.train.backbones import build_model, check_backbone, pick_device, 
 from workbench.train.checkpoints import CheckpointError, CheckpointWriter
 from workbench.train.config import RunConfig
 from workbench.train.methods import METHODS, Cancelled, NonFinite, TrainingMethod
+from workbench.train.trackers import Trackers
 from workbench.workspace import Workspace
 
 Progress = Callable[[float, str], None]
@@ -80,7 +81,8 @@ def train(ws: Workspace, cfg: RunConfig, progress: Progress | None = None, cance
     place(model, device)
     progress(0.0, "loading images")
     splits = load_splits(task.labels, cfg.input_size)
-    files = RunFiles(ws.run_folder(cfg.name), ws.plots, device) if ddp.master else _NoFiles()
+    folder = ws.run_folder(cfg.name)
+    files = RunFiles(folder, ws.plots, device, Trackers.for_run(ws.mlflow)) if ddp.master else _NoFiles(folder)
     files.start(cfg, ws.store, task, channels=splits["train"].images.shape[1])
     try:
         method = METHODS[cfg.method](model, cfg, splits, device, progress, ddp)
@@ -169,7 +171,7 @@ class _Epochs:
             m = classification_metrics(y, p)
             self.rows.append({"epoch": epoch, "split": split, **{k: m[k] for k in METRICS},
                               "lr": lr, "seconds": time.time() - t0})
-        self.files.history(self.history())
+        self.files.epoch_end(self.history())  # history.csv, TensorBoard and MLflow see the epoch
         val_loss = self.rows[-1]["loss"]
         improved = val_loss < self.best[1]
         self.best = (epoch, val_loss) if improved else self.best
@@ -192,11 +194,13 @@ class _Epochs:
 
 class RunFiles:
     """Everything a run writes, each file atomically: checkpoints/<run>/ (config.json, dataset.json, history.csv,
-    best.pt, last.pt, summary.json) and plots_checkpoints/<run>/ (curves.html, curves.png); and the training lock
-    it holds meanwhile (training.lock, workbench.run.TrainingLock: how other processes tell running from interrupted)."""
+    best.pt, last.pt, summary.json, TensorBoard events) and plots_checkpoints/<run>/ (curves.html, curves.png); what
+    its trackers log elsewhere (MLflow); and the training lock it holds meanwhile (training.lock,
+    workbench.run.TrainingLock: how other processes tell running from interrupted)."""
 
-    def __init__(self, run_dir: Path, plots: Path, device):
+    def __init__(self, run_dir: Path, plots: Path, device, trackers: Trackers | None = None):
         self.dir, self.plots, self.device, self.started = Path(run_dir), Path(plots), device, time.time()
+        self.trackers = trackers or Trackers([])
         self.lock: TrainingLock | None = None
 
     def start(self, cfg: RunConfig, store: Store, task: TaskData, channels: int) -> None:
@@ -213,6 +217,7 @@ class RunFiles:
             "images": [{"image_id": int(r.image_id), "sha256": r.sha256, "split": r.split, "label": r.label}
                        for r in task.labels.itertuples()],
         }, default=str)
+        self.trackers.start(cfg, self.dir)
 
     def checkpoint_writer(self) -> CheckpointWriter:
         """The background writer of best.pt / last.pt; the epochs start now (the summary's seconds count them)."""
@@ -222,6 +227,12 @@ class RunFiles:
     def history(self, history: pd.DataFrame) -> None:
         """history.csv as it is now: read by the live curves while the run trains."""
         write_csv(self.dir / "history.csv", history)
+
+    def epoch_end(self, history: pd.DataFrame) -> None:
+        """An epoch ended: history.csv, and its rows (train and val) to the trackers."""
+        self.history(history)
+        last = history[history.epoch == history.epoch.max()]
+        self.trackers.epoch(int(last.epoch.iloc[0]), last.to_dict("records"))
 
     def finish(self, result: RunResult, distributed: dict | None = None, plots: bool = True) -> None:
         """The final history, the curves (a failure there is said in the message: the run itself is done), the summary."""
@@ -236,25 +247,40 @@ class RunFiles:
         self.summary(result, distributed)
 
     def summary(self, result: RunResult, distributed: dict | None = None) -> None:
-        """summary.json: how the run ended (status, message, best epoch, seconds; DDP facts under torchrun)."""
-        write_json(self.dir / "summary.json", {
+        """summary.json: how the run ended (status, message, best epoch, seconds; DDP facts under torchrun), after
+        the trackers have had the run's files (a tracker that failed is named in the message)."""
+        summary = {
             "run": result.run, "status": result.status, "message": result.message,
             "best_epoch": result.best_epoch, "best_val_loss": result.best_val_loss,
             "epochs_done": int(result.history.epoch.max()) if len(result.history) else 0,
             "device": str(self.device), "seconds": round(time.time() - self.started, 2),
             "finished_at": time.strftime("%Y-%m-%d %H:%M:%S"),
-            **({"distributed": distributed} if distributed else {})}, default=str)
+            **({"distributed": distributed} if distributed else {})}
+        self.trackers.finish(result.status, self.artifacts(), summary)
+        if self.trackers.warnings:
+            result.message = summary["message"] = " ".join([result.message, *self.trackers.warnings])
+        write_json(self.dir / "summary.json", summary, default=str)
         self.close()
 
+    def artifacts(self) -> list[Path]:
+        """The run's files a tracker keeps: settings, images used, history, best checkpoint, curves."""
+        return [*(self.dir / f for f in ("config.json", "dataset.json", "history.csv", "best.pt")),
+                *(self.plots / self.dir.name / f for f in ("curves.html", "curves.png"))]
+
     def close(self) -> None:
-        """Release the training lock (after the summary, or when the run stops without one)."""
+        """Release the training lock (after the summary, or when the run stops without one: its trackers end then)."""
+        if self.trackers.active:
+            self.trackers.finish("failed", [], {"status": "failed", "message": "stopped before its first epoch ended"})
         if self.lock is not None:
             self.lock.release()
 
 
 class _NoFiles:
     """Ranks other than 0 under torchrun write nothing (a class of its own: a method added to RunFiles must not
-    write from every rank by inheritance)."""
+    write from every rank by inheritance). `dir`: rank 0's run folder, which the run's result names."""
+
+    def __init__(self, run_dir: Path):
+        self.dir = Path(run_dir)
 
     def start(self, *a, **k) -> None:
         pass
@@ -263,6 +289,9 @@ class _NoFiles:
         return _NoCheckpoints()
 
     def history(self, history) -> None:
+        pass
+
+    def epoch_end(self, history) -> None:
         pass
 
     def finish(self, *a, **k) -> None:

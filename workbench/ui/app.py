@@ -40,6 +40,8 @@ TABS = [
 
 BASE_CSS = """
 .pixelated img, img.pixelated { image-rendering: pixelated; image-rendering: crisp-edges; }
+/* a dropdown's text ends before its caret (with an ellipsis when longer), never under it */
+.wrap-inner:has(.icon-wrap) input[role="combobox"] { padding-right: 28px; text-overflow: ellipsis; }
 """
 
 
@@ -61,7 +63,7 @@ def build_app(store: Store | None = None, access: Access | None = None,
                         suggesters=suggesters)
         with gr.Tabs() as ctx.tabs:
             for tab in tabs:
-                with gr.Tab(tab.title, id=tab.id):
+                with gr.Tab(tab.title, id=tab.id) as ctx.tab:
                     tab.module.build(ctx)
         wire_page_pickers(ctx.store, ctx.ws, (ctx.pickers, ctx.datasets), (ctx.run_pickers, ctx.runs_listed))
         send_annotators_to_label_page(access)

@@ -23,7 +23,7 @@ class UIContext:
     The app-wide core objects, one each per app and shared by its pages (the main page and /label):
     `jobs`, the background training queue; `runs`, the loaded models of recent runs; `suggesters`, one
     label suggester per (dataset, annotator). Those not given are made here.
-    `datasets` is a gr.State of the dataset names that an import in this page sets, `runs` one of the run names
+    `tab` is the gr.Tab whose build(ctx) runs. `datasets` is a gr.State of the dataset names that an import in this page sets, `runs` one of the run names
     that the end of a training job sets; `pickers` / `run_pickers` the page's dataset and run dropdowns
     (registered with `follow_datasets` / `follow_runs`): the shell keeps them listing what there is (ui.pickers).
     """
@@ -36,6 +36,7 @@ class UIContext:
     jobs: JobManager | None = None
     runs: RunCache | None = None
     suggesters: SuggesterPool | None = None
+    tab: Any = None  # the gr.Tab being built (its .select: the tab opened)
     datasets: Any = None
     runs_listed: Any = None
     pickers: list = field(default_factory=list)

@@ -6,6 +6,7 @@
 
 from __future__ import annotations
 
+import html
 from dataclasses import dataclass
 from typing import Any
 
@@ -20,6 +21,7 @@ from workbench.errors import WorkbenchError
 from workbench.store import Store
 from workbench.ui.context import UIContext
 from workbench.ui.handlers import bind, gr_progress
+from workbench.ui.thumb_grid import grid_value, thumb_grid
 
 PREVIEW = 60  # thumbnails shown per page
 NO_CROP = "none"  # the crop choice that imports whole images
@@ -34,7 +36,7 @@ class Browser:
     page: gr.Number
     refresh: gr.Button
     details: gr.Dataframe
-    gallery: gr.Gallery
+    gallery: gr.HTML  # ui.thumb_grid
 
 
 @dataclass
@@ -78,9 +80,9 @@ def browser_layout(store: Store) -> Browser:
         refresh = gr.Button("Refresh", scale=1)
     with gr.Row():
         details = gr.Dataframe(label="Counts per class, tag and quality category", interactive=False, scale=1)
-        gallery = gr.Gallery(label="Preview", columns=10, height=420, object_fit="contain",
-                             elem_classes=["pixelated"], scale=3, allow_preview=True,
-                             elem_id="wb-datasets-preview")
+        with gr.Column(scale=3):  # whole thumbnails in as many columns as fit (a 10-column gallery cut its last)
+            gallery = thumb_grid(label="Preview", elem_id="wb-datasets-preview", tile=96, height="460px",
+                                 empty="Pick a dataset.")
     return Browser(table, dataset, page, refresh, details, gallery)
 
 
@@ -88,7 +90,7 @@ def import_layout(store: Store, datasets: gr.State | None = None) -> ImportForm:
     """The import accordion (open while there is no dataset): path and options, upload, demo sets; an import sets
     `datasets` (the page's list, which its dataset pickers follow)."""
     with gr.Accordion("Import", open=not store.datasets()):
-        gr.Markdown("Formats: " + "; ".join(f"**{k}**: {v}" for k, v in FORMATS.items()))
+        gr.Markdown(formats_markdown(), elem_id="wb-import-formats")
         with gr.Row():
             path = gr.Textbox(label="Path on this machine (folder, .zip, .csv/.xlsx, X.npy; boxes: COCO .json, VOC or YOLO folder)",
                               scale=3)
@@ -115,12 +117,19 @@ def import_layout(store: Store, datasets: gr.State | None = None) -> ImportForm:
                       upload_btn, demo_name, demo_btn, status, datasets)
 
 
+def formats_markdown() -> str:
+    """The import formats as a list; their descriptions escaped (a Markdown component took "root/<class>/<image>"
+    for HTML tags and swallowed the rest of the line)."""
+    return "Formats:\n" + "\n".join(f"- **{k}**: {html.escape(v)}" for k, v in FORMATS.items())
+
+
 # -- handlers: call the core, shape for display -----------------------------------------------
 def show(store: Store, b: Browser, dataset: str | None, page: float | None) -> dict:
     """The counts and one preview page of `dataset` (empty when none is picked)."""
     if not dataset:
-        return {b.details: None, b.gallery: []}
-    return {b.details: counts(store, dataset), b.gallery: preview(store, dataset, page, PREVIEW)}
+        return {b.details: None, b.gallery: grid_value([], empty="Pick a dataset.")}
+    tiles = [(k, path, name) for k, (path, name) in enumerate(preview(store, dataset, page, PREVIEW))]
+    return {b.details: counts(store, dataset), b.gallery: grid_value(tiles, empty="No image on this page.")}
 
 
 def reload(store: Store, b: Browser, dataset: str | None, page: float | None) -> dict:
@@ -197,3 +206,6 @@ def wire(ctx: UIContext, b: Browser, f: ImportForm) -> None:
     listing = [b.table, b.dataset, b.details, b.gallery]
     b.refresh.click(bind(reload, store, b), inputs_kwargs=shown, outputs=listing)
     ctx.demo.load(bind(reload, store, b), inputs_kwargs=shown, outputs=listing)
+    if ctx.tab is not None:  # opened again: labels and tags given in the other tabs since are counted
+        ctx.tab.select(bind(reload, store, b), inputs_kwargs=shown, outputs=listing, show_progress="hidden",
+                       api_visibility="private")

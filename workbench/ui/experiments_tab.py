@@ -23,7 +23,7 @@ from workbench.evaluate.comparison import COMPARISON_FILE, Comparison, compare_r
 from workbench.lazy import lazy_import
 from workbench.plots import curves_figure, save_curves
 from workbench.store import Store
-from workbench.train.config import AUGMENTATIONS, RunConfig, Setting, config_from, settings
+from workbench.train.config import AUGMENTATIONS, RunConfig, Setting, config_from, random_features_caveat, settings
 from workbench.train.jobs import Job, JobManager
 from workbench.run import Run, list_runs, runs_table
 from workbench.workspace import Workspace
@@ -75,9 +75,11 @@ METHODS_COLUMN_WIDTHS = ["15%", "12%", "6%", "5%", "6%", "5%", "10%", "10%", "10
 
 @dataclass
 class RunForm:
-    """One input per form setting (`inputs`, by setting name) and the buttons that queue or cancel jobs."""
+    """One input per form setting (`inputs`, by setting name), what to know about them (`caveat`), and the buttons
+    that queue or cancel jobs."""
 
     inputs: dict[str, gr.components.Component]
+    caveat: gr.Markdown
     start: gr.Button
     seeds: gr.Number
     resample: gr.Checkbox
@@ -154,9 +156,10 @@ def form_layout(store: Store) -> RunForm:
                 if name == "dataset":  # the datasets there are now; the setting itself has no choices
                     inputs[name] = gr.Dropdown(choices=store.datasets(), label=SETTINGS[name].label, **look)
                     continue
-                if name in AUGMENTATIONS:  # off for the default method, feature extraction (see method_changed)
-                    look["interactive"] = SETTINGS["method"].default == "finetune"
+                if name in AUGMENTATIONS:  # fine-tuning's: settable whatever the method (Compare methods uses them)
+                    look["info"] = augmentation_info(SETTINGS[name], SETTINGS["method"].default)
                 inputs[name] = setting_input(SETTINGS[name], **look)
+    caveat = gr.Markdown(form_caveat(SETTINGS["method"].default, SETTINGS["weights"].default), elem_id="wb-exp-caveat")
     with gr.Row():
         start = gr.Button("Start run", variant="primary", elem_id="wb-exp-start")
         seeds = gr.Number(3, label="Seeds", precision=0, minimum=1, scale=0, min_width=90, elem_id="wb-exp-seeds")
@@ -164,7 +167,7 @@ def form_layout(store: Store) -> RunForm:
                                elem_id="wb-exp-resample")
         compare = gr.Button("Compare methods (both × seeds)", elem_id="wb-exp-compare")
         cancel = gr.Button("Cancel job", variant="stop", elem_id="wb-exp-cancel")
-    return RunForm(inputs, start, seeds, resample, compare, cancel)
+    return RunForm(inputs, caveat, start, seeds, resample, compare, cancel)
 
 
 def jobs_layout(jobs: JobManager) -> JobsPanel:
@@ -211,16 +214,35 @@ def form_config(form: dict[str, Any]) -> RunConfig:
 
 
 def do_start(jobs: JobManager, j: JobsPanel, **form: Any) -> dict:
-    """Queue one training run of the form's settings."""
-    return _queued(jobs, j, _core(jobs.submit_train, form_config(form)))
+    """Queue one training run of the form's settings (warned first when it would learn from random features)."""
+    cfg = form_config(form)
+    _warn(random_features_caveat(cfg.method, cfg.weights))
+    return _queued(jobs, j, _core(jobs.submit_train, cfg))
 
 
 def do_compare(jobs: JobManager, j: JobsPanel, seeds: float | None, resample: bool, **form: Any) -> dict:
     """Queue both methods × `seeds` seeds plus the baselines, on one split or (`resample`) one per seed; a run name
     is the prefix of the runs' names."""
     prefix = (form.get("name") or "").strip() or None
-    return _queued(jobs, j, _core(jobs.submit_compare, form_config(form), int(seeds or 1), prefix=prefix,
-                                  resample=bool(resample)))
+    cfg = form_config(form)
+    _warn(random_features_caveat(cfg.method, cfg.weights, comparing=True))
+    return _queued(jobs, j, _core(jobs.submit_compare, cfg, int(seeds or 1), prefix=prefix, resample=bool(resample)))
+
+
+def form_caveat(method: str, weights: str) -> str:
+    """What the form's method and weights mean for a run, and for Compare methods (empty when nothing to say)."""
+    alone = random_features_caveat(method, weights)
+    if alone:
+        return f"⚠️ {alone}"
+    compared = random_features_caveat(method, weights, comparing=True)
+    return f"⚠️ Compare methods: {compared}" if compared else ""
+
+
+def augmentation_info(s: Setting, method: str) -> str:
+    """An augmentation's help, and that feature extraction does not use it (Compare methods' fine-tuning does)."""
+    if method == "finetune":
+        return s.help
+    return f"{s.help}; fine-tuning only (here: Compare methods' fine-tuning runs)"
 
 
 def do_cancel(jobs: JobManager, j: JobsPanel, job_id: int | None) -> dict:
@@ -314,8 +336,19 @@ def do_save(ws: Workspace, runs: list[str] | None) -> list[str]:
 
 
 def method_changed(f: RunForm, method: str) -> dict:
-    """Augmentations apply to fine-tuning only: their inputs are editable for it alone."""
-    return {f.inputs[name]: gr.update(interactive=method == "finetune") for name in AUGMENTATIONS}
+    """Augmentations apply to fine-tuning only: their inputs say so (they stay settable: Compare methods runs
+    fine-tuning whatever the method picked)."""
+    return {f.inputs[name]: gr.update(info=augmentation_info(SETTINGS[name], method)) for name in AUGMENTATIONS}
+
+
+def caveat_changed(method: str, weights: str) -> str:
+    """The method or weights changed: what to know about them (feature extraction on random weights)."""
+    return form_caveat(method, weights)
+
+
+def _warn(caveat: str | None) -> None:
+    if caveat:
+        gr.Warning(caveat, duration=None)
 
 
 def _queued(jobs: JobManager, j: JobsPanel, job: Job) -> dict:
@@ -352,6 +385,9 @@ def wire(ctx: UIContext, f: RunForm, j: JobsPanel, r: RunsPanel) -> None:
     augmentations = [form[name] for name in AUGMENTATIONS]
     form["method"].change(bind(method_changed, f), inputs_kwargs={"method": form["method"]}, outputs=augmentations,
                           api_name="method_changed")
+    for changed in (form["method"].change, form["weights"].change):
+        changed(caveat_changed, inputs_kwargs={"method": form["method"], "weights": form["weights"]},
+                outputs=[f.caveat], show_progress="hidden", api_visibility="private")
     queued = [j.status, j.selected, j.table]
     f.start.click(bind(do_start, jobs, j), inputs_kwargs=form, outputs=queued, api_name="do_start")
     f.compare.click(bind(do_compare, jobs, j), inputs_kwargs={"seeds": f.seeds, "resample": f.resample, **form},

@@ -92,6 +92,7 @@ def _step(tab: LabelTab, s: LabelSession | None, action: str, target: str | int 
     """One action on the session, then its screen."""
     if s is None:
         return {tab.ui.c.sess: None, tab.ui.one.viewer: render(None, "Press Start first.")}
+    tab.pool.activity.touch()  # background work (embedding, retrains) yields while annotators press keys
     return {tab.ui.c.sess: s, tab.ui.one.viewer: render(step(tab.store, s, action, target, suggester_of(tab, s)))}
 
 
@@ -268,6 +269,7 @@ def on_accept_page(tab: LabelTab, s: LabelSession | None, ds: str, name: str | N
     if not verify_:
         _error(WorkbenchError("This page is not a verify page: pick the 'confident' order and Show page."))
     who = session_annotator(s, name, request)
+    tab.pool.activity.touch()
     cls, confs = verify_
     try:
         n = accept_page(tab.store, ds, who, cls, list(zip(ids, confs)), chosen or [])

@@ -19,8 +19,10 @@ report = lazy_import("workbench.evaluate.report")
 
 @dataclass
 class OperatingPointPanel:
-    """The panel's components: the threshold sentence, its table, the rule box and its button."""
+    """The panel's components: its accordion (shown for binary runs only), the threshold sentence, its table, the
+    rule box and its button."""
 
+    accordion: gr.Accordion
     text: gr.Markdown
     table: gr.Dataframe
     rule: gr.Textbox
@@ -28,15 +30,16 @@ class OperatingPointPanel:
 
 
 def layout() -> OperatingPointPanel:
-    """The panel, in an accordion of its own."""
-    with gr.Accordion("Operating point (binary runs)", open=True):
+    """The panel, in an accordion of its own, hidden until a binary run is picked."""
+    with gr.Accordion("Operating point (binary runs)", open=True, visible=False,
+                      elem_id="wb-eval-operating-point") as accordion:
         text = gr.Markdown(elem_id="wb-eval-threshold")
         table = gr.Dataframe(interactive=False, elem_id="wb-eval-threshold-table", visible=False)
         with gr.Row():
             rule = gr.Textbox(value="eer", label="Threshold rule: eer, fpr=0.01 or fnr=0.05 (on the validation split)",
                               scale=3, elem_id="wb-eval-threshold-rule")
             choose = gr.Button("Choose threshold", scale=1, elem_id="wb-eval-threshold-choose")
-    return OperatingPointPanel(text, table, rule, choose)
+    return OperatingPointPanel(accordion, text, table, rule, choose)
 
 
 def build_operating_point(ws: Workspace, run: gr.components.Component, shown_after: gr.components.Component) -> None:
@@ -44,19 +47,25 @@ def build_operating_point(ws: Workspace, run: gr.components.Component, shown_aft
     i.e. after a run is picked or evaluated."""
     panel = layout()
     outputs = [panel.text, panel.table]
-    shown_after.change(bind(show_operating_point, ws), inputs_kwargs={"run": run}, outputs=outputs, api_visibility="private")
+    shown_after.change(bind(show_operating_point, ws), inputs_kwargs={"run": run}, outputs=[panel.accordion, *outputs],
+                       api_visibility="private")
     panel.choose.click(bind(choose_rule, ws), inputs_kwargs={"run": run, "rule": panel.rule}, outputs=outputs,
                        api_name="choose_threshold")
 
 
 def show_operating_point(ws: Workspace, run: str | None) -> tuple:
-    """The stored threshold on the saved test predictions (no model run); the reason as text when there is none."""
+    """The panel for a binary run: its stored threshold on the saved test predictions (no model run), or the reason
+    as text when there is none; hidden for no run and for a run of more classes (it decides by argmax)."""
+    hidden = (gr.Accordion(visible=False), "", gr.Dataframe(visible=False))
     if not run:
-        return "", gr.Dataframe(visible=False)
+        return hidden
     try:
-        return _panel(operating.current_operating_point(ws.run(run)))
+        picked = ws.run(run)
+        if not operating.has_threshold(picked):
+            return hidden
+        return (gr.Accordion(visible=True), *_panel(operating.current_operating_point(picked)))
     except WorkbenchError as e:
-        return str(e), gr.Dataframe(visible=False)
+        return gr.Accordion(visible=True), str(e), gr.Dataframe(visible=False)
 
 
 def choose_rule(ws: Workspace, run: str | None, rule: str, progress: gr.Progress = gr.Progress()) -> tuple:
