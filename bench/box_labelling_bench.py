@@ -29,6 +29,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from workbench.labeling.box_cost import CostModel, image_cost, summarize  # noqa: E402
 from workbench.labeling.box_suggest import MIN_SCORE, detection_runs, detector_suggester, haar_suggester  # noqa: E402
+from workbench.run import Run  # noqa: E402
 from workbench.workspace import Workspace  # noqa: E402
 
 
@@ -42,12 +43,9 @@ def truth_by_image(ws: Workspace, dataset: str, annotator: str | None) -> tuple[
     return images, per
 
 
-def held_out(ws: Workspace, run: str) -> set[int] | None:
+def held_out(run: Run) -> set[int] | None:
     """The test-split image ids of a detection run (its dataset.json), or None when it lists none."""
-    info = ws.run_folder(run) / "dataset.json"
-    if not info.is_file():
-        return None
-    rows = json.loads(info.read_text()).get("images", [])
+    rows = run.dataset_info.get("images", [])
     return {int(r["image_id"]) for r in rows if r.get("split") == "test"} or None
 
 
@@ -82,7 +80,8 @@ def suggested(ws: Workspace, dataset: str, name: str, images: pd.DataFrame, trut
             if not runs:
                 raise SystemExit(f"No detection run of {dataset!r} yet: train one (workbench train {dataset}).")
             run = runs[-1]
-        sugg, only = detector_suggester(ws, run, min_score), held_out(ws, run)
+        picked = ws.run(run)
+        sugg, only = detector_suggester(picked, min_score), held_out(picked)
     rows = images if only is None else images[images.image_id.isin(only)]
     return sugg.name, {int(r.image_id): sugg.suggest({"path": r.path}, classes) for r in rows.itertuples()}, only
 

@@ -125,6 +125,7 @@ def main() -> None:
     os.environ["WORKBENCH_HOME"] = home
 
     from workbench.data.importers import import_arrays
+    from workbench.data.splits import labelled
     from workbench.store import Store
     from workbench.workspace import Workspace
 
@@ -132,7 +133,7 @@ def main() -> None:
     ws = Workspace.around(store)
     x, y = make_images(a.images, np.random.default_rng(0))
     import_arrays(store, x, y, class_names=["open", "closed"], name="bench")
-    df = store.labelled("bench")
+    df = labelled(store, "bench")
     tr, va = df[df.split == "train"], df[df.split == "val"]
     print(f"{len(df)} images 24×24 gray: {len(tr)} train, {len(va)} val; resnet18 @24px, batch 64, "
           f"{a.threads} threads, plain loop DataLoader workers={a.workers}")

@@ -13,7 +13,7 @@ import skimage.data
 from PIL import Image
 
 from workbench.cli import main as cli
-from workbench.data.crops import read_crops_csv
+from workbench.data.importers.crops import read_crops_csv
 from workbench.data.importers import import_path
 from workbench.errors import ImportFailed, WorkbenchError
 

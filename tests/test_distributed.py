@@ -12,6 +12,8 @@ import sys
 import pytest
 import torch
 
+from workbench.data.splits import labelled
+
 pytestmark = pytest.mark.slow
 
 TORCHRUN = shutil.which("torchrun") or "torchrun"
@@ -46,7 +48,7 @@ def _files(home) -> set[str]:
 def _even_train_split(store) -> None:
     """DDP keeps shards equal (DistributedSampler drop_last): with an even train split no image sits out, so the two
     runs below see exactly the same batches."""
-    df = store.labelled("digits")
+    df = labelled(store, "digits")
     train = df[df.split == "train"]
     if len(train) % 2:
         labels = store.latest_labels("digits")

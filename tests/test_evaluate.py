@@ -18,6 +18,7 @@ from sklearn.metrics import (accuracy_score, confusion_matrix, log_loss, precisi
 from workbench.cli import main
 from workbench.data.demo import ensure_faces, faces_truth
 from workbench.data.imageio import load_image
+from workbench.data.splits import splits
 from workbench.evaluate.dataset_check import DatasetChanged
 from workbench.evaluate.evaluate import evaluate_run, probs_of
 from workbench.evaluate.plots import CORNER
@@ -52,7 +53,7 @@ def trained(tmp_path_factory):
     result = train(ws, RunConfig(dataset="faces", method="feature_extract", input_size=INPUT_SIZE, epochs=2,
                              batch_size=32, name=RUN))
     assert result.status == "completed", result.message
-    split = store.splits("faces", seed=0).set_index("image_id")["split"]
+    split = splits(store, "faces", seed=0).set_index("image_id")["split"]
     other = {"face": "not face", "not face": "face"}
     flipped = {s: [int(i) for i in split[split == s].index[:3]] for s in ("test", "train")}
     for i in flipped["test"] + flipped["train"]:
@@ -128,14 +129,14 @@ def test_tag_gallery_holds_exactly_the_misclassified_images_with_that_tag(ws, tr
 
 
 def test_quality_and_confusion_galleries_hold_exactly_their_errors(ws, trained):
-    from workbench.data.quality import quality_categories
+    from workbench.data.quality import CATEGORIES, dataset_quality
 
     store, ev = trained["store"], trained["evaluation"]
     preds = ws.run(RUN).predictions()
     wrong = set(preds.loc[preds.y_true != preds.y_pred, "image_id"])
-    quality = quality_categories(store.images("faces"))
+    quality = dataset_quality(store, "faces").categories
     cats = categories("quality", preds, ev.classes, store, "faces")
-    assert set(cats.category) <= {"dark", "low contrast", "blurry", "inverted"} and len(cats)
+    assert set(cats.category) <= set(CATEGORIES) and len(cats)
     table = category_table(preds, cats).set_index("category")
     for cat in set(cats.category):
         ids = set(quality.loc[quality.category == cat, "image_id"]) & set(preds.image_id)
@@ -195,7 +196,7 @@ def test_evaluating_after_test_images_were_removed_says_so_and_keeps_the_old_eva
     home, store = changed_copy
     ws = Workspace.around(store, home)
     before = (home / "checkpoints" / RUN / "evaluation_test.json").read_text()
-    test_ids = store.splits("faces").query("split == 'test'").image_id[:2].tolist()
+    test_ids = splits(store, "faces").query("split == 'test'").image_id[:2].tolist()
     with store.transaction():
         for i in test_ids:
             store.execute("DELETE FROM images WHERE id=?", [int(i)])

@@ -61,3 +61,11 @@ def test_class_order_change_is_reported_and_new_test_images_only_noted():
     now = pd.concat([then, _images([7])])
     notes = check_unchanged("r", ["a", "b"], then, ["a", "b"], now)
     assert notes and "1 test image(s) labelled after training are left out" in notes[0]
+
+
+def test_images_moved_into_test_since_training_are_noted_as_moved_not_as_new():
+    then = pd.concat([_images([1, 2]), _images([3, 4], split="train")])
+    now = pd.concat([_images([1, 2, 3]), _images([4], split="train"), _images([9])])  # 3 moved to test, 9 is new
+    notes = check_unchanged("r", ["a", "b"], then, ["a", "b"], now)
+    assert "1 test image(s) labelled after training are left out" in notes[0]
+    assert "1 image(s) the run trained or validated on are in the test split now" in notes[1]

@@ -16,6 +16,7 @@ import torch
 from PIL import Image
 
 from workbench.cli import main as cli
+from workbench.data import splits as data_splits
 from workbench.data.demo import ensure_digits, ensure_faces, faces_truth
 from workbench.deploy.export import EXPORTERS, export_model
 from workbench.errors import WorkbenchError
@@ -91,7 +92,7 @@ def test_card_describes_the_run(trained):
     assert (card["format"], card["file"]) == ("onnx", "model.onnx")
     data = card["training_data"]
     store = trained["store"]
-    labelled = store.labelled("digits", seed=0)
+    labelled = data_splits.labelled(store, "digits", seed=0)
     assert data["dataset"] == "digits" and data["images"] == len(labelled) == 1797
     assert data["per_class"] == labelled.label.value_counts().to_dict()
     assert data["split_sizes"] == labelled.split.value_counts().to_dict()

@@ -13,6 +13,7 @@ from sklearn.datasets import load_digits
 
 from workbench.cli import main as cli
 from workbench.data.importers import detect_format, import_path
+from workbench.data.splits import labelled, splits
 from workbench.data.quality import quality_categories
 
 
@@ -72,7 +73,7 @@ def test_imagefolder_tree_is_labelled_by_folder(store, home, lfw):
     assert r.labelled == 50
     assert store.classes("tree") == ["face", "not face"]
     assert store.summary("tree")["per_class"] == {"face": 30, "not face": 20}
-    sp = store.splits("tree")
+    sp = splits(store, "tree")
     assert set(sp.split) == {"train", "val", "test"}
     assert sp.groupby("label").size().to_dict() == {"face": 30, "not face": 20}
 
@@ -99,7 +100,7 @@ def test_numpy_with_indices_and_class_names(store, home):
     r = import_path(store, home / "X.npy", labels=home / "y.npy", classes=",".join("zero one two three four five six seven eight nine".split()), name="dg")
     assert r.labelled == 100
     assert store.classes("dg")[:3] == ["zero", "one", "two"]
-    got = store.labelled("dg")
+    got = labelled(store, "dg")
     assert (got.y.values == d.target[:100]).all()
     assert (store.images("dg").height == 8).all()
 

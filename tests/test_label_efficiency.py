@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from workbench.data.splits import splits
 from workbench.errors import WorkbenchError
 from workbench.labeling.efficiency import _nested_order, dataset_efficiency, efficiency_curve, efficiency_figure
 
@@ -27,7 +28,7 @@ def test_dataset_curve_on_faces(faces_labelled):
     curve = dataset_efficiency(faces_labelled, "faces", seeds=2)
     last = curve[curve["n_labels"] == curve["n_labels"].max()]
     assert len(last) == 2 and last["balanced_accuracy"].mean() > 0.8
-    assert curve["n_labels"].max() == (faces_labelled.splits("faces")["split"] == "train").sum()
+    assert curve["n_labels"].max() == (splits(faces_labelled, "faces")["split"] == "train").sum()
 
 
 def test_dataset_curve_needs_labels(faces):

@@ -36,3 +36,10 @@ def test_a_missing_tab_or_command_fails_loudly(home, monkeypatch, registry, miss
         module = importlib.import_module(registry)
         module.build_app() if registry.endswith("app") else module.build_parser()  # a lenient registry gets here
     assert e.value.name == missing
+
+
+def test_the_export_formats_offered_are_the_exporters():
+    from workbench.deploy.export import EXPORTERS
+    from workbench.deploy.formats import FORMATS
+
+    assert tuple(EXPORTERS) == FORMATS

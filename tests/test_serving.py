@@ -175,9 +175,9 @@ def test_with_auth_logged_in_users_get_no_private_file(project):
 
 
 def gallery_urls(reply) -> list[str]:
-    """The file URLs of a gallery output (the last output of the Datasets tab's `show`)."""
+    """The file URLs of a thumbnail grid output (the last output of the Datasets tab's `show`)."""
     assert reply.ok, reply.error
-    return [item["image"]["url"] for item in reply.data[-1]]
+    return [item["image"]["url"] for item in reply.data[-1]["items"]]
 
 
 def test_images_imported_while_the_app_runs_are_served_and_nothing_beside_them(project, tmp_path):

@@ -6,6 +6,7 @@ import sqlite3
 
 import pytest
 
+from workbench.data.splits import labelled, splits
 from workbench.errors import UnknownDataset, WorkbenchError
 from workbench.store import DEFAULT_TAGS, ImageRecord, Store
 
@@ -91,7 +92,7 @@ def test_splits_are_stratified_seeded_disjoint_and_keep_duplicates_together(stor
     store.create_dataset("d", classes=["a", "b"])
     store.add_images("d", _records(200, dup_every=150))  # images 150..199 duplicate 0..49
     store.add_labels("d", [(i, "a" if i % 4 else "b") for i in range(1, 201)], "ann")
-    sp = store.splits("d", seed=1)
+    sp = splits(store, "d", seed=1)
     assert len(sp) == 200 and sp.image_id.is_unique
     frac = sp.split.value_counts(normalize=True)
     assert abs(frac["train"] - 0.7) < 0.06 and abs(frac["test"] - 0.15) < 0.06
@@ -103,24 +104,24 @@ def test_splits_are_stratified_seeded_disjoint_and_keep_duplicates_together(stor
     store.create_dataset("e", classes=["a", "b"])
     store.add_images("e", _records(200, dup_every=150))
     store.add_labels("e", [(i + 200, "a" if i % 4 else "b") for i in range(1, 201)], "ann")
-    assert store.splits("e", seed=1).split.tolist() == sp.split.tolist()
-    assert store.splits("e", seed=2).split.tolist() != sp.split.tolist()
+    assert splits(store, "e", seed=1).split.tolist() == sp.split.tolist()
+    assert splits(store, "e", seed=2).split.tolist() != sp.split.tolist()
 
 
 def test_splits_are_sticky_when_more_images_get_labelled(store):
     store.create_dataset("d", classes=["a", "b"])
     store.add_images("d", _records(100))
     store.add_labels("d", [(i, "ab"[i % 2]) for i in range(1, 61)], "ann")
-    before = store.splits("d").set_index("image_id").split
+    before = splits(store, "d").set_index("image_id").split
     store.add_labels("d", [(i, "ab"[i % 2]) for i in range(61, 101)], "ann")
-    after = store.splits("d").set_index("image_id").split
+    after = splits(store, "d").set_index("image_id").split
     assert len(after) == 100
     assert after.loc[before.index].equals(before)
     assert set(after.loc[61:].unique()) >= {"train"}
 
 
 def test_labelled_gives_paths_labels_indices_and_splits(faces_labelled):
-    df = faces_labelled.labelled("faces")
+    df = labelled(faces_labelled, "faces")
     assert len(df) == 200
     assert set(df.split) == {"train", "val", "test"}
     assert (df.y == df.label.map({"face": 0, "not face": 1})).all()

@@ -15,6 +15,7 @@ from alembic.runtime.migration import MigrationContext
 from PIL import Image
 
 from workbench.cli import main as cli
+from workbench.data.splits import splits
 from workbench.errors import WorkbenchError
 from workbench.store import ImageRecord, Store, migrate
 from workbench.store.schema import metadata
@@ -52,7 +53,7 @@ def test_a_store_of_the_previous_release_upgrades_in_place_and_keeps_every_label
     assert store.query("SELECT COUNT(*) AS n FROM labels").n[0] == 6  # history kept too
     assert set(cur.source) == {"typed"} and cur.confidence.isna().all()
     assert store.latest_labels("e").label.tolist() == ["x"]
-    assert store.tags_of(2, "ann") == ["dark"] and store.splits("d").set_index("image_id").split[1] == "test"
+    assert store.tags_of(2, "ann") == ["dark"] and splits(store, "d").set_index("image_id").split[1] == "test"
     assert _revision(store) == migrate.head()
     # and it works as a new store does: provenance recorded, undo, a second open is a no-op
     new = store.add_label(3, "b", "ann", source="accepted", confidence=0.7)

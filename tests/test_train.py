@@ -1,10 +1,13 @@
 """Training end to end on the bundled demo sets: curves, checkpoints, reproducibility, learning."""
 
+import json
+
 import numpy as np
 import pandas as pd
 import pytest
 import torch
 
+from workbench.data.splits import labelled
 from workbench.metrics import classification_metrics
 from workbench.run import list_runs
 from workbench.train.config import RunConfig
@@ -25,11 +28,16 @@ def test_feature_extraction_with_offline_lite0_beats_chance_and_reloads(ws, face
     store = faces_labelled
     cfg = RunConfig("faces", method="feature_extract", backbone="efficientnet_lite0", weights="offline",
                     input_size=64, epochs=3, name="fe-faces")
-    res = train(ws, cfg)
+    said = []
+    res = train(ws, cfg, lambda frac, msg: said.append(msg))
     assert res.status == "completed"
     run = res.run_dir
     for f in ("config.json", "dataset.json", "history.csv", "best.pt", "last.pt", "summary.json"):
         assert (run / f).is_file(), f
+    # the faces set holds three near-identical non-face crops: the run records them as one group, on one side
+    info = json.loads((run / "dataset.json").read_text())
+    assert info["duplicate_groups"] == {"groups": 1, "images": 3, "kept_together": 1}
+    assert "split: 1 of 1 duplicate group(s) (3 images) kept on one side" in said  # and the run says so
     hist = pd.read_csv(run / "history.csv")
     assert list(hist.columns) == HISTORY_COLUMNS == ["epoch", "split", "loss", "accuracy", "precision", "recall", "f1",
                                                      "roc_auc", "eer", "lr", "seconds"]
@@ -116,7 +124,7 @@ def test_grouping_derives_a_binary_task_from_the_ten_digit_classes(ws, digits):
     assert loaded.classes == ["small", "large"]
     labels = loaded.task_labels(digits)
     assert set(labels.label) == {"small", "large"}
-    raw = digits.labelled("digits").set_index("image_id").label
+    raw = labelled(digits, "digits").set_index("image_id").label
     assert (labels.set_index("image_id").label == raw.map(grouping)).all()
     assert np.asarray(predict(loaded, labels.path.tolist()[:5])).shape == (5, 2)
     val = res.history[res.history.split == "val"]

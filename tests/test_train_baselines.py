@@ -11,8 +11,8 @@ from workbench.data.importers import import_arrays
 from workbench.train.config import RunConfig
 from workbench.train.loop import train
 from workbench.train.baselines import PIXELS, PROBE, SVM, linear_probe, pixel_logreg
-from workbench.evaluate.comparison import load_baselines
 from workbench.train.compare import run_baselines
+from workbench.train.results import load_baselines
 
 pytestmark = pytest.mark.slow
 

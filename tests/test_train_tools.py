@@ -11,10 +11,11 @@ from PIL import Image
 from workbench.cli import main
 from workbench.run import list_runs
 from workbench.train.config import RunConfig, random_features_caveat
-from workbench.evaluate.comparison import Comparison, load_baselines
+from workbench.evaluate.comparison import Comparison
 from workbench.train.baselines import PIXELS, PROBE, SVM
-from workbench.train.compare import final_val_metrics, plan
-from workbench.train import jobs as jobs_module
+from workbench.train.compare import plan
+from workbench.train.results import final_val_metrics, load_baselines
+from workbench.train import loop
 from workbench.train.jobs import JobManager
 from workbench.plots import curves_figure, methods_figure, save_curves
 
@@ -159,7 +160,7 @@ def test_curves_overlay_runs_and_save_html_and_png(ws, home):
 def test_job_runs_in_background_cancels_and_queues(ws, faces_labelled, monkeypatch):
     # the long job is held at the end of its first epoch until the test has looked at it: no timing involved
     held, release = threading.Event(), threading.Event()
-    real_train = jobs_module.train
+    real_train = loop.train
 
     def train_held_after_epoch_1(ws, cfg, progress, cancel, **kw):
         def hold(frac, msg):
@@ -170,7 +171,7 @@ def test_job_runs_in_background_cancels_and_queues(ws, faces_labelled, monkeypat
 
         return real_train(ws, cfg, hold, cancel, **kw)
 
-    monkeypatch.setattr(jobs_module, "train", train_held_after_epoch_1)
+    monkeypatch.setattr(loop, "train", train_held_after_epoch_1)
     jobs = JobManager(ws)
     quick = jobs.submit_train(RunConfig("faces", input_size=32, epochs=2, lr=0.01, name="bg-quick"))
     long = jobs.submit_train(RunConfig("faces", input_size=32, epochs=500, name="bg-long"))
@@ -193,7 +194,6 @@ def test_job_runs_in_background_cancels_and_queues(ws, faces_labelled, monkeypat
 
 def test_jobs_check_each_run_once_and_each_run_draws_its_own_curves(ws, faces_labelled, monkeypatch):
     from workbench.train import compare as compare_module
-    from workbench.train import loop
 
     checked = []
 
@@ -202,7 +202,7 @@ def test_jobs_check_each_run_once_and_each_run_draws_its_own_curves(ws, faces_la
         return real_precheck(ws, cfg)
 
     real_precheck = loop.precheck
-    for module in (loop, jobs_module, compare_module):
+    for module in (loop, compare_module):
         monkeypatch.setattr(module, "precheck", counted)
     jobs = JobManager(ws)
     one = jobs.submit_train(RunConfig("faces", input_size=32, epochs=1, name="once"))

@@ -17,7 +17,7 @@ from PIL import Image
 from clips import photo, write_video
 from faces_run import faces_run
 from workbench.cli import main
-from workbench.data.crops import Box, detect_faces
+from workbench.data.importers.crops import Box, detect_faces
 from workbench.errors import WorkbenchError
 from workbench.predict.crop_steps import HaarCrops, crop_step
 from workbench.predict.events import EventLog, EventRule, EventWatcher

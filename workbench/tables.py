@@ -18,6 +18,11 @@ from typing import Any
 import pandas as pd
 
 from workbench.atomic import atomic_path
+from workbench.lazy import lazy_import
+
+# openpyxl (~0.1 s): imported when an .xlsx is written, not at every CLI start
+openpyxl = lazy_import("openpyxl")
+openpyxl_cell = lazy_import("openpyxl.cell")
 
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 QUOTE = "'"
@@ -61,9 +66,7 @@ def write_csv(path: str | Path, df: pd.DataFrame, index: bool = False) -> Path:
 
 def write_xlsx(path: str | Path, df: pd.DataFrame) -> Path:
     """`df` as an .xlsx sheet (header row, no index): text cells stored as text, never formulas; atomic."""
-    from openpyxl import Workbook  # ~0.1 s: only exports to .xlsx need it, not every CLI start
-
-    wb = Workbook(write_only=True)
+    wb = openpyxl.Workbook(write_only=True)
     sheet = wb.create_sheet()
     sheet.append([_xlsx_cell(sheet, str(c)) for c in df.columns])
     for row in df.itertuples(index=False, name=None):
@@ -75,13 +78,11 @@ def write_xlsx(path: str | Path, df: pd.DataFrame) -> Path:
 
 def _xlsx_cell(sheet, value: Any) -> Any:
     """An openpyxl WriteOnlyCell: empty for NaN/None, text stored as text, numbers as numbers."""
-    from openpyxl.cell import WriteOnlyCell  # as in write_xlsx
-
     if value is None or (not isinstance(value, str) and pd.isna(value)):
-        return WriteOnlyCell(sheet, None)
+        return openpyxl_cell.WriteOnlyCell(sheet, None)
     if hasattr(value, "item"):  # numpy scalars: openpyxl takes Python numbers
         value = value.item()
-    cell = WriteOnlyCell(sheet, value)
+    cell = openpyxl_cell.WriteOnlyCell(sheet, value)
     if isinstance(value, str):
         cell.data_type = "s"  # openpyxl makes any string beginning with '=' a formula; this keeps it text
     return cell

@@ -7,7 +7,11 @@ import argparse
 from workbench.access import Access
 from workbench.cli.mlflow_option import add_mlflow_argument
 from workbench.errors import WorkbenchError
+from workbench.lazy import lazy_import
 from workbench.limits import MAX_UPLOAD, parse_size
+
+# the app (gradio and every tab): imported when `workbench app` starts it, not by the other commands
+app = lazy_import("workbench.ui.app")
 
 
 def add_app_arguments(p: argparse.ArgumentParser) -> None:
@@ -61,12 +65,10 @@ def run(args: argparse.Namespace) -> int:
     auth = parse_auth(args.auth)
     Access.of(auth, args.admin, args.blind)  # bad role options fail here, before the UI's slow imports
     max_upload = parse_size(args.max_upload, "--max-upload")
-    from workbench.ui.app import launch
-
     floor = args.suggestion_floor
     if floor is not None and not 0.0 <= floor <= 1.0:
         raise WorkbenchError(f"--suggestion-floor is a confidence between 0 and 1, not {floor}.")
-    launch(host=args.host, port=args.port, auth=auth, demo_sets=not args.no_demo, admins=args.admin, blind=args.blind,
-           ws=getattr(args, "workspace", None), max_upload=max_upload, monitoring=args.monitoring,
-           suggestion_floor=floor)
+    app.launch(host=args.host, port=args.port, auth=auth, demo_sets=not args.no_demo, admins=args.admin,
+               blind=args.blind, ws=getattr(args, "workspace", None), max_upload=max_upload, monitoring=args.monitoring,
+               suggestion_floor=floor)
     return 0

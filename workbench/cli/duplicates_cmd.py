@@ -25,7 +25,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("dataset", help="dataset name")
     p.add_argument("--threshold", type=float, default=None, metavar="D",
                    help="largest distance of a near pair: 1 - correlation of the aligned grey images, "
-                        "0 = identical up to brightness and contrast (default 0.003)")
+                        "0 = identical up to brightness and contrast (default 0.003; a pair up to 3x that is reported when it "
+                        "stands far apart from every other image)")
     p.add_argument("--out", type=Path, metavar="PAIRS.csv", help="write the pairs to this CSV file")
     p.set_defaults(func=run)
 

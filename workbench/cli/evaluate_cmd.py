@@ -12,6 +12,7 @@ from workbench.run import Run
 evaluation = lazy_import("workbench.evaluate.evaluate")
 report = lazy_import("workbench.evaluate.report")
 label_issues = lazy_import("workbench.review.label_issues")
+leaks = lazy_import("workbench.evaluate.leaks")
 errors = lazy_import("workbench.review.run_errors")
 loaded_runs = lazy_import("workbench.train.runs")
 
@@ -20,7 +21,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     """Add `workbench evaluate` to the CLI's subcommands."""
     p = sub.add_parser("evaluate", help="evaluate a run's best checkpoint on its test split",
                        description="Score a trained run on the test images it was trained against: accuracy, "
-                                   "macro precision/recall/F1, ROC AUC, EER and its threshold, confusion matrix. "
+                                   "macro precision/recall/F1, ROC AUC, EER and its threshold, confusion matrix; "
+                                   "then how many test images have a duplicate among its train images (leaks), "
+                                   "and the metrics without them. "
                                    "Writes checkpoints/RUN/evaluation_test.json and plots in plots_checkpoints/RUN/.")
     p.add_argument("run", help="run name (a folder under checkpoints/), or 'last' for the newest run")
     p.add_argument("--split", default="test", choices=["test", "val"])
@@ -41,7 +44,11 @@ def run(args: argparse.Namespace) -> int:
     """Evaluate, print the report (or JSON), then the per-category table and label suspects when asked."""
     run = args.workspace.run(args.run)
     ev = evaluation.evaluate_run(run, split=args.split, which=args.checkpoint, threshold=args.threshold)
-    print(json.dumps(ev.to_dict(), indent=2) if args.json else report.evaluation_text(ev))
+    leaked = leaks.run_leaks(run, args.split)
+    if args.json:
+        print(json.dumps({**ev.to_dict(), "leaks": leaks.leaks_dict(leaked)}, indent=2))
+    else:
+        print(report.evaluation_text(ev) + "\n\n" + "\n".join(leaks.leak_lines(leaked)))
     if args.by:
         print_error_rates(run, args.by, args.split)
     if args.label_errors:

@@ -5,7 +5,11 @@ from __future__ import annotations
 
 import argparse
 
-from workbench.deploy.export import EXPORTERS, export_model
+from workbench.deploy.formats import FORMATS
+from workbench.lazy import lazy_import
+
+# exporting needs torch: imported when the command runs, not when the CLI starts
+export = lazy_import("workbench.deploy.export")
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -16,7 +20,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p = subparsers.add_parser("export-model", help="export a run's model (ONNX or TorchScript) with a model card",
                               description=" ".join(__doc__.split()) + about)
     p.add_argument("run", help="run name, or `last` for the newest run")
-    p.add_argument("--format", required=True, choices=list(EXPORTERS), dest="fmt")
+    p.add_argument("--format", required=True, choices=list(FORMATS), dest="fmt")
     p.add_argument("--out", help="folder to write into (default: checkpoints/RUN/export-FORMAT/)")
     p.add_argument("--checkpoint", default="best", choices=["best", "last"])
     p.set_defaults(func=run)
@@ -24,7 +28,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Export the run and list the files written."""
-    result = export_model(args.workspace.run(args.run), args.fmt, args.out, args.checkpoint)
+    result = export.export_model(args.workspace.run(args.run), args.fmt, args.out, args.checkpoint)
     print(result)
     for f in result.files:
         print(f"  {f}")

@@ -7,7 +7,7 @@ from typing import Iterable
 
 from tqdm import tqdm
 
-from workbench.data.crops import CROP_KINDS
+from workbench.data.importers.crops import CROP_KINDS
 from workbench.data.importers import FORMATS, import_path
 
 

@@ -6,16 +6,21 @@ import argparse
 import signal
 import sys
 import threading
+from typing import TYPE_CHECKING
 
 from workbench.cli.mlflow_option import add_mlflow_argument
 from workbench.lazy import lazy_import
-from workbench.train import distributed
-from workbench.train.config import RunConfig, Setting, config_from, random_features_caveat, settings
-from workbench.train.loop import RunResult, train
 from workbench.run import Run, list_runs
+from workbench.train.config import RunConfig, Setting, config_from, random_features_caveat, settings
 from workbench.workspace import Workspace
 
-C = lazy_import("workbench.train.compare")  # torch, timm, sklearn: imported when a comparison runs
+if TYPE_CHECKING:  # annotations only: loop below
+    from workbench.train.loop import RunResult
+
+# training imports torch: when the command trains, not when the CLI starts (`--list`, `--help`, other commands)
+C = lazy_import("workbench.train.compare")
+distributed = lazy_import("workbench.train.distributed")
+loop = lazy_import("workbench.train.loop")
 comparison = lazy_import("workbench.evaluate.comparison")  # scipy: imported when a comparison is printed
 
 
@@ -91,7 +96,7 @@ def run(a: argparse.Namespace) -> int:
             name, planned = C.plan(cfg, a.seeds, a.name or None, resample=a.resample_splits)
             results = C.compare_methods(ws, cfg, a.seeds, _printer(), cancel, planned=planned, name=name)
         else:
-            results = [train(ws, cfg, _printer(), cancel)]
+            results = [loop.train(ws, cfg, _printer(), cancel)]
     finally:
         signal.signal(signal.SIGINT, previous)
         distributed.teardown()

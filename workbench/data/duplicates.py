@@ -13,7 +13,10 @@ resizing, JPEG re-compression, a brightness change or a shift of a few pixels. A
    standardising each copy makes brightness and contrast not count;
 3. decision: the distance is at most `threshold`, and the pair stands out: at most RATIO × each image's distance to
    its nearest neighbour outside its group. Two people's similar 1s are as close to many other 1s as to each other;
-   a copy is far closer to its original than to anything else.
+   a copy is far closer to its original than to anything else. A pair up to LOOSE × `threshold` apart is reported
+   too when it stands apart by far: at most APART × each image's distance to its next nearest image. JPEG takes
+   more from a textured crop (a face, a patch of a photo) than from a digit, and such a copy is still far closer to
+   its original than to anything else.
 
 Images without structure (grey-level spread below FLAT after the blur: blank or nearly uniform) take part in exact
 duplicates only. The backbone embeddings cached for suggestions are not used: on 28×28 digits a copy 20 grey levels
@@ -26,31 +29,36 @@ import hashlib
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-import cv2
 import numpy as np
 import pandas as pd
-from scipy import ndimage
-from scipy.sparse import coo_matrix
-from scipy.sparse.csgraph import connected_components
-from sklearn.neighbors import NearestNeighbors
 
 from workbench import paths
 from workbench.atomic import atomic_path
 from workbench.data.pixels import SIDE, Progress, cached_pixels, no_progress
 from workbench.errors import WorkbenchError
+from workbench.lazy import lazy_import
 
 if TYPE_CHECKING:  # annotations only
     from workbench.store import Store
 
+# OpenCV, scipy and scikit-learn when a search runs: the Datasets tab and the splits import this module
+cv2 = lazy_import("cv2")
+ndimage = lazy_import("scipy.ndimage")
+sparse = lazy_import("scipy.sparse")
+csgraph = lazy_import("scipy.sparse.csgraph")
+neighbors = lazy_import("sklearn.neighbors")
+
 THRESHOLD = 0.003  # default largest distance of a near-duplicate pair (see module docstring, step 2)
 RATIO = 0.3  # a pair's distance at most this times each image's distance to its nearest outsider (step 3)
+LOOSE = 3.0  # pairs up to LOOSE × threshold apart are reported when they stand apart by far (step 3, second rule)
+APART = 0.07  # ... at most this times each image's distance to its next nearest image
 NEIGHBOURS = 8  # candidates per image and descriptor (step 1)
 BLUR = 1.0  # px of the 32-px copy: the base blur every distance is taken at
 SOFTEN = (0.0, 0.4, 0.6, 0.8, 1.0)  # extra blur tried on either side of a pair (step 2)
 MARGIN = 4  # px of border left out of the comparison; also the largest shift searched
 GATE = 0.05  # candidates whose whole-pixel distance exceeds this are not refined
 FLAT = 4.0  # grey levels: an image whose blurred copy spreads less has no structure to compare
-VERSION = 1  # of this algorithm, part of the cache key of saved results
+VERSION = 2  # of this algorithm, part of the cache key of saved results
 EXACT, NEAR = "exact", "near"
 PAIR_COLUMNS = ("a", "b", "kind", "distance")
 
@@ -119,7 +127,7 @@ def candidates(x: np.ndarray, k: int = NEIGHBOURS) -> np.ndarray:
     kk = min(k + 1, len(x))
     found = []
     for f in (_centred(x), _blurred(x)):
-        _, nb = NearestNeighbors(n_neighbors=kk).fit(f).kneighbors(f)
+        _, nb = neighbors.NearestNeighbors(n_neighbors=kk).fit(f).kneighbors(f)
         i, j = np.repeat(np.arange(len(x)), kk), nb.ravel()
         found.append(np.stack([np.minimum(i, j), np.maximum(i, j)], 1)[i != j])
     return np.unique(np.concatenate(found), axis=0)
@@ -211,8 +219,8 @@ def _distances(v: np.ndarray, pairs: np.ndarray) -> np.ndarray:
 def components(n: int, pairs: np.ndarray) -> np.ndarray:
     """(n,) component label of each of n items linked by index pairs (singletons get their own)."""
     pairs = np.asarray(pairs, np.int64).reshape(-1, 2)
-    graph = coo_matrix((np.ones(len(pairs)), (pairs[:, 0], pairs[:, 1])), shape=(n, n))
-    return connected_components(graph, directed=False)[1]
+    graph = sparse.coo_matrix((np.ones(len(pairs)), (pairs[:, 0], pairs[:, 1])), shape=(n, n))
+    return csgraph.connected_components(graph, directed=False)[1]
 
 
 def stand_out(n: int, pairs: np.ndarray, dist: np.ndarray, threshold: float, ratio: float = RATIO) -> np.ndarray:
@@ -227,6 +235,25 @@ def stand_out(n: int, pairs: np.ndarray, dist: np.ndarray, threshold: float, rat
     return close & (dist <= ratio * np.minimum(nearest[pairs[:, 0]], nearest[pairs[:, 1]]))
 
 
+def stands_apart(n: int, pairs: np.ndarray, dist: np.ndarray, threshold: float, ratio: float = APART) -> np.ndarray:
+    """(P,) bool, step 3's second rule: distance ≤ threshold and ≤ ratio × both images' distances to their nearest
+    candidate other than each other (1 when they have none)."""
+    p = len(dist)
+    ends, d, pid = pairs.T.ravel(), np.tile(dist, 2), np.tile(np.arange(p), 2)
+    order = np.lexsort((d, ends))
+    ends, d, pid = ends[order], d[order], pid[order]
+    start, count = np.searchsorted(ends, np.arange(n)), np.bincount(ends, minlength=n)
+    first, second, first_pair = np.ones(n), np.ones(n), np.full(n, -1)
+    one, two = count >= 1, count >= 2
+    first[one], first_pair[one] = d[start[one]], pid[start[one]]
+    second[two] = d[start[two] + 1]
+
+    def other(img: np.ndarray) -> np.ndarray:  # its nearest distance, leaving this pair out
+        return np.where(first_pair[img] == np.arange(p), second[img], first[img])
+
+    return (dist <= threshold) & (dist <= ratio * np.minimum(other(pairs[:, 0]), other(pairs[:, 1])))
+
+
 def near_pairs(grey: np.ndarray, threshold: float = THRESHOLD, *, eligible: np.ndarray | None = None,
                ratio: float = RATIO, k: int = NEIGHBOURS) -> tuple[np.ndarray, np.ndarray]:
     """((P, 2) index pairs, (P,) distances) of the near duplicates among the `eligible` (default: structured) images."""
@@ -235,7 +262,7 @@ def near_pairs(grey: np.ndarray, threshold: float = THRESHOLD, *, eligible: np.n
     v = _versions(grey[idx])
     cand = candidates(v[:, 0], k)
     dist = _distances(v, cand) if len(cand) else np.zeros(0, np.float32)
-    keep = stand_out(len(idx), cand, dist, threshold, ratio)
+    keep = stand_out(len(idx), cand, dist, threshold, ratio) | stands_apart(len(idx), cand, dist, LOOSE * threshold)
     return idx[cand[keep]], dist[keep]
 
 
@@ -340,3 +367,41 @@ def _as_frames(dataset: str, threshold: float, images: pd.DataFrame, found: Foun
     grouped = grouped.assign(group=grouped["label"].map(number)).sort_values(["group", "image_id"])
     return Duplicates(dataset, threshold, len(images), pairs,
                       grouped[["image_id", "name", "group"]].reset_index(drop=True))
+
+
+# -- reviewing groups: look at one, tag copies ----------------------------------------------------
+DUPLICATE_TAG = "duplicate"  # the category tag put on copies
+
+
+def group_images(store: Store, found: Duplicates, number: int, anchor: int | None = None) -> pd.DataFrame:
+    """The images of group `number` (image_id, name, path, distance: to `anchor`, by default the group's first image,
+    when the two form a reported pair, NaN otherwise), in file order."""
+    members = found.groups[found.groups["group"] == int(number)]
+    if members.empty:
+        raise WorkbenchError(f"No duplicate group {number} in {found.dataset!r} (it has {found.n_groups}).")
+    paths_ = store.images(found.dataset).set_index("image_id")["path"]
+    first = int(members["image_id"].iloc[0]) if anchor is None else int(anchor)
+    dist = {}
+    for a, b, d in zip(found.pairs["a_id"], found.pairs["b_id"], found.pairs["distance"]):
+        if first in (a, b):
+            dist[int(b if a == first else a)] = float(d)
+    return pd.DataFrame({"image_id": members["image_id"].to_numpy(), "name": members["name"].to_numpy(),
+                         "path": paths_[members["image_id"]].to_numpy(),
+                         "distance": [0.0 if i == first else dist.get(int(i), np.nan) for i in members["image_id"]]})
+
+
+def tag_copies(store: Store, found: Duplicates, number: int, annotator: str, keep: int | None = None) -> list[int]:
+    """Put the DUPLICATE_TAG category tag on the images of group `number`, all of them or all but `keep`, in one
+    transaction (the tag is added to the dataset first if it has none); the image ids tagged."""
+    ids = [int(i) for i in found.groups.loc[found.groups["group"] == int(number), "image_id"]]
+    if not ids:
+        raise WorkbenchError(f"No duplicate group {number} in {found.dataset!r} (it has {found.n_groups}).")
+    if keep is not None and int(keep) not in ids:
+        raise WorkbenchError(f"Image {keep} is not in duplicate group {number}: pick one of its images to keep.")
+    tagged = [i for i in ids if keep is None or i != int(keep)]
+    with store.transaction():
+        if DUPLICATE_TAG not in store.tags(found.dataset):
+            store.add_tags(found.dataset, [DUPLICATE_TAG])
+        for i in tagged:
+            store.set_image_tag(i, DUPLICATE_TAG, annotator)
+    return tagged

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from workbench.data.quality import CATEGORIES, quality_categories
+from workbench.data.quality import dataset_quality
 from workbench.store import Store
 
 
@@ -46,14 +46,15 @@ def _box_counts(store: Store, dataset: str) -> list[tuple[str, str, int]]:
 
 
 def counts(store: Store, dataset: str) -> pd.DataFrame:
-    """Long table (kind, name, images) of counts per class, per box class, per tag and per quality category."""
+    """Long table (kind, name, images) of counts per class, per box class, per tag and per automatic quality category
+    (each relative to the set: data.quality)."""
     s = store.summary(dataset)
-    q = quality_categories(store.images(dataset))["category"].value_counts()
+    q = dataset_quality(store, dataset).counts()
     rows = ([("class", c, n) for c, n in s["per_class"].items()]
             + [("class", "(unlabelled)", s["images"] - s["labelled"])]
             + _box_counts(store, dataset)
             + [("tag", t, n) for t, n in s["per_tag"].items()]
-            + [("quality", c, int(q.get(c, 0))) for c in CATEGORIES])
+            + [("quality", c, int(n)) for c, n in q.items()])
     return pd.DataFrame(rows, columns=["kind", "name", "images"])
 
 

@@ -16,6 +16,7 @@ from torch.utils.data import DataLoader, Dataset
 
 from workbench.atomic import atomic_dir
 from workbench.data.imageio import load_image
+from workbench.data.tensors import image_to_uint8
 from workbench.errors import WorkbenchError
 
 Batch = Callable[[torch.Tensor], torch.Tensor]  # uint8 (B, C, H, W) -> (B, D)
@@ -31,8 +32,6 @@ class ImageFiles(Dataset):
         return len(self.files)
 
     def __getitem__(self, i: int) -> torch.Tensor:
-        from workbench.train.data import image_to_uint8  # heavy import kept out of worker start-up until needed
-
         return image_to_uint8(load_image(self.files[i]), self.size, self.channels)
 
 

@@ -20,8 +20,12 @@ from torch import nn
 from workbench.atomic import atomic_path, write_bytes, write_json
 from workbench.deploy.card import model_card
 from workbench.errors import WorkbenchError
+from workbench.lazy import lazy_import
 from workbench.run import Run
 from workbench.train.runs import LoadedRun, load_run
+
+# onnxruntime runs ONNX files only: imported when one is checked or run, not by a TorchScript export
+ort = lazy_import("onnxruntime")
 
 PARITY_TOLERANCE = 1e-4  # max |exported - PyTorch| on logits and probabilities
 STANDALONE_SCRIPT = Path(__file__).with_name("predict_onnx.py")
@@ -112,8 +116,6 @@ def parity(model: nn.Module, runner: Runner, x: torch.Tensor) -> float:
 # -- formats ---------------------------------------------------------------------------------
 def load_onnx(path: Path) -> Runner:
     """An ONNX file as a Runner (onnxruntime on CPU)."""
-    import onnxruntime as ort
-
     opts = ort.SessionOptions()
     opts.intra_op_num_threads = torch.get_num_threads()  # as many threads as PyTorch here, for a fair comparison
     session = ort.InferenceSession(str(path), opts, providers=["CPUExecutionProvider"])

@@ -24,10 +24,10 @@ from workbench.evaluate.paired import PairedDifference, paired_difference, t_int
 from workbench.evaluate.records import json_safe
 from workbench.metrics import REGISTRY
 from workbench.run import Run
-from workbench.train.config import RANDOM_WEIGHTS, RunConfig, random_features_caveat
+from workbench.train.config import random_features_caveat
+from workbench.train.results import PIXEL_BASELINES, backbone_label, load_baselines
 
 COMPARISON_FILE = "comparison.json"
-BASELINES_FILE = "baselines.json"
 PRIMARY = "accuracy"  # the verdict's metric
 TEST_METRICS = ("accuracy", "f1", "roc_auc", "eer", "loss")  # kept per seed and per method; pairs on the first four
 PAIR_METRICS = ("accuracy", "f1", "roc_auc", "eer")
@@ -139,12 +139,6 @@ class Comparison:
 
 
 # -- gathering what the runs left --------------------------------------------------------------------------------
-def load_baselines(run: Run) -> dict | None:
-    """The run's baselines.json (a feature-extraction run of a comparison), or None."""
-    f = run.folder / BASELINES_FILE
-    return json.loads(f.read_text()) if f.is_file() else None
-
-
 def per_seed_rows(runs: list[Run]) -> tuple[pd.DataFrame, list[str]]:
     """One row per run and per baseline fitted on a run's split: recipe, seeds, test and val metrics, the test
     images' digest; and notes on runs without a current test evaluation."""
@@ -159,7 +153,7 @@ def per_seed_rows(runs: list[Run]) -> tuple[pd.DataFrame, list[str]]:
         rows.append({"run": run.name, **{k: getattr(cfg, k) for k in RECIPE}, "backbone": backbone_label(cfg), **common,
                      **_prefixed("test", test), **_prefixed("val", _best_val(run))})
         for r in (load_baselines(run) or {}).get("results", []):
-            pixels = "pixels" in r["method"]  # no backbone, no weights
+            pixels = r["method"] in PIXEL_BASELINES  # no backbone, no weights
             rows.append({"run": run.name, "method": r["method"], "backbone": "" if pixels else backbone_label(cfg),
                          "weights": r.get("weights", "" if pixels else cfg.weights),
                          "input_size": r.get("input_size", cfg.input_size),
@@ -169,11 +163,6 @@ def per_seed_rows(runs: list[Run]) -> tuple[pd.DataFrame, list[str]]:
     cols = ["run", *RECIPE, "seed", "split_seed", "test_images", *(f"test_{m}" for m in TEST_METRICS),
             *(f"val_{m}" for m in VAL_METRICS)]
     return pd.DataFrame(rows, columns=cols), list(dict.fromkeys(notes))
-
-
-def backbone_label(cfg: RunConfig) -> str:
-    """The backbone as a comparison names it: with "(random weights)" when it was never trained (weights none)."""
-    return f"{cfg.backbone} (random weights)" if cfg.weights == RANDOM_WEIGHTS else cfg.backbone
 
 
 def _test_metrics(run: Run) -> tuple[dict, str | None]:

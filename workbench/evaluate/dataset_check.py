@@ -3,17 +3,14 @@ gives the run's split images as they were recorded at training."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 import pandas as pd
 
+from workbench.data import splits as data_splits
 from workbench.errors import WorkbenchError
 from workbench.run import Run
 from workbench.store import Store
 from workbench.train.data import task_classes, task_labels
-
-if TYPE_CHECKING:  # annotations only: the loaded model's module imports torch, whose callers pass one in
-    from workbench.train.runs import LoadedRun
+from workbench.train.runs import LoadedRun
 
 
 class DatasetChanged(WorkbenchError):
@@ -46,7 +43,7 @@ def split_images(loaded: LoadedRun, store: Store, split: str = "test") -> tuple[
     classes_then, images_then = recorded_images(loaded.run)
     classes_then = classes_then or list(loaded.classes)
     # which images are there now (with sha256, to spot replaced files) does not depend on class names
-    present = store.labelled(cfg.dataset, seed=cfg.split_seed)[["image_id", "sha256", "split"]]
+    present = data_splits.labelled(store, cfg.dataset, seed=cfg.split_seed)[["image_id", "sha256", "split"]]
     notes = check_unchanged(cfg.name, classes_then, images_then, classes_now, present, split)
     labelled = task_labels(store, cfg.dataset, cfg.grouping, cfg.split_seed)[0]
     if images_then.empty:
@@ -88,7 +85,13 @@ def check_unchanged(run: str, classes_then: list[str], images_then: pd.DataFrame
         raise DatasetChanged(f"The dataset changed since run {run!r} was trained: " + "; ".join(problems)
                              + ". Train a new run on the current data (or restore the dataset) to evaluate.")
     extra = labelled_now[(labelled_now["split"] == split) & ~labelled_now["image_id"].isin(then["image_id"])]
-    if len(extra):
-        notes.append(f"{len(extra)} {split} image(s) labelled after training are left out, "
+    # an image the run trained or validated on may be in the test split now: splits keep duplicate groups together
+    moved = extra["image_id"].isin(images_then["image_id"]) if len(images_then) else extra["image_id"].isin([])
+    if (~moved).sum():
+        notes.append(f"{int((~moved).sum())} {split} image(s) labelled after training are left out, "
                      "so the run is scored on the test set it was trained against.")
+    if moved.sum():
+        notes.append(f"{int(moved.sum())} image(s) the run trained or validated on are in the {split} split now "
+                     "(moved since, to keep a group of duplicates on one side); they are left out, so the run is "
+                     "scored on the test set it was trained against.")
     return notes

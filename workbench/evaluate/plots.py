@@ -8,6 +8,7 @@ from typing import Sequence
 import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
+from matplotlib.figure import Figure  # Figure, not pyplot: no global state or display, safe in worker threads
 from pandas.io.formats.style import Styler
 
 from workbench.atomic import atomic_path
@@ -78,12 +79,12 @@ def save_figure(fig: go.Figure, stem: Path) -> list[str]:
 
 def confusion_png(cm: np.ndarray, classes: Sequence[str], path: Path, title: str = "") -> str:
     """A static PNG of the confusion matrix with matplotlib (plotly's PNG export needs kaleido and a browser)."""
-    plt = _pyplot()
     cm = np.asarray(cm)
     rows = cm.sum(axis=1, keepdims=True)
     share = np.divide(cm, rows, out=np.zeros_like(cm, dtype=float), where=rows > 0)
     side = 2.5 + 0.6 * len(classes)
-    fig, ax = plt.subplots(figsize=(side + 1, side))
+    fig = Figure(figsize=(side + 1, side))
+    ax = fig.subplots()
     im = ax.imshow(share, cmap="Blues", vmin=0, vmax=1)
     for i in range(cm.shape[0]):
         for j in range(cm.shape[1]):
@@ -95,13 +96,13 @@ def confusion_png(cm: np.ndarray, classes: Sequence[str], path: Path, title: str
     ax.set_ylabel("true")
     ax.set_title(title, fontsize=9)
     fig.colorbar(im, ax=ax, label="row share")
-    return _save(fig, plt, path)
+    return _save(fig, path)
 
 
 def roc_png(curves: dict[str, dict], path: Path, title: str = "") -> str:
     """A static PNG of the ROC curve(s) with the EER points, with matplotlib."""
-    plt = _pyplot()
-    fig, ax = plt.subplots(figsize=(5.5, 5))
+    fig = Figure(figsize=(5.5, 5))
+    ax = fig.subplots()
     for name, c in curves.items():
         ax.plot(c["fpr"], c["tpr"], label=f"{name} (AUC {c['auc']:.3f})")
         if c.get("eer") is not None:
@@ -113,23 +114,11 @@ def roc_png(curves: dict[str, dict], path: Path, title: str = "") -> str:
     ax.set_ylim(0, 1.02)
     ax.set_title(title, fontsize=9)
     ax.legend(fontsize=8, loc="upper center", bbox_to_anchor=(0.5, -0.14), ncol=2)  # below the axes, off the curves
-    return _save(fig, plt, path)
+    return _save(fig, path)
 
 
-def _pyplot():
-    import matplotlib
-
-    matplotlib.use("Agg")  # no display on servers
-    import matplotlib.pyplot as plt
-
-    return plt
-
-
-def _save(fig, plt, path: Path) -> str:
+def _save(fig: Figure, path: Path) -> str:
     fig.tight_layout()
-    try:
-        with atomic_path(path) as tmp:
-            fig.savefig(tmp, dpi=120, bbox_inches="tight")  # keeps a legend placed outside the axes
-    finally:
-        plt.close(fig)
+    with atomic_path(path) as tmp:
+        fig.savefig(tmp, dpi=120, bbox_inches="tight")  # keeps a legend placed outside the axes
     return str(path)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import threading
-from typing import TYPE_CHECKING, Sequence
+from typing import Sequence
 
 import numpy as np
 import torch
@@ -15,9 +15,7 @@ from pytorch_grad_cam.utils.model_targets import ClassifierOutputTarget
 from workbench.errors import WorkbenchError
 from workbench.explain.layers import ChosenLayer, choose_layer
 from workbench.explain.methods import method_class
-
-if TYPE_CHECKING:  # annotations only: importing these at run time would cycle or cost start-up
-    from workbench.train.runs import LoadedRun
+from workbench.train.runs import LoadedRun
 
 # CAMs work by hooking a model's layer and toggling requires_grad: two threads doing that on one model
 # (two browser sessions) would read each other's activations. One lock serialises them (CPU-bound anyway).

@@ -5,19 +5,19 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Sequence
+from typing import Sequence
 
 import numpy as np
 
 from workbench.atomic import atomic_path
+from workbench.data.imageio import load_image
 from workbench.errors import WorkbenchError
 from workbench.explain.cam import explain_images, overlay, run_layer
 from workbench.explain.layers import ChosenLayer
 from workbench.explain.methods import method_class
-
-if TYPE_CHECKING:  # annotations only: importing these at run time would cycle or cost start-up
-    from workbench.store import Store
-    from workbench.train.runs import LoadedRun
+from workbench.store import Store
+from workbench.train.predict import predict
+from workbench.train.runs import LoadedRun
 
 
 @dataclass
@@ -34,9 +34,6 @@ def write_overlays(loaded: LoadedRun, store: Store, image_ids: Sequence[int], ou
                    size: int = 192) -> WrittenOverlays:
     """Overlay of the CAM of `class_name` (default: each image's predicted class) for each image, in `out_dir`.
     Everything is checked before anything is written."""
-    from workbench.data.imageio import load_image
-    from workbench.train.predict import predict
-
     method_class(method)
     if class_name is not None and class_name not in loaded.classes:
         raise WorkbenchError(f"Class {class_name!r} is not one of the run's classes: {', '.join(loaded.classes)}.")

@@ -1,16 +1,25 @@
-"""CAM methods by name: one small registry over pytorch-grad-cam's classes."""
+"""CAM methods by name: one small registry over pytorch-grad-cam's classes.
+
+The classes are looked up when a map is first made: pages and commands that only offer the methods by name (the
+Evaluate tab, `workbench explain --help`) do not import pytorch-grad-cam, and with it torch.
+"""
 
 from __future__ import annotations
 
-from pytorch_grad_cam import EigenCAM, GradCAM, GradCAMPlusPlus
-from pytorch_grad_cam.base_cam import BaseCAM
+from typing import TYPE_CHECKING
 
 from workbench.errors import WorkbenchError
+from workbench.lazy import lazy_import
 
-METHODS: dict[str, type[BaseCAM]] = {
-    "gradcam": GradCAM,
-    "gradcam++": GradCAMPlusPlus,
-    "eigencam": EigenCAM,  # class-agnostic: first principal component of the activations
+if TYPE_CHECKING:  # annotations only: grad_cam below
+    from pytorch_grad_cam.base_cam import BaseCAM
+
+grad_cam = lazy_import("pytorch_grad_cam")
+
+METHODS: dict[str, str] = {  # name -> pytorch-grad-cam class
+    "gradcam": "GradCAM",
+    "gradcam++": "GradCAMPlusPlus",
+    "eigencam": "EigenCAM",  # class-agnostic: first principal component of the activations
 }
 
 # What the UI shows; keys of METHODS are what the CLI and code accept.
@@ -22,4 +31,4 @@ def method_class(name: str) -> type[BaseCAM]:
     key = name.strip().lower().replace("-", "").replace("_", "").replace(" ", "")
     if key not in METHODS:
         raise WorkbenchError(f"Unknown CAM method {name!r}; choose one of: {', '.join(METHODS)}.")
-    return METHODS[key]
+    return getattr(grad_cam, METHODS[key])

@@ -8,9 +8,12 @@ from __future__ import annotations
 from itertools import combinations
 
 import pandas as pd
-from sklearn.metrics import cohen_kappa_score
 
+from workbench.lazy import lazy_import
 from workbench.store import Store
+
+# scikit-learn: imported when agreement is first computed, not with the Label tab
+skm = lazy_import("sklearn.metrics")
 
 # settled labels are recorded under this name: as the latest vote it decides ties in resolved_labels
 REVIEWER = "review"
@@ -36,7 +39,7 @@ def pairwise_kappa(store: Store, dataset: str, suggested: bool = True) -> pd.Dat
     rows = []
     for a, b in combinations(sorted(wide.columns), 2):
         both = wide[[a, b]].dropna()
-        kappa = float(cohen_kappa_score(both[a], both[b])) if len(both) else float("nan")
+        kappa = float(skm.cohen_kappa_score(both[a], both[b])) if len(both) else float("nan")
         rows.append({"annotator_a": a, "annotator_b": b, "images": len(both),
                      "agree": int((both[a] == both[b]).sum()), "kappa": kappa})
     return pd.DataFrame(rows, columns=["annotator_a", "annotator_b", "images", "agree", "kappa"])

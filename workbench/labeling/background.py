@@ -14,15 +14,17 @@ import os
 import threading
 import time
 import traceback
+from functools import cache
 from typing import Any, Callable
 
-import torch
+from workbench.lazy import lazy_import
+
+torch = lazy_import("torch")  # the app's first page imports this module (labelling's queue); torch when work starts
 
 ACTIVE_S = 3.0        # an annotator who acted this recently is active: background work keeps to one thread
 PROCESS_MIN = 1000    # sets this big are embedded and retrained in a worker process (starting one costs seconds)
 LOWEST = 19           # the worker process's nice value
 _CTX = mp.get_context("spawn")   # a forked server would copy its threads' locks; spawn starts clean
-_ALL_THREADS = torch.get_num_threads()
 
 
 class Activity:
@@ -39,9 +41,17 @@ class Activity:
         return time.time() - self.last.value < ACTIVE_S
 
 
+@cache
+def all_threads() -> int:
+    """Torch's threads as it started (before background work set any), read when first asked."""
+    return torch.get_num_threads()
+
+
 def threads_for(last_key: float) -> int:
     """Torch threads for background work: one while annotators are active, all otherwise."""
-    return 1 if time.time() - last_key < ACTIVE_S else _ALL_THREADS
+    active = time.time() - last_key < ACTIVE_S  # judged now: the first call below may import torch (seconds)
+    every = all_threads()  # read before this call's set_num_threads
+    return 1 if active else every
 
 
 def yield_threads(activity: Activity | None) -> int:

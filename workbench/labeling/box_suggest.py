@@ -7,17 +7,22 @@ threshold do. Suggestions are never recorded by themselves: accepting one record
 
 from __future__ import annotations
 
-import importlib
 import json
 from dataclasses import dataclass
 from typing import Any, Callable
 
 import numpy as np
 
-from workbench.data.crops import detect_eyes, detect_faces
+from workbench.data.importers.crops import detect_eyes, detect_faces
 from workbench.data.imageio import load_image
 from workbench.errors import WorkbenchError
+from workbench.lazy import lazy_import
+from workbench.run import Run
 from workbench.workspace import Workspace
+
+# torch and the detectors: imported when a detector suggests, not when the app starts
+torch = lazy_import("torch")
+detect_model = lazy_import("workbench.detect.model")
 
 DETECT_SIDE = 1024  # photos are searched at most this big: a 3000×4000 photo takes seconds at full size
 MIN_SCORE = 0.5  # a detector's boxes below this score are not suggested
@@ -81,8 +86,6 @@ def detector_boxes(loaded: Any, path: str, classes: list[str], min_score: float 
     `loaded` is a workbench.detect LoadedDetector: `detect([uint8 (3, H, W) tensor])` gives boxes (x1, y1, x2, y2 in
     the image's pixels), scores and class indices into `loaded.classes`.
     """
-    import torch  # the detector's own library: imported when a detector suggests, not when the app starts
-
     pixels = np.asarray(load_image(path).convert("RGB")).copy()
     found = loaded.detect([torch.from_numpy(pixels).permute(2, 0, 1)])[0]
     out = []
@@ -107,14 +110,14 @@ def detection_runs(ws: Workspace, dataset: str) -> list[str]:
     return [name for _, name in sorted(found)]
 
 
-def detector_suggester(ws: Workspace, run: str, min_score: float = MIN_SCORE) -> BoxSuggester:
+def detector_suggester(run: Run, min_score: float = MIN_SCORE) -> BoxSuggester:
     """The boxes of detection run `run` (its best checkpoint) at or above `min_score`."""
     try:
-        model = importlib.import_module("workbench.detect.model")  # torch and the detectors: only when one suggests
+        load_detector = detect_model.load_detector
     except ImportError as e:
-        raise WorkbenchError(f"Run {run!r} is a detector, but this install cannot load detectors ({e}).") from None
-    loaded = model.load_detector(ws.run_folder(run), "best", "cpu")
-    return BoxSuggester(name=f"detector run {run} (score >= {min_score:g})",
+        raise WorkbenchError(f"Run {run.name!r} is a detector, but this install cannot load detectors ({e}).") from None
+    loaded = load_detector(run.folder, "best", "cpu")
+    return BoxSuggester(name=f"detector run {run.name} (score >= {min_score:g})",
                         suggest=lambda image, classes: detector_boxes(loaded, image["path"], classes, min_score))
 
 
@@ -123,5 +126,5 @@ def pick_suggester(ws: Workspace, dataset: str, min_score: float = MIN_SCORE) ->
     and eye classes, else nothing."""
     runs = detection_runs(ws, dataset)
     if runs:
-        return detector_suggester(ws, runs[-1], min_score)
+        return detector_suggester(ws.run(runs[-1]), min_score)
     return haar_suggester(ws.store.box_classes(dataset))

@@ -12,6 +12,7 @@ import pandas as pd
 import plotly.graph_objects as go
 from sklearn.metrics import accuracy_score, balanced_accuracy_score
 
+from workbench.data.splits import splits
 from workbench.errors import WorkbenchError
 from workbench.labeling.features import Progress, dataset_features, no_progress
 from workbench.labeling.suggest import fit_head, predict
@@ -49,7 +50,7 @@ def dataset_efficiency(store: Store, dataset: str, seeds: int = 3, split_seed: i
                        progress: Progress = no_progress) -> pd.DataFrame:
     """The curve for a dataset's resolved labels (train split: subsets; val split: scoring)."""
     classes = store.classes(dataset)
-    labelled = store.splits(dataset, split_seed)
+    labelled = splits(store, dataset, split_seed)
     train, val = labelled[labelled["split"] == "train"], labelled[labelled["split"] == "val"]
     if len(classes) < 2 or train.empty or val.empty or train["label"].nunique() < 2:
         raise WorkbenchError(f"{dataset!r} needs labels of at least two classes in both train and val splits "

@@ -15,14 +15,21 @@ from dataclasses import dataclass
 from typing import Callable
 
 import numpy as np
-import torch
 from PIL import Image
-from sklearn.decomposition import PCA
 
 from workbench import paths
 from workbench.atomic import atomic_path
 from workbench.data.imageio import load_image
+from workbench.lazy import lazy_import
 from workbench.store import Store
+
+# torch, the backbone and scikit-learn: imported when a set is first embedded or projected (in the background), not
+# when the app starts and opens its suggesters
+torch = lazy_import("torch")
+decomposition = lazy_import("sklearn.decomposition")
+backbones = lazy_import("workbench.train.backbones")
+embedding = lazy_import("workbench.train.embedding")
+tensors = lazy_import("workbench.data.tensors")
 
 EMBED_SIZE = 64   # small crops (24-28 px) upsampled; Lite0 features of digits: val acc 0.44 at 32 px, ~0.9 at 64
 HEAD_DIMS = 128
@@ -81,18 +88,15 @@ def project(raw: np.ndarray, dims: int = HEAD_DIMS, seed: int = 0) -> np.ndarray
     k = int(min(dims, raw.shape[0] - 1, raw.shape[1]))
     if k < 1:
         return np.zeros((raw.shape[0], 1), np.float32)
-    z = PCA(k, svd_solver="randomized", random_state=seed).fit_transform(raw)
+    z = decomposition.PCA(k, svd_solver="randomized", random_state=seed).fit_transform(raw)
     return (z / max(float(np.sqrt((z ** 2).sum(1).mean())), 1e-12)).astype(np.float32)
 
 
 def embeddings(folder: Path, shas: list[str], files: list[str], progress: Progress = no_progress) -> np.ndarray:
     """(N, D) raw Lite0 embeddings in the given order, cached in the dataset's `folder`; only images not in the
     cache are embedded."""
-    cache = folder / f"embeddings-{BACKBONE}-{EMBED_SIZE}.npz"
-    known: dict[str, np.ndarray] = {}
-    if cache.is_file():
-        with np.load(cache) as f:
-            known = dict(zip(f["sha256"].tolist(), f["x"]))
+    cache = _embedding_cache(folder)
+    known = _read_embeddings(cache)
     todo = list({s: p for s, p in zip(shas, files) if s not in known}.items())
     if todo:
         known.update(_embed_files(todo, progress))
@@ -101,19 +105,35 @@ def embeddings(folder: Path, shas: list[str], files: list[str], progress: Progre
     return np.stack([known[s] for s in shas]).astype(np.float32)
 
 
-def _embed_files(todo: list[tuple[str, str]], progress: Progress) -> dict[str, np.ndarray]:
-    from workbench.train.backbones import build_model, place
-    from workbench.train.data import image_to_uint8
-    from workbench.train.embedding import embed
+def cached_embeddings(folder: Path, shas: list[str]) -> np.ndarray | None:
+    """(N, D) raw embeddings of the given files from the cache in `folder`, or None unless every one is there
+    (nothing is computed)."""
+    known = _read_embeddings(_embedding_cache(folder))
+    if not shas or any(s not in known for s in shas):
+        return None
+    return np.stack([known[s] for s in shas]).astype(np.float32)
 
+
+def _embedding_cache(folder: Path) -> Path:
+    return Path(folder) / f"embeddings-{BACKBONE}-{EMBED_SIZE}.npz"
+
+
+def _read_embeddings(cache: Path) -> dict[str, np.ndarray]:
+    if not cache.is_file():
+        return {}
+    with np.load(cache) as f:
+        return dict(zip(f["sha256"].tolist(), f["x"]))
+
+
+def _embed_files(todo: list[tuple[str, str]], progress: Progress) -> dict[str, np.ndarray]:
     device = torch.device("cpu")
-    model = place(build_model(BACKBONE, 1000, "offline"), device)
+    model = backbones.place(backbones.build_model(BACKBONE, 1000, "offline"), device)
     out: dict[str, np.ndarray] = {}
     for start in range(0, len(todo), BATCH):
         progress(start / len(todo), f"computing embeddings: {start} / {len(todo)} images")
         chunk = todo[start:start + BATCH]
-        u8 = torch.stack([image_to_uint8(_image(p), EMBED_SIZE, 3) for _, p in chunk])
-        feats = embed(model, u8, device).numpy()
+        u8 = torch.stack([tensors.image_to_uint8(_image(p), EMBED_SIZE, 3) for _, p in chunk])
+        feats = embedding.embed(model, u8, device).numpy()
         out.update(zip([s for s, _ in chunk], feats))
     return out
 

@@ -11,12 +11,15 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
-from sklearn.cluster import KMeans
-from sklearn.decomposition import PCA
 
 from workbench import paths
 from workbench.data.thumbnails import cached_thumbnails
+from workbench.lazy import lazy_import
 from workbench.store import Store
+
+# scikit-learn: imported when look-alikes are first grouped, not with the Label tab
+cluster = lazy_import("sklearn.cluster")
+decomposition = lazy_import("sklearn.decomposition")
 
 IMAGES_PER_CLUSTER = 60  # about half a default grid page: a cluster fits on one page with room to spare
 
@@ -30,9 +33,9 @@ def similar_order(store: Store, dataset: str, seed: int = 0) -> list[int]:
     x = thumbnails(store, dataset, images)
     x = x - x.mean(1, keepdims=True)
     x = x / np.maximum(x.std(1, keepdims=True), 1e-6)
-    z = PCA(n_components=min(32, len(ids) - 1, x.shape[1]), random_state=seed).fit_transform(x)
+    z = decomposition.PCA(n_components=min(32, len(ids) - 1, x.shape[1]), random_state=seed).fit_transform(x)
     k = int(np.clip(round(len(ids) / IMAGES_PER_CLUSTER), 2, 200))
-    km = KMeans(n_clusters=min(k, len(ids)), n_init=1, random_state=seed).fit(z)
+    km = cluster.KMeans(n_clusters=min(k, len(ids)), n_init=1, random_state=seed).fit(z)
     dist = np.linalg.norm(z - km.cluster_centers_[km.labels_], axis=1)
     rank = np.argsort(np.argsort(km.cluster_centers_[:, 0]))  # clusters along PC1: neighbours look alike too
     order = np.lexsort((ids, dist, rank[km.labels_]))

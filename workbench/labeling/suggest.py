@@ -15,14 +15,17 @@ from dataclasses import dataclass
 from typing import Callable
 
 import numpy as np
-import torch
-import torch.nn.functional as F
 
 from workbench.errors import WorkbenchError
 from workbench.labeling.background import (EXITING, PROCESS_MIN, Activity, Stopped, Worker, lower_thread_priority,
                                            yield_threads)
 from workbench.labeling.features import Features, Progress, dataset_features, no_progress
+from workbench.lazy import lazy_import
 from workbench.store import Store
+
+# the head is fitted in the background once labels come in: torch is imported then, not when the app opens its pool
+torch = lazy_import("torch")
+F = lazy_import("torch.nn.functional")
 
 MIN_PER_CLASS = 5
 RETRAIN_EVERY = 10
@@ -96,9 +99,10 @@ def fit_head(x: np.ndarray, y: np.ndarray, n_classes: int, seed: int = 0,
     return head
 
 
-@torch.no_grad()
 def predict(head: torch.nn.Linear, x: np.ndarray) -> np.ndarray:
-    return head(torch.from_numpy(np.array(x, np.float32))).softmax(1).numpy()
+    """(N, C) class probabilities of the head on features `x`."""
+    with torch.no_grad():
+        return head(torch.from_numpy(np.array(x, np.float32))).softmax(1).numpy()
 
 
 def fit_predict(x: np.ndarray, rows: np.ndarray, y: np.ndarray, n_classes: int,

@@ -14,6 +14,7 @@ from typing import Sequence
 
 import pandas as pd
 import plotly.graph_objects as go
+from matplotlib.figure import Figure  # Figure, not pyplot: no global state or display, safe in worker threads
 from plotly.colors import qualitative
 from plotly.subplots import make_subplots
 
@@ -133,11 +134,6 @@ def plot_name(runs: list[str]) -> str:
 
 
 def _matplotlib_png(histories: dict[str, pd.DataFrame], path: Path, metrics: Sequence[str] = CURVE_METRICS) -> None:
-    import matplotlib
-
-    matplotlib.use("Agg", force=False)
-    from matplotlib.figure import Figure  # Figure, not pyplot: no global state, safe in worker threads
-
     cols = 3
     rows = -(-len(metrics) // cols)
     fig = Figure(figsize=(5 * cols, 3.6 * rows), dpi=100)

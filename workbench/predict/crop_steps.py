@@ -1,7 +1,7 @@
 """Crop steps of the camera and video paths: where in a frame the classifier looks.
 
 A crop step turns an RGB frame into boxes; each box is cut out and classified. `none` classifies the whole frame,
-`faces` and `eyes` use OpenCV's Haar cascades exactly as import does (workbench.data.crops). A detector trained in
+`faces` and `eyes` use OpenCV's Haar cascades exactly as import does (workbench.data.importers.crops). A detector trained in
 Workbench becomes one more step: any object with `name` and `boxes(frame)` registered with `register_crop_step`.
 """
 
@@ -14,7 +14,7 @@ from typing import Callable, Protocol
 import cv2
 import numpy as np
 
-from workbench.data.crops import Box, detect_eyes, detect_faces
+from workbench.data.importers.crops import Box, detect_eyes, detect_faces
 from workbench.errors import WorkbenchError
 
 DETECT_WIDTH = 640  # frames wider than this are shrunk before the cascade looks at them (cost grows with pixels)

@@ -10,7 +10,7 @@ import cv2
 import numpy as np
 from PIL import Image
 
-from workbench.data.crops import Box
+from workbench.data.importers.crops import Box
 from workbench.errors import WorkbenchError
 from workbench.predict.crop_steps import DETECT_WIDTH, CropStep, crop_step
 from workbench.predict.predict import decide, decision_threshold

@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Sequence
+from typing import Sequence
 
 import numpy as np
 import pandas as pd
 
+from workbench.data.quality import dataset_quality
 from workbench.errors import WorkbenchError
-
-if TYPE_CHECKING:  # annotations only: importing these at run time would cycle or cost start-up
-    from workbench.store import Store
+from workbench.store import Store
 
 GROUPINGS = {"tag": "Category tag", "quality": "Image quality", "confusion": "Confusion cell (true → predicted)"}
 PRED_COLUMNS = ("image_id", "path", "y_true", "y_pred", "confidence")
@@ -34,10 +33,8 @@ def tag_categories(store: Store, dataset: str) -> pd.DataFrame:
 
 
 def quality_categories_of(store: Store, dataset: str) -> pd.DataFrame:
-    """(image_id, category) from the automatic quality categories of the import statistics."""
-    from workbench.data.quality import quality_categories
-
-    return quality_categories(store.images(dataset))[["image_id", "category"]]
+    """(image_id, category) from the automatic quality categories, each relative to the dataset (data.quality)."""
+    return dataset_quality(store, dataset).categories[["image_id", "category"]]
 
 
 def cell_category(classes: Sequence[str], true_index: int, pred_index: int) -> str:
@@ -78,7 +75,8 @@ CATEGORY_COLUMNS = ("category", "images", "errors", "error_rate", "rest_error_ra
 def category_table(preds: pd.DataFrame, cats: pd.DataFrame) -> pd.DataFrame:
     """Per category: images, errors, error rate, the error rate of the images outside it, and their ratio.
 
-    A first row ALL_IMAGES gives the overall rate; categories are sorted by error rate, worst first.
+    A first row ALL_IMAGES gives the overall rate; categories are sorted by error rate, worst first. Only categories
+    that split the images are listed: one holding every image says nothing its first row does not.
     """
     check_predictions(preds)
     wrong = preds.set_index("image_id")["y_true"].ne(preds.set_index("image_id")["y_pred"])
@@ -87,6 +85,8 @@ def category_table(preds: pd.DataFrame, cats: pd.DataFrame) -> pd.DataFrame:
              "error_rate": e_all / n_all if n_all else np.nan, "rest_error_rate": np.nan, "vs_rest": np.nan}]
     cats = cats[cats["image_id"].isin(wrong.index)]
     for cat, ids in cats.groupby("category")["image_id"]:
+        if ids.nunique() == n_all:
+            continue
         inside = wrong.loc[ids.unique()]
         outside = wrong.drop(index=ids.unique())
         rate = inside.mean()

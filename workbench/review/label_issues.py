@@ -9,7 +9,7 @@ cleanlab's, and all are ranked by cleanlab's self-confidence score, most suspici
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Sequence
+from typing import Sequence
 
 import numpy as np
 import pandas as pd
@@ -21,10 +21,10 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
 from workbench.errors import WorkbenchError
+from workbench.review.embeddings import embed
+from workbench.store import Store
+from workbench.train.runs import LoadedRun
 
-if TYPE_CHECKING:  # annotations only: importing these at run time would cycle or cost start-up
-    from workbench.store import Store
-    from workbench.train.runs import LoadedRun
 
 COLUMNS = ["rank", "image_id", "path", "given", "suggested", "p_given", "p_suggested", "confident_learning"]
 
@@ -75,8 +75,6 @@ def find_suspects(features: np.ndarray, y: Sequence[int], classes: Sequence[str]
 
 def suspected_label_errors(loaded: LoadedRun, store: Store, folds: int = 5) -> pd.DataFrame:
     """Suspects among all labelled images of a run's dataset, with the run's class grouping applied."""
-    from workbench.review.embeddings import embed
-
     labels = loaded.task_labels(store)
     if labels.empty:
         raise WorkbenchError("The run's dataset has no labelled images.")

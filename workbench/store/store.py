@@ -30,8 +30,7 @@ from workbench.store.engine import WRITE, make_engine, parse_url
 from workbench.store.schema import (DEFAULT_TAGS, LABEL_SOURCES, box_classes, classes, datasets, image_tags, images,
                                     labels, splits, tags)
 
-SPLITS = ("train", "val", "test")
-DEFAULT_FRACTIONS = (0.7, 0.15, 0.15)
+SPLITS = ("train", "val", "test")  # the sides a split row may name (schema CHECK)
 
 _IMAGE, _ANNOTATOR = bindparam("image_id"), bindparam("annotator")
 
@@ -423,51 +422,33 @@ class Store(BoxLabels):
             stmt = stmt.where(image_tags.c.annotator == annotator)
         return self._frame(stmt)
 
-    # -- splits ------------------------------------------------------------------------------
-    def splits(self, dataset: str, seed: int = 0,
-               fractions: tuple[float, float, float] = DEFAULT_FRACTIONS) -> pd.DataFrame:
-        """train/val/test per labelled image: seeded, stratified by label, exact duplicates together.
-
-        Assignments are sticky: images labelled later join a split without moving earlier ones, so the
-        test set of an experiment stays the test set.
-        """
+    # -- splits: the rows only; workbench.data.splits decides the sides ------------------------
+    def assigned_splits(self, dataset: str, seed: int) -> pd.DataFrame:
+        """image_id, split of the images assigned a side for this seed."""
         ds = self.dataset_id(dataset)
-        labels_ = self.resolved_labels(dataset)
-        imgs = self._frame(select(images.c.id.label("image_id"), images.c.sha256, images.c.position)
-                           .where(images.c.dataset_id == ds))
-        imgs = imgs[imgs.image_id.isin(labels_.index)].copy()
-        imgs["label"] = imgs.image_id.map(labels_)
-        imgs = imgs.merge(self._assigned(ds, seed), on="image_id", how="left")
-        # a duplicate of an assigned image goes where its twin is
-        twin = imgs.dropna(subset=["split"]).drop_duplicates("sha256").set_index("sha256")["split"]
-        imgs["split"] = imgs["split"].fillna(imgs.sha256.map(twin))
-        new = imgs[imgs.split.isna()]
-        if not new.empty:
-            assigned = _assign_groups(imgs, new, seed, fractions)
-            imgs.loc[assigned.index, "split"] = assigned
-            rows = [{"dataset_id": ds, "seed": seed, "image_id": int(i), "split": s}
-                    for i, s in zip(imgs.loc[assigned.index, "image_id"], assigned)]
-            with self.transaction() as db:  # first assignment wins: a concurrent caller's stays as it is
-                stmt = self._insert(splits).on_conflict_do_nothing().returning(splits.c.image_id)
-                written = len(db.execute(stmt, rows).all())
-            if written != len(rows):
-                imgs = imgs.drop(columns="split").merge(self._assigned(ds, seed), on="image_id")
-        out = imgs[["image_id", "label", "split"]].astype({"split": str})
-        return out.sort_values("image_id").reset_index(drop=True)
-
-    def _assigned(self, ds: int, seed: int) -> pd.DataFrame:
         stmt = select(splits.c.image_id, splits.c.split).where(splits.c.dataset_id == ds, splits.c.seed == seed)
         df = self._frame(stmt)
         return df if not df.empty else pd.DataFrame({"image_id": pd.Series(dtype=int), "split": pd.Series(dtype=object)})
 
-    def labelled(self, dataset: str, seed: int = 0) -> pd.DataFrame:
-        """Labelled images with path, label, class index, split and quality stats: what training reads."""
-        imgs = self.images(dataset)
-        sp = self.splits(dataset, seed)
-        df = imgs.merge(sp, on="image_id")
-        index = {c: i for i, c in enumerate(self.classes(dataset))}
-        df["y"] = df["label"].map(index).astype(int)
-        return df.sort_values("position").reset_index(drop=True)
+    def add_splits(self, dataset: str, seed: int, sides: dict[int, str]) -> int:
+        """Assign sides to images that have none for this seed; returns how many were written (an image a concurrent
+        caller assigned first keeps that side)."""
+        ds = self.dataset_id(dataset)
+        rows = [{"dataset_id": ds, "seed": seed, "image_id": int(i), "split": s} for i, s in sides.items()]
+        if not rows:
+            return 0
+        with self.transaction() as db:
+            return len(db.execute(self._insert(splits).on_conflict_do_nothing().returning(splits.c.image_id),
+                                  rows).all())
+
+    def move_splits(self, dataset: str, seed: int, sides: dict[int, str]) -> None:
+        """Move images already assigned for this seed to other sides, in one transaction."""
+        ds = self.dataset_id(dataset)
+        stmt = (splits.update().where(splits.c.dataset_id == ds, splits.c.seed == seed,
+                                      splits.c.image_id == bindparam("id")).values(split=bindparam("side")))
+        if sides:
+            with self.transaction() as db:
+                db.execute(stmt, [{"id": int(i), "side": s} for i, s in sides.items()])
 
 
 _CHUNK = 5000  # rows per INSERT: SQLite takes at most 32,766 parameters in one statement
@@ -513,29 +494,3 @@ def _check_source(source: str) -> None:
 
 def _float_or_none(x) -> float | None:
     return None if x is None else float(x)
-
-
-def _assign_groups(all_imgs: pd.DataFrame, new: pd.DataFrame, seed: int,
-                   fractions: tuple[float, float, float]) -> pd.Series:
-    """Greedy stratified allocation of new duplicate-groups to the split furthest below its target."""
-    frac = np.asarray(fractions, dtype=float) / sum(fractions)
-    # one label per group of exact duplicates: its most common label (ties: the first in sort order)
-    votes = new.groupby(["sha256", "label"]).size().reset_index(name="n")
-    votes = votes.sort_values(["sha256", "n", "label"], ascending=[True, False, True]).drop_duplicates("sha256")
-    groups = votes.set_index("sha256")[["label"]]
-    groups["first"] = new.groupby("sha256")["position"].min()
-    groups["size"] = new.groupby("sha256").size()
-    groups = groups.sort_values("first")
-    done = all_imgs[all_imgs.split.notna()].groupby(["label", "split"]).size()
-    rng = np.random.default_rng(seed)
-    out = {}
-    for label, g in groups.groupby("label", sort=True):
-        have = np.array([done.get((label, s), 0) for s in SPLITS], dtype=float)
-        order = rng.permutation(len(g))
-        shas, sizes = g.index.to_numpy()[order], g["size"].to_numpy()[order]
-        target = frac * (have.sum() + sizes.sum())
-        for sha, n in zip(shas, sizes):
-            k = int(np.argmax(target - have))
-            out[sha] = SPLITS[k]
-            have[k] += n
-    return new.sha256.map(out)

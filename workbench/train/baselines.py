@@ -22,10 +22,8 @@ from sklearn.preprocessing import StandardScaler
 from sklearn.svm import SVC
 
 from workbench.metrics import classification_metrics
+from workbench.train.results import BASELINES, PIXEL_BASELINES, PIXELS, PROBE, SVM  # noqa: F401 (their names)
 
-PIXELS, PROBE, SVM = "baseline: logreg on pixels", "baseline: linear probe", "baseline: RBF SVM on pixels"
-BASELINES = (PIXELS, PROBE, SVM)  # in the order tables show them
-PIXEL_BASELINES = (PIXELS, SVM)  # on raw pixels: no backbone, no weights
 PROBE_CS = tuple(np.logspace(-3, 1, 5))  # 0.001 .. 10; the path is warm-started from the strongest penalty
 SVM_CS = (0.1, 1.0, 10.0, 100.0)
 SVM_GAMMAS = (0.1, 1.0, 10.0)  # times sklearn's "scale" gamma, 1 / (features × pixel variance)

@@ -21,9 +21,8 @@ import torch
 from workbench.atomic import atomic_path, write_json
 from workbench.data.imageio import load_image
 from workbench.errors import WorkbenchError
-from workbench.evaluate.comparison import BASELINES_FILE, Comparison, backbone_label, compare_runs, load_baselines
+from workbench.evaluate.comparison import Comparison, compare_runs
 from workbench.evaluate.evaluate import evaluate_run
-from workbench.metrics import CURVE_METRICS
 from workbench.plots.curves import methods_figure, save_curves
 from workbench.tables import write_csv
 from workbench.train import baselines as B
@@ -32,14 +31,14 @@ from workbench.train.config import METHODS, RunConfig
 from workbench.train.distributed import master_process
 from workbench.train.embedding import embed
 from workbench.train.loop import RunResult, TaskData, precheck, train
+from workbench.train.results import BASELINES_FILE, backbone_label, final_val_metrics, load_baselines
 from workbench.train.runs import load_run
 from workbench.run import Run
 from workbench.workspace import Workspace
 
 __all__ = ["compare_methods", "plan", "check_plan", "run_baselines", "load_baselines", "final_val_metrics",
-           "methods_figure_of", "curves_folder", "compare_runs", "Comparison"]
+           "methods_figure_of", "curves_folder", "compare_runs", "Comparison", "backbone_label"]
 
-TABLE_METRICS = CURVE_METRICS  # the val metrics the method-grouped curves plot draws
 PIXEL_SIZE = 32  # raw-pixel baselines: images at min(input size, native size, this) px: upsampling adds nothing
 SPLITS = ("train", "val", "test")
 
@@ -147,26 +146,6 @@ def _run_split(run: Run) -> dict[str, pd.DataFrame]:
     if parts["test"].empty:
         raise WorkbenchError(f"Run {run.name!r} has no test images: baselines are scored on the run's test split.")
     return parts
-
-
-def final_val_metrics(runs: list[Run], with_baselines: bool = False) -> pd.DataFrame:
-    """One row per run (method, backbone, seed, last epoch's val metrics); baselines' rows too when asked: what the
-    method-grouped curves plot draws."""
-    rows = []
-    for run in runs:
-        cfg, h = run.config, run.history
-        val = h[h.split == "val"]
-        if val.empty:
-            continue
-        last = val.iloc[-1]
-        rows.append({"run": run.name, "method": cfg.method, "backbone": backbone_label(cfg), "seed": cfg.seed,
-                     "epochs": int(last.epoch), **{k: float(last[k]) for k in TABLE_METRICS}})
-        base = load_baselines(run) if with_baselines else None
-        for r in (base or {}).get("results", []):
-            backbone = "" if r["method"] in B.PIXEL_BASELINES else backbone_label(cfg)
-            rows.append({"run": run.name, "method": r["method"], "backbone": backbone, "seed": cfg.seed, "epochs": None,
-                         **{k: float(r["metrics"][k]) for k in TABLE_METRICS}})
-    return pd.DataFrame(rows, columns=["run", "method", "backbone", "seed", "epochs", *TABLE_METRICS])
 
 
 def methods_figure_of(runs: list[Run]):

@@ -14,9 +14,10 @@ import numpy as np
 import pandas as pd
 import torch
 import torch.nn.functional as F
-from PIL import Image
 
 from workbench.data.imageio import load_image
+from workbench.data.splits import labelled
+from workbench.data.tensors import image_to_uint8
 from workbench.errors import WorkbenchError
 from workbench.store import Store
 from workbench.train.config import Augment
@@ -49,14 +50,14 @@ def to_task(labels: pd.Series, grouping: dict[str, str] | None) -> pd.Series:
 
 def task_labels(store: Store, dataset: str, grouping: dict[str, str] | None,
                 split_seed: int) -> tuple[pd.DataFrame, list[str]]:
-    """Labelled images of the dataset with the grouping applied: image_id, path, sha256, label, y, and the split
-    that `split_seed` gives (a run's config.split_seed)."""
+    """Labelled images of the dataset with the grouping applied: image_id, path, sha256, label, y, the split that
+    `split_seed` gives (a run's config.split_seed), group (the image's duplicate group, NaN when it has no duplicate)."""
     classes = task_classes(store.classes(dataset), grouping)
-    df = store.labelled(dataset, seed=split_seed)
+    df = labelled(store, dataset, seed=split_seed)
     df["label"] = to_task(df["label"], grouping)
     index = {c: i for i, c in enumerate(classes)}
     df["y"] = df["label"].map(index).astype(int)
-    return df[["image_id", "path", "sha256", "label", "y", "split"]].reset_index(drop=True), classes
+    return df[["image_id", "path", "sha256", "label", "y", "split", "group"]].reset_index(drop=True), classes
 
 
 def check_trainable(df: pd.DataFrame, classes: list[str]) -> None:
@@ -76,16 +77,6 @@ def check_trainable(df: pd.DataFrame, classes: list[str]) -> None:
 
 
 # -- image cache -----------------------------------------------------------------------------
-def image_to_uint8(img: Image.Image, size: int, channels: int) -> torch.Tensor:
-    """One PIL image -> uint8 tensor (channels, size, size); grayscale becomes 3 equal channels when asked."""
-    img = img.convert("RGB" if channels == 3 else "L")
-    if img.size != (size, size):
-        img = img.resize((size, size), Image.BILINEAR)
-    arr = np.asarray(img, dtype=np.uint8)
-    t = torch.from_numpy(arr.copy())
-    return t.unsqueeze(0) if t.ndim == 2 else t.permute(2, 0, 1).contiguous()
-
-
 def load_images(paths: list[str], size: int) -> torch.Tensor:
     """Decode files once into (N, C, size, size) uint8; C is 1 when every image is grayscale."""
     imgs = [load_image(p) for p in paths]

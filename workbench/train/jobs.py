@@ -14,10 +14,13 @@ from typing import Any, Callable
 import pandas as pd
 
 from workbench.errors import WorkbenchError
-from workbench.train.compare import check_plan, compare_methods, curves_folder, plan
+from workbench.lazy import lazy_import
 from workbench.train.config import RunConfig
-from workbench.train.loop import precheck, train
 from workbench.workspace import Workspace
+
+# training imports torch: the app holds its job queue from the start and imports it with the first job submitted
+compare = lazy_import("workbench.train.compare")
+loop = lazy_import("workbench.train.loop")
 
 
 @dataclass
@@ -57,10 +60,10 @@ class JobManager:
     def submit_train(self, cfg: RunConfig) -> Job:
         """Queue one training run; it is checked now (once), so mistakes show at once, and trains on the labels
         as they were when it was submitted."""
-        task = precheck(self.ws, cfg)
+        task = loop.precheck(self.ws, cfg)
         job = self._new(f"train {cfg.name}")
         job.runs.append(cfg.name)
-        self._queue.put((job, lambda progress: train(self.ws, cfg, progress, job.cancel, task=task)))
+        self._queue.put((job, lambda progress: loop.train(self.ws, cfg, progress, job.cancel, task=task)))
         return job
 
     def submit_compare(self, base: RunConfig, seeds: int, prefix: str | None = None, resample: bool = False) -> Job:
@@ -68,14 +71,14 @@ class JobManager:
         split or, with `resample`, a split per seed."""
         if seeds < 1:
             raise WorkbenchError("Compare methods needs at least 1 seed.")
-        name, runs = plan(base, seeds, prefix, resample)
-        task = check_plan(self.ws, runs)
+        name, runs = compare.plan(base, seeds, prefix, resample)
+        task = compare.check_plan(self.ws, runs)
         design = "a split per seed" if resample else f"split seed {runs[0].split_seed}"
         job = self._new(f"compare methods {name} × {seeds} seeds, {design}")
         job.comparison = name
-        self._queue.put((job, lambda progress: compare_methods(self.ws, base, seeds, progress, job.cancel,
-                                                               on_run_start=lambda r: _add_run(job, r),
-                                                               planned=runs, task=task, name=name)))
+        self._queue.put((job, lambda progress: compare.compare_methods(self.ws, base, seeds, progress, job.cancel,
+                                                                       on_run_start=lambda r: _add_run(job, r),
+                                                                       planned=runs, task=task, name=name)))
         return job
 
     # -- looking and cancelling ------------------------------------------------------------------------
@@ -148,7 +151,7 @@ class JobManager:
             statuses = {r.status for r in results}
             job.status = "cancelled" if "cancelled" in statuses else "failed" if "failed" in statuses else "completed"
             job.message = "; ".join(f"{r.run}: {r.message}" for r in results)
-            curves = curves_folder(self.ws, results, job.comparison)  # train() and compare_methods wrote them
+            curves = compare.curves_folder(self.ws, results, job.comparison)  # train() and compare_methods wrote them
             if curves:
                 job.message += f" Curves saved in {curves}."
             if job.status == "completed":

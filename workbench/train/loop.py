@@ -19,8 +19,10 @@ import pandas as pd
 import torch
 
 from workbench.atomic import write_json
+from workbench.data.splits import groups_kept, kept_note
 from workbench.errors import WorkbenchError
 from workbench.metrics import HISTORY_COLUMNS, METRICS, classification_metrics
+from workbench.plots.curves import save_curves
 from workbench.run import TrainingLock
 from workbench.store import Store
 from workbench.tables import write_csv
@@ -84,6 +86,7 @@ def train(ws: Workspace, cfg: RunConfig, progress: Progress | None = None, cance
     folder = ws.run_folder(cfg.name)
     files = RunFiles(folder, ws.plots, device, Trackers.for_run(ws.mlflow)) if ddp.master else _NoFiles(folder)
     files.start(cfg, ws.store, task, channels=splits["train"].images.shape[1])
+    progress(0.0, kept_note(groups_kept(task.labels)))  # what dataset.json records, said as the run starts
     try:
         method = METHODS[cfg.method](model, cfg, splits, device, progress, ddp)
         result = _Epochs(cfg, method, splits["val"].y.numpy(), files, progress, cancel, ddp).run()
@@ -214,6 +217,8 @@ class RunFiles:
         write_json(self.dir / "dataset.json", {
             "dataset": cfg.dataset, "classes": task.classes, "dataset_classes": store.classes(cfg.dataset),
             "grouping": cfg.grouping, "channels": int(channels), "seed": cfg.seed, "split_seed": cfg.split_seed,
+            # duplicate groups (exact and near copies) among its images, each kept on one side of the split
+            "duplicate_groups": groups_kept(task.labels),
             "images": [{"image_id": int(r.image_id), "sha256": r.sha256, "split": r.split, "label": r.label}
                        for r in task.labels.itertuples()],
         }, default=str)
@@ -239,8 +244,6 @@ class RunFiles:
         self.history(result.history)
         if plots and len(result.history):
             try:
-                from workbench.plots import save_curves  # plotly and matplotlib: imported when a run ends
-
                 result.curves = save_curves({result.run: result.history}, self.plots, result.run)["html"].parent
             except Exception as e:
                 result.message += f" Saving the curves failed: {e}"

@@ -15,6 +15,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import nn
+from torch.nn.parallel import DistributedDataParallel
 
 from workbench.train import data as D
 from workbench.train import distributed as dist
@@ -212,8 +213,6 @@ def _wrap(module: nn.Module, ddp: dist.Dist, device) -> nn.Module:
     """The module a training step calls: DDP (gradients averaged over ranks) when launched by torchrun."""
     if not ddp.enabled:
         return module
-    from torch.nn.parallel import DistributedDataParallel
-
     return DistributedDataParallel(module, device_ids=[device.index] if device.type == "cuda" else None)
 
 

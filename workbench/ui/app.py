@@ -9,6 +9,7 @@ from typing import NamedTuple
 import gradio as gr
 
 from workbench.access import LABEL_PAGE, Access  # LABEL_PAGE: /label, the annotators' page
+from workbench.data.demo import ensure_demos
 from workbench.labeling.suggest import SuggesterPool
 from workbench.limits import MAX_UPLOAD, parse_size
 from workbench.store import Store
@@ -105,8 +106,6 @@ def launch(host: str = "127.0.0.1", port: int | None = None, auth: list[tuple[st
     access = Access.of(auth, admins, blind)
     ws = ws or Workspace.open()
     if demo_sets:
-        from workbench.data.demo import ensure_demos
-
         ensure_demos(ws.store)
     demo, launch_kwargs = build_app(access=access, ws=ws, suggestion_floor=suggestion_floor)
     launch_kwargs.update(gradio_routes(max_upload, monitoring))

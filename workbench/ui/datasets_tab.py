@@ -12,13 +12,14 @@ from typing import Any
 
 import gradio as gr
 
-from workbench.data.crops import CROP_KINDS
+from workbench.data.importers.crops import CROP_KINDS
 from workbench.data.demo import DEMOS, import_demo
 from workbench.data.importers import FORMATS, import_path, import_upload
 from workbench.data.overview import counts, keep_or_first, overview, preview
 from workbench.data.uploads import upload_paths
 from workbench.errors import WorkbenchError
 from workbench.store import Store
+from workbench.ui import duplicates_panel
 from workbench.ui.context import UIContext
 from workbench.ui.handlers import bind, gr_progress
 from workbench.ui.thumb_grid import grid_value, thumb_grid
@@ -65,8 +66,10 @@ def build(ctx: UIContext) -> None:
     """The Datasets tab inside the app's Blocks: components laid out and wired (ui.files serves the images)."""
     gr.Markdown("### Datasets")
     browser = browser_layout(ctx.store)
+    dups = duplicates_panel.layout()
     form = import_layout(ctx.store, ctx.datasets)
     wire(ctx, browser, form)
+    duplicates_panel.wire(ctx.store, dups, browser.dataset)
     ctx.follow_datasets(browser.dataset)
 
 
@@ -75,7 +78,7 @@ def browser_layout(store: Store) -> Browser:
     """The datasets table, the dataset picker with a preview page number, its counts and thumbnails."""
     table = gr.Dataframe(interactive=False, wrap=True, elem_id="wb-datasets-table")  # filled on page load
     with gr.Row():
-        dataset = gr.Dropdown(choices=store.datasets(), label="Dataset", scale=2)
+        dataset = gr.Dropdown(choices=store.datasets(), label="Dataset", scale=2, elem_id="wb-datasets-dataset")
         page = gr.Number(value=1, label="Preview page", precision=0, minimum=1, scale=1)
         refresh = gr.Button("Refresh", scale=1)
     with gr.Row():

@@ -20,7 +20,7 @@ from workbench.explain.methods import LABELS as CAM_LABELS
 from workbench.lazy import lazy_import
 from workbench.review.categories import CATEGORY_COLUMNS, GROUPINGS, cell_category
 from workbench.review.run_cache import RunCache
-from workbench.run import list_runs
+from workbench.run import Run, list_runs
 from workbench.workspace import Workspace
 from workbench.ui.context import UIContext
 from workbench.ui.handlers import bind
@@ -33,6 +33,7 @@ evaluation = lazy_import("workbench.evaluate.evaluate")
 plots = lazy_import("workbench.evaluate.plots")
 report = lazy_import("workbench.evaluate.report")
 label_issues = lazy_import("workbench.review.label_issues")
+leaks = lazy_import("workbench.evaluate.leaks")
 views = lazy_import("workbench.review.views")
 
 PAGE_SIZE = 48
@@ -328,7 +329,7 @@ def show_run(ws: Workspace, runs: RunCache, run: str | None) -> tuple:
         unfinished = picked.unfinished()
         return (f"{unfinished}  \n" if unfinished else "") + "Not evaluated yet: press **Evaluate**.", None, None, \
             None, classes
-    return (*_panels(ev), classes)
+    return (*_panels(ev, picked), classes)
 
 
 @_user_errors
@@ -338,12 +339,17 @@ def evaluate(ws: Workspace, run: str | None, progress: gr.Progress = gr.Progress
         raise WorkbenchError("Pick a run first.")
     picked = ws.run(run)
     progress(0.1, desc="predicting the test split")
-    return _panels(evaluation.evaluate_run(picked))
+    return _panels(evaluation.evaluate_run(picked), picked)
 
 
-def _panels(ev) -> tuple:
-    """Status line, metrics table, confusion matrix and ROC of one evaluation."""
-    return (report.status_markdown(ev), report.metrics_table(ev.metrics),
+def _panels(ev, run: Run) -> tuple:
+    """Status line (with the run's leaks: test images with a copy in train), metrics table, confusion matrix and ROC
+    of one evaluation."""
+    try:
+        leaked = "  \n".join(leaks.leak_lines(leaks.run_leaks(run, ev.split), markdown=True))
+    except WorkbenchError as e:  # the evaluation still shows; why leaks could not be counted is said instead
+        leaked = f"Leaks not counted: {e}"
+    return (report.status_markdown(ev) + "\n\n" + leaked, report.metrics_table(ev.metrics),
             plots.confusion_table(np.array(ev.confusion), ev.classes), plots.roc_figure(ev.roc) if ev.roc else None)
 
 
@@ -375,7 +381,10 @@ def _turned(page: float | None, turn: str) -> int:
 
 def pick_cell(ws: Workspace, run: str | None, evt: gr.SelectData) -> tuple:
     """A confusion-matrix cell clicked: group by confusion cell, with that (true, predicted) pair picked."""
-    ev = ws.run(run).evaluation() if run else None
+    try:
+        ev = ws.run(run).evaluation() if run else None
+    except WorkbenchError:  # a name typed into the picker that is no run: nothing to pick
+        ev = None
     row, col = evt.index if isinstance(evt.index, (list, tuple)) else (None, None)
     if ev is None or row is None or not 1 <= col <= len(ev.classes) or row >= len(ev.classes):
         return gr.skip(), gr.skip()

@@ -21,7 +21,6 @@ import pandas as pd
 from workbench.errors import WorkbenchError
 from workbench.evaluate.comparison import COMPARISON_FILE, Comparison, compare_runs, shown_pairs, shown_table
 from workbench.lazy import lazy_import
-from workbench.plots import curves_figure, save_curves
 from workbench.store import Store
 from workbench.train.config import AUGMENTATIONS, RunConfig, Setting, config_from, random_features_caveat, settings
 from workbench.train.jobs import Job, JobManager
@@ -31,7 +30,9 @@ from workbench.ui.context import UIContext
 from workbench.ui.handlers import bind
 from workbench.ui.label_efficiency_panel import build_label_efficiency
 
-compare = lazy_import("workbench.train.compare")  # torch and timm: imported when a comparison's plot is drawn
+# the curves (plotly, matplotlib) and the method-grouped plot: imported when first drawn, not to serve the first page
+curves = lazy_import("workbench.plots.curves")
+compare = lazy_import("workbench.train.compare")
 
 SETTINGS = {s.name: s for s in settings()}
 NO_COMPARISON = "No comparison yet: run *Compare methods*, or pick runs above."
@@ -264,7 +265,7 @@ def tick(ws: Workspace, jobs: JobManager, j: JobsPanel, r: RunsPanel, job_id: in
     """Every 2 s: the picked (or active) job's bar and live curves, the jobs table, and what ended jobs changed."""
     job = jobs.active() if job_id is None else jobs.get(job_id)
     hist = {run: h for run in (job.runs if job else []) if (h := _history_or_none(ws, run)) is not None and len(h)}
-    return {j.progress: _bar(job), j.table: jobs.table(), j.live: curves_figure(hist) if hist else gr.skip(),
+    return {j.progress: _bar(job), j.table: jobs.table(), j.live: curves.curves_figure(hist) if hist else gr.skip(),
             **ended_jobs(ws, jobs, j, r, seen)}
 
 
@@ -324,14 +325,14 @@ def do_overlay(ws: Workspace, r: RunsPanel, runs: list[str] | None) -> dict:
         return {r.overlay: None, r.verdict: NO_COMPARISON, r.methods: shown_table([]), r.pairs: shown_pairs([]),
                 r.by_method: None}
     picked = [_core(ws.run, run) for run in runs]
-    return {r.overlay: curves_figure({run.name: run.history for run in picked}), **comparison_view(r, picked)}
+    return {r.overlay: curves.curves_figure({run.name: run.history for run in picked}), **comparison_view(r, picked)}
 
 
 def do_save(ws: Workspace, runs: list[str] | None) -> list[str]:
     """The picked runs' curves saved as HTML and PNG in plots_checkpoints/."""
     if not runs:
         raise gr.Error("Pick runs to plot first.")
-    out = save_curves({run.name: run.history for run in (_core(ws.run, name) for name in runs)}, ws.plots)
+    out = curves.save_curves({run.name: run.history for run in (_core(ws.run, name) for name in runs)}, ws.plots)
     return [str(out["html"]), str(out["png"])]
 
 

@@ -5,14 +5,16 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import gradio as gr
-import pandas as pd
-import plotly.graph_objects as go
 
 from workbench.errors import WorkbenchError
-from workbench.labeling.efficiency import dataset_efficiency, efficiency_figure, mean_over_seeds
+from workbench.lazy import lazy_import
 from workbench.store import Store
 from workbench.ui.context import UIContext
 from workbench.ui.handlers import bind
+
+
+# the curve trains heads on embeddings (torch, scikit-learn) and draws with plotly: imported when one is drawn
+efficiency = lazy_import("workbench.labeling.efficiency")
 
 
 @dataclass
@@ -39,16 +41,15 @@ def layout(store: Store) -> EfficiencyPanel:
     return EfficiencyPanel(dataset, seeds, draw, plot, table)
 
 
-def draw_curve(store: Store, ds: str | None, n: float | None,
-               progress: gr.Progress = gr.Progress()) -> tuple[go.Figure, pd.DataFrame]:
-    """The curve of `ds` over `n` seeds, and its mean per number of labels."""
+def draw_curve(store: Store, ds: str | None, n: float | None, progress: gr.Progress = gr.Progress()) -> tuple:
+    """The curve of `ds` over `n` seeds (a plotly figure), and its mean per number of labels (a table)."""
     if not ds:
         raise gr.Error("Pick a dataset first.", print_exception=False)
     try:
-        curve = dataset_efficiency(store, ds, int(n or 3), progress=lambda f, what: progress(f, desc=what))
+        curve = efficiency.dataset_efficiency(store, ds, int(n or 3), progress=lambda f, what: progress(f, desc=what))
     except WorkbenchError as e:
         raise gr.Error(str(e), print_exception=False)
-    return efficiency_figure(curve), mean_over_seeds(curve)
+    return efficiency.efficiency_figure(curve), efficiency.mean_over_seeds(curve)
 
 
 def build_label_efficiency(ctx: UIContext) -> None:

@@ -195,9 +195,10 @@ def _grid() -> Grid:
         with gr.Row():
             accept = gr.Button("Accept page as suggested (Enter): selected images are left out",
                                variant="primary", visible=False, elem_id="wb-grid-accept")
-        gr.Markdown("Click a thumbnail to select it (framed in orange), click it again to deselect.",
+        gr.Markdown("Click a thumbnail to select it (framed in orange), click it again to deselect; or move the blue "
+                    "cursor with the **arrow keys** and press **Space**. On a verify page **Enter** accepts it.",
                     elem_classes=["wb-hint"])
-        thumbs = thumb_grid(elem_id="wb-grid-thumbs", empty="Pick a dataset: its first page shows here.")
+        thumbs = thumb_grid(elem_id="wb-grid-thumbs", empty="Pick a dataset: its first page shows here.", keys=True)
     return Grid(panel, page, size, show, info, thumbs, all_btn, none_btn, cls, assign, tag, tag_on, tag_off, accept,
                 ids=gr.State([]), picked=gr.State([]), verify=gr.State(None), pics=gr.State([]))
 

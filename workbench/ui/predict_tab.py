@@ -8,7 +8,6 @@ Grad-CAM; and, in its "Camera and video" section (ui/camera_panel.py), a live ca
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
 
 import gradio as gr
 

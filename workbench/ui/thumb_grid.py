@@ -4,7 +4,9 @@ Gradio's Gallery fills square cells (a non-square image loses its edges), lays c
 to one line, and selects one item at a time. Here each tile holds the whole image, letterboxed (small images upscaled
 with their pixels kept sharp), above a caption that wraps instead of being cut; tiles the server lists as selected
 are framed and tinted. A click, or anything that clicks a tile (keys), triggers the component's `pick` event with
-that tile's image id (`picked_id`); the server holds what is selected and sends the grid again.
+that tile's image id (`picked_id`); the server holds what is selected and sends the grid again. With `keys`, the
+grid is also driven from the keyboard: arrow keys move a visible cursor over the tiles (Home and End to the ends)
+and Space picks the tile under it, as a click would (the Label tab's verify pages: mouse optional).
 
 The images travel as gradio FileData, so they are served the way every gradio image is (allowed folders in place,
 others copied to gradio's cache), never inlined.
@@ -41,6 +43,7 @@ CSS = """
            background: var(--background-fill-secondary); min-width: 0; }
 .wb-tile:hover { border-color: var(--border-color-accent, #93c5fd); }
 .wb-tile.wb-selected { border-color: #ea580c; background: #fed7aa; }
+.wb-tile.wb-cursor { outline: 3px solid #2563eb; outline-offset: 2px; }
 .wb-tile.wb-selected figcaption { color: #7c2d12; font-weight: 600; }
 .wb-tile-img { aspect-ratio: 1 / 1; display: flex; align-items: center; justify-content: center;
                background: #111; border-radius: 3px; overflow: hidden; }
@@ -69,15 +72,56 @@ sharpenAll();
 watch('value', sharpenAll);
 """
 
+# The keyboard cursor (thumb_grid(keys=True)): arrows move it, Space clicks the tile under it. It stays on its
+# place when the server redraws the same page (after a pick) and goes back to the first tile on a new page. Keys
+# typed into fields, with a modifier, or while the grid is hidden (another mode, another tab) are left alone; a
+# key used here goes to no other listener (Space would scroll the page, or press a focused button).
+KEYS_JS = """
+let cursor = 0, page = '';
+const tiles = () => [...element.querySelectorAll('.wb-tile[data-id]')];
+const columns = () => {
+  const g = element.querySelector('.wb-tg');
+  return g ? Math.max(1, getComputedStyle(g).gridTemplateColumns.split(' ').filter(Boolean).length) : 1;
+};
+const mark = (scroll) => {
+  const ts = tiles(), ids = ts.map((t) => t.dataset.id).join(',');
+  if (ids !== page) { page = ids; cursor = 0; }
+  cursor = Math.max(0, Math.min(cursor, ts.length - 1));
+  ts.forEach((t, k) => t.classList.toggle('wb-cursor', k === cursor));
+  if (scroll && ts[cursor]) ts[cursor].scrollIntoView({block: 'nearest'});
+};
+mark(false);
+watch('value', () => mark(false));
+element.addEventListener('click', (e) => {
+  const k = tiles().indexOf(e.target.closest('.wb-tile[data-id]'));
+  if (k >= 0) { cursor = k; mark(false); }
+});
+window.addEventListener('keydown', (e) => {
+  if (e.ctrlKey || e.metaKey || e.altKey || element.offsetParent === null) return;
+  const t = e.target, tag = t && t.tagName;
+  if (tag === 'INPUT' || tag === 'TEXTAREA' || tag === 'SELECT' || (t && t.isContentEditable)) return;
+  const n = tiles().length;
+  if (!n) return;
+  const step = {ArrowLeft: -1, ArrowRight: 1, ArrowUp: -columns(), ArrowDown: columns()}[e.key];
+  if (step !== undefined) cursor = Math.max(0, Math.min(n - 1, cursor + step));
+  else if (e.key === 'Home') cursor = 0;
+  else if (e.key === 'End') cursor = n - 1;
+  else if (e.key === ' ') { if (!e.repeat) tiles()[cursor]?.click(); }
+  else return;
+  e.preventDefault(); e.stopPropagation();
+  mark(true);
+}, true);
+"""
+
 
 def thumb_grid(*, elem_id: str, label: str | None = None, tile: int = TILE_PX, height: str = "70vh",
-               empty: str = "") -> gr.HTML:
+               empty: str = "", keys: bool = False) -> gr.HTML:
     """The grid component under its `label` (empty until a handler sends `grid_value`), scrolling past `height`
-    (a CSS length); `.pick(...)` is its click event."""
+    (a CSS length); `.pick(...)` is its click event; `keys`: a keyboard cursor (arrows, Space picks)."""
     heading = f'<div class="wb-tg-label">{html.escape(label)}</div>' if label else ""
     return gr.HTML(grid_value([], empty=empty), html_template=TEMPLATE.replace("__LABEL__", heading),
                    css_template=CSS.replace("__TILE__", str(tile)).replace("__HEIGHT__", height),
-                   js_on_load=JS.replace("__TILE__", str(tile)), elem_id=elem_id, elem_classes=["wb-thumb-grid"])
+                   js_on_load=JS.replace("__TILE__", str(tile)) + (KEYS_JS if keys else ""), elem_id=elem_id, elem_classes=["wb-thumb-grid"])
 
 
 def grid_value(items: Iterable[tuple[int, str, str]], selected: Iterable[int] = (), *, selectable: bool = False,

@@ -9,6 +9,7 @@ from workbench.data.archives import ZipImages
 from workbench.data.importers.arrays import import_arrays, import_numpy
 from workbench.data.importers.coco import import_coco
 from workbench.data.importers.common import ImportResult, Item, Progress, ingest, no_progress
+from workbench.data.importers.crops import import_photo_crops
 from workbench.data.importers.folder import (folder_items, import_files, import_folder, import_zip, list_images,
                                              zip_items)
 from workbench.data.importers.imagefolder import class_folders, import_imagefolder
@@ -62,13 +63,11 @@ def import_path(store: Store, path: str | Path, fmt: str = "auto", name: str | N
                 images: str | Path | None = None, skip_bad: bool = False,
                 progress: Progress = no_progress, crop: str | None = None, crop_size: int = 24) -> ImportResult:
     """Import any supported format; `fmt="auto"` detects it from the path. `crop` ("faces" or "eyes")
-    imports the faces or eyes found in the photos instead, as grey crop_size² crops (workbench.data.crops)."""
+    imports the faces or eyes found in the photos instead, as grey crop_size² crops (workbench.data.importers.crops)."""
     path = Path(path)
     fmt = detect_format(path) if fmt == "auto" else fmt
     class_list = split_classes(classes)
     if crop:
-        from workbench.data.crops import import_photo_crops  # crops builds on this package's importers
-
         return import_photo_crops(store, path, fmt, crop, crop_size, name, class_list, skip_bad, progress)
     if fmt == "folder":
         return import_folder(store, path, name, class_list, skip_bad, progress)

@@ -22,8 +22,12 @@ from workbench.data.importers.common import ImportResult, Item, Progress, datase
 from workbench.data.importers.folder import folder_items, zip_items
 from workbench.data.importers.imagefolder import imagefolder_items
 from workbench.errors import BadImage, WorkbenchError
+from workbench.lazy import lazy_import
 from workbench.store import Store
 from workbench.tables import read_csv, write_csv
+
+# OpenCV is imported when photos are first cropped (or boxes suggested), not by every importer and page
+cv2 = lazy_import("cv2")
 
 CROP_KINDS = ("faces", "eyes")
 CASCADES = {"face": "haarcascade_frontalface_default.xml", "eye": "haarcascade_eye.xml"}
@@ -73,8 +77,6 @@ class CropImportResult(ImportResult):
 @lru_cache(maxsize=None)
 def cascade(part: str) -> Any:
     """A Haar cascade shipped with opencv-python-headless 4.x (5.x wheels have none)."""
-    import cv2
-
     folder = getattr(getattr(cv2, "data", None), "haarcascades", None)
     if folder is None or not hasattr(cv2, "CascadeClassifier"):
         raise WorkbenchError(f"OpenCV {cv2.__version__} has no Haar cascades; install opencv-python-headless<5.")

@@ -1,0 +1,53 @@
+"""What a comparison's runs left that is read without a model: the baselines fitted on a run's split (baselines.json),
+the names of its rows, and each run's final val metrics (what the method-grouped curves plot draws). The comparison
+itself (test metrics with intervals, paired differences, verdict) is workbench.evaluate.comparison."""
+
+from __future__ import annotations
+
+import json
+
+import pandas as pd
+
+from workbench.metrics import CURVE_METRICS
+from workbench.run import Run
+from workbench.train.config import RANDOM_WEIGHTS, RunConfig
+
+TABLE_METRICS = CURVE_METRICS  # the final val metrics the method-grouped curves plot draws
+BASELINES_FILE = "baselines.json"
+# the baselines' rows (fitted by train.baselines)
+PIXELS, PROBE, SVM = "baseline: logreg on pixels", "baseline: linear probe", "baseline: RBF SVM on pixels"
+BASELINES = (PIXELS, PROBE, SVM)  # in the order tables show them
+PIXEL_BASELINES = (PIXELS, SVM)  # on raw pixels: no backbone, no weights
+__all__ = ["BASELINES", "BASELINES_FILE", "PIXELS", "PIXEL_BASELINES", "PROBE", "SVM", "TABLE_METRICS",
+           "backbone_label", "final_val_metrics", "load_baselines"]
+
+
+def load_baselines(run: Run) -> dict | None:
+    """The run's baselines.json (a feature-extraction run of a comparison), or None."""
+    f = run.folder / BASELINES_FILE
+    return json.loads(f.read_text()) if f.is_file() else None
+
+
+def backbone_label(cfg: RunConfig) -> str:
+    """The backbone as a comparison names it: with "(random weights)" when it was never trained (weights none)."""
+    return f"{cfg.backbone} (random weights)" if cfg.weights == RANDOM_WEIGHTS else cfg.backbone
+
+
+def final_val_metrics(runs: list[Run], with_baselines: bool = False) -> pd.DataFrame:
+    """One row per run (method, backbone, seed, last epoch's val metrics); baselines' rows too when asked: what the
+    method-grouped curves plot draws."""
+    rows = []
+    for run in runs:
+        cfg, h = run.config, run.history
+        val = h[h.split == "val"]
+        if val.empty:
+            continue
+        last = val.iloc[-1]
+        rows.append({"run": run.name, "method": cfg.method, "backbone": backbone_label(cfg), "seed": cfg.seed,
+                     "epochs": int(last.epoch), **{k: float(last[k]) for k in TABLE_METRICS}})
+        base = load_baselines(run) if with_baselines else None
+        for r in (base or {}).get("results", []):
+            backbone = "" if r["method"] in PIXEL_BASELINES else backbone_label(cfg)
+            rows.append({"run": run.name, "method": r["method"], "backbone": backbone, "seed": cfg.seed, "epochs": None,
+                         **{k: float(r["metrics"][k]) for k in TABLE_METRICS}})
+    return pd.DataFrame(rows, columns=["run", "method", "backbone", "seed", "epochs", *TABLE_METRICS])
