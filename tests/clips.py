@@ -39,6 +39,12 @@ def frames(script: Sequence[tuple[str, int]]) -> list[np.ndarray]:
     return [photo(name) for name, n in script for _ in range(n)]
 
 
+def panning(script: Sequence[tuple[str, int]], px: int) -> list[np.ndarray]:
+    """Frames following `script`, each photo sliding `px` pixels to the right per frame while it is shown (a camera
+    turning slowly): what a live stream looks like from one frame to the next."""
+    return [np.roll(photo(name), i * px, axis=1) for name, n in script for i in range(n)]
+
+
 def write_video(path: Path, script: Sequence[tuple[str, int]], fps: float = 10.0, fourcc: str = "mp4v") -> Path:
     """A video file of `script`'s frames (OpenCV's writer: mp4v in .mp4, MJPG in .avi)."""
     out = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*fourcc), fps, SIZE)

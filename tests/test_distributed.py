@@ -96,3 +96,23 @@ def test_fine_tuning_ranks_stay_identical(digits, home):
     s = json.loads((home / "checkpoints/ft/summary.json").read_text())
     assert s["status"] == "completed" and s["distributed"]["identical_parameters_on_all_ranks"]
     assert s["distributed"]["epoch1_images_on_two_ranks"] == 0
+
+
+def test_a_detector_trains_on_two_ranks_with_disjoint_shards(store, home):
+    """torchrun trains a detector as it trains a classifier: one shard of the boxed images per rank, rank 0 writes."""
+    from workbench.data.demo import ensure_scenes
+    from workbench.data.scenes import SceneSpec
+
+    ensure_scenes(store, spec=SceneSpec(n=24, size=(96, 72), per_image=(1, 2), scale=(16, 30)))
+    out = _run([TORCHRUN, "--standalone", "--nproc-per-node", "2", "-m", "workbench", "train", "scenes", "--epochs", "1",
+                "--image-size", "64", "--batch-size", "4", "--no-flip", "--rotation", "0", "--name", "ddp-boxes"], home)
+    assert out.stdout.count("ddp-boxes: completed") == 1
+    summary = json.loads((home / "checkpoints/ddp-boxes/summary.json").read_text())
+    info = summary["distributed"]
+    assert info["world_size"] == 2 and info["epoch1_images_on_two_ranks"] == 0
+    n_train = sum(1 for i in json.loads((home / "checkpoints/ddp-boxes/dataset.json").read_text())["images"]
+                  if i["split"] == "train")
+    assert sum(info["epoch1_images_per_rank"]) == n_train - n_train % 2
+    assert info["identical_parameters_on_all_ranks"]
+    history = (home / "checkpoints/ddp-boxes/history.csv").read_text()
+    assert history.splitlines()[0].startswith("epoch,split,loss,map_50,map")

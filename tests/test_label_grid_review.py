@@ -9,7 +9,7 @@ from sklearn.metrics import cohen_kappa_score
 from workbench.errors import WorkbenchError
 from workbench.labeling import bulk_label, bulk_tag, disagreements, grid_page, pairwise_kappa, settle
 from workbench.labeling.export import scope_options
-from workbench.labeling.grid import toggle
+from workbench.labeling.grid import correct, toggle
 from workbench.labeling.names import add_classes, add_tags, remove_tag, split_names
 
 
@@ -102,3 +102,13 @@ def test_export_scopes():
     assert scope_options("resolved (majority)", "ann") == {"annotator": None, "resolved": True}
     with pytest.raises(WorkbenchError, match="Unknown export scope"):
         scope_options("everything", "ann")
+
+
+def test_a_class_key_on_a_verify_page_corrects_and_the_suggested_key_uncorrects():
+    page = [4, 5, 6]
+    fixed = correct({}, 5, "closed", "open", page)
+    assert fixed == {5: "closed"}
+    assert correct(fixed, 6, "other", "open", page) == {5: "closed", 6: "other"}
+    assert correct(fixed, 5, "open", "open", page) == {}          # its suggested class again: no correction
+    assert correct(fixed, 9, "other", "open", page) == fixed       # not on this page: nothing changes
+    assert correct(fixed, 5, None, "open", page) == {} and fixed == {5: "closed"}   # a new dict each time

@@ -48,6 +48,12 @@ def test_one_key_per_image_is_m_plus_k_and_a_page_is_priced_by_hand():
     # neighbours by keys only: no homing
     p = c.page(20, [0, 1, 11], "cursor")
     assert p.seconds == pytest.approx(6 + 1.63 + (1.35 + 0.28) + (1.35 + 0.56) + (1.35 + 0.56))
+    # the keyboard cursor leaving out with Space: 3 arrows + Space to position 3; to 27 a click toggles it (P + K)
+    p = c.page(50, [3, 27], "space")
+    assert p.seconds == pytest.approx(15 + 1.63 + (1.35 + 4 * 0.28) + (1.35 + 1.1 + 0.28) + 0.8)
+    assert (p.actions, p.moves) == (1 + 4 + 1, 3)
+    p = c.page(20, [0, 1, 11], "space")   # keys only: Space on the first, then one arrow and Space, twice
+    assert p.seconds == pytest.approx(6 + 1.63 + (1.35 + 0.28) + 2 * (1.35 + 0.56)) and p.moves == 2
     with pytest.raises(ValueError, match="fix must be one of"):
         c.page(5, [1], "telepathy")
 

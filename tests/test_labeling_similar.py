@@ -48,3 +48,24 @@ def test_thumbnails_come_from_the_cache_and_unreadable_files_still_get_a_place(f
     (faces.home / "datasets" / "faces" / "thumbnails16.npz").unlink()
     os.remove(faces.images("faces").path.iloc[5])  # gone from disk since import
     assert sorted(build_queue(faces, "faces", "ann", "similar")) == sorted(first)
+
+
+def _images_until_every_class_has(order, truth, need: int) -> int:
+    counts: dict = {}
+    for n, i in enumerate(order, 1):
+        counts[truth[i]] = counts.get(truth[i], 0) + 1
+        if len(counts) == truth.nunique() and min(counts.values()) >= need:
+            return n
+    return len(order) + 1
+
+
+def test_representatives_first_give_every_class_its_first_labels_sooner_than_random(digits):
+    truth = digits.resolved_labels("digits")
+    for seed in range(3):
+        reps = build_queue(digits, "digits", "ann", "representative", seed=seed)
+        rand = build_queue(digits, "digits", "ann", "random", seed=seed)
+        assert sorted(reps) == sorted(truth.index)
+        assert _images_until_every_class_has(reps, truth, 1) <= 60     # the first round (60 clusters) reaches all ten
+        assert _images_until_every_class_has(reps, truth, 5) < _images_until_every_class_has(rand, truth, 5)
+    digits.add_label(int(reps[0]), truth[reps[0]], "ann")
+    assert build_queue(digits, "digits", "ann", "representative", seed=2) == reps[1:]   # unlabelled ones only

@@ -74,6 +74,16 @@ def test_evaluate_prints_the_leaks_and_the_metrics_without_them(old_run, capsys)
     assert json.loads(capsys.readouterr().out)["leaks"]["count"] == run_leaks(old_run).count
 
 
+def test_the_evaluate_tab_says_the_leaks_under_the_run_status(old_run):
+    from workbench.ui.evaluate_tab import evaluate  # gradio: only this test needs the tab
+
+    status = evaluate(old_run.ws, "old")[0]
+    leaks = run_leaks(old_run)
+    assert f"**Leaks: {leaks.count} of {leaks.n} test images" in status
+    clean = leaks.metrics_clean["accuracy"]
+    assert f"Without them ({leaks.n - leaks.count} images): accuracy {clean:.3f}" in status
+
+
 def test_a_run_trained_now_has_no_leaks(copies):  # noqa: F811
     ws = Workspace.around(copies)
     train(ws, RunConfig("tree", method="feature_extract", input_size=32, epochs=1, seed=0, name="new"), plots=False)

@@ -12,7 +12,7 @@ import pytest
 from workbench.cli import train_cmd
 from workbench.errors import WorkbenchError
 from workbench.train import methods
-from workbench.train.config import METHODS, Augment, RunConfig, config_from, settings
+from workbench.train.config import METHODS, PARTS, Augment, Detect, RunConfig, config_from, settings
 from workbench.ui import experiments_tab as tab
 
 
@@ -25,7 +25,9 @@ def _parser() -> argparse.ArgumentParser:
 def test_every_field_a_user_sets_is_a_setting():
     names = [s.name for s in settings()]
     assert len(names) == len(set(names))
-    assert set(names) == {f.name for f in fields(RunConfig)} - {"augment"} | {f.name for f in fields(Augment)}
+    parts = {f.name for part in PARTS.values() for f in fields(part)}
+    assert set(PARTS) == {"augment", "detect"} and {"detector", "image_size"} <= parts
+    assert set(names) == {f.name for f in fields(RunConfig)} - set(PARTS) | parts
     assert all(s.help and s.label for s in settings())
 
 
@@ -51,6 +53,12 @@ def test_form_values_make_the_config_and_bad_ones_say_which():
     cfg = config_from({"dataset": "faces", "backbone": " resnet18 ", "epochs": 3.0, "grouping": "", "flip": False})
     assert cfg.backbone == "resnet18" and cfg.epochs == 3 and isinstance(cfg.epochs, int)
     assert cfg.grouping is None and cfg.augment == Augment(flip=False)
+    cfg = config_from({"dataset": "scenes", "task": "detection", "detector": "retinanet", "image_size": 256.0})
+    assert cfg.task == "detection" and cfg.detect == Detect("retinanet", 256) and cfg.validate()
+    with pytest.raises(WorkbenchError, match="Unknown detector 'yolo'; choose one of fcos, retinanet, fasterrcnn"):
+        RunConfig("scenes", detect=Detect("yolo")).validate()
+    with pytest.raises(WorkbenchError, match="Unknown task 'segmentation'"):
+        RunConfig("scenes", task="segmentation").validate()
     with pytest.raises(WorkbenchError, match="Epochs: give a value"):
         config_from({"dataset": "faces", "epochs": None})
     with pytest.raises(WorkbenchError, match="not 'class=group'"):

@@ -14,14 +14,15 @@ import pytest
 import torch
 from PIL import Image
 
-from clips import photo, write_video
+from clips import panning, photo, write_video
 from faces_run import faces_run
 from workbench.cli import main
 from workbench.data.importers.crops import Box, detect_faces
 from workbench.errors import WorkbenchError
-from workbench.predict.crop_steps import HaarCrops, crop_step
+from workbench.predict import frames as frames_mod
+from workbench.predict.crop_steps import BoxTracker, HaarCrops, crop_step
 from workbench.predict.events import EventLog, EventRule, EventWatcher
-from workbench.predict.frames import PALETTE, Detection, FrameClassifier, annotate
+from workbench.predict.frames import FRAME_THREADS, PALETTE, Detection, FrameClassifier, annotate
 from workbench.predict.live import LiveSettings, LiveStream
 from workbench.predict.video import open_video
 from workbench.train.predict import predict
@@ -102,6 +103,34 @@ def test_video_cli_writes_a_row_per_frame_and_crop_and_logs_events(trained, caps
         edge = snap[row.y + row.h // 2, row.x]
         assert np.abs(edge.astype(int) - PALETTE[0]).max() < 40
     assert f"{len(streaks)} events" in captured.out and str(events) in captured.out
+
+
+def test_photos_with_a_crop_step_get_a_row_per_face_found(trained, capsys):
+    home, loaded = trained["home"], trained["loaded"]
+    photos = home / "photos"
+    photos.mkdir()
+    for name in ("astronaut", "lfw5", "coffee"):
+        Image.fromarray(photo(name)).save(photos / f"{name}.png")
+    (photos / "broken.png").write_bytes(b"not a png")
+    out = home / "photo-crops.csv"
+    code = main(["predict", RUN, str(photos), "--crop", "faces", "--detect-width", "320", "--out", str(out)])
+    captured = capsys.readouterr()
+    assert code == 0, captured.err
+    df = pd.read_csv(out)
+    assert list(df.columns[:9]) == ["file", "crop", "x", "y", "w", "h", "class", "confidence", "p_face"]
+    for name in ("astronaut", "lfw5"):
+        rows = df[df.file == str(photos / f"{name}.png")]
+        boxes = HaarCrops("faces", detect_width=320).boxes(photo(name))
+        assert [Box(*r) for r in rows[["x", "y", "w", "h"]].itertuples(index=False)] == boxes and boxes
+        crops = [Image.fromarray(photo(name)[b.y:b.y + b.h, b.x:b.x + b.w]) for b in boxes]
+        np.testing.assert_allclose(rows[["p_face", "p_not face"]].to_numpy(), predict(loaded, crops), atol=1e-5)
+    coffee = df[df.file == str(photos / "coffee.png")]
+    assert len(coffee) == 1 and coffee["class"].isna().all()  # no face: one row without a box
+    broken = df[df.file == str(photos / "broken.png")]
+    assert len(broken) == 1 and broken.error.notna().all()
+    assert "3 photos" in captured.out and "1 with no crop found" in captured.out
+    assert "1 could not be read" in captured.out
+    assert "broken.png" in captured.err
 
 
 def test_every_nth_frame(trained):
@@ -186,6 +215,7 @@ def test_one_bad_video_among_good_ones_is_listed_and_the_rest_predicted(trained,
 @pytest.mark.parametrize("args, says", [
     (["{clip}", "{home}/photo.png"], "images or videos, not both"),
     (["{home}/photo.png", "--every", "2"], "--every is for video files"),
+    (["{home}/photo.png", "--event", "face"], "--event is for video files"),
     (["{clip}", "--event", "no_mask"], "names class 'no_mask'; the run's classes are 'face', 'not face'"),
     (["{clip}", "--every", "0"], "--every must be at least 1"),
     (["{clip}", "--event", "face", "--frames", "0"], "--frames must be at least 1"),
@@ -249,7 +279,7 @@ def test_annotate_draws_boxes_and_keeps_the_frame():
 
 def test_live_stream_counts_measures_and_logs_events(trained):
     loaded = trained["loaded"]
-    settings = LiveSettings(RUN, "faces", 320, EventRule("face", 0.5, 2))
+    settings = LiveSettings(RUN, "faces", 320, EventRule("face", 0.5, 2), detect_every=1)  # every frame searched
     stream = LiveStream.start(settings, loaded, now=0.0)
     frames = [photo(n) for n in ("astronaut", "astronaut", "astronaut", "coffee", "astronaut", "astronaut")]
     handled = [stream.step(stream.classifier(loaded), f, now=0.1 * i) for i, f in enumerate(frames)]
@@ -265,3 +295,69 @@ def test_live_stream_counts_measures_and_logs_events(trained):
     # the stream is small state a browser session keeps between frames: the model is passed in, not held
     assert isinstance(stream.classifier(loaded), FrameClassifier)
     assert not any(isinstance(v, (torch.nn.Module, type(loaded))) for v in vars(stream).values())
+
+
+class Counted:
+    """A crop step that counts its whole-frame searches (and passes refind through unless told not to)."""
+
+    def __init__(self, step, refinds: bool = True):
+        self.step, self.name, self.searched = step, step.name, []
+        if refinds:
+            self.refind = step.refind
+
+    def boxes(self, frame):
+        self.searched.append(frame)
+        return self.step.boxes(frame)
+
+
+def test_tracker_searches_whole_frames_every_n_and_follows_faces_between():
+    moving = panning([("lfw0", 7)], 6)  # a face sliding 6 px a frame
+    step = Counted(crop_step("faces", detect_width=320))
+    tracker = BoxTracker(every=3)
+    tracked = [tracker.boxes(step, f) for f in moving]
+    assert [any(s is f for s in step.searched) for f in moving] == [True, False, False, True, False, False, True]
+    whole = [crop_step("faces", detect_width=320).boxes(f) for f in moving]
+    assert all(len(t) == len(w) == 1 and iou(t[0], w[0]) > 0.6 for t, w in zip(tracked, whole))
+    centre = [b[0].x + b[0].w / 2 for b in tracked]
+    assert centre[2] - centre[0] >= 6  # followed the face, not kept where it was first found
+    assert all(t[0] == w[0] for t, w in zip(tracked[::3], whole[::3]))
+
+
+def test_tracker_searches_again_after_a_lost_face_and_keeps_boxes_of_steps_without_refind():
+    scene = [photo(n) for n in ("lfw0", "coffee", "coffee", "lfw0", "lfw0", "lfw0")]
+    step = Counted(crop_step("faces", detect_width=320))
+    tracker = BoxTracker(every=3)
+    found = [tracker.boxes(step, f) for f in scene]
+    # the face is gone in frame 1: frame 2 is searched whole (nothing), the face back in frame 3 waits for frame 5
+    assert [[s is f for f in scene].index(True) for s in step.searched] == [0, 2, 5]
+    assert [len(b) for b in found] == [1, 0, 0, 0, 0, 1]
+    keeps = Counted(crop_step("faces", detect_width=320), refinds=False)
+    tracker = BoxTracker(every=3)
+    kept = [tracker.boxes(keeps, f) for f in (scene[0], scene[1], scene[2][:100, :100])]
+    assert kept[1] == kept[0] and len(keeps.searched) == 1  # a step with no refind: its boxes kept between
+    assert all(b.x + b.w <= 100 and b.y + b.h <= 100 for b in kept[2])  # and kept inside a smaller frame
+
+
+def test_frames_are_classified_on_one_torch_thread(trained, monkeypatch):
+    seen = []
+
+    def predict_counting(*a, **k):
+        seen.append(torch.get_num_threads())
+        return predict(*a, **k)
+
+    monkeypatch.setattr(frames_mod, "predict", predict_counting)
+    before = torch.get_num_threads()
+    torch.set_num_threads(2)
+    try:
+        found = FrameClassifier(trained["loaded"], HaarCrops("faces", 320))(photo("lfw0"))
+        assert found and seen == [FRAME_THREADS] == [1] and torch.get_num_threads() == 2  # restored after
+    finally:
+        torch.set_num_threads(before)
+
+
+def test_live_whole_searches_find_the_faces_the_video_path_finds():
+    live, video = crop_step("faces", detect_width=320, live=True), crop_step("faces", detect_width=320)
+    assert live.scale_step > video.scale_step  # coarser sizes: faster
+    for name in ("astronaut", "lfw0", "lfw5", "lfw10", "coffee"):
+        a, b = live.boxes(photo(name)), video.boxes(photo(name))
+        assert len(a) == len(b) and all(iou(x, y) > 0.7 for x, y in zip(a, b)), name

@@ -32,6 +32,7 @@ class Metric:
     epoch: bool = False  # recorded for every epoch of training (history.csv)
     curve: bool = False  # drawn as a training curve and compared across runs
     decision: bool = False  # a metric of hard decisions at an operating point (`decision_metrics`)
+    detection: bool = False  # recorded for every epoch of a detection run and drawn as its curve
     fmt: str = ".4f"
 
     def format(self, value: float | int | None) -> str:
@@ -51,9 +52,14 @@ REGISTRY: dict[str, Metric] = {m.key: m for m in (
     Metric("roc_auc", "ROC AUC", "ROC AUC", True, report=True, epoch=True, curve=True),
     Metric("eer", "EER", "EER", False, report=True, epoch=True, curve=True),
     Metric("eer_threshold", "EER threshold", "EER threshold", None, report=True),
-    Metric("loss", "log loss", "Loss", False, report=True, epoch=True, curve=True),
+    Metric("loss", "log loss", "Loss", False, report=True, epoch=True, curve=True, detection=True),
     Metric("fpr", "false-positive rate", "FPR", False, decision=True),
     Metric("fnr", "false-negative rate", "FNR", False, decision=True),
+    # detection (torchmetrics' MeanAveragePrecision; COCO's definitions)
+    Metric("map_50", "mAP@0.5", "mAP@0.5", True, detection=True),
+    Metric("map", "mAP@[.5:.95] (COCO)", "COCO mAP@[.5:.95]", True, detection=True),
+    Metric("map_75", "mAP@0.75", "mAP@0.75", True),
+    Metric("mar_100", "recall (100 boxes per image)", "Recall@100", True),
 )}
 
 
@@ -67,6 +73,13 @@ METRICS = _loss_first(k for k, m in REGISTRY.items() if m.epoch)  # per-epoch hi
 CURVE_METRICS = _loss_first(k for k, m in REGISTRY.items() if m.curve)  # training curves, run comparisons
 DECISION_METRICS = tuple(k for k, m in REGISTRY.items() if m.decision)  # operating-point tables
 HISTORY_COLUMNS = ["epoch", "split", *METRICS, "lr", "seconds"]  # history.csv: the per-epoch metrics of both splits
+DETECTION_METRICS = _loss_first(k for k, m in REGISTRY.items() if m.detection)  # detection runs' history and curves
+
+
+def curve_metrics(columns) -> tuple[str, ...]:
+    """The curves to draw for histories with these columns: a detection run's (loss, mAP) when there is no
+    classification metric among them, else classification's."""
+    return CURVE_METRICS if any(m in columns for m in CURVE_METRICS if m != "loss") else DETECTION_METRICS
 
 
 def format_metric(key: str, value: float | int | None) -> str:

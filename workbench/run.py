@@ -94,6 +94,11 @@ class Run:
         return json.loads(f.read_text()) if f.is_file() else {}
 
     @property
+    def is_detector(self) -> bool:
+        """Whether the run trained a detector (boxes) rather than a classifier (its config's task)."""
+        return self.config.task == "detection"
+
+    @property
     def classes(self) -> list[str]:
         """The task's classes in the model's output order."""
         return list(self.dataset_info.get("classes") or [])
@@ -130,19 +135,22 @@ class Run:
 
     @cached_property
     def best(self) -> tuple[int | None, float | None]:
-        """(best epoch, its val loss): the summary's, else the lowest val loss of the history, as training picks
-        best.pt (a run that is running or was interrupted)."""
+        """(best epoch, its val loss): the summary's, else the history's as training picks best.pt (lowest val loss;
+        a detector's highest val mAP@0.5) for a run that is running or was interrupted."""
         if "status" in self.summary:
             return self.summary.get("best_epoch"), self.summary.get("best_val_loss")
         val = self.history[self.history["split"] == "val"].dropna(subset=["loss"])
         if val.empty:
             return None, None
-        row = val.loc[val["loss"].idxmin()]  # the first of equal losses: training keeps a best only if lower
+        if "map_50" in val:  # a detector keeps the epoch of the highest val mAP@0.5 (the first of equal ones)
+            row = val.loc[val["map_50"].idxmax()]
+        else:  # the first of equal losses: training keeps a best only if lower
+            row = val.loc[val["loss"].idxmin()]
         return int(row["epoch"]), float(row["loss"])
 
     @property
     def best_epoch(self) -> int | None:
-        """The epoch best.pt holds (lowest val loss); None before an epoch ended."""
+        """The epoch best.pt holds (lowest val loss; a detector's best val mAP@0.5); None before an epoch ended."""
         return self.best[0]
 
     @property
@@ -248,7 +256,7 @@ def list_runs(ws: Workspace) -> list[str]:
 
 
 RUNS_TABLE_COLUMNS = ["run", "dataset", "method", "backbone", "seed", "status", "epochs", "best epoch",
-                      "best val loss", "val accuracy"]
+                      "best val loss", "val accuracy", "val mAP@0.5"]
 
 
 def runs_table(ws: Workspace) -> pd.DataFrame:
@@ -262,11 +270,17 @@ def runs_table(ws: Workspace) -> pd.DataFrame:
             rows.append({"run": name, "status": "unreadable config"})
             continue
         val = run.history[run.history["split"] == "val"]
-        rows.append({"run": name, "dataset": cfg.dataset, "method": cfg.method, "backbone": cfg.backbone,
+        method = f"{cfg.detect.detector} · {cfg.method}" if cfg.task == "detection" else cfg.method
+        rows.append({"run": name, "dataset": cfg.dataset, "method": method, "backbone": cfg.backbone,
                      "seed": cfg.seed, "status": run.status, "epochs": run.epochs_done, "best epoch": run.best_epoch,
                      "best val loss": None if run.best_val_loss is None else round(run.best_val_loss, 4),
-                     "val accuracy": round(float(val["accuracy"].iloc[-1]), 4) if len(val) else None})
+                     "val accuracy": _last(val, "accuracy"), "val mAP@0.5": _last(val, "map_50")})
     return pd.DataFrame(rows, columns=RUNS_TABLE_COLUMNS)
+
+
+def _last(val: pd.DataFrame, metric: str) -> float | None:
+    """The last epoch's val `metric` (None when the run records no such metric: a classifier has no mAP)."""
+    return round(float(val[metric].iloc[-1]), 4) if len(val) and metric in val else None
 
 
 class TrainingLock:

@@ -85,9 +85,10 @@ def test_grid_shows_whole_thumbnails_and_a_click_selects(shapes, tmp_path):
 
 
 def test_a_verify_page_is_worked_with_the_keys_alone(faces, tmp_path):
-    """Arrows move a visible cursor over the thumbnails, Space toggles the one under it, Enter accepts the page:
-    the two toggled ones are left out (next in One image mode), the rest labelled as suggested. No mouse on the
-    page after the order is picked (the focus left on the Show page button: Space must not press it)."""
+    """Arrows move a visible cursor over the thumbnails, Space toggles the one under it, a class key corrects it,
+    Enter accepts the page: the two toggled ones are left out (next in One image mode), the corrected one labelled
+    as typed, the rest as suggested, in one transaction. No mouse on the page after the order is picked (the focus
+    left on the Show page button: Space must not press it)."""
     truth = faces_truth(faces)
     for cls in ("face", "not face"):
         for i in truth.index[truth == cls][:5]:
@@ -138,8 +139,23 @@ def test_a_verify_page_is_worked_with_the_keys_alone(faces, tmp_path):
         page.keyboard.press("ArrowLeft")
         page.keyboard.press(" ")
         page.wait_for_function("document.querySelectorAll('#wb-grid-thumbs [aria-selected=true]').length === 2")
+        info = page.locator("#wb-grid-info").inner_text()
+        assert info.startswith("Suggested as")   # Show page was not pressed
+        suggested = "not face" if info.startswith("Suggested as not face") else "face"
+        other = {"face": "not face", "not face": "face"}[suggested]
+        page.keyboard.press("ArrowRight")
+        page.keyboard.press("ArrowRight")
+        page.keyboard.press({"face": "1", "not face": "2"}[other])   # its class key corrects the thumbnail
+        page.wait_for_function("document.querySelectorAll('#wb-grid-thumbs figcaption')[2]?.innerText"
+                               f".includes('→ {other} (typed)')")
+        page.keyboard.press({"face": "1", "not face": "2"}[suggested])   # the suggested class's key: uncorrected
+        page.wait_for_function("!document.querySelectorAll('#wb-grid-thumbs figcaption')[2]?.innerText"
+                               ".includes('(typed)')")
+        page.keyboard.press({"face": "1", "not face": "2"}[other])
+        page.wait_for_function("document.querySelectorAll('#wb-grid-thumbs figcaption')[2]?.innerText"
+                               f".includes('→ {other} (typed)')")
+        assert page.evaluate(cursor) == 2
         page.screenshot(path=str(tmp_path / "verify-keys.png"), full_page=True)
-        assert page.locator("#wb-grid-info").inner_text().startswith("Suggested as")   # Show page was not pressed
         page.keyboard.press("Enter")
         page.wait_for_function("document.querySelector('#wb-label-panel')?.offsetParent", timeout=15_000)
         page.wait_for_selector(SHOWN_NAME, timeout=15_000)
@@ -148,5 +164,6 @@ def test_a_verify_page_is_worked_with_the_keys_alone(faces, tmp_path):
     assert first_left_out in shown[:2]
     cur = faces.latest_labels("faces", "alice").assign(name=lambda d: d["image_id"].map(names)).set_index("name")
     page_rows = cur[cur["source"] == "page"]
-    assert sorted(page_rows.index) == sorted(n for k, n in enumerate(shown) if k not in (0, 1))
+    assert sorted(page_rows.index) == sorted(n for k, n in enumerate(shown) if k not in (0, 1, 2))
     assert shown[0] not in cur.index and shown[1] not in cur.index   # left out: still to be labelled
+    assert (cur.at[shown[2], "label"], cur.at[shown[2], "source"]) == (other, "typed")   # corrected on the page

@@ -9,13 +9,13 @@ from types import ModuleType
 # Every command, imported normally: a renamed or broken command module is an ImportError here, at start,
 # rather than a sub-command that quietly disappears. Each module has register(subparsers).
 from workbench.cli import (app_cmd, demo_cmd, duplicates_cmd, evaluate_cmd, explain_cmd, export_cmd, export_model_cmd,
-                           import_cmd, predict_cmd, quality_cmd, train_cmd)
+                           import_cmd, predict_cmd, quality_cmd, report_cmd, train_cmd)
 from workbench.cli.db_option import add_db_argument, use_db
 from workbench.errors import WorkbenchError
 from workbench.workspace import Workspace
 
 COMMANDS: tuple[ModuleType, ...] = (app_cmd, import_cmd, export_cmd, quality_cmd, duplicates_cmd, train_cmd,
-                                    evaluate_cmd, demo_cmd, explain_cmd, export_model_cmd, predict_cmd)
+                                    evaluate_cmd, demo_cmd, explain_cmd, export_model_cmd, predict_cmd, report_cmd)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -1,4 +1,4 @@
-"""`workbench demo NAME`: import a bundled demo set (faces, digits, or the optional 5,000-image MNIST)."""
+"""`workbench demo NAME`: import a bundled demo set (faces, digits, or the optional MNIST and detection scenes)."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from workbench.data.demo import DEFAULT_DEMOS, DEMOS, import_demo
 def register(sub: argparse._SubParsersAction) -> None:
     """Add `workbench demo`."""
     listing = "\n".join(f"  {k:8s} {d}" for k, (d, _) in DEMOS.items())
-    p = sub.add_parser("demo", help="import a demo set (faces, digits, mnist); --list shows them",
+    p = sub.add_parser("demo", help="import a demo set (faces, digits, mnist, scenes); --list shows them",
                        description="Import a demo set made from data shipped inside installed packages (no download):\n"
                                    + listing + f"\nThe app imports {' and '.join(DEFAULT_DEMOS)} at start.",
                        formatter_class=argparse.RawDescriptionHelpFormatter)

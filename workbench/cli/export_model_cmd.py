@@ -6,17 +6,20 @@ from __future__ import annotations
 import argparse
 
 from workbench.deploy.formats import FORMATS
+from workbench.errors import WorkbenchError
 from workbench.lazy import lazy_import
 
 # exporting needs torch: imported when the command runs, not when the CLI starts
 export = lazy_import("workbench.deploy.export")
+detection = lazy_import("workbench.detect.export")  # a detector's export: torchvision's detectors
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     """Add `workbench export-model`."""
     about = (" The card (model_card.json) gives classes, input size, channels, normalisation, preprocessing, "
              "threshold, training data and metrics; an ONNX export also gets predict_onnx.py, which needs only numpy, "
-             "Pillow and onnxruntime.")
+             "Pillow and onnxruntime. A detection run exports as ONNX with predict_onnx_boxes.py (one CSV row per "
+             "box).")
     p = subparsers.add_parser("export-model", help="export a run's model (ONNX or TorchScript) with a model card",
                               description=" ".join(__doc__.split()) + about)
     p.add_argument("run", help="run name, or `last` for the newest run")
@@ -28,7 +31,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Export the run and list the files written."""
-    result = export.export_model(args.workspace.run(args.run), args.fmt, args.out, args.checkpoint)
+    run = args.workspace.run(args.run)
+    if run.is_detector:
+        if args.fmt != "onnx":
+            raise WorkbenchError(f"{run.name!r} is a detection run: it exports as onnx only (--format onnx).")
+        result = detection.export_detector(run, args.out, args.checkpoint)
+    else:
+        result = export.export_model(run, args.fmt, args.out, args.checkpoint)
     print(result)
     for f in result.files:
         print(f"  {f}")

@@ -9,6 +9,7 @@ import threading
 from typing import TYPE_CHECKING
 
 from workbench.cli.mlflow_option import add_mlflow_argument
+from workbench.errors import WorkbenchError
 from workbench.lazy import lazy_import
 from workbench.run import Run, list_runs
 from workbench.train.config import RunConfig, Setting, config_from, random_features_caveat, settings
@@ -20,13 +21,13 @@ if TYPE_CHECKING:  # annotations only: loop below
 # training imports torch: when the command trains, not when the CLI starts (`--list`, `--help`, other commands)
 C = lazy_import("workbench.train.compare")
 distributed = lazy_import("workbench.train.distributed")
-loop = lazy_import("workbench.train.loop")
+tasks = lazy_import("workbench.train.tasks")  # the classifier's loop, or a detector's (torchvision's detectors)
 comparison = lazy_import("workbench.evaluate.comparison")  # scipy: imported when a comparison is printed
 
 
 def register(sub) -> None:
     """The `train` subcommand: --list, the run options (one per RunConfig setting), --compare-methods, --seeds."""
-    p = sub.add_parser("train", help="train a classifier on a labelled dataset (or --compare-methods)",
+    p = sub.add_parser("train", help="train a classifier (image labels) or a detector (boxes) (or --compare-methods)",
                        description="Train on the labelled images of DATASET; writes checkpoints/<run>/ and "
                                    "plots_checkpoints/<run>/. Ctrl-C stops after the current batch, keeping checkpoints.")
     p.add_argument("--list", action="store_true", help="list runs and exit")
@@ -48,20 +49,14 @@ def add_run_options(p: argparse.ArgumentParser) -> None:
     """One argument per RunConfig setting (config.settings()): its type, default, choices and help come from there;
     the dataset (the one setting without a default) is positional, a setting that is on by default gets --no-NAME."""
     for s in settings():
-        if s.default is None:
+        if s.option is None:
             p.add_argument(s.name, nargs="?", help=s.help)
         elif s.type is bool:
-            flag = s.flag or f"--{'no-' if s.default else ''}{_dashed(s.name)}"
-            p.add_argument(flag, dest=s.name, action="store_false" if s.default else "store_true",
+            p.add_argument(s.option, dest=s.name, action="store_false" if s.default else "store_true",
                            help=f"no {s.help}" if s.default else s.help)
         else:
-            flag = s.flag or f"--{_dashed(s.name)}"
-            p.add_argument(flag, dest=s.name, metavar=s.flag.lstrip("-").upper() if s.flag else None,
+            p.add_argument(s.option, dest=s.name, metavar=s.flag.lstrip("-").upper() if s.flag else None,
                            type=s.type, default=s.default, choices=s.choices or None, help=_help(s))
-
-
-def _dashed(name: str) -> str:
-    return name.replace("_", "-")
 
 
 def _help(s: Setting) -> str:
@@ -92,11 +87,14 @@ def run(a: argparse.Namespace) -> int:
     previous = signal.signal(signal.SIGINT, lambda *_: (cancel.set(), print("\nstopping after this batch...", file=sys.stderr)))
     name = None
     try:
+        if a.compare_methods and tasks.pick_task(ws.store, cfg) == "detection":
+            raise WorkbenchError("--compare-methods compares classification methods with pixel and embedding "
+                                 "baselines; train detectors one run at a time (--method finetune or feature_extract).")
         if a.compare_methods:
             name, planned = C.plan(cfg, a.seeds, a.name or None, resample=a.resample_splits)
             results = C.compare_methods(ws, cfg, a.seeds, _printer(), cancel, planned=planned, name=name)
         else:
-            results = [loop.train(ws, cfg, _printer(), cancel)]
+            results = [tasks.train(ws, cfg, _printer(), cancel)]
     finally:
         signal.signal(signal.SIGINT, previous)
         distributed.teardown()

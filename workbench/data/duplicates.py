@@ -56,9 +56,10 @@ NEIGHBOURS = 8  # candidates per image and descriptor (step 1)
 BLUR = 1.0  # px of the 32-px copy: the base blur every distance is taken at
 SOFTEN = (0.0, 0.4, 0.6, 0.8, 1.0)  # extra blur tried on either side of a pair (step 2)
 MARGIN = 4  # px of border left out of the comparison; also the largest shift searched
-GATE = 0.05  # candidates whose whole-pixel distance exceeds this are not refined
+GATE = 0.08  # candidates whose whole-pixel distance exceeds this are not refined (a thin stroke half a pixel off
+# is ~0.05 away at whole pixels, a few thousandths once aligned)
 FLAT = 4.0  # grey levels: an image whose blurred copy spreads less has no structure to compare
-VERSION = 2  # of this algorithm, part of the cache key of saved results
+VERSION = 3  # of this algorithm, part of the cache key of saved results
 EXACT, NEAR = "exact", "near"
 PAIR_COLUMNS = ("a", "b", "kind", "distance")
 

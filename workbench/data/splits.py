@@ -106,10 +106,14 @@ def _stratified(all_imgs: pd.DataFrame, new: pd.DataFrame, seed: int,
 
 # -- on a dataset in the store ----------------------------------------------------------------
 def splits(store: Store, dataset: str, seed: int = 0, fractions: tuple[float, float, float] = DEFAULT_FRACTIONS,
-           *, threshold: float = THRESHOLD) -> pd.DataFrame:
+           *, threshold: float = THRESHOLD, labels: pd.Series | None = None) -> pd.DataFrame:
     """image_id, label, split, group (duplicate group number, shared by duplicates; NaN for an image without one) of
-    every labelled image, for this seed: the stored sides, with new images allocated and split groups mended."""
-    labels = store.resolved_labels(dataset)
+    every labelled image, for this seed: the stored sides, with new images allocated and split groups mended.
+
+    `labels` (image_id -> the label to stratify by) splits other images than the labelled ones: detection splits its
+    boxed images by each one's main box class. The sides are one table per dataset and seed, so an image keeps its
+    side whichever task asks."""
+    labels = store.resolved_labels(dataset) if labels is None else labels
     images = store.images(dataset)
     dup = dataset_duplicates(store, dataset, threshold)
     group = split_groups(images, dup.pairs)

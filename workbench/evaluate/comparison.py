@@ -24,8 +24,7 @@ from workbench.evaluate.paired import PairedDifference, paired_difference, t_int
 from workbench.evaluate.records import json_safe
 from workbench.metrics import REGISTRY
 from workbench.run import Run
-from workbench.train.config import random_features_caveat
-from workbench.train.results import PIXEL_BASELINES, backbone_label, load_baselines
+from workbench.train.results import PIXEL_BASELINES, backbone_label, comparison_caveats, load_baselines
 
 COMPARISON_FILE = "comparison.json"
 PRIMARY = "accuracy"  # the verdict's metric
@@ -228,7 +227,7 @@ def build(rows: pd.DataFrame, *, name: str = "", warnings: list[str] | None = No
 
 def config_warnings(runs: list[Run]) -> list[str]:
     """What a comparison's table must say about its runs' set-up: feature extraction on random weights."""
-    return list(dict.fromkeys(w for r in runs if (w := random_features_caveat(r.config.method, r.config.weights))))
+    return comparison_caveats(runs)
 
 
 def _group_labels(rows: pd.DataFrame) -> pd.Series:

@@ -122,3 +122,32 @@ def _save(fig: Figure, path: Path) -> str:
     with atomic_path(path) as tmp:
         fig.savefig(tmp, dpi=120, bbox_inches="tight")  # keeps a legend placed outside the axes
     return str(path)
+
+
+def pr_figure(curves: dict[str, dict], title: str = "Precision-recall") -> go.Figure:
+    """One precision-recall line per class {name: {recall, precision, ap?}} (detection: COCO's 101-point curve at
+    IoU 0.5; the legend gives each class's AP)."""
+    fig = go.Figure()
+    for name, c in curves.items():
+        ap = f" (AP {c['ap']:.3f})" if c.get("ap") is not None else ""
+        fig.add_trace(go.Scatter(x=c["recall"], y=c["precision"], mode="lines", name=f"{name}{ap}",
+                                 hovertemplate=f"{name}<br>recall %{{x:.2f}}<br>precision %{{y:.3f}}<extra></extra>"))
+    fig.update_layout(title=title, xaxis_title="recall", yaxis_title="precision", xaxis_range=[0, 1],
+                      yaxis_range=[0, 1.02], margin={"t": 50})
+    return legend_below(fig, 380, LEGEND_COLUMNS)  # under the curves, as the ROC's
+
+
+def pr_png(curves: dict[str, dict], path: Path, title: str = "") -> str:
+    """A static PNG of the precision-recall curves, with matplotlib."""
+    fig = Figure(figsize=(5.5, 5))
+    ax = fig.subplots()
+    for name, c in curves.items():
+        ap = f" (AP {c['ap']:.3f})" if c.get("ap") is not None else ""
+        ax.plot(c["recall"], c["precision"], label=f"{name}{ap}")
+    ax.set_xlabel("recall")
+    ax.set_ylabel("precision")
+    ax.set_xlim(0, 1)
+    ax.set_ylim(0, 1.02)
+    ax.set_title(title, fontsize=9)
+    ax.legend(fontsize=8, loc="upper center", bbox_to_anchor=(0.5, -0.14), ncol=2)
+    return _save(fig, path)

@@ -147,6 +147,20 @@ def toggle(selected: list[int] | None, image_id: int | None, page: list[int]) ->
     return [i for i in selected if i != image_id] if image_id in selected else selected + [image_id]
 
 
+def correct(fixed: dict[int, str] | None, image_id: int | None, cls: str | None, suggested: str,
+            page: list[int]) -> dict[int, str]:
+    """The corrections of a verify page after a class key on `image_id`: given `cls`, or none again when `cls` is
+    the page's `suggested` class (or no class); an id that is not on the page changes nothing."""
+    fixed = {int(i): c for i, c in (fixed or {}).items()}
+    if image_id is None or int(image_id) not in page:
+        return fixed
+    if cls is None or cls == suggested:
+        fixed.pop(int(image_id), None)
+    else:
+        fixed[int(image_id)] = cls
+    return fixed
+
+
 def _check(store: Store, dataset: str, image_ids: list[int], annotator: str) -> None:
     if not (annotator or "").strip():
         raise WorkbenchError("Give an annotator name before labelling.")

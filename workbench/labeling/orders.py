@@ -26,6 +26,8 @@ ORDER_TABLE = (
     Order("unlabeled", "Unlabeled images, in file order", unlabeled=True),
     Order("random", "Unlabeled images, in a seeded random order", unlabeled=True),
     Order("similar", "Unlabeled images, look-alikes together (for the grid)", unlabeled=True),
+    Order("representative", "Unlabeled images, one of each kind first (cluster representatives: first labels)",
+          unlabeled=True),
     Order("uncertain", "Unlabeled images, the model's least sure first (suggestions)", unlabeled=True, suggested=True),
     Order("confident", "Unlabeled images by suggested class, most confident first (verify pages)", unlabeled=True,
           suggested=True),

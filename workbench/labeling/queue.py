@@ -7,7 +7,7 @@ import numpy as np
 
 from workbench.errors import WorkbenchError
 from workbench.labeling.orders import ONLY_ORDERS, ORDERS, SUGGESTED_ORDERS, UNLABELED_ORDERS
-from workbench.labeling.similar import similar_order
+from workbench.labeling.similar import representative_order, similar_order
 from workbench.labeling.suggest import Suggestions, confident_first, uncertain_first
 from workbench.store import Store
 
@@ -32,6 +32,8 @@ def build_queue(store: Store, dataset: str, annotator: str, order: str = "unlabe
         mine = set(store.latest_labels(dataset, annotator)["image_id"].astype(int))
         if order == "similar":  # clustered over all images, so the order stays put as labels come in
             ids = similar_order(store, dataset, seed)
+        elif order == "representative":
+            ids = representative_order(store, dataset, seed)
         ids = [i for i in ids if i not in mine]
         if order == "random":
             ids = [ids[k] for k in np.random.default_rng(seed).permutation(len(ids))]

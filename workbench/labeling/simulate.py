@@ -31,7 +31,7 @@ from workbench.store import Store
 
 RETRAIN_S = 5.0   # modelled seconds a retrain takes (fit and predict); the bench prints the measured ones beside
 MISS = 0.02       # chance of overlooking a wrong suggestion
-FIXES = ("leave-out", "cursor")
+FIXES = ("leave-out", "space", "cursor")
 
 
 @dataclass(frozen=True)
@@ -55,9 +55,12 @@ class CostModel:
 
         "leave-out" (the mouse): click each wrong one (M + P + K; hand to the mouse and back, 2H), then Enter;
         the images left out are labelled one by one afterwards, at one decision each (charged there).
-        "cursor": a cursor starts on the first thumbnail; for each wrong one, in reading order, M, then arrow keys
-        (one K per row or column) or a click (P + K, 2H once per page), whichever is quicker, then its class key.
-        Both end with M + K for Enter and include n inspections.
+        "space" (the keyboard cursor, which starts on the first thumbnail): for each wrong one, in reading order,
+        M, then arrow keys (one K per row or column) and Space (K), or a click (P + K; 2H once per page), whichever
+        is quicker, leaves it out; it is labelled afterwards as with the mouse.
+        "cursor": the same moves, then the image's class key (K) corrects it on the page (a click moves the cursor
+        there first): nothing is left out.
+        All end with M + K for Enter and include n inspections.
         """
         if fix not in FIXES:
             raise ValueError(f"fix must be one of {FIXES}, not {fix!r}")
@@ -69,12 +72,13 @@ class CostModel:
                 actions, mouse = actions + 1, True
                 continue
             d = abs(pos // self.columns - at // self.columns) + abs(pos % self.columns - at % self.columns)
-            by_keys, by_mouse = d * self.key, self.point + self.key
-            seconds += self.mental + min(by_keys, by_mouse) + self.key
+            clicks = 2 if fix == "cursor" else 1       # a click toggles it; "cursor" then types its class key
+            by_keys, by_mouse = (d + 1) * self.key, self.point + clicks * self.key
+            seconds += self.mental + min(by_keys, by_mouse)
             if by_keys <= by_mouse:
                 actions, moves = actions + d + 1, moves + d
             else:
-                actions, mouse = actions + 2, True
+                actions, mouse = actions + clicks, True
             at = pos
         return PageCost(seconds + (2 * self.home if mouse else 0.0), actions, moves)
 
@@ -107,13 +111,19 @@ class Policy:
     page_size: int = PAGE_SIZE
     fix: str = "leave-out"        # how a wrong thumbnail on a page is fixed (see CostModel.page)
     every: int = RETRAIN_EVERY
+    spreading: bool = False       # suggestions averaged with label spreading (labeling.spreading)
 
 
 # the strategies the bench compares, by name; each differs from "verify-pages" in one idea
 STRATEGIES = {
     "verify-pages": Policy("verify pages"),
     "uncertain-first": Policy("uncertain-first 100, then verify pages", uncertain=100),
-    "cursor": Policy("verify pages fixed with the cursor keys", fix="cursor"),
+    "keys": Policy("verify pages worked with the keyboard cursor (Space leaves out)", fix="space"),
+    "cursor": Policy("verify pages corrected with class keys at the cursor", fix="cursor"),
+    "representatives": Policy("cluster representatives typed first, then verify pages", first="representative"),
+    "spreading": Policy("verify pages, suggestions with label spreading", spreading=True),
+    "pages-25": Policy("verify pages of 25", page_size=25),
+    "pages-100": Policy("verify pages of 100", page_size=100),
 }
 
 
@@ -222,7 +232,8 @@ def simulate(store: Store, dataset: str, truth: dict[int, str], policy: Policy =
     `policy.uncertain` images uncertain-first, then verify pages until none is left, then the images no page took
     (under the suggestion floor) one by one; returns the cost."""
     clock = suggester.clock if suggester is not None else Clock()
-    sugg = suggester or PacedSuggester(store, dataset, annotator, clock, retrain_s, every=policy.every)
+    sugg = suggester or PacedSuggester(store, dataset, annotator, clock, retrain_s, every=policy.every,
+                                       spreading=policy.spreading)
     r = SimResult(policy.name, images=len(truth), cost=cost)
     sim = _Annotator(store, dataset, annotator, truth, sugg, clock, r, np.random.default_rng(seed), miss)
     s = open_session(store, dataset, annotator, policy.first, seed=seed, suggester=sugg)

@@ -26,6 +26,7 @@ from workbench.store import Store
 # the head is fitted in the background once labels come in: torch is imported then, not when the app opens its pool
 torch = lazy_import("torch")
 F = lazy_import("torch.nn.functional")
+spreading_ = lazy_import("workbench.labeling.spreading")   # scikit-learn, likewise
 
 MIN_PER_CLASS = 5
 RETRAIN_EVERY = 10
@@ -34,6 +35,7 @@ PAGE_SIZE = 50        # images per verify page
 # Suggestions less sure than this are never offered (not shown, not on a verify page, Enter accepts nothing): the
 # model must think its class more likely right than wrong. `workbench app --suggestion-floor` sets another.
 SUGGESTION_FLOOR = 0.5
+SPREADING = False     # label spreading averaged with the head (labeling.spreading): measured, see the README
 
 
 @dataclass(frozen=True)
@@ -106,12 +108,15 @@ def predict(head: torch.nn.Linear, x: np.ndarray) -> np.ndarray:
 
 
 def fit_predict(x: np.ndarray, rows: np.ndarray, y: np.ndarray, n_classes: int,
-                start: torch.nn.Linear | None = None, progress: Progress = no_progress
+                start: torch.nn.Linear | None = None, spreading: bool = False, progress: Progress = no_progress
                 ) -> tuple[np.ndarray, torch.nn.Linear]:
     """One retrain: the head fitted on the labelled rows of `x` (warm-started from `start`), and its
-    probabilities for every row."""
+    probabilities for every row (`spreading`: averaged with labels spread over the kNN graph)."""
     head = fit_head(x[rows], y, n_classes, start=start)
-    return predict(head, x), head
+    probs = predict(head, x)
+    if spreading:
+        probs = spreading_.combine(probs, spreading_.spread(x, rows, y, n_classes))
+    return probs, head
 
 
 def missing_labels(counts: dict[str, int], classes: list[str], need: int = MIN_PER_CLASS) -> dict[str, int]:
@@ -193,16 +198,17 @@ class Suggester:
                  min_per_class: int = MIN_PER_CLASS, start: bool = True,
                  features: Callable[[str, Progress], Features] | None = None,
                  train_slot: threading.Semaphore | None = None, floor: float = SUGGESTION_FLOOR,
-                 activity: Activity | None = None, worker: Worker | None = None):
+                 activity: Activity | None = None, worker: Worker | None = None, spreading: bool = SPREADING):
         """`features`, `train_slot`, `activity` and `worker` come from a SuggesterPool: the dataset's features
         computed once for all annotators, one retrain at a time in the app, background work on one thread
         while annotators are active, and a big set's retrains in a worker process. Suggestions less sure than
-        `floor` are not offered."""
+        `floor` are not offered; `spreading`: the head's probabilities averaged with label spreading's."""
         self.store, self.dataset, self.annotator = store, dataset, annotator
         self._features_of = features or (lambda ds, progress: dataset_features(store, ds, progress))
         self._slot = train_slot or threading.Semaphore(1)
         self.activity, self._worker = activity, worker
         self.every, self.min_per_class, self.floor = every, min_per_class, float(floor)
+        self.spreading = spreading
         self.status = "suggestions: starting"
         self.error: str | None = None
         self._latest: Suggestions | None = None
@@ -292,9 +298,9 @@ class Suggester:
         """A retrain: in the worker process for a big set, else here on the threads the activity allows."""
         x = self._features.x
         if self._worker is not None and len(x) >= PROCESS_MIN:
-            return self._worker.call(fit_predict, x, rows, y, n_classes, self._head)
+            return self._worker.call(fit_predict, x, rows, y, n_classes, self._head, self.spreading)
         yield_threads(self.activity)
-        return fit_predict(x, rows, y, n_classes, self._head)
+        return fit_predict(x, rows, y, n_classes, self._head, self.spreading)
 
 
 class SuggesterPool:

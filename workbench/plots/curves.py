@@ -19,15 +19,17 @@ from plotly.colors import qualitative
 from plotly.subplots import make_subplots
 
 from workbench.atomic import atomic_path
-from workbench.metrics import CURVE_METRICS, REGISTRY
+from workbench.metrics import CURVE_METRICS, REGISTRY, curve_metrics
 from workbench.plots.legend import legend_below
 
 COLORS = qualitative.Plotly
 
 
-def curves_figure(histories: dict[str, pd.DataFrame], metrics: Sequence[str] = CURVE_METRICS,
+def curves_figure(histories: dict[str, pd.DataFrame], metrics: Sequence[str] | None = None,
                   splits: Sequence[str] = ("train", "val")) -> go.Figure:
-    """Plotly figure: a panel per metric, one colour per run, val solid and train dotted."""
+    """Plotly figure: a panel per metric (default: the runs' own, see metrics_of), one colour per run, val solid
+    and train dotted."""
+    metrics = metrics or metrics_of(histories)
     cols = 3
     rows = -(-len(metrics) // cols)
     fig = make_subplots(rows=rows, cols=cols, subplot_titles=[_title(m) for m in metrics],
@@ -36,7 +38,7 @@ def curves_figure(histories: dict[str, pd.DataFrame], metrics: Sequence[str] = C
         color = COLORS[i % len(COLORS)]
         for k, metric in enumerate(metrics):
             for split in splits:
-                part = h[h.split == split]
+                part = h[h.split == split].dropna(subset=[metric]) if metric in h else h.iloc[:0]
                 if part.empty:
                     continue
                 fig.add_trace(go.Scatter(
@@ -119,10 +121,16 @@ def save_curves(histories: dict[str, pd.DataFrame], plots: Path, name: str | Non
         raise ValueError("No runs to plot.")
     out = Path(plots) / (name or plot_name(list(histories)))
     html, png = out / "curves.html", out / "curves.png"
+    metrics = metrics_of(histories)
     with atomic_path(html) as tmp:
-        curves_figure(histories).write_html(tmp, include_plotlyjs=True, full_html=True)
-    _matplotlib_png(histories, png)
+        curves_figure(histories, metrics).write_html(tmp, include_plotlyjs=True, full_html=True)
+    _matplotlib_png(histories, png, metrics)
     return {"html": html, "png": png}
+
+
+def metrics_of(histories: dict[str, pd.DataFrame]) -> tuple[str, ...]:
+    """The metrics the runs' histories record: classification's curves, or a detection run's loss and mAP."""
+    return curve_metrics({c for h in histories.values() for c in h.columns})
 
 
 def plot_name(runs: list[str]) -> str:
@@ -142,7 +150,7 @@ def _matplotlib_png(histories: dict[str, pd.DataFrame], path: Path, metrics: Seq
         color = COLORS[i % len(COLORS)]
         for ax, metric in zip(axes, metrics):
             for split, style in (("val", "-"), ("train", ":")):
-                part = h[h.split == split]
+                part = h[h.split == split].dropna(subset=[metric]) if metric in h else h.iloc[:0]
                 if not part.empty:
                     ax.plot(part.epoch, part[metric], style, marker="o", ms=3, color=color,
                             label=f"{run} ({split})")
@@ -155,6 +163,8 @@ def _matplotlib_png(histories: dict[str, pd.DataFrame], path: Path, metrics: Seq
     handles, labels = axes[0].get_legend_handles_labels()
     if len(metrics) < len(axes):
         axes[len(metrics)].legend(handles, labels, loc="center", fontsize=8, frameon=False)
+    elif handles:  # every panel holds a metric (a detection run's three): the legend goes into the first
+        axes[0].legend(handles, labels, fontsize=7)
     fig.tight_layout()
     with atomic_path(path) as tmp:
         fig.savefig(tmp)

@@ -3,19 +3,25 @@
 from __future__ import annotations
 
 from collections import Counter
+from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Sequence
+from typing import Iterator, Sequence
 
 import cv2
 import numpy as np
+import torch
 from PIL import Image
 
 from workbench.data.importers.crops import Box
 from workbench.errors import WorkbenchError
 from workbench.predict.crop_steps import DETECT_WIDTH, CropStep, crop_step
-from workbench.predict.predict import decide, decision_threshold
+from workbench.predict.predict import decide, decision_threshold, probability_columns
 from workbench.train.predict import predict
 from workbench.train.runs import LoadedRun
+
+# A frame's few small crops gain little from a second torch thread, and on a busy machine the threads wait for each
+# other: with 2 threads the model took 60x as long as with 1 under a load of 12 on 2 cores (bench/live_bench.py).
+FRAME_THREADS = 1
 
 # one colour per class index (RGB), Okabe-Ito: tells classes apart for colour-blind viewers too
 PALETTE = [(0, 114, 178), (213, 94, 0), (0, 158, 115), (204, 121, 167), (230, 159, 0), (86, 180, 233),
@@ -40,23 +46,37 @@ class FrameClassifier:
     loaded: LoadedRun
     crop: CropStep
     threshold: float | None = None
+    threads: int = FRAME_THREADS
 
     @property
     def classes(self) -> list[str]:
         return list(self.loaded.classes)
 
-    def __call__(self, frame: np.ndarray) -> list[Detection]:
-        """The detections of an (H, W, 3) uint8 RGB frame: every box classified in one batch."""
+    def __call__(self, frame: np.ndarray, boxes: list[Box] | None = None) -> list[Detection]:
+        """The detections of an (H, W, 3) uint8 RGB frame: every box (the crop step's unless given) classified in
+        one batch."""
         if frame.ndim != 3 or frame.shape[2] != 3 or frame.dtype != np.uint8:
             raise WorkbenchError(f"A frame must be an (H, W, 3) uint8 RGB array, got {frame.shape} {frame.dtype}.")
-        boxes = self.crop.boxes(frame)
+        boxes = self.crop.boxes(frame) if boxes is None else boxes
         if not boxes:
             return []
         crops = [Image.fromarray(frame[b.y:b.y + b.h, b.x:b.x + b.w]) for b in boxes]
-        probs = predict(self.loaded, crops, batch_size=len(crops))
+        with torch_threads(self.threads):
+            probs = predict(self.loaded, crops, batch_size=len(crops))
         decided = decide(probs, self.threshold)
         return [Detection(b, self.loaded.classes[k], int(k), float(p[k]), tuple(map(float, p)))
                 for b, k, p in zip(boxes, decided, probs)]
+
+
+@contextmanager
+def torch_threads(n: int) -> Iterator[None]:
+    """Torch uses `n` threads in this thread for the block (a server thread's count is its own; restored after)."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(n)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(before)
 
 
 def frame_classifier(loaded: LoadedRun, crop: str = "none", *, detect_width: int = DETECT_WIDTH,
@@ -66,6 +86,22 @@ def frame_classifier(loaded: LoadedRun, crop: str = "none", *, detect_width: int
     step = crop_step(crop, detect_width=detect_width)  # a typo fails before a threshold is chosen
     chosen, _, notes = decision_threshold(loaded.run, loaded, threshold)
     return FrameClassifier(loaded, step, chosen), notes
+
+
+CROP_COLUMNS = ["crop", "x", "y", "w", "h"]  # a crop's number in its frame and its box, in the frame's pixels
+
+
+def detection_rows(found: Sequence[Detection], classes: Sequence[str], **where: object) -> list[dict]:
+    """One table row per detection (`where`, e.g. the frame or the file, then the crop, box, class, confidence and
+    p_<class>...); one row of `where` alone when nothing was found."""
+    cols = probability_columns(classes)
+    return [{**where, "crop": i, **vars(d.box), "class": d.label, "confidence": d.confidence,
+             **dict(zip(cols, d.probs))} for i, d in enumerate(found)] or [dict(where)]
+
+
+def detection_columns(classes: Sequence[str]) -> list[str]:
+    """The columns detection_rows fills after its `where` ones."""
+    return [*CROP_COLUMNS, "class", "confidence", *probability_columns(classes)]
 
 
 def counts(detections: Sequence[Detection], classes: Sequence[str]) -> str:

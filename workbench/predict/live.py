@@ -13,7 +13,8 @@ from pathlib import Path
 
 import numpy as np
 
-from workbench.predict.crop_steps import crop_step
+from workbench.errors import WorkbenchError
+from workbench.predict.crop_steps import DETECT_EVERY, BoxTracker, crop_step
 from workbench.predict.events import EventLog, EventRule, EventWatcher, events_folder
 from workbench.predict.frames import Detection, FrameClassifier, annotate, counts
 from workbench.predict.predict import decision_threshold
@@ -24,12 +25,14 @@ WINDOW_S = 3.0  # frames per second is measured over the last few seconds, so it
 
 @dataclass(frozen=True)
 class LiveSettings:
-    """What a stream runs: the run, the crop step (and the width faces are searched at), the event rule."""
+    """What a stream runs: the run, the crop step (the width faces are searched at, how often whole frames are
+    searched), the event rule."""
 
     run: str
     crop: str
     detect_width: int
     rule: EventRule | None = None
+    detect_every: int = DETECT_EVERY
 
 
 @dataclass
@@ -57,23 +60,26 @@ class LiveStream:
 
     threshold: float | None = None  # binary runs decide at the run's threshold, chosen once when the stream starts
     notes: list[str] = field(default_factory=list)
+    tracker: BoxTracker = field(default_factory=BoxTracker)  # boxes between whole-frame searches
 
     @classmethod
     def start(cls, settings: LiveSettings, loaded: LoadedRun, now: float | None = None) -> "LiveStream":
         """A new stream of `settings` with the run `loaded`: the crop step and rule checked, the decision threshold
         chosen; its events (if it has a rule) go to checkpoints/<run>/events/camera-<time>/."""
         crop_step(settings.crop, detect_width=settings.detect_width)  # a bad setting is refused before any frame
+        if not 1 <= settings.detect_every <= 100:
+            raise WorkbenchError(f"Search whole frames every 1 to 100 frames, got {settings.detect_every}.")
         rule = settings.rule.check(loaded.classes) if settings.rule else None
         threshold, _, notes = decision_threshold(loaded.run, loaded)
         log = EventLog(events_folder(loaded.run_dir, "camera"), rule) if rule else None
         return cls(settings, time.monotonic() if now is None else now, EventWatcher(rule) if rule else None, log,
-                   threshold=threshold, notes=notes)
+                   threshold=threshold, notes=notes, tracker=BoxTracker(settings.detect_every))
 
     def classifier(self, loaded: LoadedRun) -> FrameClassifier:
         """The stream's crop step and threshold over the run's model (cheap: made for each frame, the model not kept
         here, so the stream stays copyable)."""
-        return FrameClassifier(loaded, crop_step(self.settings.crop, detect_width=self.settings.detect_width),
-                               self.threshold)
+        step = crop_step(self.settings.crop, detect_width=self.settings.detect_width, live=True)
+        return FrameClassifier(loaded, step, self.threshold)
 
     def step(self, classify: FrameClassifier, frame: np.ndarray, now: float | None = None) -> LiveFrame:
         """Handle the newest frame: classify its crops, draw them with the count and rate, log an event."""
@@ -81,7 +87,7 @@ class LiveStream:
         now = time.monotonic() if now is None else now
         self.frames += 1
         self.arrivals = [t for t in self.arrivals if now - t <= WINDOW_S] + [now]
-        found = classify(frame)
+        found = classify(frame, self.tracker.boxes(classify.crop, frame))
         hit = self.watcher.update(found) if self.watcher else None
         rate = self.fps()
         lines = [counts(found, classify.classes) + (f" | {rate:.1f} frames/s" if rate else "")]

@@ -11,9 +11,9 @@ import numpy as np
 import pandas as pd
 
 from workbench.data.importers.common import Progress, no_progress
-from workbench.errors import BadImage, WorkbenchError
+from workbench.errors import WorkbenchError
 from workbench.evaluate.threshold import run_threshold
-from workbench.predict.sources import ImageSource, gather
+from workbench.predict.sources import ImageSource, gather, load_batch
 from workbench.run import Run
 from workbench.tables import write_csv
 from workbench.train.predict import predict
@@ -82,13 +82,9 @@ def predict_sources(loaded: LoadedRun, sources: Sequence[ImageSource], threshold
     kept, bad, probs = [], [], []
     batches = [sources[i:i + batch_size] for i in range(0, len(sources), batch_size)]
     for batch in progress(batches, len(batches), f"Predicting {len(sources)} images"):
-        images = []
-        for src in batch:
-            try:
-                images.append(src.load())
-                kept.append(src)
-            except BadImage as e:
-                bad.append((src.name, str(e).removeprefix(src.name + ": ")))
+        readable, images, unreadable = load_batch(batch)
+        kept += readable
+        bad += unreadable
         if images:
             probs.append(predict(loaded, images, batch_size=len(images)))
     p = np.concatenate(probs) if probs else np.zeros((0, len(loaded.classes)))

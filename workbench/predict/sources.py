@@ -13,7 +13,7 @@ from workbench.data.imageio import decode, load_image
 from workbench.data.archives import ZipImages, read_member
 from workbench.data.importers.folder import list_images
 from workbench.data.uploads import sort_paths
-from workbench.errors import ImportFailed, WorkbenchError
+from workbench.errors import BadImage, ImportFailed, WorkbenchError
 
 
 @dataclass
@@ -65,6 +65,18 @@ def gather(paths: Sequence[str | Path]) -> tuple[list[ImageSource], list[tuple[s
         else:
             problems.append((str(p), "no such file or folder"))
     return sources, problems
+
+
+def load_batch(batch: Sequence[ImageSource]) -> tuple[list[ImageSource], list[Image.Image], list[tuple[str, str]]]:
+    """The readable sources of `batch` with their images, and the unreadable ones as (name, reason)."""
+    kept, images, bad = [], [], []
+    for src in batch:
+        try:
+            images.append(src.load())
+            kept.append(src)
+        except BadImage as e:
+            bad.append((src.name, str(e).removeprefix(src.name + ": ")))
+    return kept, images, bad
 
 
 def _zip_sources(p: Path) -> tuple[list[ImageSource], list[tuple[str, str]]]:

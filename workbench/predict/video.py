@@ -19,13 +19,12 @@ from workbench.data.importers.common import Progress, no_progress
 from workbench.errors import WorkbenchError
 from workbench.predict.crop_steps import DETECT_WIDTH
 from workbench.predict.events import EventLog, EventRule, EventWatcher, events_folder
-from workbench.predict.frames import FrameClassifier, annotate, counts, frame_classifier
-from workbench.predict.predict import probability_columns
+from workbench.predict.frames import (CROP_COLUMNS, FrameClassifier, annotate, counts, detection_columns,
+                                      detection_rows, frame_classifier)
 from workbench.run import Run
 from workbench.train.runs import LoadedRun, load_run
 
 VIDEO_SUFFIXES = (".mp4", ".m4v", ".mov", ".avi", ".mkv", ".webm", ".mpg", ".mpeg", ".wmv", ".flv", ".y4m", ".ogv")
-BOX_COLUMNS = ["crop", "x", "y", "w", "h"]
 
 
 class BadVideo(WorkbenchError):
@@ -208,7 +207,7 @@ def predict_video(classify: FrameClassifier, path: str | Path, *, every: int = 1
         for index, t, frame in progress(frames, total, f"Predicting {info.path.name}"):
             sampled += 1
             found = classify(frame)
-            rows += frame_rows(index, t, found, classify.classes) if found else [{"time_s": t, "frame": index}]
+            rows += detection_rows(found, classify.classes, time_s=t, frame=index)
             hit = watcher.update(found) if watcher else None
             if hit is not None and log is not None:
                 log.record(hit, annotate(frame, found, [f"t={t:.2f}s {counts(found, classify.classes)}"]), t, index)
@@ -217,21 +216,14 @@ def predict_video(classify: FrameClassifier, path: str | Path, *, every: int = 1
     if not sampled:
         raise BadVideo(f"{info.path}: {'holds no frames' if not info.frames else 'no frame could be decoded'} "
                        f"({info.describe()})")
-    columns = ["time_s", "frame", *BOX_COLUMNS, "class", "confidence", *probability_columns(classify.classes)]
-    table = pd.DataFrame(rows, columns=columns).astype({c: "Int64" for c in BOX_COLUMNS})
+    columns = ["time_s", "frame", *detection_columns(classify.classes)]
+    table = pd.DataFrame(rows, columns=columns).astype({c: "Int64" for c in CROP_COLUMNS})
     table["time_s"] = table["time_s"].round(3)
     result = VideoResult(info, table, int(every), sampled, frames.read, log)
     if info.frames and frames.read < info.frames - 1:  # one frame of slack: some containers round their count
         result.notes.append(f"{info.path.name} looks cut off: its header declares {info.frames} frames but only "
                             f"{frames.read} could be read; those were predicted")
     return result
-
-
-def frame_rows(index: int, t: float, found: Sequence, classes: Sequence[str]) -> list[dict]:
-    """One table row per detection of a frame."""
-    cols = probability_columns(classes)
-    return [{"time_s": t, "frame": index, "crop": i, **vars(d.box), "class": d.label, "confidence": d.confidence,
-             **dict(zip(cols, d.probs))} for i, d in enumerate(found)]
 
 
 @dataclass

@@ -9,6 +9,7 @@ cleanlab's, and all are ranked by cleanlab's self-confidence score, most suspici
 
 from __future__ import annotations
 
+import hashlib
 from typing import Sequence
 
 import numpy as np
@@ -22,11 +23,16 @@ from sklearn.preprocessing import StandardScaler
 
 from workbench.errors import WorkbenchError
 from workbench.review.embeddings import embed
+from workbench.review.run_cache import RunCache
+from workbench.run import Run
 from workbench.store import Store
+from workbench.tables import read_csv, write_csv
+from workbench.train.data import task_labels
 from workbench.train.runs import LoadedRun
 
 
 COLUMNS = ["rank", "image_id", "path", "given", "suggested", "p_given", "p_suggested", "confident_learning"]
+SAVED = "label_suspects-{key}.csv"  # beside the run, keyed by its best checkpoint and the labels it was found on
 
 
 def out_of_fold_probs(features: np.ndarray, y: np.ndarray, n_classes: int, folds: int = 5,
@@ -81,3 +87,20 @@ def suspected_label_errors(loaded: LoadedRun, store: Store, folds: int = 5) -> p
     features = embed(loaded, labels["path"].tolist())
     return find_suspects(features, labels["y"].to_numpy(), loaded.classes, labels["image_id"].tolist(),
                          labels["path"].tolist(), folds=folds, seed=int(getattr(loaded.config, "seed", 0)))
+
+
+def run_label_errors(run: Run, runs: RunCache, folds: int = 5) -> pd.DataFrame:
+    """`suspected_label_errors` of the run's best checkpoint, saved beside the run and read back while that
+    checkpoint and the dataset's labels are as they were (the CLI, the Evaluate tab and the report share it)."""
+    cfg = run.config
+    labels, _ = task_labels(run.ws.store, cfg.dataset, cfg.grouping, cfg.seed)
+    pairs = ",".join(f"{i}:{label}" for i, label in sorted(zip(labels["image_id"], labels["label"])))
+    key = hashlib.sha256(f"{run.checkpoint_stamp('best')} {folds} {pairs}".encode()).hexdigest()[:16]
+    saved = run.folder / SAVED.format(key=key)
+    if saved.is_file():
+        return read_csv(saved)
+    found = suspected_label_errors(runs.get(run), run.ws.store, folds)
+    for old in run.folder.glob(SAVED.format(key="*")):
+        old.unlink(missing_ok=True)
+    write_csv(saved, found)
+    return found

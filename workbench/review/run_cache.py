@@ -9,11 +9,12 @@ from typing import TYPE_CHECKING
 from workbench.lazy import lazy_import
 from workbench.run import Run
 
-if TYPE_CHECKING:  # annotations only: loaded_runs below
+if TYPE_CHECKING:  # annotations only: the loaded kinds of run
+    from workbench.detect.model import LoadedDetector
     from workbench.train.runs import LoadedRun
 
 # the app holds its cache from the start; torch is imported when the first run is loaded
-loaded_runs = lazy_import("workbench.train.runs")
+tasks = lazy_import("workbench.train.tasks")
 
 
 class RunCache:
@@ -22,12 +23,13 @@ class RunCache:
     def __init__(self, size: int = 2):
         self.size, self._runs, self._lock = size, OrderedDict(), threading.Lock()
 
-    def get(self, run: Run, which: str = "best") -> LoadedRun:
-        """The loaded run (`workbench.train.runs.load_run`), from the cache when its checkpoint is unchanged."""
+    def get(self, run: Run, which: str = "best") -> LoadedRun | LoadedDetector:
+        """The loaded run (`workbench.train.tasks.load_trained`: a classifier's, or a detector's), from the cache when
+        its checkpoint is unchanged."""
         key = (run.folder, which, run.checkpoint_stamp(which))
         with self._lock:
             if key not in self._runs:
-                self._runs[key] = loaded_runs.load_run(run, which)
+                self._runs[key] = tasks.load_trained(run, which)
                 while len(self._runs) > self.size:
                     self._runs.popitem(last=False)
             self._runs.move_to_end(key)

@@ -19,6 +19,8 @@ OPTIMIZERS = ("adamw", "adam", "sgd")
 SCHEDULES = ("cosine", "plateau", "none")
 WEIGHT_SOURCES = ("offline", "timm", "none")  # or a path to a .pth / .safetensors file
 AUGMENTATIONS = ("flip", "rotation", "crop_scale")  # Augment's fields that only fine-tuning uses (no normalize)
+TASKS = ("auto", "classification", "detection")  # auto: detection for a set with boxes and no image labels
+DETECTORS = ("fcos", "retinanet", "fasterrcnn")  # workbench.detect.model.DETECTORS builds them
 BACKBONES = ("efficientnet_lite0", "resnet18", "resnet50", "mobilenetv3_large_100", "mobilenetv2_100",
              "efficientnet_b0", "convnext_atto")  # offered in the form; any timm name works
 
@@ -57,6 +59,11 @@ def parse_split_seed(text: str | int | None) -> int | None:
                              "split).") from None
 
 
+def format_grouping(grouping: Mapping[str, str] | None) -> str:
+    """{'cigs': 'tobacco', ...} -> 'cigs=tobacco,...' (what parse_grouping reads); None -> ''."""
+    return ",".join(f"{k}={v}" for k, v in (grouping or {}).items())
+
+
 def setting(default: Any = MISSING, *, help: str, label: str, **meta: Any) -> Any:
     """A RunConfig (or Augment) field that users set: `help` is the CLI help and the form's info line, `label`
     the form's label. `meta`: choices (the only values), suggest (offered values, others allowed), minimum,
@@ -83,6 +90,16 @@ class Augment:
 
 
 @dataclass
+class Detect:
+    """Settings of detection runs only (a classification run ignores them)."""
+
+    detector: str = setting("fcos", label="Detector", choices=DETECTORS,
+                            help="detection: the torchvision detector on the backbone's feature pyramid")
+    image_size: int = setting(320, label="Detection image size (px)", minimum=32,
+                              help="detection: images are resized so their longer side is this")
+
+
+@dataclass
 class RunConfig:
     """One training run. `grouping` maps dataset classes to task classes (e.g. pipes -> tobacco).
 
@@ -91,6 +108,9 @@ class RunConfig:
     """
 
     dataset: str = setting(label="Dataset", help="dataset name (see `workbench import`)")
+    task: str = setting("auto", label="Task", choices=TASKS,
+                        help="classification (image labels) or detection (boxes); auto: detection when the set has "
+                             "boxes and no image labels")
     method: str = setting("feature_extract", label="Method", choices=METHODS,
                           help="finetune trains the whole network on augmented batches; feature_extract trains "
                                "only the head on the frozen backbone's embeddings")
@@ -115,6 +135,7 @@ class RunConfig:
     weight_decay: float = setting(1e-4, label="Weight decay", form=False, help="the optimizer's weight decay")
     schedule: str = setting("cosine", label="LR schedule", choices=SCHEDULES, help="learning-rate schedule")
     augment: Augment = field(default_factory=Augment)
+    detect: Detect = field(default_factory=Detect)
     seed: int = setting(0, label="Seed", help="seed of the initial weights and the batches (and of the split "
                                                 "unless --split-seed is given)")
     # None: the seed's own split (what runs saved before split seeds existed mean); resolved in __post_init__, so
@@ -131,18 +152,22 @@ class RunConfig:
             self.augment = Augment(**self.augment)
         if self.split_seed is None:
             self.split_seed = self.seed
+        if isinstance(self.detect, dict):
+            self.detect = Detect(**self.detect)
         if not self.name:
             self.name = default_name(self)
 
     def validate(self) -> "RunConfig":
         """Raise WorkbenchError naming the first bad field."""
-        for name, what, allowed in (("method", "method", METHODS), ("optimizer", "optimizer", OPTIMIZERS),
-                                    ("schedule", "LR schedule", SCHEDULES)):
-            if getattr(self, name) not in allowed:
-                raise WorkbenchError(f"Unknown {what} {getattr(self, name)!r}; choose one of {', '.join(allowed)}.")
-        for name, lo in (("input_size", 8), ("epochs", 1), ("batch_size", 1)):
-            if int(getattr(self, name)) < lo:
-                raise WorkbenchError(f"{name} must be at least {lo}, got {getattr(self, name)}.")
+        for value, what, allowed in ((self.task, "task", TASKS), (self.method, "method", METHODS),
+                                     (self.optimizer, "optimizer", OPTIMIZERS), (self.schedule, "LR schedule", SCHEDULES),
+                                     (self.detect.detector, "detector", DETECTORS)):
+            if value not in allowed:
+                raise WorkbenchError(f"Unknown {what} {value!r}; choose one of {', '.join(allowed)}.")
+        for name, value, lo in (("input_size", self.input_size, 8), ("epochs", self.epochs, 1),
+                                ("batch_size", self.batch_size, 1), ("image_size", self.detect.image_size, 32)):
+            if int(value) < lo:
+                raise WorkbenchError(f"{name} must be at least {lo}, got {value}.")
         if not self.lr > 0:
             raise WorkbenchError(f"Learning rate must be positive, got {self.lr}.")
         if not self.head_lr_scale > 0:
@@ -155,6 +180,16 @@ class RunConfig:
 
     def to_dict(self) -> dict:
         return asdict(self)
+
+    def flat(self) -> dict[str, str | int | float | bool]:
+        """Every field as a flat scalar (augment.flip, ..., the grouping as text): what trackers and reports list."""
+        out: dict[str, str | int | float | bool] = {}
+        for key, value in self.to_dict().items():
+            if key == "augment":
+                out.update({f"augment.{k}": v for k, v in value.items()})
+            else:
+                out[key] = format_grouping(value) if key == "grouping" else value
+        return out
 
     @classmethod
     def from_dict(cls, d: dict) -> "RunConfig":
@@ -184,7 +219,16 @@ class Setting:
     flag: str | None = None
     text: Callable[[str], Any] | None = None
     form: bool = True
-    part: str = ""  # "augment" for Augment's fields
+    part: str = ""  # "augment" for Augment's fields, "detect" for Detect's
+
+    @property
+    def option(self) -> str | None:
+        """The CLI's option (`--input-size`; a boolean on by default: `--no-flip`); None for the positional dataset."""
+        if self.default is None:
+            return None
+        if self.flag:
+            return self.flag
+        return f"--{'no-' if self.type is bool and self.default else ''}{self.name.replace('_', '-')}"
 
     def value(self, raw: Any) -> Any:
         """The typed value of what a CLI argument or a form input holds: text trimmed or parsed, numbers cast."""
@@ -197,12 +241,15 @@ class Setting:
         return self.type(raw)
 
 
+PARTS = {"augment": Augment, "detect": Detect}  # RunConfig's fields that group settings
+
+
 def settings() -> list[Setting]:
-    """Every user-set field of RunConfig in declaration order, Augment's in place of `augment`."""
+    """Every user-set field of RunConfig in declaration order, a part's fields (Augment's, Detect's) in its place."""
     out = []
     for f in fields(RunConfig):
-        if f.name == "augment":
-            out += [_setting(g, Augment, "augment") for g in fields(Augment)]
+        if f.name in PARTS:
+            out += [_setting(g, PARTS[f.name], f.name) for g in fields(PARTS[f.name])]
         elif "help" in f.metadata:
             out.append(_setting(f, RunConfig))
     return out
@@ -216,15 +263,35 @@ def _setting(f: Field, cls: type, part: str = "") -> Setting:
     return Setting(f.name, kind, default, meta.pop("help"), meta.pop("label"), part=part, **meta)
 
 
+def command_line(cfg: RunConfig) -> list[str]:
+    """The `workbench train` arguments that train this run again: the dataset, then every setting whose value is
+    not its default (the run's name always)."""
+    args = [cfg.dataset]
+    for s in settings():
+        value = getattr(getattr(cfg, s.part) if s.part else cfg, s.name)
+        if s.name == "grouping":
+            value = format_grouping(value)  # compared and written as the CLI reads it
+        if s.name == "split_seed" and value == cfg.seed:
+            continue  # the seed's own split: what no --split-seed gives
+        if s.option is None or (value == s.default and s.name != "name"):
+            continue
+        if s.type is bool:
+            args.append(s.option)  # the flag turns the default around
+        else:
+            args += [s.option, str(value)]
+    return args
+
+
 def config_from(values: Mapping[str, Any]) -> RunConfig:
     """A RunConfig from flat setting values by name (CLI arguments or form inputs); absent ones keep their defaults.
 
     Raises WorkbenchError for a bad grouping; call .validate() for the rest."""
-    own, aug = {}, {}
+    own: dict[str, Any] = {}
+    parts: dict[str, dict[str, Any]] = {part: {} for part in PARTS}
     for s in settings():
         if s.name in values:
-            (aug if s.part == "augment" else own)[s.name] = s.value(values[s.name])
-    return RunConfig(**own, augment=Augment(**aug))
+            (parts[s.part] if s.part else own)[s.name] = s.value(values[s.name])
+    return RunConfig(**own, **{part: PARTS[part](**kw) for part, kw in parts.items()})
 
 
 RANDOM_WEIGHTS = "none"  # the weights source that leaves the backbone randomly initialised
@@ -244,7 +311,7 @@ def random_features_caveat(method: str, weights: str, comparing: bool = False) -
 
 def default_name(cfg: RunConfig) -> str:
     """<dataset>-<method>-<backbone>-s<seed>-<time>: unique enough and readable in a run list."""
-    short = {"finetune": "ft", "feature_extract": "fe"}.get(cfg.method, cfg.method)
+    short = cfg.detect.detector if cfg.task == "detection" else {"finetune": "ft", "feature_extract": "fe"}.get(cfg.method, cfg.method)
     stamp = time.strftime("%Y%m%d-%H%M%S") + f"{int(time.time() * 1000) % 1000:03d}"
     ds = re.sub(r"[^A-Za-z0-9._-]+", "_", cfg.dataset)
     return f"{ds}-{short}-{cfg.backbone}-s{cfg.seed}-{stamp}"

@@ -20,7 +20,7 @@ from workbench.workspace import Workspace
 
 # training imports torch: the app holds its job queue from the start and imports it with the first job submitted
 compare = lazy_import("workbench.train.compare")
-loop = lazy_import("workbench.train.loop")
+tasks = lazy_import("workbench.train.tasks")  # a classifier's loop or a detector's, as the set asks
 
 
 @dataclass
@@ -60,10 +60,10 @@ class JobManager:
     def submit_train(self, cfg: RunConfig) -> Job:
         """Queue one training run; it is checked now (once), so mistakes show at once, and trains on the labels
         as they were when it was submitted."""
-        task = loop.precheck(self.ws, cfg)
+        task = tasks.precheck(self.ws, cfg)
         job = self._new(f"train {cfg.name}")
         job.runs.append(cfg.name)
-        self._queue.put((job, lambda progress: loop.train(self.ws, cfg, progress, job.cancel, task=task)))
+        self._queue.put((job, lambda progress: tasks.train(self.ws, cfg, progress, job.cancel, task=task)))
         return job
 
     def submit_compare(self, base: RunConfig, seeds: int, prefix: str | None = None, resample: bool = False) -> Job:

@@ -84,16 +84,13 @@ def train(ws: Workspace, cfg: RunConfig, progress: Progress | None = None, cance
     progress(0.0, "loading images")
     splits = load_splits(task.labels, cfg.input_size)
     folder = ws.run_folder(cfg.name)
-    files = RunFiles(folder, ws.plots, device, Trackers.for_run(ws.mlflow)) if ddp.master else _NoFiles(folder)
+    files = RunFiles(folder, ws.plots, device, Trackers.for_run(ws.mlflow)) if ddp.master else NoFiles(folder)
     files.start(cfg, ws.store, task, channels=splits["train"].images.shape[1])
     progress(0.0, kept_note(groups_kept(task.labels)))  # what dataset.json records, said as the run starts
     try:
         method = METHODS[cfg.method](model, cfg, splits, device, progress, ddp)
-        result = _Epochs(cfg, method, splits["val"].y.numpy(), files, progress, cancel, ddp).run()
-        # what each rank saw in epoch 1 and ended with: proof in summary.json that the shards were disjoint
-        # and the replicas stayed identical
-        shards, digests = dist.gather(method.seen, ddp), dist.gather(_digest(method.parameters()), ddp)
-        files.finish(result, _shard_summary(ddp, shards, digests), plots)
+        result = Epochs(cfg, method, splits["val"].y.numpy(), files, progress, cancel, ddp).run()
+        files.finish(result, distributed_summary(ddp, method), plots)
     finally:
         files.close()  # let go of the run's training lock: without a summary the run is now "interrupted"
     return result
@@ -103,7 +100,7 @@ def precheck(ws: Workspace, cfg: RunConfig) -> TaskData:
     """Every cheap check before a run starts (config, name, backbone, dataset, labels): errors at once, not later."""
     cfg.validate()
     if ws.run_folder(cfg.name).exists():
-        raise WorkbenchError(_taken(cfg.name))
+        raise WorkbenchError(taken(cfg.name))
     check_backbone(cfg.backbone)
     df, classes = D.task_labels(ws.store, cfg.dataset, cfg.grouping, cfg.split_seed)
     D.check_trainable(df, classes)
@@ -123,15 +120,15 @@ def load_splits(labels: pd.DataFrame, size: int) -> dict[str, D.Split]:
     return splits
 
 
-class _Epochs:
+class Epochs:
     """The epoch loop of one run: metrics of both splits, history and checkpoints after every epoch, the best
     epoch by val loss; stops when cancelled, when the model goes NaN or when a checkpoint cannot be written."""
 
     def __init__(self, cfg: RunConfig, method: TrainingMethod, val_y: np.ndarray, files: "RunFiles",
                  progress: Progress, cancel, ddp: dist.Dist):
         self.cfg, self.method, self.val_y, self.files, self.progress, self.cancel = cfg, method, val_y, files, progress, cancel
-        self.opt = _optimizer(cfg, method.parameters(), cfg.lr * method.lr_scale())
-        self.sched = _scheduler(cfg, self.opt)
+        self.opt = make_optimizer(cfg, method.parameters(), cfg.lr * method.lr_scale())
+        self.sched = make_scheduler(cfg, self.opt)
         self.gen = torch.Generator().manual_seed(cfg.seed + ddp.rank)  # augmentations differ per rank
         self.rows: list[dict] = []
         self.best: tuple[int | None, float] = (None, math.inf)
@@ -179,12 +176,16 @@ class _Epochs:
         improved = val_loss < self.best[1]
         self.best = (epoch, val_loss) if improved else self.best
         self.checkpoints.save(self.method.snapshot(), "last.pt", *(["best.pt"] if improved else []))
+        self.step_schedule(val_loss)
+        self.progress(epoch / self.cfg.epochs, f"epoch {epoch}/{self.cfg.epochs}: val loss {val_loss:.4f}, "
+                                               f"val acc {self.rows[-1]['accuracy']:.3f}")
+
+    def step_schedule(self, val_loss: float) -> None:
+        """The learning-rate schedule's step at the end of an epoch (plateau: on the val loss)."""
         if self.cfg.schedule == "plateau":
             self.sched.step(val_loss)
         elif self.sched is not None:
             self.sched.step()
-        self.progress(epoch / self.cfg.epochs, f"epoch {epoch}/{self.cfg.epochs}: val loss {val_loss:.4f}, "
-                                               f"val acc {self.rows[-1]['accuracy']:.3f}")
 
     def history(self) -> pd.DataFrame:
         return pd.DataFrame(self.rows, columns=HISTORY_COLUMNS)
@@ -208,12 +209,7 @@ class RunFiles:
 
     def start(self, cfg: RunConfig, store: Store, task: TaskData, channels: int) -> None:
         """The run folder with its config and what it trains on (so evaluation can tell when the dataset changed)."""
-        try:
-            self.dir.mkdir(parents=True)
-        except FileExistsError:  # taken since the run was checked (a queued job's name)
-            raise WorkbenchError(_taken(self.dir.name)) from None
-        self.lock = TrainingLock(self.dir)  # before the config: a listed run without summary has a lock to probe
-        cfg.save(self.dir / "config.json")
+        self.create(cfg)
         write_json(self.dir / "dataset.json", {
             "dataset": cfg.dataset, "classes": task.classes, "dataset_classes": store.classes(cfg.dataset),
             "grouping": cfg.grouping, "channels": int(channels), "seed": cfg.seed, "split_seed": cfg.split_seed,
@@ -223,6 +219,16 @@ class RunFiles:
                        for r in task.labels.itertuples()],
         }, default=str)
         self.trackers.start(cfg, self.dir)
+
+    def create(self, cfg: RunConfig) -> None:
+        """The run folder, its training lock and config.json; refused when the name was taken since the run was
+        checked."""
+        try:
+            self.dir.mkdir(parents=True)
+        except FileExistsError:  # taken since the run was checked (a queued job's name)
+            raise WorkbenchError(taken(self.dir.name)) from None
+        self.lock = TrainingLock(self.dir)  # before the config: a listed run without summary has a lock to probe
+        cfg.save(self.dir / "config.json")
 
     def checkpoint_writer(self) -> CheckpointWriter:
         """The background writer of best.pt / last.pt; the epochs start now (the summary's seconds count them)."""
@@ -278,7 +284,7 @@ class RunFiles:
             self.lock.release()
 
 
-class _NoFiles:
+class NoFiles:
     """Ranks other than 0 under torchrun write nothing (a class of its own: a method added to RunFiles must not
     write from every rank by inheritance). `dir`: rank 0's run folder, which the run's result names."""
 
@@ -319,7 +325,8 @@ def _quiet(frac: float, msg: str) -> None:
     pass
 
 
-def _taken(run: str) -> str:
+def taken(run: str) -> str:
+    """The message refusing a run name that is in use."""
     return f"A run named {run!r} exists already; choose another name."
 
 
@@ -328,6 +335,13 @@ def _digest(params) -> str:
     for p in params:
         h.update(p.detach().cpu().contiguous().numpy().tobytes())
     return h.hexdigest()
+
+
+def distributed_summary(ddp: dist.Dist, method: TrainingMethod) -> dict | None:
+    """What each rank saw in epoch 1 and ended with (gathered from every rank: call it on all of them): proof in
+    summary.json that the shards were disjoint and the replicas stayed identical. None for one process."""
+    shards, digests = dist.gather(method.seen, ddp), dist.gather(_digest(method.parameters()), ddp)
+    return _shard_summary(ddp, shards, digests)
 
 
 def _shard_summary(ddp: dist.Dist, shards: list[list[int]], digests: list[str]) -> dict | None:
@@ -340,7 +354,8 @@ def _shard_summary(ddp: dist.Dist, shards: list[list[int]], digests: list[str]) 
 
 
 # -- helpers ----------------------------------------------------------------------------------------------
-def _optimizer(cfg: RunConfig, params, lr: float) -> torch.optim.Optimizer:
+def make_optimizer(cfg: RunConfig, params, lr: float) -> torch.optim.Optimizer:
+    """The run's optimizer (cfg.optimizer) over the trainable ones of `params`, at `lr`."""
     # fused kernels (CPU and CUDA): the AdamW step of resnet18 drops from ~66 ms to ~11 ms per batch on 2 cores
     params = [p for p in params if p.requires_grad]
     if cfg.optimizer == "sgd":
@@ -350,7 +365,8 @@ def _optimizer(cfg: RunConfig, params, lr: float) -> torch.optim.Optimizer:
     return torch.optim.AdamW(params, lr=lr, weight_decay=cfg.weight_decay, fused=True)
 
 
-def _scheduler(cfg: RunConfig, opt):
+def make_scheduler(cfg: RunConfig, opt):
+    """The run's learning-rate schedule (cfg.schedule) on `opt`; None for a constant rate."""
     if cfg.schedule == "cosine":
         return torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=cfg.epochs)
     if cfg.schedule == "plateau":

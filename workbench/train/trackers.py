@@ -23,7 +23,7 @@ from torch.utils.tensorboard import SummaryWriter
 from torch.utils.tensorboard.summary import hparams
 
 from workbench.lazy import lazy_import
-from workbench.metrics import METRICS
+from workbench.metrics import DETECTION_METRICS, METRICS
 from workbench.train.config import RunConfig
 
 # mlflow is imported only when a run is tracked there: seconds of imports nobody else pays for
@@ -33,6 +33,7 @@ tracking = lazy_import("mlflow.tracking")
 log = logging.getLogger(__name__)
 SPLITS = ("train", "val")
 MLFLOW_STATUS = {"completed": "FINISHED", "cancelled": "KILLED", "failed": "FAILED"}
+LOGGED = tuple(dict.fromkeys([*METRICS, *DETECTION_METRICS]))  # a classifier's or a detector's history columns
 
 
 class Tracker(Protocol):
@@ -55,19 +56,6 @@ def metric_tag(split: str, metric: str) -> str:
     return f"{split}/{metric}"
 
 
-def flat_settings(cfg: RunConfig) -> dict[str, str | int | float | bool]:
-    """The run's settings as flat scalars (augment.flip, grouping as text): what hparams and params take."""
-    out: dict[str, str | int | float | bool] = {}
-    for key, value in cfg.to_dict().items():
-        if isinstance(value, dict) and key == "augment":
-            out.update({f"augment.{k}": v for k, v in value.items()})
-        elif isinstance(value, (bool, int, float, str)):
-            out[key] = value
-        else:  # grouping (a dict or None)
-            out[key] = "" if value is None else ",".join(f"{k}={v}" for k, v in value.items())
-    return out
-
-
 class TensorBoard:
     """Event files in the run's own folder: scalars per epoch and split, the learning rate, the settings as hparams."""
 
@@ -81,12 +69,12 @@ class TensorBoard:
         # hparams in the run's own event file (SummaryWriter.add_hparams would open a sub-run per call); the metric
         # names tie the HParams dashboard to the val scalars logged each epoch
         metrics = {metric_tag("val", m): 0.0 for m in METRICS}
-        for part in hparams(flat_settings(cfg), metrics):
+        for part in hparams(cfg.flat(), metrics):
             self.writer.file_writer.add_summary(part)
 
     def epoch(self, epoch: int, rows: list[dict]) -> None:
         for row in rows:
-            for m in METRICS:
+            for m in LOGGED:
                 if row.get(m) is not None:
                     self.writer.add_scalar(metric_tag(row["split"], m), float(row[m]), epoch)
         self.writer.add_scalar("lr", float(rows[0]["lr"]), epoch)
@@ -115,12 +103,12 @@ class MLflow:
         run = self.client.create_run(experiment_id, run_name=cfg.name,
                                      tags={"workbench.run": cfg.name, "workbench.folder": str(folder)})
         self.run_id = run.info.run_id
-        self.client.log_batch(self.run_id, params=[entities.Param(k, str(v)) for k, v in flat_settings(cfg).items()])
+        self.client.log_batch(self.run_id, params=[entities.Param(k, str(v)) for k, v in cfg.flat().items()])
 
     def epoch(self, epoch: int, rows: list[dict]) -> None:
         now = int(time.time() * 1000)
         metrics = [entities.Metric(metric_tag(row["split"], m), float(row[m]), now, epoch)
-                   for row in rows for m in METRICS if row.get(m) is not None]
+                   for row in rows for m in LOGGED if row.get(m) is not None]
         self.client.log_batch(self.run_id, metrics=[*metrics, entities.Metric("lr", float(rows[0]["lr"]), now, epoch)])
 
     def finish(self, status: str, files: list[Path], summary: dict) -> None:

@@ -46,6 +46,7 @@ class CameraPanel:
 
     crop: gr.Dropdown
     detect_width: gr.Number
+    detect_every: gr.Number
     event_class: gr.Dropdown
     min_confidence: gr.Slider
     frames: gr.Number
@@ -73,6 +74,8 @@ def layout() -> CameraPanel:
         crop = gr.Dropdown(CROPS, value="faces", label="Crop step", scale=1, elem_id="wb-live-crop")
         detect_width = gr.Number(320, precision=0, minimum=64, maximum=4096, scale=1, elem_id="wb-live-width",
                                  label="Find faces at width (px)", info="smaller is faster; misses small faces")
+        detect_every = gr.Number(3, precision=0, minimum=1, maximum=100, scale=1, elem_id="wb-live-every",
+                                 label="Search whole frame every N", info="camera; faces followed between")
         event_class = gr.Dropdown([NO_EVENTS], value=NO_EVENTS, label="Event: class", scale=1,
                                   elem_id="wb-live-event-class")
         min_confidence = gr.Slider(0.0, 1.0, value=0.8, step=0.01, label="Event: confidence at least", scale=1,
@@ -99,22 +102,22 @@ def layout() -> CameraPanel:
     events_table = gr.Dataframe(headers=EVENT_COLUMNS, interactive=False, elem_id="wb-events-table")
     snapshots = thumb_grid(elem_id="wb-events-snapshots", label="Snapshots, newest first", tile=200,
                            height="480px", empty="No events yet.")
-    return CameraPanel(crop, detect_width, event_class, min_confidence, frames, camera, shown, live_status,
-                       video_file, every, video_btn, video_status, video_table, video_csv, events_table,
+    return CameraPanel(crop, detect_width, detect_every, event_class, min_confidence, frames, camera, shown,
+                       live_status, video_file, every, video_btn, video_status, video_table, video_csv, events_table,
                        snapshots, gr.State(None))
 
 
 # -- handlers: call the core, shape for display -----------------------------------------------
 def live_frame(ws: Workspace, runs: RunCache, p: CameraPanel, frame: np.ndarray | None, run: str | None, crop: str,
                detect_width: float | None, event_class: str | None, min_confidence: float, frames: float | None,
-               stream: Any) -> dict:
+               stream: Any, detect_every: float | None = None) -> dict:
     """One camera frame: classified and drawn, the running count and rate; a new event listed. A bad setting is
     shown in the status and the frame passed through, so the stream goes on once it is fixed."""
     if frame is None:
         return {}
     try:
         settings = live.LiveSettings(run or "", crop, int(detect_width or 320),
-                                     _rule(event_class, min_confidence, frames))
+                                     _rule(event_class, min_confidence, frames), int(detect_every or live.DETECT_EVERY))
         if not run:
             raise WorkbenchError("Pick a run to classify the camera's frames.")
         loaded = runs.get(ws.run(run))
@@ -190,7 +193,8 @@ def wire(ws: Workspace, runs: RunCache, run: gr.Dropdown, p: CameraPanel) -> Non
     run.change(bind(event_classes, ws), inputs_kwargs={"run": run, "current": p.event_class}, outputs=[p.event_class],
                api_visibility="private")
     p.camera.stream(bind(live_frame, ws, runs, p),
-                    inputs_kwargs={"frame": p.camera, "run": run, **rule, "stream": p.stream},
+                    inputs_kwargs={"frame": p.camera, "run": run, **rule, "stream": p.stream,
+                                   "detect_every": p.detect_every},
                     outputs=[p.shown, p.live_status, p.stream, p.events_table, p.snapshots],
                     stream_every=STREAM_EVERY_S, time_limit=STREAM_LIMIT_S, concurrency_limit=2,
                     show_progress="hidden", api_name="live_frame")

@@ -22,6 +22,7 @@ from workbench.review.categories import CATEGORY_COLUMNS, GROUPINGS, cell_catego
 from workbench.review.run_cache import RunCache
 from workbench.run import Run, list_runs
 from workbench.workspace import Workspace
+from workbench.ui import detection_panel
 from workbench.ui.context import UIContext
 from workbench.ui.handlers import bind
 from workbench.ui.operating_point import build_operating_point
@@ -35,12 +36,14 @@ report = lazy_import("workbench.evaluate.report")
 label_issues = lazy_import("workbench.review.label_issues")
 leaks = lazy_import("workbench.evaluate.leaks")
 views = lazy_import("workbench.review.views")
+detection = lazy_import("workbench.detect.evaluate")
 
 PAGE_SIZE = 48
 CAM_CHOICES = [(label, key) for key, label in CAM_LABELS.items()]
 ALL = ("all errors", "")
 PREDICTED = ("predicted class", "")
 PRIVATE = {"api_visibility": "private"}  # events the page needs that are no API of the app
+CONFUSION_LABEL = "Confusion matrix: click a cell to see its errors"
 
 
 def build(ctx: UIContext) -> None:
@@ -49,10 +52,13 @@ def build(ctx: UIContext) -> None:
     gr.Markdown("### Evaluate and review failures")
     top = run_panel(ws)
     build_operating_point(ws, top.run, top.metrics)  # threshold chosen on validation, metrics at it vs argmax
+    boxes = detection_panel.layout(ws)  # shown for detection runs only
     gallery, explain, compare, suspects = gallery_panel(), explain_panel(), compare_panel(ws), suspects_panel()
 
-    wire_runs(top, gallery, explain, compare, ws=ws, runs=runs)
-    ctx.follow_runs(top.run, compare.run_b)  # runs trained since the page loaded are offered when a list opens
+    wire_runs(top, gallery, explain, compare, boxes, ws=ws, runs=runs)
+    detection_panel.wire(boxes, top.run, ws=ws)
+    # runs trained since the page loaded are offered when a list opens
+    ctx.follow_runs(top.run, compare.run_b, boxes.compare_runs)
     wire_gallery(top, gallery, ws=ws, runs=runs)
     wire_explain(top, gallery, explain, ws=ws, runs=runs)
     wire_compare(top, compare, ws=ws)
@@ -93,7 +99,7 @@ def run_panel(ws: Workspace) -> RunPanel:
                                elem_id="wb-eval-metrics")
         roc = gr.Plot(label="ROC curve", scale=2, elem_id="wb-eval-roc")
     # a row of its own: a 10-class matrix beside the metrics and the ROC showed only its first three columns
-    confusion = gr.Dataframe(label="Confusion matrix: click a cell to see its errors", headers=["true \\ predicted"],
+    confusion = gr.Dataframe(label=CONFUSION_LABEL, headers=["true \\ predicted"],
                              interactive=False, elem_id="wb-eval-confusion")
     return RunPanel(run, refresh, evaluate, status, metrics, roc, confusion)
 
@@ -234,21 +240,28 @@ def suspects_panel() -> SuspectsPanel:
 
 # -- events -----------------------------------------------------------------------------------------------------
 
-def wire_runs(top: RunPanel, gallery: GalleryPanel, explain: ExplainPanel, compare: ComparePanel, *, ws: Workspace,
-              runs: RunCache) -> None:
-    """Run lists, picking a run (its saved evaluation, then its gallery) and the Evaluate button."""
-    run_lists = [top.run, compare.run_b]
+def wire_runs(top: RunPanel, gallery: GalleryPanel, explain: ExplainPanel, compare: ComparePanel,
+              boxes: detection_panel.DetectionPanel, *, ws: Workspace, runs: RunCache) -> None:
+    """Run lists, picking a run (its saved evaluation, then its gallery, or a detection run's box errors) and the
+    Evaluate button."""
+    run_lists = [top.run, compare.run_b, boxes.compare_runs]
     top.refresh.click(bind(refresh_runs, ws), outputs=run_lists, **PRIVATE)
     gr.on(None, bind(runs_on_load, ws), outputs=run_lists, **PRIVATE)
     panels = [top.status, top.metrics, top.confusion, top.roc]
     first_page = bind(show_errors, ws, runs, "first")
+    box_page = detection_panel.first_page(ws)
+    # the panels' values are plain (the API's shape); their labels follow the run's kind in an event of their own
+    top.run.change(bind(panel_labels, ws), inputs_kwargs={"run": top.run}, outputs=[top.confusion, top.roc],
+                   **PRIVATE)
     top.run.change(bind(show_run, ws, runs), inputs_kwargs={"run": top.run}, outputs=[*panels, explain.cam_class],
                    **PRIVATE).then(first_page, inputs_kwargs=gallery.inputs(top.run), outputs=gallery.outputs(),
-                                   **PRIVATE)
+                                   **PRIVATE).then(box_page, inputs_kwargs=boxes.inputs(top.run),
+                                                   outputs=boxes.outputs(), **PRIVATE)
     top.evaluate.click(bind(evaluate, ws), inputs_kwargs={"run": top.run}, outputs=panels,
                        api_name="evaluate_run").then(
         bind(show_errors, ws, runs, "stay"), inputs_kwargs=gallery.inputs(top.run),
-        outputs=gallery.outputs(), **PRIVATE)
+        outputs=gallery.outputs(), **PRIVATE).then(box_page, inputs_kwargs=boxes.inputs(top.run),
+                                                  outputs=boxes.outputs(), **PRIVATE)
 
 
 def wire_gallery(top: RunPanel, g: GalleryPanel, *, ws: Workspace, runs: RunCache) -> None:
@@ -307,14 +320,15 @@ def _user_errors(fn: Callable) -> Callable:
 
 
 def refresh_runs(ws: Workspace) -> list:
-    """Both run pickers with the runs there are now."""
-    return [gr.Dropdown(choices=list_runs(ws))] * 2
+    """The run pickers with the runs there are now."""
+    return [gr.Dropdown(choices=list_runs(ws))] * 3
 
 
 def runs_on_load(ws: Workspace) -> tuple:
     """Runs finished since the app started, the newest one selected."""
     names = list_runs(ws)
-    return gr.Dropdown(choices=names, value=names[-1] if names else None), gr.Dropdown(choices=names)
+    return (gr.Dropdown(choices=names, value=names[-1] if names else None), gr.Dropdown(choices=names),
+            gr.Dropdown(choices=names))
 
 
 @_user_errors
@@ -323,12 +337,14 @@ def show_run(ws: Workspace, runs: RunCache, run: str | None) -> tuple:
     if not run:
         return "Pick a run.", None, None, None, gr.Dropdown(choices=[PREDICTED], value="")
     picked = ws.run(run)
+    if picked.is_detector:
+        return (*_detection_panels(picked), gr.Dropdown(choices=[PREDICTED], value=""))  # Grad-CAM explains classifiers
     ev = picked.evaluation()
     classes = gr.Dropdown(choices=[PREDICTED, *picked.classes], value="")
     if ev is None:
         unfinished = picked.unfinished()
-        return (f"{unfinished}  \n" if unfinished else "") + "Not evaluated yet: press **Evaluate**.", None, None, \
-            None, classes
+        return (f"{unfinished}  \n" if unfinished else "") + "Not evaluated yet: press **Evaluate**.", None, \
+            None, None, classes
     return (*_panels(ev, picked), classes)
 
 
@@ -339,6 +355,8 @@ def evaluate(ws: Workspace, run: str | None, progress: gr.Progress = gr.Progress
         raise WorkbenchError("Pick a run first.")
     picked = ws.run(run)
     progress(0.1, desc="predicting the test split")
+    if picked.is_detector:
+        return _detection_panels(picked, detection.evaluate_detector(picked))
     return _panels(evaluation.evaluate_run(picked), picked)
 
 
@@ -353,6 +371,31 @@ def _panels(ev, run: Run) -> tuple:
             plots.confusion_table(np.array(ev.confusion), ev.classes), plots.roc_figure(ev.roc) if ev.roc else None)
 
 
+def _detection_panels(run, ev=None) -> tuple:
+    """A detection run's status line, metrics with intervals, AP per class and precision-recall curves (its saved
+    evaluation unless `ev` is given)."""
+    ev = ev or detection.load_detection_evaluation(run)
+    if ev is None:
+        unfinished = run.unfinished()
+        return ((f"{unfinished}  \n" if unfinished else "") + "Not evaluated yet: press **Evaluate**.", None,
+                None, None)
+    status = (f"**{ev.run}** · {ev.checkpoint} checkpoint · {ev.n} {ev.split} images, {ev.boxes} boxes"
+              + "".join(f"\n- {n}" for n in ev.notes))
+    return status, detection.metrics_table(ev), detection.per_class_table(ev), plots.pr_figure(ev.pr)
+
+
+def panel_labels(ws: Workspace, run: str | None) -> tuple[gr.Dataframe, gr.Plot]:
+    """One Dataframe and one Plot show a classifier's confusion matrix and ROC, or a detector's AP per class and
+    precision-recall curves: their labels for the picked run."""
+    try:
+        detector = bool(run) and ws.run(run).is_detector
+    except WorkbenchError:  # a run gone since the list was drawn: show_run says so
+        detector = False
+    if detector:
+        return gr.Dataframe(label="AP per class (test boxes)"), gr.Plot(label="Precision-recall per class (IoU 0.5)")
+    return gr.Dataframe(label=CONFUSION_LABEL), gr.Plot(label="ROC curve")
+
+
 @_user_errors
 def show_errors(ws: Workspace, runs: RunCache, turn: str, run: str | None, grouping: str, category: str | None,
                 page: float | None,
@@ -360,6 +403,9 @@ def show_errors(ws: Workspace, runs: RunCache, turn: str, run: str | None, group
     """A page of the run's errors in `category` (all if empty), `turn`ed from `page` (first, previous, next or
     stay): thumbnails, page line, per-category table, categories to pick from, the page's image ids, page number."""
     picked = ws.run(run) if run else None
+    if picked is not None and picked.is_detector:
+        empty = "A detection run: its box errors are in the Detection panel above."
+        return grid_value([], empty=empty), "", None, gr.Dropdown(choices=[ALL], value=""), 1
     if picked is None or picked.evaluation() is None:  # evaluating is a button press, not a side effect of browsing
         empty = "Evaluate the run to see its errors." if run else "Pick a run."
         return grid_value([], empty=empty), "", None, gr.Dropdown(choices=[ALL], value=""), 1
@@ -403,6 +449,7 @@ def show_cam(ws: Workspace, runs: RunCache, run: str | None, image_id: float | N
     """The image, its CAM overlay and a caption naming label, prediction, class explained, method and layer."""
     if not run or image_id is None:
         raise WorkbenchError("Pick a run and an image (click a gallery thumbnail or type its id).")
+    _classifier_only(ws.run(run), "Grad-CAM")
     v = views.cam_view(runs.get(ws.run(run)), ws.store, int(image_id), class_name or None, method,
                        (layer or "").strip() or None)
     return v.original, v.overlay, v.caption
@@ -414,6 +461,8 @@ def show_comparison(ws: Workspace, run_a: str | None, run_b: str | None, groupin
     predictions)."""
     if not run_a or not run_b:
         raise WorkbenchError("Pick run A above and run B here.")
+    for run in (run_a, run_b):
+        _classifier_only(ws.run(run), "This comparison of image outcomes")
     v = views.compare_view(ws.run(run_a), ws.run(run_b), grouping, outcome)
     return v.table, grid_value(v.tiles(), empty=f"No image with the outcome {outcome!r}.")
 
@@ -425,9 +474,16 @@ def find_suspects(ws: Workspace, runs: RunCache, run: str | None,
     if not run:
         raise WorkbenchError("Pick a run first.")
     picked = ws.run(run)
+    _classifier_only(picked, "Suspected label errors")
     progress(0.1, desc="embedding the labelled images")
-    sus = label_issues.suspected_label_errors(runs.get(picked), ws.store)
+    sus = label_issues.run_label_errors(picked, runs)
     return sus.drop(columns="path").round(3) if len(sus) else pd.DataFrame({"result": ["No suspects found."]})
+
+
+def _classifier_only(run, what: str) -> None:
+    if run.is_detector:
+        raise WorkbenchError(f"{what} works on classification runs; {run.name!r} is a detector (its box errors and "
+                             "the comparison of detectors are in the Detection panel).")
 
 
 def pick_suspect(table: pd.DataFrame, evt: gr.SelectData) -> int | None:

@@ -29,6 +29,7 @@ from workbench.workspace import Workspace
 from workbench.ui.context import UIContext
 from workbench.ui.handlers import bind
 from workbench.ui.label_efficiency_panel import build_label_efficiency
+from workbench.ui.report_panel import build_report_panel
 
 # the curves (plotly, matplotlib) and the method-grouped plot: imported when first drawn, not to serve the first page
 curves = lazy_import("workbench.plots.curves")
@@ -47,13 +48,16 @@ FE_NOTE = ("**Feature extraction** embeds every image once with the frozen backb
            "three baselines are fitted on each seed's split: logistic regression and an RBF SVM on the raw pixels, "
            "and a linear probe on the frozen backbone's embeddings (hyper-parameters by cross-validation on train). "
            "The table gives test metrics with 95% intervals over seeds; below it, the paired differences and a "
-           "verdict.")
+           "verdict. **Detection**: a set with boxes and no image labels trains a detector (Task *auto*, or "
+           "*detection* for a set with both) of the chosen kind at the detection image size; fine-tuning trains the "
+           "backbone from its third stage, feature extraction freezes it; the curves show loss and val mAP.")
 
 # the run form, row by row: every setting RunConfig shows in a form (Setting.form), by name
-FORM_ROWS = (("dataset", "method", "backbone", "weights"),
+FORM_ROWS = (("dataset", "task", "method", "backbone", "weights"),
              ("grouping", "input_size", "epochs", "batch_size", "seed", "split_seed"),
              ("optimizer", "lr", "schedule", "name"),
-             ("flip", "rotation", "crop_scale", "normalize"))
+             ("flip", "rotation", "crop_scale", "normalize"),
+             ("detector", "image_size"))
 # how an input looks here (width, element id, widget); its label, help, default and choices come from the setting
 LOOK: dict[str, dict[str, Any]] = {
     "dataset": {"scale": 2, "elem_id": "wb-exp-dataset"},
@@ -67,9 +71,9 @@ LOOK: dict[str, dict[str, Any]] = {
     "rotation": {"widget": gr.Slider, "minimum": 0, "maximum": 45, "step": 1},
     "crop_scale": {"widget": gr.Slider, "minimum": 0.3, "maximum": 1.0, "step": 0.05},
 }
-# run, dataset, method, backbone, seed, status, epochs, best epoch, best val loss, val accuracy: fits the page,
-# short headers kept whole (narrow auto widths broke "seed" into "se/ed")
-RUNS_COLUMN_WIDTHS = ["20%", "8%", "12%", "14%", "5%", "9%", "7%", "7%", "9%", "9%"]
+# run, dataset, method, backbone, seed, status, epochs, best epoch, best val loss, val accuracy, val mAP@0.5: fits
+# the page, short headers kept whole (narrow auto widths broke "seed" into "se/ed")
+RUNS_COLUMN_WIDTHS = ["17%", "8%", "11%", "13%", "5%", "8%", "6%", "6%", "9%", "8%", "9%"]
 # method, backbone, weights, input size, epochs, seeds, four test metrics with intervals, two val means
 METHODS_COLUMN_WIDTHS = ["15%", "12%", "6%", "5%", "6%", "5%", "10%", "10%", "10%", "10%", "5.5%", "5.5%"]
 
@@ -128,6 +132,7 @@ def build(ctx: UIContext) -> None:
     runs = runs_layout(ctx.ws, ctx.runs_listed)
     wire(ctx, form, jobs, runs)
     ctx.follow_datasets(form.inputs["dataset"])  # a set imported in the Datasets tab is offered at once
+    build_report_panel(ctx, runs.pick)
     build_label_efficiency(ctx)
 
 

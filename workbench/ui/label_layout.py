@@ -75,6 +75,7 @@ class Grid:
     picked: gr.State   # the selected image ids (held by the server; clicks and keys toggle them)
     verify: gr.State   # a verify page on screen: (class, [confidence per image])
     pics: gr.State     # (image id, path, caption) of the page on screen
+    fixed: gr.State    # a verify page's corrections: {image id: class typed with its key under the cursor}
 
 
 @dataclass
@@ -193,14 +194,15 @@ def _grid() -> Grid:
             tag_on = gr.Button("Tag selected", scale=1)
             tag_off = gr.Button("Untag selected", scale=1)
         with gr.Row():
-            accept = gr.Button("Accept page as suggested (Enter): selected images are left out",
+            accept = gr.Button("Accept page as suggested (Enter): selected images are left out, corrected ones typed",
                                variant="primary", visible=False, elem_id="wb-grid-accept")
         gr.Markdown("Click a thumbnail to select it (framed in orange), click it again to deselect; or move the blue "
-                    "cursor with the **arrow keys** and press **Space**. On a verify page **Enter** accepts it.",
+                    "cursor with the **arrow keys** and press **Space**. On a verify page a **class key** corrects "
+                    "the thumbnail under the cursor and **Enter** accepts the page.",
                     elem_classes=["wb-hint"])
         thumbs = thumb_grid(elem_id="wb-grid-thumbs", empty="Pick a dataset: its first page shows here.", keys=True)
     return Grid(panel, page, size, show, info, thumbs, all_btn, none_btn, cls, assign, tag, tag_on, tag_off, accept,
-                ids=gr.State([]), picked=gr.State([]), verify=gr.State(None), pics=gr.State([]))
+                ids=gr.State([]), picked=gr.State([]), verify=gr.State(None), pics=gr.State([]), fixed=gr.State({}))
 
 
 def _review() -> Review:

@@ -20,7 +20,8 @@ from workbench.errors import WorkbenchError
 from workbench.labeling import (bulk_label, bulk_tag, button_action, disagreements, grid_page, open_image,
                                 open_session, pairwise_kappa, settle, step, take_left_out, view, write_download)
 from workbench.labeling.export import scope_options
-from workbench.labeling.grid import VERIFY_ORDER, accept_page, page_items, toggle
+from workbench.labeling.grid import VERIFY_ORDER, accept_page, correct, page_items, toggle
+from workbench.labeling.keys import class_for_key
 from workbench.labeling.names import add_classes, add_tags, remove_tag
 from workbench.labeling.next_step import dataset_to_open
 from workbench.labeling.session import LabelSession, parse_action
@@ -34,7 +35,7 @@ from workbench.ui.label_boxes import wire as wire_boxes
 from workbench.ui.label_layout import GRID, MODES, ONE, LabelUI, layout
 from workbench.ui.label_render import CSS as VIEW_CSS
 from workbench.ui.label_render import HEAD, class_buttons, gallery_of, render, tag_buttons
-from workbench.ui.thumb_grid import grid_value, picked_id
+from workbench.ui.thumb_grid import grid_value, picked_id, picked_key
 
 __all__ = ["CSS", "HEAD", "build", "layout", "wire"]
 
@@ -186,7 +187,7 @@ def grid_page_of(tab: LabelTab, s: LabelSession | None, ds: str | None, name: st
     tiles, summary = gallery_of(g.items), g.summary(tab.store, ds, who, order_, only_)
     grid = tab.ui.grid
     return {grid.thumbs: grid_value(tiles, selectable=True, empty=summary), grid.picked: [], grid.info: summary,
-            grid.ids: g.image_ids, grid.page: g.page + 1, grid.pics: tiles, grid.verify: g.verify,
+            grid.ids: g.image_ids, grid.page: g.page + 1, grid.pics: tiles, grid.verify: g.verify, grid.fixed: {},
             grid.accept: gr.Button(visible=g.verify is not None)}
 
 
@@ -212,13 +213,14 @@ def show_grid_if_open(tab: LabelTab, m: str, s: LabelSession | None, ds: str | N
         return grid_page_of(tab, s, ds, name, order_, only_, seed_, page_, size_, request)
     except WorkbenchError as e:
         return {grid.thumbs: grid_value([], empty=str(e)), grid.picked: [], grid.info: str(e), grid.ids: [],
-                grid.pics: [], grid.verify: None, grid.accept: gr.Button(visible=False), grid.page: gr.skip()}
+                grid.pics: [], grid.verify: None, grid.fixed: {}, grid.accept: gr.Button(visible=False),
+                grid.page: gr.skip()}
 
 
 def grid_outputs(ui: LabelUI) -> list:
     """What showing a grid page updates."""
     g = ui.grid
-    return [g.thumbs, g.picked, g.info, g.ids, g.page, g.pics, g.verify, g.accept]
+    return [g.thumbs, g.picked, g.info, g.ids, g.page, g.pics, g.verify, g.fixed, g.accept]
 
 
 def on_redraw(tab: LabelTab, s: LabelSession | None, ds: str, name: str | None, ids: list[int],
@@ -229,10 +231,26 @@ def on_redraw(tab: LabelTab, s: LabelSession | None, ds: str, name: str | None, 
     return {grid.thumbs: grid_value(tiles, chosen or [], selectable=True), grid.pics: tiles}
 
 
-def on_pick(ids: list[int], chosen: list[int] | None, pics: list, evt: gr.EventData) -> tuple[list[int], dict]:
-    """A thumbnail clicked (or picked by a key): in or out of the selection."""
-    chosen = toggle(chosen, picked_id(evt), ids or [])
-    return chosen, grid_value(pics or [], chosen, selectable=True)
+def on_pick(tab: LabelTab, ds: str | None, ids: list[int], chosen: list[int] | None, pics: list,
+            fixed: dict | None, verify_: tuple | None, evt: gr.EventData) -> tuple[list[int], dict, dict]:
+    """A thumbnail clicked or picked by Space: in or out of the selection (its correction dropped). A class key
+    on a verify page's thumbnail corrects it to that class (its own suggested class: uncorrected)."""
+    image_id, key, fixed = picked_id(evt), picked_key(evt), dict(fixed or {})
+    if key is not None:
+        cls = class_for_key(key, tab.store.classes(ds)) if ds and verify_ else None
+        if cls is None:   # no verify page, or a key with no class: nothing changes
+            return chosen or [], gr.skip(), fixed
+        fixed = correct(fixed, image_id, cls, verify_[0], ids or [])
+        chosen = [i for i in chosen or [] if i != image_id]
+    else:
+        fixed.pop(image_id, None)
+        chosen = toggle(chosen, image_id, ids or [])
+    return chosen, grid_value(_corrected(pics or [], fixed), [*chosen, *fixed], selectable=True), fixed
+
+
+def _corrected(pics: list, fixed: dict) -> list:
+    """The page's tiles, each corrected one's caption saying its new class."""
+    return [(i, path, f"{caption}\n→ {fixed[i]} (typed)" if i in fixed else caption) for i, path, caption in pics]
 
 
 def select_all(ids: list[int], pics: list) -> tuple[list[int], dict]:
@@ -263,22 +281,25 @@ def bulk(kind: str) -> Callable:
 
 
 def on_accept_page(tab: LabelTab, s: LabelSession | None, ds: str, name: str | None, ids: list[int],
-                   chosen: list[int] | None, verify_: tuple | None, request: gr.Request) -> dict:
-    """Enter on a verify page: label all but the selected images as suggested (one transaction); the
-    selected ones are left out and shown next in One image mode, with the runner-up suggested."""
+                   chosen: list[int] | None, verify_: tuple | None, fixed: dict | None,
+                   request: gr.Request) -> dict:
+    """Enter on a verify page: label all but the selected images as suggested and the corrected ones as typed
+    (one transaction); the selected ones are left out and shown next in One image mode, the runner-up suggested."""
     if not verify_:
         _error(WorkbenchError("This page is not a verify page: pick the 'confident' order and Show page."))
     who = session_annotator(s, name, request)
     tab.pool.activity.touch()
     cls, confs = verify_
     try:
-        n = accept_page(tab.store, ds, who, cls, list(zip(ids, confs)), chosen or [])
+        fixed = {int(i): c for i, c in (fixed or {}).items()}
+        chosen = [int(i) for i in chosen or [] if int(i) not in fixed]
+        n = accept_page(tab.store, ds, who, cls, list(zip(ids, confs)), chosen, fixed)
     except WorkbenchError as e:
         _error(e)
     suggester = tab.pool.get(ds, who)
     suggester.poke(n)
     if not chosen:
-        gr.Info(f"{n} image(s) labelled {cls!r}.")
+        gr.Info(f"{n - len(fixed)} image(s) labelled {cls!r}" + (f", {len(fixed)} corrected." if fixed else "."))
         return {tab.ui.c.sess: s}
     s = take_left_out(tab.store, s, ds, who, [int(i) for i in chosen], cls, suggester)
     return {tab.ui.c.sess: s, tab.ui.one.viewer: screen(tab, s), **show_one_image(tab)}
@@ -410,7 +431,10 @@ def _wire_grid(tab: LabelTab) -> None:
         changed(bind(show_grid_if_open, tab), inputs_kwargs={"m": c.mode, **show_inputs}, outputs=show_outputs,
                 show_progress="hidden", api_visibility="private")
     # "multiple": quick clicks on several thumbnails all count, each applied to the selection the one before left
-    grid.thumbs.pick(on_pick, inputs=[grid.ids, grid.picked, grid.pics], outputs=[grid.picked, grid.thumbs],
+    grid.thumbs.pick(bind(on_pick, tab), inputs_kwargs={"ds": c.dataset, "ids": grid.ids, "chosen": grid.picked,
+                                                         "pics": grid.pics, "fixed": grid.fixed,
+                                                         "verify_": grid.verify},
+                     outputs=[grid.picked, grid.thumbs, grid.fixed],
                      trigger_mode="multiple", show_progress="hidden", api_visibility="private")
     for button, fn in ((grid.all_btn, select_all), (grid.none_btn, select_none)):
         button.click(fn, inputs=[grid.ids, grid.pics], outputs=[grid.picked, grid.thumbs], api_visibility="private")
@@ -423,7 +447,7 @@ def _wire_grid(tab: LabelTab) -> None:
             api_visibility="private")
     grid.accept.click(bind(on_accept_page, tab),
                       inputs_kwargs={"s": c.sess, "ds": c.dataset, "name": c.annotator, "ids": grid.ids,
-                                     "chosen": grid.picked, "verify_": grid.verify},
+                                     "chosen": grid.picked, "verify_": grid.verify, "fixed": grid.fixed},
                       outputs=[c.sess, ui.one.viewer, c.mode, *ui.panels], api_name="label_accept_page").success(
         bind(on_show, tab), inputs_kwargs=show_inputs, outputs=show_outputs, api_visibility="private")
 

@@ -27,6 +27,7 @@ from workbench.ui.handlers import bind, fail, gr_progress
 # predicting and Grad-CAM need torch: imported when first used, not to serve the first page
 prediction = lazy_import("workbench.predict.predict")
 explaining = lazy_import("workbench.predict.explain")
+detection = lazy_import("workbench.detect.predict")
 
 
 @dataclass
@@ -98,6 +99,8 @@ def predict_images(ws: Workspace, runs: RunCache, v: PredictView, run: str | Non
     paths = upload_paths(files, picture)
     if not run or not paths:
         fail(WorkbenchError("Pick a run and add images (files, a .zip, or a webcam picture)."))
+    if ws.run(run).is_detector:
+        return detect_images(ws, runs, v, run, paths, progress)
     try:
         picked = ws.run(run)
         result = prediction.predict_paths(picked, paths, progress=gr_progress(progress), loaded=runs.get(picked))
@@ -109,11 +112,32 @@ def predict_images(ws: Workspace, runs: RunCache, v: PredictView, run: str | Non
             v.shown: Explainable.of(result), v.row: 0}
 
 
+def detect_images(ws: Workspace, runs: RunCache, v: PredictView, run: str, paths: list[str],
+                  progress: gr.Progress) -> dict:
+    """A detection run: one table row per box (at the run's operating score); row 0's image is drawn."""
+    try:
+        picked = ws.run(run)
+        min_score = detection.run_min_score(picked)
+        result = detection.detect_paths(runs.get(picked), paths, min_score=min_score, progress=gr_progress(progress))
+    except WorkbenchError as e:
+        fail(e)
+    table, rejected = result.display(short_names(paths))
+    shown = Explainable(run, min_score, tuple(s.key() for s in result.row_sources()))
+    return {v.status: result.summary(), v.table: table, v.bad: gr.Dataframe(rejected, visible=bool(result.bad)),
+            v.shown: shown, v.row: 0}
+
+
 def explain_row(ws: Workspace, runs: RunCache, v: PredictView, shown: Explainable, row: float | None) -> dict:
-    """The image of a predictions row, its Grad-CAM and a caption naming the decision."""
+    """The image of a predictions row, its Grad-CAM and a caption naming the decision (a detection run: the image
+    with its boxes drawn)."""
     try:
         source = shown.source(row)
-        ex = explaining.explain_prediction(runs.get(ws.run(shown.run)), source, threshold=shown.threshold)
+        picked = ws.run(shown.run)
+        if picked.is_detector:
+            image, caption = detection.drawn(runs.get(picked), source, shown.threshold)
+            caption = caption.replace(source.name, short_names([source.path])(source.name), 1)
+            return {v.original: image, v.cam_image: None, v.cam_caption: caption}  # boxes drawn; no Grad-CAM
+        ex = explaining.explain_prediction(runs.get(picked), source, threshold=shown.threshold)
     except WorkbenchError as e:
         fail(e)
     caption = ex.caption.replace(source.name, short_names([source.path])(source.name), 1)

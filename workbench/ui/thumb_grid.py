@@ -6,7 +6,8 @@ with their pixels kept sharp), above a caption that wraps instead of being cut; 
 are framed and tinted. A click, or anything that clicks a tile (keys), triggers the component's `pick` event with
 that tile's image id (`picked_id`); the server holds what is selected and sends the grid again. With `keys`, the
 grid is also driven from the keyboard: arrow keys move a visible cursor over the tiles (Home and End to the ends)
-and Space picks the tile under it, as a click would (the Label tab's verify pages: mouse optional).
+and Space picks the tile under it, as a click would (the Label tab's verify pages: mouse optional); a digit key
+picks it with that key (`picked_key`: a class key correcting a verify page's thumbnail).
 
 The images travel as gradio FileData, so they are served the way every gradio image is (allowed folders in place,
 others copied to gradio's cache), never inlined.
@@ -107,6 +108,9 @@ window.addEventListener('keydown', (e) => {
   else if (e.key === 'Home') cursor = 0;
   else if (e.key === 'End') cursor = n - 1;
   else if (e.key === ' ') { if (!e.repeat) tiles()[cursor]?.click(); }
+  else if (/^[0-9]$/.test(e.key)) {
+    if (!e.repeat) trigger('pick', {id: Number(tiles()[cursor].dataset.id), key: e.key});
+  }
   else return;
   e.preventDefault(); e.stopPropagation();
   mark(true);
@@ -121,7 +125,8 @@ def thumb_grid(*, elem_id: str, label: str | None = None, tile: int = TILE_PX, h
     heading = f'<div class="wb-tg-label">{html.escape(label)}</div>' if label else ""
     return gr.HTML(grid_value([], empty=empty), html_template=TEMPLATE.replace("__LABEL__", heading),
                    css_template=CSS.replace("__TILE__", str(tile)).replace("__HEIGHT__", height),
-                   js_on_load=JS.replace("__TILE__", str(tile)) + (KEYS_JS if keys else ""), elem_id=elem_id, elem_classes=["wb-thumb-grid"])
+                   js_on_load=JS.replace("__TILE__", str(tile)) + (KEYS_JS if keys else ""), elem_id=elem_id,
+                   elem_classes=["wb-thumb-grid"])
 
 
 def grid_value(items: Iterable[tuple[int, str, str]], selected: Iterable[int] = (), *, selectable: bool = False,
@@ -131,6 +136,13 @@ def grid_value(items: Iterable[tuple[int, str, str]], selected: Iterable[int] = 
     tiles = [{"id": int(i), "image": FileData(path=str(path)).model_dump(), "caption": caption,
               "selected": int(i) in chosen} for i, path, caption in items]
     return {"items": tiles, "selectable": selectable, "empty": empty}
+
+
+def picked_key(evt: gr.EventData) -> str | None:
+    """The key a `pick` event was made with (a digit typed on a tile under the cursor), None for a click or Space."""
+    data = getattr(evt, "_data", None)
+    key = data.get("key") if isinstance(data, dict) else None
+    return key if isinstance(key, str) and len(key) == 1 else None
 
 
 def picked_id(evt: gr.EventData) -> int | None:

@@ -86,9 +86,10 @@ def cascade(part: str) -> Any:
     return c
 
 
-def detect_faces(gray: np.ndarray) -> list[Box]:
-    """Frontal faces in a uint8 grey image, top to bottom then left to right."""
-    found = cascade("face").detectMultiScale(gray, scaleFactor=1.1, minNeighbors=5, minSize=(24, 24))
+def detect_faces(gray: np.ndarray, scale_step: float = 1.1, neighbours: int = 5) -> list[Box]:
+    """Frontal faces in a uint8 grey image, top to bottom then left to right; the cascade tries sizes `scale_step`
+    apart and keeps a face found at `neighbours` nearby places and sizes."""
+    found = cascade("face").detectMultiScale(gray, scaleFactor=scale_step, minNeighbors=neighbours, minSize=(24, 24))
     return sorted((Box(*map(int, b)) for b in found), key=lambda b: (b.y, b.x))
 
 

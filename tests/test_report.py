@@ -1,0 +1,219 @@
+"""`workbench report`: one offline HTML file of a small real comparison (faces, fine-tuning against feature
+extraction), each section's numbers read back from its tables and checked against the core's; sections without data
+left out; the file fetches nothing (images are data URIs, plotly.js inlined)."""
+
+from __future__ import annotations
+
+import re
+from html.parser import HTMLParser
+
+import pandas as pd
+import pytest
+
+from workbench.cli import main
+from workbench.data.demo import ensure_faces, faces_truth
+from workbench.data.duplicates import dataset_duplicates
+from workbench.evaluate.report import metrics_table
+from workbench.labeling.agreement import pairwise_kappa
+from workbench.report import build_report, open_study
+from workbench.report.reproduce import data_hashes
+from workbench.review.label_issues import run_label_errors
+from workbench.review.run_cache import RunCache
+from workbench.review.run_errors import run_errors
+from workbench.store import ImageRecord, Store
+from workbench.train.compare import compare_methods
+from workbench.train.results import methods_table
+from workbench.train.config import RunConfig
+from workbench.workspace import Workspace
+
+pytestmark = pytest.mark.slow
+RUNS = ["cmp-ft-s0", "cmp-fe-s0"]
+
+
+@pytest.fixture(scope="module")
+def study_home(tmp_path_factory):
+    """Faces labelled by 'truth', 40 of them also by 'bob' (4 disagreeing), 2 category tags, duplicates looked for,
+    and a comparison of both methods on one seed (1 epoch, 32 px)."""
+    home = tmp_path_factory.mktemp("report_home")
+    mp = pytest.MonkeyPatch()
+    mp.setenv("WORKBENCH_HOME", str(home))
+    mp.chdir(home)
+    store = Store()
+    ws = Workspace.around(store, home)
+    ensure_faces(store)
+    truth = faces_truth(store)
+    store.add_labels("faces", list(truth.items()), "truth")
+    other = {"face": "not face", "not face": "face"}
+    both = list(truth.items())[::5]
+    store.add_labels("faces", [(i, other[c] if k % 10 == 0 else c) for k, (i, c) in enumerate(both)], "bob", "typed")
+    for k, (i, _) in enumerate(list(truth.items())[::6]):
+        store.set_image_tag(i, "glasses" if k % 2 else "dark", "truth")
+    dataset_duplicates(store, "faces")
+    results = compare_methods(ws, RunConfig("faces", input_size=32, epochs=1, lr=0.01), seeds=1, prefix="cmp")
+    assert [r.status for r in results] == ["completed", "completed"], [r.message for r in results]
+    yield ws
+    ws.close()
+    mp.undo()
+
+
+@pytest.fixture(scope="module")
+def page(study_home):
+    return build_report(open_study(study_home, "faces"))
+
+
+class Tables(HTMLParser):
+    """The report's sections: their pass/warn lines and their tables as lists of rows of cell texts."""
+
+    def __init__(self, text: str):
+        super().__init__()
+        self.sections: dict[str, dict] = {}
+        self.cur: dict | None = None
+        self.cell: list[str] | None = None
+        self.in_check = False
+        self.feed(text)
+
+    def handle_starttag(self, tag, attrs):
+        a = dict(attrs)
+        if tag == "section":
+            self.cur = self.sections.setdefault(a["id"], {"checks": [], "tables": [], "imgs": 0})
+        elif self.cur is None:
+            return
+        elif tag == "table":
+            self.cur["tables"].append([])
+        elif tag == "tr":
+            self.cur["tables"][-1].append([])
+        elif tag in ("td", "th"):
+            self.cell = []
+        elif tag == "li" and a.get("class") in ("pass", "warn", "info"):
+            self.in_check, self.cell = True, []
+        elif tag == "img":
+            self.cur["imgs"] += 1
+
+    def handle_endtag(self, tag):
+        if self.cur is None or self.cell is None:
+            return
+        if tag in ("td", "th"):
+            self.cur["tables"][-1][-1].append("".join(self.cell).strip())
+            self.cell = None
+        elif tag == "li" and self.in_check:
+            self.cur["checks"].append("".join(self.cell).strip())
+            self.in_check, self.cell = False, None
+
+    def handle_data(self, data):
+        if self.cell is not None:
+            self.cell.append(data)
+
+
+def frame(rows: list[list[str]]) -> pd.DataFrame:
+    return pd.DataFrame(rows[1:], columns=rows[0])
+
+
+def table_with(section: dict, *columns: str) -> pd.DataFrame:
+    """The section's first table with these column headers."""
+    found = [frame(t) for t in section["tables"] if set(columns) <= set(t[0])]
+    assert found, f"no table with {columns} in {[t[0] for t in section['tables']]}"
+    return found[0]
+
+
+def test_every_section_shows_the_cores_numbers(study_home, page):
+    ws = study_home
+    parts = Tables(page).sections
+    assert list(parts) == ["data", "categories", "methods", "chosen", "failures", "reproduce"]
+    runs = [ws.run(n) for n in RUNS]
+    chosen = min(runs, key=lambda r: r.best_val_loss)  # on validation, never test
+
+    # 1. Data: the chosen run's recorded split, provenance, kappa, duplicates
+    data = parts["data"]
+    split = pd.DataFrame(chosen.dataset_info["images"])
+    counts = table_with(data, "class", "train", "val", "test").set_index("class")
+    for c in chosen.classes:
+        for s in ("train", "val", "test"):
+            assert int(counts.loc[c, s]) == ((split.label == c) & (split.split == s)).sum()
+    assert int(counts.loc["all classes", "total"]) == 200
+    made = table_with(data, "annotator", "typed", "bulk").set_index("annotator")
+    assert made.loc["bob", "typed"] == "40" and made.loc["truth", "bulk"] == "200"
+    kappa = pairwise_kappa(ws.store, "faces").iloc[0]
+    shown = table_with(data, "annotator_a", "kappa").iloc[0]
+    assert shown["kappa"] == f"{kappa.kappa:.3f}" and shown["agree"] == "36"
+    assert any(c.startswith("warn: 4 of 4 images annotators disagree on") for c in data["checks"])
+    groups = dataset_duplicates(ws.store, "faces").n_groups
+    assert any(c.startswith(f"warn: {groups} group") for c in data["checks"])
+    assert any(c == f"pass: no test image of {chosen.name} has a duplicate in its train split" for c in data["checks"])
+
+    # 2. Categories: counts per tag, a collage each
+    cats = table_with(parts["categories"], "kind", "category", "images")
+    tags = ws.store.image_tags("faces").groupby("tag")["image_id"].nunique()
+    assert dict(zip(cats[cats.kind == "Category tags"].category, cats[cats.kind == "Category tags"].images.astype(int))) \
+        == tags.to_dict()
+    assert parts["categories"]["imgs"] >= len(tags) * 2
+
+    # 3. Methods: the comparison's table as the core makes it, the seed warning
+    methods = table_with(parts["methods"], "method", "seeds")
+    core = methods_table(runs)
+    assert methods.method.tolist() == core.method.tolist() and methods.accuracy.tolist() == core.accuracy.tolist()
+    assert "warn: 1 seed per method (feature_extract 1, finetune 1)" in parts["methods"]["checks"]
+
+    # 4. The chosen run: its saved test evaluation, metric by metric
+    ev = chosen.evaluation("test")
+    shown = table_with(parts["chosen"], "metric", "value")
+    assert shown.to_dict("list") == metrics_table(ev.metrics).astype(str).to_dict("list")
+    assert f"info: test evaluation of its best checkpoint on {ev.n} images" in parts["chosen"]["checks"]
+
+    # 5. Failures: error rate per category tag as run_errors finds it, suspected label errors counted
+    rates = table_with(parts["failures"], "category", "errors", "error rate").set_index("category")
+    core_rates = run_errors(chosen, "tag").table.set_index("category")
+    for cat, row in core_rates.iterrows():
+        assert int(rates.loc[cat, "errors"]) == row.errors and rates.loc[cat, "error rate"] == f"{row.error_rate:.3f}"
+    sus = run_label_errors(chosen, RunCache())
+    assert any(c.startswith(f"warn: {len(sus)} suspected label errors") for c in parts["failures"]["checks"]) or sus.empty
+
+    # 6. Reproduce: commands that train each run again, data hashes
+    text = re.sub(r"<[^>]+>", "", page).replace("&#x27;", "'")
+    assert "workbench train faces --method finetune --input-size 32 --epochs 1 --lr 0.01 --name cmp-ft-s0" in text
+    assert "workbench train faces --input-size 32 --epochs 1 --lr 0.01 --name cmp-fe-s0" in text
+    hashes = table_with(parts["reproduce"], "run", "data sha256").set_index("run")
+    core_hashes = data_hashes(runs).set_index("run")
+    assert hashes["data sha256"].to_dict() == core_hashes["data sha256"].to_dict()
+    assert "pass: every run's images, labels and splits are as they were when it trained" in parts["reproduce"]["checks"]
+
+
+def test_the_page_fetches_nothing(page):
+    markup = re.sub(r"<script[^>]*>.*?</script>", "", page, flags=re.S)  # plotly.js names its own site in links
+    assert not re.search(r"""(src|href)\s*=\s*['"]?\s*(https?:)?//""", markup, re.I)
+    assert not re.search(r"@import|url\(", markup, re.I)
+    assert "<script src" not in page.replace('"', "'")
+    images = re.findall(r"<img [^>]*src='([^']*)'", page)
+    assert images and all(src.startswith("data:image/png;base64,") for src in images)
+    assert page.count("<script type='text/javascript'>") == 1 and "Plotly" in page  # plotly.js inlined once
+
+
+def few(store: Store) -> str:
+    """A dataset of 3 unlabelled images, no tags, no runs."""
+    store.create_dataset("few", classes=["a", "b"], tags=())
+    faces = store.images("faces").head(3)
+    store.add_images("few", [ImageRecord(f"{i}.png", p, sha, 25, 25, "L", i)
+                             for i, (p, sha) in enumerate(zip(faces.path, faces.sha256))])
+    return "few"
+
+
+def test_sections_without_data_are_left_out(study_home):
+    few(study_home.store)
+    parts = Tables(build_report(open_study(study_home, "few"))).sections
+    assert list(parts) == ["data", "reproduce"]  # no runs, no tags, too few images for quality categories
+    assert "info: duplicates were not looked for (workbench duplicates few)" in parts["data"]["checks"]
+
+
+def test_cli_writes_the_report_and_refuses_mistakes(study_home, tmp_path, capsys):
+    out = tmp_path / "sub" / "ft.html"
+    assert main(["report", "faces", "--runs", "cmp-ft-s0", "--out", str(out)]) == 0
+    said = capsys.readouterr().out
+    assert f"report of faces (1 run) written to {out}" in said
+    assert "  warn: Data: few test images: face " in said  # the report's warnings, each with its section
+    parts = Tables(out.read_text()).sections
+    assert "methods" not in parts and "The chosen run: cmp-ft-s0" in out.read_text()
+    assert main(["report", "nope"]) == 2
+    assert "nope" in capsys.readouterr().err
+    assert main(["report", few(study_home.store), "--runs", "cmp-ft-s0"]) == 2
+    assert "trained on another dataset than 'few'" in capsys.readouterr().err
+    assert main(["report", "faces", "--comparison", "nothing"]) == 2
+    assert "No comparison named 'nothing'" in capsys.readouterr().err
