@@ -124,6 +124,23 @@ def test_textured_copies_beyond_the_threshold_are_found_when_nothing_else_is_clo
     assert max(copies.values()) <= duplicates.LOOSE * duplicates.THRESHOLD
 
 
+def test_a_face_copy_made_darker_or_brighter_and_recompressed_is_found_and_no_look_alike_joins():
+    """Two LFW crops whose copies (JPEG quality 70, 20 levels darker or brighter, resized, shifted) lie at 0.005-0.007
+    and only 7-15 times closer to their original than to any other face: found (they were missed while a pair beyond
+    the threshold had to be 14 times closer), and among the 200 faces themselves still only the pairs reported before."""
+    from skimage.data import lfw_subset
+
+    faces = [Image.fromarray((a * 255).round().astype(np.uint8)) for a in lfw_subset()]
+    made = {160: (0.92, (-1, 2), -20), 150: (1.08, (2, 1), 20)}
+    measured = [measure(im) for im in faces + [near_copy(faces[i], *how) for i, how in made.items()]]
+    found = duplicates.find_duplicates(np.array([m[0] for m in measured]), np.stack([m[1] for m in measured]))
+    near = {frozenset(map(int, p)) for p, k in zip(found.pairs, found.kinds) if k == "near"}
+    copies = {p for p in near if max(p) >= len(faces)}
+    assert copies == {frozenset({160, 200}), frozenset({150, 201})}
+    # two look-alike pairs LFW's subset holds (0.0001 and 0.003 apart), and nothing more
+    assert near - copies == {frozenset({158, 170}), frozenset({100, 158})}
+
+
 def test_a_pair_beyond_the_threshold_is_reported_only_when_it_stands_apart():
     pairs = np.array([[0, 1], [0, 2], [1, 3], [4, 5], [4, 6]])
     dist = np.array([0.006, 0.2, 0.3, 0.006, 0.02])  # 4 and 5 as close as 0 and 1, but 6 looks like 4 too

@@ -15,7 +15,7 @@ from workbench.cli import main as cli
 from workbench.metrics import METRICS
 from workbench.train.config import RunConfig
 from workbench.train.loop import train
-from workbench.train.trackers import Trackers
+from workbench.train.trackers import Trackers, hparam_values
 
 pytestmark = pytest.mark.slow
 TINY = dict(method="feature_extract", input_size=32, epochs=2, batch_size=32)
@@ -121,3 +121,13 @@ def test_a_tracker_that_raises_is_dropped_and_the_others_go_on(tmp_path):
     trackers.finish("completed", [], {})
     assert broken.calls == 2 and counting.calls == 4  # the broken one was not called again after it raised
     assert trackers.warnings == ["Broken tracking failed (OSError: disk full); the run went on without it."]
+
+
+def test_every_setting_reaches_tensorboard_as_a_scalar():
+    """Nested settings (augment, detect) and unset ones are hparams TensorBoard takes: a dict or None made the
+    hparams call raise and the run lost its TensorBoard record."""
+    from torch.utils.tensorboard.summary import hparams
+
+    values = hparam_values(RunConfig(dataset="x", grouping=None))
+    assert values["detect.detector"] and "augment.flip" in values and "detect" not in values
+    hparams(values, {"val/accuracy": 0.0})  # raises on a value of a type it does not take

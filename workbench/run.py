@@ -255,6 +255,11 @@ def list_runs(ws: Workspace) -> list[str]:
     return [d.name for d in sorted(dirs, key=lambda d: ((d / "config.json").stat().st_mtime, d.name))]
 
 
+def detection_runs(ws: Workspace) -> list[str]:
+    """The names of the workspace's detection runs, oldest first."""
+    return [name for name in list_runs(ws) if Run.open(ws, name).is_detector]
+
+
 RUNS_TABLE_COLUMNS = ["run", "dataset", "method", "backbone", "seed", "status", "epochs", "best epoch",
                       "best val loss", "val accuracy", "val mAP@0.5"]
 

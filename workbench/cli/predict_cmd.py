@@ -46,13 +46,15 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="binary runs: decide the second class when its probability >= P, instead of the run's threshold")
     p.add_argument("--batch-size", type=int, help="images per batch (default: 64; a detection run: 8)")
     p.add_argument("--min-score", type=_probability, metavar="S",
-                   help="detection runs: keep boxes scored at least S (default: the score chosen on val when the run "
-                        "was evaluated, else 0.3); the CSV has one row per box: file, box, label, score, x, y, w, h")
+                   help="detection runs (and --crop run:NAME): keep boxes scored at least S (default: the score "
+                        "chosen on val when the run was evaluated, else 0.3); a detection run's CSV has one row per "
+                        "box: file, box, label, score, x, y, w, h")
     p.add_argument("--draw", metavar="DIR", help="detection runs: also write each image with its boxes drawn into DIR")
     c = p.add_argument_group("crops (images and videos)")
-    c.add_argument("--crop", choices=CROP_CHOICES, default="none",
+    c.add_argument("--crop", default="none", metavar="|".join([*CROP_CHOICES, "run:NAME"]),
                    help="classify the faces or eyes OpenCV's Haar cascades find in each image or frame (as "
-                        "`workbench import --crop`), or the whole image (default: none)")
+                        "`workbench import --crop`), the boxes detection run NAME finds (run:NAME, at the score its "
+                        "evaluation chose), or the whole image (default: none)")
     c.add_argument("--detect-width", type=int, default=640, metavar="PX",
                    help="images and frames wider than PX are shrunk before faces are searched: faster, misses faces "
                         "smaller than about 24 px at that width (default 640)")
@@ -89,7 +91,8 @@ def run(args: argparse.Namespace) -> int:
     run = args.workspace.run(args.run)
     if run.is_detector:
         return detect_images(args, run, videos=kinds == {True})
-    for flag, given in (("--min-score", args.min_score), ("--draw", args.draw)):
+    crop_detector = args.crop.startswith("run:")  # --min-score is then the floor of the detector's boxes
+    for flag, given in (("--min-score", None if crop_detector else args.min_score), ("--draw", args.draw)):
         if given is not None:
             raise WorkbenchError(f"{flag} is for detection runs; {run.name!r} is a classifier.")
     result = predict_videos(args, run) if kinds == {True} else predict_images(args, run)
@@ -118,7 +121,8 @@ def predict_images(args: argparse.Namespace, run: Run):
                              f"({', '.join(video.VIDEO_SUFFIXES)}).")
     if args.crop != "none":
         return photo_crops.predict_photo_crops(run, args.paths, crop=args.crop, detect_width=args.detect_width,
-                                               threshold=args.threshold, progress=_progress("image"))
+                                               threshold=args.threshold, min_score=args.min_score,
+                                               progress=_progress("image"))
     return prediction.predict_paths(run, args.paths, threshold=args.threshold, batch_size=args.batch_size or 64,
                                     progress=_progress("batch"))
 
@@ -132,7 +136,7 @@ def predict_videos(args: argparse.Namespace, run: Run):
     rule = events.EventRule(args.event, args.min_confidence, args.frames) if args.event else None
     result = video.predict_videos(run, args.paths, every=args.every, crop=args.crop,
                                   detect_width=args.detect_width, rule=rule, events_dir=args.events,
-                                  threshold=args.threshold, progress=_progress("frame"))
+                                  threshold=args.threshold, min_score=args.min_score, progress=_progress("frame"))
     for r in result.results:
         if r.events is not None and r.events.rows:
             print(f"{r.info.path.name}: events logged in {r.events.folder}")

@@ -51,7 +51,7 @@ neighbors = lazy_import("sklearn.neighbors")
 THRESHOLD = 0.003  # default largest distance of a near-duplicate pair (see module docstring, step 2)
 RATIO = 0.3  # a pair's distance at most this times each image's distance to its nearest outsider (step 3)
 LOOSE = 3.0  # pairs up to LOOSE × threshold apart are reported when they stand apart by far (step 3, second rule)
-APART = 0.07  # ... at most this times each image's distance to its next nearest image
+APART = 0.15  # ... at most this times each image's distance to its next nearest image
 NEIGHBOURS = 8  # candidates per image and descriptor (step 1)
 BLUR = 1.0  # px of the 32-px copy: the base blur every distance is taken at
 SOFTEN = (0.0, 0.4, 0.6, 0.8, 1.0)  # extra blur tried on either side of a pair (step 2)
@@ -59,7 +59,7 @@ MARGIN = 4  # px of border left out of the comparison; also the largest shift se
 GATE = 0.08  # candidates whose whole-pixel distance exceeds this are not refined (a thin stroke half a pixel off
 # is ~0.05 away at whole pixels, a few thousandths once aligned)
 FLAT = 4.0  # grey levels: an image whose blurred copy spreads less has no structure to compare
-VERSION = 3  # of this algorithm, part of the cache key of saved results
+VERSION = 4  # of this algorithm, part of the cache key of saved results
 EXACT, NEAR = "exact", "near"
 PAIR_COLUMNS = ("a", "b", "kind", "distance")
 

@@ -1,8 +1,9 @@
 """Crop steps of the camera and video paths: where in a frame the classifier looks.
 
 A crop step turns an RGB frame into boxes; each box is cut out and classified. `none` classifies the whole frame,
-`faces` and `eyes` use OpenCV's Haar cascades exactly as import does (workbench.data.importers.crops). A detector
-trained in Workbench becomes one more step: any object with `name` and `boxes(frame)` registered with `register_crop_step`.
+`faces` and `eyes` use OpenCV's Haar cascades exactly as import does (workbench.data.importers.crops); `run:NAME`,
+a detection run trained in Workbench (workbench.predict.detector_crops). Any object with `name` and `boxes(frame)`
+registered with `register_crop_step` becomes one more.
 
 A live stream need not search every frame whole: BoxTracker searches every few frames and, in between, looks for
 each box again near where it was (steps with `refind`, the cascades: a small patch instead of the frame) or keeps it.
@@ -19,6 +20,8 @@ import numpy as np
 
 from workbench.data.importers.crops import Box, cascade, detect_eyes, detect_faces
 from workbench.errors import WorkbenchError
+from workbench.predict.detector_crops import PREFIX as DETECTOR_PREFIX, detector_step
+from workbench.workspace import Workspace
 
 DETECT_WIDTH = 640  # frames wider than this are shrunk before the cascade looks at them (cost grows with pixels)
 DETECT_EVERY = 3  # a live stream searches whole frames this often; a new face waits at most this many frames
@@ -154,11 +157,16 @@ register_crop_step("faces", partial(_haar, "faces"))
 register_crop_step("eyes", partial(_haar, "eyes"))
 
 
-def crop_step(name: str, *, detect_width: int = DETECT_WIDTH, live: bool = False) -> CropStep:
-    """The crop step called `name` (`live`: tuned for a live stream's speed); a WorkbenchError naming the choices
-    for an unknown one."""
+def crop_step(name: str, *, detect_width: int = DETECT_WIDTH, live: bool = False, ws: Workspace | None = None,
+              min_score: float | None = None) -> CropStep:
+    """The crop step called `name` (`live`: tuned for a live stream's speed), or `run:NAME`, the detection run NAME
+    of `ws` (boxes scored at least `min_score`, by default its own floor); a WorkbenchError naming the choices for an
+    unknown one."""
+    if name.startswith(DETECTOR_PREFIX) and ws is not None:
+        return detector_step(ws, name, min_score)
     if name not in CROP_STEPS:
-        raise WorkbenchError(f"Unknown crop step {name!r}; choose one of: {', '.join(CROP_STEPS)}.")
+        raise WorkbenchError(f"Unknown crop step {name!r}; choose one of: {', '.join(CROP_STEPS)}, or "
+                             f"{DETECTOR_PREFIX}NAME for a detection run.")
     if not 64 <= int(detect_width) <= 4096:
         raise WorkbenchError(f"The detection width must be between 64 and 4096 pixels, got {detect_width}.")
     return CROP_STEPS[name](detect_width=int(detect_width), live=live)

@@ -80,10 +80,12 @@ def torch_threads(n: int) -> Iterator[None]:
 
 
 def frame_classifier(loaded: LoadedRun, crop: str = "none", *, detect_width: int = DETECT_WIDTH,
-                     threshold: float | None = None) -> tuple[FrameClassifier, list[str]]:
+                     threshold: float | None = None,
+                     min_score: float | None = None) -> tuple[FrameClassifier, list[str]]:
     """The run behind the crop step `crop`, deciding as `workbench predict` does (binary runs at the run's
     threshold unless `threshold` is given); notes for the user (e.g. no threshold could be chosen)."""
-    step = crop_step(crop, detect_width=detect_width)  # a typo fails before a threshold is chosen
+    # a typo fails before a threshold is chosen
+    step = crop_step(crop, detect_width=detect_width, ws=loaded.run.ws, min_score=min_score)
     chosen, _, notes = decision_threshold(loaded.run, loaded, threshold)
     return FrameClassifier(loaded, step, chosen), notes
 

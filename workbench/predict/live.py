@@ -33,6 +33,7 @@ class LiveSettings:
     detect_width: int
     rule: EventRule | None = None
     detect_every: int = DETECT_EVERY
+    min_score: float | None = None  # a detection run's boxes scored at least this (None: the run's own floor)
 
 
 @dataclass
@@ -66,7 +67,8 @@ class LiveStream:
     def start(cls, settings: LiveSettings, loaded: LoadedRun, now: float | None = None) -> "LiveStream":
         """A new stream of `settings` with the run `loaded`: the crop step and rule checked, the decision threshold
         chosen; its events (if it has a rule) go to checkpoints/<run>/events/camera-<time>/."""
-        crop_step(settings.crop, detect_width=settings.detect_width)  # a bad setting is refused before any frame
+        # a bad setting is refused before any frame
+        crop_step(settings.crop, detect_width=settings.detect_width, ws=loaded.run.ws, min_score=settings.min_score)
         if not 1 <= settings.detect_every <= 100:
             raise WorkbenchError(f"Search whole frames every 1 to 100 frames, got {settings.detect_every}.")
         rule = settings.rule.check(loaded.classes) if settings.rule else None
@@ -78,7 +80,8 @@ class LiveStream:
     def classifier(self, loaded: LoadedRun) -> FrameClassifier:
         """The stream's crop step and threshold over the run's model (cheap: made for each frame, the model not kept
         here, so the stream stays copyable)."""
-        step = crop_step(self.settings.crop, detect_width=self.settings.detect_width, live=True)
+        step = crop_step(self.settings.crop, detect_width=self.settings.detect_width, live=True,
+                         ws=loaded.run.ws, min_score=self.settings.min_score)
         return FrameClassifier(loaded, step, self.threshold)
 
     def step(self, classify: FrameClassifier, frame: np.ndarray, now: float | None = None) -> LiveFrame:

@@ -55,12 +55,14 @@ class CropPredictions:
 
 
 def predict_photo_crops(run: Run, paths: Sequence[str | Path], *, crop: str, detect_width: int = DETECT_WIDTH,
-                        threshold: float | None = None, progress: Progress = no_progress,
-                        loaded: LoadedRun | None = None) -> CropPredictions:
+                        threshold: float | None = None, min_score: float | None = None,
+                        progress: Progress = no_progress, loaded: LoadedRun | None = None) -> CropPredictions:
     """Classify what the crop step `crop` finds in each photo of `paths` (files, folders, zips) with `run`, deciding
-    as `workbench predict` does for whole images. A WorkbenchError when no photo could be read."""
+    as `workbench predict` does for whole images (`min_score`: a detection run's floor, see crop_step). A
+    WorkbenchError when no photo could be read."""
     loaded = loaded or load_run(run)
-    classify, notes = frame_classifier(loaded, crop, detect_width=detect_width, threshold=threshold)
+    classify, notes = frame_classifier(loaded, crop, detect_width=detect_width, threshold=threshold,
+                                       min_score=min_score)
     sources, bad = gather(paths)
     rows: list[dict] = []
     for src in progress(sources, len(sources), f"Finding {crop} in {len(sources)} photos"):

@@ -256,14 +256,16 @@ class VideoPredictions:
 def predict_videos(run: Run, paths: Sequence[str | Path], *, every: int = 1, crop: str = "none",
                    detect_width: int = DETECT_WIDTH, rule: EventRule | None = None,
                    events_dir: str | Path | None = None, threshold: float | None = None,
-                   progress: Progress = no_progress, loaded: LoadedRun | None = None) -> VideoPredictions:
+                   min_score: float | None = None, progress: Progress = no_progress,
+                   loaded: LoadedRun | None = None) -> VideoPredictions:
     """Predict each video of `paths` with `run` (`loaded`: it, loaded already; see predict_video); with `rule`, each video's events go to `events_dir`
     (a sub-folder per video when there are several), by default checkpoints/<run>/events/<video>-<time>/.
     Unreadable videos are listed with their reason; a WorkbenchError when none could be read."""
     loaded = loaded or load_run(run)
     if rule is not None:
         rule.check(loaded.classes)
-    classify, notes = frame_classifier(loaded, crop, detect_width=detect_width, threshold=threshold)
+    classify, notes = frame_classifier(loaded, crop, detect_width=detect_width, threshold=threshold,
+                                       min_score=min_score)
     done = VideoPredictions(run.name, list(loaded.classes), [], notes=notes)
     for path in paths:
         log = None

@@ -186,7 +186,7 @@ class RunConfig:
         reports list."""
         out: dict[str, str | int | float | bool] = {}
         for key, value in self.to_dict().items():
-            if key in PARTS:  # augment.flip, detect.detector, ...
+            if isinstance(value, dict) and key != "grouping":  # augment, detect: one scalar per setting
                 out.update({f"{key}.{k}": v for k, v in value.items()})
             else:
                 out[key] = format_grouping(value) if key == "grouping" else value

@@ -56,6 +56,13 @@ def metric_tag(split: str, metric: str) -> str:
     return f"{split}/{metric}"
 
 
+def hparam_values(cfg: RunConfig) -> dict[str, str | int | float | bool]:
+    """The settings as TensorBoard's hparams take them: an unset one (None) as "none", anything else not a scalar
+    as its text (the hparams call refuses both and the run would lose its TensorBoard record)."""
+    return {k: "none" if v is None else v if isinstance(v, (str, int, float, bool)) else str(v)
+            for k, v in cfg.flat().items()}
+
+
 class TensorBoard:
     """Event files in the run's own folder: scalars per epoch and split, the learning rate, the settings as hparams."""
 
@@ -69,7 +76,7 @@ class TensorBoard:
         # hparams in the run's own event file (SummaryWriter.add_hparams would open a sub-run per call); the metric
         # names tie the HParams dashboard to the val scalars logged each epoch
         metrics = {metric_tag("val", m): 0.0 for m in METRICS}
-        for part in hparams(cfg.flat(), metrics):
+        for part in hparams(hparam_values(cfg), metrics):
             self.writer.file_writer.add_summary(part)
 
     def epoch(self, epoch: int, rows: list[dict]) -> None:

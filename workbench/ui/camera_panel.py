@@ -21,6 +21,7 @@ import pandas as pd
 from workbench.errors import WorkbenchError
 from workbench.lazy import lazy_import
 from workbench.predict.sources import short_names
+from workbench.run import detection_runs
 from workbench.ui.handlers import bind, fail, gr_progress
 from workbench.ui.thumb_grid import grid_value, thumb_grid
 from workbench.review.run_cache import RunCache
@@ -32,7 +33,7 @@ video = lazy_import("workbench.predict.video")
 events = lazy_import("workbench.predict.events")
 
 NO_EVENTS = "(no events)"
-CROPS = ["faces", "eyes", "none"]  # workbench.predict.crop_steps.CROP_STEPS, faces first: the common case
+CROPS = ["faces", "eyes", "none"]  # workbench.predict.crop_steps.CROP_STEPS, faces first; then run:NAME detectors
 STREAM_EVERY_S = 0.1  # the webcam offers a picture every 0.1 s (10 frames/s), when the previous one is answered
 STREAM_LIMIT_S = 600  # a stream ends after 10 minutes of handling (press record again): one user cannot hold the queue
 SHOWN_ROWS = 500  # rows of a video's table shown in the page; the CSV holds them all
@@ -66,10 +67,10 @@ class CameraPanel:
 
 def layout() -> CameraPanel:
     """The settings row, camera beside its classified frames, the video row, the latest events."""
-    gr.Markdown("Each frame goes through the crop step (faces or eyes found by OpenCV's Haar cascades, or the whole "
-                "frame) and the run; boxes, classes and confidences are drawn. An **event** is logged, with a "
-                "snapshot, when a crop is decided the event class at the confidence below for that many frames in a "
-                "row (in `checkpoints/<run>/events/`).")
+    gr.Markdown("Each frame goes through the crop step (faces or eyes found by OpenCV's Haar cascades, the boxes of "
+                "a detection run trained here, `run:NAME`, or the whole frame) and the run; boxes, classes and "
+                "confidences are drawn. An **event** is logged, with a snapshot, when a crop is decided the event "
+                "class at the confidence below for that many frames in a row (in `checkpoints/<run>/events/`).")
     with gr.Row():
         crop = gr.Dropdown(CROPS, value="faces", label="Crop step", scale=1, elem_id="wb-live-crop")
         detect_width = gr.Number(320, precision=0, minimum=64, maximum=4096, scale=1, elem_id="wb-live-width",
@@ -157,6 +158,11 @@ def predict_video_file(ws: Workspace, runs: RunCache, p: CameraPanel, run: str |
     return {p.video_status: text, p.video_table: shown, p.video_csv: gr.File(str(csv), visible=True), **_events_view(p, done.events)}
 
 
+def crop_choices(ws: Workspace) -> gr.Dropdown:
+    """The crop steps: faces, eyes, the whole frame, then each detection run as run:NAME."""
+    return gr.Dropdown(choices=[*CROPS, *(f"run:{name}" for name in detection_runs(ws))])
+
+
 def event_classes(ws: Workspace, run: str | None, current: str | None) -> gr.Dropdown:
     """The event class choices of the picked run (its classes), keeping the current one if the run has it."""
     try:
@@ -190,6 +196,7 @@ def wire(ws: Workspace, runs: RunCache, run: gr.Dropdown, p: CameraPanel) -> Non
     """Connect the panel's events; `run` is the Predict tab's run picker."""
     rule = {"crop": p.crop, "detect_width": p.detect_width, "event_class": p.event_class,
             "min_confidence": p.min_confidence, "frames": p.frames}
+    p.crop.focus(bind(crop_choices, ws), outputs=[p.crop], show_progress="hidden", api_visibility="private")
     run.change(bind(event_classes, ws), inputs_kwargs={"run": run, "current": p.event_class}, outputs=[p.event_class],
                api_visibility="private")
     p.camera.stream(bind(live_frame, ws, runs, p),
