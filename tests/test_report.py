@@ -152,6 +152,8 @@ def test_every_section_shows_the_cores_numbers(study_home, page):
     core = methods_table(runs)
     assert methods.method.tolist() == core.method.tolist() and methods.accuracy.tolist() == core.accuracy.tolist()
     assert "warn: 1 seed per method (feature_extract 1, finetune 1)" in parts["methods"]["checks"]
+    assert any(c.startswith("warn: feature extraction on a 1×1 map (efficientnet_lite0 at 32 px)")
+               for c in parts["methods"]["checks"])
 
     # 4. The chosen run: its saved test evaluation, metric by metric
     ev = chosen.evaluation("test")
@@ -164,7 +166,8 @@ def test_every_section_shows_the_cores_numbers(study_home, page):
     core_rates = run_errors(chosen, "tag").table.set_index("category")
     for cat, row in core_rates.iterrows():
         assert int(rates.loc[cat, "errors"]) == row.errors and rates.loc[cat, "error rate"] == f"{row.error_rate:.3f}"
-    sus = run_label_errors(chosen, RunCache())
+    assert len(list(chosen.folder.glob("label_suspects-*.csv"))) == 1  # found once, saved beside the run
+    sus = run_label_errors(chosen, RunCache())  # read back
     assert any(c.startswith(f"warn: {len(sus)} suspected label errors") for c in parts["failures"]["checks"]) or sus.empty
 
     # 6. Reproduce: commands that train each run again, data hashes

@@ -12,6 +12,7 @@ from workbench.evaluate.report import metrics_table, operating_point_table, oper
 from workbench.evaluate.staleness import run_predictions
 from workbench.plots import curves_figure
 from workbench.report import document as doc
+from workbench.report.methods import check_feature_maps
 from workbench.report.study import Study
 from workbench.run import Run
 
@@ -28,6 +29,8 @@ def chosen_section(study: Study) -> doc.Section | None:
     s.add(doc.paragraph(_why(study)))
     unfinished = run.unfinished()
     s.check(unfinished is None, f"the run completed its {run.config.epochs} epochs", unfinished or "")
+    if len(study.runs) < 2:  # else the methods section checks every run
+        check_feature_maps(s, [run])
     flat = run.config.flat()
     s.add(doc.heading("Recipe"), doc.definitions([(k, str(flat[k])) for k in RECIPE if k in flat and flat[k] != ""]))
     if len(run.history):

@@ -7,6 +7,8 @@ from collections import Counter
 
 from workbench.report import document as doc
 from workbench.report.study import Study
+from workbench.run import Run
+from workbench.train.backbones import feature_map_size
 from workbench.train.compare import methods_figure_of
 from workbench.train.results import comparison_caveats, methods_table
 
@@ -26,6 +28,18 @@ def methods_section(study: Study) -> doc.Section | None:
             + ", ".join(f"{m} {n}" for m, n in sorted(seeds.items())) + ")")
     for caveat in comparison_caveats(runs):
         s.warn(caveat)
+    check_feature_maps(s, runs)
     s.add(doc.table(methods_table(runs), caption="Final val metrics per method and baseline: mean ± std over seeds."))
     s.add(doc.figure(methods_figure_of(runs), "Val curves by method: mean over seeds, band ±1 std; baselines dashed."))
     return s
+
+
+def check_feature_maps(s: doc.Section, runs: list[Run]) -> None:
+    """warn for each backbone and input size that feature extraction ran on with a 1×1 last feature map: the frozen
+    backbone pooled nothing spatial, so the comparison says little about feature extraction at a fitting size."""
+    shapes = sorted({(r.config.backbone, r.config.input_size) for r in runs if r.config.method == "feature_extract"})
+    for backbone, size in shapes:
+        h, w = feature_map_size(backbone, size)
+        s.check(h * w > 1, f"feature extraction on a {h}×{w} map ({backbone} at {size} px)",
+                f"feature extraction on a 1×1 map ({backbone} at {size} px): its frozen features are one pooled cell; "
+                "a larger input size gives them a spatial map")
