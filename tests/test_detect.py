@@ -161,7 +161,7 @@ def test_train_picks_detection_and_writes_history_checkpoints_and_curves(trained
     assert {"best.pt", "last.pt", "dataset.json", "summary.json"} <= {p.name for p in result.run_dir.iterdir()}
     assert (ws.plot_folder("det") / "curves.png").is_file()
     info = json.loads((result.run_dir / "dataset.json").read_text())
-    assert info["task"] == "detection" and info["classes"] == SPEC.classes
+    assert info["task"] == "detection" and info["classes"] == SPEC.classes and info["split_seed"] == 0
     assert {i["split"] for i in info["images"]} == {"train", "val", "test"} and len(info["images"]) == 40
     # TensorBoard reads the detection metrics per epoch (the run's settings, the detector's included, as hparams)
     assert "tracking failed" not in result.message
