@@ -352,10 +352,15 @@ def sentence(a: str, b: str, metric: str, d: PairedDifference, design: str = "pa
 
 
 def _p_text(d: PairedDifference) -> str:
-    out = f", paired t p = {_p(d.p_t)}" if not math.isnan(d.p_t) else ""
+    out = f", paired t p {_p_is(d.p_t)}" if not math.isnan(d.p_t) else ""
     if d.p_wilcoxon is not None:
-        out += f", Wilcoxon p = {_p(d.p_wilcoxon)}"
+        out += f", Wilcoxon p {_p_is(d.p_wilcoxon)}"
     return out
+
+
+def _p_is(p: float) -> str:
+    """'= 0.015' or '< 0.001': how a sentence states a p-value."""
+    return "< 0.001" if p < 0.001 else f"= {p:.3f}"
 
 
 def _p(p: float) -> str:

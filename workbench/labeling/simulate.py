@@ -124,6 +124,8 @@ STRATEGIES = {
     "spreading": Policy("verify pages, suggestions with label spreading", spreading=True),
     "pages-25": Policy("verify pages of 25", page_size=25),
     "pages-100": Policy("verify pages of 100", page_size=100),
+    "cursor-representatives": Policy("representatives first, pages corrected with class keys",
+                                     first="representative", fix="cursor"),
 }
 
 
