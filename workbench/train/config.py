@@ -182,11 +182,12 @@ class RunConfig:
         return asdict(self)
 
     def flat(self) -> dict[str, str | int | float | bool]:
-        """Every field as a flat scalar (augment.flip, ..., the grouping as text): what trackers and reports list."""
+        """Every field as a flat scalar (augment.flip, detect.detector, ..., the grouping as text): what trackers and
+        reports list."""
         out: dict[str, str | int | float | bool] = {}
         for key, value in self.to_dict().items():
-            if key == "augment":
-                out.update({f"augment.{k}": v for k, v in value.items()})
+            if isinstance(value, dict) and key != "grouping":  # augment, detect: one scalar per setting
+                out.update({f"{key}.{k}": v for k, v in value.items()})
             else:
                 out[key] = format_grouping(value) if key == "grouping" else value
         return out
