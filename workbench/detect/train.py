@@ -69,7 +69,7 @@ def precheck(ws: Workspace, cfg: RunConfig) -> DD.DetectionTask:
     cfg.validate()
     if ws.run_folder(cfg.name).exists():
         raise WorkbenchError(taken(cfg.name))
-    task = DD.detection_task(ws.store, cfg.dataset, cfg.grouping, cfg.seed)
+    task = DD.detection_task(ws.store, cfg.dataset, cfg.grouping, cfg.split_seed)
     DD.check_trainable(task)
     return task
 

@@ -102,7 +102,7 @@ def precheck(ws: Workspace, cfg: RunConfig) -> TaskData:
     if ws.run_folder(cfg.name).exists():
         raise WorkbenchError(taken(cfg.name))
     check_backbone(cfg.backbone)
-    df, classes = D.task_labels(ws.store, cfg.dataset, cfg.grouping, cfg.seed)
+    df, classes = D.task_labels(ws.store, cfg.dataset, cfg.grouping, cfg.split_seed)
     D.check_trainable(df, classes)
     return TaskData(df, classes)
 
@@ -212,7 +212,7 @@ class RunFiles:
         self.create(cfg)
         write_json(self.dir / "dataset.json", {
             "dataset": cfg.dataset, "classes": task.classes, "dataset_classes": store.classes(cfg.dataset),
-            "grouping": cfg.grouping, "channels": int(channels), "seed": cfg.seed,
+            "grouping": cfg.grouping, "channels": int(channels), "seed": cfg.seed, "split_seed": cfg.split_seed,
             # duplicate groups (exact and near copies) among its images, each kept on one side of the split
             "duplicate_groups": groups_kept(task.labels),
             "images": [{"image_id": int(r.image_id), "sha256": r.sha256, "split": r.split, "label": r.label}
