@@ -1,6 +1,5 @@
 """Around the training loop: compare methods (CLI and table), curve plots, background jobs."""
 
-import json
 import re
 import threading
 
@@ -12,14 +11,20 @@ from PIL import Image
 from workbench.cli import main
 from workbench.run import list_runs
 from workbench.train.config import RunConfig, random_features_caveat
-from workbench.train.baselines import PIXELS, PROBE
+from workbench.evaluate.comparison import Comparison
+from workbench.train.baselines import PIXELS, PROBE, SVM
 from workbench.train.compare import plan
-from workbench.train.results import final_val_metrics, load_baselines, methods_table
+from workbench.train.results import final_val_metrics, load_baselines
 from workbench.train import loop
 from workbench.train.jobs import JobManager
 from workbench.plots import curves_figure, methods_figure, save_curves
 
 pytestmark = pytest.mark.slow
+
+
+def _test_ids(ws, run: str) -> list[int]:
+    """The image ids a run was evaluated on (its predictions_test.csv)."""
+    return sorted(pd.read_csv(ws.run(run).predictions_path("test")).image_id)
 
 
 def test_feature_extraction_on_random_weights_is_said_before_and_in_the_comparison(ws, faces_labelled, capsys):
@@ -32,51 +37,75 @@ def test_feature_extraction_on_random_weights_is_said_before_and_in_the_comparis
     got = capsys.readouterr()
     assert rc == 0
     assert got.err.startswith("warning: The comparison's feature extraction runs on random weights")
-    table = got.out[got.out.index("final val metrics"):]
-    # every row built on the untrained backbone says so, and a note under the table says what it means
+    # a warning above the table says what it means, and every row built on the untrained backbone says so
+    assert "WARNING: Feature extraction on random weights (weights: none)" in got.out
+    table = got.out[got.out.index("Test metrics of the best checkpoints"):]
     for method in ("feature_extract", "finetune", PROBE):
         assert re.search(rf"^\s*{re.escape(method)}\s+resnet18 \(random weights\)", table, re.M), table
-    assert "note: Feature extraction on random weights (weights: none)" in table
-    assert set(methods_table([ws.run(r) for r in list_runs(ws)]).backbone) == {"resnet18 (random weights)", ""}
+    runs = [ws.run(r) for r in list_runs(ws)]
+    assert set(final_val_metrics(runs, with_baselines=True).backbone) == {"resnet18 (random weights)", ""}
 
 
-def test_cli_compare_methods_prints_mean_std_table_and_saves_plots(ws, faces_labelled, capsys):
-    rc = main(["train", "faces", "--compare-methods", "--seeds", "2", "--epochs", "2", "--input-size", "32",
+def test_cli_compare_methods_prints_the_paired_table_and_saves_the_comparison(ws, faces_labelled, capsys):
+    rc = main(["train", "faces", "--compare-methods", "--seeds", "2", "--epochs", "1", "--input-size", "32",
                "--lr", "0.01", "--name", "cmp"])
     out = capsys.readouterr().out
     assert rc == 0
     assert sorted(list_runs(ws)) == ["cmp-fe-s0", "cmp-fe-s1", "cmp-ft-s0", "cmp-ft-s1"]
-    assert "feature_extract" in out and "finetune" in out and "±" in out
-    per_run = final_val_metrics([ws.run(r) for r in list_runs(ws)])
-    fe = per_run[per_run.method == "feature_extract"]
-    table = methods_table([ws.run(r) for r in list_runs(ws)]).set_index("method")
-    assert list(table.index[:2]) == ["feature_extract", "finetune"]
-    assert table.loc["feature_extract", "seeds"] == 2
-    assert table.loc["feature_extract", "accuracy"] == f"{fe.accuracy.mean():.3f} ± {fe.accuracy.std():.3f}"
+    assert "Paired design: one split (split seed 0), training seeds 0, 1" in out
+    assert "WARNING: Only 2 seeds" in out and "Verdict: " in out and "Against the baselines: " in out
+    saved = Comparison.load(ws.plots / "cmp-compare")
+    assert saved.design.kind == "paired" and saved.design.split_seeds == [0]
+    table = saved.shown_table().set_index("method")
+    assert list(table.index) == ["feature_extract", "finetune", PIXELS, PROBE, SVM]  # the SVM row among the baselines
+    assert (table.seeds == 2).all()
+    assert table.loc["finetune", "input size"] == 32 and table.loc["finetune", "epochs"] == 1
+    for method in table.index:  # the table printed is the one saved
+        assert method in out
+    assert table.loc[PIXELS, "backbone"] == "-" and table.loc[PROBE, "weights"] == "offline"
+    # paired: every run and every baseline of every seed scored on the same test images, runs on their best checkpoint
+    test = _test_ids(ws, "cmp-ft-s0")
+    for seed in (0, 1):
+        assert ws.run(f"cmp-ft-s{seed}").config.split_seed == 0
+        assert _test_ids(ws, f"cmp-ft-s{seed}") == _test_ids(ws, f"cmp-fe-s{seed}") == test
+        assert sorted(load_baselines(ws.run(f"cmp-fe-s{seed}"))["test_ids"]) == test
+        assert ws.run(f"cmp-fe-s{seed}").evaluation("test").checkpoint == "best"
+    ft = [ws.run(f"cmp-ft-s{s}").evaluation("test").metrics["accuracy"] for s in (0, 1)]
+    assert table.loc["finetune", "test accuracy"].startswith(f"{np.mean(ft):.3f} [")
     plots = ws.plots / "cmp-compare"
     assert (plots / "curves.html").stat().st_size > 10_000
     assert Image.open(plots / "curves.png").size[0] > 500
-    assert "baseline: linear probe" in out and "baseline: logreg on pixels" in out
-    assert table.loc[PROBE, "seeds"] == 2 and table.loc[PIXELS, "backbone"] == ""
-    assert set(table.index[-2:]) == {PIXELS, PROBE}  # methods first, then the linear baselines
-    assert pd.read_csv(plots / "methods.csv").shape[0] == 4
+    assert pd.read_csv(plots / "methods.csv").shape[0] == 5 and pd.read_csv(plots / "pairs.csv").shape[0] == 7
     assert "±1 std" in (plots / "methods.html").read_text()
     assert (ws.plots / "cmp-ft-s1" / "curves.html").is_file()  # each run's own curves too
-    for seed in (0, 1):  # the baselines used the seed's own split
-        record = load_baselines(ws.run(f"cmp-fe-s{seed}"))
-        info = json.loads((ws.run(f"cmp-ft-s{seed}").folder / "dataset.json").read_text())
-        assert sorted(record["val_ids"]) == sorted(d["image_id"] for d in info["images"] if d["split"] == "val")
 
 
-def test_comparison_runs_are_named_for_what_they_are():
+def test_resampled_splits_give_each_seed_its_own_test_images(ws, faces_labelled, capsys):
+    rc = main(["train", "faces", "--compare-methods", "--resample-splits", "--seeds", "2", "--epochs", "1",
+               "--input-size", "16", "--name", "rs"])
+    out = capsys.readouterr().out
+    assert rc == 0 and "Repeated hold-out: a new split for each seed (0, 1)" in out
+    assert [ws.run(f"rs-ft-s{s}").config.split_seed for s in (0, 1)] == [0, 1]
+    s0, s1 = _test_ids(ws, "rs-ft-s0"), _test_ids(ws, "rs-ft-s1")
+    assert s0 != s1  # a new split per seed ...
+    for seed, ids in ((0, s0), (1, s1)):  # ... within which runs and baselines are still paired
+        assert _test_ids(ws, f"rs-fe-s{seed}") == ids == sorted(load_baselines(ws.run(f"rs-fe-s{seed}"))["test_ids"])
+    assert Comparison.load(ws.plots / "rs-compare").design.kind == "repeated hold-out"
+
+
+def test_comparison_runs_are_named_for_what_they_are_and_share_a_split():
     name, runs = plan(RunConfig("faces", backbone="resnet18", weights="none"), 2)
     assert re.fullmatch(r"faces-compare-resnet18-\d{8}-\d{6}", name)
     for cfg, (method, short, seed) in zip(runs, [("finetune", "ft", 0), ("feature_extract", "fe", 0),
                                                  ("finetune", "ft", 1), ("feature_extract", "fe", 1)]):
-        assert cfg.method == method and cfg.seed == seed
+        assert cfg.method == method and cfg.seed == seed and cfg.split_seed == 0
         assert re.fullmatch(rf"faces-{short}-resnet18-s{seed}-\d{{8}}-\d{{9}}", cfg.name), cfg.name
     assert len({c.name for c in runs}) == 4
     assert [c.name for c in plan(RunConfig("faces"), [3], prefix="mine")[1]] == ["mine-ft-s3", "mine-fe-s3"]
+    # seeds count from --seed; the split is the first seed's unless --split-seed says otherwise
+    assert [(c.seed, c.split_seed) for c in plan(RunConfig("faces", seed=5), 2)[1]] == [(5, 5)] * 2 + [(6, 5)] * 2
+    assert {c.split_seed for c in plan(RunConfig("faces", seed=5, split_seed=9), 2)[1]} == {9}
+    assert [c.split_seed for c in plan(RunConfig("faces"), 2, resample=True)[1]] == [0, 0, 1, 1]
 
 
 def test_method_figure_has_a_mean_line_and_std_band_per_method():
@@ -186,4 +215,5 @@ def test_jobs_check_each_run_once_and_each_run_draws_its_own_curves(ws, faces_la
     assert checked == ["cmp1-ft-s0", "cmp1-fe-s0"]  # the first with the plan at submit, the second when it starts
     assert all((ws.plots / run / "curves.html").is_file() for run in checked)
     assert (ws.plots / "cmp1-compare" / "methods.csv").is_file()
+    assert Comparison.load(ws.plots / "cmp1-compare").warnings[0].startswith("Only 1 seed")
     assert both.message.endswith(f"Curves saved in {ws.plots / 'cmp1-compare'}.")

@@ -44,8 +44,9 @@ def test_run_trains_in_background_and_shows_in_runs(ws, client):
     assert runs["data"][0][0] == "ui-run"  # no Refresh needed
     table, _, datasets = client.predict(api_name="/do_refresh")
     assert table["data"][0][0] == "ui-run"
-    plot, methods, by_method = client.predict(["ui-run"], api_name="/do_overlay")
+    plot, verdict, methods, pairs, by_method = client.predict(["ui-run"], api_name="/do_overlay")
     assert methods["data"][0][0] == "feature_extract"
+    assert "Only 1 seed" in verdict and "ui-run has no test evaluation" in verdict  # a plain run: never evaluated
     files = client.predict(["ui-run"], api_name="/do_save")
     assert sorted(f.rsplit(".", 1)[-1] for f in files) == ["html", "png"]
 
@@ -61,11 +62,32 @@ def test_bad_input_is_refused_with_the_core_message(client):
 
 def test_form_inputs_are_run_config_settings_with_their_defaults(client):
     form = {s.name: s.default for s in settings() if s.form}
-    for endpoint, extra in (("/do_start", []), ("/do_compare", ["seeds"])):
+    for endpoint, extra in (("/do_start", []), ("/do_compare", ["seeds", "resample"])):
         params = client.view_api(print_info=False, return_format="dict")["named_endpoints"][endpoint]["parameters"]
         assert [p["parameter_name"] for p in params] == extra + [name for row in FORM_ROWS for name in row]
         defaults = {p["parameter_name"]: p["parameter_default"] for p in params}
         assert {k: defaults[k] for k in form if k != "dataset"} == {k: v for k, v in form.items() if k != "dataset"}
+
+
+def test_a_comparison_shows_its_design_table_pairs_and_verdict_when_it_ends(ws, client):
+    form = {**FORM, "name": "cmp", "input_size": 16, "epochs": 1}
+    msg, _ = client.predict(seeds=1, resample=False, **form, api_name="/do_compare")
+    assert msg.startswith("Queued job 1: compare methods cmp-compare × 1 seeds, split seed 0")
+    deadline = time.time() + 600
+    while time.time() < deadline:
+        *_, verdict, methods, pairs, by_method = client.predict(api_name="/tick")
+        if isinstance(methods, dict) and methods.get("data"):
+            break
+        time.sleep(1)
+    assert "Paired design: one split (split seed 0)" in verdict and "Only 1 seed" in verdict
+    assert "**Verdict.**" in verdict and "no interval, so no verdict" in verdict
+    assert [row[0] for row in methods["data"]] == ["feature_extract", "finetune", "baseline: logreg on pixels",
+                                                   "baseline: linear probe", "baseline: RBF SVM on pixels"]
+    assert methods["headers"][6] == "test accuracy" and pairs["headers"][:4] == ["a", "b", "seeds", "a − b"]
+    assert len(pairs["data"]) == 7
+    # picking the same runs shows the same comparison, computed from what the runs saved
+    picked = client.predict(sorted(list_runs(ws)), api_name="/do_overlay")
+    assert picked[2]["data"] == methods["data"]
 
 
 def test_the_form_warns_of_feature_extraction_on_random_weights_and_leaves_augmentations_settable(faces):

@@ -14,7 +14,6 @@ from workbench.errors import WorkbenchError
 from workbench.lazy import lazy_import
 from workbench.run import Run, list_runs
 from workbench.train.config import RunConfig, Setting, config_from, random_features_caveat, settings
-from workbench.train.results import comparison_caveats, methods_table
 from workbench.workspace import Workspace
 
 if TYPE_CHECKING:  # annotations only: loop below
@@ -24,6 +23,7 @@ if TYPE_CHECKING:  # annotations only: loop below
 C = lazy_import("workbench.train.compare")
 distributed = lazy_import("workbench.train.distributed")
 tasks = lazy_import("workbench.train.tasks")  # the classifier's loop, or a detector's (torchvision's detectors)
+comparison = lazy_import("workbench.evaluate.comparison")  # scipy: imported when a comparison is printed
 stems = lazy_import("workbench.train.stems")  # builds a model on the meta device (timm): only when training
 
 
@@ -35,9 +35,14 @@ def register(sub) -> None:
     p.add_argument("--list", action="store_true", help="list runs and exit")
     add_run_options(p)
     p.add_argument("--compare-methods", action="store_true",
-                   help="train both methods × --seeds seeds, plus two linear baselines on each seed's split (logistic "
-                        "regression on pixels, a tuned linear probe on the embeddings); print val metrics as mean ± std")
-    p.add_argument("--seeds", type=int, default=3, help="seeds for --compare-methods (default %(default)s)")
+                   help="train both methods × --seeds seeds (from --seed on) on one split (--split-seed, default the "
+                        "first seed), evaluate each on the test split, fit three baselines on the split (logistic "
+                        "regression and an RBF SVM on pixels, a tuned linear probe on the embeddings); print the test "
+                        "metrics with 95%% intervals over seeds, paired differences and a verdict")
+    p.add_argument("--seeds", type=int, default=3, help="seeds for --compare-methods (default %(default)s; fewer than 3 "
+                                                        "gives wide intervals and a warning)")
+    p.add_argument("--resample-splits", action="store_true",
+                   help="--compare-methods: a new split for each seed (repeated hold-out) instead of one split for all")
     add_mlflow_argument(p)
     p.set_defaults(func=run)
 
@@ -85,14 +90,14 @@ def run(a: argparse.Namespace) -> int:
         print(f"warning: {warning}", file=sys.stderr)
     cancel = threading.Event()
     previous = signal.signal(signal.SIGINT, lambda *_: (cancel.set(), print("\nstopping after this batch...", file=sys.stderr)))
-    comparison = None
+    name = None
     try:
         if a.compare_methods and tasks.pick_task(ws.store, cfg) == "detection":
             raise WorkbenchError("--compare-methods compares classification methods with pixel and embedding "
                                  "baselines; train detectors one run at a time (--method finetune or feature_extract).")
         if a.compare_methods:
-            comparison, planned = C.plan(cfg, a.seeds, a.name or None)
-            results = C.compare_methods(ws, cfg, a.seeds, _printer(), cancel, planned=planned, name=comparison)
+            name, planned = C.plan(cfg, a.seeds, a.name or None, resample=a.resample_splits)
+            results = C.compare_methods(ws, cfg, a.seeds, _printer(), cancel, planned=planned, name=name)
         else:
             results = [tasks.train(ws, cfg, _printer(), cancel)]
     finally:
@@ -100,7 +105,7 @@ def run(a: argparse.Namespace) -> int:
         distributed.teardown()
     if not distributed.master_process():  # torchrun's other ranks: rank 0 reports
         return 0
-    _report(ws, results, comparison)
+    _report(ws, results, name)
     statuses = {r.status for r in results}
     return 130 if "cancelled" in statuses else 1 if "failed" in statuses else 0
 
@@ -117,18 +122,14 @@ def _printer():
     return progress
 
 
-def _report(ws: Workspace, results: list[RunResult], comparison: str | None) -> None:
+def _report(ws: Workspace, results: list[RunResult], name: str | None) -> None:
     for r in results:
         print(f"{r.run}: {r.status}. {r.message} Best epoch {r.best_epoch} (val loss "
               f"{'-' if r.best_val_loss is None else f'{r.best_val_loss:.4f}'}). Checkpoints in {r.run_dir}")
-    curves = C.curves_folder(ws, results, comparison)
+    curves = C.curves_folder(ws, results, name)
     if curves:
         print(f"curves: {curves / 'curves.html'} and curves.png")
-    runs = [r.run for r in results if len(r.history)]
-    if comparison and runs:
-        print("\nfinal val metrics, mean ± std over seeds (baselines: logistic regression on the run's split, "
-              "on raw pixels and on the frozen backbone's embeddings with C tuned by cross-validation on train):")
-        compared = [ws.run(r) for r in runs]
-        print(methods_table(compared).to_string(index=False))
-        for note in comparison_caveats(compared):
-            print(f"note: {note}")
+    saved = ws.plot_folder(name) / comparison.COMPARISON_FILE if name else None
+    if saved and saved.is_file():
+        print(f"\nComparison {name} (saved in {saved}):")
+        print(comparison.Comparison.load(saved.parent).text())

@@ -26,7 +26,7 @@ def compare_detectors(runs: list[Run], split: str = "test", *, resamples: int = 
         if load_detection_evaluation(run, split) is None:
             raise WorkbenchError(f"Evaluate {run.name!r} first (workbench evaluate {run.name}).")
     first = runs[0].config
-    task = detection_task(runs[0].ws.store, first.dataset, first.grouping, first.seed)
+    task = detection_task(runs[0].ws.store, first.dataset, first.grouping, first.split_seed)
     ids = _shared_images(runs, split)
     truths = task.truths(ids)
     preds = [load_predictions(r, ids, task.classes, split) for r in runs]
@@ -47,7 +47,7 @@ def compare_detectors(runs: list[Run], split: str = "test", *, resamples: int = 
 
 
 def _shared_images(runs: list[Run], split: str) -> list[int]:
-    if len({(r.config.dataset, r.config.seed, str(r.config.grouping)) for r in runs}) > 1:
+    if len({(r.config.dataset, r.config.split_seed, str(r.config.grouping)) for r in runs}) > 1:
         raise WorkbenchError("Compare runs trained on the same dataset, split seed and grouping: only then do they "
                              "share their test images.")
     shared = None

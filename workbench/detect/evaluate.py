@@ -77,7 +77,7 @@ def evaluate_detector(run: Run, split: str = "test", which: str = "best", *,
     """Score the run's `which` checkpoint on its `split` images and save the evaluation, box outcomes and PR plot."""
     loaded = load_detector(run.folder, which)
     cfg = loaded.config
-    task = detection_task(run.ws.store, cfg.dataset, cfg.grouping, cfg.seed)
+    task = detection_task(run.ws.store, cfg.dataset, cfg.grouping, cfg.split_seed)
     classes_then, images_then = recorded_images(run)
     notes = check_unchanged(run.name, classes_then, images_then, task.classes, task.images, split)
     test = _split_images(task, images_then, split)

@@ -43,9 +43,9 @@ def split_images(loaded: LoadedRun, store: Store, split: str = "test") -> tuple[
     classes_then, images_then = recorded_images(loaded.run)
     classes_then = classes_then or list(loaded.classes)
     # which images are there now (with sha256, to spot replaced files) does not depend on class names
-    present = data_splits.labelled(store, cfg.dataset, seed=cfg.seed)[["image_id", "sha256", "split"]]
+    present = data_splits.labelled(store, cfg.dataset, seed=cfg.split_seed)[["image_id", "sha256", "split"]]
     notes = check_unchanged(cfg.name, classes_then, images_then, classes_now, present, split)
-    labelled = task_labels(store, cfg.dataset, cfg.grouping, cfg.seed)[0]
+    labelled = task_labels(store, cfg.dataset, cfg.grouping, cfg.split_seed)[0]
     if images_then.empty:
         part = labelled[labelled["split"] == split]
     else:

@@ -59,7 +59,7 @@ def data_hashes(runs: list[Run]) -> pd.DataFrame:
     for run in runs:
         cfg = run.config
         then = pd.DataFrame(run.dataset_info.get("images") or [], columns=["image_id", "sha256", "split", "label"])
-        now, _ = task_labels(run.ws.store, cfg.dataset, cfg.grouping, cfg.seed)
+        now, _ = task_labels(run.ws.store, cfg.dataset, cfg.grouping, cfg.split_seed)
         recorded = digest(then)
         out.append({"run": run.name, "images": len(then), "data sha256": recorded[:16],
                     "unchanged": recorded == digest(now[["image_id", "sha256", "split", "label"]])})

@@ -1,6 +1,11 @@
-"""Compare methods: fine-tuning vs feature extraction over several seeds, with two linear baselines on each
-seed's split (logistic regression on pixels, a tuned linear probe on the backbone's embeddings); final val
-metrics as mean ± std per method."""
+"""Compare methods: fine-tuning vs feature extraction over several seeds, with three baselines fitted on each seed's
+split (logistic regression and an RBF SVM on the raw pixels, a tuned linear probe on the backbone's embeddings).
+
+The design: by default one split for every run (split seed: the first seed) while the training seed varies, so each
+seed's runs and baselines are scored on the same test images (paired); `resample=True` gives each seed its own split
+(repeated hold-out). Every run is evaluated on its test split as `workbench evaluate` does; the comparison (table
+with intervals, paired differences, verdict: workbench.evaluate.comparison) is saved in plots_checkpoints/<name>/.
+"""
 
 from __future__ import annotations
 
@@ -10,38 +15,49 @@ from pathlib import Path
 from typing import Callable
 
 import numpy as np
+import pandas as pd
 import torch
 
 from workbench.atomic import atomic_path, write_json
 from workbench.data.imageio import load_image
 from workbench.errors import WorkbenchError
+from workbench.evaluate.comparison import Comparison, compare_runs
+from workbench.evaluate.evaluate import evaluate_run
 from workbench.plots.curves import methods_figure, save_curves
 from workbench.tables import write_csv
 from workbench.train import baselines as B
 from workbench.train import data as D
-from workbench.train.backbones import build_model, pick_device, place
 from workbench.train.config import METHODS, RunConfig
 from workbench.train.distributed import master_process
 from workbench.train.embedding import embed
 from workbench.train.loop import RunResult, TaskData, precheck, train
-from workbench.train.results import BASELINES_FILE, final_val_metrics, table_of
+from workbench.train.results import BASELINES_FILE, backbone_label, final_val_metrics, load_baselines
+from workbench.train.runs import load_run
 from workbench.run import Run
 from workbench.workspace import Workspace
 
-PIXEL_SIZE = 32  # raw-pixel baseline: images at min(input size, native size, this) px: upsampling adds nothing linear
+__all__ = ["compare_methods", "plan", "check_plan", "run_baselines", "load_baselines", "final_val_metrics",
+           "methods_figure_of", "curves_folder", "compare_runs", "Comparison", "backbone_label"]
+
+PIXEL_SIZE = 32  # raw-pixel baselines: images at min(input size, native size, this) px: upsampling adds nothing
+SPLITS = ("train", "val", "test")
 
 
-def plan(base: RunConfig, seeds: int | list[int], prefix: str | None = None) -> tuple[str, list[RunConfig]]:
-    """The comparison's name and its runs: <dataset>-<method>-<backbone>-s<seed>-<time>, or <prefix>-<ft|fe>-s<seed>."""
-    seeds = list(range(seeds)) if isinstance(seeds, int) else list(seeds)
+def plan(base: RunConfig, seeds: int | list[int], prefix: str | None = None,
+         resample: bool = False) -> tuple[str, list[RunConfig]]:
+    """The comparison's name and its runs: <dataset>-<method>-<backbone>-s<seed>-<time>, or <prefix>-<ft|fe>-s<seed>.
+    `seeds`: how many (from base.seed on) or which. Paired (default): every run on one split, base's split seed if
+    it was set apart from its seed, else the first seed's; `resample`: each seed's run on that seed's own split."""
+    seeds = list(range(base.seed, base.seed + seeds)) if isinstance(seeds, int) else list(seeds)
     if not seeds:
         raise WorkbenchError("Compare methods needs at least 1 seed.")
-    if prefix:
-        name = f"{prefix}-compare"
-        runs = [replace(base, method=m, seed=s, name=f"{prefix}-{_short(m)}-s{s}") for s in seeds for m in METHODS]
-    else:
-        name = f"{base.dataset}-compare-{base.backbone}-{time.strftime('%Y%m%d-%H%M%S')}"
-        runs = [replace(base, method=m, seed=s, name="") for s in seeds for m in METHODS]  # "" -> default name
+    fixed = base.split_seed if base.split_seed != base.seed else seeds[0]
+    runs = []
+    for s in seeds:
+        for m in METHODS:
+            name = f"{prefix}-{_short(m)}-s{s}" if prefix else ""  # "" -> default name
+            runs.append(replace(base, method=m, seed=s, split_seed=s if resample else fixed, name=name))
+    name = f"{prefix}-compare" if prefix else f"{base.dataset}-compare-{base.backbone}-{time.strftime('%Y%m%d-%H%M%S')}"
     return name, runs
 
 
@@ -55,15 +71,16 @@ def check_plan(ws: Workspace, runs: list[RunConfig]) -> TaskData:
 
 
 def compare_methods(ws: Workspace, base: RunConfig, seeds: int | list[int] = 3,
-                    progress: Callable[[float, str], None] | None = None, cancel=None,
+                    progress: Callable[[float, str], None] | None = None, cancel=None, *,
                     on_run_start: Callable[[str], None] | None = None, prefix: str | None = None,
-                    planned: list[RunConfig] | None = None, task: TaskData | None = None,
+                    resample: bool = False, planned: list[RunConfig] | None = None, task: TaskData | None = None,
                     name: str | None = None) -> list[RunResult]:
-    """Train every method × seed on the same per-seed split, then the baselines on that split; stops when cancelled.
-    Each run writes its own curves; the comparison's (overlay, methods plot and table) go to
-    plots_checkpoints/<name>/ when `name` is given. `planned`, `task`: the runs from `plan` and what `check_plan`
-    returned, when the caller has named and checked them already (a queued job shows its names)."""
-    runs = planned or plan(base, seeds, prefix)[1]
+    """Train every method × seed, evaluate each run on its test split, fit the baselines on each seed's split; stops
+    when cancelled. Each run writes its own curves; the comparison (comparison.json, its tables, the overlay and the
+    methods plot) goes to plots_checkpoints/<name>/ when `name` is given. `planned`, `task`: the runs from `plan`
+    and what `check_plan` returned, when the caller has named and checked them already (a queued job shows its
+    names)."""
+    runs = planned or plan(base, seeds, prefix, resample)[1]
     task = task or check_plan(ws, runs)
     progress = progress or (lambda f, m: None)
     results = []
@@ -75,39 +92,60 @@ def compare_methods(ws: Workspace, base: RunConfig, seeds: int | list[int] = 3,
         results.append(res)
         if res.status == "cancelled":
             break
-        if cfg.method == "feature_extract" and res.status == "completed":
-            sub(1.0, "baselines: logistic regression on pixels, linear probe on embeddings")
-            run_baselines(ws.run(cfg.name))
+        if res.status == "completed" and master_process():
+            sub(1.0, "evaluating the best checkpoint on the test split")
+            evaluate_run(ws.run(cfg.name))
+            if cfg.method == "feature_extract":
+                sub(1.0, "baselines: logistic regression and RBF SVM on pixels, linear probe on embeddings")
+                run_baselines(ws.run(cfg.name))
     if name and master_process():
         _save_comparison(ws, name, results)
     return results
 
 
 def run_baselines(run: Run) -> list[B.BaselineResult]:
-    """Both baselines on the run's own train/val images (ids from its dataset.json); saved as baselines.json."""
+    """The three baselines fitted on the run's own train images (ids from its dataset.json), with C and gamma chosen
+    by cross-validation there, scored on its val and test images; saved as baselines.json in the run's folder."""
     cfg = run.config
-    split = {d["image_id"]: d["split"] for d in run.dataset_info["images"]}
-    df, classes = D.task_labels(run.ws.store, cfg.dataset, cfg.grouping, cfg.seed)
-    df = df[df.image_id.isin(split.keys())]
-    if (df.split != df.image_id.map(split)).any() or len(df) != len(split):
-        raise WorkbenchError(f"Dataset {cfg.dataset!r} changed since run {run.name!r}; baselines need the run's split.")
-    parts = {s: df[df.split == s] for s in ("train", "val")}
+    parts = _run_split(run)
     y = {s: p.y.to_numpy() for s, p in parts.items()}
     native = max(load_image(parts["train"].path.iloc[0]).size)  # 8 for digits: no point in upsampled pixels
     size = min(cfg.input_size, PIXEL_SIZE, native)
     pixels = {s: D.load_images(p.path.tolist(), size).numpy() for s, p in parts.items()}
-    device = pick_device(cfg.device)
-    model = place(build_model(cfg.backbone, len(classes), cfg.weights, cfg.stem), device)
-    emb = {s: embed(model, D.load_images(p.path.tolist(), cfg.input_size), device, cfg.augment.normalize).cpu().numpy()
-           for s, p in parts.items()}
-    n = len(classes)
-    results = [B.pixel_logreg(pixels["train"], y["train"], pixels["val"], y["val"], n),
-               B.linear_probe(emb["train"], y["train"], emb["val"], y["val"], n, seed=cfg.seed)]
-    record = {"run": run.name, "seed": cfg.seed, "backbone": cfg.backbone, "input_size": cfg.input_size,
-              "train_ids": [int(i) for i in parts["train"].image_id], "val_ids": [int(i) for i in parts["val"].image_id],
-              "results": [asdict(r) for r in results]}
+    loaded = load_run(run, "best")  # the run's own frozen backbone: its embeddings are what the head was trained on
+    emb = {s: embed(loaded.model, D.load_images(p.path.tolist(), cfg.input_size), loaded.device,
+                    cfg.augment.normalize).cpu().numpy() for s, p in parts.items()}
+    n = len(run.classes)
+    fitted = [(B.pixel_logreg(pixels["train"], y["train"], n), pixels, size),
+              (B.linear_probe(emb["train"], y["train"], n, seed=cfg.seed), emb, cfg.input_size),
+              (B.rbf_svm(pixels["train"], y["train"], n, seed=cfg.seed), pixels, size)]
+    results = [B.BaselineResult(f.method, f.metrics(x["val"], y["val"]), f.params, f.metrics(x["test"], y["test"]),
+                                f.notes) for f, x, _ in fitted]
+    record = {"run": run.name, "seed": cfg.seed, "split_seed": cfg.split_seed, "backbone": cfg.backbone,
+              "input_size": cfg.input_size, **{f"{s}_ids": [int(i) for i in parts[s].image_id] for s in SPLITS},
+              "results": [{**asdict(r), **_recipe(r.method, cfg, px)} for r, (_, _, px) in zip(results, fitted)]}
     write_json(run.folder / BASELINES_FILE, record, default=_json_number)
     return results
+
+
+def _recipe(method: str, cfg: RunConfig, size: int) -> dict:
+    """What a baseline was fitted on, as the comparison table's recipe columns show it."""
+    pixels = method in B.PIXEL_BASELINES
+    return {"backbone": "" if pixels else cfg.backbone, "weights": "" if pixels else cfg.weights, "input_size": size}
+
+
+def _run_split(run: Run) -> dict[str, pd.DataFrame]:
+    """The run's train, val and test images as recorded in its dataset.json, with their paths and labels now."""
+    cfg = run.config
+    split = {d["image_id"]: d["split"] for d in run.dataset_info["images"]}
+    df, _ = D.task_labels(run.ws.store, cfg.dataset, cfg.grouping, cfg.split_seed)
+    df = df[df.image_id.isin(split.keys())]
+    if (df.split != df.image_id.map(split)).any() or len(df) != len(split):
+        raise WorkbenchError(f"Dataset {cfg.dataset!r} changed since run {run.name!r}; baselines need the run's split.")
+    parts = {s: df[df.split == s] for s in SPLITS}
+    if parts["test"].empty:
+        raise WorkbenchError(f"Run {run.name!r} has no test images: baselines are scored on the run's test split.")
+    return parts
 
 
 def methods_figure_of(runs: list[Run]):
@@ -135,19 +173,24 @@ def curves_folder(ws: Workspace, results: list[RunResult], comparison: str | Non
 
 
 def _save_comparison(ws: Workspace, name: str, results: list[RunResult]) -> None:
-    """The runs' curves overlaid, the method-grouped plot (methods.html) and the methods table (methods.csv)
-    into plots_checkpoints/<name>/; a failure is said in the last run's message (the runs themselves are done)."""
-    histories = {r.run: r.history for r in results if len(r.history)}
-    if len(histories) < 2:
+    """Into plots_checkpoints/<name>/: comparison.json (design, table, pairs, verdict), its tables as CSV (methods.csv,
+    pairs.csv), the runs' curves overlaid and the method-grouped plot (methods.html); a failure is said in the last
+    run's message (the runs themselves are done)."""
+    runs = [ws.run(r.run) for r in results if len(r.history)]
+    if not runs:
         return
+    out = ws.plot_folder(name)
     try:
-        runs = [ws.run(run) for run in histories]
-        n_classes = [len(run.classes) for run in runs]
-        out = save_curves(histories, ws.plots, name, n_classes=n_classes)["html"].parent
-        per_run = final_val_metrics(runs, with_baselines=True)
-        write_csv(out / "methods.csv", table_of(per_run.copy()))
+        cmp = compare_runs(runs, name)
+        cmp.save(out)
+        write_csv(out / "methods.csv", cmp.shown_table())
+        write_csv(out / "pairs.csv", cmp.shown_pairs())
+        histories = {r.name: r.history for r in runs}
+        if len(histories) > 1:
+            save_curves(histories, ws.plots, name, n_classes=[len(r.classes) for r in runs])
         with atomic_path(out / "methods.html") as tmp:
-            methods_figure(histories, per_run, n_classes=n_classes).write_html(tmp, include_plotlyjs=True,
-                                                                                full_html=True)
+            methods_figure(histories, final_val_metrics(runs, with_baselines=True),
+                           n_classes=[len(r.classes) for r in runs]).write_html(tmp, include_plotlyjs=True,
+                                                                                 full_html=True)
     except Exception as e:
-        results[-1].message += f" Saving the comparison's curves failed: {e}"
+        results[-1].message += f" Saving the comparison failed: {e}"

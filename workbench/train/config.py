@@ -47,6 +47,20 @@ def parse_grouping(text: str) -> dict[str, str] | None:
     return out
 
 
+def parse_split_seed(text: str | int | None) -> int | None:
+    """'' or None -> None; '7' -> 7; anything else is refused."""
+    if text is None or isinstance(text, int):
+        return text
+    text = str(text).strip()
+    if not text:
+        return None
+    try:
+        return int(text)
+    except ValueError:
+        raise WorkbenchError(f"Split seed {text!r} is not a whole number (leave it blank for the seed's own "
+                             "split).") from None
+
+
 def format_grouping(grouping: Mapping[str, str] | None) -> str:
     """{'cigs': 'tobacco', ...} -> 'cigs=tobacco,...' (what parse_grouping reads); None -> ''."""
     return ",".join(f"{k}={v}" for k, v in (grouping or {}).items())
@@ -129,8 +143,13 @@ class RunConfig:
     schedule: str = setting("cosine", label="LR schedule", choices=SCHEDULES, help="learning-rate schedule")
     augment: Augment = field(default_factory=Augment)
     detect: Detect = field(default_factory=Detect)
-    seed: int = setting(0, label="Seed (also the split)",  # also the split seed: data.splits.splits(store, dataset, seed)
-                        help="seed of the split, the init and the batches")
+    seed: int = setting(0, label="Seed", help="seed of the initial weights and the batches (and of the split "
+                                                "unless --split-seed is given)")
+    # None: the seed's own split (what runs saved before split seeds existed mean); resolved in __post_init__, so
+    # every config.json records the split its run trained and was tested on
+    split_seed: int | None = setting(None, label="Split seed (blank: the seed)", text=parse_split_seed,
+                                     help="seed of the train/val/test split (default: --seed); runs with the same "
+                                          "split seed share their test images")
     name: str = setting("", label="Run name (optional; a comparison's runs: <name>-ft-s0, ...)",
                         help="run name (default: <dataset>-<method>-<backbone>-s<seed>-<time>)")
     device: str = setting("auto", label="Device", form=False, help="auto (CUDA when present), cpu, cuda, cuda:1 ...")
@@ -138,6 +157,8 @@ class RunConfig:
     def __post_init__(self):
         if isinstance(self.augment, dict):
             self.augment = Augment(**self.augment)
+        if self.split_seed is None:
+            self.split_seed = self.seed
         if isinstance(self.detect, dict):
             self.detect = Detect(**self.detect)
         if not self.name:
@@ -257,8 +278,10 @@ def command_line(cfg: RunConfig) -> list[str]:
     args = [cfg.dataset]
     for s in settings():
         value = getattr(getattr(cfg, s.part) if s.part else cfg, s.name)
-        if s.text is not None:
-            value = format_grouping(value)  # the only text setting: compared and written as the CLI reads it
+        if s.name == "grouping":
+            value = format_grouping(value)  # compared and written as the CLI reads it
+        if s.name == "split_seed" and value == cfg.seed:
+            continue  # the seed's own split: what no --split-seed gives
         if s.option is None or (value == s.default and s.name != "name"):
             continue
         if s.type is bool:

@@ -48,11 +48,12 @@ def to_task(labels: pd.Series, grouping: dict[str, str] | None) -> pd.Series:
     return labels.map(grouping) if grouping else labels
 
 
-def task_labels(store: Store, dataset: str, grouping: dict[str, str] | None, seed: int) -> tuple[pd.DataFrame, list[str]]:
-    """Labelled images of the dataset with the grouping applied: image_id, path, sha256, label, y, split, group (the
-    image's duplicate group, NaN when it has no duplicate)."""
+def task_labels(store: Store, dataset: str, grouping: dict[str, str] | None,
+                split_seed: int) -> tuple[pd.DataFrame, list[str]]:
+    """Labelled images of the dataset with the grouping applied: image_id, path, sha256, label, y, the split that
+    `split_seed` gives (a run's config.split_seed), group (the image's duplicate group, NaN when it has no duplicate)."""
     classes = task_classes(store.classes(dataset), grouping)
-    df = labelled(store, dataset, seed=seed)
+    df = labelled(store, dataset, seed=split_seed)
     df["label"] = to_task(df["label"], grouping)
     index = {c: i for i, c in enumerate(classes)}
     df["y"] = df["label"].map(index).astype(int)

@@ -66,13 +66,15 @@ class JobManager:
         self._queue.put((job, lambda progress: tasks.train(self.ws, cfg, progress, job.cancel, task=task)))
         return job
 
-    def submit_compare(self, base: RunConfig, seeds: int, prefix: str | None = None) -> Job:
-        """Queue fine-tuning and feature extraction × `seeds` seeds plus the baselines (names: compare.plan)."""
+    def submit_compare(self, base: RunConfig, seeds: int, prefix: str | None = None, resample: bool = False) -> Job:
+        """Queue fine-tuning and feature extraction × `seeds` seeds plus the baselines (names: compare.plan), on one
+        split or, with `resample`, a split per seed."""
         if seeds < 1:
             raise WorkbenchError("Compare methods needs at least 1 seed.")
-        name, runs = compare.plan(base, seeds, prefix)
+        name, runs = compare.plan(base, seeds, prefix, resample)
         task = compare.check_plan(self.ws, runs)
-        job = self._new(f"compare methods {name} × {seeds} seeds")
+        design = "a split per seed" if resample else f"split seed {runs[0].split_seed}"
+        job = self._new(f"compare methods {name} × {seeds} seeds, {design}")
         job.comparison = name
         self._queue.put((job, lambda progress: compare.compare_methods(self.ws, base, seeds, progress, job.cancel,
                                                                        on_run_start=lambda r: _add_run(job, r),

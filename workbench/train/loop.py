@@ -105,7 +105,7 @@ def precheck(ws: Workspace, cfg: RunConfig) -> TaskData:
         raise WorkbenchError(taken(cfg.name))
     check_backbone(cfg.backbone)
     cfg.stem = resolve_stem(cfg.backbone, cfg.stem, cfg.input_size)  # saved resolved: a reload builds the same model
-    df, classes = D.task_labels(ws.store, cfg.dataset, cfg.grouping, cfg.seed)
+    df, classes = D.task_labels(ws.store, cfg.dataset, cfg.grouping, cfg.split_seed)
     D.check_trainable(df, classes)
     return TaskData(df, classes)
 
@@ -217,7 +217,7 @@ class RunFiles:
         self.n_classes = len(task.classes)
         write_json(self.dir / "dataset.json", {
             "dataset": cfg.dataset, "classes": task.classes, "dataset_classes": store.classes(cfg.dataset),
-            "grouping": cfg.grouping, "channels": int(channels), "seed": cfg.seed,
+            "grouping": cfg.grouping, "channels": int(channels), "seed": cfg.seed, "split_seed": cfg.split_seed,
             # duplicate groups (exact and near copies) among its images, each kept on one side of the split
             "duplicate_groups": groups_kept(task.labels),
             "images": [{"image_id": int(r.image_id), "sha256": r.sha256, "split": r.split, "label": r.label}

@@ -1,5 +1,7 @@
-"""What a comparison of methods reports: the final val metrics of each run and its baselines, and per method the
-mean ± std over seeds. Read from finished runs (their handles), with no model: the app shows these tables at once."""
+"""What a comparison's runs left that is read without a model: the baselines fitted on a run's split (baselines.json),
+the names of its rows, each run's final val metrics (what the method-grouped curves plot draws) and per method their
+mean ± std over seeds (the report's methods table). The comparison itself (test metrics with intervals, paired
+differences, verdict) is workbench.evaluate.comparison."""
 
 from __future__ import annotations
 
@@ -11,11 +13,14 @@ from workbench.metrics import CURVE_METRICS
 from workbench.run import Run
 from workbench.train.config import RANDOM_WEIGHTS, RunConfig, random_features_caveat
 
-TABLE_METRICS = CURVE_METRICS  # the final val metrics compared across runs and methods
+TABLE_METRICS = CURVE_METRICS  # the final val metrics the method-grouped curves plot draws
 BASELINES_FILE = "baselines.json"
-PIXELS, PROBE = "baseline: logreg on pixels", "baseline: linear probe"  # the baselines' rows (train.baselines)
-__all__ = ["BASELINES_FILE", "PIXELS", "PROBE", "TABLE_METRICS", "backbone_label", "comparison_caveats",
-           "final_val_metrics", "load_baselines", "methods_table", "table_of"]
+# the baselines' rows (fitted by train.baselines)
+PIXELS, PROBE, SVM = "baseline: logreg on pixels", "baseline: linear probe", "baseline: RBF SVM on pixels"
+BASELINES = (PIXELS, PROBE, SVM)  # in the order tables show them
+PIXEL_BASELINES = (PIXELS, SVM)  # on raw pixels: no backbone, no weights
+__all__ = ["BASELINES", "BASELINES_FILE", "PIXELS", "PIXEL_BASELINES", "PROBE", "SVM", "TABLE_METRICS",
+           "backbone_label", "comparison_caveats", "final_val_metrics", "load_baselines", "methods_table", "table_of"]
 
 
 def load_baselines(run: Run) -> dict | None:
@@ -30,7 +35,8 @@ def backbone_label(cfg: RunConfig) -> str:
 
 
 def final_val_metrics(runs: list[Run], with_baselines: bool = False) -> pd.DataFrame:
-    """One row per run (method, backbone, seed, last epoch's val metrics); baselines' rows too when asked."""
+    """One row per run (method, backbone, seed, last epoch's val metrics); baselines' rows too when asked: what the
+    method-grouped curves plot draws."""
     rows = []
     for run in runs:
         cfg, h = run.config, run.history
@@ -42,7 +48,7 @@ def final_val_metrics(runs: list[Run], with_baselines: bool = False) -> pd.DataF
                      "epochs": int(last.epoch), **{k: float(last.get(k, float("nan"))) for k in TABLE_METRICS}})
         base = load_baselines(run) if with_baselines else None
         for r in (base or {}).get("results", []):
-            backbone = "" if r["method"] == PIXELS else backbone_label(cfg)
+            backbone = "" if r["method"] in PIXEL_BASELINES else backbone_label(cfg)
             rows.append({"run": run.name, "method": r["method"], "backbone": backbone, "seed": cfg.seed, "epochs": None,
                          **{k: float(r["metrics"][k]) for k in TABLE_METRICS}})
     return pd.DataFrame(rows, columns=["run", "method", "backbone", "seed", "epochs", *TABLE_METRICS])

@@ -49,7 +49,7 @@ class LoadedRun:
 
     def task_labels(self, store: Store) -> pd.DataFrame:
         """The run's dataset now, with its grouping and split: image_id, path, label, y, split."""
-        df, classes = D.task_labels(store, self.config.dataset, self.config.grouping, self.config.seed)
+        df, classes = D.task_labels(store, self.config.dataset, self.config.grouping, self.config.split_seed)
         if classes != self.classes:
             raise WorkbenchError(f"Dataset {self.config.dataset!r} now gives classes {classes}, "
                                  f"the run was trained on {self.classes}.")
@@ -58,7 +58,7 @@ class LoadedRun:
     def changed_images(self, store: Store) -> list[int]:
         """Image ids whose content, label or split differ from when the run was trained (empty: unchanged)."""
         then = {d["image_id"]: (d["sha256"], d["split"], d["label"]) for d in self.dataset_info.get("images", [])}
-        df, _ = D.task_labels(store, self.config.dataset, self.config.grouping, self.config.seed)
+        df, _ = D.task_labels(store, self.config.dataset, self.config.grouping, self.config.split_seed)
         now = {int(r.image_id): (r.sha256, r.split, r.label) for r in df.itertuples()}
         return sorted(i for i in then.keys() | now.keys() if then.get(i) != now.get(i))
 

@@ -1,6 +1,7 @@
 """Experiments tab: start and cancel training runs in the background, watch live curves,
-overlay finished runs, and compare fine-tuning with feature extraction (and linear baselines) over seeds.
-When a job ends the Runs table refreshes itself, and a comparison's table and method plot appear.
+overlay finished runs, and compare fine-tuning with feature extraction over seeds (paired by seed on one split, test
+metrics with intervals, three baselines, a verdict). When a job ends the Runs table refreshes itself, and a
+comparison's verdict, tables and method plot appear.
 
 `layout` builds the components (the run form from RunConfig's settings: labels, help, defaults and choices
 come from workbench.train.config), the module's handlers call workbench.train and shape its results for
@@ -11,18 +12,19 @@ from __future__ import annotations
 
 import html
 from dataclasses import dataclass, replace
+from pathlib import Path
 from typing import Any
 
 import gradio as gr
 import pandas as pd
 
 from workbench.errors import WorkbenchError
+from workbench.evaluate.comparison import COMPARISON_FILE, Comparison, compare_runs, shown_pairs, shown_table
 from workbench.lazy import lazy_import
 from workbench.store import Store
 from workbench.train.config import AUGMENTATIONS, RunConfig, Setting, config_from, random_features_caveat, settings
 from workbench.train.jobs import Job, JobManager
-from workbench.train.results import methods_table
-from workbench.run import list_runs, runs_table
+from workbench.run import Run, list_runs, runs_table
 from workbench.workspace import Workspace
 from workbench.ui.context import UIContext
 from workbench.ui.handlers import bind
@@ -38,20 +40,25 @@ stems = lazy_import("workbench.train.stems")
 
 SETTINGS = {s.name: s for s in settings()}
 MAP_INPUTS = ("method", "backbone", "input_size", "stem")  # what the last feature map's size depends on
+NO_COMPARISON = "No comparison yet: run *Compare methods*, or pick runs above."
 FE_NOTE = ("**Feature extraction** embeds every image once with the frozen backbone and trains only the head on the "
            f"cached embeddings at {SETTINGS['head_lr_scale'].default:g}× the learning rate set here, so **augmentations "
            "are off** in that mode. **Fine-tuning** trains the whole network "
            "on augmented batches. Offline weights: ImageNet EfficientNet-Lite0 (bundled); `timm` downloads "
            "(needs network); or give a path to a .pth/.safetensors file. **Compare methods** trains both methods "
-           "per seed and adds two baselines on each seed's split: logistic regression on the raw pixels and a linear "
-           "probe (C tuned by cross-validation on train) on the frozen backbone's embeddings. **Detection**: a set "
-           "with boxes and no image labels trains a detector (Task *auto*, or *detection* for a set with both) of the "
-           "chosen kind at the detection image size; fine-tuning trains the backbone from its third stage, feature "
-           "extraction freezes it; the curves show loss and val mAP.")
+           "for each seed (from the seed set here) on one split (the split seed, by default the first seed), so every "
+           "run and baseline is tested on the same images and differences are paired by seed; **Resample splits** "
+           "gives each seed its own split instead (repeated hold-out). Each run is evaluated on its test split, and "
+           "three baselines are fitted on each seed's split: logistic regression and an RBF SVM on the raw pixels, "
+           "and a linear probe on the frozen backbone's embeddings (hyper-parameters by cross-validation on train). "
+           "The table gives test metrics with 95% intervals over seeds; below it, the paired differences and a "
+           "verdict. **Detection**: a set with boxes and no image labels trains a detector (Task *auto*, or "
+           "*detection* for a set with both) of the chosen kind at the detection image size; fine-tuning trains the "
+           "backbone from its third stage, feature extraction freezes it; the curves show loss and val mAP.")
 
 # the run form, row by row: every setting RunConfig shows in a form (Setting.form), by name
 FORM_ROWS = (("dataset", "task", "method", "backbone", "weights"),
-             ("grouping", "input_size", "stem", "epochs", "batch_size", "seed"),
+             ("grouping", "input_size", "stem", "epochs", "batch_size", "seed", "split_seed"),
              ("optimizer", "lr", "schedule", "name"),
              ("flip", "rotation", "crop_scale", "normalize"),
              ("detector", "image_size"))
@@ -72,6 +79,8 @@ LOOK: dict[str, dict[str, Any]] = {
 # run, dataset, method, backbone, seed, status, epochs, best epoch, best val loss, val accuracy, val mAP@0.5: fits
 # the page, short headers kept whole (narrow auto widths broke "seed" into "se/ed")
 RUNS_COLUMN_WIDTHS = ["17%", "8%", "11%", "13%", "5%", "8%", "6%", "6%", "9%", "8%", "9%"]
+# method, backbone, weights, input size, epochs, seeds, four test metrics with intervals, two val means
+METHODS_COLUMN_WIDTHS = ["15%", "12%", "6%", "5%", "6%", "5%", "10%", "10%", "10%", "10%", "5.5%", "5.5%"]
 
 
 @dataclass
@@ -84,6 +93,7 @@ class RunForm:
     map_note: gr.Markdown  # the last feature map's size, and the warning when feature extraction pools one under 3x3
     start: gr.Button
     seeds: gr.Number
+    resample: gr.Checkbox
     compare: gr.Button
     cancel: gr.Button
 
@@ -103,14 +113,17 @@ class JobsPanel:
 
 @dataclass
 class RunsPanel:
-    """Finished runs: the table, runs picked to overlay, their curves, methods table and plot, saved plots."""
+    """Finished runs: the table, runs picked to overlay, their curves; the comparison (of a comparison job that ended,
+    or of the picked runs): its verdict, table with intervals, paired differences, method plot; saved plots."""
 
     table: gr.Dataframe
     pick: gr.Dropdown
     refresh: gr.Button
     save: gr.Button
     overlay: gr.Plot
+    verdict: gr.Markdown
     methods: gr.Dataframe
+    pairs: gr.Dataframe
     by_method: gr.Plot
     saved: gr.File
     listed: gr.State | None = None  # the page's run names, set when a job ends: every run picker follows it
@@ -163,9 +176,11 @@ def form_layout(store: Store) -> RunForm:
     with gr.Row():
         start = gr.Button("Start run", variant="primary", elem_id="wb-exp-start")
         seeds = gr.Number(3, label="Seeds", precision=0, minimum=1, scale=0, min_width=90, elem_id="wb-exp-seeds")
+        resample = gr.Checkbox(False, label="Resample splits (a new split per seed)", scale=0, min_width=160,
+                               elem_id="wb-exp-resample")
         compare = gr.Button("Compare methods (both × seeds)", elem_id="wb-exp-compare")
         cancel = gr.Button("Cancel job", variant="stop", elem_id="wb-exp-cancel")
-    return RunForm(inputs, caveat, map_note, start, seeds, compare, cancel)
+    return RunForm(inputs, caveat, map_note, start, seeds, resample, compare, cancel)
 
 
 def jobs_layout(jobs: JobManager) -> JobsPanel:
@@ -190,12 +205,17 @@ def runs_layout(ws: Workspace, listed: gr.State | None = None) -> RunsPanel:
         refresh = gr.Button("Refresh runs and datasets", scale=1)
         save = gr.Button("Save plots (HTML + PNG)", scale=1)
     overlay = gr.Plot(label="Curves (val solid, train dotted)")
-    methods = gr.Dataframe(methods_table([]), label="Final val metrics per method, mean ± std over seeds "
-                           "(shown when a comparison ends, or for the runs picked above)", interactive=False,
-                           elem_id="wb-exp-methods")
+    gr.Markdown("#### Comparison (shown when a comparison ends, or for the runs picked above)")
+    verdict = gr.Markdown(NO_COMPARISON, elem_id="wb-exp-verdict")
+    methods = gr.Dataframe(shown_table([]), label="Test metrics of the best checkpoints: mean [95% t-interval] over "
+                           "seeds; val: the best epoch's", interactive=False, wrap=True, elem_id="wb-exp-methods",
+                           column_widths=METHODS_COLUMN_WIDTHS)
+    pairs = gr.Dataframe(shown_pairs([]), label="Paired differences in test accuracy (a − b per seed, on the same "
+                         "test images): mean, 95% interval, p-values", interactive=False, wrap=True,
+                         elem_id="wb-exp-pairs")
     by_method = gr.Plot(label="Val curves by method: mean over seeds, ±1 std band", elem_id="wb-exp-by-method")
     saved = gr.File(label="Saved plots", file_count="multiple")
-    return RunsPanel(table, pick, refresh, save, overlay, methods, by_method, saved, listed)
+    return RunsPanel(table, pick, refresh, save, overlay, verdict, methods, pairs, by_method, saved, listed)
 
 
 # -- handlers: call the core, shape for display -----------------------------------------------
@@ -214,13 +234,14 @@ def do_start(jobs: JobManager, j: JobsPanel, **form: Any) -> dict:
     return _queued(jobs, j, _core(jobs.submit_train, cfg))
 
 
-def do_compare(jobs: JobManager, j: JobsPanel, seeds: float | None, **form: Any) -> dict:
-    """Queue both methods × `seeds` seeds plus the baselines; a run name is the prefix of the runs' names."""
+def do_compare(jobs: JobManager, j: JobsPanel, seeds: float | None, resample: bool, **form: Any) -> dict:
+    """Queue both methods × `seeds` seeds plus the baselines, on one split or (`resample`) one per seed; a run name
+    is the prefix of the runs' names."""
     prefix = (form.get("name") or "").strip() or None
     cfg = form_config(form)
     _warn(random_features_caveat(cfg.method, cfg.weights, comparing=True))
     _warn(stems.map_warning(replace(cfg, method="feature_extract")))  # Compare methods runs feature extraction too
-    return _queued(jobs, j, _core(jobs.submit_compare, cfg, int(seeds or 1), prefix=prefix))
+    return _queued(jobs, j, _core(jobs.submit_compare, cfg, int(seeds or 1), prefix=prefix, resample=bool(resample)))
 
 
 def form_caveat(method: str, weights: str) -> str:
@@ -264,21 +285,47 @@ def tick(ws: Workspace, jobs: JobManager, j: JobsPanel, r: RunsPanel, job_id: in
 
 
 def ended_jobs(ws: Workspace, jobs: JobManager, j: JobsPanel, r: RunsPanel, seen: list[int] | None) -> dict:
-    """When jobs have ended since the last tick: fresh Runs table and run list; for a comparison, its table and plot."""
+    """When jobs have ended since the last tick: fresh Runs table and run list; for a comparison, its verdict,
+    tables and plot (as saved in its folder)."""
     ended = jobs.finished()
     new = [job for job in ended if job.id not in (seen or [])]
     listed = [r.listed] if r.listed is not None else []
     if not new:
-        return {r.table: gr.skip(), r.pick: gr.skip(), r.methods: gr.skip(), r.by_method: gr.skip(), j.seen: seen,
+        return {r.table: gr.skip(), r.pick: gr.skip(), **{c: gr.skip() for c in _comparison_outputs(r)}, j.seen: seen,
                 **{state: gr.skip() for state in listed}}
     cmp = next((job for job in new if job.comparison and job.runs), None)
-    known = set(list_runs(ws))
-    runs = [ws.run(run) for run in cmp.runs if run in known] if cmp else []
-    shown = {r.methods: methods_table(runs), r.by_method: compare.methods_figure_of(runs)} if runs else \
-        {r.methods: gr.skip(), r.by_method: gr.skip()}
     names = list_runs(ws)
+    known = set(names)
+    runs = [ws.run(run) for run in cmp.runs if run in known] if cmp else []
+    saved = ws.plot_folder(cmp.comparison) if cmp else None
+    shown = comparison_view(r, runs, saved) if runs else {c: gr.skip() for c in _comparison_outputs(r)}
     return {r.table: runs_table(ws), r.pick: gr.Dropdown(choices=names), **shown, j.seen: [job.id for job in ended],
             **{state: names for state in listed}}
+
+
+def comparison_view(r: RunsPanel, runs: list[Run], saved: Path | None = None) -> dict:
+    """The comparison of `runs` (the one saved in `saved` when there is one): verdict, tables, method plot."""
+    try:
+        cmp = Comparison.load(saved) if saved and (saved / COMPARISON_FILE).is_file() else compare_runs(runs)
+    except WorkbenchError as e:
+        return {r.verdict: str(e), r.methods: shown_table([]), r.pairs: shown_pairs([]), r.by_method: None}
+    return {r.verdict: verdict_markdown(cmp), r.methods: cmp.shown_table(), r.pairs: cmp.shown_pairs(),
+            r.by_method: compare.methods_figure_of(runs)}
+
+
+def verdict_markdown(cmp: Comparison) -> str:
+    """The design, the warnings, the verdicts and the notes of a comparison, as the tab shows them above its table."""
+    lines = [f"**Design.** {cmp.design.describe()}"]
+    lines += [f"⚠️ **{w}**" for w in cmp.warnings]
+    lines += [f"**Verdict.** {cmp.verdict}"]
+    if cmp.baseline_verdict:
+        lines.append(f"**Against the baselines.** {cmp.baseline_verdict}")
+    lines += [f"<small>{html.escape(n)}</small>" for n in cmp.notes]
+    return "\n\n".join(lines)
+
+
+def _comparison_outputs(r: RunsPanel) -> list:
+    return [r.verdict, r.methods, r.pairs, r.by_method]
 
 
 def do_refresh(ws: Workspace, f: RunForm, r: RunsPanel) -> dict:
@@ -288,13 +335,14 @@ def do_refresh(ws: Workspace, f: RunForm, r: RunsPanel) -> dict:
 
 
 def do_overlay(ws: Workspace, r: RunsPanel, runs: list[str] | None) -> dict:
-    """The picked runs' curves overlaid, their methods table and method-grouped plot."""
+    """The picked runs' curves overlaid and their comparison (from their saved test evaluations and baselines)."""
     if not runs:
-        return {r.overlay: None, r.methods: methods_table([]), r.by_method: None}
+        return {r.overlay: None, r.verdict: NO_COMPARISON, r.methods: shown_table([]), r.pairs: shown_pairs([]),
+                r.by_method: None}
     picked = [_core(ws.run, run) for run in runs]
     overlay = curves.curves_figure({run.name: run.history for run in picked},
                                    n_classes=[len(run.classes) for run in picked])
-    return {r.overlay: overlay, r.methods: methods_table(picked), r.by_method: compare.methods_figure_of(picked)}
+    return {r.overlay: overlay, **comparison_view(r, picked)}
 
 
 def do_save(ws: Workspace, runs: list[str] | None) -> list[str]:
@@ -374,16 +422,18 @@ def wire(ctx: UIContext, f: RunForm, j: JobsPanel, r: RunsPanel) -> None:
           outputs=f.map_note, trigger_mode="always_last", show_progress="hidden", api_visibility="private")
     queued = [j.status, j.selected, j.table]
     f.start.click(bind(do_start, jobs, j), inputs_kwargs=form, outputs=queued, api_name="do_start")
-    f.compare.click(bind(do_compare, jobs, j), inputs_kwargs={"seeds": f.seeds, **form}, outputs=queued,
+    f.compare.click(bind(do_compare, jobs, j), inputs_kwargs={"seeds": f.seeds, "resample": f.resample, **form},
+                    outputs=queued,
                     api_name="do_compare")
     f.cancel.click(bind(do_cancel, jobs, j), inputs_kwargs={"job_id": j.selected}, outputs=[j.status, j.table],
                    api_name="do_cancel")
     j.table.select(on_select, j.table, j.selected, api_name="on_select")
     j.timer.tick(bind(tick, ctx.ws, jobs, j, r), inputs_kwargs={"job_id": j.selected, "seen": j.seen},
-                 outputs=[j.progress, j.table, j.live, r.table, r.pick, r.methods, r.by_method, j.seen,
+                 outputs=[j.progress, j.table, j.live, r.table, r.pick, *_comparison_outputs(r), j.seen,
                           *([r.listed] if r.listed is not None else [])],
                  show_progress="hidden", api_name="tick")
     r.refresh.click(bind(do_refresh, ctx.ws, f, r), outputs=[r.table, r.pick, form["dataset"]], api_name="do_refresh")
-    r.pick.change(bind(do_overlay, ctx.ws, r), inputs_kwargs={"runs": r.pick}, outputs=[r.overlay, r.methods, r.by_method],
+    r.pick.change(bind(do_overlay, ctx.ws, r), inputs_kwargs={"runs": r.pick},
+                  outputs=[r.overlay, *_comparison_outputs(r)],
                   api_name="do_overlay")
     r.save.click(bind(do_save, ctx.ws), inputs_kwargs={"runs": r.pick}, outputs=r.saved, api_name="do_save")
