@@ -106,7 +106,7 @@ def timed_train(ws: Workspace, cfg: RunConfig):
 def plain_epoch(ws: Workspace, cfg: RunConfig) -> float:
     """Seconds for one epoch of the plain loop: a DataLoader over the train split, the same detector and
     transforms, AdamW steps, then a forward pass over val (no metrics, no history, no checkpoints)."""
-    task = DD.detection_task(ws.store, cfg.dataset, None, cfg.seed)
+    task = DD.detection_task(ws.store, cfg.dataset, None, cfg.split_seed)
     offset = LABEL_OFFSET.get(cfg.detect.detector, 0)
     train_set = DD.BoxedImages(*task.split("train"), DD.train_transform(cfg.detect.image_size, cfg.augment), offset)
     val_set = DD.BoxedImages(*task.split("val"), DD.eval_transform(cfg.detect.image_size), offset)

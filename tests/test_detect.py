@@ -13,6 +13,7 @@ import numpy as np
 import pandas as pd
 import pytest
 import torch
+from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 from torchvision import tv_tensors
 from torchvision.ops import box_iou
 
@@ -160,8 +161,14 @@ def test_train_picks_detection_and_writes_history_checkpoints_and_curves(trained
     assert {"best.pt", "last.pt", "dataset.json", "summary.json"} <= {p.name for p in result.run_dir.iterdir()}
     assert (ws.plot_folder("det") / "curves.png").is_file()
     info = json.loads((result.run_dir / "dataset.json").read_text())
-    assert info["task"] == "detection" and info["classes"] == SPEC.classes
+    assert info["task"] == "detection" and info["classes"] == SPEC.classes and info["split_seed"] == 0
     assert {i["split"] for i in info["images"]} == {"train", "val", "test"} and len(info["images"]) == 40
+    # TensorBoard reads the detection metrics per epoch (the run's settings, the detector's included, as hparams)
+    assert "tracking failed" not in result.message
+    acc = EventAccumulator(str(result.run_dir), size_guidance={"scalars": 0})
+    acc.Reload()
+    assert [e.step for e in acc.Scalars("val/map_50")] == [1, 2]
+    assert acc.Scalars("val/map_50")[-1].value == pytest.approx(val.map_50.iloc[-1], abs=1e-6)
 
 
 def test_the_split_is_seeded_sticky_and_stratified_by_each_images_main_class(trained):

@@ -4,6 +4,7 @@ left out; the file fetches nothing (images are data URIs, plotly.js inlined)."""
 
 from __future__ import annotations
 
+import html
 import re
 from html.parser import HTMLParser
 
@@ -13,6 +14,7 @@ import pytest
 from workbench.cli import main
 from workbench.data.demo import ensure_faces, faces_truth
 from workbench.data.duplicates import dataset_duplicates
+from workbench.evaluate.comparison import Comparison
 from workbench.evaluate.report import metrics_table
 from workbench.labeling.agreement import pairwise_kappa
 from workbench.report import build_report, open_study
@@ -22,7 +24,6 @@ from workbench.review.run_cache import RunCache
 from workbench.review.run_errors import run_errors
 from workbench.store import ImageRecord, Store
 from workbench.train.compare import compare_methods
-from workbench.train.results import methods_table
 from workbench.train.config import RunConfig
 from workbench.workspace import Workspace
 
@@ -49,7 +50,8 @@ def study_home(tmp_path_factory):
     for k, (i, _) in enumerate(list(truth.items())[::6]):
         store.set_image_tag(i, "glasses" if k % 2 else "dark", "truth")
     dataset_duplicates(store, "faces")
-    results = compare_methods(ws, RunConfig("faces", input_size=32, epochs=1, lr=0.01), seeds=1, prefix="cmp")
+    results = compare_methods(ws, RunConfig("faces", input_size=32, epochs=1, lr=0.01), seeds=1, prefix="cmp",
+                              name="cmp-compare")
     assert [r.status for r in results] == ["completed", "completed"], [r.message for r in results]
     yield ws
     ws.close()
@@ -58,7 +60,7 @@ def study_home(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def page(study_home):
-    return build_report(open_study(study_home, "faces"))
+    return build_report(open_study(study_home, "faces", comparison="cmp-compare"))
 
 
 class Tables(HTMLParser):
@@ -119,6 +121,7 @@ def test_every_section_shows_the_cores_numbers(study_home, page):
     ws = study_home
     parts = Tables(page).sections
     assert list(parts) == ["data", "categories", "methods", "chosen", "failures", "reproduce"]
+    assert "comparison cmp-compare (2 runs)" in page
     runs = [ws.run(n) for n in RUNS]
     chosen = min(runs, key=lambda r: r.best_val_loss)  # on validation, never test
 
@@ -147,11 +150,16 @@ def test_every_section_shows_the_cores_numbers(study_home, page):
         == tags.to_dict()
     assert parts["categories"]["imgs"] >= len(tags) * 2
 
-    # 3. Methods: the comparison's table as the core makes it, the seed warning
+    # 3. Methods: the comparison saved with the runs (intervals, baselines, pairs, verdict), the seed warning
+    cmp = Comparison.load(ws.plot_folder("cmp-compare"))
     methods = table_with(parts["methods"], "method", "seeds")
-    core = methods_table(runs)
-    assert methods.method.tolist() == core.method.tolist() and methods.accuracy.tolist() == core.accuracy.tolist()
-    assert "warn: 1 seed per method (feature_extract 1, finetune 1)" in parts["methods"]["checks"]
+    core = cmp.shown_table().astype(str)
+    assert methods.method.tolist() == core.method.tolist()
+    assert methods["test accuracy"].tolist() == core["test accuracy"].tolist()
+    assert any(row[0] == "baseline: linear probe" for row in methods.values.tolist())
+    text = html.unescape(re.sub(r"<[^>]+>", "", page))
+    assert f"Verdict: {cmp.verdict}" in text
+    assert any(c.startswith("warn: Only 1 seed: no interval and no verdict") for c in parts["methods"]["checks"])
     assert any(c.startswith("warn: feature extraction on a 1×1 map (efficientnet_lite0 at 32 px)")
                for c in parts["methods"]["checks"])
 
@@ -171,7 +179,7 @@ def test_every_section_shows_the_cores_numbers(study_home, page):
     assert any(c.startswith(f"warn: {len(sus)} suspected label errors") for c in parts["failures"]["checks"]) or sus.empty
 
     # 6. Reproduce: commands that train each run again, data hashes
-    text = re.sub(r"<[^>]+>", "", page).replace("&#x27;", "'")
+    text = html.unescape(re.sub(r"<[^>]+>", "", page))
     assert "workbench train faces --method finetune --input-size 32 --epochs 1 --lr 0.01 --name cmp-ft-s0" in text
     assert "workbench train faces --input-size 32 --epochs 1 --lr 0.01 --name cmp-fe-s0" in text
     hashes = table_with(parts["reproduce"], "run", "data sha256").set_index("run")

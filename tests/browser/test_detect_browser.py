@@ -65,6 +65,10 @@ def test_evaluate_and_predict_a_detection_run(ws, store, home, tmp_path):
         page.wait_for_function("() => document.querySelector('#wb-predict-status')?.innerText.includes('2 images')")
         table = page.locator("#wb-predict-table").inner_text()
         assert images[0].name in table and "score" in table
+        # the labels follow the run's kind (an event of their own, maybe still on its way under load)
+        page.wait_for_function("() => document.querySelector('#wb-predict-table')?.innerText.includes('one row per "
+                               "box') && document.querySelector('#wb-predict-explain')?.innerText === 'Show row'")
+        assert not page.locator("#wb-predict-cam").is_visible()  # no Grad-CAM for boxes
         page.wait_for_function("() => document.querySelector('#wb-predict-caption')?.innerText.includes('score ≥')")
         page.screenshot(path=str(tmp_path / "predict-detection.png"), full_page=True)
         browser.close()

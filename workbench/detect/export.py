@@ -151,7 +151,7 @@ def detection_card(run: Run, loaded: LoadedDetector, checkpoint: str) -> dict:
         "min_score_source": "chosen on the val split (best box F1) when the run was evaluated" if evaluation else
                             "default (the run was not evaluated)",
         "detector": cfg.detect.detector, "backbone": cfg.backbone, "method": cfg.method, "weights": cfg.weights,
-        "training_data": {"dataset": loaded.dataset_info.get("dataset"), "split_seed": loaded.dataset_info.get("seed"),
+        "training_data": {"dataset": loaded.dataset_info.get("dataset"), "split_seed": loaded.dataset_info.get("split_seed", loaded.dataset_info.get("seed")),
                           "images": len(images), "boxes": sum(i.get("boxes", 0) for i in images),
                           "split_sizes": {s: sum(1 for i in images if i["split"] == s)
                                           for s in ("train", "val", "test")}},

@@ -191,6 +191,7 @@ class DetectionFiles(RunFiles):
         write_json(self.dir / "dataset.json", {
             "task": "detection", "dataset": cfg.dataset, "classes": task.classes,
             "dataset_classes": store.classes(cfg.dataset), "grouping": cfg.grouping, "channels": 3, "seed": cfg.seed,
+            "split_seed": cfg.split_seed,
             "images": [{"image_id": int(r.image_id), "sha256": r.sha256, "split": r.split,
                         "boxes": int(counts.get(r.image_id, 0))} for r in task.images.itertuples()],
         }, default=str)

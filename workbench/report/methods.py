@@ -1,37 +1,54 @@
-"""Section 3, Methods: the comparison's table with its intervals, baselines and verdict, and the val curves grouped
-by method (mean over seeds, ±1 std band)."""
+"""Section 3, Methods: the comparison (evaluate.comparison: its design, table with 95% intervals and baselines, paired
+differences, verdict, warnings) and the val curves grouped by method (mean over seeds, ±1 std band)."""
 
 from __future__ import annotations
 
-from collections import Counter
-
+from workbench.evaluate.comparison import COMPARISON_FILE, Comparison, compare_runs
+from workbench.evaluate.staleness import run_predictions
+from workbench.metrics import REGISTRY
 from workbench.report import document as doc
 from workbench.report.study import Study
 from workbench.run import Run
 from workbench.train.backbones import feature_map_size
 from workbench.train.compare import methods_figure_of
-from workbench.train.results import comparison_caveats, methods_table
-
-MIN_SEEDS = 3  # seeds per method below which a mean ± std says little
 
 
 def methods_section(study: Study) -> doc.Section | None:
-    """The methods compared over seeds, when the study has two runs or more."""
+    """The methods compared over seeds, when the study has two runs or more: the comparison saved with them
+    (`--comparison`), else the one their saved test evaluations and baselines give."""
     runs = [r for r in study.runs if len(r.history)]
     if len(runs) < 2:
         return None
     s = doc.Section("methods", "Methods")
-    seeds = Counter(r.config.method for r in runs)
-    fewest = min(seeds.values())
-    s.check(fewest >= MIN_SEEDS, f"at least {MIN_SEEDS} seeds per method",
-            f"{fewest} seed{'s' if fewest != 1 else ''} per method ("
-            + ", ".join(f"{m} {n}" for m, n in sorted(seeds.items())) + ")")
-    for caveat in comparison_caveats(runs):
-        s.warn(caveat)
+    cmp = comparison_of(study, runs)
+    for warning in cmp.warnings:  # too few seeds, random weights, unpaired runs, ...
+        s.warn(warning)
+    if not cmp.warnings:
+        s.check(True, f"{len(cmp.design.seeds)} seeds, {cmp.design.kind} design", "")
     check_feature_maps(s, runs)
-    s.add(doc.table(methods_table(runs), caption="Final val metrics per method and baseline: mean ± std over seeds."))
+    for note in cmp.notes:
+        s.info(note)
+    s.add(doc.paragraph(cmp.design.describe()))
+    s.add(doc.table(cmp.shown_table(), caption="Test metrics of the best checkpoints: mean [95% t-interval] over seeds; "
+                                               "val: the best epoch's. Baselines are fitted on each seed's split."))
+    s.add(doc.heading(f"Paired differences in test {REGISTRY[cmp.metric].label}"),
+          doc.table(cmp.shown_pairs(), caption="Row a − row b per seed, on the same test images."))
+    s.add(doc.paragraph(f"Verdict: {cmp.verdict}", "verdict"))
+    if cmp.baseline_verdict:
+        s.add(doc.paragraph(f"Against the baselines: {cmp.baseline_verdict}", "verdict"))
     s.add(doc.figure(methods_figure_of(runs), "Val curves by method: mean over seeds, band ±1 std; baselines dashed."))
     return s
+
+
+def comparison_of(study: Study, runs: list[Run]) -> Comparison:
+    """The comparison saved in the study's comparison folder, else made from the runs (each evaluated first when
+    its saved test evaluation is missing or stale)."""
+    folder = study.comparison_folder
+    if folder is not None and (folder / COMPARISON_FILE).is_file():
+        return Comparison.load(folder)
+    for run in runs:
+        run_predictions(run)
+    return compare_runs(runs)
 
 
 def check_feature_maps(s: doc.Section, runs: list[Run]) -> None:

@@ -9,10 +9,9 @@ from pathlib import Path
 from typing import Sequence
 
 from workbench.errors import WorkbenchError
+from workbench.evaluate.comparison import COMPARISON_FILE
 from workbench.run import Run, list_runs
 from workbench.workspace import Workspace
-
-COMPARISON_FILE = "comparison.json"  # what `workbench train --compare-methods` saves in the comparison's folder
 
 
 @dataclass

@@ -75,7 +75,7 @@ class TensorBoard:
         self.writer = SummaryWriter(log_dir=str(folder), flush_secs=30)
         # hparams in the run's own event file (SummaryWriter.add_hparams would open a sub-run per call); the metric
         # names tie the HParams dashboard to the val scalars logged each epoch
-        metrics = {metric_tag("val", m): 0.0 for m in METRICS}
+        metrics = {metric_tag("val", m): 0.0 for m in (DETECTION_METRICS if cfg.task == "detection" else METRICS)}
         for part in hparams(hparam_values(cfg), metrics):
             self.writer.file_writer.add_summary(part)
 

@@ -23,6 +23,8 @@ from workbench.ui import camera_panel
 from workbench.ui.context import UIContext
 from workbench.ui.handlers import bind, fail, gr_progress
 
+TABLE_LABEL = "Predictions (click a row for its Grad-CAM)"
+EXPLAIN_LABEL = "Explain row"
 
 # predicting and Grad-CAM need torch: imported when first used, not to serve the first page
 prediction = lazy_import("workbench.predict.predict")
@@ -76,13 +78,13 @@ def layout(run: gr.Dropdown, refresh: gr.Button) -> PredictView:
                           type="filepath", scale=2, height=240, elem_id="wb-predict-camera")
     predict_btn = gr.Button("Predict", variant="primary", elem_id="wb-predict-go")
     status = gr.Markdown(elem_id="wb-predict-status")
-    table = gr.Dataframe(label="Predictions (click a row for its Grad-CAM)", headers=["row", "file", "decision"],
+    table = gr.Dataframe(label=TABLE_LABEL, headers=["row", "file", "decision"],
                          interactive=False,
                          elem_id="wb-predict-table")
     bad = gr.Dataframe(label="Not predicted", interactive=False, visible=False, elem_id="wb-predict-bad")
     with gr.Row():
         row = gr.Number(label="Row", precision=0, minimum=0, scale=1, elem_id="wb-predict-row")
-        explain_btn = gr.Button("Explain row", scale=1)
+        explain_btn = gr.Button(EXPLAIN_LABEL, scale=1, elem_id="wb-predict-explain")
     with gr.Row():
         original = gr.Image(label="Image", type="pil", elem_classes=["pixelated"], height=320)
         cam_image = gr.Image(label="Grad-CAM of the decided class", type="pil", height=320,
@@ -93,6 +95,20 @@ def layout(run: gr.Dropdown, refresh: gr.Button) -> PredictView:
 
 
 # -- handlers: call the core, shape for display -----------------------------------------------
+def kind_labels(ws: Workspace, v: PredictView, run: str | None) -> dict:
+    """The table's label, the row button and the Grad-CAM panel for the picked run's kind: a detector's rows are
+    boxes, its row shows the image with its boxes, and it has no Grad-CAM."""
+    try:
+        detector = bool(run) and ws.run(run).is_detector
+    except WorkbenchError:  # a run gone since the list was drawn: predicting says so
+        detector = False
+    if detector:
+        return {v.table: gr.Dataframe(label="Boxes found, one row per box (click a row to see its image's boxes)"),
+                v.explain_btn: gr.Button("Show row"), v.cam_image: gr.Image(visible=False)}
+    return {v.table: gr.Dataframe(label=TABLE_LABEL), v.explain_btn: gr.Button(EXPLAIN_LABEL),
+            v.cam_image: gr.Image(visible=True)}
+
+
 def predict_images(ws: Workspace, runs: RunCache, v: PredictView, run: str | None, files: list | None,
                    picture: str | None, progress: gr.Progress = gr.Progress()) -> dict:
     """Predict the uploaded files (images, zips) and the webcam picture with `run`; row 0 is picked."""
@@ -165,6 +181,8 @@ def on_load(ws: Workspace) -> gr.Dropdown:
 def wire(ctx: UIContext, v: PredictView) -> None:
     """Connect the tab's events to its handlers, the store, loaded runs and components bound."""
     v.refresh.click(bind(refresh_runs, ctx.ws), outputs=[v.run], api_visibility="private")
+    v.run.change(bind(kind_labels, ctx.ws, v), inputs_kwargs={"run": v.run},
+                 outputs=[v.table, v.explain_btn, v.cam_image], api_visibility="private")
     gr.on(None, bind(on_load, ctx.ws), outputs=[v.run], api_visibility="private")
     explain = bind(explain_row, ctx.ws, ctx.runs, v)
     row_input = {"shown": v.shown, "row": v.row}
