@@ -75,7 +75,7 @@ LOOK: dict[str, dict[str, Any]] = {
 # the page, short headers kept whole (narrow auto widths broke "seed" into "se/ed")
 RUNS_COLUMN_WIDTHS = ["17%", "8%", "11%", "13%", "5%", "8%", "6%", "6%", "9%", "8%", "9%"]
 # method, backbone, weights, input size, epochs, seeds, four test metrics with intervals, two val means
-METHODS_COLUMN_WIDTHS = ["15%", "12%", "6%", "5%", "6%", "5%", "10%", "10%", "10%", "10%", "5.5%", "5.5%"]
+METHODS_COLUMN_WIDTHS = ["14%", "12%", "7%", "5%", "6%", "5%", "9.5%", "9.5%", "9.5%", "9.5%", "6.5%", "6.5%"]
 
 
 @dataclass
