@@ -1,8 +1,8 @@
 """Detection goal: on held-out composed scenes a detector reaches test mAP@0.5 >= 0.68 (the source project's figure),
 COCO mAP@[.5:.95] reported, trained in <= 15 minutes on 2 CPU cores.
 
-    python bench/detect_bench.py [--dataset NAME] [--scenes 600] [--detector fcos] [--image-size 256]
-                                 [--epochs 16] [--method finetune] [--compare fcos,retinanet,fasterrcnn]
+    python bench/detect_bench.py [--dataset NAME] [--scenes 500] [--detector fcos] [--image-size 256]
+                                 [--epochs 6] [--method finetune] [--compare fcos,retinanet,fasterrcnn]
 
 Without --dataset it composes a fresh scenes set in a temporary home (seed 1: other digits, other crops than the
 `scenes` demo's) and imports it through the COCO importer; --dataset NAME trains on a set with boxes of the current
@@ -134,11 +134,11 @@ def plain_epoch(ws: Workspace, cfg: RunConfig) -> float:
 def main() -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--dataset", help="a set with boxes in the current workspace (default: fresh composed scenes)")
-    p.add_argument("--scenes", type=int, default=600, help="composed scenes when no --dataset (default 600)")
+    p.add_argument("--scenes", type=int, default=500, help="composed scenes when no --dataset (default 500)")
     p.add_argument("--detector", default="fcos")
     p.add_argument("--method", default="finetune")
     p.add_argument("--image-size", type=int, default=256)
-    p.add_argument("--epochs", type=int, default=16)
+    p.add_argument("--epochs", type=int, default=6)
     p.add_argument("--batch-size", type=int, default=8)
     p.add_argument("--lr", type=float, default=1e-3)
     p.add_argument("--flip", action="store_true", help="random horizontal flips (off: a mirrored digit is no digit)")

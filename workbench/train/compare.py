@@ -27,6 +27,7 @@ from workbench.plots.curves import methods_figure, save_curves
 from workbench.tables import write_csv
 from workbench.train import baselines as B
 from workbench.train import data as D
+from workbench.train.backbones import feature_map_size
 from workbench.train.config import METHODS, RunConfig
 from workbench.train.distributed import master_process
 from workbench.train.embedding import embed
@@ -37,10 +38,12 @@ from workbench.run import Run
 from workbench.workspace import Workspace
 
 __all__ = ["compare_methods", "plan", "check_plan", "run_baselines", "load_baselines", "final_val_metrics",
-           "methods_figure_of", "curves_folder", "compare_runs", "Comparison", "backbone_label"]
+           "methods_figure_of", "curves_folder", "compare_runs", "Comparison", "backbone_label", "map_warnings",
+           "comparison_of"]
 
 PIXEL_SIZE = 32  # raw-pixel baselines: images at min(input size, native size, this) px: upsampling adds nothing
 SPLITS = ("train", "val", "test")
+MIN_MAP = 3  # a last feature map under 3×3 pools (almost) nothing spatial: feature extraction on it is weak
 
 
 def plan(base: RunConfig, seeds: int | list[int], prefix: str | None = None,
@@ -148,6 +151,27 @@ def _run_split(run: Run) -> dict[str, pd.DataFrame]:
     return parts
 
 
+def map_warnings(runs: list[Run]) -> list[str]:
+    """For feature extraction on a last feature map under 3×3 at its input size (tiny inputs): what its rows mean."""
+    out = []
+    for backbone, size in sorted({(r.config.backbone, r.config.input_size) for r in runs
+                                  if r.config.method == "feature_extract"}):
+        try:
+            h, w = feature_map_size(backbone, int(size))
+        except WorkbenchError:
+            continue  # a backbone timm no longer knows: its runs say so elsewhere
+        if min(h, w) < MIN_MAP:
+            out.append(f"Feature extraction pools a {h}×{w} last feature map ({backbone} at {size} px): its frozen "
+                       f"embedding keeps almost no spatial detail, so its rows (and the linear probe's) understate "
+                       f"what the backbone can do; use a larger input size.")
+    return out
+
+
+def comparison_of(runs: list[Run], name: str = "") -> Comparison:
+    """The comparison of these runs with the warnings that need a model built (feature maps under 3×3)."""
+    return compare_runs(runs, name, extra_warnings=map_warnings(runs))
+
+
 def methods_figure_of(runs: list[Run]):
     """The method-grouped plotly figure of these runs (mean per method over seeds, ±1 std band, baselines)."""
     shown = [r for r in runs if len(r.history)]
@@ -181,7 +205,7 @@ def _save_comparison(ws: Workspace, name: str, results: list[RunResult]) -> None
         return
     out = ws.plot_folder(name)
     try:
-        cmp = compare_runs(runs, name)
+        cmp = comparison_of(runs, name)
         cmp.save(out)
         write_csv(out / "methods.csv", cmp.shown_table())
         write_csv(out / "pairs.csv", cmp.shown_pairs())

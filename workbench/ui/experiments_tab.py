@@ -19,7 +19,7 @@ import gradio as gr
 import pandas as pd
 
 from workbench.errors import WorkbenchError
-from workbench.evaluate.comparison import COMPARISON_FILE, Comparison, compare_runs, shown_pairs, shown_table
+from workbench.evaluate.comparison import COMPARISON_FILE, Comparison, shown_pairs, shown_table
 from workbench.lazy import lazy_import
 from workbench.store import Store
 from workbench.train.config import AUGMENTATIONS, RunConfig, Setting, config_from, random_features_caveat, settings
@@ -80,7 +80,7 @@ LOOK: dict[str, dict[str, Any]] = {
 # the page, short headers kept whole (narrow auto widths broke "seed" into "se/ed")
 RUNS_COLUMN_WIDTHS = ["17%", "8%", "11%", "13%", "5%", "8%", "6%", "6%", "9%", "8%", "9%"]
 # method, backbone, weights, input size, epochs, seeds, four test metrics with intervals, two val means
-METHODS_COLUMN_WIDTHS = ["15%", "12%", "6%", "5%", "6%", "5%", "10%", "10%", "10%", "10%", "5.5%", "5.5%"]
+METHODS_COLUMN_WIDTHS = ["14%", "12%", "7%", "5%", "6%", "5%", "9.5%", "9.5%", "9.5%", "9.5%", "6.5%", "6.5%"]
 
 
 @dataclass
@@ -306,7 +306,7 @@ def ended_jobs(ws: Workspace, jobs: JobManager, j: JobsPanel, r: RunsPanel, seen
 def comparison_view(r: RunsPanel, runs: list[Run], saved: Path | None = None) -> dict:
     """The comparison of `runs` (the one saved in `saved` when there is one): verdict, tables, method plot."""
     try:
-        cmp = Comparison.load(saved) if saved and (saved / COMPARISON_FILE).is_file() else compare_runs(runs)
+        cmp = Comparison.load(saved) if saved and (saved / COMPARISON_FILE).is_file() else compare.comparison_of(runs)
     except WorkbenchError as e:
         return {r.verdict: str(e), r.methods: shown_table([]), r.pairs: shown_pairs([]), r.by_method: None}
     return {r.verdict: verdict_markdown(cmp), r.methods: cmp.shown_table(), r.pairs: cmp.shown_pairs(),
