@@ -191,3 +191,15 @@ def test_rbf_svm_tunes_on_train_and_says_when_it_subsamples():
     assert svm.notes[0].startswith("fitted on a stratified subsample of 300 of 400 train images")
     assert svm.metrics(x[400:], y[400:])["accuracy"] > 0.9
     assert svm.probs(x[400:]).shape == (200, 10)
+
+
+def test_recipes_differing_by_a_missing_setting_are_named_apart():
+    """An old run without a setting beside a new one: the method's recipes are still named (a NaN made it raise)."""
+    import pandas as pd
+
+    from workbench.evaluate.comparison import _group_labels
+
+    rows = pd.DataFrame({"method": ["finetune", "finetune"], "backbone": ["x", "x"], "weights": ["offline", None],
+                         "input_size": [28, 28], "epochs": [2, 2]})
+    names = _group_labels(rows).tolist()
+    assert len(set(names)) == 2 and names[1].endswith("(-)")

@@ -236,7 +236,8 @@ def _group_labels(rows: pd.DataFrame) -> pd.Series:
     varies = [k for k in RECIPE[1:] if rows.groupby("method")[k].nunique(dropna=False).max() > 1]
     if not varies:
         return base
-    extra = rows[varies].astype(str).agg(", ".join, axis=1)
+    # element by element: astype(str) keeps a missing value (an old run's unset setting) as NaN under pandas 3
+    extra = rows[varies].map(lambda v: "-" if pd.isna(v) else str(v)).agg(", ".join, axis=1)
     return base + " (" + extra + ")"
 
 
