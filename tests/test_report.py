@@ -178,10 +178,10 @@ def test_every_section_shows_the_cores_numbers(study_home, page):
     sus = run_label_errors(chosen, RunCache())  # read back
     assert any(c.startswith(f"warn: {len(sus)} suspected label errors") for c in parts["failures"]["checks"]) or sus.empty
 
-    # 6. Reproduce: commands that train each run again, data hashes
+    # 6. Reproduce: commands that train each run again (the stem auto chose at 32 px recorded), data hashes
     text = html.unescape(re.sub(r"<[^>]+>", "", page))
-    assert "workbench train faces --method finetune --input-size 32 --epochs 1 --lr 0.01 --name cmp-ft-s0" in text
-    assert "workbench train faces --input-size 32 --epochs 1 --lr 0.01 --name cmp-fe-s0" in text
+    assert "workbench train faces --method finetune --input-size 32 --stem small --epochs 1 --lr 0.01 --name cmp-ft-s0" in text
+    assert "workbench train faces --input-size 32 --stem small --epochs 1 --lr 0.01 --name cmp-fe-s0" in text
     hashes = table_with(parts["reproduce"], "run", "data sha256").set_index("run")
     core_hashes = data_hashes(runs).set_index("run")
     assert hashes["data sha256"].to_dict() == core_hashes["data sha256"].to_dict()
