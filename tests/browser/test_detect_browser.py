@@ -62,7 +62,10 @@ def test_evaluate_and_predict_a_detection_run(ws, store, home, tmp_path):
         page.wait_for_function("() => document.querySelectorAll('#wb-predict-files .file-name, "
                                "#wb-predict-files tr').length >= 2")
         page.locator("#wb-predict-go").click()
-        page.wait_for_function("() => document.querySelector('#wb-predict-status')?.innerText.includes('2 images')")
+        # the progress line says "Detecting in 2 images" too: wait for the rows themselves
+        page.wait_for_function(f"() => document.querySelector('#wb-predict-table')?.innerText.includes('{images[0].name}')",
+                               timeout=120_000)
+        assert "2 images" in page.locator("#wb-predict-status").inner_text()
         table = page.locator("#wb-predict-table").inner_text()
         assert images[0].name in table and "score" in table
         # the labels follow the run's kind (an event of their own, maybe still on its way under load)
