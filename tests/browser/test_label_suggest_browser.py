@@ -34,9 +34,12 @@ def test_enter_accepts_digit_overrides_and_a_verify_page_with_two_left_out(faces
             page.locator("#wb-annotator input, #wb-annotator textarea").first.fill("alice")
             page.locator("#wb-start").click()
             page.wait_for_selector(SHOWN_NAME)
-            for _ in range(30):   # the first suggestions arrive in the background; → moves on until one shows
+            # The first suggestions arrive in the background, later on a loaded machine: → moves on, a second
+            # apart, until one shows (a bound in time, not in key presses).
+            for _ in range(90):
                 if page.locator("#wb-suggestion").count():
                     break
+                page.wait_for_timeout(1000)
                 press_and_wait_move(page, "ArrowRight")
             suggested = page.locator("#wb-suggestion").inner_text()
             accepted = press_and_wait_move(page, "Enter")
