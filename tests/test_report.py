@@ -12,7 +12,7 @@ import pandas as pd
 import pytest
 
 from workbench.cli import main
-from workbench.data.demo import ensure_faces, faces_truth
+from workbench.data.demo import faces_truth
 from workbench.data.duplicates import dataset_duplicates
 from workbench.evaluate.comparison import Comparison
 from workbench.evaluate.report import metrics_table
@@ -25,25 +25,17 @@ from workbench.review.run_errors import run_errors
 from workbench.store import ImageRecord, Store
 from workbench.train.compare import compare_methods
 from workbench.train.config import RunConfig
-from workbench.workspace import Workspace
 
 pytestmark = pytest.mark.slow
 RUNS = ["cmp-ft-s0", "cmp-fe-s0"]
 
 
 @pytest.fixture(scope="module")
-def study_home(tmp_path_factory):
+def study_home(faces_home):
     """Faces labelled by 'truth', 40 of them also by 'bob' (4 disagreeing), 2 category tags, duplicates looked for,
     and a comparison of both methods on one seed (1 epoch, 32 px)."""
-    home = tmp_path_factory.mktemp("report_home")
-    mp = pytest.MonkeyPatch()
-    mp.setenv("WORKBENCH_HOME", str(home))
-    mp.chdir(home)
-    store = Store()
-    ws = Workspace.around(store, home)
-    ensure_faces(store)
+    store, ws = faces_home.store, faces_home.ws
     truth = faces_truth(store)
-    store.add_labels("faces", list(truth.items()), "truth")
     other = {"face": "not face", "not face": "face"}
     both = list(truth.items())[::5]
     store.add_labels("faces", [(i, other[c] if k % 10 == 0 else c) for k, (i, c) in enumerate(both)], "bob", "typed")
@@ -53,9 +45,7 @@ def study_home(tmp_path_factory):
     results = compare_methods(ws, RunConfig("faces", input_size=32, epochs=1, lr=0.01), seeds=1, prefix="cmp",
                               name="cmp-compare")
     assert [r.status for r in results] == ["completed", "completed"], [r.message for r in results]
-    yield ws
-    ws.close()
-    mp.undo()
+    return ws
 
 
 @pytest.fixture(scope="module")
