@@ -27,7 +27,7 @@ from workbench.metrics import metric_label
 from workbench.report import build_report, open_study
 from workbench.report.reproduce import data_hashes
 from workbench.report.failures import failures_section
-from workbench.review.label_issues import run_label_errors, test_label_errors
+from workbench.review.label_issues import label_errors_of_test_split, run_label_errors
 from workbench.review.run_cache import RunCache
 from workbench.review.run_errors import run_errors
 from workbench.store import ImageRecord, Store
@@ -192,7 +192,7 @@ def test_every_section_shows_the_cores_numbers(study_home, page):
         assert int(rates.loc[cat, "errors"]) == row.errors and rates.loc[cat, "error rate"] == f"{row.error_rate:.3f}"
     # suspected label errors: at no cost, the test images ranked on the run's saved test probabilities
     assert not list(chosen.folder.glob("label_suspects-*.csv"))  # no model run for them
-    sus = test_label_errors(chosen)
+    sus = label_errors_of_test_split(chosen)
     assert any(c.startswith(f"warn: {len(sus)} suspected label errors among the test images")
                for c in parts["failures"]["checks"]) or sus.empty
     assert any(c.startswith("info: train and val labels not searched") for c in parts["failures"]["checks"])

@@ -15,7 +15,7 @@ from workbench.report.study import Study
 from workbench.review.cam_thumbs import CamThumbs
 from workbench.review.categories import ALL_IMAGES
 from workbench.review.gallery import caption
-from workbench.review.label_issues import saved_label_errors, test_label_errors
+from workbench.review.label_issues import label_errors_of_test_split, saved_label_errors
 from workbench.review.run_cache import RunCache
 from workbench.review.run_errors import RunErrors, run_errors
 from workbench.run import Run
@@ -99,7 +99,7 @@ def _suspects(s: doc.Section, run: Run) -> None:
         sus = saved_label_errors(run)
         everything = sus is not None
         if not everything:
-            sus = test_label_errors(run)
+            sus = label_errors_of_test_split(run)
     except WorkbenchError as e:
         s.info(f"no label-error search: {e}")
         return

@@ -3,8 +3,8 @@
 Two searches, one ranking (`rank_suspects`). Over every labelled image of the run's dataset (`run_label_errors`):
 out-of-fold probabilities of a logistic regression on the run's backbone embeddings, cross-validated so no image is
 scored by a head that saw its own (possibly wrong) label; embedding every image is the cost (minutes for thousands of
-images on a CPU), so the result is saved beside the run. Over its test images (`test_label_errors`): the run's own
-probabilities saved by `workbench evaluate` (out of sample: the run never trained on them), at no cost.
+images on a CPU), so the result is saved beside the run. Over its test images (`label_errors_of_test_split`): the
+run's own probabilities saved by `workbench evaluate` (out of sample: the run never trained on them), at no cost.
 Cleanlab's confident-learning filter is conservative on small sets (a few hundred images), so images where the
 probabilities simply contradict the label are listed too; `confident_learning` says which are cleanlab's, and all
 are ranked by cleanlab's self-confidence score, most suspicious first.
@@ -95,7 +95,7 @@ def rank_suspects(y: Sequence[int], probs: np.ndarray, classes: Sequence[str], i
     return rows[COLUMNS]
 
 
-def test_label_errors(run: Run) -> pd.DataFrame:
+def label_errors_of_test_split(run: Run) -> pd.DataFrame:
     """Suspects among the run's test images, ranked on its own saved test probabilities (`workbench evaluate`'s,
     made again when stale): out of sample, since the run never trained on its test images; no model is run."""
     preds, classes = run_predictions(run)
