@@ -112,6 +112,7 @@ def _suspects(s: doc.Section, run: Run) -> None:
         s.info(f"train and val labels not searched: the Evaluate tab's suspected label errors (or workbench evaluate "
                f"{run.name} --label-errors 20) search every labelled image, and the report then shows that search")
     if sus.empty:
+        s.add(doc.paragraph("None found.", "muted"))
         return
     items = [doc.tile(r.path, f"#{r.image_id}\ngiven: {r.given}\nsuggested: {r.suggested} ({r.p_suggested:.0%})")
              for r in sus.head(SHOWN_SUSPECTS).itertuples(index=False)]
