@@ -74,12 +74,26 @@ class LoadWatch:
                 f"max {max(self.samples):.1f} (on {os.cpu_count()} CPUs)")
 
 
+def scenes_spec(n: int) -> SceneSpec:
+    """The bench's composed scenes: seed 1 (other digits, other crops than the `scenes` demo's), 2 to 5 per scene."""
+    return SceneSpec(n=n, seed=1, per_image=(2, 5))
+
+
 def scenes_workspace(home: Path, n: int) -> tuple[Workspace, str]:
     """A fresh workspace holding `n` composed scenes (seed 1), imported from PNGs + COCO JSON."""
     ws = Workspace.open(home)
-    coco = write_scenes(SceneSpec(n=n, seed=1, per_image=(2, 5)), home / "composed")
+    coco = write_scenes(scenes_spec(n), home / "composed")
     import_path(ws.store, coco, name="bench-scenes")
     return ws, "bench-scenes"
+
+
+def more_scenes(ws: Workspace, after: int, n: int) -> str:
+    """The `n` scenes that follow the bench's first `after` (their objects are none of those scenes') imported as
+    the set bench-scenes-more (kept if there): scenes no detector trained on the first `after` has seen."""
+    name = "bench-scenes-more"
+    if name not in ws.store.datasets():
+        import_path(ws.store, write_scenes(scenes_spec(after + n), ws.home / "composed-more", start=after), name=name)
+    return name
 
 
 def config(args, dataset: str, detector: str, epochs: int, name: str) -> RunConfig:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from workbench.labeling.box_cost import KEY, CostModel, image_cost, match, summarize
+from workbench.labeling.box_cost import KEY, CostModel, cheapest_floor, image_cost, match, summarize
 
 M = CostModel()
 FACE = {"label": "face", "x": 10, "y": 10, "w": 100, "h": 100}
@@ -45,3 +45,14 @@ def test_summary_ratio_and_its_interval():
     s = summarize(costs, boxes=4)
     assert s.ratio == pytest.approx(sum(c.suggested for c in costs) / sum(c.draw_all for c in costs))
     assert s.low <= s.ratio <= s.high and s.accepted == 2 and s.drawn == 2
+
+
+def test_the_cheapest_floor_drops_the_low_scored_false_boxes_and_keeps_the_good_ones():
+    good = {**FACE, "confidence": 0.8}
+    false = {"label": "eye", "x": 500, "y": 500, "w": 40, "h": 40, "confidence": 0.3}
+    truth = {1: [FACE], 2: [FACE, EYE]}
+    offered = {1: [good, false], 2: [good, {**EYE, "confidence": 0.6}]}
+    floor, ratio = cheapest_floor(truth, offered, floors=(0.05, 0.35, 0.65, 0.9))
+    assert floor == 0.35  # 0.05 keeps the false box; 0.65 loses the eye; 0.9 every box
+    spent = image_cost([FACE], [good]).suggested + image_cost([FACE, EYE], offered[2]).suggested
+    assert ratio == pytest.approx(spent / (image_cost([FACE], []).draw_all + image_cost([FACE, EYE], []).draw_all))
