@@ -1,8 +1,9 @@
 """Modelled cost of labelling boxes with suggested boxes, as a fraction of drawing every box (goal: under 0.4).
 
-A simulated annotator who knows a set's true boxes works through each image as the Boxes mode lets them: accept the
-suggestions that fit (verify ≈ 1.6 s each), fix the class or delete the others (point + key), draw what is missing
-(≈ 7 s), press n (workbench/labeling/box_cost.py has the model). The ratio of summed seconds is printed per suggester
+A simulated annotator who knows a set's true boxes works through each image as the Boxes mode lets them: look at
+each suggestion, accept those that fit (Enter, then delete the false ones; or click each one that fits), fix a wrong
+class (point + key), draw what is missing (≈ 7 s), press n (workbench/labeling/box_cost.py has the model;
+--key-per-box counts the earlier, dearer way: a key per suggestion and a delete per false one). The ratio of summed seconds is printed per suggester
 with a 95% bootstrap interval over images (paired), beside the strongest simple baseline, copying the previous
 image's boxes, and drawing every box (1.0 by definition).
 
@@ -25,7 +26,7 @@ import os
 import sys
 import tempfile
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import pandas as pd
@@ -152,6 +153,8 @@ def main() -> None:
                     help="with detect_bench.py's set as --dataset: compose the N scenes that follow it and hold them out")
     ap.add_argument("--home", help="the workspace (default: $WORKBENCH_HOME or the current folder)")
     ap.add_argument("--accept-iou", type=float, default=CostModel().accept_iou)
+    ap.add_argument("--key-per-box", action="store_true",
+                    help="count a key per suggestion and a delete per false one (not one Enter for all)")
     a = ap.parse_args()
     if a.scenes:
         os.environ.setdefault("WORKBENCH_HOME", tempfile.mkdtemp(prefix="wb-box-bench-"))
@@ -172,20 +175,23 @@ def main() -> None:
         held_name = a.held_out
     held_out, held_truth = truth_by_image(ws, held_name, a.truth) if held_name else (images.iloc[:0], {})
     held_out = held_out.merge(ws.store.images(held_name)[["image_id", "sha256"]]) if held_name else held_out
-    model = CostModel(accept_iou=a.accept_iou)
+    model = CostModel(accept_iou=a.accept_iou, key_per_box=a.key_per_box)
     print(f"{dataset}: {len(images)} boxed images, {sum(map(len, truth.values()))} true boxes"
           + (f"; held out {held_name}: {len(held_out)}, {sum(map(len, held_truth.values()))}" if held_name else "")
-          + f"; draw {model.draw} s, verify {model.verify:.2f} s, fix {model.fix:.2f} s, done {model.done:.2f} s per "
-          f"image; a suggestion is accepted at IoU >= {model.accept_iou}")
+          + f"; draw {model.draw} s, look at a suggestion {model.look:.2f} s, "
+          + ("a key each" if model.key_per_box else f"Enter accepts all {model.accept:.2f} s")
+          + f", fix or click one {model.fix:.2f} s, done {model.done:.2f} s per image; a suggestion is kept at IoU >= "
+          f"{model.accept_iou}")
     truth = {**truth, **held_truth}
     print(f"{'suggester':58s} {'images':>6s} {'ratio':>6s} {'95% CI':>13s} {'accepted':>8s} {'fixed':>5s} "
-          f"{'deleted':>7s} {'drawn':>5s} {'s/image':>7s}")
+          f"{'false':>7s} {'drawn':>5s} {'s/image':>7s}")
     for name in [s.strip() for s in a.suggest.split(",") if s.strip()]:
         t0 = time.perf_counter()
         got = suggested(ws, dataset, name, images, truth, held_out, model, a.min_score)
         what, offered, only = got.name, got.offered, got.only
         ids = images.image_id.astype(int).tolist() if only is None else sorted(only)
-        costs = [image_cost(truth[i], offered.get(i, []), model) for i in ids]
+        how = replace(model, click_one=False) if name == "copy" else model  # c copies every box: none alone
+        costs = [image_cost(truth[i], offered.get(i, []), how) for i in ids]
         s = summarize(costs, boxes=sum(len(truth[i]) for i in ids), seed=a.seed)
         goal = "meets < 0.4" if s.high < 0.4 else ("< 0.4 not shown" if s.ratio < 0.4 else "")
         print(f"{what[:58]:58s} {s.images:6d} {s.ratio:6.3f} [{s.low:5.3f}, {s.high:5.3f}] {s.accepted:8d} "
