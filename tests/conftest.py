@@ -6,7 +6,7 @@ import pytest
 
 from engines import ENGINES, engine_url
 from faces_run import copied_home, labelled_faces, opened_home, train_faces_run
-from samples import import_digits_sample
+from samples import import_digits_sample, train_d3_run
 from workbench.data.demo import ensure_digits, ensure_faces
 from workbench.store import Store
 from workbench.workspace import Workspace
@@ -91,6 +91,14 @@ def faces_run_template(tmp_path_factory, labelled_faces_template):
     return home
 
 
+@pytest.fixture(scope="session")
+def d3_run_template(tmp_path_factory):
+    home = tmp_path_factory.mktemp("d3_run_template")
+    with opened_home(home) as h:
+        train_d3_run(h.ws)
+    return home
+
+
 @pytest.fixture(scope="module")
 def faces_home(tmp_path_factory, labelled_faces_template):
     """The module's own home holding the faces set labelled by "truth": yields home, store, ws."""
@@ -103,6 +111,14 @@ def faces_run_home(tmp_path_factory, faces_run_template):
     """`faces_home` with run faces_run.RUN in it (feature extraction on the faces, 2 epochs at 96 px), trained once
     per session: yields home, store, ws."""
     with copied_home(faces_run_template, tmp_path_factory.mktemp("faces_run_home")) as h:
+        yield h
+
+
+@pytest.fixture
+def d3_run(tmp_path_factory, d3_run_template):
+    """The test's own home (WORKBENCH_HOME and current directory during the test) holding samples.D3 and run
+    samples.D3_RUN (three digit classes), trained once per session: yields home, store, ws."""
+    with copied_home(d3_run_template, tmp_path_factory.mktemp("d3_home")) as h:
         yield h
 
 

@@ -12,6 +12,7 @@ from PIL import Image
 from skimage.data import lfw_subset
 
 from faces_run import RUN
+from samples import D3_RUN, three_digit_classes
 from workbench.cli import main
 from workbench.data.imageio import load_image
 from workbench.errors import WorkbenchError
@@ -141,24 +142,17 @@ def test_nothing_readable_is_a_clear_error(ws, photos, tmp_path, capsys):
     assert main(["predict", "no-such-run", str(tmp_path / "a.jpg")]) == 2
 
 
-def test_multiclass_run_decides_by_the_most_probable_class(ws, store, tmp_path):
-    from test_threshold import three_digit_classes
-    from workbench.data.importers import import_arrays
-    from workbench.train.config import RunConfig
-    from workbench.train.loop import train
-
-    x, y = three_digit_classes()
-    import_arrays(store, x, y, ["0", "1", "2"], name="d3")
-    assert train(ws, RunConfig("d3", method="feature_extract", input_size=32, epochs=1, name="d3")).status \
-        == "completed"
+def test_multiclass_run_decides_by_the_most_probable_class(d3_run, tmp_path):
+    x, _ = three_digit_classes()
+    run = d3_run.ws.run(D3_RUN)
     for k in range(6):
         Image.fromarray(x[k * 15]).save(tmp_path / f"d{k}.png")
-    result = predict_paths(ws.run("d3"), [tmp_path])
+    result = predict_paths(run, [tmp_path])
     probs = result.table[["p_0", "p_1", "p_2"]].to_numpy()
     assert result.threshold is None and result.rule == "argmax"
     assert result.table.decision.tolist() == [str(k) for k in probs.argmax(1)]
     with pytest.raises(WorkbenchError, match="binary runs"):
-        predict_paths(ws.run("d3"), [tmp_path], threshold=0.5)
+        predict_paths(run, [tmp_path], threshold=0.5)
 
 
 def test_uploads_are_shown_by_file_name_and_rows_are_numbered(tmp_path):
