@@ -8,8 +8,8 @@ import pytest
 import torch
 from PIL import Image
 
+from samples import import_digits_sample
 from workbench.cli import build_parser, main
-from workbench.data.demo import ensure_digits
 from workbench.data.imageio import load_image
 from workbench.evaluate.evaluate import evaluate_run
 from workbench.explain.cam import compute_cams, explain_images, run_layer
@@ -109,7 +109,7 @@ def test_cli_explain_writes_overlays_and_names_the_layer(run24, tmp_path, capsys
 @pytest.mark.parametrize("args, message", [
     (["nope", "1"], "No run named 'nope'"),
     ([RUN, "999999"], "No image with id 999999"),
-    ([RUN, "{digit}"], "belongs to dataset 'digits'"),
+    ([RUN, "{digit}"], "belongs to dataset 'digits-sample'"),
     ([RUN, "{face}", "--layer", "layer9"], "No layer 'layer9'.*Valid layer names"),
     ([RUN, "{face}", "--layer", "fc"], "does not output a feature map"),
     ([RUN, "{face}", "--class", "cat"], "Class 'cat' is not one of the run's classes: face, not face"),
@@ -118,8 +118,8 @@ def test_cli_explain_writes_overlays_and_names_the_layer(run24, tmp_path, capsys
 def test_cli_explain_refuses_bad_input_clearly_and_writes_nothing(run24, tmp_path, capsys, args, message):
     import re
 
-    ensure_digits(run24["store"])
-    digit = int(run24["store"].images("digits").image_id.iloc[0])
+    other = import_digits_sample(run24["store"], per_class=1)  # an image of another dataset
+    digit = int(run24["store"].images(other).image_id.iloc[0])
     face = int(run24["preds"].image_id.iloc[0])
     args = [a.format(digit=digit, face=face) for a in args]
     out = tmp_path / "out"
