@@ -1,11 +1,12 @@
 """Detection goal: on held-out composed scenes a detector reaches test mAP@0.5 >= 0.68 (the source project's figure),
 COCO mAP@[.5:.95] reported, trained in <= 15 minutes on 2 CPU cores.
 
-    python bench/detect_bench.py [--dataset NAME] [--scenes 500] [--detector fcos] [--image-size 256]
+    python bench/detect_bench.py [--dataset NAME | --home H] [--scenes 500] [--detector fcos] [--image-size 256]
                                  [--epochs 6] [--method finetune] [--compare fcos,retinanet,fasterrcnn]
 
-Without --dataset it composes a fresh scenes set in a temporary home (seed 1: other digits, other crops than the
-`scenes` demo's) and imports it through the COCO importer; --dataset NAME trains on a set with boxes of the current
+Without --dataset it composes a fresh scenes set (seed 1: other digits, other crops than the `scenes` demo's) in a
+temporary home, or in --home to keep it and the run (bench/box_labelling_bench.py scores its suggested boxes), and
+imports it through the COCO importer as bench-scenes; --dataset NAME trains on a set with boxes of the current
 workspace instead (any set: the goal is the scenes', the figures are printed for any). The split is the store's
 (70/15/15, seeded); mAP is measured on the test split, which training never sees (best epoch chosen on val).
 
@@ -74,12 +75,26 @@ class LoadWatch:
                 f"max {max(self.samples):.1f} (on {os.cpu_count()} CPUs)")
 
 
+def scenes_spec(n: int) -> SceneSpec:
+    """The bench's composed scenes: seed 1 (other digits, other crops than the `scenes` demo's), 2 to 5 per scene."""
+    return SceneSpec(n=n, seed=1, per_image=(2, 5))
+
+
 def scenes_workspace(home: Path, n: int) -> tuple[Workspace, str]:
     """A fresh workspace holding `n` composed scenes (seed 1), imported from PNGs + COCO JSON."""
     ws = Workspace.open(home)
-    coco = write_scenes(SceneSpec(n=n, seed=1, per_image=(2, 5)), home / "composed")
+    coco = write_scenes(scenes_spec(n), home / "composed")
     import_path(ws.store, coco, name="bench-scenes")
     return ws, "bench-scenes"
+
+
+def more_scenes(ws: Workspace, after: int, n: int) -> str:
+    """The `n` scenes that follow the bench's first `after` (their objects are none of those scenes') imported as
+    the set bench-scenes-more (kept if there): scenes no detector trained on the first `after` has seen."""
+    name = "bench-scenes-more"
+    if name not in ws.store.datasets():
+        import_path(ws.store, write_scenes(scenes_spec(after + n), ws.home / "composed-more", start=after), name=name)
+    return name
 
 
 def config(args, dataset: str, detector: str, epochs: int, name: str) -> RunConfig:
@@ -146,7 +161,8 @@ def main() -> int:
     p.add_argument("--crop-scale", type=float, default=0.7)
     p.add_argument("--compare", default="", help="detectors to compare, e.g. fcos,retinanet,fasterrcnn")
     p.add_argument("--compare-epochs", type=int, default=4)
-    p.add_argument("--home", help="workspace for --dataset (default: the current one)")
+    p.add_argument("--home", help="workspace for --dataset (default: the current one); without --dataset, where the "
+                                  "scenes and the run are kept (default: a temporary folder, removed at the end)")
     p.add_argument("--threads", type=int, default=2,
                    help="torch threads (default 2: the goal's 2 cores; 1 on a machine others load, where 2 threads "
                         "mostly wait for each other)")
@@ -156,9 +172,11 @@ def main() -> int:
     with tempfile.TemporaryDirectory() as tmp:
         if args.dataset:
             ws, dataset = Workspace.open(args.home), args.dataset
+        elif args.home and "bench-scenes" in Workspace.open(args.home).store.datasets():
+            ws, dataset = Workspace.open(args.home), "bench-scenes"  # composed by an earlier run of the bench
         else:
             print(f"composing {args.scenes} scenes (seed 1) and importing them ...", flush=True)
-            ws, dataset = scenes_workspace(Path(tmp), args.scenes)
+            ws, dataset = scenes_workspace(Path(args.home or tmp), args.scenes)
         stamp = time.strftime("%H%M%S")
         for det in [d for d in args.compare.split(",") if d]:
             cfg = config(args, dataset, det, args.compare_epochs, f"bench-{det}-{stamp}")

@@ -14,8 +14,8 @@ charges RETRAIN_S, or --retrain-s, whatever they took, so figures do not depend 
     python bench/label_efficiency.py --dataset NAME [--truth truth.csv] [--home DIR]   # any imported set
 
 `--truth` is a .csv or .xlsx with columns file,label (file: the image's name or path in the set); without it the
-set's own labels are the truth. The set is copied into a scratch store first (its files are not), so the
-simulation never writes into it.
+set's own labels are the truth. The set is copied into a scratch store first (its files are not; its embeddings
+are cached beside it, as the app caches them), so the simulation never writes its labels.
 """
 
 from __future__ import annotations
@@ -64,9 +64,11 @@ def main() -> None:
           f"{'x 1 key':>7} {'right':>7} {'pages':>5} {'typed':>5} {'enter':>5} {'fixes':>5} {'moves':>5} "
           f"{'retrain s med/max':>17}")
     for store, name, truth in sources:
-        copy, copy_truth = sandbox(store, name, truth, scratch)
         t0 = time.perf_counter()
-        dataset_features(scratch, copy)  # embeddings once per set (cached), as the app does in the background
+        # embeddings once per set, cached beside it as the app caches them (the scratch copy reads that cache)
+        dataset_features(store, name)
+        copy, copy_truth = sandbox(store, name, truth, scratch)
+        dataset_features(scratch, copy)
         print(f"{name}: {len(copy_truth)} images, {copy_truth.nunique()} classes; embeddings ready in "
               f"{time.perf_counter() - t0:.1f} s", flush=True)
         for key in a.strategies:

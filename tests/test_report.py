@@ -12,19 +12,28 @@ import pandas as pd
 import pytest
 
 from workbench.cli import main
-from workbench.data.demo import ensure_faces, faces_truth
+from workbench.data.demo import ensure_faces, ensure_scenes, faces_truth
+from workbench.data.scenes import SceneSpec
+from workbench.detect.errors import ERRORS, outcome_counts
+from workbench.detect.evaluate import load_detection_evaluation, load_matches, per_class_table
+from workbench.detect.evaluate import metrics_table as detection_metrics_table
 from workbench.data.duplicates import dataset_duplicates
 from workbench.evaluate.comparison import Comparison
-from workbench.evaluate.report import metrics_table
+from workbench.evaluate.evaluate import probs_of
+from workbench.evaluate.intervals import metric_intervals
+from workbench.evaluate.report import INTERVAL_COLUMN, interval_text, intervals_note, metrics_table
 from workbench.labeling.agreement import pairwise_kappa
+from workbench.metrics import metric_label
 from workbench.report import build_report, open_study
 from workbench.report.reproduce import data_hashes
-from workbench.review.label_issues import run_label_errors
+from workbench.report.failures import failures_section
+from workbench.review.label_issues import label_errors_of_test_split, run_label_errors
 from workbench.review.run_cache import RunCache
 from workbench.review.run_errors import run_errors
 from workbench.store import ImageRecord, Store
 from workbench.train.compare import compare_methods
-from workbench.train.config import RunConfig
+from workbench.train.config import Augment, Detect, RunConfig
+from workbench.train.tasks import train as train_task
 from workbench.workspace import Workspace
 
 pytestmark = pytest.mark.slow
@@ -167,8 +176,15 @@ def test_every_section_shows_the_cores_numbers(study_home, page):
 
     # 4. The chosen run: its saved test evaluation, metric by metric
     ev = chosen.evaluation("test")
-    shown = table_with(parts["chosen"], "metric", "value")
-    assert shown.to_dict("list") == metrics_table(ev.metrics).astype(str).to_dict("list")
+    shown = table_with(parts["chosen"], "metric", "value", INTERVAL_COLUMN)
+    assert shown.to_dict("list") == metrics_table(ev.metrics, 2, ev.intervals).astype(str).to_dict("list")
+    # the intervals are evaluate.intervals' on the saved test predictions (not recomputed another way)
+    preds = chosen.predictions("test")
+    core = metric_intervals(preds["y_true"].to_numpy(), probs_of(preds))
+    shown = shown.set_index("metric")[INTERVAL_COLUMN]
+    for key in ("accuracy", "f1", "roc_auc", "eer"):
+        assert shown[metric_label(key, 2)] == interval_text(key, core[key].to_dict()) != ""
+    assert intervals_note(ev.intervals) in html.unescape(page)
     assert f"info: test evaluation of its best checkpoint on {ev.n} images" in parts["chosen"]["checks"]
 
     # 5. Failures: error rate per category tag as run_errors finds it, suspected label errors counted
@@ -176,9 +192,12 @@ def test_every_section_shows_the_cores_numbers(study_home, page):
     core_rates = run_errors(chosen, "tag").table.set_index("category")
     for cat, row in core_rates.iterrows():
         assert int(rates.loc[cat, "errors"]) == row.errors and rates.loc[cat, "error rate"] == f"{row.error_rate:.3f}"
-    assert len(list(chosen.folder.glob("label_suspects-*.csv"))) == 1  # found once, saved beside the run
-    sus = run_label_errors(chosen, RunCache())  # read back
-    assert any(c.startswith(f"warn: {len(sus)} suspected label errors") for c in parts["failures"]["checks"]) or sus.empty
+    # suspected label errors: at no cost, the test images ranked on the run's saved test probabilities
+    assert not list(chosen.folder.glob("label_suspects-*.csv"))  # no model run for them
+    sus = label_errors_of_test_split(chosen)
+    assert any(c.startswith(f"warn: {len(sus)} suspected label errors among the test images")
+               for c in parts["failures"]["checks"]) or sus.empty
+    assert any(c.startswith("info: train and val labels not searched") for c in parts["failures"]["checks"])
 
     # 6. Reproduce: commands that train each run again (the stem auto chose at 32 px recorded), data hashes
     text = html.unescape(re.sub(r"<[^>]+>", "", page))
@@ -230,3 +249,51 @@ def test_cli_writes_the_report_and_refuses_mistakes(study_home, tmp_path, capsys
     assert "trained on another dataset than 'few'" in capsys.readouterr().err
     assert main(["report", "faces", "--comparison", "nothing"]) == 2
     assert "No comparison named 'nothing'" in capsys.readouterr().err
+
+
+def test_failures_show_the_search_over_every_label_once_it_is_saved(study_home):
+    study = open_study(study_home, "faces", comparison="cmp-compare")
+    every = run_label_errors(study.chosen, RunCache())  # the Evaluate tab's search, saved beside the run
+    checks = [c.text for c in failures_section(study, lambda f, m: None).checks]
+    where = "among the labelled images"
+    assert (f"{len(every)} suspected label errors {where}" in " ".join(checks) if len(every)
+            else f"no suspected label errors {where}" in checks)
+    assert not any(c.startswith("train and val labels not searched") for c in checks)
+
+
+def test_a_detection_run_is_reported_with_its_own_evaluation_and_box_errors(home, store):
+    """A tiny detector on composed scenes (1 epoch, 64 px): its chosen-run section shows workbench evaluate's mAP with
+    intervals and AP per class, its failures its box outcomes and galleries; sections that do not apply are left out."""
+    ws = Workspace.around(store, home)
+    ensure_scenes(store, spec=SceneSpec(n=30, size=(160, 120), per_image=(2, 3), scale=(20, 40), seed=0))
+    result = train_task(ws, RunConfig("scenes", method="finetune", epochs=1, batch_size=8, detect=Detect("fcos", 64),
+                                      augment=Augment(flip=False, rotation=0, crop_scale=0.8), name="det"))
+    assert result.status == "completed", result.message
+    page = build_report(open_study(ws, "scenes"))
+    parts = Tables(page).sections
+    assert {"data", "chosen", "failures", "reproduce"} <= set(parts) and "methods" not in parts
+    run = ws.run("det")
+    ev = load_detection_evaluation(run)  # the report evaluated it (none was saved), as workbench evaluate does
+    assert table_with(parts["chosen"], "metric", "value").to_dict("list") == \
+        detection_metrics_table(ev).astype(str).to_dict("list")
+    assert table_with(parts["chosen"], "class", "AP@0.5").to_dict("list") == \
+        per_class_table(ev).astype(str).to_dict("list")
+    assert f"info: test evaluation of its best checkpoint on {ev.n} images with {ev.boxes} true boxes" \
+        in parts["chosen"]["checks"]
+    text = html.unescape(re.sub(r"<[^>]+>", "", page))
+    assert "Precision-recall" in text and "detect.detector" in text and "input_size" not in text
+
+    split = pd.DataFrame(run.dataset_info["images"])
+    counts = table_with(parts["data"], "count", "train", "test").set_index("count")
+    assert int(counts.loc["boxes", "test"]) == split.loc[split.split == "test", "boxes"].sum()
+    assert int(counts.loc["images", "total"]) == len(split)
+
+    matched = load_matches(run)
+    sizes = table_with(parts["failures"], "group", "true boxes", "missed").set_index("group")
+    for _, row in outcome_counts(matched, by="size").iterrows():
+        assert int(sizes.loc[row["group"], "missed"]) == row["missed"]
+        assert int(sizes.loc[row["group"], "true boxes"]) == row["true boxes"]
+    errors = int(matched.outcome.isin(ERRORS).sum())
+    assert errors and parts["failures"]["imgs"] == sum(min(8, int((matched.outcome == o).sum())) for o in ERRORS)
+    assert "workbench train scenes" in text
+    assert "pass: every run's images, labels and splits are as they were when it trained" in parts["reproduce"]["checks"]

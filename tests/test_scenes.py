@@ -76,6 +76,16 @@ def test_written_scenes_import_through_the_coco_importer_with_the_same_boxes(sto
     assert len(store.boxes(SCENES)) == len(written)
 
 
+
+def test_written_from_start_are_the_scenes_that_follow_a_set_of_start(tmp_path):
+    first = compose_scenes(SMALL)
+    more = SceneSpec(**{**SMALL.__dict__, "n": 12})
+    assert all(np.array_equal(x.image, y.image) for x, y in zip(first, compose_scenes(more)))  # scene k is fixed
+    doc = json.loads(write_scenes(more, tmp_path / "more", start=8).read_text())
+    assert [im["file_name"] for im in doc["images"]] == [f"images/scene_{k:05d}.png" for k in range(8, 12)]
+    written = sorted(p.name for p in (tmp_path / "more" / "images").iterdir())
+    assert written == [f"scene_{k:05d}.png" for k in range(8, 12)]
+
 def test_cli_lists_the_scenes_demo(home):
     assert SCENES in DEMOS and "composed" in DEMOS[SCENES][0]
     assert main(["demo", "--list"]) == 0

@@ -95,9 +95,11 @@ def compose_scenes(spec: SceneSpec) -> list[Scene]:
     return scenes
 
 
-def write_scenes(spec: SceneSpec, folder: str | Path) -> Path:
+def write_scenes(spec: SceneSpec, folder: str | Path, start: int = 0) -> Path:
     """Compose the scenes of `spec` into `folder`/images/scene_00000.png ... and `folder`/annotations.json (COCO:
-    boxes [x, y, w, h] from the top-left, in image pixels); returns the JSON's path."""
+    boxes [x, y, w, h] from the top-left, in image pixels); returns the JSON's path. `start`: write only scenes
+    `start`.. on; scene k is the same for any n (one seed draws them in order), so these are the scenes that follow
+    a set of `start`, with objects none of its scenes holds."""
     folder = Path(folder)
     (folder / "images").mkdir(parents=True, exist_ok=True)
     classes = spec.classes
@@ -105,6 +107,8 @@ def write_scenes(spec: SceneSpec, folder: str | Path) -> Path:
                      "spec": {**spec.__dict__}},
             "categories": [{"id": i + 1, "name": c} for i, c in enumerate(classes)], "images": [], "annotations": []}
     for i, scene in enumerate(compose_scenes(spec)):
+        if i < start:
+            continue
         name = f"images/scene_{i:05d}.png"
         with atomic_path(folder / name) as tmp:
             Image.fromarray(scene.image).save(tmp, format="PNG")

@@ -1,14 +1,21 @@
 """The modelled cost of labelling boxes, with and without suggested boxes: a simulated annotator who knows the true
 boxes works through each image as the Boxes mode lets them.
 
-Times (field notes): drawing a box ≈ 7 s (extreme clicking, Papadopoulos et al. 2017); verifying a suggested box ≈
-1.6 s (Keystroke-Level Model: mental M 1.35 s + key K 0.28 s); pointing P = 1.1 s. Per image, with suggestions:
-  - a suggestion matching a true box (same class, IoU >= accept_iou) is verified and accepted (Enter): verify;
-  - one on a true box but of another class: verify, point at it, a class key: verify + P + K;
-  - any other suggestion (a false box, or one too loose to keep): verify, point, Delete: verify + P + K;
+Times (field notes): drawing a box ≈ 7 s (extreme clicking, Papadopoulos et al. 2017); Keystroke-Level Model
+operators: mental M 1.35 s, key or click K 0.28 s, pointing P 1.1 s. Per image, with suggestions:
+  - every suggested box is looked at and judged: M each;
+  - those on a true box (IoU >= accept_iou) are recorded, as the Boxes mode allows, the cheaper way: Enter accepts
+    every suggestion shown (K), then each false one is deleted (P + K); or each kept one is clicked (P + K) and the
+    false ones, never recorded, are left. With none to keep, nothing is pressed;
+  - a kept one of the wrong class is selected and given its class key: P + K;
   - each true box no suggestion matches is drawn: draw (and given its class by key: K);
   - then the image is recorded as done (n): M + K, as in drawing every box.
 Drawing every box costs (draw + K) per true box plus M + K per image. Everything the annotator does is counted.
+`CostModel(key_per_box=True)` is the earlier, dearer count: a key per suggestion (M + K ≈ 1.6 s to verify one) and a
+delete for every false one.
+
+A detector's suggestions depend on the score floor they are shown at; `cheapest_floor` picks the floor that costs
+least on given images (a run's val split: choosing it on the images the ratio is reported on would flatter it).
 """
 
 from __future__ import annotations
@@ -27,10 +34,26 @@ class CostModel:
     """Seconds per action, and how well a suggestion must fit a true box to be accepted as it is."""
 
     draw: float = 7.0
-    verify: float = MENTAL + KEY  # 1.63 s: looking at one suggested box and confirming it
-    fix: float = POINT + KEY  # select a box and press a key (a class key, or Delete)
+    look: float = MENTAL  # judging one suggested box
+    accept: float = KEY  # Enter: every suggested box shown accepted at once
+    fix: float = POINT + KEY  # select a box and press a key (a class key, or Delete); or click one suggestion
     done: float = MENTAL + KEY  # deciding the image is finished and pressing n
     accept_iou: float = 0.7
+    key_per_box: bool = False  # the earlier count: a key per suggestion, a delete per false one
+    click_one: bool = True  # a suggestion can be accepted alone by clicking it (copied boxes cannot: c copies all)
+
+    def recording(self, kept: int, false: int) -> float:
+        """Seconds to record the `kept` suggestions that sit on true boxes and none of the `false` ones (the
+        cheaper of Enter then deleting the false ones, and clicking each kept one)."""
+        if self.key_per_box:
+            return (kept + false) * self.accept + false * self.fix
+        if not kept:
+            return 0.0
+        all_then_delete = self.accept + false * self.fix
+        return min(all_then_delete, kept * self.fix) if self.click_one else all_then_delete
+
+
+FLOORS = tuple(round(0.05 * k, 2) for k in range(1, 20))  # score floors tried: 0.05 .. 0.95
 
 
 @dataclass
@@ -66,8 +89,8 @@ def image_cost(truth: list[dict], suggested: list[dict], model: CostModel = Cost
     other = len(pairs) - same
     rejected = len(suggested) - len(pairs)
     drawn = len(truth) - len(pairs)
-    cost = (len(suggested) * model.verify + (other + rejected) * model.fix + drawn * (model.draw + KEY)
-            + model.done)
+    cost = (len(suggested) * model.look + model.recording(len(pairs), rejected) + other * model.fix
+            + drawn * (model.draw + KEY) + model.done)
     return ImageCost(draw_all=len(truth) * (model.draw + KEY) + model.done, suggested=cost, accepted=same,
                      reclassed=other, rejected=rejected, drawn=drawn)
 
@@ -105,3 +128,21 @@ def summarize(costs: list[ImageCost], boxes: int, seed: int = 0) -> CostSummary:
                        ratio=ratio, low=low, high=high, accepted=sum(c.accepted for c in costs),
                        reclassed=sum(c.reclassed for c in costs), rejected=sum(c.rejected for c in costs),
                        drawn=sum(c.drawn for c in costs))
+
+
+def above(boxes: list[dict], floor: float) -> list[dict]:
+    """The suggestions with confidence at least `floor` (one without a confidence, a cascade's, stays)."""
+    return [b for b in boxes if b.get("confidence") is None or b["confidence"] >= floor]
+
+
+def cheapest_floor(truth: dict[int, list[dict]], offered: dict[int, list[dict]], model: CostModel = CostModel(),
+                   floors: tuple[float, ...] = FLOORS) -> tuple[float, float]:
+    """(the score floor of `floors` at which the suggestions `offered` cost least on the images of `truth`, that
+    cost as a fraction of drawing every box); the lowest such floor on a tie. An image not offered gets none."""
+    if not truth:
+        raise ValueError("cheapest_floor needs images with true boxes to choose on.")
+    draw_all = sum(image_cost(t, [], model).draw_all for t in truth.values())
+    costs = [sum(image_cost(t, above(offered.get(i, []), f), model).suggested for i, t in truth.items())
+             for f in floors]
+    best = int(np.argmin(costs))
+    return floors[best], costs[best] / draw_all

@@ -2,7 +2,7 @@
 
 Before any detector is trained on the set, OpenCV's Haar cascades suggest faces and eyes (as `import --crop` finds
 them) for box classes named like "face" and "eye"; once a detector run of the set exists, its boxes above a
-threshold do. Suggestions are never recorded by themselves: accepting one records it as "accepted".
+threshold do, one per object. Suggestions are never recorded by themselves: accepting one records it as "accepted".
 """
 
 from __future__ import annotations
@@ -22,10 +22,12 @@ from workbench.workspace import Workspace
 
 # torch and the detectors: imported when a detector suggests, not when the app starts
 torch = lazy_import("torch")
+tv_ops = lazy_import("torchvision.ops")
 detect_model = lazy_import("workbench.detect.model")
 
 DETECT_SIDE = 1024  # photos are searched at most this big: a 3000×4000 photo takes seconds at full size
 MIN_SCORE = 0.5  # a detector's boxes below this score are not suggested
+SAME_OBJECT_IOU = 0.5  # boxes overlapping this much (any classes) are one object: only the best-scored is suggested
 
 
 def haar_classes(classes: list[str]) -> dict[str, str]:
@@ -81,19 +83,30 @@ def haar_suggester(classes: list[str]) -> BoxSuggester | None:
 
 
 def detector_boxes(loaded: Any, path: str, classes: list[str], min_score: float = MIN_SCORE) -> list[dict]:
-    """A trained detector's boxes in the photo at `path` scored at least `min_score`, for the set's box classes.
+    """A trained detector's boxes in the photo at `path` scored at least `min_score`, for the set's box classes, one
+    per object (`one_per_object`).
 
     `loaded` is a workbench.detect LoadedDetector: `detect([uint8 (3, H, W) tensor])` gives boxes (x1, y1, x2, y2 in
     the image's pixels), scores and class indices into `loaded.classes`.
     """
     pixels = np.asarray(load_image(path).convert("RGB")).copy()
-    found = loaded.detect([torch.from_numpy(pixels).permute(2, 0, 1)])[0]
+    found = one_per_object(loaded.detect([torch.from_numpy(pixels).permute(2, 0, 1)])[0])
     out = []
     for (x1, y1, x2, y2), score, k in zip(found["boxes"].tolist(), found["scores"].tolist(), found["labels"].tolist()):
         label = loaded.classes[int(k)] if 0 <= int(k) < len(loaded.classes) else None
         if score >= min_score and label in classes and x2 > x1 and y2 > y1:
             out.append({"label": label, "x": x1, "y": y1, "w": x2 - x1, "h": y2 - y1, "confidence": float(score)})
     return out
+
+
+def one_per_object(found: dict, iou: float = SAME_OBJECT_IOU) -> dict:
+    """A detector's boxes with suppression across classes: the detectors suppress overlapping boxes per class only,
+    so one object can carry a box of each class it resembles, and each extra costs the annotator a delete. Of boxes
+    overlapping at least `iou`, the best-scored (its class) stays; the rest of `found` (scores, labels) follows."""
+    if not len(found["boxes"]):
+        return found
+    keep = tv_ops.nms(found["boxes"].float(), found["scores"].float(), iou)
+    return {k: v[keep] for k, v in found.items()}
 
 
 def detection_runs(ws: Workspace, dataset: str) -> list[str]:

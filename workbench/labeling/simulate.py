@@ -23,6 +23,7 @@ from typing import Sequence
 
 import numpy as np
 
+from workbench.labeling.background import Activity
 from workbench.labeling.grid import accept_page, verify_page
 from workbench.labeling.klm import HOME, KEY, MENTAL, POINT
 from workbench.labeling.session import LabelSession, apply_action, open_session, queue_next, view
@@ -196,7 +197,7 @@ class PacedSuggester(Suggester):
 
     def __init__(self, store: Store, dataset: str, annotator: str, clock: Clock, retrain_s: float | None = RETRAIN_S,
                  **kwargs):
-        super().__init__(store, dataset, annotator, start=False, **kwargs)
+        super().__init__(store, dataset, annotator, start=False, activity=_always_active(), **kwargs)
         self.clock, self.retrain_s = clock, retrain_s
         self._seen: Suggestions | None = None
         self._running: tuple[float, Suggestions] | None = None   # (finishes at, snapshot)
@@ -225,6 +226,14 @@ class PacedSuggester(Suggester):
                 took = snap.seconds if self.retrain_s is None else self.retrain_s
                 self._running = (now + took, snap)
                 self.retrains.append(Retrain(now, now + took, snap.version, snap.seconds))
+
+
+def _always_active() -> Activity:
+    """The simulated annotator acts without pause, so retrains keep to one torch thread, as the app's do while an
+    annotator is active (on a loaded machine two threads made each retrain 10-25 times slower)."""
+    a = Activity()
+    a.last.value = float("inf")
+    return a
 
 
 def simulate(store: Store, dataset: str, truth: dict[int, str], policy: Policy = Policy(), *,

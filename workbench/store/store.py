@@ -164,7 +164,9 @@ class Store(BoxLabels):
     def _frame(self, stmt: Executable, params: dict | None = None) -> pd.DataFrame:
         with self._reading() as conn:
             result = conn.execute(stmt, params or {})
-            return pd.DataFrame.from_records(result.all(), columns=list(result.keys()), coerce_float=True)
+            # plain tuples: pandas probes each Row's attributes, which SQLAlchemy answers by raising (5x slower)
+            rows = [tuple(r) for r in result.all()]
+            return pd.DataFrame.from_records(rows, columns=list(result.keys()), coerce_float=True)
 
     def query(self, sql: str, params: Sequence = ()) -> pd.DataFrame:
         """A read in plain SQL with `?` placeholders, on either engine; the rows as a DataFrame."""
