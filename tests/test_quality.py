@@ -115,3 +115,19 @@ def test_cli_prints_counts_thresholds_and_duplicate_groups(digits, capsys):
     assert "Duplicates: 1 group(s) holding 2 images" in out
     assert main(["quality", "nope"]) == 2
     assert "No dataset named 'nope'" in capsys.readouterr().err
+
+
+@pytest.mark.filterwarnings("error:.*fill value")  # pandas 3 warns (later ones raise) on "" into a float column
+def test_a_set_where_no_image_is_in_any_category_saves_blank_categories(home):
+    rng = np.random.default_rng(0)
+    (home / "plain").mkdir()
+    for i in range(8):  # noise of one size and one brightness: nothing stands out
+        Image.fromarray(rng.integers(60, 200, (16, 16)).astype(np.uint8)).save(home / "plain" / f"{i}.png")
+    store = Store()
+    try:
+        import_path(store, home / "plain", name="plain")
+        assert dataset_quality(store, "plain").categories.empty
+        saved = pd.read_csv(home / "datasets" / "plain" / "quality.csv", keep_default_na=False)
+        assert len(saved) == 8 and (saved["categories"] == "").all()
+    finally:
+        store.close()
