@@ -179,7 +179,7 @@ def main() -> int:
             ws, dataset = scenes_workspace(Path(args.home or tmp), args.scenes)
         stamp = time.strftime("%H%M%S")
         for det in [d for d in args.compare.split(",") if d]:
-            cfg = config(args, dataset, det, args.compare_epochs, f"bench-{det}-{stamp}")
+            cfg = config(args, dataset, det, args.compare_epochs, f"bench-compare-{det}-{stamp}")
             print(f"\ncompare: {det}, {args.compare_epochs} epochs", flush=True)
             result, wall, cpu, load = timed_train(ws, cfg)
             val = result.history[result.history.split == "val"]
