@@ -142,6 +142,7 @@ def test_the_bench_takes_any_imported_set_and_prints_ratios_to_one_key(faces_ws,
     row = next(line for line in out.stdout.splitlines() if line.startswith("faces ") and "verify-pages" in line)
     cells = row.split()
     images_, acts, inspected, secs, ratio = int(cells[2]), *map(float, cells[3:7])
-    assert images_ == 80 and 0 < acts < 1 and 0 < inspected <= 1 and ratio == pytest.approx(secs / 1.63, abs=2e-3)
+    assert images_ == 80 and 0 < acts < 1 and 0 < inspected <= 1 and ratio == pytest.approx(secs / 1.63, abs=4e-3)
+    # (s/img is printed to 2 decimals: secs / 1.63 is off the printed ratio by up to 0.005 / 1.63)
     assert cells[7].endswith("%") and float(cells[7][:-1]) > 95
     assert np.isfinite(ratio) and len(faces_ws.store.latest_labels("faces")) == before   # the set was never written

@@ -275,3 +275,24 @@ def test_exit_while_embeddings_are_computed_ends_cleanly(tmp_path, make):
     children = [int(p) for p in r.stdout.split("children [")[1].split("]")[0].replace(",", " ").split()]
     assert not any(os.path.exists(f"/proc/{pid}") and "Z" not in open(f"/proc/{pid}/stat").read().split()[2]
                    for pid in children)   # the worker process ended with the app
+
+
+def test_suggestions_for_small_grey_crops_use_their_pixels_beside_the_backbone(store):
+    """300 of sklearn's 8×8 digits, 5 labels a class: the ImageNet backbone's embedding alone suggests right on about
+    70% of the rest (68-71% on three draws); with the thumbnails' own pixels beside it, about 92%."""
+    from sklearn.datasets import load_digits
+
+    from workbench.data.importers.arrays import import_arrays
+
+    d = load_digits()
+    x, y = (d.images[:300] * (255 / 16)).round().astype(np.uint8), d.target[:300]
+    import_arrays(store, x, y, [str(c) for c in range(10)], name="d300")
+    truth = store.latest_labels("d300").set_index("image_id")["label"]
+    rng = np.random.default_rng(0)
+    seed = np.concatenate([rng.choice(truth.index[truth == str(c)], 5, replace=False) for c in range(10)])
+    store.add_labels("d300", [(int(i), truth[i]) for i in seed], "ann")
+    snap = S.Suggester(store, "d300", "ann", start=False).refresh_now()
+    rest = truth.drop(seed)
+    _, rows = snap.rows(rest.index)
+    right = np.array(snap.classes)[snap.probs[rows].argmax(1)] == rest.to_numpy()
+    assert right.mean() > 0.85

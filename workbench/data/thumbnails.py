@@ -1,7 +1,8 @@
 """The one 16-px thumbnail pipeline: grayscale, bilinear, 16×16, uint8.
 
-Import measures each image's inversion score on it (workbench.data.quality), and the "similar" queue
-order clusters it (workbench.labeling.similar), reading it from a per-dataset cache keyed by file content.
+Import measures each image's inversion score on it (workbench.data.quality), the "similar" queue order clusters
+it (workbench.labeling.similar) and label suggestions use it beside the backbone's embedding
+(workbench.labeling.features), reading it from a per-dataset cache keyed by file content.
 """
 
 from __future__ import annotations
@@ -51,6 +52,12 @@ def cached_thumbnails(folder: Path, images: pd.DataFrame) -> np.ndarray:
     if not len(images):
         return np.zeros((0, PIXELS), np.float32)
     return np.stack([known[sha] for sha in images["sha256"]]).astype(np.float32)
+
+
+def standardised(pixels: np.ndarray) -> np.ndarray:
+    """(N, 256) thumbnails each scaled to zero mean and unit variance, so brightness and contrast do not count."""
+    x = pixels - pixels.mean(1, keepdims=True)
+    return x / np.maximum(x.std(1, keepdims=True), 1e-6)
 
 
 def _read_cache(cache: Path) -> dict[str, np.ndarray]:

@@ -5,6 +5,12 @@ embeddings are cached per dataset by file content (sha256), so new images cost o
 that suggests labels trains on a PCA projection (HEAD_DIMS) scaled to unit mean norm, which keeps a retrain on
 5,000 images short. Whitening the components was tried and dropped: with 10 labels of faces it left the head at
 chance (0.51 vs 0.97 unwhitened), as it blows noise directions up to the size of the signal.
+
+Beside the embedding's projection sits one of the images' own pixels: the 16×16 grey thumbnails
+(workbench.data.thumbnails, cached too), standardised per image, PCA to THUMB_DIMS, scaled alike. An ImageNet
+backbone sees small grey crops poorly; their pixels carry what it misses. Head accuracy on the images not
+labelled (random labels, mean of 3 seeds), embedding alone → both: MNIST-5000 0.637 → 0.758 with 50 labels,
+0.906 → 0.944 with 1,000; digits 0.621 → 0.861 with 50; faces 0.893 → 0.926 with 10.
 """
 
 from __future__ import annotations
@@ -15,11 +21,13 @@ from dataclasses import dataclass
 from typing import Callable
 
 import numpy as np
+import pandas as pd
 from PIL import Image
 
 from workbench import paths
 from workbench.atomic import atomic_path
 from workbench.data.imageio import load_image
+from workbench.data.thumbnails import cached_thumbnails, standardised
 from workbench.lazy import lazy_import
 from workbench.store import Store
 
@@ -33,6 +41,7 @@ tensors = lazy_import("workbench.data.tensors")
 
 EMBED_SIZE = 64   # small crops (24-28 px) upsampled; Lite0 features of digits: val acc 0.44 at 32 px, ~0.9 at 64
 HEAD_DIMS = 128
+THUMB_DIMS = 64   # the thumbnails' components (a 16×16 thumbnail has 256 pixels)
 BATCH = 256
 BACKBONE = "efficientnet_lite0"
 
@@ -45,7 +54,7 @@ def no_progress(frac: float, what: str) -> None:
 
 @dataclass
 class Features:
-    """Projected features (N, HEAD_DIMS) of a dataset's images, rows in `image_ids` order."""
+    """Projected features (N, HEAD_DIMS + THUMB_DIMS) of a dataset's images, rows in `image_ids` order."""
 
     image_ids: np.ndarray
     x: np.ndarray
@@ -73,12 +82,13 @@ def compute_features(folder: Path, image_ids: np.ndarray, shas: list[str], files
     """Features of these images (rows in the given order), cached in the dataset's `folder`."""
     raw = embeddings(folder, shas, files, progress)
     key = hashlib.sha256("".join(shas).encode()).hexdigest()[:16]
-    cache = folder / f"features-{BACKBONE}-{EMBED_SIZE}-pca{HEAD_DIMS}.npz"
+    cache = folder / f"features-{BACKBONE}-{EMBED_SIZE}-pca{HEAD_DIMS}-thumbs{THUMB_DIMS}.npz"
     if cache.is_file():
         with np.load(cache) as f:
             if str(f["key"]) == key:
                 return Features(np.asarray(image_ids, np.int64), f["x"])
-    x = project(raw)
+    pixels = cached_thumbnails(folder, pd.DataFrame({"sha256": shas, "path": files}))
+    x = np.hstack([project(raw), project(standardised(pixels), THUMB_DIMS)])
     _save(cache, key=np.array(key), x=x)
     return Features(np.asarray(image_ids, np.int64), x)
 

@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 
 from workbench import paths
-from workbench.data.thumbnails import cached_thumbnails
+from workbench.data.thumbnails import cached_thumbnails, standardised
 from workbench.lazy import lazy_import
 from workbench.store import Store
 
@@ -60,9 +60,7 @@ def clusters(store: Store, dataset: str, seed: int = 0, per: int = IMAGES_PER_CL
     ids = images["image_id"].astype(int).to_numpy()
     if len(ids) < 3:
         return ids, np.zeros(len(ids), dtype=np.int64), np.zeros(len(ids)), None
-    x = thumbnails(store, dataset, images)
-    x = x - x.mean(1, keepdims=True)
-    x = x / np.maximum(x.std(1, keepdims=True), 1e-6)
+    x = standardised(thumbnails(store, dataset, images))
     z = decomposition.PCA(n_components=min(32, len(ids) - 1, x.shape[1]), random_state=seed).fit_transform(x)
     k = int(np.clip(round(len(ids) / per), 2, 200))
     km = cluster.KMeans(n_clusters=min(k, len(ids)), n_init=1, random_state=seed).fit(z)

@@ -10,6 +10,7 @@ from importlib import metadata
 
 import pandas as pd
 
+from workbench.detect.data import detection_task
 from workbench.report import document as doc
 from workbench.report.study import Study
 from workbench.run import Run
@@ -57,13 +58,26 @@ def data_hashes(runs: list[Run]) -> pd.DataFrame:
     """Per run: images, the digest of its recorded data and whether the dataset now gives the same rows."""
     out = []
     for run in runs:
-        cfg = run.config
-        then = pd.DataFrame(run.dataset_info.get("images") or [], columns=["image_id", "sha256", "split", "label"])
-        now, _ = task_labels(run.ws.store, cfg.dataset, cfg.grouping, cfg.split_seed)
+        then, now = _rows(run)
         recorded = digest(then)
         out.append({"run": run.name, "images": len(then), "data sha256": recorded[:16],
-                    "unchanged": recorded == digest(now[["image_id", "sha256", "split", "label"]])})
+                    "unchanged": recorded == digest(now)})
     return pd.DataFrame(out, columns=["run", "images", "data sha256", "unchanged"])
+
+
+def _rows(run: Run) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """(image_id, sha256, split, label) rows as the run recorded them and as the dataset gives them now; a detector's
+    label is its image's number of true boxes."""
+    cfg, columns = run.config, ["image_id", "sha256", "split", "label"]
+    recorded = pd.DataFrame(run.dataset_info.get("images") or [])
+    if run.is_detector:
+        task = detection_task(run.ws.store, cfg.dataset, cfg.grouping, cfg.split_seed)
+        counts = task.boxes.groupby("image_id").size()
+        now = task.images.assign(label=task.images.image_id.map(counts).fillna(0).astype(int))
+        recorded = recorded.rename(columns={"boxes": "label"})
+    else:
+        now, _ = task_labels(run.ws.store, cfg.dataset, cfg.grouping, cfg.split_seed)
+    return recorded.reindex(columns=columns), now[columns]
 
 
 def versions() -> list[tuple[str, str]]:
