@@ -9,32 +9,23 @@ import torch
 from PIL import Image
 
 from workbench.cli import build_parser, main
-from workbench.data.demo import ensure_digits, ensure_faces, faces_truth
+from workbench.data.demo import ensure_digits
 from workbench.data.imageio import load_image
 from workbench.evaluate.evaluate import evaluate_run
 from workbench.explain.cam import compute_cams, explain_images, run_layer
 from workbench.review.run_cache import RunCache
 from workbench.review.views import cam_view, error_view
-from workbench.store import Store
 from workbench.train.config import RunConfig
 from workbench.train.loop import train
 from workbench.train.runs import load_run
-from workbench.workspace import Workspace
 
 pytestmark = pytest.mark.slow
 RUN = "faces-r18-24"
 
 
 @pytest.fixture(scope="module")
-def run24(tmp_path_factory):
-    home = tmp_path_factory.mktemp("explain_home")
-    mp = pytest.MonkeyPatch()
-    mp.setenv("WORKBENCH_HOME", str(home))
-    mp.chdir(home)
-    store = Store()
-    ws = Workspace.around(store, home)
-    ensure_faces(store)
-    store.add_labels("faces", list(faces_truth(store).items()), "truth")
+def run24(faces_home):
+    home, store, ws = faces_home.home, faces_home.store, faces_home.ws
     # the standard stem on purpose: its 1x1 last map at 24 px is what the layer choice below works around. Three
     # epochs, not one: after one (~0.7 accuracy) some predictions are near 50/50 and their Grad-CAM is rightly blank
     # (nothing at the layer raises that class's score: all-negative before the ReLU), more or fewer by CPU numerics
@@ -43,9 +34,7 @@ def run24(tmp_path_factory):
     assert result.status == "completed", result.message
     evaluate_run(ws.run(RUN))
     preds = ws.run(RUN).predictions()
-    yield {"home": home, "store": store, "preds": preds, "errors": preds[preds.y_true != preds.y_pred]}
-    store.close()
-    mp.undo()
+    return {"home": home, "store": store, "preds": preds, "errors": preds[preds.y_true != preds.y_pred]}
 
 
 def test_a_24px_run_is_explained_at_a_layer_keeping_3x3_and_its_cams_have_structure(ws, run24):

@@ -11,7 +11,7 @@ import pytest
 from PIL import Image
 from skimage.data import lfw_subset
 
-from faces_run import faces_run
+from faces_run import RUN
 from workbench.cli import main
 from workbench.data.imageio import load_image
 from workbench.errors import WorkbenchError
@@ -22,30 +22,28 @@ from workbench.predict.sources import ImageSource, gather, short_names
 from workbench.train.predict import predict
 from workbench.train.runs import load_run
 
-RUN = "faces-predict"
 FACES, NON_FACES = [0, 1, 2, 3], [150, 151, 152, 153]  # lfw_subset: 100 faces, then 100 non-faces
 
 
 @pytest.fixture(scope="module")
-def photos(tmp_path_factory):
+def photos(faces_run_home):
     """A trained faces run, and new image files: real faces and non-faces, a corrupt PNG, an RGBA one."""
-    home = tmp_path_factory.mktemp("predict_home")
-    with faces_run(home, RUN) as store:
-        folder = home / "photos"
-        (folder / "sub").mkdir(parents=True)
-        x = (lfw_subset() * 255).astype(np.uint8)
-        for i in FACES + NON_FACES:
-            Image.fromarray(x[i]).save(folder / ("sub" if i in (3, 153) else ".") / f"lfw{i}.png")
-        (folder / "broken.png").write_bytes((folder / "lfw0.png").read_bytes()[:60])  # truncated
-        (folder / "notes.txt").write_text("not an image")  # not an image name: a folder search skips it
-        rgba = Image.fromarray(x[1]).convert("RGBA")
-        rgba.putalpha(255)
-        rgba.save(home / "rgba.png")
-        with zipfile.ZipFile(home / "batch.zip", "w") as z:
-            z.write(folder / "lfw2.png", "in/lfw2.png")
-            z.write(folder / "lfw152.png", "in/lfw152.png")
-            z.writestr("in/empty.png", b"")
-        yield {"home": home, "store": store, "folder": folder}
+    home, store = faces_run_home.home, faces_run_home.store
+    folder = home / "photos"
+    (folder / "sub").mkdir(parents=True)
+    x = (lfw_subset() * 255).astype(np.uint8)
+    for i in FACES + NON_FACES:
+        Image.fromarray(x[i]).save(folder / ("sub" if i in (3, 153) else ".") / f"lfw{i}.png")
+    (folder / "broken.png").write_bytes((folder / "lfw0.png").read_bytes()[:60])  # truncated
+    (folder / "notes.txt").write_text("not an image")  # not an image name: a folder search skips it
+    rgba = Image.fromarray(x[1]).convert("RGBA")
+    rgba.putalpha(255)
+    rgba.save(home / "rgba.png")
+    with zipfile.ZipFile(home / "batch.zip", "w") as z:
+        z.write(folder / "lfw2.png", "in/lfw2.png")
+        z.write(folder / "lfw152.png", "in/lfw152.png")
+        z.writestr("in/empty.png", b"")
+    return {"home": home, "store": store, "folder": folder}
 
 
 def _expected(loaded, path):

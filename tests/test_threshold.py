@@ -11,7 +11,7 @@ import pandas as pd
 import pytest
 from sklearn.metrics import accuracy_score, f1_score, roc_curve
 
-from faces_run import faces_run
+from faces_run import RUN
 from workbench.cli import main
 from workbench.data.importers import import_arrays
 from workbench.errors import WorkbenchError
@@ -24,7 +24,6 @@ from workbench.train.loop import train
 from workbench.train.predict import predict
 from workbench.train.runs import load_run
 
-RUN = "faces-op"
 
 
 def _rates(y, s, t):
@@ -98,9 +97,8 @@ def test_metrics_at_a_threshold_differ_from_argmax_where_scores_fall_between():
 
 # -- on a real run ---------------------------------------------------------------------------------------
 @pytest.fixture(scope="module")
-def run_store(tmp_path_factory):
-    with faces_run(tmp_path_factory.mktemp("threshold_home"), RUN) as store:
-        yield store
+def run_store(faces_run_home):
+    return faces_run_home.store
 
 
 def test_threshold_chosen_on_validation_predictions_is_stored_and_reloaded(ws, run_store):
