@@ -7,6 +7,7 @@ from __future__ import annotations
 import html
 import re
 from html.parser import HTMLParser
+from pathlib import Path
 
 import pandas as pd
 import pytest
@@ -288,3 +289,11 @@ def test_a_detection_run_is_reported_with_its_own_evaluation_and_box_errors(home
     assert errors and parts["failures"]["imgs"] == sum(min(8, int((matched.outcome == o).sum())) for o in ERRORS)
     assert "workbench train scenes" in text
     assert "pass: every run's images, labels and splits are as they were when it trained" in parts["reproduce"]["checks"]
+
+
+def test_report_button_with_only_a_saved_comparison_reports_it_on_its_dataset(study_home):
+    from workbench.ui.report_panel import write_report as button
+
+    said, path = button(study_home, None, None, "cmp-compare", progress=lambda *a, **k: None)
+    assert said.startswith("**Report of faces**, comparison cmp-compare (2 runs): 6 sections")
+    assert "comparison cmp-compare (2 runs)" in Path(path).read_text()
