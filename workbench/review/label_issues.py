@@ -33,7 +33,7 @@ from workbench.review.run_cache import RunCache
 from workbench.run import Run
 from workbench.store import Store
 from workbench.tables import read_csv, write_csv
-from workbench.train.data import task_labels
+from workbench.train.data import to_task
 from workbench.train.runs import LoadedRun
 
 
@@ -135,7 +135,8 @@ def saved_label_errors(run: Run, folds: int = 5) -> pd.DataFrame | None:
 def _saved_path(run: Run, folds: int) -> Path:
     """Keyed by the best checkpoint's time and every (image, label) pair: either changing makes a new search."""
     cfg = run.config
-    labels, _ = task_labels(run.ws.store, cfg.dataset, cfg.grouping, cfg.seed)
-    pairs = ",".join(f"{i}:{label}" for i, label in sorted(zip(labels["image_id"], labels["label"])))
+    # the resolved labels alone, not the task's split table: a report asks for this key of every study it writes
+    labels = to_task(run.ws.store.resolved_labels(cfg.dataset), cfg.grouping).dropna()
+    pairs = ",".join(f"{int(i)}:{label}" for i, label in sorted(labels.items()))
     key = hashlib.sha256(f"{run.checkpoint_stamp('best')} {folds} {pairs}".encode()).hexdigest()[:16]
     return run.folder / SAVED.format(key=key)
