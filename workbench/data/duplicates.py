@@ -320,7 +320,9 @@ def _sharpness(v: np.ndarray) -> np.ndarray:
     return (gx * gx + gy * gy).mean(axis=(1, 2))
 
 
-def _distances(v: np.ndarray, pairs: np.ndarray, grey: np.ndarray) -> np.ndarray:
+def _distances(v: np.ndarray, pairs: np.ndarray, grey: np.ndarray, reach: np.ndarray | None = None) -> np.ndarray:
+    """Step 2; `reach` (P,): the largest distance at which each pair could still be reported (default: the loose
+    bound), past which it is not aligned a second time."""
     # the sharper image of a pair is the one matched and aligned against: the same answer in any import order
     sharp = _sharpness(v)
     swap = sharp[pairs[:, 1]] > sharp[pairs[:, 0]]
@@ -331,7 +333,8 @@ def _distances(v: np.ndarray, pairs: np.ndarray, grey: np.ndarray) -> np.ndarray
         shift[close] = _refine(v[:, 0], a[close], b[close], shift[close])
         fine = np.minimum(dist[close], _softened_distance(v, a[close], b[close], shift[close]))
         # ECC can stop short from one side and not from the other: undecided pairs are aligned the other way too
-        again = np.flatnonzero((fine > SECOND_LOOK) & (fine <= LOOSE * THRESHOLD))
+        bound = LOOSE * THRESHOLD if reach is None else reach[close]
+        again = np.flatnonzero((fine > SECOND_LOOK) & (fine <= bound))
         if len(again):
             i, j = a[close[again]], b[close[again]]
             back = _refine(v[:, 0], j, i, -shift[close[again]])
@@ -384,14 +387,14 @@ def stands_apart(n: int, pairs: np.ndarray, dist: np.ndarray, threshold: float, 
     return (dist <= threshold) & (dist <= ratio * np.minimum(other(pairs[:, 0]), other(pairs[:, 1])))
 
 
-def jpeg_noise(grey: np.ndarray) -> np.ndarray:
-    """(N,) each image's distance to itself saved as JPEG at quality JPEG_QUALITY: how far re-encoding alone moves
-    it. A digit's strokes or a clean edge hardly move; a face or a noisy texture moves a lot."""
+def jpeg_noise(grey: np.ndarray, v: np.ndarray | None = None) -> np.ndarray:
+    """(N,) each image's distance to itself saved as JPEG at quality JPEG_QUALITY (`v`: its versions, if made): how
+    far re-encoding alone moves it. A digit's strokes or a clean edge hardly move; a face or a noisy texture a lot."""
     encode, decode, flags = cv2.imencode, cv2.imdecode, [cv2.IMWRITE_JPEG_QUALITY, JPEG_QUALITY]
     again = np.stack([decode(encode(".jpg", a, flags)[1], cv2.IMREAD_GRAYSCALE) for a in grey])
     m = MARGIN
-    v, w = _versions(grey)[:, :, m:-m, m:-m], _versions(again)[:, :, m:-m, m:-m]
-    return np.maximum(1 - _correlation(v[:, :1], w).max(1), 0)
+    v = _versions(grey) if v is None else v
+    return np.maximum(1 - _correlation(v[:, :1, m:-m, m:-m], _versions(again)[:, :, m:-m, m:-m]).max(1), 0)
 
 
 def near_pairs(grey: np.ndarray, threshold: float = THRESHOLD, *, eligible: np.ndarray | None = None,
@@ -401,11 +404,13 @@ def near_pairs(grey: np.ndarray, threshold: float = THRESHOLD, *, eligible: np.n
     idx = np.flatnonzero(eligible)
     v = _versions(grey[idx])
     cand = candidates(v[:, 0], k)
-    dist = _distances(v, cand, grey[idx]) if len(cand) else np.zeros(0, np.float32)
-    loose = stands_apart(len(idx), cand, dist, LOOSE * threshold)
-    if loose.any():  # beyond the threshold only as far as re-encoding moves such images
-        noisy = jpeg_noise(grey[idx])
-        loose &= dist <= NOISE * np.maximum(noisy[cand[:, 0]], noisy[cand[:, 1]])
+    if not len(cand):
+        return np.zeros((0, 2), np.int64), np.zeros(0, np.float32)
+    noisy = jpeg_noise(grey[idx], v)
+    # beyond the threshold only as far as re-encoding moves such images
+    reach = np.clip(NOISE * np.maximum(noisy[cand[:, 0]], noisy[cand[:, 1]]), threshold, LOOSE * threshold)
+    dist = _distances(v, cand, grey[idx], reach)
+    loose = stands_apart(len(idx), cand, dist, LOOSE * threshold) & (dist <= reach)
     keep = stand_out(len(idx), cand, dist, threshold, ratio) | loose
     return idx[cand[keep]], dist[keep]
 
