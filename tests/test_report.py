@@ -279,6 +279,8 @@ def test_a_detection_run_is_reported_with_its_own_evaluation_and_box_errors(home
     counts = table_with(parts["data"], "count", "train", "test").set_index("count")
     assert int(counts.loc["boxes", "test"]) == split.loc[split.split == "test", "boxes"].sum()
     assert int(counts.loc["images", "total"]) == len(split)
+    assert f"Dataset scenes: 30 images, 30 boxed, {len(store.box_classes('scenes'))} box classes." in text
+    assert not any("annotator" in c for c in parts["data"]["checks"])  # label agreement: not a box set's question
 
     matched = load_matches(run)
     sizes = table_with(parts["failures"], "group", "true boxes", "missed").set_index("group")

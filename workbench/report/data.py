@@ -25,11 +25,18 @@ def data_section(study: Study) -> doc.Section | None:
     store = study.ws.store
     summary = store.summary(study.dataset)
     s = doc.Section("data", "Data")
-    s.add(doc.paragraph(f"Dataset {study.dataset}: {summary['images']} images, {summary['labelled']} labelled, "
-                        f"{len(summary['per_class'])} classes."))
+    boxes = study.chosen is not None and study.chosen.is_detector  # a detector's set: boxes, not image labels
+    if boxes:
+        s.add(doc.paragraph(f"Dataset {study.dataset}: {summary['images']} images, "
+                            f"{len(store.boxed_images(study.dataset))} boxed, "
+                            f"{len(store.box_classes(study.dataset))} box classes."))
+    else:
+        s.add(doc.paragraph(f"Dataset {study.dataset}: {summary['images']} images, {summary['labelled']} labelled, "
+                            f"{len(summary['per_class'])} classes."))
     _splits(s, study, summary)
-    _provenance(s, study)
-    _agreement(s, study)
+    if not boxes:
+        _provenance(s, study)
+        _agreement(s, study)
     _duplicates(s, study)
     return s
 
