@@ -4,8 +4,10 @@ left out; the file fetches nothing (images are data URIs, plotly.js inlined)."""
 
 from __future__ import annotations
 
+import hashlib
 import html
 import re
+import shutil
 from html.parser import HTMLParser
 from pathlib import Path
 
@@ -52,11 +54,24 @@ def study_home(faces_home):
     store.add_labels("faces", [(i, other[c] if k % 10 == 0 else c) for k, (i, c) in enumerate(both)], "bob", "typed")
     for k, (i, _) in enumerate(list(truth.items())[::6]):
         store.set_image_tag(i, "glasses" if k % 2 else "dark", "truth")
+    plant_copy(store, "faces", truth)
     dataset_duplicates(store, "faces")
     results = compare_methods(ws, RunConfig("faces", input_size=32, epochs=1, lr=0.01), seeds=1, prefix="cmp",
                               name="cmp-compare")
     assert [r.status for r in results] == ["completed", "completed"], [r.message for r in results]
     return ws
+
+
+def plant_copy(store: Store, dataset: str, truth: pd.Series) -> None:
+    """One exact copy of the set's first image, labelled like it, so the Data section has a duplicate group."""
+    first = store.images(dataset).iloc[0]
+    copy = Path(first["path"]).with_name("copy-of-" + Path(first["path"]).name)
+    shutil.copyfile(first["path"], copy)
+    store.add_images(dataset, [ImageRecord(copy.name, str(copy), hashlib.sha256(copy.read_bytes()).hexdigest(),
+                                           int(first["width"]), int(first["height"]), first["mode"],
+                                           int(store.count_images(dataset)))])
+    new_id = int(store.images(dataset).set_index("name").at[copy.name, "image_id"])
+    store.add_labels(dataset, [(new_id, truth[int(first["image_id"])])], "truth", "typed")
 
 
 @pytest.fixture(scope="module")
@@ -133,18 +148,18 @@ def test_every_section_shows_the_cores_numbers(study_home, page):
     for c in chosen.classes:
         for s in ("train", "val", "test"):
             assert int(counts.loc[c, s]) == ((split.label == c) & (split.split == s)).sum()
-    assert int(counts.loc["all classes", "total"]) == 200
+    assert int(counts.loc["all classes", "total"]) == 201   # the faces and the planted copy
     made = table_with(data, "annotator", "typed", "bulk").set_index("annotator")
     assert made.loc["bob", "typed"] == "40" and made.loc["truth", "bulk"] == "200"
     kappa = pairwise_kappa(ws.store, "faces").iloc[0]
     shown = table_with(data, "annotator_a", "kappa").iloc[0]
     assert shown["kappa"] == f"{kappa.kappa:.3f}" and shown["agree"] == "36"
     assert any(c.startswith("warn: 4 of 4 images annotators disagree on") for c in data["checks"])
-    groups = dataset_duplicates(ws.store, "faces").n_groups  # LFW's subset: none since duplicates keep contrast
-    assert any(c.startswith(f"warn: {groups} group") if groups else c == "pass: no exact or near duplicates"
-               for c in data["checks"])
-    leak_free = f"pass: no test image of {chosen.name} has a duplicate in its train split"
-    assert any(c == leak_free for c in data["checks"]) == bool(groups)  # looked for only where there are groups
+    groups = dataset_duplicates(ws.store, "faces").n_groups
+    assert groups >= 1   # the planted copy
+    assert any(c.startswith(f"warn: {groups} group") for c in data["checks"])
+    # the split keeps a group on one side, so the chosen run has no leak
+    assert f"pass: no test image of {chosen.name} has a duplicate in its train split" in data["checks"]
 
     # 2. Categories: counts per tag, a collage each
     cats = table_with(parts["categories"], "kind", "category", "images")
