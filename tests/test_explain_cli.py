@@ -157,6 +157,11 @@ def test_cli_explain_sanity_randomises_layers_from_the_top_and_leaves_the_run_un
     images = loaded.preprocess([load_image(p) for p in run24["preds"].path[:6]])
     check = randomisation_check(loaded.model, images, [0] * 6, layer="layer2")
     values = [v for _, v in check.steps]
-    assert all(-1 <= v <= 1 for v in values) and values[-1] < 0.5  # once every layer is random the maps differ
+    # a step whose randomised maps are all blank has no correlation (NaN, printed "n/a"): at most one here, by
+    # CPU numerics and the split (it appeared at bn1 when the duplicate groups that shape the split changed)
+    finite = [v for v in values if np.isfinite(v)]
+    assert len(finite) >= len(values) - 1 and all(-1 <= v <= 1 for v in finite)
+    assert values[-1] < 0.5  # once every layer is random the maps differ
     twice = randomisation_check(loaded.model, images, [0] * 6, layer="layer2")
-    assert twice.steps == check.steps  # seeded
+    assert [n for n, _ in twice.steps] == [n for n, _ in check.steps]  # seeded: the same values, NaN included
+    np.testing.assert_array_equal([v for _, v in twice.steps], values)
