@@ -154,6 +154,19 @@ def test_verify_pages_hold_only_suggestions_at_or_over_the_floor(faces):
         S.SuggesterPool(faces, floor=1.5)
 
 
+def test_verify_pages_sized_from_the_expected_error_rate_are_long_where_the_model_is_sure_and_can_show_doubts_first():
+    conf = np.array([0.99] * 150 + [0.9] * 30 + [0.6] * 10)
+    snap = S.Suggestions(1, ("a", "b"), np.arange(190), np.stack([conf, 1 - conf], 1), 10, 0.0)
+    sizes = [len(ids) for _, ids in S.verify_pages(snap, range(190), 100, most_wrong=2.0)]
+    # 100 sure ones expect 1 wrong: a full page; then 50 × 0.01 + 15 × 0.1 = 2; then 15 × 0.1 + 2 × 0.4 ≥ 2; ...
+    assert sizes == [100, 65, 17, 5, 3] and sum(sizes) == 190
+    assert [len(ids) for _, ids in S.verify_pages(snap, range(190), 100)] == [100, 90]
+    # shown least sure first, where the keyboard cursor starts: the same pages, each reversed
+    plain = S.verify_pages(snap, range(190), 100, most_wrong=2.0)
+    flipped = S.verify_pages(snap, range(190), 100, most_wrong=2.0, least_sure_first=True)
+    assert [ids[::-1] for _, ids in flipped] == [ids for _, ids in plain] and flipped[1][1][0] == 164
+
+
 def test_verify_page_is_one_class_most_confident_first_and_accepts_in_one_transaction(faces):
     truth = faces_truth(faces)
     seeded = _seed_labels(faces, truth, 5)
