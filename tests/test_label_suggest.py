@@ -309,3 +309,17 @@ def test_suggestions_for_small_grey_crops_use_their_pixels_beside_the_backbone(s
     _, rows = snap.rows(rest.index)
     right = np.array(snap.classes)[snap.probs[rows].argmax(1)] == rest.to_numpy()
     assert right.mean() > 0.85
+
+
+def test_a_retrain_keeps_the_pixel_columns_only_where_they_help_on_its_labels():
+    rng = np.random.default_rng(0)
+    y = np.repeat(np.arange(3), 20)
+    signal = rng.normal(size=(60, 8)) + 1.5 * np.eye(8)[y]       # the embedding's columns separate the classes
+    noise = 3.0 * rng.normal(size=(60, 64))                       # pixel columns that say nothing
+    x = np.hstack([signal, noise]).astype(np.float32)
+    rows = np.arange(60)
+    assert not S.pixels_help(x, rows, y, 3, split=8)
+    helpful = np.hstack([0.2 * rng.normal(size=(60, 8)), signal]).astype(np.float32)   # now the pixels carry it
+    assert S.pixels_help(helpful, rows, y, 3, split=8)
+    probs, head = S.fit_predict(x, rows, y, 3, split=8)
+    assert head.weight.shape == (3, 8) and probs.shape == (60, 3)   # the noise columns were left out
