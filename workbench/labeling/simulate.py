@@ -338,7 +338,7 @@ class _Annotator:
             paid = self.r.cost.page(len(ids), seen, policy.fix)
             looked, enter = len(ids) * self.r.cost.inspect, self.r.cost.mental + self.r.cost.key
             self.spend("page", snap.version, paid.actions, inspect=looked, enter=enter,
-                       fix=paid.seconds - looked - enter)
+                       fix=max(paid.seconds - looked - enter, 0.0))
             self.r.pages += 1
             self.r.inspected += len(ids)
             self.r.fixes += len(seen)
