@@ -90,10 +90,10 @@ def scenes_workspace(home: Path, n: int) -> tuple[Workspace, str]:
 
 def more_scenes(ws: Workspace, after: int, n: int) -> str:
     """The `n` scenes that follow the bench's first `after` (their objects are none of those scenes') imported as
-    the set bench-scenes-more (kept if there): scenes no detector trained on the first `after` has seen."""
-    name = "bench-scenes-more"
+    the set bench-scenes-next<n> (kept if there): scenes no detector trained on the first `after` has seen."""
+    name = f"bench-scenes-next{n}"
     if name not in ws.store.datasets():
-        import_path(ws.store, write_scenes(scenes_spec(after + n), ws.home / "composed-more", start=after), name=name)
+        import_path(ws.store, write_scenes(scenes_spec(after + n), ws.home / name, start=after), name=name)
     return name
 
 
@@ -179,7 +179,7 @@ def main() -> int:
             ws, dataset = scenes_workspace(Path(args.home or tmp), args.scenes)
         stamp = time.strftime("%H%M%S")
         for det in [d for d in args.compare.split(",") if d]:
-            cfg = config(args, dataset, det, args.compare_epochs, f"bench-{det}-{stamp}")
+            cfg = config(args, dataset, det, args.compare_epochs, f"bench-compare-{det}-{stamp}")
             print(f"\ncompare: {det}, {args.compare_epochs} epochs", flush=True)
             result, wall, cpu, load = timed_train(ws, cfg)
             val = result.history[result.history.split == "val"]

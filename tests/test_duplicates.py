@@ -120,14 +120,15 @@ def test_textured_copies_beyond_the_threshold_are_found_when_nothing_else_is_clo
         assert frozenset({i, len(faces) + k}) in near, i
     copies = {p: d for p, d in near.items() if max(p) >= len(faces)}
     assert len(copies) == len(FACE_COPIES)  # each copy paired with its original only
-    assert sum(d > duplicates.THRESHOLD for d in copies.values()) >= 3
+    assert any(d > duplicates.THRESHOLD for d in copies.values())
     assert max(copies.values()) <= duplicates.LOOSE * duplicates.THRESHOLD
 
 
 def test_a_face_copy_made_darker_or_brighter_and_recompressed_is_found_and_no_look_alike_joins():
     """Two LFW crops whose copies (JPEG quality 70, 20 levels darker or brighter, resized, shifted) lie at 0.005-0.007
     and only 7-15 times closer to their original than to any other face: found (they were missed while a pair beyond
-    the threshold had to be 14 times closer), and among the 200 faces themselves still only the pairs reported before."""
+    the threshold had to be 14 times closer), and no two of the 200 faces themselves: LFW's subset holds corner
+    patches (black and one grey level) that correlate to 0.9999 once aligned, but one grey is twice the other."""
     from skimage.data import lfw_subset
 
     faces = [Image.fromarray((a * 255).round().astype(np.uint8)) for a in lfw_subset()]
@@ -137,8 +138,7 @@ def test_a_face_copy_made_darker_or_brighter_and_recompressed_is_found_and_no_lo
     near = {frozenset(map(int, p)) for p, k in zip(found.pairs, found.kinds) if k == "near"}
     copies = {p for p in near if max(p) >= len(faces)}
     assert copies == {frozenset({160, 200}), frozenset({150, 201})}
-    # two look-alike pairs LFW's subset holds (0.0001 and 0.003 apart), and nothing more
-    assert near - copies == {frozenset({158, 170}), frozenset({100, 158})}
+    assert near == copies
 
 
 def test_a_pair_beyond_the_threshold_is_reported_only_when_it_stands_apart():
@@ -199,3 +199,38 @@ def test_tagging_a_group_keeps_one_or_tags_all(planted):
         duplicates.tag_copies(planted, found, number, "ann", keep=ids["d_000.png"])
     with pytest.raises(WorkbenchError, match="No duplicate group 99"):
         duplicates.tag_copies(planted, found, 99, "ann")
+
+
+def photo_tiles(n: int, side: int = 32) -> list[Image.Image]:
+    """n of the 32×32 tiles of the photos scikit-image and scikit-learn ship (grey), drawn as bench/duplicates_bench.py
+    draws them."""
+    import skimage.data as sd
+    from sklearn.datasets import load_sample_images
+
+    pictures = [getattr(sd, k)() for k in ("astronaut", "coffee", "chelsea", "rocket", "camera", "immunohistochemistry",
+                                           "retina", "hubble_deep_field", "brick", "grass", "gravel", "moon", "coins",
+                                           "clock")] + list(load_sample_images().images)
+    tiles = [p[y:y + side, x:x + side] for p in pictures for y in range(0, p.shape[0] - side + 1, side)
+             for x in range(0, p.shape[1] - side + 1, side)]
+    keep = np.sort(np.random.default_rng(0).permutation(len(tiles))[:n])
+    return [Image.fromarray(np.ascontiguousarray(tiles[i])).convert("L") for i in keep]
+
+
+def test_a_dark_face_made_darker_and_a_faint_tile_made_brighter_are_found():
+    """Textured copies the correlation alone missed: two LFW faces made 20 levels darker lose 16-18% of their pixels to
+    black (compared as the original darkened and clipped), and two photo tiles of 6-11 grey levels of spread made 20
+    levels brighter, where JPEG takes much of the little texture there is. Nothing else is reported: the set's corner
+    patches (black and one grey, twice as bright in one as in the other) are no pair."""
+    from skimage.data import lfw_subset
+
+    faces = [Image.fromarray((a * 255).round().astype(np.uint8)) for a in lfw_subset()]
+    tiles = photo_tiles(300)
+    images = faces + tiles
+    made = {31: (0.92, (-1, 2), -20), 46: (0.92, (-1, 2), -20), 200 + 51: (0.92, (-1, 2), 20),
+            200 + 88: (0.92, (-1, 2), 20)}
+    measured = [measure(im) for im in images + [near_copy(images[i], *how) for i, how in made.items()]]
+    grey = np.stack([m[1] for m in measured])
+    assert all(0.15 <= (grey[len(images) + k] <= 2).mean() for k in (0, 1))  # the darker faces are clipped
+    found = duplicates.find_duplicates(np.array([m[0] for m in measured]), grey)
+    near = {frozenset(map(int, p)) for p, k in zip(found.pairs, found.kinds) if k == "near"}
+    assert near == {frozenset({i, len(images) + k}) for k, i in enumerate(made)}

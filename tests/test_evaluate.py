@@ -1,4 +1,4 @@
-"""Evaluation and review on one short real training run (faces demo set), shared by the tests here.
+"""Evaluation and review on one short real training run (faces demo set, conftest's `faces_run_home`).
 
 After training, six labels are flipped (three test, three train images): the model learned the true
 labels, so the flipped test images become its errors and all six should look like label errors.
@@ -16,7 +16,7 @@ from sklearn.metrics import (accuracy_score, confusion_matrix, log_loss, precisi
                              roc_curve)
 
 from workbench.cli import main
-from workbench.data.demo import ensure_faces, faces_truth
+from workbench.data.demo import faces_truth
 from workbench.data.imageio import load_image
 from workbench.data.splits import splits
 from workbench.evaluate.dataset_check import DatasetChanged
@@ -27,32 +27,19 @@ from workbench.explain.methods import METHODS
 from workbench.review import categories, category_table, errors_in, gallery_page
 from workbench.review.label_issues import suspected_label_errors
 from workbench.store import Store
-from workbench.train.config import RunConfig
-from workbench.train.loop import train
 from workbench.train.predict import predict
 from workbench.train.runs import load_run
 from workbench.workspace import Workspace
 
 from browser.appserver import CHROMIUM_ARGS, served
-
-RUN = "faces-fe"
-INPUT_SIZE = 96  # 25 px faces upscaled: lite0's last stage is 3x3, so CAMs have structure
+from faces_run import INPUT_SIZE, RUN
 
 
 @pytest.fixture(scope="module")
-def trained(tmp_path_factory):
-    home = tmp_path_factory.mktemp("review_home")
-    mp = pytest.MonkeyPatch()
-    mp.setenv("WORKBENCH_HOME", str(home))
-    mp.chdir(home)
-    store = Store()
-    ws = Workspace.around(store, home)
-    ensure_faces(store)
+def trained(faces_run_home):
+    """The shared faces run (conftest), then three test and three train labels flipped, and six images tagged."""
+    home, store, ws = faces_run_home.home, faces_run_home.store, faces_run_home.ws
     truth = faces_truth(store)
-    store.add_labels("faces", list(truth.items()), "truth")
-    result = train(ws, RunConfig(dataset="faces", method="feature_extract", input_size=INPUT_SIZE, epochs=2,
-                             batch_size=32, name=RUN))
-    assert result.status == "completed", result.message
     split = splits(store, "faces", seed=0).set_index("image_id")["split"]
     other = {"face": "not face", "not face": "face"}
     flipped = {s: [int(i) for i in split[split == s].index[:3]] for s in ("test", "train")}
@@ -63,9 +50,7 @@ def trained(tmp_path_factory):
     for i in tagged:
         store.set_image_tag(i, "glasses", "reviewer")
     evaluation = evaluate_run(ws.run(RUN))
-    yield {"home": home, "store": store, "flipped": flipped, "tagged": tagged, "evaluation": evaluation}
-    store.close()
-    mp.undo()
+    return {"home": home, "store": store, "flipped": flipped, "tagged": tagged, "evaluation": evaluation}
 
 
 def test_metrics_equal_sklearn_on_the_same_predictions(ws, trained):

@@ -1,4 +1,4 @@
-"""Multi-class evaluation on a real trained run: the ten-class digits set, offline EfficientNet-Lite0 features
+"""Multi-class evaluation on a real trained run: ten classes of real digits (40 each), offline EfficientNet-Lite0 features
 (at 64 px: at 32 px the 8×8 digits give Lite0 a 1×1 last stage and near-zero features, and the head stays at chance)."""
 
 from __future__ import annotations
@@ -21,8 +21,8 @@ def _eer(positive, score):
     return _eer_by_scan(positive, score)  # at every threshold, interpolated where FPR crosses FNR
 
 
-def test_ten_class_run_scores_like_sklearn_and_reviews_by_confusion_cell(ws, digits):
-    res = train(ws, RunConfig("digits", method="feature_extract", input_size=64, epochs=8, lr=0.01, batch_size=128,
+def test_ten_class_run_scores_like_sklearn_and_reviews_by_confusion_cell(ws, digits_sample):
+    res = train(ws, RunConfig(digits_sample, method="feature_extract", input_size=64, epochs=8, lr=0.01, batch_size=128,
                           name="digits-fe"))
     assert res.status == "completed", res.message
     ev = evaluate_run(ws.run("digits-fe"))

@@ -8,33 +8,24 @@ import pytest
 import torch
 from PIL import Image
 
+from samples import import_digits_sample
 from workbench.cli import build_parser, main
-from workbench.data.demo import ensure_digits, ensure_faces, faces_truth
 from workbench.data.imageio import load_image
 from workbench.evaluate.evaluate import evaluate_run
 from workbench.explain.cam import compute_cams, explain_images, run_layer
 from workbench.review.run_cache import RunCache
 from workbench.review.views import cam_view, error_view
-from workbench.store import Store
 from workbench.train.config import RunConfig
 from workbench.train.loop import train
 from workbench.train.runs import load_run
-from workbench.workspace import Workspace
 
 pytestmark = pytest.mark.slow
 RUN = "faces-r18-24"
 
 
 @pytest.fixture(scope="module")
-def run24(tmp_path_factory):
-    home = tmp_path_factory.mktemp("explain_home")
-    mp = pytest.MonkeyPatch()
-    mp.setenv("WORKBENCH_HOME", str(home))
-    mp.chdir(home)
-    store = Store()
-    ws = Workspace.around(store, home)
-    ensure_faces(store)
-    store.add_labels("faces", list(faces_truth(store).items()), "truth")
+def run24(faces_home):
+    home, store, ws = faces_home.home, faces_home.store, faces_home.ws
     # the standard stem on purpose: its 1x1 last map at 24 px is what the layer choice below works around. Three
     # epochs, not one: after one (~0.7 accuracy) some predictions are near 50/50 and their Grad-CAM is rightly blank
     # (nothing at the layer raises that class's score: all-negative before the ReLU), more or fewer by CPU numerics
@@ -43,9 +34,7 @@ def run24(tmp_path_factory):
     assert result.status == "completed", result.message
     evaluate_run(ws.run(RUN))
     preds = ws.run(RUN).predictions()
-    yield {"home": home, "store": store, "preds": preds, "errors": preds[preds.y_true != preds.y_pred]}
-    store.close()
-    mp.undo()
+    return {"home": home, "store": store, "preds": preds, "errors": preds[preds.y_true != preds.y_pred]}
 
 
 def test_a_24px_run_is_explained_at_a_layer_keeping_3x3_and_its_cams_have_structure(ws, run24):
@@ -120,7 +109,7 @@ def test_cli_explain_writes_overlays_and_names_the_layer(run24, tmp_path, capsys
 @pytest.mark.parametrize("args, message", [
     (["nope", "1"], "No run named 'nope'"),
     ([RUN, "999999"], "No image with id 999999"),
-    ([RUN, "{digit}"], "belongs to dataset 'digits'"),
+    ([RUN, "{digit}"], "belongs to dataset 'digits-sample'"),
     ([RUN, "{face}", "--layer", "layer9"], "No layer 'layer9'.*Valid layer names"),
     ([RUN, "{face}", "--layer", "fc"], "does not output a feature map"),
     ([RUN, "{face}", "--class", "cat"], "Class 'cat' is not one of the run's classes: face, not face"),
@@ -129,8 +118,8 @@ def test_cli_explain_writes_overlays_and_names_the_layer(run24, tmp_path, capsys
 def test_cli_explain_refuses_bad_input_clearly_and_writes_nothing(run24, tmp_path, capsys, args, message):
     import re
 
-    ensure_digits(run24["store"])
-    digit = int(run24["store"].images("digits").image_id.iloc[0])
+    other = import_digits_sample(run24["store"], per_class=1)  # an image of another dataset
+    digit = int(run24["store"].images(other).image_id.iloc[0])
     face = int(run24["preds"].image_id.iloc[0])
     args = [a.format(digit=digit, face=face) for a in args]
     out = tmp_path / "out"

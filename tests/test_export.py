@@ -81,3 +81,12 @@ def test_download_is_one_file_for_every_format(faces, home):
     with zipfile.ZipFile(tree) as z:
         files = sorted(n for n in z.namelist() if not n.endswith("/"))
     assert files == sorted([f"face/{names[0]}", f"not face/{names[1]}"])
+
+
+@pytest.mark.filterwarnings("error:.*fill value")  # pandas 3 warns (later ones raise) on "" into a float column
+def test_labels_without_any_tag_export_blank_tags(faces):
+    ids = list(faces.images("faces")["image_id"])
+    faces.add_labels("faces", [(ids[0], "face"), (ids[1], "not face")], "ann")
+    for resolved in (False, True):
+        t = export_table(faces, "faces", resolved=resolved)
+        assert t["tags"].tolist() == ["", ""] and t["label"].tolist() == ["face", "not face"], resolved

@@ -15,44 +15,33 @@ import skimage.data
 import torch
 from PIL import Image
 
+from samples import DIGITS_SAMPLE, import_digits_sample
 from workbench.cli import main as cli
 from workbench.data import splits as data_splits
-from workbench.data.demo import ensure_digits, ensure_faces, faces_truth
 from workbench.deploy.export import EXPORTERS, export_model
 from workbench.errors import WorkbenchError
-from workbench.store import Store
 from workbench.train.config import RunConfig
 from workbench.train.loop import train
 from workbench.train.predict import predict
 from workbench.train.runs import load_run
-from workbench.workspace import Workspace
 
 TOL = 1e-4
 RUNS = {  # both backbones the issue names, binary and ten-class, grey input
     "faces-lite0": RunConfig(dataset="faces", method="feature_extract", input_size=64, epochs=1, batch_size=32,
                              name="faces-lite0"),
-    "digits-r18": RunConfig(dataset="digits", method="feature_extract", backbone="resnet18", weights="none",
+    "digits-r18": RunConfig(dataset=DIGITS_SAMPLE, method="feature_extract", backbone="resnet18", weights="none",
                             input_size=24, epochs=1, batch_size=128, name="digits-r18"),
 }
 
 
 @pytest.fixture(scope="module")
-def trained(tmp_path_factory):
-    home = tmp_path_factory.mktemp("export_home")
-    mp = pytest.MonkeyPatch()
-    mp.setenv("WORKBENCH_HOME", str(home))
-    mp.chdir(home)
-    store = Store()
-    ws = Workspace.around(store, home)
-    ensure_faces(store)
-    store.add_labels("faces", list(faces_truth(store).items()), "truth")
-    ensure_digits(store)
+def trained(faces_home):
+    home, store, ws = faces_home.home, faces_home.store, faces_home.ws
+    import_digits_sample(store)
     for cfg in RUNS.values():
         assert train(ws, cfg).status == "completed"
     exports = {(run, fmt): export_model(ws.run(run), fmt) for run in RUNS for fmt in EXPORTERS}
-    yield {"home": home, "store": store, "exports": exports}
-    store.close()
-    mp.undo()
+    return {"home": home, "store": store, "exports": exports}
 
 
 def real_images(store, dataset, n=12):
@@ -61,7 +50,7 @@ def real_images(store, dataset, n=12):
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("run,dataset", [("faces-lite0", "faces"), ("digits-r18", "digits")])
+@pytest.mark.parametrize("run,dataset", [("faces-lite0", "faces"), ("digits-r18", DIGITS_SAMPLE)])
 @pytest.mark.parametrize("fmt", list(EXPORTERS))
 def test_export_equals_pytorch_on_real_images(ws, trained, run, dataset, fmt):
     from workbench.deploy.export import eager_model
@@ -92,8 +81,8 @@ def test_card_describes_the_run(trained):
     assert (card["format"], card["file"]) == ("onnx", "model.onnx")
     data = card["training_data"]
     store = trained["store"]
-    labelled = data_splits.labelled(store, "digits", seed=0)
-    assert data["dataset"] == "digits" and data["images"] == len(labelled) == 1797
+    labelled = data_splits.labelled(store, DIGITS_SAMPLE, seed=0)
+    assert data["dataset"] == DIGITS_SAMPLE and data["images"] == len(labelled) == 400
     assert data["per_class"] == labelled.label.value_counts().to_dict()
     assert data["split_sizes"] == labelled.split.value_counts().to_dict()
     assert card["threshold"] is None  # no operating point chosen for this run

@@ -2,29 +2,30 @@
 
 from __future__ import annotations
 
-from workbench.data.demo import ensure_digits, ensure_faces, faces_truth
+from samples import import_digits_sample
+from workbench.data.demo import ensure_faces, faces_truth
 from workbench.labeling import label, open_session, skip
 from workbench.labeling.next_step import dataset_to_open, first_dataset_to_label
 
 
 def test_preselects_the_first_dataset_with_unlabeled_images(store):
     assert first_dataset_to_label(store) is None  # no dataset yet
-    ensure_digits(store)   # imported first, every image labelled (by "import")
+    digits = import_digits_sample(store)   # imported first, every image labelled (by "import")
     ensure_faces(store)    # unlabeled
     assert first_dataset_to_label(store) == "faces"
     # per annotator: alice has labelled nothing of digits yet
-    assert first_dataset_to_label(store, "alice") == "digits"
+    assert first_dataset_to_label(store, "alice") == digits
     store.add_labels("faces", list(faces_truth(store).items()), "truth")
-    assert first_dataset_to_label(store) == "digits"  # all labelled: the first set, to review
+    assert first_dataset_to_label(store) == digits  # all labelled: the first set, to review
 
 
 def test_a_labelling_page_opens_on_the_set_the_annotator_last_worked_on(store):
     ensure_faces(store)
-    ensure_digits(store)
+    digits = import_digits_sample(store)
     assert dataset_to_open(store, "alice") == "faces"  # nothing labelled yet: the first set with work left
-    ids = list(store.images("digits")["image_id"])
+    ids = list(store.images(digits)["image_id"])
     store.add_label(ids[0], "3", "alice")
-    assert dataset_to_open(store, "alice") == "digits"  # though faces comes first and is all unlabeled
+    assert dataset_to_open(store, "alice") == digits  # though faces comes first and is all unlabeled
     store.add_label(int(store.images("faces")["image_id"][0]), "face", "alice")
     assert dataset_to_open(store, "alice") == "faces"  # the newest label decides
     assert dataset_to_open(store, "bob") == "faces" and dataset_to_open(store, None) == "faces"

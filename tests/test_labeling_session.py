@@ -218,14 +218,14 @@ def test_tenth_class_is_key_0_and_later_classes_have_no_key(store, home):
     assert class_for_key("0", names) == "c9" and "c10" not in class_keys(names).values()
 
 
-def test_classes_named_by_digits_keep_their_own_key(digits):
-    assert class_keys(digits.classes("digits")) == {str(d): str(d) for d in range(10)}
-    s = open_session(digits, "digits", "ann")
+def test_classes_named_by_digits_keep_their_own_key(store, digits_sample):
+    assert class_keys(store.classes(digits_sample)) == {str(d): str(d) for d in range(10)}
+    s = open_session(store, digits_sample, "ann")
     shown = []
     for key in "073":
         shown.append(s.image_id)
-        label_key(digits, s, key)
-    got = digits.latest_labels("digits", "ann").set_index("image_id")["label"]
+        label_key(store, s, key)
+    got = store.latest_labels(digits_sample, "ann").set_index("image_id")["label"]
     assert [got[i] for i in shown] == ["0", "7", "3"]
     assert class_keys(["0", "1", "other"]) == {"1": "0", "2": "1", "3": "other"}  # not all digits: by position
 
@@ -316,15 +316,15 @@ def test_a_keypress_reads_the_classes_and_an_image_once(faces):
     assert store.calls.get("image") == 1 and store.calls.get("classes") == 1
 
 
-def test_open_image_from_another_tab_in_a_session_or_a_new_one(faces, digits):
+def test_open_image_from_another_tab_in_a_session_or_a_new_one(faces, digits_sample):
     ids = list(faces.images("faces")["image_id"])
     s = open_image(faces, None, "faces", ids[7], "ann")
     assert (s.annotator, s.order, s.image_id) == ("ann", "all", ids[7])
     same = open_image(faces, s, "faces", ids[9], "someone")   # the session's annotator stays
     assert same is s and s.image_id == ids[9] and s.annotator == "ann"
-    d = digits.images("digits")["image_id"].iloc[0]
-    other = open_image(digits, s, "digits", int(d), "x")      # another dataset: a new session, same annotator
-    assert other is not s and (other.dataset, other.annotator, other.image_id) == ("digits", "ann", d)
+    d = faces.images(digits_sample)["image_id"].iloc[0]
+    other = open_image(faces, s, digits_sample, int(d), "x")   # another dataset: a new session, same annotator
+    assert other is not s and (other.dataset, other.annotator, other.image_id) == (digits_sample, "ann", d)
 
 
 def test_images_left_out_of_a_verify_page_come_next(faces):

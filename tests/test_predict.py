@@ -11,7 +11,8 @@ import pytest
 from PIL import Image
 from skimage.data import lfw_subset
 
-from faces_run import faces_run
+from faces_run import RUN
+from samples import D3_RUN, three_digit_classes
 from workbench.cli import main
 from workbench.data.imageio import load_image
 from workbench.errors import WorkbenchError
@@ -22,30 +23,28 @@ from workbench.predict.sources import ImageSource, gather, short_names
 from workbench.train.predict import predict
 from workbench.train.runs import load_run
 
-RUN = "faces-predict"
 FACES, NON_FACES = [0, 1, 2, 3], [150, 151, 152, 153]  # lfw_subset: 100 faces, then 100 non-faces
 
 
 @pytest.fixture(scope="module")
-def photos(tmp_path_factory):
+def photos(faces_run_home):
     """A trained faces run, and new image files: real faces and non-faces, a corrupt PNG, an RGBA one."""
-    home = tmp_path_factory.mktemp("predict_home")
-    with faces_run(home, RUN) as store:
-        folder = home / "photos"
-        (folder / "sub").mkdir(parents=True)
-        x = (lfw_subset() * 255).astype(np.uint8)
-        for i in FACES + NON_FACES:
-            Image.fromarray(x[i]).save(folder / ("sub" if i in (3, 153) else ".") / f"lfw{i}.png")
-        (folder / "broken.png").write_bytes((folder / "lfw0.png").read_bytes()[:60])  # truncated
-        (folder / "notes.txt").write_text("not an image")  # not an image name: a folder search skips it
-        rgba = Image.fromarray(x[1]).convert("RGBA")
-        rgba.putalpha(255)
-        rgba.save(home / "rgba.png")
-        with zipfile.ZipFile(home / "batch.zip", "w") as z:
-            z.write(folder / "lfw2.png", "in/lfw2.png")
-            z.write(folder / "lfw152.png", "in/lfw152.png")
-            z.writestr("in/empty.png", b"")
-        yield {"home": home, "store": store, "folder": folder}
+    home, store = faces_run_home.home, faces_run_home.store
+    folder = home / "photos"
+    (folder / "sub").mkdir(parents=True)
+    x = (lfw_subset() * 255).astype(np.uint8)
+    for i in FACES + NON_FACES:
+        Image.fromarray(x[i]).save(folder / ("sub" if i in (3, 153) else ".") / f"lfw{i}.png")
+    (folder / "broken.png").write_bytes((folder / "lfw0.png").read_bytes()[:60])  # truncated
+    (folder / "notes.txt").write_text("not an image")  # not an image name: a folder search skips it
+    rgba = Image.fromarray(x[1]).convert("RGBA")
+    rgba.putalpha(255)
+    rgba.save(home / "rgba.png")
+    with zipfile.ZipFile(home / "batch.zip", "w") as z:
+        z.write(folder / "lfw2.png", "in/lfw2.png")
+        z.write(folder / "lfw152.png", "in/lfw152.png")
+        z.writestr("in/empty.png", b"")
+    return {"home": home, "store": store, "folder": folder}
 
 
 def _expected(loaded, path):
@@ -143,24 +142,17 @@ def test_nothing_readable_is_a_clear_error(ws, photos, tmp_path, capsys):
     assert main(["predict", "no-such-run", str(tmp_path / "a.jpg")]) == 2
 
 
-def test_multiclass_run_decides_by_the_most_probable_class(ws, store, tmp_path):
-    from test_threshold import three_digit_classes
-    from workbench.data.importers import import_arrays
-    from workbench.train.config import RunConfig
-    from workbench.train.loop import train
-
-    x, y = three_digit_classes()
-    import_arrays(store, x, y, ["0", "1", "2"], name="d3")
-    assert train(ws, RunConfig("d3", method="feature_extract", input_size=32, epochs=1, name="d3")).status \
-        == "completed"
+def test_multiclass_run_decides_by_the_most_probable_class(d3_run, tmp_path):
+    x, _ = three_digit_classes()
+    run = d3_run.ws.run(D3_RUN)
     for k in range(6):
         Image.fromarray(x[k * 15]).save(tmp_path / f"d{k}.png")
-    result = predict_paths(ws.run("d3"), [tmp_path])
+    result = predict_paths(run, [tmp_path])
     probs = result.table[["p_0", "p_1", "p_2"]].to_numpy()
     assert result.threshold is None and result.rule == "argmax"
     assert result.table.decision.tolist() == [str(k) for k in probs.argmax(1)]
     with pytest.raises(WorkbenchError, match="binary runs"):
-        predict_paths(ws.run("d3"), [tmp_path], threshold=0.5)
+        predict_paths(run, [tmp_path], threshold=0.5)
 
 
 def test_uploads_are_shown_by_file_name_and_rows_are_numbered(tmp_path):

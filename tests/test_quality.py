@@ -110,7 +110,24 @@ def test_cli_prints_counts_thresholds_and_duplicate_groups(digits, capsys):
     assert main(["quality", "q", "--no-outliers"]) == 0
     out = capsys.readouterr().out
     assert "dark" in out and "odd size" in out
-    # the faint digit is digit 0 darkened, the odd size digit 3 resized: both near duplicates of their originals
-    assert "Duplicates: 2 group(s) holding 4 images" in out
+    # the odd size digit is digit 3 resized: a near duplicate of it; the faint digit (digit 0 at 8% of its contrast)
+    # is no copy: a near duplicate keeps its contrast (workbench.data.duplicates, CONTRAST)
+    assert "Duplicates: 1 group(s) holding 2 images" in out
     assert main(["quality", "nope"]) == 2
     assert "No dataset named 'nope'" in capsys.readouterr().err
+
+
+@pytest.mark.filterwarnings("error:.*fill value")  # pandas 3 warns (later ones raise) on "" into a float column
+def test_a_set_where_no_image_is_in_any_category_saves_blank_categories(home):
+    rng = np.random.default_rng(0)
+    (home / "plain").mkdir()
+    for i in range(8):  # noise of one size and one brightness: nothing stands out
+        Image.fromarray(rng.integers(60, 200, (16, 16)).astype(np.uint8)).save(home / "plain" / f"{i}.png")
+    store = Store()
+    try:
+        import_path(store, home / "plain", name="plain")
+        assert dataset_quality(store, "plain").categories.empty
+        saved = pd.read_csv(home / "datasets" / "plain" / "quality.csv", keep_default_na=False)
+        assert len(saved) == 8 and (saved["categories"] == "").all()
+    finally:
+        store.close()

@@ -4,27 +4,39 @@ left out; the file fetches nothing (images are data URIs, plotly.js inlined)."""
 
 from __future__ import annotations
 
+import hashlib
 import html
 import re
+import shutil
 from html.parser import HTMLParser
+from pathlib import Path
 
 import pandas as pd
 import pytest
 
 from workbench.cli import main
-from workbench.data.demo import ensure_faces, faces_truth
+from workbench.data.demo import ensure_scenes, faces_truth
+from workbench.data.scenes import SceneSpec
+from workbench.detect.errors import ERRORS, outcome_counts
+from workbench.detect.evaluate import load_detection_evaluation, load_matches, per_class_table
+from workbench.detect.evaluate import metrics_table as detection_metrics_table
 from workbench.data.duplicates import dataset_duplicates
 from workbench.evaluate.comparison import Comparison
-from workbench.evaluate.report import metrics_table
+from workbench.evaluate.evaluate import probs_of
+from workbench.evaluate.intervals import metric_intervals
+from workbench.evaluate.report import INTERVAL_COLUMN, interval_text, intervals_note, metrics_table
 from workbench.labeling.agreement import pairwise_kappa
+from workbench.metrics import metric_label
 from workbench.report import build_report, open_study
 from workbench.report.reproduce import data_hashes
-from workbench.review.label_issues import run_label_errors
+from workbench.report.failures import failures_section
+from workbench.review.label_issues import label_errors_of_test_split, run_label_errors
 from workbench.review.run_cache import RunCache
 from workbench.review.run_errors import run_errors
 from workbench.store import ImageRecord, Store
 from workbench.train.compare import compare_methods
-from workbench.train.config import RunConfig
+from workbench.train.config import Augment, Detect, RunConfig
+from workbench.train.tasks import train as train_task
 from workbench.workspace import Workspace
 
 pytestmark = pytest.mark.slow
@@ -32,30 +44,34 @@ RUNS = ["cmp-ft-s0", "cmp-fe-s0"]
 
 
 @pytest.fixture(scope="module")
-def study_home(tmp_path_factory):
+def study_home(faces_home):
     """Faces labelled by 'truth', 40 of them also by 'bob' (4 disagreeing), 2 category tags, duplicates looked for,
     and a comparison of both methods on one seed (1 epoch, 32 px)."""
-    home = tmp_path_factory.mktemp("report_home")
-    mp = pytest.MonkeyPatch()
-    mp.setenv("WORKBENCH_HOME", str(home))
-    mp.chdir(home)
-    store = Store()
-    ws = Workspace.around(store, home)
-    ensure_faces(store)
+    store, ws = faces_home.store, faces_home.ws
     truth = faces_truth(store)
-    store.add_labels("faces", list(truth.items()), "truth")
     other = {"face": "not face", "not face": "face"}
     both = list(truth.items())[::5]
     store.add_labels("faces", [(i, other[c] if k % 10 == 0 else c) for k, (i, c) in enumerate(both)], "bob", "typed")
     for k, (i, _) in enumerate(list(truth.items())[::6]):
         store.set_image_tag(i, "glasses" if k % 2 else "dark", "truth")
+    plant_copy(store, "faces", truth)
     dataset_duplicates(store, "faces")
     results = compare_methods(ws, RunConfig("faces", input_size=32, epochs=1, lr=0.01), seeds=1, prefix="cmp",
                               name="cmp-compare")
     assert [r.status for r in results] == ["completed", "completed"], [r.message for r in results]
-    yield ws
-    ws.close()
-    mp.undo()
+    return ws
+
+
+def plant_copy(store: Store, dataset: str, truth: pd.Series) -> None:
+    """One exact copy of the set's first image, labelled like it, so the Data section has a duplicate group."""
+    first = store.images(dataset).iloc[0]
+    copy = Path(first["path"]).with_name("copy-of-" + Path(first["path"]).name)
+    shutil.copyfile(first["path"], copy)
+    store.add_images(dataset, [ImageRecord(copy.name, str(copy), hashlib.sha256(copy.read_bytes()).hexdigest(),
+                                           int(first["width"]), int(first["height"]), first["mode"],
+                                           int(store.count_images(dataset)))])
+    new_id = int(store.images(dataset).set_index("name").at[copy.name, "image_id"])
+    store.add_labels(dataset, [(new_id, truth[int(first["image_id"])])], "truth", "typed")
 
 
 @pytest.fixture(scope="module")
@@ -132,7 +148,7 @@ def test_every_section_shows_the_cores_numbers(study_home, page):
     for c in chosen.classes:
         for s in ("train", "val", "test"):
             assert int(counts.loc[c, s]) == ((split.label == c) & (split.split == s)).sum()
-    assert int(counts.loc["all classes", "total"]) == 200
+    assert int(counts.loc["all classes", "total"]) == 201   # the faces and the planted copy
     made = table_with(data, "annotator", "typed", "bulk").set_index("annotator")
     assert made.loc["bob", "typed"] == "40" and made.loc["truth", "bulk"] == "200"
     kappa = pairwise_kappa(ws.store, "faces").iloc[0]
@@ -140,8 +156,10 @@ def test_every_section_shows_the_cores_numbers(study_home, page):
     assert shown["kappa"] == f"{kappa.kappa:.3f}" and shown["agree"] == "36"
     assert any(c.startswith("warn: 4 of 4 images annotators disagree on") for c in data["checks"])
     groups = dataset_duplicates(ws.store, "faces").n_groups
+    assert groups >= 1   # the planted copy
     assert any(c.startswith(f"warn: {groups} group") for c in data["checks"])
-    assert any(c == f"pass: no test image of {chosen.name} has a duplicate in its train split" for c in data["checks"])
+    # the split keeps a group on one side, so the chosen run has no leak
+    assert f"pass: no test image of {chosen.name} has a duplicate in its train split" in data["checks"]
 
     # 2. Categories: counts per tag, a collage each
     cats = table_with(parts["categories"], "kind", "category", "images")
@@ -165,8 +183,15 @@ def test_every_section_shows_the_cores_numbers(study_home, page):
 
     # 4. The chosen run: its saved test evaluation, metric by metric
     ev = chosen.evaluation("test")
-    shown = table_with(parts["chosen"], "metric", "value")
-    assert shown.to_dict("list") == metrics_table(ev.metrics).astype(str).to_dict("list")
+    shown = table_with(parts["chosen"], "metric", "value", INTERVAL_COLUMN)
+    assert shown.to_dict("list") == metrics_table(ev.metrics, 2, ev.intervals).astype(str).to_dict("list")
+    # the intervals are evaluate.intervals' on the saved test predictions (not recomputed another way)
+    preds = chosen.predictions("test")
+    core = metric_intervals(preds["y_true"].to_numpy(), probs_of(preds))
+    shown = shown.set_index("metric")[INTERVAL_COLUMN]
+    for key in ("accuracy", "f1", "roc_auc", "eer"):
+        assert shown[metric_label(key, 2)] == interval_text(key, core[key].to_dict()) != ""
+    assert intervals_note(ev.intervals) in html.unescape(page)
     assert f"info: test evaluation of its best checkpoint on {ev.n} images" in parts["chosen"]["checks"]
 
     # 5. Failures: error rate per category tag as run_errors finds it, suspected label errors counted
@@ -174,9 +199,12 @@ def test_every_section_shows_the_cores_numbers(study_home, page):
     core_rates = run_errors(chosen, "tag").table.set_index("category")
     for cat, row in core_rates.iterrows():
         assert int(rates.loc[cat, "errors"]) == row.errors and rates.loc[cat, "error rate"] == f"{row.error_rate:.3f}"
-    assert len(list(chosen.folder.glob("label_suspects-*.csv"))) == 1  # found once, saved beside the run
-    sus = run_label_errors(chosen, RunCache())  # read back
-    assert any(c.startswith(f"warn: {len(sus)} suspected label errors") for c in parts["failures"]["checks"]) or sus.empty
+    # suspected label errors: at no cost, the test images ranked on the run's saved test probabilities
+    assert not list(chosen.folder.glob("label_suspects-*.csv"))  # no model run for them
+    sus = label_errors_of_test_split(chosen)
+    assert any(c.startswith(f"warn: {len(sus)} suspected label errors among the test images")
+               for c in parts["failures"]["checks"]) or sus.empty
+    assert any(c.startswith("info: train and val labels not searched") for c in parts["failures"]["checks"])
 
     # 6. Reproduce: commands that train each run again (the stem auto chose at 32 px recorded), data hashes
     text = html.unescape(re.sub(r"<[^>]+>", "", page))
@@ -228,3 +256,61 @@ def test_cli_writes_the_report_and_refuses_mistakes(study_home, tmp_path, capsys
     assert "trained on another dataset than 'few'" in capsys.readouterr().err
     assert main(["report", "faces", "--comparison", "nothing"]) == 2
     assert "No comparison named 'nothing'" in capsys.readouterr().err
+
+
+def test_failures_show_the_search_over_every_label_once_it_is_saved(study_home):
+    study = open_study(study_home, "faces", comparison="cmp-compare")
+    every = run_label_errors(study.chosen, RunCache())  # the Evaluate tab's search, saved beside the run
+    checks = [c.text for c in failures_section(study, lambda f, m: None).checks]
+    where = "among the labelled images"
+    assert (f"{len(every)} suspected label errors {where}" in " ".join(checks) if len(every)
+            else f"no suspected label errors {where}" in checks)
+    assert not any(c.startswith("train and val labels not searched") for c in checks)
+
+
+def test_a_detection_run_is_reported_with_its_own_evaluation_and_box_errors(home, store):
+    """A tiny detector on composed scenes (1 epoch, 64 px): its chosen-run section shows workbench evaluate's mAP with
+    intervals and AP per class, its failures its box outcomes and galleries; sections that do not apply are left out."""
+    ws = Workspace.around(store, home)
+    ensure_scenes(store, spec=SceneSpec(n=30, size=(160, 120), per_image=(2, 3), scale=(20, 40), seed=0))
+    result = train_task(ws, RunConfig("scenes", method="finetune", epochs=1, batch_size=8, detect=Detect("fcos", 64),
+                                      augment=Augment(flip=False, rotation=0, crop_scale=0.8), name="det"))
+    assert result.status == "completed", result.message
+    page = build_report(open_study(ws, "scenes"))
+    parts = Tables(page).sections
+    assert {"data", "chosen", "failures", "reproduce"} <= set(parts) and "methods" not in parts
+    run = ws.run("det")
+    ev = load_detection_evaluation(run)  # the report evaluated it (none was saved), as workbench evaluate does
+    assert table_with(parts["chosen"], "metric", "value").to_dict("list") == \
+        detection_metrics_table(ev).astype(str).to_dict("list")
+    assert table_with(parts["chosen"], "class", "AP@0.5").to_dict("list") == \
+        per_class_table(ev).astype(str).to_dict("list")
+    assert f"info: test evaluation of its best checkpoint on {ev.n} images with {ev.boxes} true boxes" \
+        in parts["chosen"]["checks"]
+    text = html.unescape(re.sub(r"<[^>]+>", "", page))
+    assert "Precision-recall" in text and "detect.detector" in text and "input_size" not in text
+
+    split = pd.DataFrame(run.dataset_info["images"])
+    counts = table_with(parts["data"], "count", "train", "test").set_index("count")
+    assert int(counts.loc["boxes", "test"]) == split.loc[split.split == "test", "boxes"].sum()
+    assert int(counts.loc["images", "total"]) == len(split)
+    assert f"Dataset scenes: 30 images, 30 boxed, {len(store.box_classes('scenes'))} box classes." in text
+    assert not any("annotator" in c for c in parts["data"]["checks"])  # label agreement: not a box set's question
+
+    matched = load_matches(run)
+    sizes = table_with(parts["failures"], "group", "true boxes", "missed").set_index("group")
+    for _, row in outcome_counts(matched, by="size").iterrows():
+        assert int(sizes.loc[row["group"], "missed"]) == row["missed"]
+        assert int(sizes.loc[row["group"], "true boxes"]) == row["true boxes"]
+    errors = int(matched.outcome.isin(ERRORS).sum())
+    assert errors and parts["failures"]["imgs"] == sum(min(8, int((matched.outcome == o).sum())) for o in ERRORS)
+    assert "workbench train scenes" in text
+    assert "pass: every run's images, labels and splits are as they were when it trained" in parts["reproduce"]["checks"]
+
+
+def test_report_button_with_only_a_saved_comparison_reports_it_on_its_dataset(study_home):
+    from workbench.ui.report_panel import write_report as button
+
+    said, path = button(study_home, None, None, "cmp-compare", progress=lambda *a, **k: None)
+    assert said.startswith("**Report of faces**, comparison cmp-compare (2 runs): 6 sections")
+    assert "comparison cmp-compare (2 runs)" in Path(path).read_text()

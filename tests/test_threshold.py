@@ -11,20 +11,17 @@ import pandas as pd
 import pytest
 from sklearn.metrics import accuracy_score, f1_score, roc_curve
 
-from faces_run import faces_run
+from faces_run import RUN
+from samples import D3_RUN
 from workbench.cli import main
-from workbench.data.importers import import_arrays
 from workbench.errors import WorkbenchError
 from workbench.evaluate.dataset_check import split_images
 from workbench.evaluate.evaluate import evaluate_run, probs_of
 from workbench.evaluate.threshold import Threshold, choose_threshold, operating_point, run_threshold
 from workbench.metrics import operating_threshold
-from workbench.train.config import RunConfig
-from workbench.train.loop import train
 from workbench.train.predict import predict
 from workbench.train.runs import load_run
 
-RUN = "faces-op"
 
 
 def _rates(y, s, t):
@@ -98,9 +95,8 @@ def test_metrics_at_a_threshold_differ_from_argmax_where_scores_fall_between():
 
 # -- on a real run ---------------------------------------------------------------------------------------
 @pytest.fixture(scope="module")
-def run_store(tmp_path_factory):
-    with faces_run(tmp_path_factory.mktemp("threshold_home"), RUN) as store:
-        yield store
+def run_store(faces_run_home):
+    return faces_run_home.store
 
 
 def test_threshold_chosen_on_validation_predictions_is_stored_and_reloaded(ws, run_store):
@@ -166,25 +162,13 @@ def test_cli_evaluate_with_threshold_prints_both_operating_points(ws, run_store,
     assert ws.run(RUN).threshold == t  # a bad rule changes nothing
 
 
-def test_multiclass_runs_are_refused_a_threshold(ws, store):
-    x, y = three_digit_classes()
-    import_arrays(store, x, y, ["0", "1", "2"], name="d3")
-    res = train(ws, RunConfig("d3", method="feature_extract", input_size=32, epochs=1, name="d3-run"))
-    assert res.status == "completed", res.message
+def test_multiclass_runs_are_refused_a_threshold(d3_run):
+    run = d3_run.ws.run(D3_RUN)
     with pytest.raises(WorkbenchError, match="3 classes: a decision threshold is for binary runs"):
-        choose_threshold(ws.run("d3-run"), "eer")
-    assert main(["evaluate", "d3-run", "--threshold", "eer"]) == 2
-    ev = evaluate_run(ws.run("d3-run"))  # no threshold asked: evaluated by argmax, as before
-    assert ev.operating_point is None and not ws.run("d3-run").threshold_path.exists()
-
-
-def three_digit_classes(per_class: int = 30):
-    """The first `per_class` 8x8 digits of each of 0, 1, 2 (real images, a cheap three-class task)."""
-    from sklearn.datasets import load_digits
-
-    d = load_digits()
-    keep = np.concatenate([np.flatnonzero(d.target == k)[:per_class] for k in range(3)])
-    return (d.images[keep] * (255 / 16)).round().astype(np.uint8), d.target[keep]
+        choose_threshold(run, "eer")
+    assert main(["evaluate", D3_RUN, "--threshold", "eer"]) == 2
+    ev = evaluate_run(run)  # no threshold asked: evaluated by argmax, as before
+    assert ev.operating_point is None and not run.threshold_path.exists()
 
 
 def test_evaluate_tab_operating_point_panel_chooses_and_shows_the_threshold(ws, run_store):

@@ -15,7 +15,7 @@ import torch
 from PIL import Image
 
 from clips import panning, photo, write_video
-from faces_run import faces_run
+from faces_run import RUN
 from workbench.cli import main
 from workbench.data.importers.crops import Box, detect_faces
 from workbench.errors import WorkbenchError
@@ -27,21 +27,17 @@ from workbench.predict.live import LiveSettings, LiveStream
 from workbench.predict.video import open_video
 from workbench.train.predict import predict
 from workbench.train.runs import load_run
-from workbench.workspace import Workspace
 
-RUN = "faces-video"
 # 10 frames/s: a face for 0.6 s, none for 0.4 s, an LFW face for 0.5 s, the astronaut again for 0.3 s
 SCRIPT = [("astronaut", 6), ("coffee", 4), ("lfw0", 5), ("astronaut", 3)]
 
 
 @pytest.fixture(scope="module")
-def trained(tmp_path_factory):
+def trained(faces_run_home):
     """A faces run (face / not face) in its own home, a short clip made from real photos, the loaded run."""
-    home = tmp_path_factory.mktemp("video_home")
-    with faces_run(home, RUN) as store:
-        ws = Workspace.around(store, home)
-        clip = write_video(home / "clip.mp4", SCRIPT)
-        yield {"home": home, "ws": ws, "clip": clip, "loaded": load_run(ws.run(RUN))}
+    home, ws = faces_run_home.home, faces_run_home.ws
+    clip = write_video(home / "clip.mp4", SCRIPT)
+    return {"home": home, "ws": ws, "clip": clip, "loaded": load_run(ws.run(RUN))}
 
 
 def decoded_frames(path) -> list[np.ndarray]:

@@ -42,6 +42,12 @@ def unescape_cell(value: Any) -> Any:
     return value
 
 
+def text_or_blank(values: pd.Series) -> pd.Series:
+    """A text column with its missing values as "": cast to object first, since a column that only ever held
+    missing values (a lookup in an empty table) is float64, which pandas 3 will not fill with a string."""
+    return values.astype(object).fillna("")
+
+
 def safe_frame(df: pd.DataFrame) -> pd.DataFrame:
     """`df` with its text cells and column names passed through `safe_cell` (numbers untouched)."""
     out = df.copy()

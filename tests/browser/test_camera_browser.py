@@ -19,11 +19,9 @@ from PIL import Image
 
 from browser.appserver import CHROMIUM_ARGS, served
 from clips import write_video, write_y4m
-from faces_run import faces_run
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 sync_playwright = pytest.importorskip("playwright.sync_api").sync_playwright
-RUN = "faces-camera"
 STATUS = "#wb-live-status"
 RECORD = "#wb-live-camera button[aria-label='capture photo']"
 
@@ -48,14 +46,14 @@ def set_rule(page, event_class: str, confidence: float, frames: int) -> None:
     page.locator("#wb-live-frames input").press("Enter")
 
 
-def test_fake_camera_frames_are_classified_and_an_event_is_logged(tmp_path_factory):
-    home = tmp_path_factory.mktemp("camera_ui_home")
+def test_fake_camera_frames_are_classified_and_an_event_is_logged(tmp_path_factory, faces_run_home):
+    home, store = faces_run_home.home, faces_run_home.store
     shots = tmp_path_factory.mktemp("camera_ui_shots")
     clip = write_y4m(home / "camera.y4m", [("astronaut", 30), ("coffee", 10)])  # 4 s at 10 frames/s, looped
     video = write_video(home / "visit.mp4", [("astronaut", 4), ("coffee", 2), ("lfw3", 4)])
     args = CHROMIUM_ARGS + ["--use-fake-ui-for-media-stream", "--use-fake-device-for-media-stream",
                             f"--use-file-for-fake-video-capture={clip}"]
-    with faces_run(home, RUN) as store, served(store) as url, sync_playwright() as pw:
+    with served(store) as url, sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path="/usr/bin/chromium", args=args)
         page = browser.new_page(viewport={"width": 1400, "height": 1300})
         page.set_default_timeout(60_000)

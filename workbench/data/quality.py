@@ -27,7 +27,7 @@ from workbench.atomic import write_json
 from workbench.data.pixels import Progress, cached_pixels, no_progress
 from workbench.data.thumbnails import thumbnail
 from workbench.lazy import lazy_import
-from workbench.tables import read_csv, write_csv
+from workbench.tables import read_csv, text_or_blank, write_csv
 
 if TYPE_CHECKING:  # annotations only
     from workbench.store import Store
@@ -240,7 +240,7 @@ def _load(folder, key: str) -> Quality | None:
 
 def _save(folder, key: str, q: Quality) -> None:
     cats = q.categories.groupby("image_id")["category"].agg("; ".join)
-    write_csv(folder / "quality.csv", q.scores.assign(categories=q.scores["image_id"].map(cats).fillna("")))
+    write_csv(folder / "quality.csv", q.scores.assign(categories=text_or_blank(q.scores["image_id"].map(cats))))
     limits = q.thresholds.astype(object).where(q.thresholds.notna(), None)
     write_json(folder / "quality.json", {"dataset": q.dataset, "key": key, "rule": f"modified z-score beyond {Z}",
                                          "outliers": q.outliers, "thresholds": limits.to_dict("records")})

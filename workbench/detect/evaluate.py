@@ -72,6 +72,12 @@ def matches_file(run: Run, split: str = "test") -> Path:
     return run.folder / f"detections_{split}.csv"
 
 
+def thumbnails_folder(run: Run, split: str = "test") -> Path:
+    """plots_checkpoints/<run>/box_errors/<stamp>/: the error gallery's box thumbnails of the saved box outcomes (a new
+    evaluation, a new folder: thumbnails are cut once per evaluation)."""
+    return run.plots / "box_errors" / str(matches_file(run, split).stat().st_mtime_ns)
+
+
 def evaluate_detector(run: Run, split: str = "test", which: str = "best", *,
                       resamples: int = INTERVAL_RESAMPLES) -> DetectionEvaluation:
     """Score the run's `which` checkpoint on its `split` images and save the evaluation, box outcomes and PR plot."""

@@ -14,6 +14,7 @@ import math
 from dataclasses import asdict, dataclass, field
 from itertools import combinations
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
@@ -25,6 +26,9 @@ from workbench.evaluate.records import json_safe
 from workbench.metrics import REGISTRY
 from workbench.run import Run
 from workbench.train.results import PIXEL_BASELINES, backbone_label, comparison_caveats, load_baselines
+
+if TYPE_CHECKING:  # annotations only: the workspace opens runs, which this module reads
+    from workbench.workspace import Workspace
 
 COMPARISON_FILE = "comparison.json"
 PRIMARY = "accuracy"  # the verdict's metric
@@ -135,6 +139,12 @@ class Comparison:
             parts.append(f"Against the baselines: {self.baseline_verdict}")
         parts += [f"Note: {n}" for n in self.notes]
         return "\n".join(parts)
+
+
+def saved_comparisons(ws: Workspace) -> list[str]:
+    """Names of the saved comparisons (folders of plots_checkpoints/ holding a comparison.json), oldest first."""
+    found = [f.parent for f in ws.plots.glob(f"*/{COMPARISON_FILE}")]
+    return [d.name for d in sorted(found, key=lambda d: ((d / COMPARISON_FILE).stat().st_mtime, d.name))]
 
 
 # -- gathering what the runs left --------------------------------------------------------------------------------

@@ -18,7 +18,7 @@ from workbench.atomic import atomic_dir, atomic_path
 from workbench.errors import WorkbenchError
 from workbench.labeling.box_export import write_coco
 from workbench.store import Store, checks
-from workbench.tables import write_csv, write_xlsx
+from workbench.tables import text_or_blank, write_csv, write_xlsx
 
 COLUMNS = ["filename", "label", "tags", "annotator", "source", "confidence"]
 FORMATS = ("csv", "xlsx", "imagefolder", "coco")
@@ -44,8 +44,8 @@ def export_table(store: Store, dataset: str, annotator: str | None = None, resol
             lambda a: ";".join(sorted(a)))
         joined = tags.groupby("image_id")["tag"].agg(lambda t: ";".join(sorted(set(t))))
         out = pd.DataFrame({"image_id": labels.index, "label": labels.values})
-        out["tags"] = out["image_id"].map(joined).fillna("")
-        out["annotator"] = out["image_id"].map(who).fillna("")
+        out["tags"] = text_or_blank(out["image_id"].map(joined))
+        out["annotator"] = text_or_blank(out["image_id"].map(who))
         # the winning label's latest vote tells how it was made
         win = cur[cur["label"] == cur["image_id"].map(labels)].sort_values("label_id").groupby("image_id").tail(1)
         out = out.merge(win[["image_id", "source", "confidence"]], on="image_id", how="left")
@@ -54,9 +54,9 @@ def export_table(store: Store, dataset: str, annotator: str | None = None, resol
         joined = (tags.groupby(["image_id", "annotator"])["tag"].agg(lambda t: ";".join(sorted(t)))
                   .rename("tags").reset_index())
         out = cur.merge(joined, on=["image_id", "annotator"], how="outer")
-        out["label"] = out["label"].fillna("")
-        out["tags"] = out["tags"].fillna("")
-    out["source"] = out["source"].fillna("")
+        out["label"] = text_or_blank(out["label"])
+        out["tags"] = text_or_blank(out["tags"])
+    out["source"] = text_or_blank(out["source"])
     out["confidence"] = [("" if pd.isna(c) else round(float(c), 4)) for c in out["confidence"]]
     out["filename"] = [images.at[int(i), "name"] for i in out["image_id"]]
     out["_pos"] = [images.at[int(i), "position"] for i in out["image_id"]]

@@ -3,6 +3,6 @@ chosen run, failures, how to reproduce), built from what the core computed and s
 no Workbench: images are data URIs, plots are plotly figures drawn by the plotly.js inlined in the page."""
 
 from workbench.report.build import Report, build_report, write_report
-from workbench.report.study import Study, comparisons, open_study
+from workbench.report.study import Study, comparison_dataset, open_study
 
-__all__ = ["Report", "Study", "build_report", "comparisons", "open_study", "write_report"]
+__all__ = ["Report", "Study", "build_report", "comparison_dataset", "open_study", "write_report"]

@@ -1,23 +1,25 @@
-"""Section 4, the chosen run: its recipe, curves, test metrics, confusion matrix, ROC with the EER point and the
-operating point, from its saved evaluation (evaluated first only when that is missing or stale)."""
+"""Section 4, the chosen run: its recipe, curves, test metrics with their intervals, confusion matrix, ROC with the
+EER point and the operating point, from its saved evaluation (evaluated first only when that is missing or stale);
+a detector's mAP with intervals, AP per class and precision-recall curves instead (report.detection)."""
 
 from __future__ import annotations
 
 import numpy as np
-import pandas as pd
 import plotly.graph_objects as go
 
 from workbench.evaluate.plots import confusion_figure, roc_figure
-from workbench.evaluate.report import metrics_table, operating_point_table, operating_point_text
+from workbench.evaluate.report import intervals_note, metrics_table, operating_point_table, operating_point_text
 from workbench.evaluate.staleness import run_predictions
 from workbench.plots import curves_figure
 from workbench.report import document as doc
+from workbench.report.detection import detection_results
 from workbench.report.methods import check_feature_maps
 from workbench.report.study import Study
 from workbench.run import Run
 
-RECIPE = ("method", "backbone", "weights", "input_size", "epochs", "batch_size", "optimizer", "lr", "schedule",
-          "seed", "grouping", "augment.flip", "augment.rotation", "augment.crop_scale", "augment.normalize")
+RECIPE = ("task", "method", "backbone", "weights", "input_size", "detect.detector", "detect.image_size", "epochs",
+          "batch_size", "optimizer", "lr", "schedule", "seed", "grouping", "augment.flip", "augment.rotation",
+          "augment.crop_scale", "augment.normalize")
 
 
 def chosen_section(study: Study) -> doc.Section | None:
@@ -32,13 +34,23 @@ def chosen_section(study: Study) -> doc.Section | None:
     if len(study.runs) < 2:  # else the methods section checks every run
         check_feature_maps(s, [run])
     flat = run.config.flat()
-    s.add(doc.heading("Recipe"), doc.definitions([(k, str(flat[k])) for k in RECIPE if k in flat and flat[k] != ""]))
+    s.add(doc.heading("Recipe"), doc.definitions([(k, str(flat[k])) for k in recipe_keys(run)
+                                                  if k in flat and flat[k] != ""]))
     if len(run.history):
         best = f" Best epoch {run.best_epoch} (val loss {run.best_val_loss:.4f}): best.pt." if run.best_epoch else ""
         s.add(doc.heading("Training curves"),
               doc.figure(curves_figure({run.name: run.history}), f"Per epoch: val solid, train dotted.{best}"))
-    _evaluation(s, run)
+    if run.is_detector:
+        detection_results(s, run)
+    else:
+        _evaluation(s, run)
     return s
+
+
+def recipe_keys(run: Run) -> list[str]:
+    """The settings a reader needs to know the run by: a detector's own (detector, image size) or a classifier's."""
+    other = "input_size" if run.is_detector else "detect."
+    return [k for k in RECIPE if not k.startswith(other)]
 
 
 def _why(study: Study) -> str:
@@ -57,7 +69,11 @@ def _evaluation(s: doc.Section, run: Run) -> None:
     s.info(f"test evaluation of its {ev.checkpoint} checkpoint on {ev.n} images")
     for note in ev.notes:
         s.warn(note)
-    s.add(doc.heading("Test metrics"), doc.table(metrics_table(ev.metrics)))
+    # the intervals `workbench evaluate` computed and saved (evaluate.intervals), shown as its CLI and tab show them
+    s.add(doc.heading("Test metrics"),
+          doc.table(metrics_table(ev.metrics, len(ev.classes), ev.intervals), caption=intervals_note(ev.intervals)))
+    if not ev.intervals:
+        s.warn("its saved evaluation predates intervals: evaluate it again (workbench evaluate) to see them")
     cm = np.asarray(ev.confusion)
     s.add(doc.heading("Confusion matrix"), doc.figure(confusion_figure(cm, ev.classes, f"{run.name}: confusion matrix"),
                                                       "Counts; colour: share of the true class's row."))
@@ -82,7 +98,3 @@ def roc_with_threshold(curves: dict, op: dict | None, title: str) -> go.Figure:
                                  marker={"size": 12, "symbol": "diamond"}))
     return fig
 
-
-def recipe_table(runs: list[Run]) -> pd.DataFrame:
-    """The recipe of several runs side by side (a row per run)."""
-    return pd.DataFrame([{"run": r.name, **{k: r.config.flat().get(k) for k in RECIPE}} for r in runs])

@@ -6,7 +6,8 @@ import pandas as pd
 
 from workbench import paths
 from workbench.data.duplicates import dataset_duplicates
-from workbench.evaluate.leaks import run_leaks
+from workbench.evaluate.dataset_check import recorded_images
+from workbench.evaluate.leaks import leaked_images, run_leaks
 from workbench.evaluate.staleness import run_predictions
 from workbench.labeling.agreement import SUGGESTED_SOURCES, disagreements, pairwise_kappa
 from workbench.labeling.provenance import provenance_table
@@ -24,11 +25,18 @@ def data_section(study: Study) -> doc.Section | None:
     store = study.ws.store
     summary = store.summary(study.dataset)
     s = doc.Section("data", "Data")
-    s.add(doc.paragraph(f"Dataset {study.dataset}: {summary['images']} images, {summary['labelled']} labelled, "
-                        f"{len(summary['per_class'])} classes."))
+    boxes = study.chosen is not None and study.chosen.is_detector  # a detector's set: boxes, not image labels
+    if boxes:
+        s.add(doc.paragraph(f"Dataset {study.dataset}: {summary['images']} images, "
+                            f"{len(store.boxed_images(study.dataset))} boxed, "
+                            f"{len(store.box_classes(study.dataset))} box classes."))
+    else:
+        s.add(doc.paragraph(f"Dataset {study.dataset}: {summary['images']} images, {summary['labelled']} labelled, "
+                            f"{len(summary['per_class'])} classes."))
     _splits(s, study, summary)
-    _provenance(s, study)
-    _agreement(s, study)
+    if not boxes:
+        _provenance(s, study)
+        _agreement(s, study)
     _duplicates(s, study)
     return s
 
@@ -39,11 +47,21 @@ def split_counts(study: Study) -> pd.DataFrame | None:
     if not images:
         return None
     df = pd.DataFrame(images)
+    if study.chosen.is_detector:
+        return _detection_counts(df)
     counts = pd.crosstab(df["label"], df["split"]).reindex(columns=["train", "val", "test"], fill_value=0)
     counts = counts.reindex(study.chosen.classes or counts.index, fill_value=0)
     counts["total"] = counts.sum(axis=1)
     counts.loc["all classes"] = counts.sum()
     return counts.rename_axis(index="class", columns=None).reset_index()
+
+
+def _detection_counts(df: pd.DataFrame) -> pd.DataFrame:
+    """A detector's images and true boxes per split (its dataset.json records each image's box count)."""
+    per = df.groupby("split").agg(images=("image_id", "size"), boxes=("boxes", "sum")).T
+    counts = per.reindex(columns=["train", "val", "test"], fill_value=0)
+    counts["total"] = counts.sum(axis=1)
+    return counts.rename_axis(index="count", columns=None).reset_index()
 
 
 def _splits(s: doc.Section, study: Study, summary: dict) -> None:
@@ -52,9 +70,15 @@ def _splits(s: doc.Section, study: Study, summary: dict) -> None:
         per_class = pd.DataFrame({"class": list(summary["per_class"]), "images": list(summary["per_class"].values())})
         s.add(doc.heading("Images per class"), doc.table(per_class))
         return
+    where = f"As run {study.chosen.name} recorded its split (checkpoints/{study.chosen.name}/dataset.json)"
+    if study.chosen.is_detector:
+        s.add(doc.heading("Images and boxes per split"), doc.table(counts, caption=f"{where}."))
+        few = int(counts.set_index("count").loc["boxes", "test"])
+        s.check(few >= MIN_TEST, f"{few} true boxes in the test split",
+                f"few test boxes: {few} (under {MIN_TEST}: each box moves mAP by 5 points or more)")
+        return
     s.add(doc.heading("Images per class and split"),
-          doc.table(counts, caption=f"As run {study.chosen.name} recorded its split (checkpoints/"
-                                    f"{study.chosen.name}/dataset.json); classes are the run's task classes."))
+          doc.table(counts, caption=f"{where}; classes are the run's task classes."))
     test = counts[counts["class"] != "all classes"].set_index("class")["test"]
     few = test[test < MIN_TEST]
     s.check(few.empty, f"every class has at least {MIN_TEST} test images",
@@ -126,6 +150,13 @@ def _duplicates(s: doc.Section, study: Study) -> None:
 
 def _leaks(s: doc.Section, run: Run) -> None:
     """The chosen run's test images with a copy among its train images (evaluate.leaks), and its metrics without them."""
+    if run.is_detector:  # no per-image predictions: the leaked test images counted
+        _, recorded = recorded_images(run)
+        dup = dataset_duplicates(run.ws.store, run.config.dataset)
+        n = len(leaked_images(recorded, dup.groups, dup.pairs))
+        s.check(n == 0, f"no test image of {run.name} has a duplicate in its train split",
+                f"{n} test image{'s' if n != 1 else ''} of {run.name} {'have' if n != 1 else 'has'} a duplicate in train")
+        return
     run_predictions(run)  # the saved evaluation, made again only if missing or stale
     leaks = run_leaks(run)
     s.check(leaks.count == 0, f"no test image of {run.name} has a duplicate in its train split",

@@ -1,5 +1,6 @@
 """Section 5, Failures: the chosen run's error rate per category tag and per quality category, a gallery of each
-category's errors with the Grad-CAM of the predicted class beside each, and the suspected label errors."""
+category's errors with the Grad-CAM of the predicted class beside each, and the suspected label errors (a detector:
+its boxes' outcomes per size and tag and a gallery of its box errors, report.detection)."""
 
 from __future__ import annotations
 
@@ -9,11 +10,12 @@ import pandas as pd
 
 from workbench.errors import WorkbenchError
 from workbench.report import document as doc
+from workbench.report.detection import detection_failures
 from workbench.report.study import Study
 from workbench.review.cam_thumbs import CamThumbs
 from workbench.review.categories import ALL_IMAGES
 from workbench.review.gallery import caption
-from workbench.review.label_issues import run_label_errors
+from workbench.review.label_issues import label_errors_of_test_split, saved_label_errors
 from workbench.review.run_cache import RunCache
 from workbench.review.run_errors import RunErrors, run_errors
 from workbench.run import Run
@@ -35,6 +37,9 @@ def failures_section(study: Study, progress: Progress) -> doc.Section | None:
     if run is None:
         return None
     s = doc.Section("failures", f"Failures of {run.name}")
+    if run.is_detector:
+        detection_failures(s, run)
+        return s
     cache = RunCache(size=1)
     cams = CamThumbs(cache, run, "gradcam")
     shown_any = False
@@ -55,7 +60,7 @@ def failures_section(study: Study, progress: Progress) -> doc.Section | None:
     if cams.note:
         s.info(cams.note)
     progress(2 / 3, "suspected label errors")
-    _suspects(s, run, cache)
+    _suspects(s, run)
     return s
 
 
@@ -87,19 +92,30 @@ def _warn_worse(s: doc.Section, table: pd.DataFrame, what: str) -> None:
                       for r in worse.itertuples()))
 
 
-def _suspects(s: doc.Section, run: Run, cache: RunCache) -> None:
+def _suspects(s: doc.Section, run: Run) -> None:
+    """The search over every labelled image when one is saved and current (Evaluate tab, `workbench evaluate
+    --label-errors`); else, at no cost, the test images ranked on the run's own saved test probabilities."""
     try:
-        sus = run_label_errors(run, cache)
+        sus = saved_label_errors(run)
+        everything = sus is not None
+        if not everything:
+            sus = label_errors_of_test_split(run)
     except WorkbenchError as e:
         s.info(f"no label-error search: {e}")
         return
     s.add(doc.heading("Suspected label errors"))
-    s.check(sus.empty, "no suspected label errors",
-            f"{len(sus)} suspected label errors ({int(sus['confident_learning'].sum())} by cleanlab's confident "
-            "learning); send them back to labelling from the Evaluate tab")
+    where = "labelled images" if everything else "test images"
+    s.check(sus.empty, f"no suspected label errors among the {where}",
+            f"{len(sus)} suspected label errors among the {where} ({int(sus['confident_learning'].sum())} by "
+            "cleanlab's confident learning); send them back to labelling from the Evaluate tab")
+    if not everything:
+        s.info(f"train and val labels not searched: the Evaluate tab's suspected label errors (or workbench evaluate "
+               f"{run.name} --label-errors 20) search every labelled image, and the report then shows that search")
     if sus.empty:
+        s.add(doc.paragraph("None found.", "muted"))
         return
     items = [doc.tile(r.path, f"#{r.image_id}\ngiven: {r.given}\nsuggested: {r.suggested} ({r.p_suggested:.0%})")
              for r in sus.head(SHOWN_SUSPECTS).itertuples(index=False)]
-    s.add(doc.paragraph("Out-of-fold probabilities of a linear head on the run's embeddings, ranked by cleanlab's "
-                        "self-confidence (most suspicious first)."), doc.tiles(items))
+    how = ("Out-of-fold probabilities of a linear head on the run's embeddings of every labelled image"
+           if everything else "The run's own probabilities on its test images (out of sample: it never trained on them)")
+    s.add(doc.paragraph(f"{how}, ranked by cleanlab's self-confidence (most suspicious first)."), doc.tiles(items))

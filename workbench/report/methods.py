@@ -16,7 +16,7 @@ from workbench.train.compare import methods_figure_of
 def methods_section(study: Study) -> doc.Section | None:
     """The methods compared over seeds, when the study has two runs or more: the comparison saved with them
     (`--comparison`), else the one their saved test evaluations and baselines give."""
-    runs = [r for r in study.runs if len(r.history)]
+    runs = [r for r in study.runs if len(r.history) and not r.is_detector]  # detectors: no comparison of methods yet
     if len(runs) < 2:
         return None
     s = doc.Section("methods", "Methods")

@@ -10,6 +10,7 @@ from importlib import metadata
 
 import pandas as pd
 
+from workbench.detect.data import detection_task
 from workbench.report import document as doc
 from workbench.report.study import Study
 from workbench.run import Run
@@ -55,15 +56,39 @@ def digest(rows: pd.DataFrame) -> str:
 
 def data_hashes(runs: list[Run]) -> pd.DataFrame:
     """Per run: images, the digest of its recorded data and whether the dataset now gives the same rows."""
-    out = []
+    out, current = [], {}
     for run in runs:
-        cfg = run.config
-        then = pd.DataFrame(run.dataset_info.get("images") or [], columns=["image_id", "sha256", "split", "label"])
-        now, _ = task_labels(run.ws.store, cfg.dataset, cfg.grouping, cfg.split_seed)
+        then, now = _rows(run, current)
         recorded = digest(then)
         out.append({"run": run.name, "images": len(then), "data sha256": recorded[:16],
-                    "unchanged": recorded == digest(now[["image_id", "sha256", "split", "label"]])})
+                    "unchanged": recorded == digest(now)})
     return pd.DataFrame(out, columns=["run", "images", "data sha256", "unchanged"])
+
+
+def _rows(run: Run, current: dict) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """(image_id, sha256, split, label) rows as the run recorded them and as the dataset gives them now (kept in
+    `current` per dataset, grouping and split seed: the runs of a comparison share them); a detector's label is its
+    image's number of true boxes."""
+    cfg, columns = run.config, ["image_id", "sha256", "split", "label"]
+    recorded = pd.DataFrame(run.dataset_info.get("images") or [])
+    if run.is_detector:
+        recorded = recorded.rename(columns={"boxes": "label"})
+    key = (run.is_detector, cfg.dataset, str(cfg.grouping), cfg.split_seed)
+    if key not in current:
+        current[key] = (_boxes_now if run.is_detector else _labels_now)(run)[columns]
+    return recorded.reindex(columns=columns), current[key]
+
+
+def _labels_now(run: Run) -> pd.DataFrame:
+    cfg = run.config
+    return task_labels(run.ws.store, cfg.dataset, cfg.grouping, cfg.split_seed)[0]
+
+
+def _boxes_now(run: Run) -> pd.DataFrame:
+    cfg = run.config
+    task = detection_task(run.ws.store, cfg.dataset, cfg.grouping, cfg.split_seed)
+    counts = task.boxes.groupby("image_id").size()
+    return task.images.assign(label=task.images.image_id.map(counts).fillna(0).astype(int))
 
 
 def versions() -> list[tuple[str, str]]:

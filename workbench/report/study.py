@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Sequence
 
 from workbench.errors import WorkbenchError
-from workbench.evaluate.comparison import COMPARISON_FILE
+from workbench.evaluate.comparison import COMPARISON_FILE, saved_comparisons
 from workbench.run import Run, list_runs
 from workbench.workspace import Workspace
 
@@ -58,17 +58,19 @@ def comparison_runs(ws: Workspace, name: str) -> list[str]:
         raise WorkbenchError(f"No comparison named {name!r}.")
     f = ws.plot_folder(name) / COMPARISON_FILE
     if not f.is_file():
-        known = ", ".join(comparisons(ws)) or "none yet"
+        known = ", ".join(saved_comparisons(ws)) or "none yet"
         raise WorkbenchError(f"No comparison named {name!r} with a saved {COMPARISON_FILE} (known: {known}); "
                              "name its runs with --runs instead.")
     rows = json.loads(f.read_text()).get("rows", [])
     return list(dict.fromkeys(r["run"] for r in rows if r.get("run")))
 
 
-def comparisons(ws: Workspace) -> list[str]:
-    """Names of the saved comparisons (folders of plots_checkpoints/ holding a comparison.json), oldest first."""
-    found = [f.parent for f in ws.plots.glob(f"*/{COMPARISON_FILE}")]
-    return [d.name for d in sorted(found, key=lambda d: ((d / COMPARISON_FILE).stat().st_mtime, d.name))]
+def comparison_dataset(ws: Workspace, name: str) -> str:
+    """The dataset the runs of the comparison `name` were trained on (its first run's)."""
+    runs = comparison_runs(ws, name)
+    if not runs:
+        raise WorkbenchError(f"The comparison {name!r} names no runs.")
+    return ws.run(runs[0]).config.dataset
 
 
 def _chosen(ws: Workspace, runs: list[Run], name: str | None) -> Run | None:

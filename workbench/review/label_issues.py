@@ -1,15 +1,19 @@
-"""Suspected label errors: confident learning (cleanlab) on out-of-fold probabilities of a quick head.
+"""Suspected label errors: confident learning (cleanlab) on out-of-sample probabilities.
 
-The out-of-fold probabilities come from a logistic regression on the run's backbone embeddings,
-cross-validated so no image is scored by a head that saw its own (possibly wrong) label. Cleanlab's
-confident-learning filter is conservative on small sets (a few hundred images), so images where the
-out-of-fold head simply disagrees with the label are listed too; `confident_learning` says which are
-cleanlab's, and all are ranked by cleanlab's self-confidence score, most suspicious first.
+Two searches, one ranking (`rank_suspects`). Over every labelled image of the run's dataset (`run_label_errors`):
+out-of-fold probabilities of a logistic regression on the run's backbone embeddings, cross-validated so no image is
+scored by a head that saw its own (possibly wrong) label; embedding every image is the cost (minutes for thousands of
+images on a CPU), so the result is saved beside the run. Over its test images (`label_errors_of_test_split`): the
+run's own probabilities saved by `workbench evaluate` (out of sample: the run never trained on them), at no cost.
+Cleanlab's confident-learning filter is conservative on small sets (a few hundred images), so images where the
+probabilities simply contradict the label are listed too; `confident_learning` says which are cleanlab's, and all
+are ranked by cleanlab's self-confidence score, most suspicious first.
 """
 
 from __future__ import annotations
 
 import hashlib
+from pathlib import Path
 from typing import Sequence
 
 import numpy as np
@@ -22,12 +26,14 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
 from workbench.errors import WorkbenchError
+from workbench.evaluate.evaluate import probs_of
+from workbench.evaluate.staleness import run_predictions
 from workbench.review.embeddings import embed
 from workbench.review.run_cache import RunCache
 from workbench.run import Run
 from workbench.store import Store
 from workbench.tables import read_csv, write_csv
-from workbench.train.data import task_labels
+from workbench.train.data import to_task
 from workbench.train.runs import LoadedRun
 
 
@@ -60,6 +66,16 @@ def find_suspects(features: np.ndarray, y: Sequence[int], classes: Sequence[str]
     if len(np.unique(y)) < 2:
         raise WorkbenchError("Label errors need at least two classes among the labelled images.")
     probs = out_of_fold_probs(features, y, len(classes), folds, seed)
+    return rank_suspects(y, probs, classes, image_ids, paths)
+
+
+def rank_suspects(y: Sequence[int], probs: np.ndarray, classes: Sequence[str], image_ids: Sequence[int],
+                  paths: Sequence[str] | None = None) -> pd.DataFrame:
+    """Images whose given label `y` the out-of-sample `probs` (N, C) contradict (cleanlab's confident learning, or
+    another class more probable), most suspicious first by cleanlab's self-confidence: COLUMNS."""
+    y, probs = np.asarray(y, dtype=int), np.asarray(probs, dtype=float)
+    if len(np.unique(y)) < 2:
+        raise WorkbenchError("Label errors need at least two classes among the labelled images.")
     confident = find_label_issues(y, probs, filter_by="prune_by_noise_rate", min_examples_per_class=1)
     flagged = np.flatnonzero(confident | (probs.argmax(axis=1) != y))
     quality = get_label_quality_scores(y, probs, method="self_confidence")
@@ -79,6 +95,14 @@ def find_suspects(features: np.ndarray, y: Sequence[int], classes: Sequence[str]
     return rows[COLUMNS]
 
 
+def label_errors_of_test_split(run: Run) -> pd.DataFrame:
+    """Suspects among the run's test images, ranked on its own saved test probabilities (`workbench evaluate`'s,
+    made again when stale): out of sample, since the run never trained on its test images; no model is run."""
+    preds, classes = run_predictions(run)
+    return rank_suspects(preds["y_true"].to_numpy(), probs_of(preds), classes, preds["image_id"].tolist(),
+                         preds["path"].tolist())
+
+
 def suspected_label_errors(loaded: LoadedRun, store: Store, folds: int = 5) -> pd.DataFrame:
     """Suspects among all labelled images of a run's dataset, with the run's class grouping applied."""
     labels = loaded.task_labels(store)
@@ -92,15 +116,27 @@ def suspected_label_errors(loaded: LoadedRun, store: Store, folds: int = 5) -> p
 def run_label_errors(run: Run, runs: RunCache, folds: int = 5) -> pd.DataFrame:
     """`suspected_label_errors` of the run's best checkpoint, saved beside the run and read back while that
     checkpoint and the dataset's labels are as they were (the CLI, the Evaluate tab and the report share it)."""
-    cfg = run.config
-    labels, _ = task_labels(run.ws.store, cfg.dataset, cfg.grouping, cfg.seed)
-    pairs = ",".join(f"{i}:{label}" for i, label in sorted(zip(labels["image_id"], labels["label"])))
-    key = hashlib.sha256(f"{run.checkpoint_stamp('best')} {folds} {pairs}".encode()).hexdigest()[:16]
-    saved = run.folder / SAVED.format(key=key)
-    if saved.is_file():
-        return read_csv(saved)
+    saved = saved_label_errors(run, folds)
+    if saved is not None:
+        return saved
     found = suspected_label_errors(runs.get(run), run.ws.store, folds)
     for old in run.folder.glob(SAVED.format(key="*")):
         old.unlink(missing_ok=True)
-    write_csv(saved, found)
+    write_csv(_saved_path(run, folds), found)
     return found
+
+
+def saved_label_errors(run: Run, folds: int = 5) -> pd.DataFrame | None:
+    """The search over every labelled image as `run_label_errors` saved it, while still current; else None."""
+    saved = _saved_path(run, folds)
+    return read_csv(saved) if saved.is_file() else None
+
+
+def _saved_path(run: Run, folds: int) -> Path:
+    """Keyed by the best checkpoint's time and every (image, label) pair: either changing makes a new search."""
+    cfg = run.config
+    # the resolved labels alone, not the task's split table: a report asks for this key of every study it writes
+    labels = to_task(run.ws.store.resolved_labels(cfg.dataset), cfg.grouping).dropna()
+    pairs = ",".join(f"{int(i)}:{label}" for i, label in sorted(labels.items()))
+    key = hashlib.sha256(f"{run.checkpoint_stamp('best')} {folds} {pairs}".encode()).hexdigest()[:16]
+    return run.folder / SAVED.format(key=key)

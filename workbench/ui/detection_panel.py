@@ -114,8 +114,7 @@ def show_box_errors(ws: Workspace, turn: str, run: str | None, outcome: str, by:
         empty = grid_value([], empty="Evaluate the run to see its boxes.")
         return shown, empty, "", None, gr.Dropdown(choices=[ALL]), 1
     number = {"first": 1, "previous": max(1, int(page or 1) - 1), "next": int(page or 1) + 1}.get(turn, int(page or 1))
-    saved = detect_evaluate.matches_file(picked)
-    thumbs = picked.plots / "box_errors" / str(saved.stat().st_mtime_ns)  # a new evaluation: new thumbnails
+    thumbs = detect_evaluate.thumbnails_folder(picked)
     tags = _tags(picked) if by == "tag" else None
     view = detect_gallery.error_page(matched, thumbs, outcome=outcome or "", by=by, group=group or "", tags=tags,
                                      page=number - 1, page_size=PAGE_SIZE)

@@ -12,6 +12,7 @@ from typing import Callable
 
 import gradio as gr
 
+from workbench.evaluate.comparison import saved_comparisons
 from workbench.run import list_runs
 from workbench.store import Store
 from workbench.ui.handlers import bind
@@ -26,6 +27,11 @@ def dataset_choices(store: Store, n: int = 1) -> list[gr.Dropdown] | gr.Dropdown
 def run_choices(ws: Workspace, n: int = 1) -> list[gr.Dropdown] | gr.Dropdown:
     """The runs there are now, as the choices of `n` pickers (one picker: its update alone)."""
     return _choices(list_runs(ws), n)
+
+
+def comparison_choices(ws: Workspace, n: int = 1) -> list[gr.Dropdown] | gr.Dropdown:
+    """The saved comparisons there are now (newest first), as the choices of `n` pickers."""
+    return _choices(saved_comparisons(ws)[::-1], n)
 
 
 def _choices(names: list[str], n: int) -> list[gr.Dropdown] | gr.Dropdown:

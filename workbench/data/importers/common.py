@@ -12,7 +12,7 @@ import numpy as np
 from PIL import Image
 
 from workbench import paths
-from workbench.atomic import atomic_path, write_bytes
+from workbench.atomic import atomic_path, flush_to_disk, write_bytes
 from workbench.data import quality
 from workbench.data.imageio import decode
 from workbench.data.importers.boxes import ImportedBoxes
@@ -99,6 +99,7 @@ def ingest(store: Store, dataset: str, items: Sequence[Item], *, classes: Sequen
         if not batch.records:
             raise ImportFailed(problems, hint="No readable image was left to import.")
         batch.score_inversion()
+        flush_to_disk(batch.written)  # the files are on disk before the store records them
         added, n_labels, n_boxes = _commit(store, dataset, batch, classes, source, annotator, boxes)
     except BaseException:
         batch.remove_created()  # nothing half-imported: no file or folder this attempt made is left
@@ -136,6 +137,7 @@ class _Batch:
     labels: list[tuple[str, str]] = field(default_factory=list)
     created: list[Path] = field(default_factory=list)
     created_dirs: list[Path] = field(default_factory=list)
+    written: list[Path] = field(default_factory=list)  # flushed to disk together before the commit
 
     def add(self, item: Item, problems: list[tuple[str, str]]) -> None:
         """Decode and measure `item`, copying it into the dataset folder when needed; a bad image joins `problems`."""
@@ -167,10 +169,11 @@ class _Batch:
             self.created.append(file)
             self._note_new_folders(file.parent)
         if needs_copy:
-            with atomic_path(file) as tmp:
+            with atomic_path(file, durable=False) as tmp:
                 im.save(tmp, format="PNG")
         else:
-            write_bytes(file, data)
+            write_bytes(file, data, durable=False)
+        self.written.append(file)
         return file, item.source or (str(item.path) if item.path is not None else None)
 
     def _note_new_folders(self, folder: Path) -> None:
