@@ -28,7 +28,7 @@ import time
 from workbench.data import demo
 from workbench.labeling.features import dataset_features
 from workbench.labeling.sandbox import read_truth, sandbox, stored_truth
-from workbench.labeling.simulate import MISS, RETRAIN_S, STRATEGIES, CostModel, SimResult, simulate
+from workbench.labeling.simulate import MISS, PARTS, RETRAIN_S, STRATEGIES, CostModel, SimResult, simulate
 from workbench.workspace import Workspace
 
 BUNDLED = ("faces", "digits", "mnist")
@@ -60,9 +60,12 @@ def main() -> None:
     print(f"cost model: M {cost.mental} s, K {cost.key} s, P {cost.point} s, H {cost.home} s, inspection "
           f"{cost.inspect} s per thumbnail; one key per image = {cost.one_key:.2f} s and 1 action per image; "
           f"miss {a.miss}; retrains charged {a.retrain_s if a.retrain_s >= 0 else 'their measured'} s")
-    print(f"{'set':9} {'strategy':24} {'images':>6} {'actions/img':>11} {'inspected/img':>13} {'s/img':>6} "
+    print("x 1 key by part: first = labels typed before suggestions, inspect = thumbnails looked at on verify pages, "
+          "enter = Enter on each page, fix = wrong thumbnails fixed on pages, single = images decided one at a time "
+          "once suggestions exist; cpu s = the simulation's CPU seconds")
+    print(f"{'set':9} {'strategy':26} {'images':>6} {'actions/img':>11} {'inspected/img':>13} {'s/img':>6} "
           f"{'x 1 key':>7} {'right':>7} {'pages':>5} {'typed':>5} {'enter':>5} {'fixes':>5} {'moves':>5} "
-          f"{'retrain s med/max':>17}")
+          f"{'retrain s med/max':>17} {'x 1 key by part: ' + ' '.join(PARTS):>45} {'cpu s':>6}")
     for store, name, truth in sources:
         t0 = time.perf_counter()
         # embeddings once per set, cached beside it as the app caches them (the scratch copy reads that cache)
@@ -72,9 +75,10 @@ def main() -> None:
         print(f"{name}: {len(copy_truth)} images, {copy_truth.nunique()} classes; embeddings ready in "
               f"{time.perf_counter() - t0:.1f} s", flush=True)
         for key in a.strategies:
+            cpu = time.process_time()
             r = simulate(scratch, copy, copy_truth.to_dict(), STRATEGIES[key], annotator=f"sim-{key}", miss=a.miss,
                          seed=a.seed, cost=cost, retrain_s=a.retrain_s if a.retrain_s >= 0 else None)
-            print(_row(name, key, r), flush=True)
+            print(_row(name, key, r, time.process_time() - cpu), flush=True)
         if name in GOALS:
             acts, ratio, right = GOALS[name]
             print(f"{name} goal: ≤ {acts} actions/image, ≤ {ratio}× one key per image, ≥ {right:.1%} right")
@@ -85,11 +89,12 @@ def _bundled_truth(ws: Workspace, name: str):
     return demo.faces_truth(ws.store) if name == "faces" else stored_truth(ws.store, name)
 
 
-def _row(name: str, key: str, r: SimResult) -> str:
+def _row(name: str, key: str, r: SimResult, cpu: float) -> str:
     ref = r.refresh_s or [float("nan")]
-    return (f"{name:9} {key:24} {r.images:6d} {r.actions_per_image:11.3f} {r.inspected_per_image:13.2f} "
+    parts = " ".join(f"{r.parts[p] / max(r.images, 1) / r.cost.one_key:.3f}" for p in PARTS)
+    return (f"{name:9} {key:26} {r.images:6d} {r.actions_per_image:11.3f} {r.inspected_per_image:13.2f} "
             f"{r.seconds_per_image:6.2f} {r.ratio:7.3f} {r.right:7.2%} {r.pages:5d} {r.typed:5d} {r.accepted:5d} "
-            f"{r.fixes:5d} {r.moves:5d} {statistics.median(ref):8.2f}/{max(ref):.2f}")
+            f"{r.fixes:5d} {r.moves:5d} {statistics.median(ref):8.2f}/{max(ref):.2f} {parts:>45} {cpu:6.0f}")
 
 
 if __name__ == "__main__":

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from PIL import Image
 import pytest
 
 from workbench.data.demo import ensure_faces, faces_truth
@@ -66,7 +67,10 @@ def test_a_session_is_billed_action_by_action_as_a_ratio_to_one_key_per_image(fa
     keys = [e for e in r.log if e.kind in ("key", "enter")]
     assert all(e.seconds == pytest.approx(1.63) for e in keys)
     assert len(keys) == r.typed + r.accepted and sum(e.kind == "page" for e in r.log) == r.pages >= 2
-    assert r.seconds == pytest.approx(sum(e.seconds for e in r.log))
+    assert r.seconds == pytest.approx(sum(e.seconds for e in r.log)) == pytest.approx(sum(r.parts.values()))
+    # where the time went: one key each for the typed and Enter decisions, 0.3 s a thumbnail, M + K a page's Enter
+    assert r.parts["first"] + r.parts["single"] == pytest.approx(1.63 * len(keys)) and r.parts["first"] > 0
+    assert r.parts["inspect"] == pytest.approx(0.3 * r.inspected) and r.parts["enter"] == pytest.approx(1.63 * r.pages)
     assert all(b.t == pytest.approx(a.t + a.seconds) for a, b in zip(r.log, r.log[1:]))   # one clock, no gaps
     assert r.actions == r.typed + r.accepted + r.pages + r.fixes
     assert r.inspected == len(truth) - len(keys) + r.fixes
@@ -146,3 +150,21 @@ def test_the_bench_takes_any_imported_set_and_prints_ratios_to_one_key(faces_ws,
     # (s/img is printed to 2 decimals: secs / 1.63 is off the printed ratio by up to 0.005 / 1.63)
     assert cells[7].endswith("%") and float(cells[7][:-1]) > 95
     assert np.isfinite(ratio) and len(faces_ws.store.latest_labels("faces")) == before   # the set was never written
+
+
+def test_the_hard_photo_tiles_set_imports_with_a_truth_the_bench_reads(tmp_path):
+    """bench/photo_tiles.py: grey 28×28 tiles of ten real photos, named and ordered without their photo."""
+    from workbench.data.importers import import_path
+
+    out = subprocess.run([sys.executable, str(ROOT / "bench" / "photo_tiles.py"), str(tmp_path / "tiles"),
+                          "--per-class", "3"], capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr[-3000:]
+    ws = Workspace.open(tmp_path / "home")
+    import_path(ws.store, tmp_path / "tiles" / "images", name="tiles")
+    truth = read_truth(ws.store, "tiles", tmp_path / "tiles" / "truth.csv")
+    assert len(truth) == 30 and (truth.value_counts() == 3).all() and truth.nunique() == 10
+    names = ws.store.images("tiles")["name"]
+    assert not any(cls in n for n in names for cls in set(truth))
+    assert truth.iloc[:10].nunique() > 1   # file order is not by photo
+    assert {tuple(np.asarray(Image.open(p)).shape) for p in ws.store.images("tiles")["path"]} == {(28, 28)}
+    ws.close()

@@ -154,6 +154,19 @@ def test_verify_pages_hold_only_suggestions_at_or_over_the_floor(faces):
         S.SuggesterPool(faces, floor=1.5)
 
 
+def test_verify_pages_sized_from_the_expected_error_rate_are_long_where_the_model_is_sure_and_can_show_doubts_first():
+    conf = np.array([0.99] * 150 + [0.9] * 30 + [0.6] * 10)
+    snap = S.Suggestions(1, ("a", "b"), np.arange(190), np.stack([conf, 1 - conf], 1), 10, 0.0)
+    sizes = [len(ids) for _, ids in S.verify_pages(snap, range(190), 100, most_wrong=2.0)]
+    # 100 sure ones expect 1 wrong: a full page; then 50 × 0.01 + 15 × 0.1 = 2; then 15 × 0.1 + 2 × 0.4 ≥ 2; ...
+    assert sizes == [100, 65, 17, 5, 3] and sum(sizes) == 190
+    assert [len(ids) for _, ids in S.verify_pages(snap, range(190), 100)] == [100, 90]
+    # shown least sure first, where the keyboard cursor starts: the same pages, each reversed
+    plain = S.verify_pages(snap, range(190), 100, most_wrong=2.0)
+    flipped = S.verify_pages(snap, range(190), 100, most_wrong=2.0, least_sure_first=True)
+    assert [ids[::-1] for _, ids in flipped] == [ids for _, ids in plain] and flipped[1][1][0] == 164
+
+
 def test_verify_page_is_one_class_most_confident_first_and_accepts_in_one_transaction(faces):
     truth = faces_truth(faces)
     seeded = _seed_labels(faces, truth, 5)
@@ -296,3 +309,17 @@ def test_suggestions_for_small_grey_crops_use_their_pixels_beside_the_backbone(s
     _, rows = snap.rows(rest.index)
     right = np.array(snap.classes)[snap.probs[rows].argmax(1)] == rest.to_numpy()
     assert right.mean() > 0.85
+
+
+def test_a_retrain_keeps_the_pixel_columns_only_where_they_help_on_its_labels():
+    rng = np.random.default_rng(0)
+    y = np.repeat(np.arange(3), 20)
+    signal = rng.normal(size=(60, 8)) + 1.5 * np.eye(8)[y]       # the embedding's columns separate the classes
+    noise = 3.0 * rng.normal(size=(60, 64))                       # pixel columns that say nothing
+    x = np.hstack([signal, noise]).astype(np.float32)
+    rows = np.arange(60)
+    assert not S.pixels_help(x, rows, y, 3, split=8)
+    helpful = np.hstack([0.2 * rng.normal(size=(60, 8)), signal]).astype(np.float32)   # now the pixels carry it
+    assert S.pixels_help(helpful, rows, y, 3, split=8)
+    probs, head = S.fit_predict(x, rows, y, 3, split=8)
+    assert head.weight.shape == (3, 8) and probs.shape == (60, 3)   # the noise columns were left out

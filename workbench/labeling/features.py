@@ -10,7 +10,9 @@ Beside the embedding's projection sits one of the images' own pixels: the 16×16
 (workbench.data.thumbnails, cached too), standardised per image, PCA to THUMB_DIMS, scaled alike. An ImageNet
 backbone sees small grey crops poorly; their pixels carry what it misses. Head accuracy on the images not
 labelled (random labels, mean of 3 seeds), embedding alone → both: MNIST-5000 0.637 → 0.758 with 50 labels,
-0.906 → 0.944 with 1,000; digits 0.621 → 0.861 with 50; faces 0.893 → 0.926 with 10.
+0.906 → 0.944 with 1,000; digits 0.621 → 0.861 with 50; faces 0.893 → 0.926 with 10. On textures they are noise:
+grey 28×28 tiles of ten photos (bench/photo_tiles.py) 0.513 → 0.379 with 50, 0.787 → 0.742 with 1,000. So each
+retrain keeps them only where they help on the labels it has (suggest.pixels_help).
 """
 
 from __future__ import annotations
@@ -54,10 +56,12 @@ def no_progress(frac: float, what: str) -> None:
 
 @dataclass
 class Features:
-    """Projected features (N, HEAD_DIMS + THUMB_DIMS) of a dataset's images, rows in `image_ids` order."""
+    """Projected features of a dataset's images, rows in `image_ids` order: the embedding's components, then
+    (from column `embedding_dims` on) the thumbnails'."""
 
     image_ids: np.ndarray
     x: np.ndarray
+    embedding_dims: int | None = None   # None: every column is the embedding's
 
     def rows(self, image_ids) -> np.ndarray:
         """Row index of each image id (KeyError for an image imported after the features were made)."""
@@ -82,15 +86,16 @@ def compute_features(folder: Path, image_ids: np.ndarray, shas: list[str], files
     """Features of these images (rows in the given order), cached in the dataset's `folder`."""
     raw = embeddings(folder, shas, files, progress)
     key = hashlib.sha256("".join(shas).encode()).hexdigest()[:16]
-    cache = folder / f"features-{BACKBONE}-{EMBED_SIZE}-pca{HEAD_DIMS}-thumbs{THUMB_DIMS}.npz"
+    cache = folder / f"features-{BACKBONE}-{EMBED_SIZE}-pca{HEAD_DIMS}-thumbs{THUMB_DIMS}-v2.npz"
     if cache.is_file():
         with np.load(cache) as f:
             if str(f["key"]) == key:
-                return Features(np.asarray(image_ids, np.int64), f["x"])
+                return Features(np.asarray(image_ids, np.int64), f["x"], int(f["dims"]))
     pixels = cached_thumbnails(folder, pd.DataFrame({"sha256": shas, "path": files}))
-    x = np.hstack([project(raw), project(standardised(pixels), THUMB_DIMS)])
-    _save(cache, key=np.array(key), x=x)
-    return Features(np.asarray(image_ids, np.int64), x)
+    own = project(raw)
+    x = np.hstack([own, project(standardised(pixels), THUMB_DIMS)])
+    _save(cache, key=np.array(key), x=x, dims=np.array(own.shape[1]))
+    return Features(np.asarray(image_ids, np.int64), x, own.shape[1])
 
 
 def project(raw: np.ndarray, dims: int = HEAD_DIMS, seed: int = 0) -> np.ndarray:

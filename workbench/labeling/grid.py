@@ -81,12 +81,15 @@ def page_items(store: Store, dataset: str, annotator: str, image_ids: list[int])
 
 
 def verify_page(store: Store, dataset: str, annotator: str, page: int = 0, size: int = PAGE_SIZE,
-                suggestions: Suggestions | None = None) -> GridPage:
-    """Page `page` of the verify pages: unlabeled images suggested as one class, with their confidence."""
+                suggestions: Suggestions | None = None, most_wrong: float | None = None,
+                least_sure_first: bool = False) -> GridPage:
+    """Page `page` of the verify pages: unlabeled images suggested as one class, with their confidence
+    (`most_wrong`, `least_sure_first`: see suggest.verify_pages)."""
     if suggestions is None:
         raise WorkbenchError("No suggestions yet: label at least a few images of every class first.")
     ids = build_queue(store, dataset, annotator or "", "unlabeled")
-    pages = verify_pages(suggestions, ids, size) or [(None, [])]
+    pages = verify_pages(suggestions, ids, size, most_wrong=most_wrong, least_sure_first=least_sure_first)
+    pages = pages or [(None, [])]
     page = min(max(0, int(page)), len(pages) - 1)
     cls, chosen = pages[page]
     items = page_items(store, dataset, annotator, chosen)

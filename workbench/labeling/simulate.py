@@ -33,6 +33,10 @@ from workbench.store import Store
 RETRAIN_S = 5.0   # modelled seconds a retrain takes (fit and predict); the bench prints the measured ones beside
 MISS = 0.02       # chance of overlooking a wrong suggestion
 FIXES = ("leave-out", "space", "cursor")
+# where the modelled seconds go: labels typed before suggestions exist, thumbnails inspected on verify pages, Enter
+# on each page, the wrong thumbnails fixed on pages, and images decided one at a time once suggestions exist
+# (Enter or a key: uncertain-first, those left out of a page, those under the suggestion floor)
+PARTS = ("first", "inspect", "enter", "fix", "single")
 
 
 @dataclass(frozen=True)
@@ -113,6 +117,8 @@ class Policy:
     fix: str = "leave-out"        # how a wrong thumbnail on a page is fixed (see CostModel.page)
     every: int = RETRAIN_EVERY
     spreading: bool = False       # suggestions averaged with label spreading (labeling.spreading)
+    most_wrong: float | None = None  # pages sized from the expected error rate (suggest.verify_pages)
+    least_sure_first: bool = False   # a page shows its least confident images first, where the cursor starts
 
 
 # the strategies the bench compares, by name; each differs from "verify-pages" in one idea
@@ -127,6 +133,12 @@ STRATEGIES = {
     "pages-100": Policy("verify pages of 100", page_size=100),
     "cursor-representatives": Policy("representatives first, pages corrected with class keys",
                                      first="representative", fix="cursor"),
+    "cursor-representatives-100": Policy("representatives first, pages of 100 corrected with class keys",
+                                         first="representative", fix="cursor", page_size=100),
+    "least-sure-first": Policy("representatives first, class keys, pages of 100 shown least sure first",
+                               first="representative", fix="cursor", page_size=100, least_sure_first=True),
+    "sized": Policy("representatives first, class keys, pages of up to 100 holding about 2 wrong ones",
+                    first="representative", fix="cursor", page_size=100, most_wrong=2.0),
 }
 
 
@@ -153,6 +165,7 @@ class SimResult:
     fixes: int = 0        # wrong thumbnails caught on a page
     moves: int = 0        # arrow keys on pages
     seconds: float = 0.0  # modelled annotator time
+    parts: dict[str, float] = field(default_factory=lambda: dict.fromkeys(PARTS, 0.0))  # seconds by PARTS
     accepted_wrong: int = 0  # wrong suggestions overlooked (Enter on one, or left on an accepted page)
     right: float = 0.0    # final labels equal to the truth, fraction
     log: list[Event] = field(default_factory=list)
@@ -282,10 +295,14 @@ class _Annotator:
     rng: np.random.Generator
     miss: float
 
-    def spend(self, kind: str, version: int, seconds: float, actions: int) -> None:
+    def spend(self, kind: str, version: int, actions: int, **parts: float) -> None:
+        """Charge one action: its seconds by PARTS."""
+        seconds = sum(parts.values())
         self.r.log.append(Event(self.clock.now, kind, version, seconds))
         self.clock.now += seconds
         self.r.seconds += seconds
+        for part, t in parts.items():
+            self.r.parts[part] += t
         self.r.actions += actions
 
     def decide(self, s: LabelSession, use_suggestion: bool = True) -> None:
@@ -294,7 +311,8 @@ class _Annotator:
         version = self._version()
         right = self.truth[s.image_id]
         enter = shown is not None and (shown == right or self.rng.random() < self.miss)
-        self.spend("enter" if enter else "key", version, self.r.cost.one_key, 1)
+        part = "single" if use_suggestion else "first"
+        self.spend("enter" if enter else "key", version, 1, **{part: self.r.cost.one_key})
         if enter:
             self.r.accepted += 1
             self.r.accepted_wrong += shown != right
@@ -310,14 +328,17 @@ class _Annotator:
             snap = self.sugg.latest()
             if snap is None:  # suggestions never started (a class with too few images): all typed already
                 return
-            page = verify_page(self.store, self.dataset, self.annotator, 0, policy.page_size, snap)
+            page = verify_page(self.store, self.dataset, self.annotator, 0, policy.page_size, snap, policy.most_wrong,
+                               policy.least_sure_first)
             if page.suggested is None or page.items.empty:
                 return
             ids = page.items["image_id"].astype(int).tolist()
             wrong = [k for k, i in enumerate(ids) if self.truth[i] != page.suggested]
             seen = [k for k in wrong if self.rng.random() >= self.miss]
             paid = self.r.cost.page(len(ids), seen, policy.fix)
-            self.spend("page", snap.version, paid.seconds, paid.actions)
+            looked, enter = len(ids) * self.r.cost.inspect, self.r.cost.mental + self.r.cost.key
+            self.spend("page", snap.version, paid.actions, inspect=looked, enter=enter,
+                       fix=max(paid.seconds - looked - enter, 0.0))
             self.r.pages += 1
             self.r.inspected += len(ids)
             self.r.fixes += len(seen)

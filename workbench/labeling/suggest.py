@@ -110,11 +110,26 @@ def predict(head: torch.nn.Linear, x: np.ndarray) -> np.ndarray:
         return head(torch.from_numpy(np.array(x, np.float32))).softmax(1).numpy()
 
 
+def pixels_help(x: np.ndarray, rows: np.ndarray, y: np.ndarray, n_classes: int, split: int, folds: int = 3) -> bool:
+    """Whether heads on all columns of `x` beat heads on its first `split` (the embedding alone), by `folds`-fold
+    accuracy on the labelled rows (ties keep all)."""
+    fold = np.random.default_rng(0).permutation(len(rows)) % folds
+    right = {}
+    for cols in (slice(None), slice(0, split)):
+        right[cols.stop] = sum(int((predict(fit_head(x[rows[fold != k]][:, cols], y[fold != k], n_classes),
+                                            x[rows[fold == k]][:, cols]).argmax(1) == y[fold == k]).sum())
+                               for k in range(folds))
+    return right[None] >= right[split]
+
+
 def fit_predict(x: np.ndarray, rows: np.ndarray, y: np.ndarray, n_classes: int,
-                start: torch.nn.Linear | None = None, spreading: bool = False, progress: Progress = no_progress
-                ) -> tuple[np.ndarray, torch.nn.Linear]:
+                start: torch.nn.Linear | None = None, spreading: bool = False, split: int | None = None,
+                progress: Progress = no_progress) -> tuple[np.ndarray, torch.nn.Linear]:
     """One retrain: the head fitted on the labelled rows of `x` (warm-started from `start`), and its
-    probabilities for every row (`spreading`: averaged with labels spread over the kNN graph)."""
+    probabilities for every row (`spreading`: averaged with labels spread over the kNN graph). `split`: the
+    columns from there on (the thumbnails') are used only where they help (`pixels_help`)."""
+    if split is not None and split < x.shape[1] and not pixels_help(x, rows, y, n_classes, split):
+        x = x[:, :split]
     head = fit_head(x[rows], y, n_classes, start=start)
     probs = predict(head, x)
     if spreading:
@@ -137,13 +152,16 @@ def uncertain_first(s: Suggestions, image_ids) -> list[int]:
     return _then_unknown(ids[order].tolist(), image_ids)
 
 
-def verify_pages(s: Suggestions, image_ids, size: int = PAGE_SIZE,
-                 floor: float | None = None) -> list[tuple[str, list[int]]]:
+def verify_pages(s: Suggestions, image_ids, size: int = PAGE_SIZE, floor: float | None = None,
+                 most_wrong: float | None = None, least_sure_first: bool = False) -> list[tuple[str, list[int]]]:
     """Pages of images suggested as one class, most confident first: (class, ids) per page; images less sure than
     `floor` (default: the snapshot's) are on no page.
 
     Inside a class images go by confidence; pages of all classes are then ordered by their mean confidence,
-    so the easiest pages come first whatever their class.
+    so the easiest pages come first whatever their class. `most_wrong`: a page also ends once the wrong
+    thumbnails expected on it (the sum of 1 - confidence) reach this many, so pages are long where the model is
+    sure and short where it is not (sized from the expected error rate); `size` stays the most a page holds.
+    `least_sure_first`: each page shows its images least confident first, where the keyboard cursor starts.
     """
     ids, rows = s.rows(image_ids)
     p = s.probs[rows]
@@ -154,11 +172,25 @@ def verify_pages(s: Suggestions, image_ids, size: int = PAGE_SIZE,
     for k, cls in enumerate(s.classes):
         mine = np.flatnonzero(best == k)
         mine = mine[np.lexsort((ids[mine], -conf[mine]))]
-        for start in range(0, len(mine), size):
-            part = mine[start:start + size]
+        for start, stop in _page_bounds(1.0 - conf[mine], size, most_wrong):
+            part = mine[start:stop][::-1] if least_sure_first else mine[start:stop]
             pages.append((float(conf[part].mean()), k, start, cls, ids[part].tolist()))
     pages.sort(key=lambda t: (-t[0], t[1], t[2]))
     return [(cls, page) for *_, cls, page in pages]
+
+
+def _page_bounds(wrong: np.ndarray, size: int, most_wrong: float | None) -> list[tuple[int, int]]:
+    """(start, stop) of consecutive pages over images whose chances of being wrong are `wrong`: at most `size`
+    images each and, with `most_wrong`, ending at the first image that brings the expected wrong ones to it."""
+    if most_wrong is None:
+        return [(a, min(a + size, len(wrong))) for a in range(0, len(wrong), size)]
+    bounds, start, expected = [], 0, 0.0
+    for k, w in enumerate(wrong):
+        expected += float(w)
+        if k + 1 - start >= size or expected >= most_wrong:
+            bounds.append((start, k + 1))
+            start, expected = k + 1, 0.0
+    return bounds + ([(start, len(wrong))] if start < len(wrong) else [])
 
 
 def confident_first(s: Suggestions, image_ids, size: int = PAGE_SIZE) -> list[int]:
@@ -299,11 +331,11 @@ class Suggester:
 
     def _fit(self, rows: np.ndarray, y: np.ndarray, n_classes: int) -> tuple[np.ndarray, torch.nn.Linear]:
         """A retrain: in the worker process for a big set, else here on the threads the activity allows."""
-        x = self._features.x
+        x, split = self._features.x, self._features.embedding_dims
         if self._worker is not None and len(x) >= PROCESS_MIN:
-            return self._worker.call(fit_predict, x, rows, y, n_classes, self._head, self.spreading)
+            return self._worker.call(fit_predict, x, rows, y, n_classes, self._head, self.spreading, split)
         yield_threads(self.activity)
-        return fit_predict(x, rows, y, n_classes, self._head, self.spreading)
+        return fit_predict(x, rows, y, n_classes, self._head, self.spreading, split)
 
 
 class SuggesterPool:
