@@ -61,16 +61,9 @@ def digits(n: int) -> list[Image.Image]:
 
 
 def photos(n: int, side: int = 32) -> list[Image.Image]:
-    import skimage.data as sd
-    from sklearn.datasets import load_sample_images
+    from workbench.data.demo import photo_tiles
 
-    pictures = [getattr(sd, k)() for k in ("astronaut", "coffee", "chelsea", "rocket", "camera", "immunohistochemistry",
-                                           "retina", "hubble_deep_field", "brick", "grass", "gravel", "moon", "coins",
-                                           "clock")] + list(load_sample_images().images)
-    tiles = [p[y:y + side, x:x + side] for p in pictures for y in range(0, p.shape[0] - side + 1, side)
-             for x in range(0, p.shape[1] - side + 1, side)]
-    keep = np.sort(np.random.default_rng(0).permutation(len(tiles))[:n])
-    return [Image.fromarray(np.ascontiguousarray(tiles[i])) for i in keep]
+    return [Image.fromarray(t) for t in photo_tiles(n, side)]
 
 
 def others(n: int, side: int = 28) -> list[Image.Image]:
@@ -78,11 +71,10 @@ def others(n: int, side: int = 28) -> list[Image.Image]:
     stereo motorcycle, cells, a retina's microaneurysms): a set the thresholds were not tuned on."""
     import skimage.data as sd
 
+    from workbench.data.demo import tiles_of
+
     pictures = [sd.cat(), sd.page(), sd.text(), *sd.stereo_motorcycle()[:2], sd.cell(), sd.microaneurysms()]
-    tiles = [p[y:y + side, x:x + side] for p in pictures for y in range(0, p.shape[0] - side + 1, side)
-             for x in range(0, p.shape[1] - side + 1, side)]
-    keep = np.sort(np.random.default_rng(0).permutation(len(tiles))[:n])
-    return [Image.fromarray(np.ascontiguousarray(tiles[i])) for i in keep]
+    return [Image.fromarray(t) for t in tiles_of(pictures, n, side)]
 
 
 def folder(path: Path, n: int) -> list[Image.Image]:

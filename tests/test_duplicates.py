@@ -12,6 +12,7 @@ from PIL import Image
 
 from workbench.cli import main
 from workbench.data import duplicates
+from workbench.data.demo import photo_tiles
 from workbench.data.importers import import_path
 from workbench.data.pixels import measure
 from workbench.errors import WorkbenchError
@@ -201,19 +202,9 @@ def test_tagging_a_group_keeps_one_or_tags_all(planted):
         duplicates.tag_copies(planted, found, 99, "ann")
 
 
-def photo_tiles(n: int, side: int = 32) -> list[Image.Image]:
-    """n of the 32×32 tiles of the photos scikit-image and scikit-learn ship (grey), drawn as bench/duplicates_bench.py
-    draws them."""
-    import skimage.data as sd
-    from sklearn.datasets import load_sample_images
-
-    pictures = [getattr(sd, k)() for k in ("astronaut", "coffee", "chelsea", "rocket", "camera", "immunohistochemistry",
-                                           "retina", "hubble_deep_field", "brick", "grass", "gravel", "moon", "coins",
-                                           "clock")] + list(load_sample_images().images)
-    tiles = [p[y:y + side, x:x + side] for p in pictures for y in range(0, p.shape[0] - side + 1, side)
-             for x in range(0, p.shape[1] - side + 1, side)]
-    keep = np.sort(np.random.default_rng(0).permutation(len(tiles))[:n])
-    return [Image.fromarray(np.ascontiguousarray(tiles[i])).convert("L") for i in keep]
+def grey_photo_tiles(n: int, side: int = 32) -> list[Image.Image]:
+    """n of the 32×32 tiles of the photos scikit-image and scikit-learn ship, grey, as the duplicates bench draws them."""
+    return [Image.fromarray(t).convert("L") for t in photo_tiles(n, side)]
 
 
 def test_a_dark_face_made_darker_and_a_faint_tile_made_brighter_are_found():
@@ -224,7 +215,7 @@ def test_a_dark_face_made_darker_and_a_faint_tile_made_brighter_are_found():
     from skimage.data import lfw_subset
 
     faces = [Image.fromarray((a * 255).round().astype(np.uint8)) for a in lfw_subset()]
-    tiles = photo_tiles(300)
+    tiles = grey_photo_tiles(300)
     images = faces + tiles
     made = {31: (0.92, (-1, 2), -20), 46: (0.92, (-1, 2), -20), 200 + 51: (0.92, (-1, 2), 20),
             200 + 88: (0.92, (-1, 2), 20)}

@@ -110,3 +110,23 @@ def import_demo(store: Store, name: str, progress: Progress = no_progress) -> De
 def ensure_demos(store: Store) -> list[str]:
     """The demo sets the app imports at start (not MNIST: that one is asked for)."""
     return [ensure_demo(store, n) for n in DEFAULT_DEMOS]
+
+
+# Photos that scikit-image and scikit-learn ship, cut into tiles: real, textured pixels for near-duplicate benches.
+TILE_PHOTOS = ("astronaut", "coffee", "chelsea", "rocket", "camera", "immunohistochemistry", "retina",
+               "hubble_deep_field", "brick", "grass", "gravel", "moon", "coins", "clock")
+
+
+def photo_tiles(n: int, side: int = 32, seed: int = 0) -> list[np.ndarray]:
+    """n of the side x side tiles of the shipped photos (TILE_PHOTOS and sklearn's sample images); see tiles_of."""
+    pictures = [getattr(skimage_data, k)() for k in TILE_PHOTOS] + list(sklearn_datasets.load_sample_images().images)
+    return tiles_of(pictures, n, side, seed)
+
+
+def tiles_of(pictures: list[np.ndarray], n: int, side: int, seed: int = 0) -> list[np.ndarray]:
+    """n of the non-overlapping side x side tiles of `pictures`, drawn by `seed`, kept in their order in the pictures
+    (a colour picture's tiles stay colour)."""
+    tiles = [p[y:y + side, x:x + side] for p in pictures for y in range(0, p.shape[0] - side + 1, side)
+             for x in range(0, p.shape[1] - side + 1, side)]
+    keep = np.sort(np.random.default_rng(seed).permutation(len(tiles))[:n])
+    return [np.ascontiguousarray(tiles[i]) for i in keep]
