@@ -240,3 +240,17 @@ def test_a_copy_is_not_paired_with_its_originals_look_alike_and_a_far_aligned_co
     found = duplicates.find_duplicates(np.array([m[0] for m in measured]), np.stack([m[1] for m in measured]))
     near = {frozenset(map(int, p)) for p, k in zip(found.pairs, found.kinds) if k == "near"}
     assert near == {frozenset({i, len(faces) + k}) for k, i in enumerate(made)}
+
+
+def test_a_star_field_made_nearly_black_is_found():
+    """Photo tiles of the Hubble deep field made 20 levels darker keep only a few stars (92-94% of pixels black, too
+    faint to count as structured): such a faint, clipped image is still compared with the structured ones."""
+    tiles = [Image.fromarray(t).convert("L") for t in photo_tiles(4000)]
+    made = {2799: (1.059, (2, 2), -20), 2459: (0.91, (-2, 1), -20)}
+    images = tiles[:300] + [tiles[i] for i in made]
+    measured = [measure(im) for im in images + [near_copy(tiles[i], *how) for i, how in made.items()]]
+    grey = np.stack([m[1] for m in measured])
+    assert not duplicates.structured(grey[len(images):]).any()
+    found = duplicates.find_duplicates(np.array([m[0] for m in measured]), grey)
+    near = {frozenset(map(int, p)) for p, k in zip(found.pairs, found.kinds) if k == "near"}
+    assert {p for p in near if max(p) >= len(images)} == {frozenset({300 + k, len(images) + k}) for k in range(2)}

@@ -29,7 +29,10 @@ judged on the images' 32×32 grey copies in three steps:
    a look-alike of a copy's original (an edge patch at about the same angle), not a copy, and is dropped.
 
 Images without structure (grey-level spread below FLAT after the blur: blank or nearly uniform) take part in exact
-duplicates only. The backbone embeddings cached for suggestions are not used: on 28×28 digits a copy 20 grey levels
+duplicates only, unless they have clipped pixels (CLIPPED at black or white): such a faint image may be a
+structured one made darker or brighter (a star field made 20 levels darker keeps a few stars), and is compared
+with structured images only, with MORE × as many candidates (clipping damages its descriptors); it does not count
+against a pair of two structured images (it is about as close to many of them as to its original). The backbone embeddings cached for suggestions are not used: on 28×28 digits a copy 20 grey levels
 brighter lies hundreds of neighbours away from its original there, while these steps find it first; for LFW faces
 and 32×32 photo tiles the original is among a planted copy's 8 nearest by Lite0 cosine for 43 and 48 of 100 copies,
 and adds none the pixel descriptors miss.
@@ -65,6 +68,7 @@ RATIO = 0.3  # a pair's distance at most this times each image's distance to its
 LOOSE = 10.0  # pairs up to LOOSE × threshold apart are reported when they stand apart by far (step 3, second rule)
 APART = 0.2  # ... at most this times each image's distance to its next nearest image
 NEIGHBOURS = 8  # candidates per image and descriptor (step 1)
+MORE = 4  # ... times as many for a faint image with clipped pixels, whose descriptors the clipping damaged
 WIDE = 1.5  # ... times as many under the blurred descriptor, where faces and textures crowd each other
 BLUR = 1.0  # px of the 32-px copy: the base blur every distance is taken at
 SOFTEN = (0.0, 0.4, 0.6, 0.8, 1.0)  # extra blur tried on either side of a pair (step 2)
@@ -152,16 +156,20 @@ def _extremes(x: np.ndarray, side: int = 16, share: float = 0.1) -> np.ndarray:
     return _unit(np.concatenate([np.maximum(flat - hi, 0), np.maximum(lo - flat, 0)], 1))
 
 
-def candidates(x: np.ndarray, k: int = NEIGHBOURS) -> np.ndarray:
-    """(P, 2) index pairs (i < j), each image with its nearest neighbours under each descriptor (step 1)."""
+def candidates(x: np.ndarray, k: int = NEIGHBOURS, *, more: np.ndarray | None = None) -> np.ndarray:
+    """(P, 2) index pairs (i < j), each image with its nearest neighbours under each descriptor (step 1); the images
+    `more` (bool) with MORE × as many."""
     if len(x) < 2:
         return np.zeros((0, 2), np.int64)
     found = []
     for f, many in ((_centred(x), k), (_blurred(x), round(WIDE * k)), (_extremes(x), k)):
-        kk = min(many + 1, len(x))
-        _, nb = neighbors.NearestNeighbors(n_neighbors=kk).fit(f).kneighbors(f)
-        i, j = np.repeat(np.arange(len(x)), kk), nb.ravel()
-        found.append(np.stack([np.minimum(i, j), np.maximum(i, j)], 1)[i != j])
+        search = neighbors.NearestNeighbors().fit(f)
+        for at, kk in ((np.arange(len(x)), many), (np.flatnonzero(more if more is not None else []), MORE * many)):
+            if not len(at):
+                continue
+            _, nb = search.kneighbors(f[at], n_neighbors=min(kk + 1, len(x)))
+            i, j = np.repeat(at, nb.shape[1]), nb.ravel()
+            found.append(np.stack([np.minimum(i, j), np.maximum(i, j)], 1)[i != j])
     return np.unique(np.concatenate(found), axis=0)
 
 
@@ -439,10 +447,14 @@ def jpeg_noise(grey: np.ndarray, v: np.ndarray | None = None) -> np.ndarray:
 def near_pairs(grey: np.ndarray, threshold: float = THRESHOLD, *, eligible: np.ndarray | None = None,
                ratio: float = RATIO, k: int = NEIGHBOURS) -> tuple[np.ndarray, np.ndarray]:
     """((P, 2) index pairs, (P,) distances) of the near duplicates among the `eligible` (default: structured) images."""
-    eligible = structured(grey) if eligible is None else eligible & structured(grey)
+    rich = structured(grey)
+    # a faint image with clipped pixels may be a structured one made darker or brighter: compared with those only
+    faint = ~rich & (_ends(grey.astype(np.float32)).max(1) >= CLIPPED) & (grey.std(axis=(1, 2)) >= 1)
+    eligible = rich | faint if eligible is None else eligible & (rich | faint)
     idx = np.flatnonzero(eligible)
     v = _versions(grey[idx])
-    cand = candidates(v[:, 0], k)
+    cand = candidates(v[:, 0], k, more=faint[idx])
+    cand = cand[rich[idx[cand]].any(1)]
     if not len(cand):
         return np.zeros((0, 2), np.int64), np.zeros(0, np.float32)
     al = _align(v, cand, grey[idx])
@@ -451,14 +463,23 @@ def near_pairs(grey: np.ndarray, threshold: float = THRESHOLD, *, eligible: np.n
     nearest = _nearest_of_either(len(idx), cand, al.dist)
     _look_again(v, grey[idx], al, np.where(nearest & (al.plain > threshold), GATE, 0.0))
     dist = np.maximum(al.dist, 0.0)
-    loose = np.flatnonzero(stands_apart(len(idx), cand, dist, LOOSE * threshold))
-    # ... and is reported only as far as re-encoding moves the more moved of the two
-    imgs, at = np.unique(cand[loose], return_inverse=True)
-    reach = np.maximum(NOISE * jpeg_noise(grey[idx[imgs]])[at.reshape(-1, 2)].max(1), threshold)
-    keep = stand_out(len(idx), cand, dist, threshold, ratio)
-    keep[loose[dist[loose] <= reach]] = True
+    # a faint image is as close to much as to its original: it does not count against two structured images
+    both = rich[idx[cand]].all(1)
+    keep = np.zeros(len(cand), bool) if both.all() else _decide(grey[idx], cand, dist, threshold, ratio)
+    keep[both] = _decide(grey[idx], cand[both], dist[both], threshold, ratio)
     keep[_inconsistent(v, grey[idx], cand, dist, keep)] = False
     return idx[cand[keep]], dist[keep]
+
+
+def _decide(grey: np.ndarray, pairs: np.ndarray, dist: np.ndarray, threshold: float, ratio: float) -> np.ndarray:
+    """(P,) bool, step 3: the pair stands out, or stands apart within NOISE × how far re-encoding moves the more
+    moved of the two."""
+    keep = stand_out(len(grey), pairs, dist, threshold, ratio)
+    loose = np.flatnonzero(stands_apart(len(grey), pairs, dist, LOOSE * threshold) & ~keep)
+    imgs, at = np.unique(pairs[loose], return_inverse=True)
+    reach = np.maximum(NOISE * jpeg_noise(grey[imgs])[at.reshape(-1, 2)].max(1), threshold)
+    keep[loose[dist[loose] <= reach]] = True
+    return keep
 
 
 def _inconsistent(v: np.ndarray, grey: np.ndarray, pairs: np.ndarray, dist: np.ndarray, keep: np.ndarray) -> np.ndarray:
