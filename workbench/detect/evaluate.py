@@ -59,7 +59,7 @@ class DetectionEvaluation:
 
 def evaluation_file(run: Run, split: str = "test") -> Path:
     """checkpoints/<run>/detection_<split>.json."""
-    return run.folder / f"detection_{split}.json"
+    return run.detection_evaluation_path(split)
 
 
 def boxes_file(run: Run, split: str = "test") -> Path:
