@@ -150,6 +150,12 @@ def test_a_pair_beyond_the_threshold_is_reported_only_when_it_stands_apart():
     assert not duplicates.stands_apart(7, pairs, dist, duplicates.THRESHOLD).any()  # the loose bound still holds
 
 
+def test_two_unrelated_images_are_no_pair():
+    grey = np.stack([measure(im)[1] for im in mnist(2)])
+    found = duplicates.find_duplicates(np.array(["h0", "h1"]), grey)
+    assert len(found.pairs) == 0 and found.group_sizes().tolist() == [1, 1]
+
+
 def test_blank_images_are_only_ever_exact_duplicates():
     grey = np.stack([np.full((32, 32), v, np.uint8) for v in (0, 0, 3, 200)])
     found = duplicates.find_duplicates(np.array(["h0", "h0", "h3", "h200"]), grey)

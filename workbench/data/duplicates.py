@@ -476,6 +476,8 @@ def _decide(grey: np.ndarray, pairs: np.ndarray, dist: np.ndarray, threshold: fl
     moved of the two."""
     keep = stand_out(len(grey), pairs, dist, threshold, ratio)
     loose = np.flatnonzero(stands_apart(len(grey), pairs, dist, LOOSE * threshold) & ~keep)
+    if not len(loose):
+        return keep
     imgs, at = np.unique(pairs[loose], return_inverse=True)
     reach = np.maximum(NOISE * jpeg_noise(grey[imgs])[at.reshape(-1, 2)].max(1), threshold)
     keep[loose[dist[loose] <= reach]] = True
