@@ -248,15 +248,17 @@ def test_a_copy_is_not_paired_with_its_originals_look_alike_and_a_far_aligned_co
     assert near == {frozenset({i, len(faces) + k}) for k, i in enumerate(made)}
 
 
-def test_a_star_field_made_nearly_black_is_found():
-    """Photo tiles of the Hubble deep field made 20 levels darker keep only a few stars (92-94% of pixels black, too
-    faint to count as structured): such a faint, clipped image is still compared with the structured ones."""
+def test_star_fields_made_darker_are_found():
+    """Photo tiles of the Hubble deep field made 20 levels darker keep only a few stars: two are too faint to count
+    as structured (92-94% of pixels black) and are still compared with the structured ones; one (81% black) is
+    aligned wrongly on its grey copy, where the black field dominates, and is found aligned under the clipped
+    comparison (the original darkened until it clips as much)."""
     tiles = [Image.fromarray(t).convert("L") for t in photo_tiles(4000)]
-    made = {2799: (1.059, (2, 2), -20), 2459: (0.91, (-2, 1), -20)}
+    made = {2799: (1.059, (2, 2), -20), 2459: (0.91, (-2, 1), -20), 2663: (0.965, (1, -2), -20)}
     images = tiles[:300] + [tiles[i] for i in made]
     measured = [measure(im) for im in images + [near_copy(tiles[i], *how) for i, how in made.items()]]
     grey = np.stack([m[1] for m in measured])
-    assert not duplicates.structured(grey[len(images):]).any()
+    assert duplicates.structured(grey[len(images):]).tolist() == [False, False, True]
     found = duplicates.find_duplicates(np.array([m[0] for m in measured]), grey)
     near = {frozenset(map(int, p)) for p, k in zip(found.pairs, found.kinds) if k == "near"}
-    assert {p for p in near if max(p) >= len(images)} == {frozenset({300 + k, len(images) + k}) for k in range(2)}
+    assert {p for p in near if max(p) >= len(images)} == {frozenset({300 + k, len(images) + k}) for k in range(3)}

@@ -16,7 +16,8 @@ judged on the images' 32×32 grey copies in three steps:
    whose spreads of grey differ by more than CONTRAST is no pair (any two step edges correlate, whatever their
    contrast). When the two lose different shares of pixels to black or white, one may be the other made darker or
    brighter and clipped: the model clip(x + β) is compared with y too (β whose clipping accounts for the pixels y
-   lost), and the smaller distance kept;
+   lost), and the smaller distance kept. A copy that lost HEAVY a share or more is aligned wrongly on its grey copy,
+   where the clipped field dominates: an image's nearest such pair is aligned under this model too;
 3. decision: the distance is at most `threshold`, and the pair stands out: at most RATIO × each image's distance to
    its nearest neighbour outside its group. Two people's similar 1s are as close to many other 1s as to each other;
    a copy is far closer to its original than to anything else. A pair up to LOOSE × `threshold` apart is reported
@@ -32,10 +33,12 @@ Images without structure (grey-level spread below FLAT after the blur: blank or 
 duplicates only, unless they have clipped pixels (CLIPPED at black or white): such a faint image may be a
 structured one made darker or brighter (a star field made 20 levels darker keeps a few stars), and is compared
 with structured images only, with MORE × as many candidates (clipping damages its descriptors); it does not count
-against a pair of two structured images (it is about as close to many of them as to its original). The backbone embeddings cached for suggestions are not used: on 28×28 digits a copy 20 grey levels
-brighter lies hundreds of neighbours away from its original there, while these steps find it first; for LFW faces
-and 32×32 photo tiles the original is among a planted copy's 8 nearest by Lite0 cosine for 43 and 48 of 100 copies,
-and adds none the pixel descriptors miss.
+against a pair of two structured images (it is about as close to many of them as to its original).
+
+The backbone embeddings cached for suggestions are not used: on 28×28 digits a copy 20 grey levels brighter lies
+hundreds of neighbours away from its original there, while these steps find it first; for LFW faces and 32×32 photo
+tiles the original is among a planted copy's 8 nearest by Lite0 cosine for 43 and 48 of 100 copies, and adds none
+the pixel descriptors miss.
 """
 
 from __future__ import annotations
@@ -78,13 +81,14 @@ GATE = 0.08  # candidates whose whole-pixel distance exceeds this are not refine
 BRIGHTNESS = np.arange(10, 41, 10)  # grey-level changes tried before clipping (step 2, clipped pairs)
 CLIP_BLUR = 1.5  # px: the blur both sides of a clipped pair are compared at (JPEG wipes faint texture)
 CONTRAST = 1.4  # largest ratio of two copies' grey-level spreads (at CLIP_BLUR)
+HEAVY = 0.25  # ... and by which a copy lost so much that it is aligned under the clipped comparison too
 CLIPPED = 0.02  # share of pixels at 0 or 255 by which two images must differ for the clipped comparison
 JPEG_QUALITY = 70  # of the re-encoding that measures how far JPEG moves each image (step 3, second rule)
 NOISE = 20.0  # a pair beyond the threshold is at most this times that distance of the more moved of the two
 SECOND_LOOK = 0.001  # pairs still further apart once aligned are aligned from the other side too (step 2)
 SLACK = 1.25  # of the triangle inequality two reported pairs sharing an image must meet (step 3)
 FLAT = 4.0  # grey levels: an image whose blurred copy spreads less has no structure to compare
-VERSION = 6  # of this algorithm, part of the cache key of saved results
+VERSION = 7  # of this algorithm, part of the cache key of saved results
 EXACT, NEAR = "exact", "near"
 PAIR_COLUMNS = ("a", "b", "kind", "distance")
 
@@ -283,6 +287,34 @@ def _clipped_distance(grey: np.ndarray, a: np.ndarray, b: np.ndarray, shift: np.
     return out
 
 
+def _clipped_aligned(grey: np.ndarray, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Distance of pairs under the clipped comparison at its own shift. A copy that lost much of itself to black
+    (or white) is aligned wrongly on its standardised grey copy, which the clipped field dominates; what is left (a
+    few stars) lines up with the original made as much darker: the image that clips less is darkened (or brightened)
+    until it clips as much, both are blurred by CLIP_BLUR and matched at whole pixels within MARGIN, then the
+    clipped comparison is taken there and half a pixel around, each image's interior in turn."""
+    m, s = MARGIN, grey.shape[1]
+    g = grey.astype(np.float32)
+    ends = _ends(g)
+    shift = np.zeros((len(a), 2), np.float32)
+    match, peak, how, blur = cv2.matchTemplate, cv2.minMaxLoc, cv2.TM_CCOEFF_NORMED, cv2.GaussianBlur
+    for n, (i, j) in enumerate(zip(a, b)):
+        diff = ends[j] - ends[i]
+        end = int(np.argmax(np.abs(diff)))
+        x, y = (i, j) if diff[end] > 0 else (j, i)  # y clips more
+        level = np.quantile(g[x], ends[y, 0] if end == 0 else 1 - ends[y, 1])
+        moved = {x: np.clip(g[x] - level if end == 0 else g[x] + 255 - level, 0, 255).astype(np.float32), y: g[y]}
+        fi, fj = (blur(moved[k], (0, 0), CLIP_BLUR) for k in (i, j))
+        _, _, _, (px, py) = peak(match(fj, fi[m:s - m, m:s - m], how))
+        shift[n] = px - m, py - m
+    best = np.ones(len(a), np.float32)
+    for dx in (-0.5, 0.0, 0.5):
+        for dy in (-0.5, 0.0, 0.5):
+            at = np.clip(shift + np.float32([dx, dy]), -m, m)
+            best = np.minimum.reduce([best, _clipped_distance(grey, a, b, at), _clipped_distance(grey, b, a, -at)])
+    return best
+
+
 def _contrast_kept(grey: np.ndarray, a: np.ndarray, b: np.ndarray, shift: np.ndarray) -> np.ndarray:
     """(P,) bool: aligned pairs whose interiors, blurred by CLIP_BLUR, have a similar contrast (raw grey levels)."""
     m, w = MARGIN, grey.shape[1] - 2 * MARGIN
@@ -315,10 +347,10 @@ def _explains(x: np.ndarray, moved: np.ndarray, lost: np.ndarray) -> np.ndarray:
     return (np.abs(gained - lost) <= np.maximum(0.5 * lost, 0.03)).all(1)
 
 
-def _clips_differently(grey: np.ndarray, a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """(P,) bool: the two images' shares of pixels at black (or at white) differ by at least CLIPPED."""
+def _clips_differently(grey: np.ndarray, a: np.ndarray, b: np.ndarray, share: float = CLIPPED) -> np.ndarray:
+    """(P,) bool: the two images' shares of pixels at black (or at white) differ by at least `share`."""
     ends = _ends(grey)
-    return (np.abs(ends[a] - ends[b]) >= CLIPPED).any(1)
+    return (np.abs(ends[a] - ends[b]) >= share).any(1)
 
 
 def pair_distances(grey: np.ndarray, pairs: np.ndarray) -> np.ndarray:
@@ -462,6 +494,9 @@ def near_pairs(grey: np.ndarray, threshold: float = THRESHOLD, *, eligible: np.n
     # each image's nearest pair beyond the threshold is aligned from the other side too: it may yet stand apart
     nearest = _nearest_of_either(len(idx), cand, al.dist)
     _look_again(v, grey[idx], al, np.where(nearest & (al.plain > threshold), GATE, 0.0))
+    # ... and when the two clip differently, aligned under the clipped comparison too
+    clip = np.flatnonzero(nearest & (al.dist > threshold) & _clips_differently(grey[idx], al.a, al.b, HEAVY))
+    al.dist[clip] = np.minimum(al.dist[clip], _clipped_aligned(grey[idx], al.a[clip], al.b[clip]))
     dist = np.maximum(al.dist, 0.0)
     # a faint image is as close to much as to its original: it does not count against two structured images
     both = rich[idx[cand]].all(1)
