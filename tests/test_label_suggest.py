@@ -321,5 +321,5 @@ def test_a_retrain_keeps_the_pixel_columns_only_where_they_help_on_its_labels():
     assert not S.pixels_help(x, rows, y, 3, split=8)
     helpful = np.hstack([0.2 * rng.normal(size=(60, 8)), signal]).astype(np.float32)   # now the pixels carry it
     assert S.pixels_help(helpful, rows, y, 3, split=8)
-    probs, head = S.fit_predict(x, rows, y, 3, split=8)
-    assert head.weight.shape == (3, 8) and probs.shape == (60, 3)   # the noise columns were left out
+    probs, fitted = S.fit_predict(x, rows, y, 3, split=8)
+    assert fitted.head.weight.shape == (3, 8) and probs.shape == (60, 3)   # the noise columns were left out
