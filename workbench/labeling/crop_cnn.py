@@ -57,7 +57,7 @@ def fit_cnn(crops: np.ndarray, rows: np.ndarray, y: np.ndarray, n_classes: int, 
     else:
         start = None   # classes added since: a fresh net
     steps = steps or (WARM_STEPS if start is not None else STEPS)
-    x, t = as_input(crops[rows]), torch.from_numpy(np.asarray(y, np.int64))
+    x, t = as_input(crops[rows]), torch.from_numpy(np.array(y, np.int64))
     opt = torch.optim.Adam(net.parameters(), LR, weight_decay=1e-4)
     g = torch.Generator().manual_seed(seed)
     side = crops.shape[-1]

@@ -376,8 +376,12 @@ class Suggester:
     def _fit(self, rows: np.ndarray, y: np.ndarray, n_classes: int) -> tuple[np.ndarray, Fitted]:
         """A retrain: in the worker process for a big set, else here on the threads the activity allows."""
         f = self._features
-        args = (f.x, rows, y, n_classes, self._head, self.spreading, f.embedding_dims, no_progress, f.crops)
-        if self._worker is not None and len(f.x) >= PROCESS_MIN:
+        big = len(f.x) >= PROCESS_MIN
+        # the CNN only for a big set: its retrains run in the worker process, where many small torch steps do not
+        # hold up the server's threads, and a small set is labelled before the CNN's checks would pay for themselves
+        args = (f.x, rows, y, n_classes, self._head, self.spreading, f.embedding_dims, no_progress,
+                f.crops if big else None)
+        if self._worker is not None and big:
             return self._worker.call(fit_predict, *args)
         yield_threads(self.activity)
         return fit_predict(*args)
