@@ -159,7 +159,7 @@ def cnn_helps(x: np.ndarray, crops: np.ndarray, rows: np.ndarray, y: np.ndarray,
 
 def fit_predict(x: np.ndarray, rows: np.ndarray, y: np.ndarray, n_classes: int,
                 start: Fitted | None = None, spreading: bool = False, split: int | None = None,
-                progress: Progress = no_progress, crops: np.ndarray | None = None) -> tuple[np.ndarray, Fitted]:
+                crops: np.ndarray | None = None, progress: Progress = no_progress) -> tuple[np.ndarray, Fitted]:
     """One retrain: the head fitted on the labelled rows of `x` (warm-started from `start`), and its
     probabilities for every row (`spreading`: averaged with labels spread over the kNN graph). `split`: the
     columns from there on (the thumbnails') are used only where they help (`pixels_help`). `crops`: a CNN on
@@ -379,8 +379,7 @@ class Suggester:
         big = len(f.x) >= PROCESS_MIN
         # the CNN only for a big set: its retrains run in the worker process, where many small torch steps do not
         # hold up the server's threads, and a small set is labelled before the CNN's checks would pay for themselves
-        args = (f.x, rows, y, n_classes, self._head, self.spreading, f.embedding_dims, no_progress,
-                f.crops if big else None)
+        args = (f.x, rows, y, n_classes, self._head, self.spreading, f.embedding_dims, f.crops if big else None)
         if self._worker is not None and big:
             return self._worker.call(fit_predict, *args)
         yield_threads(self.activity)
