@@ -9,10 +9,15 @@ pytest.importorskip("workbench.detect.model")  # the detectors (issue 23's train
 
 from workbench.data.demo import ensure_scenes  # noqa: E402
 from workbench.data.scenes import SceneSpec  # noqa: E402
-from workbench.labeling.box_suggest import detection_runs, pick_suggester  # noqa: E402
+import gradio as gr  # noqa: E402
+
+from workbench.detect.evaluate import evaluate_detector  # noqa: E402
+from workbench.labeling.box_suggest import MIN_SCORE, detection_runs, operating_score, pick_suggester  # noqa: E402
 from workbench.labeling.boxes import apply, open_boxes, screen  # noqa: E402
 from workbench.train.config import Augment, Detect, RunConfig  # noqa: E402
 from workbench.train.tasks import train  # noqa: E402
+from workbench.ui import label_boxes  # noqa: E402
+from workbench.ui.label_boxes import BoxTab, on_boxes_dataset  # noqa: E402
 from workbench.workspace import Workspace  # noqa: E402
 
 pytestmark = pytest.mark.slow
@@ -45,3 +50,14 @@ def test_a_trained_detector_suggests_boxes_above_its_threshold_and_accepted_ones
     apply(store, s, {"op": "accept", "index": 0}, every.suggest)
     got = store.boxes("scenes", annotator="ann")
     assert got.how.tolist() == ["accepted"] and got.confidence[0] == pytest.approx(shown[0]["confidence"])
+
+    # the score floor starts where the run's evaluation put it on val, once there is one
+    score, why = operating_score(ws, "scenes")
+    assert score == MIN_SCORE and "workbench evaluate det" in why
+    ev = evaluate_detector(ws.run("det"))
+    score, why = operating_score(ws, "scenes")
+    assert score == pytest.approx(ev.score_threshold) and "run det" in why and "val" in why
+    with gr.Blocks():
+        tab = BoxTab(ws, label_boxes.layout())
+    slider = on_boxes_dataset(tab, "scenes")[tab.ui.min_score]
+    assert slider.value == pytest.approx(ev.score_threshold) and "val" in slider.info

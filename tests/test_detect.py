@@ -21,7 +21,7 @@ from workbench.cli import main as cli
 from workbench.data.demo import ensure_scenes
 from workbench.data.scenes import SceneSpec
 from workbench.detect import errors as E
-from workbench.detect.compare import compare_detectors
+from workbench.detect.compare import Difference, compare_detectors
 from workbench.detect.data import detection_task, read_image, train_transform
 from workbench.detect.evaluate import evaluate_detector, load_matches
 from workbench.detect.export import export_detector
@@ -267,3 +267,11 @@ def test_bad_requests_are_refused_with_a_message(trained, capsys):
     image = str(sorted((trained["home"] / "datasets" / "scenes").rglob("*.png"))[0])
     assert cli(["predict", "det", image, "--crop", "faces"]) == 2
     assert "is a detector" in capsys.readouterr().err
+
+
+def test_a_difference_says_which_run_is_better_only_when_its_interval_excludes_zero():
+    assert Difference("b", "a", "mAP@0.5", 0.05, 0.01, 0.09).says() == \
+        "b scores higher than a on mAP@0.5: +0.050 [+0.010, +0.090]."
+    assert Difference("b", "a", "mAP@0.5", -0.05, -0.09, -0.01).says().startswith("b scores lower than a")
+    assert "do not differ clearly" in Difference("b", "a", "COCO mAP", 0.02, -0.01, 0.05).says()
+    assert "no verdict" in Difference("b", "a", "COCO mAP", 0.0, float("nan"), float("nan")).says()

@@ -150,6 +150,12 @@ def test_a_pair_beyond_the_threshold_is_reported_only_when_it_stands_apart():
     assert not duplicates.stands_apart(7, pairs, dist, duplicates.THRESHOLD).any()  # the loose bound still holds
 
 
+def test_two_unrelated_images_are_no_pair():
+    grey = np.stack([measure(im)[1] for im in mnist(2)])
+    found = duplicates.find_duplicates(np.array(["h0", "h1"]), grey)
+    assert len(found.pairs) == 0 and found.group_sizes().tolist() == [1, 1]
+
+
 def test_blank_images_are_only_ever_exact_duplicates():
     grey = np.stack([np.full((32, 32), v, np.uint8) for v in (0, 0, 3, 200)])
     found = duplicates.find_duplicates(np.array(["h0", "h0", "h3", "h200"]), grey)
@@ -225,3 +231,32 @@ def test_a_dark_face_made_darker_and_a_faint_tile_made_brighter_are_found():
     found = duplicates.find_duplicates(np.array([m[0] for m in measured]), grey)
     near = {frozenset(map(int, p)) for p, k in zip(found.pairs, found.kinds) if k == "near"}
     assert near == {frozenset({i, len(images) + k}) for k, i in enumerate(made)}
+
+
+def test_a_copy_is_not_paired_with_its_originals_look_alike_and_a_far_aligned_copy_is_found():
+    """LFW edge patches: 162 and 169 made brighter lie 0.002-0.003 from another patch (188, 104) as well as from their
+    original, though the originals are 0.009-0.08 apart: two copies of one image would be closer than that (the
+    triangle inequality), so only the nearer pair is a copy. 157 made darker is 0.044 away aligned from one side and
+    0.023 from the other: the nearest pair of each image is aligned both ways before it is judged to stand apart."""
+    from skimage.data import lfw_subset
+
+    faces = [Image.fromarray((a * 255).round().astype(np.uint8)) for a in lfw_subset()]
+    made = {162: (1.036, (-1, -1), 20), 169: (1.065, (1, 2), 20), 157: (1.087, (1, 2), -20)}
+    measured = [measure(im) for im in faces + [near_copy(faces[i], *how) for i, how in made.items()]]
+    found = duplicates.find_duplicates(np.array([m[0] for m in measured]), np.stack([m[1] for m in measured]))
+    near = {frozenset(map(int, p)) for p, k in zip(found.pairs, found.kinds) if k == "near"}
+    assert near == {frozenset({i, len(faces) + k}) for k, i in enumerate(made)}
+
+
+def test_a_star_field_made_nearly_black_is_found():
+    """Photo tiles of the Hubble deep field made 20 levels darker keep only a few stars (92-94% of pixels black, too
+    faint to count as structured): such a faint, clipped image is still compared with the structured ones."""
+    tiles = [Image.fromarray(t).convert("L") for t in photo_tiles(4000)]
+    made = {2799: (1.059, (2, 2), -20), 2459: (0.91, (-2, 1), -20)}
+    images = tiles[:300] + [tiles[i] for i in made]
+    measured = [measure(im) for im in images + [near_copy(tiles[i], *how) for i, how in made.items()]]
+    grey = np.stack([m[1] for m in measured])
+    assert not duplicates.structured(grey[len(images):]).any()
+    found = duplicates.find_duplicates(np.array([m[0] for m in measured]), grey)
+    near = {frozenset(map(int, p)) for p, k in zip(found.pairs, found.kinds) if k == "near"}
+    assert {p for p in near if max(p) >= len(images)} == {frozenset({300 + k, len(images) + k}) for k in range(2)}

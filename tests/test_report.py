@@ -17,6 +17,7 @@ import pytest
 from workbench.cli import main
 from workbench.data.demo import ensure_scenes, faces_truth
 from workbench.data.scenes import SceneSpec
+from workbench.detect.compare import detector_comparison
 from workbench.detect.errors import ERRORS, outcome_counts
 from workbench.detect.evaluate import load_detection_evaluation, load_matches, per_class_table
 from workbench.detect.evaluate import metrics_table as detection_metrics_table
@@ -306,6 +307,19 @@ def test_a_detection_run_is_reported_with_its_own_evaluation_and_box_errors(home
     assert errors and parts["failures"]["imgs"] == sum(min(8, int((matched.outcome == o).sum())) for o in ERRORS)
     assert "workbench train scenes" in text
     assert "pass: every run's images, labels and splits are as they were when it trained" in parts["reproduce"]["checks"]
+
+    # a second detector: Methods compares the two on the test images they share, paired, with a verdict
+    result = train_task(ws, RunConfig("scenes", method="finetune", epochs=1, batch_size=8, detect=Detect("fcos", 96),
+                                      augment=Augment(flip=False, rotation=0, crop_scale=0.8), name="det2"))
+    assert result.status == "completed", result.message
+    page = build_report(open_study(ws, "scenes"))
+    parts, text = Tables(page).sections, html.unescape(re.sub(r"<[^>]+>", "", page))
+    cmp = detector_comparison([run, ws.run("det2")])
+    shown = table_with(parts["methods"], "run", "mAP@0.5", "Δ mAP@0.5 vs det")
+    assert shown["run"].tolist() == ["det", "det2"]
+    assert shown["Δ mAP@0.5 vs det"].tolist()[1] == cmp.table["Δ mAP@0.5 vs det"].tolist()[1]
+    assert shown["mAP@0.5 95% CI"].tolist() == cmp.table["mAP@0.5 95% CI"].tolist()
+    assert len(cmp.differences) == 2 and all(d.says() in text for d in cmp.differences)
 
 
 def test_report_button_with_only_a_saved_comparison_reports_it_on_its_dataset(study_home):

@@ -31,9 +31,10 @@ ANNOTATOR_HANDLERS: dict[str, bool] = {
     "bulk.run": False, "on_accept_page": False,  # accept the model's suggestions on a grid page, as oneself
     "on_refresh": True, "open_in_labeller": True,  # the Review view
 }
-# Boxes-mode handlers an annotator may call: open their boxes, and every drawing operation (as themselves: a box is
-# changed only by its owner, and a session shows only its annotator's boxes). Adding box classes stays with admins.
-ANNOTATOR_BOX_HANDLERS: dict[str, bool] = {"on_boxes_start": False, "on_box_event": False}
+# Boxes-mode handlers an annotator may call: open their boxes (at the detector's score floor), and every drawing
+# operation (as themselves: a box is changed only by its owner, and a session shows only its annotator's boxes).
+# Adding box classes stays with admins.
+ANNOTATOR_BOX_HANDLERS: dict[str, bool] = {"on_boxes_start": False, "on_box_event": False, "on_boxes_dataset": False}
 # the UI shell's own events, open to every user: the landing check that sends annotators to /label, and the
 # dataset pickers' list of datasets (on /label too)
 SHELL_HANDLERS = frozenset({("workbench.ui.guard", "send_annotators_to_label_page.landing"),

@@ -189,6 +189,10 @@ class Run:
         """checkpoints/<run>/evaluation_<split>.json."""
         return self.folder / f"evaluation_{split}.json"
 
+    def detection_evaluation_path(self, split: str = "test") -> Path:
+        """checkpoints/<run>/detection_<split>.json (a detection run's evaluation)."""
+        return self.folder / f"detection_{split}.json"
+
     def predictions_path(self, split: str = "test") -> Path:
         """checkpoints/<run>/predictions_<split>.csv: one row per image (image_id, path, y_true, y_pred, p_k...)."""
         return self.folder / f"predictions_{split}.csv"

@@ -10,12 +10,13 @@ judged on the images' 32×32 grey copies in three steps:
    and darkest tenth (what survives when a copy made darker loses its dark pixels to black);
 2. distance: 1 − the correlation (cosine of the mean-removed pixels) of the two copies after aligning them to a
    fraction of a pixel (template match, then OpenCV's ECC, from the sharper image, then from the other when still
-   undecided), over the interior inside a 4-px border (what a shift pushes out of frame), with the sharper image
-   softened to match the other: resizing and JPEG soften a copy, and standardising each copy makes brightness not
-   count. Contrast does: a pair whose spreads of grey differ by more than CONTRAST is no pair (any two step edges
-   correlate, whatever their contrast). When the two lose different shares of pixels to black or white, one may be
-   the other made darker or brighter and clipped: the model clip(x + β) is compared with y too (β whose clipping
-   accounts for the pixels y lost), and the smaller distance kept;
+   undecided: within the threshold, or an image's nearest pair, which may yet stand apart), over the interior
+   inside a 4-px border (what a shift pushes out of frame), with the sharper image softened to match the other:
+   resizing and JPEG soften a copy, and standardising each copy makes brightness not count. Contrast does: a pair
+   whose spreads of grey differ by more than CONTRAST is no pair (any two step edges correlate, whatever their
+   contrast). When the two lose different shares of pixels to black or white, one may be the other made darker or
+   brighter and clipped: the model clip(x + β) is compared with y too (β whose clipping accounts for the pixels y
+   lost), and the smaller distance kept;
 3. decision: the distance is at most `threshold`, and the pair stands out: at most RATIO × each image's distance to
    its nearest neighbour outside its group. Two people's similar 1s are as close to many other 1s as to each other;
    a copy is far closer to its original than to anything else. A pair up to LOOSE × `threshold` apart is reported
@@ -23,9 +24,15 @@ judged on the images' 32×32 grey copies in three steps:
    NOISE × how far JPEG re-encoding alone moves the more moved of the two: JPEG takes more from a textured crop (a
    face, a patch of a photo) than from a digit or a clean edge, and such a copy is still far closer to its original
    than to anything else.
+   Last, two reported pairs that share an image, (c, j) and (c, k), make j and k copies of each other: where j and
+   k are further apart than the triangle inequality allows (chord distances √(2d), with SLACK), the longer pair is
+   a look-alike of a copy's original (an edge patch at about the same angle), not a copy, and is dropped.
 
 Images without structure (grey-level spread below FLAT after the blur: blank or nearly uniform) take part in exact
-duplicates only. The backbone embeddings cached for suggestions are not used: on 28×28 digits a copy 20 grey levels
+duplicates only, unless they have clipped pixels (CLIPPED at black or white): such a faint image may be a
+structured one made darker or brighter (a star field made 20 levels darker keeps a few stars), and is compared
+with structured images only, with MORE × as many candidates (clipping damages its descriptors); it does not count
+against a pair of two structured images (it is about as close to many of them as to its original). The backbone embeddings cached for suggestions are not used: on 28×28 digits a copy 20 grey levels
 brighter lies hundreds of neighbours away from its original there, while these steps find it first; for LFW faces
 and 32×32 photo tiles the original is among a planted copy's 8 nearest by Lite0 cosine for 43 and 48 of 100 copies,
 and adds none the pixel descriptors miss.
@@ -61,6 +68,7 @@ RATIO = 0.3  # a pair's distance at most this times each image's distance to its
 LOOSE = 10.0  # pairs up to LOOSE × threshold apart are reported when they stand apart by far (step 3, second rule)
 APART = 0.2  # ... at most this times each image's distance to its next nearest image
 NEIGHBOURS = 8  # candidates per image and descriptor (step 1)
+MORE = 4  # ... times as many for a faint image with clipped pixels, whose descriptors the clipping damaged
 WIDE = 1.5  # ... times as many under the blurred descriptor, where faces and textures crowd each other
 BLUR = 1.0  # px of the 32-px copy: the base blur every distance is taken at
 SOFTEN = (0.0, 0.4, 0.6, 0.8, 1.0)  # extra blur tried on either side of a pair (step 2)
@@ -74,8 +82,9 @@ CLIPPED = 0.02  # share of pixels at 0 or 255 by which two images must differ fo
 JPEG_QUALITY = 70  # of the re-encoding that measures how far JPEG moves each image (step 3, second rule)
 NOISE = 20.0  # a pair beyond the threshold is at most this times that distance of the more moved of the two
 SECOND_LOOK = 0.001  # pairs still further apart once aligned are aligned from the other side too (step 2)
+SLACK = 1.25  # of the triangle inequality two reported pairs sharing an image must meet (step 3)
 FLAT = 4.0  # grey levels: an image whose blurred copy spreads less has no structure to compare
-VERSION = 5  # of this algorithm, part of the cache key of saved results
+VERSION = 6  # of this algorithm, part of the cache key of saved results
 EXACT, NEAR = "exact", "near"
 PAIR_COLUMNS = ("a", "b", "kind", "distance")
 
@@ -147,16 +156,20 @@ def _extremes(x: np.ndarray, side: int = 16, share: float = 0.1) -> np.ndarray:
     return _unit(np.concatenate([np.maximum(flat - hi, 0), np.maximum(lo - flat, 0)], 1))
 
 
-def candidates(x: np.ndarray, k: int = NEIGHBOURS) -> np.ndarray:
-    """(P, 2) index pairs (i < j), each image with its nearest neighbours under each descriptor (step 1)."""
+def candidates(x: np.ndarray, k: int = NEIGHBOURS, *, more: np.ndarray | None = None) -> np.ndarray:
+    """(P, 2) index pairs (i < j), each image with its nearest neighbours under each descriptor (step 1); the images
+    `more` (bool) with MORE × as many."""
     if len(x) < 2:
         return np.zeros((0, 2), np.int64)
     found = []
     for f, many in ((_centred(x), k), (_blurred(x), round(WIDE * k)), (_extremes(x), k)):
-        kk = min(many + 1, len(x))
-        _, nb = neighbors.NearestNeighbors(n_neighbors=kk).fit(f).kneighbors(f)
-        i, j = np.repeat(np.arange(len(x)), kk), nb.ravel()
-        found.append(np.stack([np.minimum(i, j), np.maximum(i, j)], 1)[i != j])
+        search = neighbors.NearestNeighbors().fit(f)
+        for at, kk in ((np.arange(len(x)), many), (np.flatnonzero(more if more is not None else []), MORE * many)):
+            if not len(at):
+                continue
+            _, nb = search.kneighbors(f[at], n_neighbors=min(kk + 1, len(x)))
+            i, j = np.repeat(at, nb.shape[1]), nb.ravel()
+            found.append(np.stack([np.minimum(i, j), np.maximum(i, j)], 1)[i != j])
     return np.unique(np.concatenate(found), axis=0)
 
 
@@ -320,33 +333,67 @@ def _sharpness(v: np.ndarray) -> np.ndarray:
     return (gx * gx + gy * gy).mean(axis=(1, 2))
 
 
-def _distances(v: np.ndarray, pairs: np.ndarray, grey: np.ndarray, reach: np.ndarray | None = None) -> np.ndarray:
-    """Step 2; `reach` (P,): the largest distance at which each pair could still be reported (default: the loose
-    bound), past which it is not aligned a second time."""
+@dataclass
+class _Aligned:
+    """Step 2's state for P pairs, the sharper image of each first (`a`): the shift of `b` onto `a`, the plain
+    distance (aligned, softened), and the distance judged (contrast rule and clipped comparison applied)."""
+
+    a: np.ndarray
+    b: np.ndarray
+    shift: np.ndarray
+    plain: np.ndarray
+    dist: np.ndarray
+    refined: np.ndarray  # bool: aligned to a fraction of a pixel (whole-pixel distance within GATE)
+
+
+def _align(v: np.ndarray, pairs: np.ndarray, grey: np.ndarray) -> _Aligned:
+    """Step 2, aligned once from the sharper image of each pair."""
     # the sharper image of a pair is the one matched and aligned against: the same answer in any import order
     sharp = _sharpness(v)
     swap = sharp[pairs[:, 1]] > sharp[pairs[:, 0]]
     a, b = np.where(swap, pairs[:, 1], pairs[:, 0]), np.where(swap, pairs[:, 0], pairs[:, 1])
-    dist, shift = _whole_pixel(v[:, 0], a, b)
-    close = np.flatnonzero(dist <= GATE)
+    plain, shift = _whole_pixel(v[:, 0], a, b)
+    close = np.flatnonzero(plain <= GATE)
     if len(close):
         shift[close] = _refine(v[:, 0], a[close], b[close], shift[close])
-        fine = np.minimum(dist[close], _softened_distance(v, a[close], b[close], shift[close]))
-        # ECC can stop short from one side and not from the other: undecided pairs are aligned the other way too
-        bound = LOOSE * THRESHOLD if reach is None else reach[close]
-        again = np.flatnonzero((fine > SECOND_LOOK) & (fine <= bound))
-        if len(again):
-            i, j = a[close[again]], b[close[again]]
-            back = _refine(v[:, 0], j, i, -shift[close[again]])
-            other = _softened_distance(v, j, i, back)
-            better = other < fine[again]
-            fine[again[better]] = other[better]
-            shift[close[again[better]]] = -back[better]
-        dist[close] = np.where(_contrast_kept(grey, a[close], b[close], shift[close]), fine, 1.0)
-    at = close[_clips_differently(grey, a[close], b[close])]
-    if len(at):
-        dist[at] = np.minimum(dist[at], _clipped_distance(grey, a[at], b[at], shift[at]))
-    return np.maximum(dist, 0.0)
+        plain[close] = np.minimum(plain[close], _softened_distance(v, a[close], b[close], shift[close]))
+    al = _Aligned(a, b, shift, plain, plain.copy(), plain <= GATE)
+    _judge(grey, al, close)
+    return al
+
+
+def _judge(grey: np.ndarray, al: _Aligned, at: np.ndarray) -> None:
+    """The distance of the refined pairs `at` from their plain one: 1 where the contrast differs, the clipped
+    comparison where the two images clip differently and it is closer."""
+    a, b, shift = al.a[at], al.b[at], al.shift[at]
+    al.dist[at] = np.where(_contrast_kept(grey, a, b, shift), al.plain[at], 1.0)
+    clip = _clips_differently(grey, a, b)
+    if clip.any():
+        al.dist[at[clip]] = np.minimum(al.dist[at[clip]], _clipped_distance(grey, a[clip], b[clip], shift[clip]))
+
+
+def _look_again(v: np.ndarray, grey: np.ndarray, al: _Aligned, bound: np.ndarray | float) -> None:
+    """ECC can stop short from one side and not from the other: refined pairs still undecided (plain distance
+    between SECOND_LOOK and `bound`) are aligned from the other image too, and the closer alignment kept."""
+    again = np.flatnonzero(al.refined & (al.plain > SECOND_LOOK) & (al.plain <= bound))
+    if not len(again):
+        return
+    i, j = al.a[again], al.b[again]
+    back = _refine(v[:, 0], j, i, -al.shift[again])
+    other = _softened_distance(v, j, i, back)
+    closer = other < al.plain[again]
+    better, before = again[closer], al.dist[again[closer]]
+    al.plain[better], al.shift[better] = other[closer], -back[closer]
+    _judge(grey, al, better)
+    al.dist[better] = np.minimum(al.dist[better], before)  # the first alignment's clipped comparison may be closer
+
+
+def _distances(v: np.ndarray, pairs: np.ndarray, grey: np.ndarray, reach: np.ndarray | None = None) -> np.ndarray:
+    """Step 2; `reach` (P,): the largest distance at which each pair could still be reported (default: the loose
+    bound), past which it is not aligned a second time."""
+    al = _align(v, pairs, grey)
+    _look_again(v, grey, al, LOOSE * THRESHOLD if reach is None else reach)
+    return np.maximum(al.dist, 0.0)
 
 
 def components(n: int, pairs: np.ndarray) -> np.ndarray:
@@ -400,19 +447,77 @@ def jpeg_noise(grey: np.ndarray, v: np.ndarray | None = None) -> np.ndarray:
 def near_pairs(grey: np.ndarray, threshold: float = THRESHOLD, *, eligible: np.ndarray | None = None,
                ratio: float = RATIO, k: int = NEIGHBOURS) -> tuple[np.ndarray, np.ndarray]:
     """((P, 2) index pairs, (P,) distances) of the near duplicates among the `eligible` (default: structured) images."""
-    eligible = structured(grey) if eligible is None else eligible & structured(grey)
+    rich = structured(grey)
+    # a faint image with clipped pixels may be a structured one made darker or brighter: compared with those only
+    faint = ~rich & (_ends(grey.astype(np.float32)).max(1) >= CLIPPED) & (grey.std(axis=(1, 2)) >= 1)
+    eligible = rich | faint if eligible is None else eligible & (rich | faint)
     idx = np.flatnonzero(eligible)
     v = _versions(grey[idx])
-    cand = candidates(v[:, 0], k)
+    cand = candidates(v[:, 0], k, more=faint[idx])
+    cand = cand[rich[idx[cand]].any(1)]
     if not len(cand):
         return np.zeros((0, 2), np.int64), np.zeros(0, np.float32)
-    noisy = jpeg_noise(grey[idx], v)
-    # beyond the threshold only as far as re-encoding moves such images
-    reach = np.clip(NOISE * np.maximum(noisy[cand[:, 0]], noisy[cand[:, 1]]), threshold, LOOSE * threshold)
-    dist = _distances(v, cand, grey[idx], reach)
-    loose = stands_apart(len(idx), cand, dist, LOOSE * threshold) & (dist <= reach)
-    keep = stand_out(len(idx), cand, dist, threshold, ratio) | loose
+    al = _align(v, cand, grey[idx])
+    _look_again(v, grey[idx], al, threshold)
+    # each image's nearest pair beyond the threshold is aligned from the other side too: it may yet stand apart
+    nearest = _nearest_of_either(len(idx), cand, al.dist)
+    _look_again(v, grey[idx], al, np.where(nearest & (al.plain > threshold), GATE, 0.0))
+    dist = np.maximum(al.dist, 0.0)
+    # a faint image is as close to much as to its original: it does not count against two structured images
+    both = rich[idx[cand]].all(1)
+    keep = np.zeros(len(cand), bool) if both.all() else _decide(grey[idx], cand, dist, threshold, ratio)
+    keep[both] = _decide(grey[idx], cand[both], dist[both], threshold, ratio)
+    keep[_inconsistent(v, grey[idx], cand, dist, keep)] = False
     return idx[cand[keep]], dist[keep]
+
+
+def _decide(grey: np.ndarray, pairs: np.ndarray, dist: np.ndarray, threshold: float, ratio: float) -> np.ndarray:
+    """(P,) bool, step 3: the pair stands out, or stands apart within NOISE × how far re-encoding moves the more
+    moved of the two."""
+    keep = stand_out(len(grey), pairs, dist, threshold, ratio)
+    loose = np.flatnonzero(stands_apart(len(grey), pairs, dist, LOOSE * threshold) & ~keep)
+    if not len(loose):
+        return keep
+    imgs, at = np.unique(pairs[loose], return_inverse=True)
+    reach = np.maximum(NOISE * jpeg_noise(grey[imgs])[at.reshape(-1, 2)].max(1), threshold)
+    keep[loose[dist[loose] <= reach]] = True
+    return keep
+
+
+def _inconsistent(v: np.ndarray, grey: np.ndarray, pairs: np.ndarray, dist: np.ndarray, keep: np.ndarray) -> np.ndarray:
+    """Indices of kept pairs that are look-alikes, not copies: a pair (c, j) kept beside (c, k) makes j and k copies
+    of each other, so their chord distance (√(2d), of unit vectors) is at most the sum of the two by the triangle
+    inequality; where it exceeds SLACK × that sum, the longer of the two pairs is dropped."""
+    kept = np.flatnonzero(keep)
+    ends = np.concatenate([pairs[kept], pairs[kept, ::-1]])
+    by = np.concatenate([kept, kept])
+    order = np.argsort(ends[:, 0], kind="stable")
+    ends, by = ends[order], by[order]
+    first, count = np.unique(ends[:, 0], return_index=True, return_counts=True)[1:]
+    wedges = [(by[s + x], by[s + y], ends[s + x, 1], ends[s + y, 1])
+              for s, c in zip(first, count) if c > 1 for x in range(c) for y in range(x + 1, c)]
+    if not wedges:
+        return np.zeros(0, np.int64)
+    pi, pk, j, k = np.array(wedges).T
+    # the far ends' distance: a candidate pair's where it is one, measured here where not
+    n = len(v)
+    known = pairs[:, 0] * n + pairs[:, 1]
+    want = np.minimum(j, k) * n + np.maximum(j, k)
+    at = np.clip(np.searchsorted(known, want), 0, len(known) - 1)
+    djk = np.where(known[at] == want, dist[at], np.nan)
+    missing = np.isnan(djk)
+    if missing.any():
+        djk[missing] = _distances(v, np.stack([j[missing], k[missing]], 1), grey)
+    bad = np.sqrt(djk) > SLACK * (np.sqrt(dist[pi]) + np.sqrt(dist[pk]))
+    return np.unique(np.where(dist[pi] >= dist[pk], pi, pk)[bad])
+
+
+def _nearest_of_either(n: int, pairs: np.ndarray, dist: np.ndarray) -> np.ndarray:
+    """(P,) bool: the pair is the nearest candidate of one of its two images."""
+    nearest = np.full(n, np.inf)
+    for end in (0, 1):
+        np.minimum.at(nearest, pairs[:, end], dist)
+    return (dist <= nearest[pairs[:, 0]]) | (dist <= nearest[pairs[:, 1]])
 
 
 @dataclass(frozen=True)

@@ -51,6 +51,7 @@ class DetectionEvaluation:
     notes: list[str] = field(default_factory=list)
     files: list[str] = field(default_factory=list)
     task: str = "detection"
+    resamples: int = INTERVAL_RESAMPLES  # behind `intervals`
 
     def to_dict(self) -> dict:
         """As saved: plain JSON, NaN as null."""
@@ -59,7 +60,7 @@ class DetectionEvaluation:
 
 def evaluation_file(run: Run, split: str = "test") -> Path:
     """checkpoints/<run>/detection_<split>.json."""
-    return run.folder / f"detection_{split}.json"
+    return run.detection_evaluation_path(split)
 
 
 def boxes_file(run: Run, split: str = "test") -> Path:
@@ -102,7 +103,7 @@ def evaluate_detector(run: Run, split: str = "test", which: str = "best", *,
     result = DetectionEvaluation(
         run=run.name, split=split, checkpoint=which, classes=task.classes, n=m["n"], boxes=m["boxes"],
         metrics={k: m[k] for k in ("map_50", "map", "map_75", "mar_100", "map_small", "map_medium", "map_large")},
-        intervals=intervals, per_class=m["per_class"], pr=m["pr"], score_threshold=threshold,
+        intervals=intervals, resamples=resamples, per_class=m["per_class"], pr=m["pr"], score_threshold=threshold,
         outcomes=matched.outcome.value_counts().reindex(E.OUTCOMES, fill_value=0).astype(int).to_dict(), notes=notes)
     paths = test.set_index("image_id")["path"]
     write_csv(boxes_file(run, split), prediction_rows(test.image_id.tolist(), preds, task.classes))

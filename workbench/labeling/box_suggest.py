@@ -134,6 +134,20 @@ def detector_suggester(run: Run, min_score: float = MIN_SCORE) -> BoxSuggester:
                         suggest=lambda image, classes: detector_boxes(loaded, image["path"], classes, min_score))
 
 
+def operating_score(ws: Workspace, dataset: str) -> tuple[float, str]:
+    """The score floor to suggest `dataset`'s boxes at, and why: the one its newest detection run's evaluation chose
+    on val (best box F1), else MIN_SCORE."""
+    runs = detection_runs(ws, dataset)
+    if not runs:
+        return MIN_SCORE, f"default {MIN_SCORE:g}; no detector of this set yet"
+    path = ws.run(runs[-1]).detection_evaluation_path()
+    try:
+        score = float(json.loads(path.read_text())["score_threshold"])
+    except (OSError, ValueError, KeyError, TypeError):
+        return MIN_SCORE, f"default {MIN_SCORE:g}; `workbench evaluate {runs[-1]}` chooses one on its val split"
+    return score, f"run {runs[-1]} chose {score:g} on its val split (best box F1)"
+
+
 def pick_suggester(ws: Workspace, dataset: str, min_score: float = MIN_SCORE) -> BoxSuggester | None:
     """What suggests boxes for `dataset`: its newest detection run once one exists, else the Haar cascades for face
     and eye classes, else nothing."""

@@ -13,7 +13,7 @@ from typing import NoReturn
 import gradio as gr
 
 from workbench.errors import WorkbenchError
-from workbench.labeling.box_suggest import MIN_SCORE, BoxSuggester, pick_suggester
+from workbench.labeling.box_suggest import MIN_SCORE, BoxSuggester, operating_score, pick_suggester
 from workbench.labeling.boxes import BoxSession, apply, open_boxes, screen
 from workbench.workspace import Workspace
 from workbench.ui import box_canvas
@@ -71,8 +71,8 @@ def layout() -> BoxesUI:
     with gr.Column(visible=False, elem_id=PANEL_ID) as panel:
         with gr.Row():
             start = gr.Button("Open boxes", variant="primary", scale=1, elem_id="wb-boxes-start")
-            min_score = gr.Slider(0.05, 0.95, value=MIN_SCORE, step=0.05, scale=1, elem_id="wb-boxes-min-score",
-                                  label="Suggest a detector's boxes scored at least")
+            min_score = gr.Slider(0.01, 0.99, value=MIN_SCORE, step=0.01, scale=1, elem_id="wb-boxes-min-score",
+                                  label="Suggest a detector's boxes scored at least", info=f"default {MIN_SCORE:g}")
             gr.Markdown("Drag to draw a box; **1**..**9**, **0** pick the class (and give it to the selected box); "
                         "arrows nudge (Shift: 10 px); **Del** deletes; **Enter** accepts the dashed suggestions; "
                         "**c** copies the previous image's boxes; **z** undoes; **n** done → next; **s** skips.")
@@ -118,6 +118,14 @@ def on_boxes_start(tab: BoxTab, ds: str | None, name: str | None, suggest_: bool
     return {tab.ui.sess: s, tab.ui.canvas: _value(tab, s, new_image=True)}
 
 
+def on_boxes_dataset(tab: BoxTab, ds: str | None) -> dict:
+    """The score slider set to the floor the set's newest detector chose on its val split (the info says which)."""
+    if not ds:
+        return {tab.ui.min_score: gr.Slider()}
+    score, why = operating_score(tab.ws, ds)
+    return {tab.ui.min_score: gr.Slider(value=score, info=why)}
+
+
 def on_box_event(tab: BoxTab, s: BoxSession | None, evt: gr.EventData) -> dict:
     """One operation from the canvas (draw, move, class, delete, copy, undo, accept, done, next, prev)."""
     if s is None:
@@ -150,6 +158,8 @@ def on_add_box_classes(tab: BoxTab, ds: str | None, text: str | None, s: BoxSess
 def wire(tab: BoxTab, dataset: gr.Dropdown, annotator: gr.Textbox, suggest_on: gr.Checkbox) -> None:
     """Connect the Boxes panel's events; the dataset, annotator and suggestion switch are the tab's."""
     ui = tab.ui
+    dataset.change(bind(on_boxes_dataset, tab), inputs_kwargs={"ds": dataset}, outputs=[ui.min_score],
+                   show_progress="hidden", api_visibility="private")
     ui.start.click(bind(on_boxes_start, tab), inputs_kwargs={"ds": dataset, "name": annotator, "suggest_": suggest_on,
                                                              "min_score": ui.min_score},
                    outputs=[ui.sess, ui.canvas], api_name="boxes_start")
