@@ -190,9 +190,9 @@ def test_verify_page_is_one_class_most_confident_first_and_accepts_in_one_transa
     assert (paged["source"] == "page").all() and (paged["label"] == page.suggested).all()
     assert paged["created_at"].nunique() == 1
     np.testing.assert_allclose(paged["confidence"], [c for i, c in zip(ids, conf) if i not in out], rtol=1e-6)
-    # the review order lists accepted suggestions least confident first
+    # the review order lists accepted suggestions least confident first (equally sure ones by image id)
     review = build_queue(faces, "faces", "ann", "accepted")
-    assert review == paged.sort_values("confidence").index.tolist()
+    assert review == paged.reset_index().sort_values(["confidence", "image_id"])["image_id"].tolist()
 
 
 def test_a_class_key_on_a_page_corrects_that_image_in_the_pages_transaction(faces):
@@ -321,5 +321,44 @@ def test_a_retrain_keeps_the_pixel_columns_only_where_they_help_on_its_labels():
     assert not S.pixels_help(x, rows, y, 3, split=8)
     helpful = np.hstack([0.2 * rng.normal(size=(60, 8)), signal]).astype(np.float32)   # now the pixels carry it
     assert S.pixels_help(helpful, rows, y, 3, split=8)
-    probs, head = S.fit_predict(x, rows, y, 3, split=8)
-    assert head.weight.shape == (3, 8) and probs.shape == (60, 3)   # the noise columns were left out
+    probs, fitted = S.fit_predict(x, rows, y, 3, split=8)
+    assert fitted.head.weight.shape == (3, 8) and probs.shape == (60, 3)   # the noise columns were left out
+
+
+def test_a_cnn_on_the_grey_crops_is_averaged_in_only_where_a_check_on_the_labels_says_it_helps(monkeypatch):
+    """sklearn's digits as 28×28 crops: where the head's columns say nothing, the CNN on the crops is kept, carried
+    to the next retrain and lifts the suggestions; where the crops are noise it is left out."""
+    from PIL import Image
+    import torch
+    from sklearn.datasets import load_digits
+
+    from workbench.labeling import crop_cnn
+
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)   # as the app's retrains while an annotator works (two threads on a loaded box: 6x slower)
+    try:
+        monkeypatch.setattr(S, "CHECK_STEPS", 120)
+        monkeypatch.setattr(crop_cnn, "STEPS", 200)
+        d = load_digits(n_class=4)
+        n = 240
+        crops = np.stack([np.asarray(Image.fromarray((im * 15.9).astype(np.uint8)).resize((28, 28), Image.BILINEAR))
+                          for im in d.images[:n]])
+        y, rng = d.target[:n], np.random.default_rng(0)
+        noise_x = rng.normal(size=(n, 8)).astype(np.float32)
+        rows = np.arange(120)
+        assert S.cnn_helps(noise_x, crops, rows, y[rows], 4)
+        signal_x = (np.eye(4)[y] + 0.3 * rng.normal(size=(n, 4))).astype(np.float32)
+        noise_crops = rng.integers(0, 256, crops.shape).astype(np.uint8)
+        assert not S.cnn_helps(signal_x, noise_crops, rows, y[rows], 4)
+
+        head_only, _ = S.fit_predict(noise_x, rows, y[rows], 4)
+        probs, fitted = S.fit_predict(noise_x, rows, y[rows], 4, crops=crops)
+        assert fitted.cnn_kept and fitted.cnn is not None and fitted.checked_at == 120
+        rest = np.arange(120, n)
+        assert (probs[rest].argmax(1) == y[rest]).mean() > (head_only[rest].argmax(1) == y[rest]).mean() + 0.3
+        _, again = S.fit_predict(noise_x, np.arange(130), y[:130], 4, start=fitted, crops=crops)
+        assert again.checked_at == 120 and again.cnn is not fitted.cnn   # not checked again yet; the CNN went on
+        _, few = S.fit_predict(noise_x, rows[:S.CNN_MIN - 1], y[:S.CNN_MIN - 1], 4, crops=crops)
+        assert few.cnn is None and not few.checked_at                     # too few labels to fit a CNN on
+    finally:
+        torch.set_num_threads(threads)

@@ -11,7 +11,7 @@ import atexit
 import threading
 import time
 import weakref
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Callable
 
 import numpy as np
@@ -27,6 +27,7 @@ from workbench.store import Store
 torch = lazy_import("torch")
 F = lazy_import("torch.nn.functional")
 spreading_ = lazy_import("workbench.labeling.spreading")   # scikit-learn, likewise
+crop_cnn = lazy_import("workbench.labeling.crop_cnn")       # torch, likewise
 
 MIN_PER_CLASS = 5
 RETRAIN_EVERY = 10
@@ -39,6 +40,21 @@ SUGGESTION_FLOOR = 0.5
 # key per image against 0.520x without (bench/label_efficiency.py, strategy "spreading"); with 5 and 20 labels a
 # class the combined suggestions were right on 63.8% and 81.5% of the set against the head's 65.7% and 82.7%
 SPREADING = False
+# the small CNN on the grey crops (labeling.crop_cnn), averaged with the head where a k-fold check on the labels says
+# it helps: checked from CNN_MIN labels on (fewer overfit it), again each time the labels grew CNN_RECHECK-fold
+CNN_MIN = 100
+CNN_RECHECK = 1.5
+CHECK_STEPS = 300   # each fold's CNN in the check (a first fit takes crop_cnn.STEPS)
+
+
+@dataclass(frozen=True)
+class Fitted:
+    """What a retrain leaves for the next one to start from: the head, the CNN's weights and its last check."""
+
+    head: torch.nn.Linear
+    cnn: dict | None = None     # CropNet weights while the CNN is kept
+    cnn_kept: bool = False      # the last check's verdict
+    checked_at: int = 0         # labels at the last check (0: never checked)
 
 
 @dataclass(frozen=True)
@@ -110,10 +126,14 @@ def predict(head: torch.nn.Linear, x: np.ndarray) -> np.ndarray:
         return head(torch.from_numpy(np.array(x, np.float32))).softmax(1).numpy()
 
 
+def _folds(n: int, folds: int) -> np.ndarray:
+    return np.random.default_rng(0).permutation(n) % folds
+
+
 def pixels_help(x: np.ndarray, rows: np.ndarray, y: np.ndarray, n_classes: int, split: int, folds: int = 3) -> bool:
     """Whether heads on all columns of `x` beat heads on its first `split` (the embedding alone), by `folds`-fold
     accuracy on the labelled rows (ties keep all)."""
-    fold = np.random.default_rng(0).permutation(len(rows)) % folds
+    fold = _folds(len(rows), folds)
     right = {}
     for cols in (slice(None), slice(0, split)):
         right[cols.stop] = sum(int((predict(fit_head(x[rows[fold != k]][:, cols], y[fold != k], n_classes),
@@ -122,19 +142,43 @@ def pixels_help(x: np.ndarray, rows: np.ndarray, y: np.ndarray, n_classes: int, 
     return right[None] >= right[split]
 
 
+def cnn_helps(x: np.ndarray, crops: np.ndarray, rows: np.ndarray, y: np.ndarray, n_classes: int,
+              folds: int = 3) -> bool:
+    """Whether the head's probabilities averaged with a CropNet's beat the head's alone, by `folds`-fold accuracy on
+    the labelled rows (a tie leaves the CNN out: it costs time)."""
+    fold, alone, both = _folds(len(rows), folds), 0, 0
+    for k in range(folds):
+        fit, held = rows[fold != k], rows[fold == k]
+        p = predict(fit_head(x[fit], y[fold != k], n_classes), x[held])
+        q = crop_cnn.cnn_predict(crop_cnn.fit_cnn(crops, fit, y[fold != k], n_classes, steps=CHECK_STEPS),
+                                 crops[held], n_classes)
+        alone += int((p.argmax(1) == y[fold == k]).sum())
+        both += int(((p + q).argmax(1) == y[fold == k]).sum())
+    return both > alone
+
+
 def fit_predict(x: np.ndarray, rows: np.ndarray, y: np.ndarray, n_classes: int,
-                start: torch.nn.Linear | None = None, spreading: bool = False, split: int | None = None,
-                progress: Progress = no_progress) -> tuple[np.ndarray, torch.nn.Linear]:
+                start: Fitted | None = None, spreading: bool = False, split: int | None = None,
+                crops: np.ndarray | None = None, progress: Progress = no_progress) -> tuple[np.ndarray, Fitted]:
     """One retrain: the head fitted on the labelled rows of `x` (warm-started from `start`), and its
     probabilities for every row (`spreading`: averaged with labels spread over the kNN graph). `split`: the
-    columns from there on (the thumbnails') are used only where they help (`pixels_help`)."""
+    columns from there on (the thumbnails') are used only where they help (`pixels_help`). `crops`: a CNN on
+    them is averaged in where it helps (`cnn_helps`, checked as the labels grow)."""
     if split is not None and split < x.shape[1] and not pixels_help(x, rows, y, n_classes, split):
         x = x[:, :split]
-    head = fit_head(x[rows], y, n_classes, start=start)
+    head = fit_head(x[rows], y, n_classes, start=start.head if start is not None else None)
     probs = predict(head, x)
+    fitted = replace(start, head=head) if start is not None else Fitted(head)
+    if crops is not None and len(rows) >= CNN_MIN:
+        if not fitted.checked_at or len(rows) >= CNN_RECHECK * fitted.checked_at:
+            fitted = replace(fitted, cnn_kept=cnn_helps(x, crops, rows, y, n_classes), checked_at=len(rows))
+        cnn = crop_cnn.fit_cnn(crops, rows, y, n_classes, start=fitted.cnn) if fitted.cnn_kept else None
+        fitted = replace(fitted, cnn=cnn)
+        if cnn is not None:
+            probs = (probs + crop_cnn.cnn_predict(cnn, crops, n_classes)) / 2
     if spreading:
         probs = spreading_.combine(probs, spreading_.spread(x, rows, y, n_classes))
-    return probs, head
+    return probs, fitted
 
 
 def missing_labels(counts: dict[str, int], classes: list[str], need: int = MIN_PER_CLASS) -> dict[str, int]:
@@ -248,7 +292,7 @@ class Suggester:
         self.error: str | None = None
         self._latest: Suggestions | None = None
         self._features: Features | None = None
-        self._head: torch.nn.Linear | None = None
+        self._head: Fitted | None = None
         self._changes = 0
         self._wake = threading.Event()
         self._idle = threading.Event()
@@ -329,13 +373,17 @@ class Suggester:
         self.status = f"suggestions from {len(cur)} labels (refreshed in {snap.seconds:.1f} s)"
         return snap
 
-    def _fit(self, rows: np.ndarray, y: np.ndarray, n_classes: int) -> tuple[np.ndarray, torch.nn.Linear]:
+    def _fit(self, rows: np.ndarray, y: np.ndarray, n_classes: int) -> tuple[np.ndarray, Fitted]:
         """A retrain: in the worker process for a big set, else here on the threads the activity allows."""
-        x, split = self._features.x, self._features.embedding_dims
-        if self._worker is not None and len(x) >= PROCESS_MIN:
-            return self._worker.call(fit_predict, x, rows, y, n_classes, self._head, self.spreading, split)
+        f = self._features
+        big = len(f.x) >= PROCESS_MIN
+        # the CNN only for a big set: its retrains run in the worker process, where many small torch steps do not
+        # hold up the server's threads, and a small set is labelled before the CNN's checks would pay for themselves
+        args = (f.x, rows, y, n_classes, self._head, self.spreading, f.embedding_dims, f.crops if big else None)
+        if self._worker is not None and big:
+            return self._worker.call(fit_predict, *args)
         yield_threads(self.activity)
-        return fit_predict(x, rows, y, n_classes, self._head, self.spreading, split)
+        return fit_predict(*args)
 
 
 class SuggesterPool:
