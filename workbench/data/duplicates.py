@@ -26,8 +26,10 @@ judged on the images' 32×32 grey copies in three steps:
    face, a patch of a photo) than from a digit or a clean edge, and such a copy is still far closer to its original
    than to anything else.
    Last, two reported pairs that share an image, (c, j) and (c, k), make j and k copies of each other: where j and
-   k are further apart than the triangle inequality allows (chord distances √(2d), with SLACK), the longer pair is
-   a look-alike of a copy's original (an edge patch at about the same angle), not a copy, and is dropped.
+   k are further apart than the triangle inequality allows (chord distances √(2d), with SLACK), or are no pair
+   themselves while one of c's pairs is CLOSER × closer than the other, the longer pair pairs a copy with a
+   look-alike of its original (an edge patch at about the same angle), and is dropped. Chains of copies (frames of
+   a video) are kept: their far ends are a pair too, or about as far from the middle as each other.
 
 Images without structure (grey-level spread below FLAT after the blur: blank or nearly uniform) take part in exact
 duplicates only, unless they have clipped pixels (CLIPPED at black or white): such a faint image may be a
@@ -87,8 +89,9 @@ JPEG_QUALITY = 70  # of the re-encoding that measures how far JPEG moves each im
 NOISE = 20.0  # a pair beyond the threshold is at most this times that distance of the more moved of the two
 SECOND_LOOK = 0.001  # pairs still further apart once aligned are aligned from the other side too (step 2)
 SLACK = 1.25  # of the triangle inequality two reported pairs sharing an image must meet (step 3)
+CLOSER = 3.0  # ... and the longer is dropped when this many times the shorter and its far ends are no pair
 FLAT = 4.0  # grey levels: an image whose blurred copy spreads less has no structure to compare
-VERSION = 7  # of this algorithm, part of the cache key of saved results
+VERSION = 8  # of this algorithm, part of the cache key of saved results
 EXACT, NEAR = "exact", "near"
 PAIR_COLUMNS = ("a", "b", "kind", "distance")
 
@@ -522,7 +525,8 @@ def _decide(grey: np.ndarray, pairs: np.ndarray, dist: np.ndarray, threshold: fl
 def _inconsistent(v: np.ndarray, grey: np.ndarray, pairs: np.ndarray, dist: np.ndarray, keep: np.ndarray) -> np.ndarray:
     """Indices of kept pairs that are look-alikes, not copies: a pair (c, j) kept beside (c, k) makes j and k copies
     of each other, so their chord distance (√(2d), of unit vectors) is at most the sum of the two by the triangle
-    inequality; where it exceeds SLACK × that sum, the longer of the two pairs is dropped."""
+    inequality; where it exceeds SLACK × that sum, or where j and k are no pair themselves and one of c's pairs is
+    CLOSER × closer than the other, the longer of the two pairs is dropped."""
     kept = np.flatnonzero(keep)
     ends = np.concatenate([pairs[kept], pairs[kept, ::-1]])
     by = np.concatenate([kept, kept])
@@ -540,10 +544,13 @@ def _inconsistent(v: np.ndarray, grey: np.ndarray, pairs: np.ndarray, dist: np.n
     want = np.minimum(j, k) * n + np.maximum(j, k)
     at = np.clip(np.searchsorted(known, want), 0, len(known) - 1)
     djk = np.where(known[at] == want, dist[at], np.nan)
+    linked = (known[at] == want) & keep[at]
     missing = np.isnan(djk)
     if missing.any():
         djk[missing] = _distances(v, np.stack([j[missing], k[missing]], 1), grey)
     bad = np.sqrt(djk) > SLACK * (np.sqrt(dist[pi]) + np.sqrt(dist[pk]))
+    # a copy has one original: j and k not a pair themselves, and one of c's pairs far the closer
+    bad |= ~linked & (np.maximum(dist[pi], dist[pk]) >= CLOSER * np.minimum(dist[pi], dist[pk]))
     return np.unique(np.where(dist[pi] >= dist[pk], pi, pk)[bad])
 
 
