@@ -340,15 +340,16 @@ def test_a_cnn_on_the_grey_crops_is_averaged_in_only_where_a_check_on_the_labels
     threads = torch.get_num_threads()
     torch.set_num_threads(1)   # as the app's retrains while an annotator works (two threads on a loaded box: 6x slower)
     try:
-        monkeypatch.setattr(S, "CHECK_STEPS", 120)
-        monkeypatch.setattr(crop_cnn, "STEPS", 200)
+        for module, name, value in ((S, "CHECK_STEPS", 60), (crop_cnn, "STEPS", 100), (crop_cnn, "WARM_STEPS", 20),
+                                    (crop_cnn, "BATCH", 32)):   # a small CNN fit keeps the test quick
+            monkeypatch.setattr(module, name, value)
         d = load_digits(n_class=4)
-        n = 240
+        n = 200
         crops = np.stack([np.asarray(Image.fromarray((im * 15.9).astype(np.uint8)).resize((28, 28), Image.BILINEAR))
                           for im in d.images[:n]])
         y, rng = d.target[:n], np.random.default_rng(0)
         noise_x = rng.normal(size=(n, 8)).astype(np.float32)
-        rows = np.arange(120)
+        rows = np.arange(S.CNN_MIN)
         assert S.cnn_helps(noise_x, crops, rows, y[rows], 4)
         signal_x = (np.eye(4)[y] + 0.3 * rng.normal(size=(n, 4))).astype(np.float32)
         noise_crops = rng.integers(0, 256, crops.shape).astype(np.uint8)
@@ -356,11 +357,11 @@ def test_a_cnn_on_the_grey_crops_is_averaged_in_only_where_a_check_on_the_labels
 
         head_only, _ = S.fit_predict(noise_x, rows, y[rows], 4)
         probs, fitted = S.fit_predict(noise_x, rows, y[rows], 4, crops=crops)
-        assert fitted.cnn_kept and fitted.cnn is not None and fitted.checked_at == 120
-        rest = np.arange(120, n)
+        assert fitted.cnn_kept and fitted.cnn is not None and fitted.checked_at == S.CNN_MIN
+        rest = np.arange(S.CNN_MIN, n)
         assert (probs[rest].argmax(1) == y[rest]).mean() > (head_only[rest].argmax(1) == y[rest]).mean() + 0.3
-        _, again = S.fit_predict(noise_x, np.arange(130), y[:130], 4, start=fitted, crops=crops)
-        assert again.checked_at == 120 and again.cnn is not fitted.cnn   # not checked again yet; the CNN went on
+        _, again = S.fit_predict(noise_x, np.arange(110), y[:110], 4, start=fitted, crops=crops)
+        assert again.checked_at == S.CNN_MIN and again.cnn is not fitted.cnn   # not checked again yet; the CNN went on
         _, few = S.fit_predict(noise_x, rows[:S.CNN_MIN - 1], y[:S.CNN_MIN - 1], 4, crops=crops)
         assert few.cnn is None and not few.checked_at                     # too few labels to fit a CNN on
     finally:

@@ -57,3 +57,16 @@ def test_an_unreadable_file_gets_a_blank_thumbnail(tmp_path):
     (tmp_path / "bad.png").write_bytes(b"not a png")
     images = pd.DataFrame({"sha256": ["x", "y"], "path": [str(tmp_path / "bad.png"), str(tmp_path / "gone.png")]})
     assert not T.cached_thumbnails(tmp_path, images).any()
+
+
+def test_the_28px_grey_crops_for_suggestions_are_cached_beside_the_16px_thumbnails(tmp_path):
+    """Label suggestions read 28×28 grey crops (HOG and the CNN) through the same pipeline, in a cache of their own."""
+    _photo(0, "RGB", size=40).save(tmp_path / "0.png")
+    images = pd.DataFrame({"sha256": ["a"], "path": [str(tmp_path / "0.png")]})
+    small = T.cached_thumbnails(tmp_path / "ds", images)
+    crops = T.cached_thumbnails(tmp_path / "ds", images, side=28)
+    assert small.shape == (1, 256) and crops.shape == (1, 784)
+    grey = _photo(0, "RGB", 40).convert("L")
+    np.testing.assert_array_equal(crops[0], np.asarray(grey.resize((28, 28), Image.BILINEAR)).ravel())
+    assert sorted(p.name for p in (tmp_path / "ds").iterdir()) == ["thumbnails16.npz", "thumbnails28.npz"]
+    np.testing.assert_array_equal(T.cached_thumbnails(tmp_path / "ds", images), small)   # the 16 px cache untouched

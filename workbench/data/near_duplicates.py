@@ -43,7 +43,10 @@ the pixel descriptors miss.
 
 from __future__ import annotations
 
+import os
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from typing import Callable
 
 import numpy as np
 
@@ -79,6 +82,7 @@ SECOND_LOOK = 0.001  # pairs still further apart once aligned are aligned from t
 SLACK = 1.25  # of the triangle inequality two reported pairs sharing an image must meet (step 3)
 CLOSER = 3.0  # ... and the longer is dropped when this many times the shorter and its far ends are no pair
 FLAT = 4.0  # grey levels: an image whose blurred copy spreads less has no structure to compare
+THREADS = 8  # at most, for the per-pair OpenCV loops (alignment)
 VERSION = 8  # of this algorithm, part of the cache key of saved results
 
 
@@ -156,9 +160,13 @@ def _whole_pixel(x: np.ndarray, a: np.ndarray, b: np.ndarray) -> tuple[np.ndarra
     dist = np.empty(len(a), np.float32)
     shift = np.empty((len(a), 2), np.float32)
     match, peak, how = cv2.matchTemplate, cv2.minMaxLoc, cv2.TM_CCOEFF_NORMED  # once, not through the lazy module
-    for n, (i, j) in enumerate(zip(a, b)):
-        _, best, _, (px, py) = peak(match(x[j], x[i, m:s - m, m:s - m], how))
-        dist[n], shift[n] = 1 - best, (px - m, py - m)
+
+    def part(at: slice) -> None:
+        for n in range(at.start, at.stop):
+            _, best, _, (px, py) = peak(match(x[b[n]], x[a[n], m:s - m, m:s - m], how))
+            dist[n], shift[n] = 1 - best, (px - m, py - m)
+
+    _in_threads(part, len(a))
     return dist, shift
 
 
@@ -170,15 +178,32 @@ def _refine(x: np.ndarray, a: np.ndarray, b: np.ndarray, shift: np.ndarray) -> n
     stop = (cv2.TERM_CRITERIA_EPS | cv2.TERM_CRITERIA_COUNT, 30, 1e-5)
     ecc, motion, failed = cv2.findTransformECC, cv2.MOTION_TRANSLATION, cv2.error
     out = shift.copy()
-    for n, (i, j) in enumerate(zip(a, b)):
-        warp = np.array([[1, 0, shift[n, 0]], [0, 1, shift[n, 1]]], np.float32)
-        try:
-            _, warp = ecc(x[i], x[j], warp, motion, stop, mask, 1)
-        except failed:  # no convergence (flat or unrelated pair): the whole-pixel shift stands
-            continue
-        if abs(warp[0, 2]) <= m and abs(warp[1, 2]) <= m:
-            out[n] = warp[0, 2], warp[1, 2]
+
+    def part(at: slice) -> None:
+        for n in range(at.start, at.stop):
+            warp = np.array([[1, 0, shift[n, 0]], [0, 1, shift[n, 1]]], np.float32)
+            try:
+                _, warp = ecc(x[a[n]], x[b[n]], warp, motion, stop, mask, 1)
+            except failed:  # no convergence (flat or unrelated pair): the whole-pixel shift stands
+                continue
+            if abs(warp[0, 2]) <= m and abs(warp[1, 2]) <= m:
+                out[n] = warp[0, 2], warp[1, 2]
+
+    _in_threads(part, len(a))
     return out
+
+
+def _in_threads(part: Callable[[slice], None], n: int, least: int = 256) -> None:
+    """part(slice) over n items, split among the cores in threads: OpenCV releases the GIL in its calls, and each
+    part writes only its own rows (the same result as one loop)."""
+    workers = max(1, min(len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1,
+                         THREADS, n // least))
+    if workers == 1:
+        part(slice(0, n))
+        return
+    bounds = np.linspace(0, n, workers + 1).astype(int)
+    with ThreadPoolExecutor(workers) as pool:
+        list(pool.map(part, [slice(lo, hi) for lo, hi in zip(bounds[:-1], bounds[1:])]))
 
 
 def _shifted(v: np.ndarray, shift: np.ndarray) -> np.ndarray:
