@@ -156,3 +156,16 @@ def test_feature_extraction_learns_when_the_features_are_tiny(ws, store, digits_
     v = labels[labels.split == "val"]
     m = classification_metrics(v.y.to_numpy(), predict(loaded, v.path.tolist()))
     assert m["loss"] == pytest.approx(val.loss.min(), abs=1e-5)
+
+
+def test_feature_extraction_reports_its_embedding_batch_by_batch(ws, digits_sample):
+    """The Experiments tab's bar sat on "computing embeddings 0%" for the whole embedding (~40 s for MNIST-5000):
+    the count of images embedded now moves batch by batch up to the total."""
+    said = []
+    train(ws, RunConfig(digits_sample, method="feature_extract", input_size=32, epochs=1, name="emb-progress"),
+          progress=lambda frac, what: said.append(what))
+    counts = [tuple(map(int, m.split(": ")[1].split(" images")[0].split(" / ")))
+              for m in said if m.startswith("computing embeddings: ")]
+    total = counts[-1][1]
+    assert total > 256 and counts[-1][0] == total   # train and val, more than one batch of 256
+    assert any(0 < done < total for done, _ in counts)   # a step between nothing and all

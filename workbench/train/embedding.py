@@ -7,6 +7,8 @@ Every caller goes through `embed`: feature-extraction training, the linear-probe
 
 from __future__ import annotations
 
+from typing import Callable
+
 import torch
 from torch import nn
 
@@ -15,18 +17,23 @@ from workbench.train.data import to_input
 
 @torch.no_grad()
 def embed(model: nn.Module, images_u8: torch.Tensor, device: torch.device | str | None = None,
-          normalize: bool = True, batch_size: int = 256) -> torch.Tensor:
+          normalize: bool = True, batch_size: int = 256,
+          done: Callable[[int], None] | None = None) -> torch.Tensor:
     """(N, D) pooled pre-logits features of uint8 images (N, 1|3, S, S), `batch_size` at a time, in eval mode.
 
     The result stays on `device` (default: the model's own); the model's train/eval mode is restored after.
+    `done(n)`: called after each batch with the number of images embedded so far (a job's progress).
     """
     device = torch.device(device) if device is not None else next(model.parameters()).device
     was_training = model.training
     model.eval()
+    out = []
     try:
-        out = [model.forward_head(model.forward_features(to_input(images_u8[i:i + batch_size].to(device), normalize)),
-                                  pre_logits=True)
-               for i in range(0, len(images_u8), batch_size)]
+        for i in range(0, len(images_u8), batch_size):
+            x = to_input(images_u8[i:i + batch_size].to(device), normalize)
+            out.append(model.forward_head(model.forward_features(x), pre_logits=True))
+            if done is not None:
+                done(min(i + batch_size, len(images_u8)))
     finally:
         model.train(was_training)
     return torch.cat(out) if out else torch.zeros((0, feature_dim(model)), device=device)
