@@ -90,3 +90,34 @@ def test_the_live_curves_show_every_legend_entry(tmp_path):
     assert sorted(text for *_, text in entries) == sorted(f"{n} ({split})" for n in names for split in ("train", "val"))
     assert all(bottom <= svg["y"] + svg["height"] + 0.5 and right <= svg["x"] + svg["width"] + 0.5
                for _, bottom, right, _ in entries), (svg, [e for e in entries if e[1] > svg["y"] + svg["height"] or e[2] > svg["x"] + svg["width"]])
+
+
+def test_the_test_metrics_table_shows_its_intervals_whole(ws):
+    """The Evaluate tab's metrics beside the ROC on a 1,400 px page: a 10-class run's table (its longest metric
+    name, intervals) fits its box, nothing scrolled out of sight (the intervals were cut to "0.8954–0.")."""
+    from workbench.ui.evaluate_tab import INTERVAL_COLUMN, run_panel
+
+    names = ["images", "accuracy", "precision (macro)", "recall (macro)", "F1 (macro)", "mean one-vs-rest ROC AUC",
+             "mean one-vs-rest EER", "EER threshold", "log loss"]
+    table = pd.DataFrame({"metric": names, "value": ["750", "0.9173", "0.9205", "0.9173", "0.9175", "0.9957",
+                                                     "0.0307", "n/a", "0.3200"],
+                          INTERVAL_COLUMN: ["", "0.8954–0.9350", "", "", "0.8952–0.9370", "0.9937–0.9974",
+                                            "0.0221–0.0397", "", ""]})
+    with gr.Blocks() as demo:
+        panel = run_panel(ws)
+        demo.load(lambda: table, outputs=panel.metrics)
+    port = free_port()
+    demo.launch(server_name="127.0.0.1", server_port=port, prevent_thread_lock=True, quiet=True)
+    try:
+        with sync_playwright() as pw:
+            browser = pw.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
+            page = browser.new_page(viewport={"width": 1400, "height": 1000})
+            page.goto(f"http://127.0.0.1:{port}/")
+            page.wait_for_function("(document.querySelector('#wb-eval-metrics')?.innerText || '').includes('log loss')")
+            hidden = page.locator("#wb-eval-metrics *").evaluate_all(
+                "es => es.filter(e => e.clientWidth > 0 && e.scrollWidth > e.clientWidth + 1)"
+                ".map(e => [e.className.toString(), e.scrollWidth, e.clientWidth])")
+            browser.close()
+    finally:
+        demo.close()
+    assert not hidden, hidden

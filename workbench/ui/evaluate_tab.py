@@ -96,9 +96,10 @@ def run_panel(ws: Workspace) -> RunPanel:
                              elem_id="wb-eval-evaluate")
     status = gr.Markdown()
     with gr.Row():
+        # 2:3, not 1:2: at 1400 px a third of the row cut the intervals ("0.8954–0." of "0.8954–0.9350")
         metrics = gr.Dataframe(label="Test metrics", headers=["metric", "value", INTERVAL_COLUMN], interactive=False,
-                               scale=1, elem_id="wb-eval-metrics")
-        roc = gr.Plot(label="ROC curve", scale=2, elem_id="wb-eval-roc")
+                               scale=2, elem_id="wb-eval-metrics")
+        roc = gr.Plot(label="ROC curve", scale=3, elem_id="wb-eval-roc")
     # a row of its own: a 10-class matrix beside the metrics and the ROC showed only its first three columns
     confusion = gr.Dataframe(label=CONFUSION_LABEL, headers=["true \\ predicted"],
                              interactive=False, elem_id="wb-eval-confusion")
