@@ -151,3 +151,31 @@ def test_imports_sit_at_the_top_but_a_few_each_with_its_reason():
     listing = "\n".join(f"{f}:{n}: {imp}  # {why}" for f, n, imp, why in found)
     assert len(found) <= MAX_FUNCTION_IMPORTS, f"{len(found)} imports inside functions:\n{listing}"
     assert all(why for *_, why in found), f"an import inside a function without its reason:\n{listing}"
+
+
+def test_every_library_the_package_imports_is_a_declared_dependency():
+    """`pip install -e .` in a fresh venv installs what the code imports: torchmetrics (every training run imports
+    workbench.detect.map) was installed here by hand and missing from pyproject, so a new user's first run failed."""
+    import importlib.metadata as md
+    import re
+    import sys
+    import tomllib
+
+    from packaging.requirements import Requirement
+
+    def norm(name: str) -> str:
+        return re.sub(r"[-_.]+", "-", name).lower()
+
+    declared = {norm(Requirement(r).name) for r in tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+                ["dependencies"]}
+    tops = set()
+    for path in MODULES.values():
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.Import):
+                tops |= {a.name.split(".")[0] for a in node.names}
+            elif isinstance(node, ast.ImportFrom) and not node.level and node.module:
+                tops.add(node.module.split(".")[0])
+    dists = md.packages_distributions()
+    third_party = tops - set(sys.stdlib_module_names) - {"workbench"}
+    undeclared = {m: dists.get(m) for m in third_party if not {norm(d) for d in dists.get(m, [])} & declared}
+    assert not undeclared, f"imported but not in pyproject's dependencies: {undeclared}"

@@ -121,8 +121,11 @@ def test_a_suggestion_under_the_floor_is_never_offered_and_enter_then_accepts_no
     s = take_left_out(faces, None, "faces", "ann", [left_out], page.suggested, sugg)
     v = view(faces, s, sugg)
     assert v.image_id == left_out and v.suggestion is None and "less than 50% sure" in v.suggest_status
+    # the page showed it as its class, often 100% sure: the status says that class is set aside, not "unsure"
+    assert f"left it out of the {page.suggested!r} page" in v.suggest_status and "any other class" in v.suggest_status
     v = step(faces, s, "accept", suggester=sugg)
     assert v.image_id == left_out and v.message.startswith("Enter accepts nothing here")
+    assert f"left it out of the {page.suggested!r} page" in v.message
     assert left_out not in set(faces.latest_labels("faces", "ann")["image_id"])
     v = step(faces, s, "label", page.suggested, sugg)  # its key still labels it
     assert faces.current_label(left_out, "ann") == page.suggested

@@ -135,3 +135,11 @@ def test_dataset_parts_update_every_part(faces):
     parts = label_tab.dataset_parts(tab, "faces")
     assert list(parts) == tab.ui.parts
     assert parts[tab.ui.one.label_btns[1]].value == "2 · not face" and parts[tab.ui.grid.cls].choices
+
+
+def test_review_tables_show_their_headers_before_the_first_refresh(faces):
+    """Switching to Review showed two tables headed "1 2 3" until Refresh agreement was pressed."""
+    tab = _tab(faces)
+    review = tab.ui.review
+    assert review.kappa.value["headers"] == list(label_tab.pairwise_kappa(faces, "faces").columns)
+    assert review.disputed.value["headers"][:2] == ["image_id", "name"]

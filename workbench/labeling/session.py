@@ -140,7 +140,8 @@ def accept(store: Store, s: LabelSession, suggester: Suggester | None = None,
         s.message = "No image on screen: the queue is finished (← goes back)."
         return s
     if s.shown is None or s.shown[0] != s.image_id:
-        s.message = (f"Enter accepts nothing here: {unsure_text(s.floor)}. Type its class's key."
+        s.message = (f"Enter accepts nothing here: {unsure_text(s.floor, s.rejected.get(s.image_id))}. "
+                     "Type its class's key."
                      if s.unsure == s.image_id else "No suggestion for this image: type its class's key.")
         return s
     _, cls, conf = s.shown
@@ -285,12 +286,17 @@ def view(store: Store, s: LabelSession, suggester: Suggester | None = None,
         if s.shown is not None and s.shown[0] == s.image_id:
             v.suggestion, v.confidence = s.shown[1], s.shown[2]
         elif s.unsure is not None and s.unsure == s.image_id:
-            v.suggest_status = f"No suggestion: {unsure_text(s.floor)}; type its class's key."
+            why = unsure_text(s.floor, s.rejected.get(s.image_id))
+            v.suggest_status = f"No suggestion: {why}; type its class's key."
     return v
 
 
-def unsure_text(floor: float) -> str:
-    """Why an image has no suggestion although suggestions are on."""
+def unsure_text(floor: float, rejected: str | None = None) -> str:
+    """Why an image has no suggestion although suggestions are on; `rejected`: the class of the verify page it was
+    left out of (the page showed it as that class, often 100% sure: say that this class is set aside)."""
+    if rejected is not None:
+        return (f"you left it out of the {rejected!r} page, and the model is less than {floor:.0%} sure of any other "
+                "class (the suggestion floor)")
     return f"the model is less than {floor:.0%} sure of this image (the suggestion floor)"
 
 

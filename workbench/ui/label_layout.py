@@ -211,10 +211,12 @@ def _review() -> Review:
             refresh = gr.Button("Refresh agreement", elem_id="wb-review-refresh")
             with_suggested = gr.Checkbox(value=True, label="Count accepted suggestions and pages",
                                          elem_id="wb-review-suggested")
+        # the real headers before the first Refresh (not Gradio's "1 2 3")
         kappa = gr.Dataframe(label="Cohen's kappa per pair of annotators (images both labelled)",
+                             headers=["annotator_a", "annotator_b", "images", "agree", "kappa"],
                              interactive=False, elem_id="wb-review-kappa")
-        disputed = gr.Dataframe(label="Images where annotators disagree", interactive=False, wrap=True,
-                                elem_id="wb-review-disputed")
+        disputed = gr.Dataframe(label="Images where annotators disagree", headers=["image_id", "name", "settled"],
+                                interactive=False, wrap=True, elem_id="wb-review-disputed")
         with gr.Row():
             dispute = gr.Dropdown(choices=[], label="Disputed image", scale=3, elem_id="wb-review-image")
             verdict = gr.Dropdown(choices=[], label="Settle as", scale=2)
