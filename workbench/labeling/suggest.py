@@ -2,7 +2,8 @@
 
 Once every class has MIN_PER_CLASS labels from an annotator, a head trained on those labels predicts every
 image; it retrains in a background thread after every RETRAIN_EVERY new labels. Snapshots (`Suggestions`)
-are immutable: a session reads the newest one and never waits for a retrain.
+are immutable: a session reads the newest one and never waits for a retrain. On a big set a small CNN on the
+images' grey crops (labeling.crop_cnn) is averaged with the head wherever a k-fold check on the labels says it helps.
 """
 
 from __future__ import annotations
