@@ -118,3 +118,24 @@ def test_the_experiments_form_says_the_map_size_and_warns_under_3x3():
         "Last feature map 4×4 at 28 px: efficientnet_lite0, small stem (chosen by auto)."
     assert "No small stem for regnetx_002" in map_note("finetune", "regnetx_002", 28, "small")
     assert map_note("finetune", "efficientnet_lite0", None, "auto") == ""  # no size typed yet
+
+
+def test_the_comparison_and_the_report_warn_of_the_map_the_run_was_built_with():
+    """At 32 px "auto" builds EfficientNet-Lite0 with its small stem (a 4×4 last map): the comparison and the report
+    warned of a 1×1 map there (they measured the standard stem), against the Experiments tab's "4×4"."""
+    from types import SimpleNamespace
+
+    from workbench.report import document as doc
+    from workbench.report.methods import check_feature_maps
+    from workbench.train.compare import map_warnings
+
+    def run(stem):
+        return SimpleNamespace(config=RunConfig("d", method="feature_extract", input_size=32, stem=stem))
+
+    assert map_warnings([run("auto")]) == [] and map_warnings([run("small")]) == []
+    assert "1×1 last feature map" in map_warnings([run("standard")])[0]
+    section = doc.Section("methods", "Methods")
+    check_feature_maps(section, [run("auto"), run("standard")])
+    assert [(c.level, c.text.split(":")[0]) for c in section.checks] == [
+        ("pass", "feature extraction on a 4×4 map (efficientnet_lite0 at 32 px)"),
+        ("warn", "feature extraction on a 1×1 map (efficientnet_lite0 at 32 px)")]

@@ -13,8 +13,8 @@ from workbench.report import document as doc
 from workbench.report.detection import detection_evaluation
 from workbench.report.study import Study
 from workbench.run import Run
-from workbench.train.backbones import feature_map_size
 from workbench.train.compare import methods_figure_of
+from workbench.train.stems import run_map
 
 
 def methods_section(study: Study) -> doc.Section | None:
@@ -80,9 +80,13 @@ def comparison_of(study: Study, runs: list[Run]) -> Comparison:
 def check_feature_maps(s: doc.Section, runs: list[Run]) -> None:
     """warn for each backbone and input size that feature extraction ran on with a 1×1 last feature map: the frozen
     backbone pooled nothing spatial, so the comparison says little about feature extraction at a fitting size."""
-    shapes = sorted({(r.config.backbone, r.config.input_size) for r in runs if r.config.method == "feature_extract"})
-    for backbone, size in shapes:
-        h, w = feature_map_size(backbone, size)
+    configs = {(r.config.backbone, r.config.input_size, r.config.stem): r.config for r in runs
+               if r.config.method == "feature_extract"}
+    for (backbone, size, _), cfg in sorted(configs.items()):
+        hw = run_map(cfg)  # with the run's own stem: "auto" at 32 px is 4×4 (small stem), not the standard 1×1
+        if hw is None:
+            continue
+        h, w = hw
         s.check(h * w > 1, f"feature extraction on a {h}×{w} map ({backbone} at {size} px)",
                 f"feature extraction on a 1×1 map ({backbone} at {size} px): its frozen features are one pooled cell; "
                 "a larger input size gives them a spatial map")

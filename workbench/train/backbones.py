@@ -67,16 +67,6 @@ def _with_weights(backbone: str, num_classes: int, weights: str) -> nn.Module:
     return model
 
 
-def feature_map_size(backbone: str, input_size: int) -> tuple[int, int]:
-    """(height, width) of the backbone's last feature map at `input_size` px: what feature extraction pools. A 1×1
-    map (EfficientNet at 32 px) has pooled nothing spatial: a frozen backbone then sees the crop as one cell."""
-    check_backbone(backbone)
-    model = timm.create_model(backbone, pretrained=False, num_classes=0).eval()
-    with torch.no_grad():
-        out = model.forward_features(torch.zeros(1, 3, input_size, input_size))
-    return int(out.shape[-2]), int(out.shape[-1])
-
-
 def place(model: nn.Module, device: torch.device) -> nn.Module:
     """Move to the device in channels-last layout (oneDNN's and cuDNN's fast one).
 

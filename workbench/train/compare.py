@@ -27,13 +27,13 @@ from workbench.plots.curves import methods_figure, save_curves
 from workbench.tables import write_csv
 from workbench.train import baselines as B
 from workbench.train import data as D
-from workbench.train.backbones import feature_map_size
 from workbench.train.config import METHODS, RunConfig
 from workbench.train.distributed import master_process
 from workbench.train.embedding import embed
 from workbench.train.loop import RunResult, TaskData, precheck, train
 from workbench.train.results import BASELINES_FILE, backbone_label, final_val_metrics, load_baselines
 from workbench.train.runs import load_run
+from workbench.train.stems import run_map
 from workbench.run import Run
 from workbench.workspace import Workspace
 
@@ -154,12 +154,13 @@ def _run_split(run: Run) -> dict[str, pd.DataFrame]:
 def map_warnings(runs: list[Run]) -> list[str]:
     """For feature extraction on a last feature map under 3×3 at its input size (tiny inputs): what its rows mean."""
     out = []
-    for backbone, size in sorted({(r.config.backbone, r.config.input_size) for r in runs
-                                  if r.config.method == "feature_extract"}):
-        try:
-            h, w = feature_map_size(backbone, int(size))
-        except WorkbenchError:
+    configs = {(r.config.backbone, r.config.input_size, r.config.stem): r.config for r in runs
+               if r.config.method == "feature_extract"}
+    for (backbone, size, _), cfg in sorted(configs.items()):
+        hw = run_map(cfg)  # with the run's own stem ("auto": small at 32 px, 4×4 where the standard one is 1×1)
+        if hw is None:
             continue  # a backbone timm no longer knows: its runs say so elsewhere
+        h, w = hw
         if min(h, w) < MIN_MAP:
             out.append(f"Feature extraction pools a {h}×{w} last feature map ({backbone} at {size} px): its frozen "
                        f"embedding keeps almost no spatial detail, so its rows (and the linear probe's) understate "

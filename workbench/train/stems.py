@@ -121,6 +121,17 @@ def resolve_stem(backbone: str, stem: str, input_size: int) -> str:
     return "small" if hw is None or min(hw) < MIN_MAP else "standard"
 
 
+def run_map(cfg: RunConfig) -> tuple[int, int] | None:
+    """(height, width) of the last feature map a run was built with: its backbone at its input size with its stem
+    resolved ("auto" is small at 32 px for EfficientNet: 4×4, where the standard stem's is 1×1); None when that
+    cannot be built."""
+    try:
+        stem = resolve_stem(cfg.backbone, cfg.stem, int(cfg.input_size))
+    except WorkbenchError:
+        return None
+    return last_map(cfg.backbone, stem, int(cfg.input_size))
+
+
 def map_warning(cfg: RunConfig) -> str | None:
     """For feature extraction whose last feature map is under 3×3 at the run's input size: a warning saying so
     and what to do; None otherwise (fine-tuning, a larger map, or a backbone timm does not know)."""
