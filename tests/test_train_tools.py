@@ -39,8 +39,8 @@ def test_feature_extraction_on_random_weights_is_said_before_and_in_the_comparis
     assert got.err.startswith("warning: The comparison's feature extraction runs on random weights")
     # a warning above the table says what it means, and every row built on the untrained backbone says so
     assert "WARNING: Feature extraction on random weights (weights: none)" in got.out
-    # resnet18 at 16 px ends on a 1×1 map: feature extraction pools nothing spatial, and the table says so too
-    assert "WARNING: Feature extraction pools a 1×1 last feature map (resnet18 at 16 px)" in got.out
+    # resnet18 at 16 px ends on a 2×2 map even with the small stem "auto" picks: the table warns of it too
+    assert "WARNING: Feature extraction pools a 2×2 last feature map (resnet18 at 16 px)" in got.out
     table = got.out[got.out.index("Test metrics of the best checkpoints"):]
     for method in ("feature_extract", "finetune", PROBE):
         assert re.search(rf"^\s*{re.escape(method)}\s+resnet18 \(random weights\)", table, re.M), table
