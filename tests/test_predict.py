@@ -208,3 +208,15 @@ def test_predict_tab_through_the_app(photos):
         assert "1 image predicted" in status  # the webcam/paste picture alone
         with pytest.raises(Exception, match="Pick a run and add images"):
             client.predict(RUN, [], None, api_name="/predict_images")
+
+
+def test_the_summary_lists_the_decided_classes_of_a_many_class_run():
+    """Two images of a 10-class run: the status named all ten classes ("'1' × 0, '2' × 0, ..."), now the two
+    decided and how many were not; a binary run keeps both classes."""
+    from workbench.predict.predict import Predictions
+
+    ten = Predictions("r", [str(k) for k in range(10)], pd.DataFrame({"file": ["a", "b"], "decision": ["0", "6"]}))
+    assert ten.summary() == "r: 2 images predicted; decisions: '0' × 1, '6' × 1 (0 for the other 8 classes), " \
+                            "decision argmax"
+    two = Predictions("r", ["mask", "no_mask"], pd.DataFrame({"file": ["a"], "decision": ["mask"]}))
+    assert "decisions: 'mask' × 1, 'no_mask' × 0, decision argmax" in two.summary()

@@ -55,8 +55,12 @@ class Predictions:
         """One line: how many images were predicted, the decisions per class, the rule, and how many were unreadable."""
         counts = self.table["decision"].value_counts()
         n = len(self.table)
-        s = (f"{self.run}: {n} image{'' if n == 1 else 's'} predicted; decisions: {', '.join(f'{c!r} × {counts.get(c, 0)}' for c in self.classes)}"
-             f", decision {self.rule}")
+        # every class of a binary run; of more, the decided ones (ten classes listed "'1' × 0, '2' × 0, ...")
+        shown = [c for c in self.classes if counts.get(c, 0) or len(self.classes) <= 2]
+        rest = len(self.classes) - len(shown)
+        decided = ", ".join(f"{c!r} × {counts.get(c, 0)}" for c in shown)
+        decided += f" (0 for the other {rest} classes)" if rest else ""
+        s = f"{self.run}: {n} image{'' if n == 1 else 's'} predicted; decisions: {decided}, decision {self.rule}"
         return s + (f"; {len(self.bad)} could not be read" if self.bad else "")
 
 
