@@ -24,6 +24,17 @@ UNDER_CARET = """() => [...document.querySelectorAll('input[role=combobox]')].fi
   const r = i.getBoundingClientRect(), text_end = r.right - parseFloat(getComputedStyle(i).paddingRight);
   return {label: i.getAttribute('aria-label'), text_end, caret: icon.getBoundingClientRect().left};
 }).filter(Boolean)"""
+# the header cells of the datasets table and of the counts table: their text's line boxes, and every cell's right
+# edge against the table's own
+HEADERS = """() => [...document.querySelectorAll('#wb-datasets-table th .header, #wb-datasets-counts th .header')].map(s => {
+  const r = document.createRange(); r.selectNodeContents(s);
+  return {text: s.innerText, lines: new Set([...r.getClientRects()].map(q => Math.round(q.top))).size};
+})"""
+PAST_EDGE = """() => ['#wb-datasets-table', '#wb-datasets-counts'].flatMap(id => {
+  const box = document.querySelector(id).getBoundingClientRect();
+  return [...document.querySelectorAll(id + ' td, ' + id + ' th')].filter(c => c.offsetParent)
+    .map(c => c.getBoundingClientRect().right - box.right).filter(d => d > 1);
+})"""
 
 
 def test_no_text_is_cut_off_in_the_datasets_label_and_experiments_tabs(digits, tmp_path):
@@ -48,6 +59,15 @@ def test_no_text_is_cut_off_in_the_datasets_label_and_experiments_tabs(digits, t
         assert len(tiles) == 60 and all(t["whole"] for t in tiles[:10])
         assert all(preview["x"] - 0.5 <= left and right <= preview["x"] + preview["width"] + 0.5
                    for left, right in boxes), (preview, boxes[:12])
+        # headers whole on one line ("images" broke into "image s") and no column past the table's edge (the tags ran on)
+        page.locator("#wb-datasets-dataset input").click()
+        page.get_by_role("option", name="digits").click()
+        page.wait_for_function("(document.querySelector('#wb-datasets-counts')?.innerText || '').includes('quality')",
+                               timeout=60_000)
+        headers = page.evaluate(HEADERS)
+        assert {"images", "labelled", "tags", "kind", "name"} <= {h["text"] for h in headers}
+        assert all(h["lines"] == 1 for h in headers), headers
+        assert page.evaluate(PAST_EDGE) == []
         page.screenshot(path=str(tmp_path / "datasets.png"), full_page=True)
         carets = page.evaluate(UNDER_CARET)
         for tab in ("Label", "Experiments"):

@@ -76,13 +76,17 @@ def build(ctx: UIContext) -> None:
 # -- layout ----------------------------------------------------------------------------------
 def browser_layout(store: Store) -> Browser:
     """The datasets table, the dataset picker with a preview page number, its counts and thumbnails."""
-    table = gr.Dataframe(interactive=False, wrap=True, elem_id="wb-datasets-table")  # filled on page load
+    # widths per column of data.overview's table (dataset, images, labelled, classes, tags): left to the browser,
+    # the classes took the row and "images" broke mid-word
+    table = gr.Dataframe(interactive=False, wrap=True, elem_id="wb-datasets-table",  # filled on page load
+                         column_widths=["12%", "9%", "10%", "42%", "27%"])
     with gr.Row():
         dataset = gr.Dropdown(choices=store.datasets(), label="Dataset", scale=2, elem_id="wb-datasets-dataset")
         page = gr.Number(value=1, label="Preview page", precision=0, minimum=1, scale=1)
         refresh = gr.Button("Refresh", scale=1)
     with gr.Row():
-        details = gr.Dataframe(label="Counts per class, tag and quality category", interactive=False, scale=1)
+        details = gr.Dataframe(label="Counts per class, tag and quality category", interactive=False, scale=1,
+                               wrap=True, column_widths=["24%", "44%", "32%"], elem_id="wb-datasets-counts")
         with gr.Column(scale=3):  # whole thumbnails in as many columns as fit (a 10-column gallery cut its last)
             gallery = thumb_grid(label="Preview", elem_id="wb-datasets-preview", tile=96, height="460px",
                                  empty="Pick a dataset.")
