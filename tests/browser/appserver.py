@@ -33,8 +33,15 @@ def served(store) -> Iterator[str]:
 
     demo, kw = build_app(store)
     demo.queue(default_concurrency_limit=4)
+    with served_blocks(demo, **kw) as url:
+        yield url
+
+
+@contextmanager
+def served_blocks(demo, **launch_kwargs) -> Iterator[str]:
+    """Any gradio Blocks (a panel, a plot) served in this process on a free port; yields its URL."""
     port = free_port()
-    demo.launch(server_name="127.0.0.1", server_port=port, prevent_thread_lock=True, quiet=True, **kw)
+    demo.launch(server_name="127.0.0.1", server_port=port, prevent_thread_lock=True, quiet=True, **launch_kwargs)
     try:
         yield f"http://127.0.0.1:{port}/"
     finally:

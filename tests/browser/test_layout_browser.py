@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from browser.appserver import CHROMIUM_ARGS, free_port, served, thumbnails
+from browser.appserver import CHROMIUM_ARGS, served, served_blocks, thumbnails
 from workbench.data.importers import FORMATS
 from workbench.metrics import CURVE_METRICS
 from workbench.plots import curves_figure
@@ -90,23 +90,18 @@ def test_the_live_curves_show_every_legend_entry(tmp_path):
     figure = curves_figure({name: history for name in names})
     with gr.Blocks() as demo:
         gr.Plot(figure, elem_id="curves")
-    port = free_port()
-    demo.launch(server_name="127.0.0.1", server_port=port, prevent_thread_lock=True, quiet=True)
-    try:
-        with sync_playwright() as pw:
-            browser = pw.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
-            page = browser.new_page(viewport={"width": 1000, "height": 1000})
-            page.goto(f"http://127.0.0.1:{port}/")
-            page.wait_for_selector("#curves .legend .traces")
-            svg = page.locator("#curves .main-svg").first.bounding_box()
-            entries = page.locator("#curves .legend .traces").evaluate_all(
-                "ts => ts.map(t => [t.getBoundingClientRect(), t.querySelector('text')])"
-                ".map(([r, text]) => [r.top, r.bottom, Math.max(r.right, text.getBoundingClientRect().right),"
-                " text.textContent])")
-            page.locator("#curves").screenshot(path=str(tmp_path / "curves.png"))
-            browser.close()
-    finally:
-        demo.close()
+    with served_blocks(demo) as url, sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
+        page = browser.new_page(viewport={"width": 1000, "height": 1000})
+        page.goto(url)
+        page.wait_for_selector("#curves .legend .traces")
+        svg = page.locator("#curves .main-svg").first.bounding_box()
+        entries = page.locator("#curves .legend .traces").evaluate_all(
+            "ts => ts.map(t => [t.getBoundingClientRect(), t.querySelector('text')])"
+            ".map(([r, text]) => [r.top, r.bottom, Math.max(r.right, text.getBoundingClientRect().right),"
+            " text.textContent])")
+        page.locator("#curves").screenshot(path=str(tmp_path / "curves.png"))
+        browser.close()
     assert sorted(text for *_, text in entries) == sorted(f"{n} ({split})" for n in names for split in ("train", "val"))
     assert all(bottom <= svg["y"] + svg["height"] + 0.5 and right <= svg["x"] + svg["width"] + 0.5
                for _, bottom, right, _ in entries), (svg, [e for e in entries if e[1] > svg["y"] + svg["height"] or e[2] > svg["x"] + svg["width"]])
@@ -126,18 +121,13 @@ def test_the_test_metrics_table_shows_its_intervals_whole(ws):
     with gr.Blocks() as demo:
         panel = run_panel(ws)
         demo.load(lambda: table, outputs=panel.metrics)
-    port = free_port()
-    demo.launch(server_name="127.0.0.1", server_port=port, prevent_thread_lock=True, quiet=True)
-    try:
-        with sync_playwright() as pw:
-            browser = pw.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
-            page = browser.new_page(viewport={"width": 1400, "height": 1000})
-            page.goto(f"http://127.0.0.1:{port}/")
-            page.wait_for_function("(document.querySelector('#wb-eval-metrics')?.innerText || '').includes('log loss')")
-            hidden = page.locator("#wb-eval-metrics *").evaluate_all(
-                "es => es.filter(e => e.clientWidth > 0 && e.scrollWidth > e.clientWidth + 1)"
-                ".map(e => [e.className.toString(), e.scrollWidth, e.clientWidth])")
-            browser.close()
-    finally:
-        demo.close()
+    with served_blocks(demo) as url, sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
+        page = browser.new_page(viewport={"width": 1400, "height": 1000})
+        page.goto(url)
+        page.wait_for_function("(document.querySelector('#wb-eval-metrics')?.innerText || '').includes('log loss')")
+        hidden = page.locator("#wb-eval-metrics *").evaluate_all(
+            "es => es.filter(e => e.clientWidth > 0 && e.scrollWidth > e.clientWidth + 1)"
+            ".map(e => [e.className.toString(), e.scrollWidth, e.clientWidth])")
+        browser.close()
     assert not hidden, hidden
