@@ -214,8 +214,10 @@ def test_evaluate_tab_through_the_gradio_api(ws, trained):
         tagged = set(trained["store"].image_tags("faces").query("tag == 'glasses'").image_id)
         expected = set(preds.loc[preds.y_true != preds.y_pred, "image_id"]) & tagged
         assert {tile["id"] for tile in items["items"]} == expected and page == 1
-        # each thumbnail's caption names its true and predicted class, each on a line of its own
-        assert all(len(t["caption"].split("\n")) == 3 and t["caption"].split("\n")[1].startswith("true: ")
+        # each thumbnail's caption names its file, true and predicted class, each on a line of its own
+        names = trained["store"].images("faces").set_index("image_id")["name"]
+        assert all(len(t["caption"].split("\n")) == 3 and t["caption"].split("\n")[0] == names[t["id"]]
+                   and t["caption"].split("\n")[1].startswith("true: ")
                    and t["caption"].split("\n")[2].startswith("pred: ") for t in items["items"])
         assert "glasses" in [row[0] for row in table["data"]]
         original, overlay_file, caption = client.predict(RUN, sorted(expected)[0], "face", "eigencam", "",
@@ -228,6 +230,8 @@ def test_evaluate_tab_through_the_gradio_api(ws, trained):
         suspects = client.predict(RUN, api_name="/suspected_label_errors")
         ids = [row[suspects["headers"].index("image_id")] for row in suspects["data"]]
         assert set(trained["flipped"]["test"]) <= set(ids)
+        shown = [row[suspects["headers"].index("name")] for row in suspects["data"]]  # file names beside the ids
+        assert shown == [names[i] for i in ids]
 
 
 def _assert_shows_the_evaluation(ws, metrics: dict, confusion: dict, roc: dict, classes: list[str]) -> None:

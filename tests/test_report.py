@@ -203,8 +203,12 @@ def test_every_section_shows_the_cores_numbers(study_home, page):
     # suspected label errors: at no cost, the test images ranked on the run's saved test probabilities
     assert not list(chosen.folder.glob("label_suspects-*.csv"))  # no model run for them
     sus = label_errors_of_test_split(chosen)
-    assert any(c.startswith(f"warn: {len(sus)} suspected label errors among the test images")
-               for c in parts["failures"]["checks"]) or sus.empty
+    # only cleanlab's are counted as suspects; the rest of the misclassified are listed as such
+    confident, checks = int(sus.confident_learning.sum()), parts["failures"]["checks"]
+    assert (any(c.startswith(f"warn: {confident} suspected label error") for c in checks) if confident
+            else "pass: no suspected label errors among the test images by cleanlab's confident learning" in checks)
+    assert any(c.startswith(f"info: {len(sus) - confident} more test images whose label") for c in checks) \
+        or len(sus) == confident
     assert any(c.startswith("info: train and val labels not searched") for c in parts["failures"]["checks"])
 
     # 6. Reproduce: commands that train each run again (the stem auto chose at 32 px recorded), data hashes
@@ -264,8 +268,9 @@ def test_failures_show_the_search_over_every_label_once_it_is_saved(study_home):
     every = run_label_errors(study.chosen, RunCache())  # the Evaluate tab's search, saved beside the run
     checks = [c.text for c in failures_section(study, lambda f, m: None).checks]
     where = "among the labelled images"
-    assert (f"{len(every)} suspected label errors {where}" in " ".join(checks) if len(every)
-            else f"no suspected label errors {where}" in checks)
+    confident = int(every.confident_learning.sum())
+    assert (f"{confident} suspected label error" in " ".join(checks) if confident
+            else f"no suspected label errors {where} by cleanlab's confident learning" in checks)
     assert not any(c.startswith("train and val labels not searched") for c in checks)
 
 

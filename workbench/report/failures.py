@@ -17,7 +17,7 @@ from workbench.review.categories import ALL_IMAGES
 from workbench.review.gallery import caption
 from workbench.review.label_issues import label_errors_of_test_split, saved_label_errors
 from workbench.review.run_cache import RunCache
-from workbench.review.run_errors import RunErrors, run_errors
+from workbench.review.run_errors import RunErrors, run_errors, with_file_names
 from workbench.run import Run
 
 GROUPINGS = {"tag": "category tag", "quality": "quality category"}
@@ -105,16 +105,22 @@ def _suspects(s: doc.Section, run: Run) -> None:
         return
     s.add(doc.heading("Suspected label errors"))
     where = "labelled images" if everything else "test images"
-    s.check(sus.empty, f"no suspected label errors among the {where}",
-            f"{len(sus)} suspected label errors among the {where} ({int(sus['confident_learning'].sum())} by "
-            "cleanlab's confident learning); send them back to labelling from the Evaluate tab")
+    confident = int(sus["confident_learning"].sum())
+    # only cleanlab's are counted as suspects: the others are every image the model gets wrong, listed for review
+    s.check(confident == 0, f"no suspected label errors among the {where} by cleanlab's confident learning",
+            f"{confident} suspected label error{'s' if confident != 1 else ''} among the {where} by cleanlab's "
+            "confident learning; send them back to labelling from the Evaluate tab")
+    if len(sus) > confident:
+        s.info(f"{len(sus) - confident} more {where} whose label the model's probabilities contradict, ranked "
+               "with them below (most suspicious first)")
     if not everything:
         s.info(f"train and val labels not searched: the Evaluate tab's suspected label errors (or workbench evaluate "
                f"{run.name} --label-errors 20) search every labelled image, and the report then shows that search")
     if sus.empty:
         s.add(doc.paragraph("None found.", "muted"))
         return
-    items = [doc.tile(r.path, f"#{r.image_id}\ngiven: {r.given}\nsuggested: {r.suggested} ({r.p_suggested:.0%})")
+    sus = with_file_names(run, sus)
+    items = [doc.tile(r.path, f"{r.name}\ngiven: {r.given}\nsuggested: {r.suggested} ({r.p_suggested:.0%})")
              for r in sus.head(SHOWN_SUSPECTS).itertuples(index=False)]
     how = ("Out-of-fold probabilities of a linear head on the run's embeddings of every labelled image"
            if everything else "The run's own probabilities on its test images (out of sample: it never trained on them)")

@@ -35,9 +35,11 @@ class GalleryPage:
 
 
 def caption(row: tuple, classes: Sequence[str]) -> str:
-    """'#id', 'true: A', 'pred: B (97%)' on three lines, for a predictions row (a namedtuple of `itertuples`):
-    each class on a line of its own, so neither is cut off under a thumbnail."""
-    return (f"#{int(row.image_id)}\ntrue: {classes[int(row.y_true)]}\n"
+    """The image's file name, 'true: A', 'pred: B (97%)' on three lines, for a predictions row (a namedtuple of
+    `itertuples`; '#id' where the row has no `name`): each on a line of its own, so none is cut off."""
+    name = getattr(row, "name", None)
+    first = name if isinstance(name, str) and name else f"#{int(row.image_id)}"
+    return (f"{first}\ntrue: {classes[int(row.y_true)]}\n"
             f"pred: {classes[int(row.y_pred)]} ({row.confidence:.0%})")
 
 

@@ -37,5 +37,13 @@ def run_categories(run: Run, grouping: str, preds: pd.DataFrame, classes: list[s
 def run_errors(run: Run, grouping: str, split: str = "test") -> RunErrors:
     """Errors of `run` on `split` per category of `grouping`; evaluates first if the saved evaluation is stale."""
     preds, classes = run_predictions(run, split)
+    preds = with_file_names(run, preds)
     cats = run_categories(run, grouping, preds, classes)
     return RunErrors(preds, classes, cats, category_table(preds, cats))
+
+
+def with_file_names(run: Run, frame: pd.DataFrame) -> pd.DataFrame:
+    """`frame` (with `image_id`) plus each image's file `name` in the run's dataset, for captions: an image id
+    says nothing to a reviewer."""
+    names = run.ws.store.images(run.config.dataset)[["image_id", "name"]]
+    return frame.drop(columns="name", errors="ignore").merge(names, on="image_id", how="left")

@@ -21,6 +21,7 @@ from workbench.explain.methods import LABELS as CAM_LABELS
 from workbench.lazy import lazy_import
 from workbench.review.categories import CATEGORY_COLUMNS, GROUPINGS, cell_category
 from workbench.review.run_cache import RunCache
+from workbench.review.run_errors import with_file_names
 from workbench.run import Run, list_runs
 from workbench.workspace import Workspace
 from workbench.ui import detection_panel
@@ -481,7 +482,10 @@ def find_suspects(ws: Workspace, runs: RunCache, run: str | None,
     _classifier_only(picked, "Suspected label errors")
     progress(0.1, desc="embedding the labelled images")
     sus = label_issues.run_label_errors(picked, runs)
-    return sus.drop(columns="path").round(3) if len(sus) else pd.DataFrame({"result": ["No suspects found."]})
+    if not len(sus):
+        return pd.DataFrame({"result": ["No suspects found."]})
+    named = with_file_names(picked, sus).drop(columns="path")
+    return named[["rank", "image_id", "name", *[c for c in named.columns if c not in ("rank", "image_id", "name")]]].round(3)
 
 
 def _classifier_only(run, what: str) -> None:
