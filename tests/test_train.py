@@ -161,11 +161,15 @@ def test_feature_extraction_learns_when_the_features_are_tiny(ws, store, digits_
 def test_feature_extraction_reports_its_embedding_batch_by_batch(ws, digits_sample):
     """The Experiments tab's bar sat on "computing embeddings 0%" for the whole embedding (~40 s for MNIST-5000):
     the count of images embedded now moves batch by batch up to the total."""
-    said = []
-    train(ws, RunConfig(digits_sample, method="feature_extract", input_size=32, epochs=1, name="emb-progress"),
-          progress=lambda frac, what: said.append(what))
+    said, fracs = [], []
+    train(ws, RunConfig(digits_sample, method="feature_extract", input_size=32, epochs=2, name="emb-progress"),
+          progress=lambda frac, what: said.append(what) or fracs.append(frac))
     counts = [tuple(map(int, m.split(": ")[1].split(" images")[0].split(" / ")))
               for m in said if m.startswith("computing embeddings: ")]
     total = counts[-1][1]
     assert total > 256 and counts[-1][0] == total   # train and val, more than one batch of 256
     assert any(0 < done < total for done, _ in counts)   # a step between nothing and all
+    # the bar itself moves with the count (it sat at 0% while only the message moved), then on through the
+    # epochs, never back
+    moving = [f for f, m in zip(fracs, said) if m.startswith("computing embeddings: ")]
+    assert 0 < moving[-2] < moving[-1] and fracs == sorted(fracs) and fracs[-1] == 1.0

@@ -90,8 +90,9 @@ def train(ws: Workspace, cfg: RunConfig, progress: Progress | None = None, cance
     files.start(cfg, ws.store, task, channels=splits["train"].images.shape[1])
     progress(0.0, kept_note(groups_kept(task.labels)))  # what dataset.json records, said as the run starts
     try:
-        method = METHODS[cfg.method](model, cfg, splits, device, progress, ddp)
-        result = Epochs(cfg, method, splits["val"].y.numpy(), files, progress, cancel, ddp).run()
+        setup, epochs = split_progress(progress, METHODS[cfg.method].setup_share)
+        method = METHODS[cfg.method](model, cfg, splits, device, setup, ddp)
+        result = Epochs(cfg, method, splits["val"].y.numpy(), files, epochs, cancel, ddp).run()
         files.finish(result, distributed_summary(ddp, method), plots)
     finally:
         files.close()  # let go of the run's training lock: without a summary the run is now "interrupted"
@@ -121,6 +122,12 @@ def load_splits(labels: pd.DataFrame, size: int) -> dict[str, D.Split]:
     for sp in splits.values():
         sp.images = sp.images.expand(-1, channels, -1, -1).contiguous() if sp.images.shape[1] < channels else sp.images
     return splits
+
+
+def split_progress(progress: Progress, share: float) -> tuple[Progress, Progress]:
+    """Two callbacks, each taking 0..1, that fill the bar's first `share` and the rest: a method's setup and
+    its epochs, so the bar moves forward through both."""
+    return (lambda f, m: progress(share * f, m)), (lambda f, m: progress(share + (1.0 - share) * f, m))
 
 
 class Epochs:

@@ -9,7 +9,7 @@ registry): a new method is a class with this interface, registered with `@regist
 from __future__ import annotations
 
 import math
-from typing import Callable, Iterable, Protocol
+from typing import Callable, ClassVar, Iterable, Protocol
 
 import numpy as np
 import torch
@@ -40,6 +40,8 @@ class TrainingMethod(Protocol):
     """What the training loop needs of a method, built as cls(model, cfg, splits, device, progress, ddp)."""
 
     seen: list[int]  # the image indices this rank trained on in epoch 1 (proof of disjoint DDP shards)
+    # the share of the run's progress bar its construction fills (`progress` there goes 0..1 over it)
+    setup_share: ClassVar[float]
 
     def parameters(self) -> Iterable[nn.Parameter]:
         """The parameters the optimizer steps (those not trainable are filtered out by the loop)."""
@@ -89,6 +91,8 @@ def _step(module: nn.Module, x: torch.Tensor, y: torch.Tensor, opt, epoch: int, 
 @register("finetune")
 class FineTune:
     """End to end: augmented batches through backbone and head."""
+
+    setup_share: ClassVar[float] = 0.0
 
     def __init__(self, model: nn.Module, cfg: RunConfig, splits: dict[str, D.Split], device, progress: Progress,
                  ddp: dist.Dist = dist.Dist()):
@@ -145,6 +149,8 @@ class HeadOnly:
     The head learns at RunConfig.head_lr_scale times the run's learning rate (see there for why).
     """
 
+    setup_share: ClassVar[float] = 0.8   # embedding every image once: the epochs over the embeddings are quick
+
     def __init__(self, model: nn.Module, cfg: RunConfig, splits: dict[str, D.Split], device, progress: Progress,
                  ddp: dist.Dist = dist.Dist()):
         self.model, self.cfg, self.splits, self.device = model, cfg, splits, device
@@ -158,7 +164,8 @@ class HeadOnly:
         emb = {}
         for s, sp in splits.items():  # the count moves batch by batch (MNIST-5000 at 32 px: ~40 s on 2 CPUs)
             emb[s] = embed(model, sp.images, device, cfg.augment.normalize,
-                           done=lambda n: progress(0.0, f"computing embeddings: {before + n} / {total} images"))
+                           done=lambda n: progress((before + n) / total,
+                                                   f"computing embeddings: {before + n} / {total} images"))
             before += len(sp.images)
         self._scaled_head(emb["train"])
         self.emb = {s: (e - self.mean) / self.std for s, e in emb.items()}
