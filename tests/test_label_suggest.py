@@ -120,9 +120,9 @@ def test_a_suggestion_under_the_floor_is_never_offered_and_enter_then_accepts_no
     assert sugg.latest().of(left_out, exclude=page.suggested)[1] < 0.5
     s = take_left_out(faces, None, "faces", "ann", [left_out], page.suggested, sugg)
     v = view(faces, s, sugg)
-    assert v.image_id == left_out and v.suggestion is None and "less than 50% sure" in v.suggest_status
+    assert v.image_id == left_out and v.suggestion is None and "less than 50% sure" in v.no_suggestion
     # the page showed it as its class, often 100% sure: the status says that class is set aside, not "unsure"
-    assert f"left it out of the {page.suggested!r} page" in v.suggest_status and "any other class" in v.suggest_status
+    assert f"left it out of the {page.suggested!r} page" in v.no_suggestion and "any other class" in v.no_suggestion
     v = step(faces, s, "accept", suggester=sugg)
     assert v.image_id == left_out and v.message.startswith("Enter accepts nothing here")
     assert f"left it out of the {page.suggested!r} page" in v.message
@@ -148,7 +148,7 @@ def test_verify_pages_hold_only_suggestions_at_or_over_the_floor(faces):
     while s.image_id is not None and view(faces, s, strict).suggestion is not None:
         step(faces, s, "skip", suggester=strict)
     if (best < 0.9).any():
-        assert s.image_id is not None and "less than 90% sure" in view(faces, s, strict).suggest_status
+        assert s.image_id is not None and "less than 90% sure" in view(faces, s, strict).no_suggestion
     nothing = S.SuggesterPool(faces, floor=1.0).get("faces", "ann")
     assert nothing.wait(120)
     empty = verify_page(faces, "faces", "ann", 0, 20, nothing.latest())

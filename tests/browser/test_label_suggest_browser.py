@@ -34,8 +34,14 @@ def test_enter_accepts_digit_overrides_and_a_verify_page_with_two_left_out(faces
             page.locator("#wb-annotator input, #wb-annotator textarea").first.fill("alice")
             page.locator("#wb-start").click()
             page.wait_for_selector(SHOWN_NAME)
-            # The first suggestions arrive in the background, later on a loaded machine: → moves on, a second
-            # apart, until one shows (a bound in time, not in key presses).
+            # The first suggestions arrive in the background, later on a loaded machine; the line saying how far
+            # they are follows without a key pressed (it stayed as it was until the next key)
+            page.wait_for_function("document.querySelector('#wb-suggest-live')?.textContent"
+                                   ".startsWith('suggestions from 10 labels')", timeout=120_000)
+            assert page.locator("#wb-suggestion").count() == 0   # none appears under the image on screen
+            assert "they show from the next image" in page.locator("#wb-suggest-live").inner_text()
+            page.screenshot(path=str(tmp_path / "live-status.png"), full_page=True)
+            # → moves on, a second apart, until one shows (a bound in time, not in key presses)
             for _ in range(90):
                 if page.locator("#wb-suggestion").count():
                     break

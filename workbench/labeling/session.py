@@ -71,7 +71,8 @@ class LabelView:
     message: str = ""
     suggestion: str | None = None
     confidence: float | None = None
-    suggest_status: str = ""
+    suggest_status: str = ""   # the suggester's state (embedding, waiting for labels, refreshed): changes by itself
+    no_suggestion: str = ""    # why the image on screen has no suggestion although one was looked for
 
 
 def open_session(store: Store, dataset: str, annotator: str, order: str = "unlabeled",
@@ -287,7 +288,7 @@ def view(store: Store, s: LabelSession, suggester: Suggester | None = None,
             v.suggestion, v.confidence = s.shown[1], s.shown[2]
         elif s.unsure is not None and s.unsure == s.image_id:
             why = unsure_text(s.floor, s.rejected.get(s.image_id))
-            v.suggest_status = f"No suggestion: {why}; type its class's key."
+            v.no_suggestion = f"No suggestion: {why}; type its class's key."
     return v
 
 

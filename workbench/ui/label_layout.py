@@ -17,6 +17,7 @@ from workbench.ui.label_boxes import BoxesUI
 from workbench.ui.label_render import MAX_TAG_BUTTONS, render
 from workbench.ui.thumb_grid import thumb_grid
 
+LIVE_EVERY_S = 2.0  # how often the suggester's state line is read again
 MODES = ("One image", "Grid", "Review", "Boxes")
 ONE, GRID = MODES[0], MODES[1]
 
@@ -43,6 +44,8 @@ class Single:
 
     panel: gr.Column
     viewer: gr.HTML
+    live: gr.HTML      # the suggester's state, refreshed by `timer` (it changes while nobody presses a key)
+    timer: gr.Timer
     label_btns: list[gr.Button]
     more_classes: gr.Dropdown
     prev_btn: gr.Button
@@ -159,6 +162,7 @@ def _controls(store: Store, floor: float) -> Controls:
 def _single() -> Single:
     with gr.Column(elem_id="wb-label-panel") as panel:
         viewer = gr.HTML(render(None), elem_id="wb-label-view")
+        live, timer = gr.HTML("", elem_id="wb-suggest-live-box", padding=False), gr.Timer(LIVE_EVERY_S)
         with gr.Row():
             label_btns = [gr.Button(visible=False, variant="primary", elem_id=f"wb-label-{i}", min_width=80)
                           for i in range(MAX_CLASS_KEYS)]
@@ -173,7 +177,7 @@ def _single() -> Single:
             tag_btns = [gr.Button(visible=False, size="sm", elem_id=f"wb-tag-{i}", min_width=60)
                         for i in range(MAX_TAG_BUTTONS)]
         action = gr.Textbox(visible=False)
-    return Single(panel, viewer, label_btns, more_classes, prev_btn, skip_btn, undo_btn, accept_btn, tag_btns,
+    return Single(panel, viewer, live, timer, label_btns, more_classes, prev_btn, skip_btn, undo_btn, accept_btn, tag_btns,
                   action)
 
 

@@ -34,6 +34,7 @@ CSS = """
 #wb-label-view .wb-msg { color: #b45309; min-height: 1.3em; }
 #wb-label-view progress { width: 100%; }
 #wb-label-view .wb-suggest { font-size: 1.1em; color: #065f46; }
+#wb-suggest-live { color: #065f46; min-height: 1.3em; }
 """
 
 # Keys click the buttons, so keyboard and mouse run the same listener: a digit or letter clicks the button
@@ -129,13 +130,19 @@ def render_progress(v: LabelView) -> str:
 
 
 def render_suggestion(v: LabelView) -> str:
-    """The suggested class and its confidence (Enter accepts it), or what suggestions are waiting for."""
+    """The suggested class and its confidence (Enter accepts it), or why this image has none. What suggestions
+    are waiting for changes by itself and is shown apart (`render_live`)."""
     if v.suggestion is not None:
         return (f"<div class='wb-suggest'>suggested: <b id='wb-suggestion'>{html.escape(v.suggestion)}</b> "
                 f"(<span id='wb-confidence'>{v.confidence:.0%}</span>) · <b>Enter</b> accepts, a class key "
                 "overrides</div>")
-    return f"<div class='wb-suggest' id='wb-suggest-status'>{html.escape(v.suggest_status)}</div>" \
-        if v.suggest_status else ""
+    return f"<div class='wb-suggest' id='wb-suggest-status'>{html.escape(v.no_suggestion)}</div>" \
+        if v.no_suggestion else ""
+
+
+def render_live(status: str) -> str:
+    """The suggester's state (embedding, labels it still waits for, last refresh), refreshed on a timer."""
+    return f"<div class='wb-suggest-live' id='wb-suggest-live'>{html.escape(status)}</div>" if status else ""
 
 
 def keyed_buttons(names: list[str], keys: list[str | None], slots: int, text) -> list[gr.Button]:

@@ -34,7 +34,7 @@ from workbench.ui.label_boxes import BoxTab
 from workbench.ui.label_boxes import wire as wire_boxes
 from workbench.ui.label_layout import GRID, MODES, ONE, LabelUI, layout
 from workbench.ui.label_render import CSS as VIEW_CSS
-from workbench.ui.label_render import HEAD, class_buttons, gallery_of, render, tag_buttons
+from workbench.ui.label_render import HEAD, class_buttons, gallery_of, render, render_live, tag_buttons
 from workbench.ui.thumb_grid import grid_value, picked_id, picked_key
 
 __all__ = ["CSS", "HEAD", "build", "layout", "wire"]
@@ -130,6 +130,17 @@ def on_start(tab: LabelTab, ds: str | None, name: str | None, order_: str, only_
     s.suggest = sugg is not None
     ui = tab.ui
     return {ui.c.sess: s, ui.one.viewer: screen(tab, s), **dataset_parts(tab, ds), ui.c.saved_name: s.annotator}
+
+
+def on_live(tab: LabelTab, s: LabelSession | None, shown: str | None = None):
+    """The suggester's state line (embedding, labels still needed, last refresh); unchanged: nothing is sent.
+    Only this line is redrawn on the timer: a suggestion never appears under a key already on its way."""
+    sugg = suggester_of(tab, s)
+    status = sugg.status if sugg is not None else ""
+    if sugg is not None and s.image_id is not None and s.shown is None and s.unsure is None and sugg.latest():
+        status += " · they show from the next image"   # the one on screen was shown before they existed
+    line = render_live(status)
+    return gr.skip() if line == (shown or "") else line
 
 
 def on_action(tab: LabelTab, s: LabelSession | None, evt: gr.EventData) -> dict:
@@ -404,7 +415,9 @@ def _wire_session(tab: LabelTab) -> None:
     c.start.click(bind(on_start, tab),
                   inputs_kwargs={"ds": c.dataset, "name": c.annotator, "order_": c.order, "only_": c.only,
                                  "seed_": c.seed, "suggest_": c.suggest_on},
-                  outputs=[c.sess, ui.one.viewer, *ui.parts, c.saved_name], api_name="label_start")
+                  outputs=[c.sess, ui.one.viewer, *ui.parts, c.saved_name], api_name="label_start"
+                  ).then(bind(on_live, tab), inputs=[c.sess, ui.one.live], outputs=[ui.one.live],
+                         show_progress="hidden", api_visibility="private")
     c.mode.change(bind(on_mode, tab), inputs=[c.mode], outputs=ui.panels, api_visibility="private")
 
 
@@ -415,6 +428,8 @@ def _wire_single(tab: LabelTab) -> None:
           trigger_mode="once", show_progress="hidden", api_visibility="private")
     one.action.submit(bind(act, tab), inputs=[c.sess, one.action], outputs=[c.sess, one.viewer],
                       api_name="label_action", show_progress="hidden")
+    one.timer.tick(bind(on_live, tab), inputs=[c.sess, one.live], outputs=[one.live], show_progress="hidden",
+                   api_visibility="private")
     one.more_classes.input(bind(on_more_class, tab), inputs=[c.sess, one.more_classes],
                            outputs=[c.sess, one.viewer, one.more_classes], show_progress="hidden",
                            api_visibility="private")
