@@ -2,10 +2,12 @@
 brightness change (clipped at black or white) or a shift of a few pixels. A pair is judged on the images' 32×32 grey
 copies in three steps:
 
-1. candidates: each image's nearest neighbours under three cheap descriptors: the copy centred on its centre of
+1. candidates: each image's nearest neighbours under four cheap descriptors: the copy centred on its centre of
    mass and blurred (shift-tolerant for objects on a plain background, such as digits), a blurred 16×16 copy
-   (textured and natural crops; WIDE × as many neighbours, as faces and textures crowd each other) and its brightest
-   and darkest tenth (what survives when a copy made darker loses its dark pixels to black);
+   (textured and natural crops; WIDE × as many neighbours, as faces and textures crowd each other), its brightest
+   and darkest tenth (what survives when a copy made darker loses its dark pixels to black) and the magnitude of its
+   lowest spatial frequencies (SPECTRAL neighbours: blind to a shift, it finds a shifted copy of stripes or of a
+   texture, which the others rank hundreds of images away, as a pixel or two off it looks like any other stripes);
 2. distance: 1 − the correlation (cosine of the mean-removed pixels) of the two copies after aligning them to a
    fraction of a pixel (template match, then OpenCV's ECC, from the sharper image, then from the other when still
    undecided: within the threshold, or an image's nearest pair, which may yet stand apart), over the interior
@@ -65,6 +67,8 @@ LOOSE = 10.0  # pairs up to LOOSE × threshold apart are reported when they stan
 APART = 0.2  # ... at most this times each image's distance to its next nearest image
 NEIGHBOURS = 8  # candidates per image and descriptor (step 1)
 MORE = 4  # ... times as many for a faint image with clipped pixels, whose descriptors the clipping damaged
+SPECTRAL = 3  # ... under the magnitude spectrum (a copy of a texture or of stripes is among its 3 nearest there)
+SPECTRUM = 5  # lowest frequencies of the spectrum kept, each way
 WIDE = 1.5  # ... times as many under the blurred descriptor, where faces and textures crowd each other
 BLUR = 1.0  # px of the 32-px copy: the base blur every distance is taken at
 SOFTEN = (0.0, 0.4, 0.6, 0.8, 1.0)  # extra blur tried on either side of a pair (step 2)
@@ -83,7 +87,7 @@ SLACK = 1.25  # of the triangle inequality two reported pairs sharing an image m
 CLOSER = 3.0  # ... and the longer is dropped when this many times the shorter and its far ends are no pair
 FLAT = 4.0  # grey levels: an image whose blurred copy spreads less has no structure to compare
 THREADS = 8  # at most, for the per-pair OpenCV loops (alignment)
-VERSION = 8  # of this algorithm, part of the cache key of saved results
+VERSION = 9  # of this algorithm, part of the cache key of saved results
 
 
 def _standardise(a: np.ndarray) -> np.ndarray:
@@ -137,13 +141,22 @@ def _extremes(x: np.ndarray, side: int = 16, share: float = 0.1) -> np.ndarray:
     return _unit(np.concatenate([np.maximum(flat - hi, 0), np.maximum(lo - flat, 0)], 1))
 
 
+def _spectrum(x: np.ndarray, band: int = SPECTRUM) -> np.ndarray:
+    """Each copy's magnitude spectrum at the lowest `band` frequencies each way (DC left out): blind to where the
+    content sits, so a shifted copy of a texture or of stripes keeps it, and a few percent of resizing barely
+    moves such low frequencies."""
+    f = np.abs(np.fft.rfft2(_standardise(x)))
+    low = np.concatenate([f[:, :band + 1, :band + 1], f[:, -band:, :band + 1]], 1).reshape(len(x), -1)
+    return _unit(low[:, 1:])
+
+
 def candidates(x: np.ndarray, k: int = NEIGHBOURS, *, more: np.ndarray | None = None) -> np.ndarray:
     """(P, 2) index pairs (i < j), each image with its nearest neighbours under each descriptor (step 1); the images
     `more` (bool) with MORE × as many."""
     if len(x) < 2:
         return np.zeros((0, 2), np.int64)
     found = []
-    for f, many in ((_centred(x), k), (_blurred(x), round(WIDE * k)), (_extremes(x), k)):
+    for f, many in ((_centred(x), k), (_blurred(x), round(WIDE * k)), (_extremes(x), k), (_spectrum(x), SPECTRAL)):
         search = neighbors.NearestNeighbors().fit(f)
         for at, kk in ((np.arange(len(x)), many), (np.flatnonzero(more if more is not None else []), MORE * many)):
             if not len(at):
