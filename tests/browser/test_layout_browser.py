@@ -24,6 +24,9 @@ UNDER_CARET = """() => [...document.querySelectorAll('input[role=combobox]')].fi
   const r = i.getBoundingClientRect(), text_end = r.right - parseFloat(getComputedStyle(i).paddingRight);
   return {label: i.getAttribute('aria-label'), text_end, caret: icon.getBoundingClientRect().left};
 }).filter(Boolean)"""
+# every shown dropdown whose chosen text is longer than its box (cut with an ellipsis)
+CUT_CHOICE = """() => [...document.querySelectorAll('input[role=combobox]')].filter(i => i.offsetParent)
+  .filter(i => i.scrollWidth > i.clientWidth + 1).map(i => [i.getAttribute('aria-label'), i.value])"""
 # the header cells of the datasets table and of the counts table: their text's line boxes, and every cell's right
 # edge against the table's own
 HEADERS = """() => [...document.querySelectorAll('#wb-datasets-table th .header, #wb-datasets-counts th .header')].map(s => {
@@ -59,6 +62,8 @@ def test_no_text_is_cut_off_in_the_datasets_label_and_experiments_tabs(digits, t
         assert len(tiles) == 60 and all(t["whole"] for t in tiles[:10])
         assert all(preview["x"] - 0.5 <= left and right <= preview["x"] + preview["width"] + 0.5
                    for left, right in boxes), (preview, boxes[:12])
+        # before a dataset is picked the counts table has its own headers (gradio's "1 2 3" before)
+        assert page.locator("#wb-datasets-counts th .header").all_inner_texts() == ["kind", "name", "images"]
         # headers whole on one line ("images" broke into "image s") and no column past the table's edge (the tags ran on)
         page.locator("#wb-datasets-dataset input").click()
         page.get_by_role("option", name="digits").click()
@@ -69,15 +74,16 @@ def test_no_text_is_cut_off_in_the_datasets_label_and_experiments_tabs(digits, t
         assert all(h["lines"] == 1 for h in headers), headers
         assert page.evaluate(PAST_EDGE) == []
         page.screenshot(path=str(tmp_path / "datasets.png"), full_page=True)
-        carets = page.evaluate(UNDER_CARET)
+        carets, cut = page.evaluate(UNDER_CARET), page.evaluate(CUT_CHOICE)
         for tab in ("Label", "Experiments"):
             page.get_by_role("tab", name=tab).click()
             page.wait_for_timeout(500)
-            carets += page.evaluate(UNDER_CARET)
+            carets, cut = carets + page.evaluate(UNDER_CARET), cut + page.evaluate(CUT_CHOICE)
         page.screenshot(path=str(tmp_path / "experiments.png"), full_page=True)
         browser.close()
     assert len(carets) > 8  # the dataset pickers, order, grouping, backbone, optimizer, ...
     assert all(c["text_end"] <= c["caret"] + 0.5 for c in carets), [c for c in carets if c["text_end"] > c["caret"]]
+    assert cut == []   # the import's crop choice read "no: whole …"
 
 
 def test_the_live_curves_show_every_legend_entry(tmp_path):

@@ -8,6 +8,9 @@ from workbench.data.quality import dataset_quality
 from workbench.store import Store
 
 
+COUNT_COLUMNS = ("kind", "name", "images")  # counts(): one row per class, tag and quality category
+
+
 def overview(store: Store) -> pd.DataFrame:
     """One row per dataset: images, labelled, classes with counts, tags with counts (every class and tag of the set,
     images labelled or tagged so far, 0 included)."""
@@ -55,7 +58,7 @@ def counts(store: Store, dataset: str) -> pd.DataFrame:
             + _box_counts(store, dataset)
             + [("tag", t, n) for t, n in s["per_tag"].items()]
             + [("quality", c, int(n)) for c, n in q.items()])
-    return pd.DataFrame(rows, columns=["kind", "name", "images"])
+    return pd.DataFrame(rows, columns=list(COUNT_COLUMNS))
 
 
 def preview(store: Store, dataset: str, page: int | float | None, per_page: int) -> list[tuple[str, str]]:

@@ -11,11 +11,12 @@ from dataclasses import dataclass
 from typing import Any
 
 import gradio as gr
+import pandas as pd
 
 from workbench.data.importers.crops import CROP_KINDS
 from workbench.data.demo import DEMOS, import_demo
 from workbench.data.importers import FORMATS, import_path, import_upload
-from workbench.data.overview import counts, keep_or_first, overview, preview
+from workbench.data.overview import COUNT_COLUMNS, counts, keep_or_first, overview, preview
 from workbench.data.uploads import upload_paths
 from workbench.errors import WorkbenchError
 from workbench.store import Store
@@ -85,12 +86,17 @@ def browser_layout(store: Store) -> Browser:
         page = gr.Number(value=1, label="Preview page", precision=0, minimum=1, scale=1)
         refresh = gr.Button("Refresh", scale=1)
     with gr.Row():
-        details = gr.Dataframe(label="Counts per class, tag and quality category", interactive=False, scale=1,
-                               wrap=True, column_widths=["24%", "44%", "32%"], elem_id="wb-datasets-counts")
+        details = gr.Dataframe(no_counts(), label="Counts per class, tag and quality category", interactive=False,
+                               scale=1, wrap=True, column_widths=["24%", "44%", "32%"], elem_id="wb-datasets-counts")
         with gr.Column(scale=3):  # whole thumbnails in as many columns as fit (a 10-column gallery cut its last)
             gallery = thumb_grid(label="Preview", elem_id="wb-datasets-preview", tile=96, height="460px",
                                  empty="Pick a dataset.")
     return Browser(table, dataset, page, refresh, details, gallery)
+
+
+def no_counts() -> pd.DataFrame:
+    """The counts table before a dataset is picked: its headers, no rows (not gradio's "1 2 3")."""
+    return pd.DataFrame(columns=list(COUNT_COLUMNS))
 
 
 def import_layout(store: Store, datasets: gr.State | None = None) -> ImportForm:
@@ -102,8 +108,8 @@ def import_layout(store: Store, datasets: gr.State | None = None) -> ImportForm:
             path = gr.Textbox(label="Path on this machine (folder, .zip, .csv/.xlsx, X.npy; boxes: COCO .json, VOC or YOLO folder)",
                               scale=3)
             fmt = gr.Dropdown(["auto", *FORMATS], value="auto", label="Format", scale=1)
-            crop = gr.Dropdown([("no: whole images", NO_CROP), *((k, k) for k in CROP_KINDS)], value=NO_CROP,
-                               label="Crop faces/eyes from photos", scale=1, elem_id="wb-import-crop")
+            crop = gr.Dropdown([("whole images", NO_CROP), *((k, k) for k in CROP_KINDS)], value=NO_CROP,
+                               label="Crop faces/eyes from photos", scale=1, min_width=170, elem_id="wb-import-crop")
             crop_size = gr.Number(value=24, label="Crop size (px)", precision=0, minimum=8, maximum=1024, scale=1)
             name = gr.Textbox(label="Dataset name (default: from the path)", scale=2)
         with gr.Row():
@@ -134,7 +140,7 @@ def formats_markdown() -> str:
 def show(store: Store, b: Browser, dataset: str | None, page: float | None) -> dict:
     """The counts and one preview page of `dataset` (empty when none is picked)."""
     if not dataset:
-        return {b.details: None, b.gallery: grid_value([], empty="Pick a dataset.")}
+        return {b.details: no_counts(), b.gallery: grid_value([], empty="Pick a dataset.")}
     tiles = [(k, path, name) for k, (path, name) in enumerate(preview(store, dataset, page, PREVIEW))]
     return {b.details: counts(store, dataset), b.gallery: grid_value(tiles, empty="No image on this page.")}
 

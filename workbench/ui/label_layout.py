@@ -148,7 +148,7 @@ def _controls(store: Store, floor: float) -> Controls:
     with gr.Row():
         dataset = gr.Dropdown(choices=store.datasets(), value=None, label="Dataset", scale=2, elem_id="wb-dataset")
         annotator = gr.Textbox(label="Annotator", placeholder="your name", scale=2, elem_id="wb-annotator")
-        order = gr.Dropdown(choices=[(d, k) for k, d in ORDERS.items()], value="unlabeled", label="Order", scale=3)
+        order = gr.Dropdown(choices=[(d, k) for k, d in ORDERS.items()], value="unlabeled", label="Order", scale=4)
         only = gr.Dropdown(choices=[], value=None, label="Only this tag / class (review orders)", scale=2,
                            allow_custom_value=True)
         seed = gr.Number(value=0, precision=0, label="Seed (random order)", scale=1, minimum=0)
