@@ -17,7 +17,10 @@ copies in three steps:
    contrast). When the two lose different shares of pixels to black or white, one may be the other made darker or
    brighter and clipped: the model clip(x + β) is compared with y too (β whose clipping accounts for the pixels y
    lost), and the smaller distance kept. A copy that lost HEAVY a share or more is aligned wrongly on its grey copy,
-   where the clipped field dominates: an image's nearest such pair is aligned under this model too;
+   where the clipped field dominates: an image's nearest such pair is aligned under this model too. So is its
+   nearest by the plain distance (before the contrast rule) within CLIP_PLAIN when the two clip differently at all:
+   a sixth of the pixels lost to black already pulls the shift a pixel or two off, where the contrast rule refuses
+   the pair and no brightness change explains the clipping;
 3. decision: the distance is at most `threshold`, and the pair stands out: at most RATIO × each image's distance to
    its nearest neighbour outside its group. Two people's similar 1s are as close to many other 1s as to each other;
    a copy is far closer to its original than to anything else. A pair up to LOOSE × `threshold` apart is reported
@@ -79,6 +82,7 @@ BRIGHTNESS = np.arange(10, 41, 10)  # grey-level changes tried before clipping (
 CLIP_BLUR = 1.5  # px: the blur both sides of a clipped pair are compared at (JPEG wipes faint texture)
 CONTRAST = 1.4  # largest ratio of two copies' grey-level spreads (at CLIP_BLUR)
 HEAVY = 0.25  # ... and by which a copy lost so much that it is aligned under the clipped comparison too
+CLIP_PLAIN = 0.02  # ... as is one that lost less, when it is its original's nearest by the plain distance within this
 CLIPPED = 0.02  # share of pixels at 0 or 255 by which two images must differ for the clipped comparison
 JPEG_QUALITY = 70  # of the re-encoding that measures how far JPEG moves each image (step 3, second rule)
 NOISE = 20.0  # a pair beyond the threshold is at most this times that distance of the more moved of the two
@@ -87,7 +91,7 @@ SLACK = 1.25  # of the triangle inequality two reported pairs sharing an image m
 CLOSER = 3.0  # ... and the longer is dropped when this many times the shorter and its far ends are no pair
 FLAT = 4.0  # grey levels: an image whose blurred copy spreads less has no structure to compare
 THREADS = 8  # at most, for the per-pair OpenCV loops (alignment)
-VERSION = 9  # of this algorithm, part of the cache key of saved results
+VERSION = 10  # of this algorithm, part of the cache key of saved results
 
 
 def _standardise(a: np.ndarray) -> np.ndarray:
@@ -506,7 +510,12 @@ def near_pairs(grey: np.ndarray, threshold: float = THRESHOLD, *, eligible: np.n
     nearest = _nearest_of_either(len(idx), cand, al.dist)
     _look_again(v, grey[idx], al, np.where(nearest & (al.plain > threshold), GATE, 0.0))
     # ... and when the two clip differently, aligned under the clipped comparison too
-    clip = np.flatnonzero(nearest & (al.dist > threshold) & _clips_differently(grey[idx], al.a, al.b, HEAVY))
+    # (that, or its nearest by the plain distance, before the contrast rule refused it at a shift the clipped
+    # field pulled off, when that is within CLIP_PLAIN and the two clip differently at all)
+    clip = nearest & _clips_differently(grey[idx], al.a, al.b, HEAVY)
+    clip |= (_nearest_of_either(len(idx), cand, al.plain) & (al.plain <= CLIP_PLAIN)
+             & _clips_differently(grey[idx], al.a, al.b))
+    clip = np.flatnonzero(clip & (al.dist > threshold))
     al.dist[clip] = np.minimum(al.dist[clip], _clipped_aligned(grey[idx], al.a[clip], al.b[clip]))
     dist = np.maximum(al.dist, 0.0)
     # a faint image is as close to much as to its original: it does not count against two structured images
