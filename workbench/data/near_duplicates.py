@@ -2,10 +2,12 @@
 brightness change (clipped at black or white) or a shift of a few pixels. A pair is judged on the images' 32×32 grey
 copies in three steps:
 
-1. candidates: each image's nearest neighbours under three cheap descriptors: the copy centred on its centre of
+1. candidates: each image's nearest neighbours under four cheap descriptors: the copy centred on its centre of
    mass and blurred (shift-tolerant for objects on a plain background, such as digits), a blurred 16×16 copy
-   (textured and natural crops; WIDE × as many neighbours, as faces and textures crowd each other) and its brightest
-   and darkest tenth (what survives when a copy made darker loses its dark pixels to black);
+   (textured and natural crops; WIDE × as many neighbours, as faces and textures crowd each other), its brightest
+   and darkest tenth (what survives when a copy made darker loses its dark pixels to black) and the magnitude of its
+   lowest spatial frequencies (SPECTRAL neighbours: blind to a shift, it finds a shifted copy of stripes or of a
+   texture, which the others rank hundreds of images away, as a pixel or two off it looks like any other stripes);
 2. distance: 1 − the correlation (cosine of the mean-removed pixels) of the two copies after aligning them to a
    fraction of a pixel (template match, then OpenCV's ECC, from the sharper image, then from the other when still
    undecided: within the threshold, or an image's nearest pair, which may yet stand apart), over the interior
@@ -15,7 +17,10 @@ copies in three steps:
    contrast). When the two lose different shares of pixels to black or white, one may be the other made darker or
    brighter and clipped: the model clip(x + β) is compared with y too (β whose clipping accounts for the pixels y
    lost), and the smaller distance kept. A copy that lost HEAVY a share or more is aligned wrongly on its grey copy,
-   where the clipped field dominates: an image's nearest such pair is aligned under this model too;
+   where the clipped field dominates: an image's nearest such pair is aligned under this model too. So is its
+   nearest by the plain distance (before the contrast rule) within CLIP_PLAIN when the two clip differently at all:
+   a sixth of the pixels lost to black already pulls the shift a pixel or two off, where the contrast rule refuses
+   the pair and no brightness change explains the clipping;
 3. decision: the distance is at most `threshold`, and the pair stands out: at most RATIO × each image's distance to
    its nearest neighbour outside its group. Two people's similar 1s are as close to many other 1s as to each other;
    a copy is far closer to its original than to anything else. A pair up to LOOSE × `threshold` apart is reported
@@ -65,6 +70,8 @@ LOOSE = 10.0  # pairs up to LOOSE × threshold apart are reported when they stan
 APART = 0.2  # ... at most this times each image's distance to its next nearest image
 NEIGHBOURS = 8  # candidates per image and descriptor (step 1)
 MORE = 4  # ... times as many for a faint image with clipped pixels, whose descriptors the clipping damaged
+SPECTRAL = 3  # ... under the magnitude spectrum (a copy of a texture or of stripes is among its 3 nearest there)
+SPECTRUM = 5  # lowest frequencies of the spectrum kept, each way
 WIDE = 1.5  # ... times as many under the blurred descriptor, where faces and textures crowd each other
 BLUR = 1.0  # px of the 32-px copy: the base blur every distance is taken at
 SOFTEN = (0.0, 0.4, 0.6, 0.8, 1.0)  # extra blur tried on either side of a pair (step 2)
@@ -75,6 +82,7 @@ BRIGHTNESS = np.arange(10, 41, 10)  # grey-level changes tried before clipping (
 CLIP_BLUR = 1.5  # px: the blur both sides of a clipped pair are compared at (JPEG wipes faint texture)
 CONTRAST = 1.4  # largest ratio of two copies' grey-level spreads (at CLIP_BLUR)
 HEAVY = 0.25  # ... and by which a copy lost so much that it is aligned under the clipped comparison too
+CLIP_PLAIN = 0.02  # ... as is one that lost less, when it is its original's nearest by the plain distance within this
 CLIPPED = 0.02  # share of pixels at 0 or 255 by which two images must differ for the clipped comparison
 JPEG_QUALITY = 70  # of the re-encoding that measures how far JPEG moves each image (step 3, second rule)
 NOISE = 20.0  # a pair beyond the threshold is at most this times that distance of the more moved of the two
@@ -83,7 +91,7 @@ SLACK = 1.25  # of the triangle inequality two reported pairs sharing an image m
 CLOSER = 3.0  # ... and the longer is dropped when this many times the shorter and its far ends are no pair
 FLAT = 4.0  # grey levels: an image whose blurred copy spreads less has no structure to compare
 THREADS = 8  # at most, for the per-pair OpenCV loops (alignment)
-VERSION = 8  # of this algorithm, part of the cache key of saved results
+VERSION = 10  # of this algorithm, part of the cache key of saved results
 
 
 def _standardise(a: np.ndarray) -> np.ndarray:
@@ -137,13 +145,22 @@ def _extremes(x: np.ndarray, side: int = 16, share: float = 0.1) -> np.ndarray:
     return _unit(np.concatenate([np.maximum(flat - hi, 0), np.maximum(lo - flat, 0)], 1))
 
 
+def _spectrum(x: np.ndarray, band: int = SPECTRUM) -> np.ndarray:
+    """Each copy's magnitude spectrum at the lowest `band` frequencies each way (DC left out): blind to where the
+    content sits, so a shifted copy of a texture or of stripes keeps it, and a few percent of resizing barely
+    moves such low frequencies."""
+    f = np.abs(np.fft.rfft2(_standardise(x)))
+    low = np.concatenate([f[:, :band + 1, :band + 1], f[:, -band:, :band + 1]], 1).reshape(len(x), -1)
+    return _unit(low[:, 1:])
+
+
 def candidates(x: np.ndarray, k: int = NEIGHBOURS, *, more: np.ndarray | None = None) -> np.ndarray:
     """(P, 2) index pairs (i < j), each image with its nearest neighbours under each descriptor (step 1); the images
     `more` (bool) with MORE × as many."""
     if len(x) < 2:
         return np.zeros((0, 2), np.int64)
     found = []
-    for f, many in ((_centred(x), k), (_blurred(x), round(WIDE * k)), (_extremes(x), k)):
+    for f, many in ((_centred(x), k), (_blurred(x), round(WIDE * k)), (_extremes(x), k), (_spectrum(x), SPECTRAL)):
         search = neighbors.NearestNeighbors().fit(f)
         for at, kk in ((np.arange(len(x)), many), (np.flatnonzero(more if more is not None else []), MORE * many)):
             if not len(at):
@@ -493,7 +510,12 @@ def near_pairs(grey: np.ndarray, threshold: float = THRESHOLD, *, eligible: np.n
     nearest = _nearest_of_either(len(idx), cand, al.dist)
     _look_again(v, grey[idx], al, np.where(nearest & (al.plain > threshold), GATE, 0.0))
     # ... and when the two clip differently, aligned under the clipped comparison too
-    clip = np.flatnonzero(nearest & (al.dist > threshold) & _clips_differently(grey[idx], al.a, al.b, HEAVY))
+    # (that, or its nearest by the plain distance, before the contrast rule refused it at a shift the clipped
+    # field pulled off, when that is within CLIP_PLAIN and the two clip differently at all)
+    clip = nearest & _clips_differently(grey[idx], al.a, al.b, HEAVY)
+    clip |= (_nearest_of_either(len(idx), cand, al.plain) & (al.plain <= CLIP_PLAIN)
+             & _clips_differently(grey[idx], al.a, al.b))
+    clip = np.flatnonzero(clip & (al.dist > threshold))
     al.dist[clip] = np.minimum(al.dist[clip], _clipped_aligned(grey[idx], al.a[clip], al.b[clip]))
     dist = np.maximum(al.dist, 0.0)
     # a faint image is as close to much as to its original: it does not count against two structured images
