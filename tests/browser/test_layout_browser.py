@@ -137,3 +137,92 @@ def test_the_test_metrics_table_shows_its_intervals_whole(ws):
             ".map(e => [e.className.toString(), e.scrollWidth, e.clientWidth])")
         browser.close()
     assert not hidden, hidden
+
+
+# words of table cells (split at spaces, hyphens and slashes, where a browser may break a line) drawn on two lines
+BROKEN_WORDS = """(sel) => [...document.querySelectorAll(sel + ' .body-cell, ' + sel + ' th')].filter(c => c.offsetParent)
+  .flatMap(c => {
+    const out = [], walk = document.createTreeWalker(c, NodeFilter.SHOW_TEXT);
+    for (let n; (n = walk.nextNode());) {
+      for (const m of n.data.matchAll(/[^\\s\\-\\/]+/g)) {
+        const r = document.createRange(); r.setStart(n, m.index); r.setEnd(n, m.index + m[0].length);
+        if (new Set([...r.getClientRects()].map(q => Math.round(q.top))).size > 1) out.push(m[0]);
+      }
+    }
+    return out;
+  })"""
+# table cells whose text runs past the cell's right edge (cut off, not wrapped)
+CUT_CELLS = """(sel) => [...document.querySelectorAll(sel + ' .body-cell')].filter(c => c.offsetParent).filter(c => {
+  const r = document.createRange(); r.selectNodeContents(c);
+  return r.getBoundingClientRect().right > c.getBoundingClientRect().right + 1;
+}).map(c => c.innerText)"""
+
+
+def test_tables_break_lines_between_words_at_1280_px(store, ws):
+    """At 1280 px the counts table broke "quality" into "qualit/y", the runs and methods tables "feature_extract",
+    "efficientnet_lite0" and "val accuracy" mid-word, and the jobs table cut its messages at the table's edge."""
+    from workbench.train.jobs import JobManager
+    from workbench.ui import datasets_tab, experiments_tab
+
+    counts = pd.DataFrame({"kind": ["class", "quality", "quality"], "name": ["(unlabelled)", "low information", "dark"],
+                           "images": [200, 3, 18]})
+    run = "digits-fe-efficientnet_lite0-s0-20261207-213501836"
+    runs = pd.DataFrame([[run, "digits", "feature_extract", "efficientnet_lite0", 0, "completed", 1, 1, 0.4482, 0.8963,
+                          ""]], columns=["run", "dataset", "method", "backbone", "seed", "status", "epochs",
+                                         "best epoch", "best val loss", "val accuracy", "val mAP@0.5"])
+    jobs = pd.DataFrame([[1, f"train {run}", "completed", "100%", f"{run}: Completed 1 epochs. Curves saved in "
+                          f"/home/someone/work/plots_checkpoints/{run}."]],
+                        columns=["job", "what", "status", "progress", "message"])
+    methods = pd.DataFrame([["feature_extract", "efficientnet_lite0", "offline", 32, 1, 2, *["0.890 [0.866, 0.914]"] * 4,
+                             0.896, 0.475]], columns=experiments_tab.shown_table([]).columns)
+    with gr.Blocks() as demo:
+        browser = datasets_tab.browser_layout(store)
+        job_panel = experiments_tab.jobs_layout(JobManager(ws))
+        run_panel = experiments_tab.runs_layout(ws)
+        demo.load(lambda: (counts, runs, jobs, methods),
+                  outputs=[browser.details, run_panel.table, job_panel.table, run_panel.methods])
+    with served_blocks(demo) as url, sync_playwright() as pw:
+        chromium = pw.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
+        page = chromium.new_page(viewport={"width": 1280, "height": 800})
+        page.goto(url)
+        page.wait_for_function("(document.querySelector('#wb-exp-jobs')?.innerText || '').includes('Curves saved')")
+        tables = ("#wb-datasets-counts", "#wb-exp-runs", "#wb-exp-jobs", "#wb-exp-methods")
+        broken = {t: page.evaluate(BROKEN_WORDS, t) for t in tables}
+        cut = page.evaluate(CUT_CELLS, "#wb-exp-jobs")
+        chromium.close()
+    assert broken == {t: [] for t in tables}
+    assert cut == []
+
+
+def test_the_label_view_shows_the_suggestion_on_the_first_screen_at_1280x800(faces, tmp_path):
+    """Under the Label tab's controls, the image leaves room for its name, the suggestion Enter would accept, the
+    progress and the last message on a 1280x800 page (the suggestion was 800-823 px down, below the fold)."""
+    from workbench.labeling.session import LabelView
+    from workbench.ui.label_render import render
+
+    first = faces.images("faces").iloc[0]
+    shown = render(LabelView("faces", "alice", int(first["image_id"]), name=first["name"], path=str(first["path"]),
+                             tags=["glasses"], classes=["face", "not face"], labelled=20, total=200,
+                             per_class={"face": 9, "not face": 11}, message="Labelled 00018.png face.",
+                             suggestion="not face", confidence=0.93))
+    with served(faces) as url, sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
+        page = browser.new_page(viewport={"width": 1280, "height": 800})
+        page.goto(url)
+        page.get_by_role("tab", name="Label").click()
+        page.locator("#wb-dataset input").click()
+        page.get_by_role("option", name="faces").click()
+        page.locator("#wb-annotator textarea").fill("alice")
+        page.locator("#wb-suggest-on input").uncheck()   # no embedding in the background
+        page.locator("#wb-start").click()
+        page.wait_for_selector("#wb-filename")
+        # the same viewer with a suggestion in place of the session's (suggestions need embeddings and labels)
+        page.evaluate("(html) => { document.querySelector('#wb-label-view .wb-view').outerHTML = html; }", shown)
+        page.wait_for_function("document.querySelector('#wb-label-view img')?.complete")
+        bottoms = {s: page.locator(s).evaluate("e => e.getBoundingClientRect().bottom")
+                   for s in ("#wb-filename", "#wb-suggestion", "#wb-progress-count", "#wb-message")}
+        image = page.locator("#wb-label-view img").bounding_box()
+        page.screenshot(path=str(tmp_path / "label-1280x800.png"))
+        browser.close()
+    assert all(b <= 800 for b in bottoms.values()), bottoms
+    assert image["height"] >= 160

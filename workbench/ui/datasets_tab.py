@@ -75,6 +75,10 @@ def build(ctx: UIContext) -> None:
 
 
 # -- layout ----------------------------------------------------------------------------------
+# kind, name, images: at 1280 px the table is 300 px wide, and a kind of 24% broke "quality" into "qualit/y"
+COUNTS_COLUMN_WIDTHS = ["27%", "45%", "28%"]
+
+
 def browser_layout(store: Store) -> Browser:
     """The datasets table, the dataset picker with a preview page number, its counts and thumbnails."""
     # widths per column of data.overview's table (dataset, images, labelled, classes, tags): left to the browser,
@@ -87,7 +91,7 @@ def browser_layout(store: Store) -> Browser:
         refresh = gr.Button("Refresh", scale=1)
     with gr.Row():
         details = gr.Dataframe(no_counts(), label="Counts per class, tag and quality category", interactive=False,
-                               scale=1, wrap=True, column_widths=["24%", "44%", "32%"], elem_id="wb-datasets-counts")
+                               scale=1, wrap=True, column_widths=COUNTS_COLUMN_WIDTHS, elem_id="wb-datasets-counts")
         with gr.Column(scale=3):  # whole thumbnails in as many columns as fit (a 10-column gallery cut its last)
             gallery = thumb_grid(label="Preview", elem_id="wb-datasets-preview", tile=96, height="460px",
                                  empty="Pick a dataset.")

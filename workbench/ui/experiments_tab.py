@@ -77,10 +77,14 @@ LOOK: dict[str, dict[str, Any]] = {
     "crop_scale": {"widget": gr.Slider, "minimum": 0.3, "maximum": 1.0, "step": 0.05},
 }
 # run, dataset, method, backbone, seed, status, epochs, best epoch, best val loss, val accuracy, val mAP@0.5: fits
-# the page, short headers kept whole (narrow auto widths broke "seed" into "se/ed")
-RUNS_COLUMN_WIDTHS = ["17%", "8%", "11%", "13%", "5%", "8%", "6%", "6%", "9%", "8%", "9%"]
-# method, backbone, weights, input size, epochs, seeds, four test metrics with intervals, two val means
-METHODS_COLUMN_WIDTHS = ["14%", "12%", "7%", "5%", "6%", "5%", "9.5%", "9.5%", "9.5%", "9.5%", "6.5%", "6.5%"]
+# the page, short headers kept whole (narrow auto widths broke "seed" into "se/ed"); at 1280 px "feature_extract" and
+# "efficientnet_lite0" whole (they broke into "feature_extra/ct", "efficientnet_lit/e0"; run names break at hyphens)
+RUNS_COLUMN_WIDTHS = ["15%", "7%", "13%", "15%", "5%", "8%", "6%", "6%", "8%", "8%", "9%"]
+# job, what, status, progress, message: the message wraps in its cell (it ran past the table's edge, cut)
+JOBS_COLUMN_WIDTHS = ["5%", "32%", "9%", "8%", "46%"]
+# method, backbone, weights, input size, epochs, seeds, four test metrics with intervals, two val means ("efficientnet_lite0"
+# and the header "val accuracy" whole at 1280 px: they broke into "efficientnet_li/te0" and "accurac/y")
+METHODS_COLUMN_WIDTHS = ["13%", "14%", "7%", "5%", "6%", "5%", "9%", "9%", "9%", "9%", "7.5%", "6.5%"]
 
 
 @dataclass
@@ -188,7 +192,7 @@ def jobs_layout(jobs: JobManager) -> JobsPanel:
     status = gr.Markdown(elem_id="wb-exp-status")
     progress = gr.HTML(_bar(None), elem_id="wb-exp-progress")
     table = gr.Dataframe(jobs.table(), label="Jobs (newest first; select a row to pick the job to cancel)",
-                         interactive=False, elem_id="wb-exp-jobs")
+                         interactive=False, wrap=True, elem_id="wb-exp-jobs", column_widths=JOBS_COLUMN_WIDTHS)
     selected = gr.State(None)
     live = gr.Plot(label="Live curves of the running job", elem_id="wb-exp-live")
     return JobsPanel(status, progress, table, selected, live, gr.State(None), gr.Timer(2.0))

@@ -25,9 +25,13 @@ PIXELATED_BELOW = 256       # images narrower than this are upscaled: keep their
 INLINE_TYPES = ("image/png", "image/jpeg", "image/gif", "image/webp")
 KEY_CLASS = "wb-key-"       # a class's or tag's button carries its key as this CSS class + the key
 
+# The image leaves room below it, on the first screen under the Label tab's controls (~325 px at 1280 px wide), for
+# its name, the suggestion, the progress and the last message (~120 px): at 1280x800 the suggestion Enter accepts
+# was below the fold (55vh alone). Never under 160 px; at most 560 px.
 CSS = """
 #wb-label-view .wb-img { display: flex; justify-content: center; background: #111; border-radius: 6px; }
-#wb-label-view .wb-img img { height: min(55vh, 560px); max-width: 100%; object-fit: contain; }
+#wb-label-view .wb-img img { height: clamp(160px, 100vh - 470px, min(55vh, 560px)); max-width: 100%;
+                              object-fit: contain; }
 #wb-label-view img.pixelated { image-rendering: pixelated; }
 #wb-label-view .wb-meta { font-size: 1.1em; margin: .4em 0; }
 #wb-label-view .wb-chip { background: #e0e7ff; color: #1e1b4b; border-radius: 4px; padding: 0 .4em; margin-right: .3em; }
