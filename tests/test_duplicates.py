@@ -312,3 +312,15 @@ def test_copies_whose_clipping_pulled_the_alignment_off_are_found():
     found = duplicates.find_duplicates(np.array([m[0] for m in measured]), np.stack([m[1] for m in measured]))
     near = {frozenset(map(int, p)) for p, k in zip(found.pairs, found.kinds) if k == "near"}
     assert {p for p in near if max(p) >= len(images)} == {frozenset({i, len(images) + k}) for k, i in enumerate(made)}
+
+
+def test_a_copy_whose_content_lies_along_the_edge_is_compared_over_the_whole_overlap():
+    """A 32×32 photo tile of a flat grey with a bright stripe along its left edge: the stripe lies in the 4-px border
+    left out of the interior, where the copy (7.5% larger, shifted, darker) is 0.04 from its original; over the
+    whole overlap its shift leaves it is 0.004 away, and found."""
+    tiles = [Image.fromarray(t).convert("L") for t in photo_tiles(4000)]
+    images = tiles[:300] + [tiles[2933], near_copy(tiles[2933], 1.075, (1, 1), -20)]
+    measured = [measure(im) for im in images]
+    found = duplicates.find_duplicates(np.array([m[0] for m in measured]), np.stack([m[1] for m in measured]))
+    near = {frozenset(map(int, p)) for p, k in zip(found.pairs, found.kinds) if k == "near"}
+    assert {p for p in near if 301 in p} == {frozenset({300, 301})}

@@ -20,7 +20,9 @@ copies in three steps:
    where the clipped field dominates: an image's nearest such pair is aligned under this model too. So is its
    nearest by the plain distance (before the contrast rule) within CLIP_PLAIN when the two clip differently at all:
    a sixth of the pixels lost to black already pulls the shift a pixel or two off, where the contrast rule refuses
-   the pair and no brightness change explains the clipping;
+   the pair and no brightness change explains the clipping. Last, an image's nearest pair still beyond the
+   threshold is compared over the whole overlap its shift leaves too, TRIM px in from the edges, where that is far
+   closer (SCREEN): a tile whose content lies along its edge (a bright stripe in the border) is judged on it;
 3. decision: the distance is at most `threshold`, and the pair stands out: at most RATIO × each image's distance to
    its nearest neighbour outside its group. Two people's similar 1s are as close to many other 1s as to each other;
    a copy is far closer to its original than to anything else. A pair up to LOOSE × `threshold` apart is reported
@@ -76,6 +78,8 @@ WIDE = 1.5  # ... times as many under the blurred descriptor, where faces and te
 BLUR = 1.0  # px of the 32-px copy: the base blur every distance is taken at
 SOFTEN = (0.0, 0.4, 0.6, 0.8, 1.0)  # extra blur tried on either side of a pair (step 2)
 MARGIN = 4  # px of border left out of the comparison; also the largest shift searched
+TRIM = 1  # px: an image's nearest pair is compared over the whole overlap its shift leaves, this far in (step 2)
+SCREEN = 0.5  # ... where the unsoftened copies are at most this times as far apart there as in the interior
 GATE = 0.08  # candidates whose whole-pixel distance exceeds this are not refined (a thin stroke half a pixel off
 # is ~0.05 away at whole pixels, a few thousandths once aligned)
 BRIGHTNESS = np.arange(10, 41, 10)  # grey-level changes tried before clipping (step 2, clipped pairs)
@@ -91,7 +95,7 @@ SLACK = 1.25  # of the triangle inequality two reported pairs sharing an image m
 CLOSER = 3.0  # ... and the longer is dropped when this many times the shorter and its far ends are no pair
 FLAT = 4.0  # grey levels: an image whose blurred copy spreads less has no structure to compare
 THREADS = 8  # at most, for the per-pair OpenCV loops (alignment)
-VERSION = 10  # of this algorithm, part of the cache key of saved results
+VERSION = 11  # of this algorithm, part of the cache key of saved results
 
 
 def _standardise(a: np.ndarray) -> np.ndarray:
@@ -223,10 +227,10 @@ def _in_threads(part: Callable[[slice], None], n: int, least: int = 256) -> None
         list(pool.map(part, [slice(lo, hi) for lo, hi in zip(bounds[:-1], bounds[1:])]))
 
 
-def _shifted(v: np.ndarray, shift: np.ndarray) -> np.ndarray:
-    """The interiors of v (P, E, S, S) sampled at (y + dy, x + dx), bilinear, per pair."""
+def _shifted(v: np.ndarray, shift: np.ndarray, margin: int = MARGIN) -> np.ndarray:
+    """The interiors (inside `margin`) of v (P, E, S, S) sampled at (y + dy, x + dx), bilinear, per pair."""
     p, e, s, _ = v.shape
-    w = s - 2 * MARGIN
+    w = s - 2 * margin
     fx, fy = np.floor(shift[:, 0]).astype(int), np.floor(shift[:, 1]).astype(int)
     ax = (shift[:, 0] - fx)[:, None, None, None]
     ay = (shift[:, 1] - fy)[:, None, None, None]
@@ -234,8 +238,8 @@ def _shifted(v: np.ndarray, shift: np.ndarray) -> np.ndarray:
     pi, ei = np.arange(p)[:, None, None, None], np.arange(e)[None, :, None, None]
 
     def take(oy: int, ox: int) -> np.ndarray:
-        rows = np.clip(MARGIN + fy[:, None] + oy + at, 0, s - 1)[:, None, :, None]
-        cols = np.clip(MARGIN + fx[:, None] + ox + at, 0, s - 1)[:, None, None, :]
+        rows = np.clip(margin + fy[:, None] + oy + at, 0, s - 1)[:, None, :, None]
+        cols = np.clip(margin + fx[:, None] + ox + at, 0, s - 1)[:, None, None, :]
         return v[pi, ei, rows, cols]
 
     return (1 - ay) * ((1 - ax) * take(0, 0) + ax * take(0, 1)) + ay * ((1 - ax) * take(1, 0) + ax * take(1, 1))
@@ -257,6 +261,37 @@ def _softened_distance(v: np.ndarray, a: np.ndarray, b: np.ndarray, shift: np.nd
         vb = _shifted(v[b[c:c + chunk]], shift[c:c + chunk])
         best = np.maximum(_correlation(va[:, :1], vb).max(1), _correlation(va, vb[:, :1]).max(1))
         out[c:c + chunk] = 1 - best
+    return out
+
+
+def _overlap(shift: np.ndarray, s: int) -> np.ndarray:
+    """(P, 1, S, S) weights: 1 where a pixel of the first image and the second one shifted by `shift` both lie in
+    frame, TRIM px in from its edges (a resized copy's edge pixels hold a blend of what the original had beyond)."""
+    at = np.arange(s)
+
+    def inside(d: np.ndarray) -> np.ndarray:
+        return ((at >= np.ceil(np.maximum(-d, 0))[:, None] + TRIM)
+                & (at < s - np.ceil(np.maximum(d, 0))[:, None] - TRIM))
+
+    return (inside(shift[:, 1])[:, :, None] & inside(shift[:, 0])[:, None, :]).astype(np.float32)[:, None]
+
+
+def _weighted_correlation(a: np.ndarray, b: np.ndarray, w: np.ndarray) -> np.ndarray:
+    n = w.sum(axis=(-2, -1), keepdims=True)
+    a = a - (w * a).sum(axis=(-2, -1), keepdims=True) / n
+    b = b - (w * b).sum(axis=(-2, -1), keepdims=True) / n
+    den = np.sqrt((w * a * a).sum(axis=(-2, -1)) * (w * b * b).sum(axis=(-2, -1)))
+    return (w * a * b).sum(axis=(-2, -1)) / np.maximum(den, 1e-9)
+
+
+def _overlap_distance(v: np.ndarray, a: np.ndarray, b: np.ndarray, shift: np.ndarray, chunk: int = 1024) -> np.ndarray:
+    """Distance of aligned pairs as _softened_distance, over the whole overlap the shift leaves, border included."""
+    out = np.empty(len(a), np.float32)
+    for c in range(0, len(a), chunk):
+        at = slice(c, c + chunk)
+        va, vb, w = v[a[at]], _shifted(v[b[at]], shift[at], 0), _overlap(shift[at], v.shape[-1])
+        best = np.maximum(_weighted_correlation(va[:, :1], vb, w).max(1), _weighted_correlation(va, vb[:, :1], w).max(1))
+        out[at] = 1 - best
     return out
 
 
@@ -443,6 +478,16 @@ def _distances(v: np.ndarray, pairs: np.ndarray, grey: np.ndarray, reach: np.nda
     return np.maximum(al.dist, 0.0)
 
 
+def _whole_overlap(v: np.ndarray, al: _Aligned, at: np.ndarray) -> None:
+    """Refined pairs `at` (bool) that the contrast rule kept are compared over the whole overlap their shift leaves
+    too, border included (content along a tile's edge lies outside the interior), where the unsoftened copies are
+    there at most SCREEN × as far apart as in the interior; the smaller distance is kept."""
+    at = np.flatnonzero(at & al.refined & (al.dist < 1))
+    quick = _overlap_distance(v[:, :1], al.a[at], al.b[at], al.shift[at])
+    at = at[quick < SCREEN * al.dist[at]]
+    al.dist[at] = np.minimum(al.dist[at], _overlap_distance(v, al.a[at], al.b[at], al.shift[at]))
+
+
 def components(n: int, pairs: np.ndarray) -> np.ndarray:
     """(n,) component label of each of n items linked by index pairs (singletons get their own)."""
     pairs = np.asarray(pairs, np.int64).reshape(-1, 2)
@@ -517,6 +562,7 @@ def near_pairs(grey: np.ndarray, threshold: float = THRESHOLD, *, eligible: np.n
              & _clips_differently(grey[idx], al.a, al.b))
     clip = np.flatnonzero(clip & (al.dist > threshold))
     al.dist[clip] = np.minimum(al.dist[clip], _clipped_aligned(grey[idx], al.a[clip], al.b[clip]))
+    _whole_overlap(v, al, _nearest_of_either(len(idx), cand, al.dist) & (al.dist > threshold))
     dist = np.maximum(al.dist, 0.0)
     # a faint image is as close to much as to its original: it does not count against two structured images
     both = rich[idx[cand]].all(1)
