@@ -26,6 +26,7 @@ from workbench.explain.cam import explain_images
 from workbench.explain.methods import METHODS
 from workbench.review import categories, category_table, errors_in, gallery_page
 from workbench.review.label_issues import suspected_label_errors
+from workbench.review.run_errors import run_errors
 from workbench.store import Store
 from workbench.train.predict import predict
 from workbench.train.runs import load_run
@@ -130,6 +131,16 @@ def test_quality_and_confusion_galleries_hold_exactly_their_errors(ws, trained):
     cells = categories("confusion", preds, ev.classes)
     off_diagonal = {c for c in cells.category if c.split(" → ")[0] != c.split(" → ")[1]}
     assert set().union(*(set(errors_in(preds, cells, c).image_id) for c in off_diagonal)) == wrong
+    # the table beside the confusion gallery: each cell's errors against its true class (the matrix's row share),
+    # with no rest to compare with (every cell read "error rate 1, 10x the rest's")
+    table = run_errors(ws.run(RUN), "confusion").table.set_index("category")
+    held = [c for c in off_diagonal if len(errors_in(preds, cells, c))]
+    assert sorted(table.index[1:]) == sorted(held) and table.vs_rest.isna().all()
+    for c in held:
+        true_class = ev.classes.index(c.split(" → ")[0])
+        n_true, n_errors = int((preds.y_true == true_class).sum()), len(errors_in(preds, cells, c))
+        assert (table.loc[c, "images"], table.loc[c, "errors"]) == (n_true, n_errors)
+        assert table.loc[c, "error_rate"] == pytest.approx(n_errors / n_true)
 
 
 def test_flipped_labels_are_among_the_suspected_label_errors(ws, trained):

@@ -9,6 +9,7 @@ import pytest
 from workbench.errors import WorkbenchError
 from workbench.review import (categories, category_table, compare_by_category, compare_runs, confusion_categories,
                               errors_in, gallery_page)
+from workbench.review.categories import confusion_table
 from workbench.review.label_issues import find_suspects
 
 CLASSES = ["open", "closed"]
@@ -52,6 +53,18 @@ def test_confusion_cells_hold_exactly_their_errors():
         expected = preds[(preds.y_true == CLASSES.index(t)) & (preds.y_pred == CLASSES.index(p))
                          & (preds.y_true != preds.y_pred)].image_id
         assert set(errors_in(preds, cats, cell).image_id) == set(expected)
+
+
+def test_confusion_cells_count_their_errors_against_their_true_class():
+    """A cell holds errors only: its table row counts them against the true class's images (the matrix's row
+    share), most errors first; no 'rest' (every cell read "error rate 1, 10x the rest's")."""
+    preds = make_preds(n=10, wrong_ids=[0, 1, 2])
+    preds["y_true"], preds["y_pred"] = [0, 0, 0, 0, 0, 1, 1, 1, 1, 1], [1, 1, 0, 0, 0, 0, 1, 1, 1, 1]
+    table = confusion_table(preds, CLASSES)
+    assert table.category.tolist() == ["all images", "open → closed", "closed → open"]
+    cell = table.set_index("category").loc["open → closed"]
+    assert (cell.images, cell.errors, cell.error_rate) == (5, 2, pytest.approx(0.4))
+    assert table.rest_error_rate.isna().all() and table.vs_rest.isna().all()
 
 
 def test_paging_covers_every_error_once_and_clamps_the_page():

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 import pandas as pd
 
 from workbench.evaluate.staleness import run_predictions
-from workbench.review.categories import ALL_IMAGES, categories, category_table, errors_in
+from workbench.review.categories import ALL_IMAGES, categories, category_table, confusion_table, errors_in
 from workbench.run import Run
 
 
@@ -17,7 +17,7 @@ class RunErrors:
     preds: pd.DataFrame
     classes: list[str]
     cats: pd.DataFrame  # image_id, category
-    table: pd.DataFrame  # category_table: 'all images' first, then worst error rate first
+    table: pd.DataFrame  # category_table ('all images' first, then worst error rate first), or confusion_table
 
     @property
     def category_names(self) -> list[str]:
@@ -39,7 +39,8 @@ def run_errors(run: Run, grouping: str, split: str = "test") -> RunErrors:
     preds, classes = run_predictions(run, split)
     preds = with_file_names(run, preds)
     cats = run_categories(run, grouping, preds, classes)
-    return RunErrors(preds, classes, cats, category_table(preds, cats))
+    table = confusion_table(preds, classes) if grouping == "confusion" else category_table(preds, cats)
+    return RunErrors(preds, classes, cats, table)
 
 
 def with_file_names(run: Run, frame: pd.DataFrame) -> pd.DataFrame:

@@ -107,6 +107,11 @@ def run_panel(ws: Workspace) -> RunPanel:
     return RunPanel(run, refresh, evaluate, status, metrics, roc, confusion)
 
 
+# a confusion cell holds errors only: its row counts them among its true class's images, with no rest (review.categories)
+CATEGORY_TABLE_LABEL = ("Error rate per category (vs_rest: how many times the rest's rate; a confusion cell: its "
+                        "errors among its true class's images)")
+
+
 @dataclass
 class GalleryPanel:
     """The error gallery: grouping and category pickers, CAM thumbnails, paging, and the per-category table."""
@@ -147,8 +152,8 @@ def gallery_panel() -> GalleryPanel:
             page_label = gr.Markdown()
         gallery = thumb_grid(label="Misclassified images (most confident first): click one to explain it",
                              elem_id="wb-eval-gallery", height="560px", empty="Pick an evaluated run.")
-        table = gr.Dataframe(label="Error rate per category (vs_rest: how many times the rest's rate)",
-                             headers=list(CATEGORY_COLUMNS), interactive=False, elem_id="wb-eval-category-table")
+        table = gr.Dataframe(label=CATEGORY_TABLE_LABEL, headers=list(CATEGORY_COLUMNS), interactive=False,
+                             elem_id="wb-eval-category-table")
     return GalleryPanel(grouping, category, with_cam, method, previous, page, next_, page_label, gallery, table)
 
 
