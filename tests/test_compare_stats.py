@@ -142,6 +142,20 @@ def test_repeated_hold_out_is_named_and_pairs_only_runs_on_the_same_images():
     assert {p.n for p in svm_pairs} == {2}
 
 
+def test_a_recipe_trained_twice_on_one_seed_counts_once():
+    """A run started alone and a comparison's run of the same recipe and seed: one measurement, the last run's (the
+    table's interval was over 3 runs while it said "2 seeds", narrower than the pairs')."""
+    rows = _rows(seeds=(0, 1))
+    again = rows[(rows.seed == 0) & (rows.method == "finetune")].assign(run="alone", test_accuracy=FT[0] + 0.05)
+    cmp = build(pd.concat([again, rows], ignore_index=True))
+    ci = stats.t.interval(0.95, 1, loc=FT[:2].mean(), scale=stats.sem(FT[:2]))
+    table = cmp.shown_table().set_index("method")
+    assert table.loc["finetune", "test accuracy"] == f"{FT[:2].mean():.3f} [{ci[0]:.3f}, {ci[1]:.3f}]"
+    assert table.loc["finetune", "seeds"] == 2
+    assert any(w.startswith("fine-tuning was trained more than once on seed 0 (split seed 0): only its last run "
+                            "counts (left out: alone)") for w in cmp.warnings), cmp.warnings
+
+
 def test_an_empty_table_still_names_its_columns():
     assert list(shown_table([]).columns) == ["method", "backbone", "weights", "input size", "epochs", "seeds",
                                              "test accuracy", "test F1 (macro)", "test ROC AUC", "test EER",

@@ -219,9 +219,10 @@ def build(rows: pd.DataFrame, *, name: str = "", warnings: list[str] | None = No
     if rows.empty:
         raise WorkbenchError("Nothing to compare: no run has finished an epoch.")
     rows = rows.assign(group=_group_labels(rows))
+    rows, repeated = _one_per_seed(rows)
     groups = _ordered_groups(rows)
     design = _design(rows)
-    warnings = list(warnings or [])
+    warnings = list(warnings or []) + repeated
     n_seeds = len(design.seeds)
     if n_seeds < MIN_SEEDS:
         warnings.insert(0, f"Only {n_seeds} seed{'s' if n_seeds != 1 else ''}: "
@@ -249,6 +250,17 @@ def _group_labels(rows: pd.DataFrame) -> pd.Series:
     # element by element: astype(str) keeps a missing value (an old run's unset setting) as NaN under pandas 3
     extra = rows[varies].map(lambda v: "-" if pd.isna(v) else str(v)).agg(", ".join, axis=1)
     return base + " (" + extra + ")"
+
+
+def _one_per_seed(rows: pd.DataFrame) -> tuple[pd.DataFrame, list[str]]:
+    """One row per recipe and (seed, split seed), the last run's, and a warning naming the runs left out. A recipe
+    trained twice on one seed is one measurement: counted twice (a run started alone, then a comparison's), the
+    table's interval over "2 seeds" was over 3 runs, narrower than the seeds allow, and disagreed with the pairs."""
+    again = rows.duplicated(["group", "seed", "split_seed"], keep="last")
+    warnings = [f"{group} was trained more than once on seed {seed} (split seed {split}): only its last run counts "
+                f"(left out: {', '.join(dict.fromkeys(g.run))})."
+                for (group, seed, split), g in rows[again].groupby(["group", "seed", "split_seed"], sort=False)]
+    return rows[~again], warnings
 
 
 def _ordered_groups(rows: pd.DataFrame) -> list[str]:
