@@ -551,18 +551,7 @@ def near_pairs(grey: np.ndarray, threshold: float = THRESHOLD, *, eligible: np.n
         return np.zeros((0, 2), np.int64), np.zeros(0, np.float32)
     al = _align(v, cand, grey[idx])
     _look_again(v, grey[idx], al, threshold)
-    # each image's nearest pair beyond the threshold is aligned from the other side too: it may yet stand apart
-    nearest = _nearest_of_either(len(idx), cand, al.dist)
-    _look_again(v, grey[idx], al, np.where(nearest & (al.plain > threshold), GATE, 0.0))
-    # ... and when the two clip differently, aligned under the clipped comparison too
-    # (that, or its nearest by the plain distance, before the contrast rule refused it at a shift the clipped
-    # field pulled off, when that is within CLIP_PLAIN and the two clip differently at all)
-    clip = nearest & _clips_differently(grey[idx], al.a, al.b, HEAVY)
-    clip |= (_nearest_of_either(len(idx), cand, al.plain) & (al.plain <= CLIP_PLAIN)
-             & _clips_differently(grey[idx], al.a, al.b))
-    clip = np.flatnonzero(clip & (al.dist > threshold))
-    al.dist[clip] = np.minimum(al.dist[clip], _clipped_aligned(grey[idx], al.a[clip], al.b[clip]))
-    _whole_overlap(v, al, _nearest_of_either(len(idx), cand, al.dist) & (al.dist > threshold))
+    _nearest_looked_at_again(v, grey[idx], cand, al, threshold)
     dist = np.maximum(al.dist, 0.0)
     # a faint image is as close to much as to its original: it does not count against two structured images
     both = rich[idx[cand]].all(1)
@@ -570,6 +559,22 @@ def near_pairs(grey: np.ndarray, threshold: float = THRESHOLD, *, eligible: np.n
     keep[both] = _decide(grey[idx], cand[both], dist[both], threshold, ratio)
     keep[_inconsistent(v, grey[idx], cand, dist, keep)] = False
     return idx[cand[keep]], dist[keep]
+
+
+def _nearest_looked_at_again(v: np.ndarray, grey: np.ndarray, pairs: np.ndarray, al: _Aligned,
+                             threshold: float) -> None:
+    """Each image's nearest pair beyond the threshold may yet stand apart: it is aligned from the other side too;
+    when the two clip differently, under the clipped comparison too (that pair, or the image's nearest by the plain
+    distance, before the contrast rule refused it at a shift the clipped field pulled off, when within CLIP_PLAIN);
+    then compared over the whole overlap its shift leaves."""
+    n = len(v)
+    nearest = _nearest_of_either(n, pairs, al.dist)
+    _look_again(v, grey, al, np.where(nearest & (al.plain > threshold), GATE, 0.0))
+    clip = nearest & _clips_differently(grey, al.a, al.b, HEAVY)
+    clip |= _nearest_of_either(n, pairs, al.plain) & (al.plain <= CLIP_PLAIN) & _clips_differently(grey, al.a, al.b)
+    clip = np.flatnonzero(clip & (al.dist > threshold))
+    al.dist[clip] = np.minimum(al.dist[clip], _clipped_aligned(grey, al.a[clip], al.b[clip]))
+    _whole_overlap(v, al, _nearest_of_either(n, pairs, al.dist) & (al.dist > threshold))
 
 
 def _decide(grey: np.ndarray, pairs: np.ndarray, dist: np.ndarray, threshold: float, ratio: float) -> np.ndarray:
