@@ -137,6 +137,22 @@ def test_dataset_parts_update_every_part(faces):
     assert parts[tab.ui.one.label_btns[1]].value == "2 · not face" and parts[tab.ui.grid.cls].choices
 
 
+def test_review_shows_the_picked_disputed_image(faces):
+    """A reviewer settled a disputed image without seeing it (only its name, and a detour through the labeller)."""
+    ids = list(faces.images("faces")["image_id"])
+    faces.add_label(ids[3], "face", "ann")
+    faces.add_label(ids[3], "not face", "bob")
+    tab = _tab(faces)
+    picked = label_tab.on_refresh(tab, "faces")[tab.ui.review.dispute].choices
+    assert picked == [("00003.png", ids[3])]
+    shown = label_tab.show_disputed(tab, "faces", ids[3])
+    assert shown.size == (240, 240)   # the 25 px crop enlarged, its pixels kept
+    with Image.open(faces.image(ids[3])["path"]) as im:
+        assert np.array_equal(np.asarray(shown.convert("L")), np.asarray(im.convert("L").resize((240, 240),
+                                                                                                 Image.NEAREST)))
+    assert label_tab.show_disputed(tab, "faces", None) is None
+
+
 def test_review_tables_show_their_headers_before_the_first_refresh(faces):
     """Switching to Review showed two tables headed "1 2 3" until Refresh agreement was pressed."""
     tab = _tab(faces)

@@ -28,7 +28,8 @@ REFUSED = "is an annotator"
 # the Label tab's handlers an annotator may call, on /label and in the main page's Label tab
 ANNOTATOR_HANDLERS = {"on_start", "act", "on_action", "on_more_class", "on_dataset", "on_load",
                       "on_goto", "show_one_image", "on_mode", "on_show", "show_grid_if_open", "on_pick", "select_all",
-                      "select_none", "bulk.run", "on_redraw", "on_accept_page", "on_refresh", "open_in_labeller"}
+                      "select_none", "bulk.run", "on_redraw", "on_accept_page", "on_refresh", "open_in_labeller",
+                      "show_disputed"}
 # the Boxes mode's handlers an annotator may call: open her boxes and draw (adding box classes is an admin's)
 ANNOTATOR_BOX_HANDLERS = {"on_boxes_start", "on_box_event", "on_boxes_dataset"}
 LANDING = "send_annotators_to_label_page.landing"

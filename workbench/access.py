@@ -29,7 +29,7 @@ ANNOTATOR_HANDLERS: dict[str, bool] = {
     "on_show": False, "show_grid_if_open": False, "on_redraw": False, "on_pick": False, "select_all": False,
     "select_none": False,
     "bulk.run": False, "on_accept_page": False,  # accept the model's suggestions on a grid page, as oneself
-    "on_refresh": True, "open_in_labeller": True,  # the Review view
+    "on_refresh": True, "open_in_labeller": True, "show_disputed": True,  # the Review view
 }
 # Boxes-mode handlers an annotator may call: open their boxes (at the detector's score floor), and every drawing
 # operation (as themselves: a box is changed only by its owner, and a session shows only its annotator's boxes).

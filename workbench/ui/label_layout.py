@@ -94,6 +94,7 @@ class Review:
     verdict: gr.Dropdown
     settle_btn: gr.Button
     open_btn: gr.Button
+    preview: gr.Image  # the picked disputed image: seen before it is settled
 
 
 @dataclass
@@ -226,7 +227,9 @@ def _review() -> Review:
             verdict = gr.Dropdown(choices=[], label="Settle as", scale=2)
             settle_btn = gr.Button("Settle", variant="primary", scale=1)
             open_btn = gr.Button("Open in labeller", scale=1, elem_id="wb-review-open")
-    return Review(panel, refresh, with_suggested, kappa, disputed, dispute, verdict, settle_btn, open_btn)
+        preview = gr.Image(label="Disputed image", type="pil", height=240, interactive=False, show_label=True,
+                           elem_classes=["pixelated"], elem_id="wb-review-preview")
+    return Review(panel, refresh, with_suggested, kappa, disputed, dispute, verdict, settle_btn, open_btn, preview)
 
 
 def _admin() -> Admin:

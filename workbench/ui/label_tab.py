@@ -15,7 +15,9 @@ from dataclasses import dataclass
 from typing import Callable, NoReturn
 
 import gradio as gr
+from PIL import Image
 
+from workbench.data.imageio import load_image
 from workbench.errors import WorkbenchError
 from workbench.labeling import (bulk_label, bulk_tag, button_action, disagreements, grid_page, open_image,
                                 open_session, pairwise_kappa, settle, step, take_left_out, view, write_download)
@@ -336,6 +338,23 @@ def on_settle(tab: LabelTab, ds: str | None, image_id: int | None, cls: str | No
     return on_refresh(tab, ds, suggested)
 
 
+REVIEW_PREVIEW_PX = 240  # the longer side of the Review view's disputed image
+
+
+def show_disputed(tab: LabelTab, ds: str | None, image_id: int | None) -> Image.Image | None:
+    """The picked disputed image, shown beside the verdict (the reviewer settled it unseen, or opened it in the
+    labeller and came back)."""
+    if not ds or image_id is None:
+        return None
+    row = tab.store.image(int(image_id))
+    if row["dataset"] != ds:
+        _error(WorkbenchError(f"Image {image_id} is not in dataset {ds!r}."))
+    image = load_image(row["path"])
+    scale = REVIEW_PREVIEW_PX / max(image.size)  # a 25 px crop showed at 25 px: enlarged with its pixels kept sharp
+    size = (max(1, round(image.width * scale)), max(1, round(image.height * scale)))
+    return image.resize(size, Image.NEAREST if scale > 1 else Image.LANCZOS)
+
+
 def open_in_labeller(ds: str | None, image_id: int | None) -> dict | None:
     """The disputed image, for the one-image view (through the app's goto state)."""
     return {"dataset": ds, "image_id": int(image_id)} if image_id is not None else None
@@ -476,6 +495,8 @@ def _wire_review(tab: LabelTab, goto: gr.State | None) -> None:
                             inputs_kwargs={"ds": c.dataset, "image_id": review.dispute, "cls": review.verdict,
                                            "suggested": review.with_suggested},
                             outputs=outputs, api_visibility="private")
+    review.dispute.change(bind(show_disputed, tab), inputs_kwargs={"ds": c.dataset, "image_id": review.dispute},
+                          outputs=[review.preview], api_visibility="private")
     if goto is not None:
         review.open_btn.click(open_in_labeller, inputs=[c.dataset, review.dispute], outputs=[goto],
                               api_visibility="private")
