@@ -333,3 +333,13 @@ def test_report_button_with_only_a_saved_comparison_reports_it_on_its_dataset(st
     said, path = button(study_home, None, None, "cmp-compare", progress=lambda *a, **k: None)
     assert said.startswith("**Report of faces**, comparison cmp-compare (2 runs): 6 sections")
     assert "comparison cmp-compare (2 runs)" in Path(path).read_text()
+
+
+def test_a_multi_class_runs_training_curves_say_one_vs_rest(d3_run):
+    """The chosen run's curves titled a 3-class run's panels "ROC AUC" and "EER", where its metrics table and the
+    Experiments tab's curves say they are one-vs-rest means."""
+    from samples import D3, D3_RUN
+    from workbench.report.chosen import chosen_section
+
+    body = "".join(chosen_section(open_study(d3_run.ws, D3, runs=[D3_RUN])).body)
+    assert "Mean one-vs-rest ROC AUC" in body and "Mean one-vs-rest EER" in body

@@ -39,7 +39,8 @@ def chosen_section(study: Study) -> doc.Section | None:
     if len(run.history):
         best = f" Best epoch {run.best_epoch} (val loss {run.best_val_loss:.4f}): best.pt." if run.best_epoch else ""
         s.add(doc.heading("Training curves"),
-              doc.figure(curves_figure({run.name: run.history}), f"Per epoch: val solid, train dotted.{best}"))
+              doc.figure(curves_figure({run.name: run.history}, n_classes=len(run.classes)),
+                         f"Per epoch: val solid, train dotted.{best}"))
     if run.is_detector:
         detection_results(s, run)
     else:
