@@ -14,10 +14,11 @@ from workbench.report.detection import detection_failures
 from workbench.report.study import Study
 from workbench.review.cam_thumbs import CamThumbs
 from workbench.review.categories import ALL_IMAGES
+from workbench.review.file_names import with_file_names
 from workbench.review.gallery import caption
 from workbench.review.label_issues import label_errors_of_test_split, saved_label_errors
 from workbench.review.run_cache import RunCache
-from workbench.review.run_errors import RunErrors, run_errors, with_file_names
+from workbench.review.run_errors import RunErrors, run_errors
 from workbench.run import Run
 
 GROUPINGS = {"tag": "category tag", "quality": "quality category"}

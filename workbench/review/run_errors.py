@@ -7,6 +7,7 @@ import pandas as pd
 
 from workbench.evaluate.staleness import run_predictions
 from workbench.review.categories import ALL_IMAGES, categories, category_table, confusion_table, errors_in
+from workbench.review.file_names import with_file_names
 from workbench.run import Run
 
 
@@ -41,10 +42,3 @@ def run_errors(run: Run, grouping: str, split: str = "test") -> RunErrors:
     cats = run_categories(run, grouping, preds, classes)
     table = confusion_table(preds, classes) if grouping == "confusion" else category_table(preds, cats)
     return RunErrors(preds, classes, cats, table)
-
-
-def with_file_names(run: Run, frame: pd.DataFrame) -> pd.DataFrame:
-    """`frame` (with `image_id`) plus each image's file `name` in the run's dataset, for captions: an image id
-    says nothing to a reviewer."""
-    names = run.ws.store.images(run.config.dataset)[["image_id", "name"]]
-    return frame.drop(columns="name", errors="ignore").merge(names, on="image_id", how="left")

@@ -21,7 +21,7 @@ from workbench.explain.methods import LABELS as CAM_LABELS
 from workbench.lazy import lazy_import
 from workbench.review.categories import CATEGORY_COLUMNS, GROUPINGS, cell_category
 from workbench.review.run_cache import RunCache
-from workbench.review.run_errors import with_file_names
+from workbench.review.file_names import with_file_names
 from workbench.run import Run, list_runs
 from workbench.workspace import Workspace
 from workbench.ui import detection_panel
