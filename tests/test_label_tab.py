@@ -11,6 +11,7 @@ from types import SimpleNamespace
 
 import gradio as gr
 import numpy as np
+import pytest
 from PIL import Image
 
 from test_labeling_session import Counting
@@ -135,6 +136,36 @@ def test_dataset_parts_update_every_part(faces):
     parts = label_tab.dataset_parts(tab, "faces")
     assert list(parts) == tab.ui.parts
     assert parts[tab.ui.one.label_btns[1]].value == "2 · not face" and parts[tab.ui.grid.cls].choices
+
+
+def test_a_corrected_verify_thumbnail_is_framed_apart_from_a_left_out_one(faces):
+    """On a verify page, a thumbnail corrected with a class key was framed exactly like one left out by a click
+    (orange, selected): only its caption's last line told them apart."""
+    from workbench.ui import thumb_grid
+
+    tab = _tab(faces)
+    page = faces.images("faces").head(4)
+    ids, pics = list(page.image_id), [(int(i), p, n) for i, p, n in zip(page.image_id, page.path, page.name)]
+    verify = ("face", [0.99] * 4)
+    chosen, _, fixed = label_tab.on_pick(tab, "faces", ids, [], pics, {}, verify,
+                                         gr.EventData(None, {"id": ids[1], "key": "2"}))   # corrected: not face
+    chosen, grid, fixed = label_tab.on_pick(tab, "faces", ids, chosen, pics, fixed, verify,
+                                            gr.EventData(None, {"id": ids[2]}))              # left out
+    tiles = {t["id"]: t for t in grid["items"]}
+    assert fixed == {ids[1]: "not face"} and tiles[ids[1]]["corrected"] and tiles[ids[1]]["selected"]
+    assert tiles[ids[2]]["selected"] and not tiles[ids[2]]["corrected"]
+    assert "wb-corrected" in thumb_grid.TEMPLATE and ".wb-tile.wb-selected.wb-corrected {" in thumb_grid.CSS
+
+
+def test_show_page_without_suggestions_says_why_in_place_not_as_an_error(faces):
+    """A new annotator's "Show page" on verify pages before any suggestion: a red Error toast and "Error" badges on
+    the page number, the line above the grid and the grid; now the reason in place and a warning."""
+    tab = _tab(faces)
+    with pytest.warns(UserWarning, match="No suggestions yet"):
+        shown = label_tab.on_show(tab, None, "faces", "carol", "confident", None, 0, 1, 100, None)
+    grid = tab.ui.grid
+    assert shown[grid.info].startswith("No suggestions yet") and shown[grid.thumbs]["items"] == []
+    assert shown[grid.accept].visible is False
 
 
 def test_review_shows_the_picked_disputed_image(faces):

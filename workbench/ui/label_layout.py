@@ -203,7 +203,7 @@ def _grid() -> Grid:
                                variant="primary", visible=False, elem_id="wb-grid-accept")
         gr.Markdown("Click a thumbnail to select it (framed in orange), click it again to deselect; or move the blue "
                     "cursor with the **arrow keys** and press **Space**. On a verify page a **class key** corrects "
-                    "the thumbnail under the cursor and **Enter** accepts the page.",
+                    "the thumbnail under the cursor (framed in green) and **Enter** accepts the page.",
                     elem_classes=["wb-hint"])
         thumbs = thumb_grid(elem_id="wb-grid-thumbs", empty="Pick a dataset: its first page shows here.", keys=True)
     return Grid(panel, page, size, show, info, thumbs, all_btn, none_btn, cls, assign, tag, tag_on, tag_off, accept,

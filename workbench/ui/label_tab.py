@@ -207,11 +207,13 @@ def grid_page_of(tab: LabelTab, s: LabelSession | None, ds: str | None, name: st
 def on_show(tab: LabelTab, s: LabelSession | None, ds: str | None, name: str | None, order_: str,
             only_: str | None, seed_: float | None, page_: float | None, size_: float | None,
             request: gr.Request) -> dict:
-    """Show a page of the grid in the chosen order (a verify page in the "confident" order)."""
+    """Show a page of the grid in the chosen order (a verify page in the "confident" order); why there is none in
+    its place, and as a warning (an error marked the page number, the line above and the grid "Error", as broken)."""
     try:
         return grid_page_of(tab, s, ds, name, order_, only_, seed_, page_, size_, request)
     except WorkbenchError as e:
-        _error(e)
+        gr.Warning(str(e))
+        return no_grid_page(tab, str(e))
 
 
 def show_grid_if_open(tab: LabelTab, m: str, s: LabelSession | None, ds: str | None, name: str | None,
@@ -219,15 +221,19 @@ def show_grid_if_open(tab: LabelTab, m: str, s: LabelSession | None, ds: str | N
                       size_: float | None, request: gr.Request) -> dict:
     """The grid switched to (or its dataset or order changed while it is open): its page at once, never an
     empty gallery; why there is none, in its place."""
-    grid = tab.ui.grid
     if m != GRID:
         return {c: gr.skip() for c in grid_outputs(tab.ui)}
     try:
         return grid_page_of(tab, s, ds, name, order_, only_, seed_, page_, size_, request)
     except WorkbenchError as e:
-        return {grid.thumbs: grid_value([], empty=str(e)), grid.picked: [], grid.info: str(e), grid.ids: [],
-                grid.pics: [], grid.verify: None, grid.fixed: {}, grid.accept: gr.Button(visible=False),
-                grid.page: gr.skip()}
+        return no_grid_page(tab, str(e))
+
+
+def no_grid_page(tab: LabelTab, why: str) -> dict:
+    """No page on the grid: `why` in its place and on the line above it, nothing selected."""
+    grid = tab.ui.grid
+    return {grid.thumbs: grid_value([], empty=why), grid.picked: [], grid.info: why, grid.ids: [], grid.pics: [],
+            grid.verify: None, grid.fixed: {}, grid.accept: gr.Button(visible=False), grid.page: gr.skip()}
 
 
 def grid_outputs(ui: LabelUI) -> list:
@@ -258,7 +264,7 @@ def on_pick(tab: LabelTab, ds: str | None, ids: list[int], chosen: list[int] | N
     else:
         fixed.pop(image_id, None)
         chosen = toggle(chosen, image_id, ids or [])
-    return chosen, grid_value(_corrected(pics or [], fixed), [*chosen, *fixed], selectable=True), fixed
+    return chosen, grid_value(_corrected(pics or [], fixed), [*chosen, *fixed], selectable=True, corrected=fixed), fixed
 
 
 def _corrected(pics: list, fixed: dict) -> list:

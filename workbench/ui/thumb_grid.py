@@ -27,7 +27,8 @@ TEMPLATE = """__LABEL__
 <div class="wb-tg" data-selectable="{{#if value.selectable}}1{{/if}}" role="listbox"
      aria-multiselectable="{{#if value.selectable}}true{{else}}false{{/if}}">
 {{#each value.items}}
-  <figure class="wb-tile{{#if this.selected}} wb-selected{{/if}}" data-id="{{this.id}}" role="option"
+  <figure class="wb-tile{{#if this.selected}} wb-selected{{/if}}{{#if this.corrected}} wb-corrected{{/if}}"
+          data-id="{{this.id}}" role="option"
           aria-selected="{{#if this.selected}}true{{else}}false{{/if}}" title="{{this.caption}}">
     <div class="wb-tile-img"><img src="{{this.image.url}}" alt="{{this.caption}}" loading="lazy"></div>
     <figcaption>{{this.caption}}</figcaption>
@@ -46,6 +47,8 @@ CSS = """
 .wb-tile.wb-selected { border-color: #ea580c; background: #fed7aa; }
 .wb-tile.wb-cursor { outline: 3px solid #2563eb; outline-offset: 2px; }
 .wb-tile.wb-selected figcaption { color: #7c2d12; font-weight: 600; }
+.wb-tile.wb-selected.wb-corrected { border-color: #16a34a; background: #dcfce7; }
+.wb-tile.wb-selected.wb-corrected figcaption { color: #14532d; }
 .wb-tile-img { aspect-ratio: 1 / 1; display: flex; align-items: center; justify-content: center;
                background: #111; border-radius: 3px; overflow: hidden; }
 .wb-tile-img img { width: 100%; height: 100%; object-fit: contain; display: block; }
@@ -130,11 +133,12 @@ def thumb_grid(*, elem_id: str, label: str | None = None, tile: int = TILE_PX, h
 
 
 def grid_value(items: Iterable[tuple[int, str, str]], selected: Iterable[int] = (), *, selectable: bool = False,
-               empty: str = "") -> dict:
-    """What the grid shows: (image id, file path, caption) per tile, the selected ids framed; `empty` when none."""
-    chosen = {int(i) for i in selected}
+               empty: str = "", corrected: Iterable[int] = ()) -> dict:
+    """What the grid shows: (image id, file path, caption) per tile, the selected ids framed (orange; green when
+    also `corrected`: given another class than the page's, not left out); `empty` when none."""
+    chosen, fixed = {int(i) for i in selected}, {int(i) for i in corrected}
     tiles = [{"id": int(i), "image": FileData(path=str(path)).model_dump(), "caption": caption,
-              "selected": int(i) in chosen} for i, path, caption in items]
+              "selected": int(i) in chosen, "corrected": int(i) in fixed} for i, path, caption in items]
     return {"items": tiles, "selectable": selectable, "empty": empty}
 
 
