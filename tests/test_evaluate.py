@@ -144,7 +144,12 @@ def test_quality_and_confusion_galleries_hold_exactly_their_errors(ws, trained):
 
 
 def test_flipped_labels_are_among_the_suspected_label_errors(ws, trained):
-    suspects = suspected_label_errors(load_run(ws.run(RUN)), trained["store"])
+    counts = []   # the Evaluate tab's bar follows the embedding (it sat at 10% for the whole search)
+    suspects = suspected_label_errors(load_run(ws.run(RUN)), trained["store"], done=lambda n, total: counts.append(
+        (n, total)))
+    labelled = len(trained["store"].resolved_labels("faces"))
+    assert len(counts) >= 2 and counts[-1] == (labelled, labelled) and [n for n, _ in counts] == sorted(
+        {n for n, _ in counts})
     flipped = trained["flipped"]["test"] + trained["flipped"]["train"]
     assert set(flipped) <= set(suspects.image_id)
     # ranked: the flipped ones come first, ahead of the (few) genuine doubts

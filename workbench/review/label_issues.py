@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import hashlib
 from pathlib import Path
-from typing import Sequence
+from typing import Callable, Sequence
 
 import numpy as np
 import pandas as pd
@@ -103,23 +103,26 @@ def label_errors_of_test_split(run: Run) -> pd.DataFrame:
                          preds["path"].tolist())
 
 
-def suspected_label_errors(loaded: LoadedRun, store: Store, folds: int = 5) -> pd.DataFrame:
-    """Suspects among all labelled images of a run's dataset, with the run's class grouping applied."""
+def suspected_label_errors(loaded: LoadedRun, store: Store, folds: int = 5,
+                           done: Callable[[int, int], None] | None = None) -> pd.DataFrame:
+    """Suspects among all labelled images of a run's dataset, with the run's class grouping applied; `done(n, N)`
+    follows the embedding, most of the time it takes."""
     labels = loaded.task_labels(store)
     if labels.empty:
         raise WorkbenchError("The run's dataset has no labelled images.")
-    features = embed(loaded, labels["path"].tolist())
+    features = embed(loaded, labels["path"].tolist(), done=done)
     return find_suspects(features, labels["y"].to_numpy(), loaded.classes, labels["image_id"].tolist(),
                          labels["path"].tolist(), folds=folds, seed=int(getattr(loaded.config, "seed", 0)))
 
 
-def run_label_errors(run: Run, runs: RunCache, folds: int = 5) -> pd.DataFrame:
+def run_label_errors(run: Run, runs: RunCache, folds: int = 5,
+                     done: Callable[[int, int], None] | None = None) -> pd.DataFrame:
     """`suspected_label_errors` of the run's best checkpoint, saved beside the run and read back while that
     checkpoint and the dataset's labels are as they were (the CLI, the Evaluate tab and the report share it)."""
     saved = saved_label_errors(run, folds)
     if saved is not None:
         return saved
-    found = suspected_label_errors(runs.get(run), run.ws.store, folds)
+    found = suspected_label_errors(runs.get(run), run.ws.store, folds, done=done)
     for old in run.folder.glob(SAVED.format(key="*")):
         old.unlink(missing_ok=True)
     write_csv(_saved_path(run, folds), found)
