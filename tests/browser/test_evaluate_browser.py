@@ -39,6 +39,7 @@ def test_confusion_cell_click_opens_its_errors_and_roc_legend_is_below_the_axes(
     t, p = next((t, p) for t in range(n) for p in range(n) if t != p and ev.confusion[t][p] > 0)
     cell = preds[(preds.y_true == t) & (preds.y_pred == p)]
     expected = ",".join(sorted(str(i) for i in cell.image_id))
+    names = store.images(ws.run(RUN).config.dataset).set_index("image_id")["name"]
     with served(store) as url, sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
         page = browser.new_page(viewport={"width": 1400, "height": 1000})
@@ -56,8 +57,8 @@ def test_confusion_cell_click_opens_its_errors_and_roc_legend_is_below_the_axes(
         for tile in thumbnails(page, "#wb-eval-gallery", first=min(len(cell), 8)):
             assert tile["whole"] and not tile["covered"] and tile["captionWhole"], tile
             assert tile["sharp"]  # 25-px faces, enlarged
-            number, true, pred = tile["caption"].splitlines()
-            assert (number, true) == (f"#{tile['id']}", f"true: {ev.classes[t]}") and pred.startswith(
+            name, true, pred = tile["caption"].splitlines()   # the image's file, not its id
+            assert (name, true) == (names[tile["id"]], f"true: {ev.classes[t]}") and pred.startswith(
                 f"pred: {ev.classes[p]} (")
         page.locator("#wb-eval-gallery").screenshot(path=str(tmp_path / "error-gallery.png"))
         name = f"{ev.classes[t]} → {ev.classes[p]}"
