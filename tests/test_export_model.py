@@ -8,6 +8,7 @@ import io
 import json
 import subprocess
 import sys
+import zipfile
 
 import numpy as np
 import pytest
@@ -15,6 +16,7 @@ import skimage.data
 import torch
 from PIL import Image
 
+from browser.appserver import served
 from samples import DIGITS_SAMPLE, import_digits_sample
 from workbench.cli import main as cli
 from workbench.data import splits as data_splits
@@ -100,6 +102,25 @@ def test_card_carries_the_stored_threshold(ws, trained, tmp_path):
     assert card["classes"][card["threshold"]["positive_index"]] == chosen.positive
     last = export_model(ws.run("faces-lite0"), "torchscript", tmp_path / "last", which="last").card_file
     assert json.loads(last.read_text())["threshold"] is None  # chosen for best.pt, not for last.pt
+
+
+def test_the_evaluate_tab_exports_the_run_as_one_zip_with_its_threshold(ws, trained):
+    """The app's export (Evaluate tab): the files `export-model` writes, in one download, the threshold chosen in
+    the operating-point panel in its card; no run picked is refused with a message."""
+    from gradio_client import Client
+
+    with served(trained["store"]) as url:
+        client = Client(url, verbose=False)
+        client.predict("faces-lite0", "fpr=0.1", api_name="/choose_threshold")
+        status, file = client.predict("faces-lite0", "onnx", api_name="/export_model")
+        with pytest.raises(Exception, match="Pick a run first"):
+            client.predict("", "onnx", api_name="/export_model")
+    chosen = ws.run("faces-lite0").threshold
+    assert "exported as onnx" in status and "PyTorch" in status and f"P ≥ {chosen.threshold:.3f} (fpr=0.1" in status
+    with zipfile.ZipFile(file) as z:
+        assert sorted(z.namelist()) == ["model.onnx", "model_card.json", "predict_onnx.py"]
+        card = json.loads(z.read("model_card.json"))
+    assert card["threshold"]["rule"] == "fpr=0.1" and card["threshold"]["threshold"] == pytest.approx(chosen.threshold)
 
 
 STANDALONE = r"""

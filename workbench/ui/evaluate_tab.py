@@ -27,6 +27,7 @@ from workbench.workspace import Workspace
 from workbench.ui import detection_panel
 from workbench.ui.context import UIContext
 from workbench.ui.handlers import bind
+from workbench.ui.export_panel import build_export_panel
 from workbench.ui.operating_point import build_operating_point
 from workbench.ui.thumb_grid import grid_value, picked_id, thumb_grid
 
@@ -54,6 +55,7 @@ def build(ctx: UIContext) -> None:
     gr.Markdown("### Evaluate and review failures")
     top = run_panel(ws)
     build_operating_point(ws, top.run, top.metrics)  # threshold chosen on validation, metrics at it vs argmax
+    build_export_panel(ws, top.run)  # the model with that threshold in its card, for use without Workbench
     boxes = detection_panel.layout(ws)  # shown for detection runs only
     gallery, explain, compare, suspects = gallery_panel(), explain_panel(), compare_panel(ws), suspects_panel()
 
