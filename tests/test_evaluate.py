@@ -25,7 +25,8 @@ from workbench.evaluate.plots import CORNER
 from workbench.explain.cam import explain_images
 from workbench.explain.methods import METHODS
 from workbench.review import categories, category_table, errors_in, gallery_page
-from workbench.review.label_issues import suspected_label_errors
+from workbench.review.label_issues import run_label_errors, suspected_label_errors
+from workbench.review.run_cache import RunCache
 from workbench.review.run_errors import run_errors
 from workbench.store import Store
 from workbench.train.predict import predict
@@ -248,6 +249,10 @@ def test_evaluate_tab_through_the_gradio_api(ws, trained):
         assert set(trained["flipped"]["test"]) <= set(ids)
         shown = [row[suspects["headers"].index("name")] for row in suspects["data"]]  # file names beside the ids
         assert shown == [names[i] for i in ids]
+        # probabilities to 3 significant digits, however small (rounded to places, the most suspicious read 0)
+        saved = run_label_errors(ws.run(RUN), RunCache()).set_index("image_id")["p_given"]
+        assert [float(row[suspects["headers"].index("p_given")]) for row in suspects["data"]] == pytest.approx(
+            [saved[i] for i in ids], rel=5e-3)
 
 
 def _assert_shows_the_evaluation(ws, metrics: dict, confusion: dict, roc: dict, classes: list[str]) -> None:

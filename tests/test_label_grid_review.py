@@ -64,7 +64,7 @@ def test_kappa_matches_sklearn_and_disagreements_listed(faces_labelled):
     assert list(k[["annotator_a", "annotator_b"]].iloc[0]) == ["bob", "truth"]
     expected = cohen_kappa_score([l for _, l in noisy[:150]], list(truth.label[:150]))
     assert k["kappa"].iloc[0] == pytest.approx(expected) and k["images"].iloc[0] == 150
-    assert 0.3 < expected < 0.9
+    assert 0.3 < expected < 0.9 and k["note"].iloc[0] == ""
     d = disagreements(s, "faces")
     differ = sorted(i for (i, l), t in zip(noisy[:150], truth.label[:150]) if l != t)
     assert sorted(d["image_id"]) == differ and set(d.columns) >= {"name", "bob", "truth", "settled"}
@@ -112,3 +112,14 @@ def test_a_class_key_on_a_verify_page_corrects_and_the_suggested_key_uncorrects(
     assert correct(fixed, 5, "open", "open", page) == {}          # its suggested class again: no correction
     assert correct(fixed, 9, "other", "open", page) == fixed       # not on this page: nothing changes
     assert correct(fixed, 5, None, "open", page) == {} and fixed == {5: "closed"}   # a new dict each time
+
+
+def test_a_kappa_of_zero_from_one_class_only_says_so(faces):
+    """12 of 15 agreeing but one annotator used one class only: kappa is 0, and the note says why."""
+    ids = faces.images("faces")["image_id"].tolist()[:15]
+    faces.add_labels("faces", [(i, "face") for i in ids], "ann")
+    faces.add_labels("faces", [(i, "not face" if k < 3 else "face") for k, i in enumerate(ids)], "bob")
+    row = pairwise_kappa(faces, "faces").iloc[0]
+    assert (row.images, row.agree, row.kappa) == (15, 12, 0.0)
+    assert row.note.startswith("ann used one class only")
+

@@ -41,8 +41,22 @@ def pairwise_kappa(store: Store, dataset: str, suggested: bool = True) -> pd.Dat
         both = wide[[a, b]].dropna()
         kappa = float(skm.cohen_kappa_score(both[a], both[b])) if len(both) else float("nan")
         rows.append({"annotator_a": a, "annotator_b": b, "images": len(both),
-                     "agree": int((both[a] == both[b]).sum()), "kappa": kappa})
-    return pd.DataFrame(rows, columns=["annotator_a", "annotator_b", "images", "agree", "kappa"])
+                     "agree": int((both[a] == both[b]).sum()), "kappa": kappa, "note": _kappa_note(both, a, b)})
+    return pd.DataFrame(rows, columns=list(KAPPA_COLUMNS))
+
+
+KAPPA_COLUMNS = ("annotator_a", "annotator_b", "images", "agree", "kappa", "note")
+
+
+def _kappa_note(both: pd.DataFrame, a: str, b: str) -> str:
+    """Why a kappa reads as it does where the number alone misleads (0 at 12 of 15 agreeing)."""
+    if both.empty:
+        return "no image labelled by both"
+    single = [who for who in (a, b) if both[who].nunique() == 1]
+    if single:
+        return (f"{' and '.join(single)} used one class only on these images: kappa is 0 (or undefined) "
+                "whatever the share agreed, as chance alone explains it")
+    return ""
 
 
 def disagreements(store: Store, dataset: str, suggested: bool = True) -> pd.DataFrame:

@@ -496,7 +496,9 @@ def find_suspects(ws: Workspace, runs: RunCache, run: str | None,
     if not len(sus):
         return pd.DataFrame({"result": ["No suspects found."]})
     named = with_file_names(picked, sus).drop(columns="path")
-    return named[["rank", "image_id", "name", *[c for c in named.columns if c not in ("rank", "image_id", "name")]]].round(3)
+    # three significant digits: rounded to places, the most suspicious read p_given 0
+    named[["p_given", "p_suggested"]] = named[["p_given", "p_suggested"]].map(lambda p: f"{p:.3g}")
+    return named[["rank", "image_id", "name", *[c for c in named.columns if c not in ("rank", "image_id", "name")]]]
 
 
 def _classifier_only(run, what: str) -> None:

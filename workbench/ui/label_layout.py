@@ -8,6 +8,7 @@ from dataclasses import dataclass
 import gradio as gr
 
 from workbench.labeling import ORDERS
+from workbench.labeling.agreement import KAPPA_COLUMNS
 from workbench.labeling.export import FORMATS, SCOPES
 from workbench.labeling.keys import MAX_CLASS_KEYS
 from workbench.labeling.suggest import SUGGESTION_FLOOR
@@ -218,8 +219,8 @@ def _review() -> Review:
                                          elem_id="wb-review-suggested")
         # the real headers before the first Refresh (not Gradio's "1 2 3")
         kappa = gr.Dataframe(label="Cohen's kappa per pair of annotators (images both labelled)",
-                             headers=["annotator_a", "annotator_b", "images", "agree", "kappa"],
-                             interactive=False, elem_id="wb-review-kappa")
+                             headers=list(KAPPA_COLUMNS), interactive=False, wrap=True,
+                             column_widths=["14%", "14%", "9%", "9%", "9%", "45%"], elem_id="wb-review-kappa")
         disputed = gr.Dataframe(label="Images where annotators disagree", headers=["image_id", "name", "settled"],
                                 interactive=False, wrap=True, elem_id="wb-review-disputed")
         with gr.Row():
