@@ -357,3 +357,23 @@ def test_live_whole_searches_find_the_faces_the_video_path_finds():
     for name in ("astronaut", "lfw0", "lfw5", "lfw10", "coffee"):
         a, b = live.boxes(photo(name)), video.boxes(photo(name))
         assert len(a) == len(b) and all(iou(x, y) > 0.7 for x, y in zip(a, b)), name
+
+
+def test_the_app_shows_a_sampled_frame_without_a_face_as_such(trained):
+    """Predict tab, a video: frames where the crop step found nothing keep their row (the CSV's timeline) and read
+    '(no crop found)' instead of a row of blank cells."""
+    from gradio_client import Client, handle_file
+
+    from browser.appserver import served
+    from workbench.ui.camera_panel import NOTHING_FOUND
+
+    with served(trained["ws"].store) as url:
+        client = Client(url, verbose=False)
+        # run, video, crop step, detection width, event class (none), its confidence and frames, every N-th frame
+        status, table, *_ = client.predict(RUN, handle_file(str(trained["clip"])), "faces", 320, None, 0.5, 3, 1,
+                                           api_name="/predict_video")
+    rows = pd.DataFrame(table["data"], columns=table["headers"])
+    found = rows[rows["class"] != NOTHING_FOUND]
+    assert set(found["class"]) <= {"face", "not face"} and len(found) and (rows["class"] == NOTHING_FOUND).any()
+    assert rows.loc[rows["class"] == NOTHING_FOUND, "frame"].isin(range(6, 10)).any()  # the coffee photo's frames
+

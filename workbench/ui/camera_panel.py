@@ -37,6 +37,7 @@ CROPS = ["faces", "eyes", "none"]  # workbench.predict.crop_steps.CROP_STEPS, fa
 STREAM_EVERY_S = 0.1  # the webcam offers a picture every 0.1 s (10 frames/s), when the previous one is answered
 STREAM_LIMIT_S = 600  # a stream ends after 10 minutes of handling (press record again): one user cannot hold the queue
 SHOWN_ROWS = 500  # rows of a video's table shown in the page; the CSV holds them all
+NOTHING_FOUND = "(no crop found)"  # the class shown for a sampled frame where the crop step found nothing
 EVENTS_SHOWN = 8
 EVENT_COLUMNS = ["event", "time_s", "class", "confidence", "x", "y", "w", "h", "snapshot"]
 
@@ -155,6 +156,8 @@ def predict_video_file(ws: Workspace, runs: RunCache, p: CameraPanel, run: str |
     if done.events is not None and done.events.rows:
         text += f"\n- events logged in `{done.events.folder}`"
     shown = done.table.head(SHOWN_ROWS).round(4)
+    # a sampled frame with no crop keeps its row (the timeline has no gaps); say so instead of blank cells
+    shown["class"] = shown["class"].astype(object).where(shown["class"].notna(), NOTHING_FOUND)
     return {p.video_status: text, p.video_table: shown, p.video_csv: gr.File(str(csv), visible=True), **_events_view(p, done.events)}
 
 
