@@ -153,6 +153,10 @@ def test_curves_overlay_runs_and_save_html_and_png(ws, home):
     assert len(fig.data) == 20
     val_loss_b = next(t for t in fig.data if t.name == "run-b (val)" and t.hovertemplate.count("loss"))
     assert np.allclose(val_loss_b.y, [1.2, 0.7, 1 / 3 + 0.2])
+    # one epoch draws no line: train and val still differ, by their markers (they were two same-coloured dots)
+    one = curves_figure({"run-a": _history().query("epoch == 1")})
+    symbols = {t.name: t.marker.symbol for t in one.data}
+    assert symbols["run-a (val)"] != symbols["run-a (train)"]
     out = save_curves({"run-a": _history(), "run-b": _history(0.2)}, ws.plots)
     assert out["html"].parent.parent == ws.plots
     assert "run-b (val)" in out["html"].read_text()

@@ -28,8 +28,8 @@ COLORS = qualitative.Plotly
 def curves_figure(histories: dict[str, pd.DataFrame], metrics: Sequence[str] | None = None,
                   splits: Sequence[str] = ("train", "val"), n_classes: int | Iterable[int] = 2) -> go.Figure:
     """Plotly figure: a panel per metric (default: the runs' own, see metrics_of), one colour per run, val solid
-    and train dotted. `n_classes`: the runs' class counts (one for all, or one per run), so multi-class EER and ROC
-    AUC panels say they are one-vs-rest means."""
+    with filled markers and train dotted with open ones. `n_classes`: the runs' class counts (one for all, or one
+    per run), so multi-class EER and ROC AUC panels say they are one-vs-rest means."""
     metrics = metrics or metrics_of(histories)
     cols = 3
     rows = -(-len(metrics) // cols)
@@ -45,6 +45,8 @@ def curves_figure(histories: dict[str, pd.DataFrame], metrics: Sequence[str] | N
                 fig.add_trace(go.Scatter(
                     x=part.epoch, y=part[metric], mode="lines+markers", name=f"{run} ({split})",
                     legendgroup=run, showlegend=k == 0, line=dict(color=color, dash="solid" if split == "val" else "dot"),
+                    # filled for val, open for train: a single epoch draws no line, only the markers tell them apart
+                    marker=dict(symbol="circle" if split == "val" else "circle-open", size=7),
                     hovertemplate=f"{run}<br>{split} {metric}: %{{y:.4f}}<br>epoch %{{x}}<extra></extra>"),
                     row=k // cols + 1, col=k % cols + 1)
     fig.update_xaxes(title_text="epoch", dtick=1 if _max_epoch(histories) <= 20 else None)
