@@ -111,3 +111,17 @@ def test_the_form_warns_of_feature_extraction_on_random_weights_and_leaves_augme
     # random flip and the other augmentations can be set whatever the method (Compare methods fine-tunes with them)
     assert all(form.inputs[name].interactive is not False for name in AUGMENTATIONS)
     assert "fine-tuning only" in form.inputs["flip"].info
+
+
+def test_the_bar_follows_a_start_at_once_not_the_next_tick(faces_labelled):
+    """Start run and Compare methods redraw the job bar as soon as the job is queued (it read "No job running." until
+    the 2 s timer's next tick, 10-20 s late on a loaded machine)."""
+    from workbench.ui.app import build_app
+
+    demo, _ = build_app(faces_labelled)
+    deps = demo.config["dependencies"]
+    bar = next(c._id for c in demo.blocks.values() if getattr(c, "elem_id", None) == "wb-exp-progress")
+    for api in ("do_start", "do_compare"):
+        start = next(d["id"] for d in deps if d["api_name"] == api)
+        assert any(d["trigger_after"] == start and d["trigger_only_on_success"] and bar in d["outputs"] for d in deps)
+

@@ -404,6 +404,11 @@ def _history_or_none(ws: Workspace, run: str):
         return None
 
 
+def job_bar(jobs: JobManager, job_id: int | None) -> str:
+    """The bar of the job just queued (or the active one)."""
+    return _bar(jobs.active() if job_id is None else jobs.get(job_id))
+
+
 def _bar(job: Job | None) -> str:
     if job is None:
         return "<div>No job running.</div>"
@@ -425,10 +430,12 @@ def wire(ctx: UIContext, f: RunForm, j: JobsPanel, r: RunsPanel) -> None:
     gr.on([form[name].change for name in MAP_INPUTS], map_note, inputs_kwargs={n: form[n] for n in MAP_INPUTS},
           outputs=f.map_note, trigger_mode="always_last", show_progress="hidden", api_visibility="private")
     queued = [j.status, j.selected, j.table]
-    f.start.click(bind(do_start, jobs, j), inputs_kwargs=form, outputs=queued, api_name="do_start")
+    # the bar follows at once (it read "No job running." until the timer's next tick, 10-20 s late under load)
+    bar = {"fn": bind(job_bar, jobs), "inputs": [j.selected], "outputs": [j.progress], "show_progress": "hidden",
+           "api_visibility": "private"}
+    f.start.click(bind(do_start, jobs, j), inputs_kwargs=form, outputs=queued, api_name="do_start").success(**bar)
     f.compare.click(bind(do_compare, jobs, j), inputs_kwargs={"seeds": f.seeds, "resample": f.resample, **form},
-                    outputs=queued,
-                    api_name="do_compare")
+                    outputs=queued, api_name="do_compare").success(**bar)
     f.cancel.click(bind(do_cancel, jobs, j), inputs_kwargs={"job_id": j.selected}, outputs=[j.status, j.table],
                    api_name="do_cancel")
     j.table.select(on_select, j.table, j.selected, api_name="on_select")
