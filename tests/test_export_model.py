@@ -148,12 +148,18 @@ def test_onnx_runs_without_workbench(ws, trained, tmp_path):
     want = predict(load_run(ws.run("faces-lite0"), device="cpu"), photos)
     card = json.loads(export.card_file.read_text())
     classes = card["classes"]
-    # the same card with a threshold on P(not face) only the top photo reaches: decisions unlike argmax's
+    # the card beside the script decides by its threshold when it carries one (the app's export in this module
+    # writes the same folder after choosing one), else by argmax
+    t = card["threshold"]
+    beside = want[:, t["positive_index"]] >= t["threshold"] if t else want.argmax(1)
+    # the same card without a threshold (argmax), and with one on P(not face) only the top photo reaches
     cut = float(want[:, 1].max())
     assert ((want[:, 1] >= cut) != want.argmax(1)).any()
+    (tmp_path / "argmax.json").write_text(json.dumps({**card, "threshold": None}))
     (tmp_path / "card.json").write_text(json.dumps({**card, "threshold": {"threshold": cut, "positive_index": 1}}))
     script = export.model_file.parent / "predict_onnx.py"
-    for card_args, decided in (([], want.argmax(1)), (["--card", str(tmp_path / "card.json")], want[:, 1] >= cut)):
+    for card_args, decided in (([], beside), (["--card", str(tmp_path / "argmax.json")], want.argmax(1)),
+                               (["--card", str(tmp_path / "card.json")], want[:, 1] >= cut)):
         done = subprocess.run([sys.executable, "-I", "-c", STANDALONE, str(script), *photos, *card_args],
                               cwd=tmp_path, capture_output=True, text=True, timeout=120)
         assert done.returncode == 0, done.stderr
