@@ -6,12 +6,10 @@ from __future__ import annotations
 import argparse
 
 from workbench.deploy.formats import FORMATS
-from workbench.errors import WorkbenchError
 from workbench.lazy import lazy_import
 
 # exporting needs torch: imported when the command runs, not when the CLI starts
 export = lazy_import("workbench.deploy.export")
-detection = lazy_import("workbench.detect.export")  # a detector's export: torchvision's detectors
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -31,13 +29,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Export the run and list the files written."""
-    run = args.workspace.run(args.run)
-    if run.is_detector:
-        if args.fmt != "onnx":
-            raise WorkbenchError(f"{run.name!r} is a detection run: it exports as onnx only (--format onnx).")
-        result = detection.export_detector(run, args.out, args.checkpoint)
-    else:
-        result = export.export_model(run, args.fmt, args.out, args.checkpoint)
+    result = export.export_run(args.workspace.run(args.run), args.fmt, args.out, args.checkpoint)
     print(result)
     for f in result.files:
         print(f"  {f}")

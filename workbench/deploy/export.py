@@ -24,6 +24,9 @@ from workbench.lazy import lazy_import
 from workbench.run import Run
 from workbench.train.runs import LoadedRun, load_run
 
+# a detector's export needs torchvision's detectors: imported only when a detection run is exported
+detection = lazy_import("workbench.detect.export")
+
 # onnxruntime runs ONNX files only: imported when one is checked or run, not by a TorchScript export
 ort = lazy_import("onnxruntime")
 
@@ -65,6 +68,15 @@ class ExportResult:
     def __str__(self) -> str:
         return (f"Exported run {self.run!r} as {self.format}: {self.model_file} (card: {self.card_file.name}); "
                 f"max |{self.format} - PyTorch| = {self.max_abs_diff:.2e} on a check batch")
+
+
+def export_run(run: Run, fmt: str, out: str | Path | None = None, which: str = "best"):
+    """Export any run: a classifier as `fmt` (export_model), a detector as ONNX (detect.export.export_detector)."""
+    if run.is_detector:
+        if fmt != "onnx":
+            raise WorkbenchError(f"{run.name!r} is a detection run: it exports as onnx only (--format onnx).")
+        return detection.export_detector(run, out, which)
+    return export_model(run, fmt, out, which)
 
 
 def export_model(run: Run, fmt: str, out: str | Path | None = None, which: str = "best") -> ExportResult:

@@ -20,7 +20,6 @@ from workbench.workspace import Workspace
 
 # exporting loads the run with torch (and torchvision for a detector): imported when first used
 export = lazy_import("workbench.deploy.export")
-detection = lazy_import("workbench.detect.export")
 
 
 @dataclass
@@ -54,12 +53,7 @@ def export_run(ws: Workspace, run: str | None, fmt: str, progress: gr.Progress =
     try:
         picked = ws.run(run)
         progress(0.1, desc=f"exporting {run} as {fmt} and checking it against PyTorch")
-        if picked.is_detector:
-            if fmt != "onnx":
-                raise WorkbenchError(f"{run!r} is a detection run: it exports as onnx only.")
-            result = detection.export_detector(picked)
-        else:
-            result = export.export_model(picked, fmt)
+        result = export.export_run(picked, fmt)
     except WorkbenchError as e:
         raise gr.Error(str(e), duration=None) from None
     # a fresh temporary folder: gradio hands out files from there (checkpoints/ is never served)
