@@ -292,6 +292,15 @@ def view(store: Store, s: LabelSession, suggester: Suggester | None = None,
     return v
 
 
+def suggester_status(s: LabelSession | None, suggester: Suggester | None) -> str:
+    """The suggester's state for the session's annotator, and whether suggestions wait for the next image (the one
+    on screen was shown before any existed, and its suggestion is fixed when shown)."""
+    if s is None or suggester is None:
+        return ""
+    later = s.image_id is not None and s.shown is None and s.unsure is None and suggester.latest() is not None
+    return suggester.status + (" · they show from the next image" if later else "")
+
+
 def unsure_text(floor: float, rejected: str | None = None) -> str:
     """Why an image has no suggestion although suggestions are on; `rejected`: the class of the verify page it was
     left out of (the page showed it as that class, often 100% sure: say that this class is set aside)."""

@@ -21,6 +21,7 @@ from workbench.data.imageio import load_image
 from workbench.errors import WorkbenchError
 from workbench.labeling import (bulk_label, bulk_tag, button_action, disagreements, grid_page, open_image,
                                 open_session, pairwise_kappa, settle, step, take_left_out, view, write_download)
+from workbench.labeling.session import suggester_status
 from workbench.labeling.export import scope_options
 from workbench.labeling.grid import VERIFY_ORDER, accept_page, correct, page_items, toggle
 from workbench.labeling.keys import class_for_key
@@ -137,11 +138,7 @@ def on_start(tab: LabelTab, ds: str | None, name: str | None, order_: str, only_
 def on_live(tab: LabelTab, s: LabelSession | None, shown: str | None = None):
     """The suggester's state line (embedding, labels still needed, last refresh); unchanged: nothing is sent.
     Only this line is redrawn on the timer: a suggestion never appears under a key already on its way."""
-    sugg = suggester_of(tab, s)
-    status = sugg.status if sugg is not None else ""
-    if sugg is not None and s.image_id is not None and s.shown is None and s.unsure is None and sugg.latest():
-        status += " · they show from the next image"   # the one on screen was shown before they existed
-    line = render_live(status)
+    line = render_live(suggester_status(s, suggester_of(tab, s)))
     return gr.skip() if line == (shown or "") else line
 
 
