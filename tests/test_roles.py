@@ -100,7 +100,7 @@ def test_annotator_is_refused_every_endpoint_but_labelling(team):
         (refused if was_refused else allowed).add(base(dep["api_name"]))
     assert {"label_export", "label_add_classes", "on_settle", "on_add_tags", "on_remove_tag", "import_path",
             "do_start", "evaluate_run", "explain_image", "boxes_add_classes", "live_frame",
-            "predict_video", "find_duplicates", "tag_duplicates_keep_one", "tag_duplicates_all"} <= refused
+            "predict_video", "export_model", "find_duplicates", "tag_duplicates_keep_one", "tag_duplicates_all"} <= refused
     assert {"label_start", "label_action", "run", "label_review", "boxes_start", "boxes_event"} <= allowed
     # the main page's landing check names her role, and the page then sends her to /label
     landing = next(d for d in deps if handlers[d["id"]].handler == LANDING)
